@@ -1,0 +1,110 @@
+//! The traits that tie generated protocol types to the runtime.
+//!
+//! `protocol!` implements these; you rarely name them yourself except as bounds.
+
+use serde::Serialize;
+
+use crate::describe::ProtocolDesc;
+use crate::validate::{Decode, Issues, Path, Validate};
+use crate::wire::InboundFrame;
+
+/// A message type: one struct per `message`, `event`, `rpc` request, response and progress.
+///
+/// ```
+/// wskit::protocol! {
+///     protocol Demo { message JoinRoom { room_id: String } }
+/// }
+/// use wskit::Message;
+/// assert_eq!(JoinRoom::TYPE, "JOIN_ROOM");
+/// assert!(JoinRoom::HAS_PAYLOAD);
+/// ```
+pub trait Message: Serialize + Decode + Validate + Send + Sync + 'static {
+    /// The wire type name (`"JOIN_ROOM"`).
+    const TYPE: &'static str;
+    /// Whether frames of this type carry a `payload` (the message has fields).
+    const HAS_PAYLOAD: bool;
+    /// Client-to-server messages marked `#[subscription]`: re-sent by the client after a reconnect.
+    const SUBSCRIPTION: bool = false;
+    /// The extra meta fields the message declares ([`NoMeta`] when none).
+    type Meta: Serialize + Decode + Default + Send + Sync + 'static;
+}
+
+/// An RPC: its request type is the message, with a response and optionally progress updates.
+///
+/// ```
+/// wskit::protocol! {
+///     protocol Demo { rpc GetUser(user_id: String) -> UserData { name: String } }
+/// }
+/// fn response_type<R: wskit::Rpc>() -> &'static str { <R::Response as wskit::Message>::TYPE }
+/// assert_eq!(response_type::<GetUser>(), "USER_DATA");
+/// ```
+pub trait Rpc: Message {
+    /// The reply.
+    type Response: Message;
+    /// Progress updates of a streaming RPC ([`NoProgress`] when it declares none).
+    type Progress: Message;
+    /// Marked `#[idempotent]`: the client may re-send it after a reconnect.
+    const IDEMPOTENT: bool = false;
+}
+
+/// A protocol declared with `protocol!`: a marker type that describes it.
+pub trait Protocol: 'static {
+    /// The protocol's description: every message, field, type and constraint.
+    fn description() -> &'static ProtocolDesc;
+}
+
+/// The server-to-client events of a protocol as one enum (`ChatEvent`), decoded by the client.
+pub trait EventSet: Sized + Send + 'static {
+    /// Decodes `frame` if its type is one of these events: `None` for other types,
+    /// `Some(Err)` when the payload fails validation.
+    fn decode_event(frame: &InboundFrame<'_>) -> Option<Result<Self, Issues>>;
+}
+
+/// The meta type of a message that declares no extra meta fields: only the standard keys.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct NoMeta {}
+
+impl Decode for NoMeta {
+    fn decode(
+        raw: &serde_json::value::RawValue,
+        path: &Path<'_>,
+        issues: &mut Issues,
+    ) -> Option<Self> {
+        let entries = crate::validate::object_entries(raw, path, issues)?;
+        for (k, _) in &entries {
+            crate::validate::unknown_key(&path.field(k), issues);
+        }
+        entries.is_empty().then_some(NoMeta {})
+    }
+}
+
+impl Validate for NoMeta {
+    fn validate(&self, _: &Path<'_>, _: &mut Issues) {}
+}
+
+/// The progress type of an RPC that declares none: it has no values, so progress cannot be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum NoProgress {}
+
+impl Decode for NoProgress {
+    fn decode(
+        _: &serde_json::value::RawValue,
+        path: &Path<'_>,
+        issues: &mut Issues,
+    ) -> Option<Self> {
+        issues.push(path, "this RPC sends no progress");
+        None
+    }
+}
+
+impl Validate for NoProgress {
+    fn validate(&self, _: &Path<'_>, _: &mut Issues) {
+        match *self {}
+    }
+}
+
+impl Message for NoProgress {
+    const TYPE: &'static str = "$ws:rpc-progress";
+    const HAS_PAYLOAD: bool = true;
+    type Meta = NoMeta;
+}

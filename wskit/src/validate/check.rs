@@ -1,0 +1,185 @@
+//! The constraint checks of the `protocol!` DSL. Generated code calls these, so each rule and its
+//! message live here once.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::{Issues, Path};
+
+/// Records the issue for a key that the declaration does not have.
+pub fn unknown_key(path: &Path<'_>, issues: &mut Issues) {
+    issues.push(path, "unknown key");
+}
+
+/// `length(min, max)` on a string: counted in characters.
+///
+/// ```
+/// use wskit::validate::{check_str_length, Issues, Path};
+/// let mut issues = Issues::new();
+/// check_str_length("ab", Some(3), None, &Path::root("payload"), &mut issues);
+/// assert_eq!(issues.to_string(), "payload: must have at least 3 characters");
+/// ```
+pub fn check_str_length(
+    value: &str,
+    min: Option<u64>,
+    max: Option<u64>,
+    path: &Path<'_>,
+    issues: &mut Issues,
+) {
+    let n = value.chars().count() as u64;
+    bounds(n, min, max, "characters", path, issues);
+}
+
+/// `length(min, max)` on a collection: counted in items (or entries of a map).
+///
+/// ```
+/// use wskit::validate::{check_len, Issues, Path};
+/// let mut issues = Issues::new();
+/// check_len(5, None, Some(2), &Path::root("payload"), &mut issues);
+/// assert_eq!(issues.to_string(), "payload: must have at most 2 items");
+/// ```
+pub fn check_len(
+    len: usize,
+    min: Option<u64>,
+    max: Option<u64>,
+    path: &Path<'_>,
+    issues: &mut Issues,
+) {
+    bounds(len as u64, min, max, "items", path, issues);
+}
+
+fn bounds(
+    n: u64,
+    min: Option<u64>,
+    max: Option<u64>,
+    unit: &str,
+    path: &Path<'_>,
+    issues: &mut Issues,
+) {
+    if let Some(min) = min.filter(|min| n < *min) {
+        issues.push(path, format!("must have at least {min} {unit}"));
+    }
+    if let Some(max) = max.filter(|max| n > *max) {
+        issues.push(path, format!("must have at most {max} {unit}"));
+    }
+}
+
+/// `range(min, max)` on a number, both ends inclusive.
+///
+/// ```
+/// use wskit::validate::{check_range, Issues, Path};
+/// let mut issues = Issues::new();
+/// check_range(101.0, Some(0.0), Some(100.0), &Path::root("payload"), &mut issues);
+/// assert_eq!(issues.to_string(), "payload: must be at most 100");
+/// ```
+pub fn check_range(
+    value: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    path: &Path<'_>,
+    issues: &mut Issues,
+) {
+    if let Some(min) = min.filter(|min| value < *min) {
+        issues.push(path, format!("must be at least {min}"));
+    }
+    if let Some(max) = max.filter(|max| value > *max) {
+        issues.push(path, format!("must be at most {max}"));
+    }
+}
+
+/// `pattern = "..."`: the whole of `regex` as declared is shown in the message.
+///
+/// ```
+/// use wskit::validate::{check_pattern, Issues, Path};
+/// let re = regex::Regex::new("^[a-z]+$").unwrap();
+/// let mut issues = Issues::new();
+/// check_pattern("A1", &re, &Path::root("payload"), &mut issues);
+/// assert_eq!(issues.to_string(), "payload: must match pattern ^[a-z]+$");
+/// ```
+pub fn check_pattern(value: &str, regex: &Regex, path: &Path<'_>, issues: &mut Issues) {
+    if !regex.is_match(value) {
+        issues.push(path, format!("must match pattern {}", regex.as_str()));
+    }
+}
+
+/// `email`: one `@`, no spaces, a dot in the domain.
+///
+/// ```
+/// use wskit::validate::{check_email, Issues, Path};
+/// let mut issues = Issues::new();
+/// check_email("ada@example.com", &Path::root("p"), &mut issues);
+/// check_email("ada@", &Path::root("p"), &mut issues);
+/// assert_eq!(issues.to_string(), "p: must be an email address");
+/// ```
+pub fn check_email(value: &str, path: &Path<'_>, issues: &mut Issues) {
+    static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+            .expect("valid regex")
+    });
+    if !EMAIL.is_match(value) {
+        issues.push(path, "must be an email address");
+    }
+}
+
+/// `url`: an absolute URL with a scheme and a host, no spaces.
+///
+/// ```
+/// use wskit::validate::{check_url, Issues, Path};
+/// let mut issues = Issues::new();
+/// check_url("https://example.com/a?b", &Path::root("p"), &mut issues);
+/// check_url("example.com", &Path::root("p"), &mut issues);
+/// assert_eq!(issues.to_string(), "p: must be a URL");
+/// ```
+pub fn check_url(value: &str, path: &Path<'_>, issues: &mut Issues) {
+    static URL: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@]+(?:@[^\s/?#]+)?(?:[/?#]\S*)?$")
+            .expect("valid regex")
+    });
+    if !URL.is_match(value) {
+        issues.push(path, "must be a URL");
+    }
+}
+
+/// `uuid`: the 8-4-4-4-12 hexadecimal form.
+///
+/// ```
+/// use wskit::validate::{check_uuid, Issues, Path};
+/// let mut issues = Issues::new();
+/// check_uuid("67e55044-10b1-426f-9247-bb680e5fe0c8", &Path::root("p"), &mut issues);
+/// check_uuid("67e55044", &Path::root("p"), &mut issues);
+/// assert_eq!(issues.to_string(), "p: must be a UUID");
+/// ```
+pub fn check_uuid(value: &str, path: &Path<'_>, issues: &mut Issues) {
+    let b = value.as_bytes();
+    let ok = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    if !ok {
+        issues.push(path, "must be a UUID");
+    }
+}
+
+/// `custom = path::to::function`: the user's function returns `Err(message)` for a bad value.
+///
+/// ```
+/// use wskit::validate::{check_custom, Issues, Path};
+/// fn even(v: &u32) -> Result<(), String> {
+///     if v % 2 == 0 { Ok(()) } else { Err("must be even".into()) }
+/// }
+/// let mut issues = Issues::new();
+/// check_custom(&3, even, &Path::root("p"), &mut issues);
+/// assert_eq!(issues.to_string(), "p: must be even");
+/// ```
+pub fn check_custom<T: ?Sized, E: std::fmt::Display>(
+    value: &T,
+    rule: impl FnOnce(&T) -> Result<(), E>,
+    path: &Path<'_>,
+    issues: &mut Issues,
+) {
+    if let Err(e) = rule(value) {
+        issues.push(path, e.to_string());
+    }
+}

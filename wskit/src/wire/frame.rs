@@ -1,0 +1,249 @@
+//! The JSON envelope of PROTOCOL.md section 1: parsing inbound frames, writing outbound ones.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+
+use super::Error;
+
+/// Frame types the runtime itself uses (PROTOCOL.md section 2).
+pub mod types {
+    /// An error that answers a request (carries a correlationId).
+    pub const RPC_ERROR: &str = "RPC_ERROR";
+    /// An error that answers no request.
+    pub const ERROR: &str = "ERROR";
+    /// A progress update of a streaming RPC.
+    pub const RPC_PROGRESS: &str = "$ws:rpc-progress";
+    /// Client heartbeat.
+    pub const HEARTBEAT: &str = "__heartbeat";
+    /// Server answer to a heartbeat.
+    pub const HEARTBEAT_ACK: &str = "__heartbeat_ack";
+    /// Client cancellation of an RPC.
+    pub const ABORT: &str = "$ws:abort";
+}
+
+/// Whether a wire type name is reserved for the runtime (`$...` or `__...`).
+///
+/// ```
+/// assert!(wskit::wire::is_reserved_type("$ws:abort"));
+/// assert!(wskit::wire::is_reserved_type("__heartbeat"));
+/// assert!(!wskit::wire::is_reserved_type("GET_USER"));
+/// ```
+pub fn is_reserved_type(ty: &str) -> bool {
+    ty.starts_with('$') || ty.starts_with("__")
+}
+
+/// Meta keys a sender may never set (the server owns them).
+pub const RESERVED_META_KEYS: [&str; 2] = ["clientId", "receivedAt"];
+
+/// Meta keys every message may carry.
+pub const STANDARD_META_KEYS: [&str; 3] = ["correlationId", "timestamp", "timeoutMs"];
+
+/// An inbound frame split into its parts, borrowing from the text it was read from.
+///
+/// `payload` is `Some` whenever the key is present, even when its value is `null`.
+///
+/// ```
+/// use wskit::wire::InboundFrame;
+/// let f = InboundFrame::parse(r#"{"type":"PING","payload":null,"extra":1}"#).unwrap();
+/// assert_eq!(f.ty, "PING");
+/// assert_eq!(f.payload.unwrap().get(), "null");
+/// assert!(InboundFrame::parse("[1]").is_err());
+/// ```
+#[derive(Debug, Deserialize)]
+pub struct InboundFrame<'a> {
+    /// The routing key.
+    #[serde(rename = "type", borrow)]
+    pub ty: Cow<'a, str>,
+    /// The raw `meta` value, if present.
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub meta: Option<&'a RawValue>,
+    /// The raw `payload` value, if present.
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub payload: Option<&'a RawValue>,
+}
+
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(d).map(Some)
+}
+
+impl<'a> InboundFrame<'a> {
+    /// Parses one frame. The error is the `INVALID_ARGUMENT` answer PROTOCOL.md section 3 asks for.
+    pub fn parse(text: &'a str) -> Result<Self, Error> {
+        serde_json::from_str(text).map_err(|e| {
+            let why = if e.is_syntax() || e.is_eof() {
+                "frame is not valid JSON"
+            } else {
+                "frame must be a JSON object with a string \"type\""
+            };
+            Error::invalid_argument(why)
+        })
+    }
+
+    /// The correlationId in `meta`, if there is a string one (read without validating the rest).
+    pub fn correlation_id(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Peek {
+            #[serde(rename = "correlationId")]
+            correlation_id: Option<Value>,
+        }
+        let meta = self.meta?;
+        let peek: Peek = serde_json::from_str(meta.get()).ok()?;
+        match peek.correlation_id? {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Writes one outbound frame: `{"type":..,"meta":..,"payload":..}`.
+///
+/// `meta` is written when `Some` (pass an empty map for `"meta":{}`); `payload` when `Some`.
+///
+/// ```
+/// let bytes = wskit::wire::encode_frame("USER_JOINED", Some(&wskit::wire::OutMeta::default()), Some(&serde_json::json!({"roomId":"r"})));
+/// assert_eq!(bytes, br#"{"type":"USER_JOINED","meta":{},"payload":{"roomId":"r"}}"#);
+/// ```
+pub fn encode_frame<M: Serialize + ?Sized, P: Serialize + ?Sized>(
+    ty: &str,
+    meta: Option<&M>,
+    payload: Option<&P>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    write_frame(&mut out, ty, meta, payload, None::<&()>);
+    out
+}
+
+/// Like [`encode_frame`], with a trailing extra key: `"data"` of progress frames.
+fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    ty: &str,
+    meta: Option<&M>,
+    payload: Option<&P>,
+    data: Option<&X>,
+) {
+    out.extend_from_slice(b"{\"type\":");
+    // Writing into a Vec cannot fail, and our types serialize infallibly.
+    let _ = serde_json::to_writer(&mut *out, ty);
+    if let Some(meta) = meta {
+        out.extend_from_slice(b",\"meta\":");
+        let _ = serde_json::to_writer(&mut *out, meta);
+    }
+    if let Some(payload) = payload {
+        out.extend_from_slice(b",\"payload\":");
+        let _ = serde_json::to_writer(&mut *out, payload);
+    }
+    if let Some(data) = data {
+        out.extend_from_slice(b",\"data\":");
+        let _ = serde_json::to_writer(&mut *out, data);
+    }
+    out.push(b'}');
+}
+
+/// The `meta` of an outbound frame: a correlationId, a timestamp, and any declared extras.
+///
+/// ```
+/// use wskit::wire::OutMeta;
+/// let meta = OutMeta { correlation_id: Some("c-1".into()), ..OutMeta::default() };
+/// assert_eq!(serde_json::to_string(&meta).unwrap(), r#"{"correlationId":"c-1"}"#);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct OutMeta {
+    /// Correlates a request with its reply.
+    #[serde(rename = "correlationId", skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<String>,
+    /// Sender's clock in ms (clients set it on requests; the server does not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<u64>,
+    /// [beyond] The request's deadline, relative, in ms.
+    #[serde(rename = "timeoutMs", skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    /// Declared extra meta fields.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// Writes an `RPC_ERROR` (when there is a correlationId) or `ERROR` frame.
+///
+/// ```
+/// let f = wskit::wire::encode_error(Some("c-1"), &wskit::Error::not_found("gone"));
+/// assert_eq!(f, br#"{"type":"RPC_ERROR","meta":{"correlationId":"c-1"},"payload":{"code":"NOT_FOUND","message":"gone"}}"#);
+/// ```
+pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
+    let meta = OutMeta {
+        correlation_id: correlation_id.map(str::to_owned),
+        ..OutMeta::default()
+    };
+    let ty = if correlation_id.is_some() {
+        types::RPC_ERROR
+    } else {
+        types::ERROR
+    };
+    encode_frame(ty, Some(&meta), Some(error))
+}
+
+/// Writes a `$ws:rpc-progress` frame; the update goes under both `payload` and `data`.
+pub fn encode_progress<P: Serialize + ?Sized>(correlation_id: Option<&str>, update: &P) -> Vec<u8> {
+    let meta = OutMeta {
+        correlation_id: correlation_id.map(str::to_owned),
+        ..OutMeta::default()
+    };
+    let mut out = Vec::with_capacity(96);
+    write_frame(
+        &mut out,
+        types::RPC_PROGRESS,
+        Some(&meta),
+        Some(update),
+        Some(update),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_has_payload_and_data() {
+        let f = encode_progress(Some("c-1"), &serde_json::json!({"percent":5}));
+        assert_eq!(
+            f,
+            br#"{"type":"$ws:rpc-progress","meta":{"correlationId":"c-1"},"payload":{"percent":5},"data":{"percent":5}}"#
+        );
+    }
+
+    #[test]
+    fn bad_frames_are_invalid_argument() {
+        for text in ["nope", "[]", "{}", r#"{"type":1}"#, "\"x\""] {
+            let e = InboundFrame::parse(text).unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::InvalidArgument, "{text}");
+        }
+        let f = InboundFrame::parse(r#"{"type":"A"}"#).unwrap();
+        assert!(f.meta.is_none() && f.payload.is_none());
+    }
+
+    #[test]
+    fn error_without_correlation_is_error() {
+        assert_eq!(
+            encode_error(None, &crate::Error::from_code(crate::ErrorCode::Unimplemented)),
+            br#"{"type":"ERROR","meta":{},"payload":{"code":"UNIMPLEMENTED","message":"Feature not supported or deployed"}}"#
+        );
+    }
+}
+
+/// The validated `meta` of an inbound frame.
+///
+/// The reserved keys `clientId` and `receivedAt` never appear here: the server removes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Meta {
+    /// `meta.correlationId`: set on requests; echoed on the reply.
+    pub correlation_id: Option<String>,
+    /// `meta.timestamp`: the sender's clock in ms.
+    pub timestamp: Option<f64>,
+    /// [beyond] `meta.timeoutMs`: the request's deadline, relative to its arrival.
+    pub timeout_ms: Option<u64>,
+    /// The extra keys the message declares, as sent.
+    pub extra: Map<String, Value>,
+}
