@@ -26,7 +26,7 @@ pub trait Message: Serialize + Decode + Validate + Send + Sync + 'static {
     /// Client-to-server messages marked `#[subscription]`: re-sent by the client after a reconnect.
     const SUBSCRIPTION: bool = false;
     /// The extra meta fields the message declares ([`NoMeta`] when none).
-    type Meta: Serialize + Decode + Default + Send + Sync + 'static;
+    type Meta: Serialize + Decode + Send + Sync + 'static;
 }
 
 /// An RPC: its request type is the message, with a response and optionally progress updates.

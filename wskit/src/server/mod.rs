@@ -83,3 +83,8 @@ where
 {
     todo!()
 }
+
+#[doc(hidden)]
+pub fn __serve_unknown<D: Send + Sync + 'static>(_request: Request<D>) -> BoxFuture<'static, ()> {
+    todo!()
+}
