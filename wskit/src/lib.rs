@@ -23,6 +23,7 @@
 pub mod client;
 pub mod describe;
 mod protocol;
+pub mod pubsub;
 pub mod server;
 pub mod validate;
 pub mod wire;

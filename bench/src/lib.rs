@@ -1,0 +1,1 @@
+//! wskit's load generator and baselines.

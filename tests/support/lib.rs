@@ -1,0 +1,1 @@
+//! Helpers shared by wskit's integration tests.
