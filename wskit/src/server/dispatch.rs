@@ -1,0 +1,420 @@
+//! The inbound path of one frame: parse, runtime frame types, route, limits, then (in the
+//! generated `Service::call`) validation, middleware and the handler.
+
+use std::any::Any;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use serde_json::value::RawValue;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use tracing::Instrument;
+
+use super::connection::Conn;
+use super::context::{Connection, Context, ReqState, RpcContext, utf8};
+use super::hooks::{ErrorCause, ErrorEvent};
+use super::middleware::{Endpoint, Next};
+use crate::validate::{decode_meta, decode_payload};
+use crate::wire::{self, InboundFrame, types};
+use crate::{Error, ErrorCode, Issues, Message, Rpc};
+
+/// One inbound frame routed to a service, with its connection.
+pub struct Request<D> {
+    ty: &'static str,
+    text: Utf8Bytes,
+    meta: Option<Range<usize>>,
+    payload: Option<Range<usize>>,
+    correlation_id: Option<String>,
+    received_at: SystemTime,
+    guard: InFlight<D>,
+}
+
+impl<D> Request<D> {
+    /// The frame's wire type.
+    pub fn wire_type(&self) -> &str {
+        self.ty
+    }
+}
+
+/// Counts a request in flight on its connection and on the server until dropped.
+struct InFlight<D> {
+    conn: Arc<Conn<D>>,
+}
+
+impl<D> Drop for InFlight<D> {
+    fn drop(&mut self) {
+        self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.conn.shared.rt.request_done();
+    }
+}
+
+/// Removes an RPC from the abort registry when it ends.
+struct Registered<D> {
+    conn: Arc<Conn<D>>,
+    correlation_id: String,
+    req: Arc<ReqState>,
+}
+
+impl<D> Drop for Registered<D> {
+    fn drop(&mut self) {
+        let mut requests = self
+            .conn
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if requests
+            .get(&self.correlation_id)
+            .is_some_and(|r| Arc::ptr_eq(r, &self.req))
+        {
+            requests.remove(&self.correlation_id);
+        }
+    }
+}
+
+fn range_in(text: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - text.as_ptr() as usize;
+    start..start + part.len()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Answers a frame that has no request (yet): `RPC_ERROR` when it carried a correlationId,
+/// else `ERROR`, and reports it.
+fn answer<D: Send + Sync + 'static>(
+    conn: &Arc<Conn<D>>,
+    wire_type: Option<&str>,
+    correlation_id: Option<String>,
+    error: Error,
+    cause: ErrorCause,
+) {
+    let frame = wire::encode_error(correlation_id.as_deref(), &error);
+    let answered = conn.push(utf8(frame)).is_ok();
+    conn.shared.hooks.report(ErrorEvent {
+        client_id: Some(conn.id),
+        wire_type: wire_type.map(str::to_owned),
+        correlation_id,
+        error,
+        cause,
+        answered,
+    });
+}
+
+pub(crate) fn answer_bad_frame<D: Send + Sync + 'static>(
+    conn: &Arc<Conn<D>>,
+    error: Error,
+    cause: ErrorCause,
+) {
+    answer(conn, None, None, error, cause);
+}
+
+/// Handles one inbound text frame.
+pub(crate) fn frame<D: Send + Sync + 'static>(
+    conn: &Arc<Conn<D>>,
+    text: Utf8Bytes,
+    received_at: SystemTime,
+) {
+    let frame = match InboundFrame::parse(&text) {
+        Ok(f) => f,
+        Err(e) => return answer_bad_frame(conn, e, ErrorCause::BadFrame),
+    };
+    let shared = &conn.shared;
+    match &*frame.ty {
+        types::HEARTBEAT => {
+            let ack = wire::encode_frame(
+                types::HEARTBEAT_ACK,
+                Some(&serde_json::json!({ "ts": now_ms() })),
+                None::<&()>,
+            );
+            let _ = conn.push(utf8(ack));
+        }
+        types::ABORT => {
+            if let Some(cid) = frame.correlation_id() {
+                tracing::debug!(correlation_id = %cid, "abort");
+                conn.abort(&cid);
+            }
+        }
+        ty if wire::is_reserved_type(ty) => {
+            let error = Error::invalid_argument(format!("type {ty:?} is reserved"));
+            answer(conn, Some(ty), None, error, ErrorCause::ReservedType);
+        }
+        ty => {
+            let Some(&(static_ty, service)) = shared.routes.get(ty) else {
+                let error = Error::from_code(ErrorCode::Unimplemented)
+                    .with_details(serde_json::json!({ "type": ty }));
+                let cid = frame.correlation_id();
+                return answer(conn, Some(ty), cid, error, ErrorCause::UnknownType);
+            };
+            let correlation_id = frame.correlation_id();
+            let limit = shared.rt.limits.max_in_flight;
+            if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
+                conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+                let error = Error::resource_exhausted(format!(
+                    "too many requests in flight on this connection (limit {limit})"
+                ));
+                return answer(
+                    conn,
+                    Some(ty),
+                    correlation_id,
+                    error,
+                    ErrorCause::TooManyInFlight,
+                );
+            }
+            shared.rt.request_started();
+            let meta = frame.meta.map(|m| range_in(&text, m.get()));
+            let payload = frame.payload.map(|p| range_in(&text, p.get()));
+            drop(frame);
+            let request = Request {
+                ty: static_ty,
+                text,
+                meta,
+                payload,
+                correlation_id,
+                received_at,
+                guard: InFlight { conn: conn.clone() },
+            };
+            let call = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                shared.services[service].call(request)
+            }));
+            match call {
+                Ok(fut) => run_inline_or_spawn(shared, fut),
+                Err(panic) => answer(
+                    conn,
+                    Some(static_ty),
+                    None,
+                    Error::from_code(ErrorCode::Internal),
+                    ErrorCause::Panic(panic_message(&panic)),
+                ),
+            }
+        }
+    }
+}
+
+/// Polls a handler future once on the reader: most handlers finish at once, and then no task is
+/// spawned. A pending one goes on as its own task.
+fn run_inline_or_spawn<D: Send + Sync + 'static>(
+    shared: &super::builder::Shared<D>,
+    mut fut: BoxFuture<'static, ()>,
+) {
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    if let Poll::Pending = fut.as_mut().poll(&mut cx) {
+        shared.rt.tracker.spawn(fut);
+    }
+}
+
+/// The text of a caught panic.
+pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
+    }
+}
+
+impl<D: Send + Sync + 'static> Request<D> {
+    fn part(&self, range: &Option<Range<usize>>) -> Option<&RawValue> {
+        let r = range.clone()?;
+        serde_json::from_str::<&RawValue>(&self.text[r]).ok()
+    }
+
+    /// Validates meta and payload as message `M`; on failure answers `INVALID_ARGUMENT` with
+    /// every issue and returns `None`.
+    fn decode<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
+        let meta = decode_meta::<M>(self.part(&self.meta));
+        let payload = decode_payload::<M>(self.part(&self.payload)).and_then(|m| {
+            m.check().map(|()| m)
+        });
+        let conn = self.guard.conn.clone();
+        let (meta, typed, msg) = match (meta, payload) {
+            (Ok((meta, typed)), Ok(msg)) => (meta, typed, msg),
+            (meta, payload) => {
+                let mut all: Vec<crate::Issue> = Vec::new();
+                if let Err(issues) = meta {
+                    all.extend(issues);
+                }
+                if let Err(issues) = payload {
+                    all.extend(issues);
+                }
+                let error = Issues::from(all).into_error();
+                answer(
+                    &conn,
+                    Some(self.ty),
+                    self.correlation_id,
+                    error,
+                    ErrorCause::Validation,
+                );
+                return None;
+            }
+        };
+        let deadline = meta
+            .timeout_ms
+            .map(|ms| Instant::now() + Duration::from_millis(ms));
+        let req = Arc::new(ReqState {
+            ty: self.ty,
+            meta,
+            typed_meta: Box::new(typed),
+            received_at: self.received_at,
+            deadline,
+            cancel: conn.closing.child_token(),
+            terminal: AtomicBool::new(false),
+            is_rpc,
+        });
+        let ctx = Context {
+            conn: Connection { conn },
+            req,
+        };
+        Some((ctx, msg, self.guard))
+    }
+}
+
+/// How a request ended.
+enum Outcome {
+    Done(Result<(), Error>),
+    Panicked(String),
+    Cancelled,
+    DeadlineExceeded,
+}
+
+/// Runs middleware and handler with panics caught, cancellation and the deadline; answers errors.
+async fn run<D: Send + Sync + 'static>(ctx: Context<D>, endpoint: Endpoint<D>) {
+    let chain = ctx.conn.conn.shared.chain_for(ctx.req.ty);
+    let guarded = AssertUnwindSafe(Next::new(chain, endpoint).run(ctx.clone())).catch_unwind();
+    let req = &ctx.req;
+    let deadline = async {
+        match req.deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    let outcome = tokio::select! {
+        biased;
+        r = guarded => match r {
+            Ok(result) => Outcome::Done(result),
+            Err(panic) => Outcome::Panicked(panic_message(&panic)),
+        },
+        _ = req.cancel.cancelled() => Outcome::Cancelled,
+        _ = deadline => Outcome::DeadlineExceeded,
+    };
+    match outcome {
+        Outcome::Done(Ok(())) => {
+            if req.is_rpc && !req.terminal.load(Ordering::Acquire) {
+                ctx.fail(
+                    Error::internal("the request was not answered"),
+                    ErrorCause::NoReply,
+                );
+            }
+        }
+        Outcome::Done(Err(e)) => ctx.fail(e, ErrorCause::Handler),
+        Outcome::Panicked(message) => {
+            tracing::error!(panic = %message, "handler panicked");
+            ctx.fail(
+                Error::from_code(ErrorCode::Internal),
+                ErrorCause::Panic(message),
+            )
+        }
+        Outcome::Cancelled => tracing::debug!("request cancelled"),
+        Outcome::DeadlineExceeded => {
+            req.cancel.cancel();
+            ctx.fail(
+                Error::from_code(ErrorCode::DeadlineExceeded),
+                ErrorCause::DeadlineExceeded,
+            );
+        }
+    }
+}
+
+fn request_span(ty: &str, correlation_id: Option<&str>) -> tracing::Span {
+    tracing::debug_span!("ws.request", r#type = ty, correlation_id = correlation_id)
+}
+
+#[doc(hidden)]
+pub fn __serve_message<D, M, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
+where
+    D: Send + Sync + 'static,
+    M: Message,
+    F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let span = request_span(request.ty, request.correlation_id.as_deref());
+    Box::pin(
+        async move {
+            let Some((ctx, msg, _guard)) = request.decode::<M>(false) else {
+                return;
+            };
+            let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(handler(ctx, msg)));
+            run(ctx, endpoint).await;
+        }
+        .instrument(span),
+    )
+}
+
+#[doc(hidden)]
+pub fn __serve_rpc<D, R, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
+where
+    D: Send + Sync + 'static,
+    R: Rpc,
+    F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
+{
+    let span = request_span(request.ty, request.correlation_id.as_deref());
+    Box::pin(
+        async move {
+            let Some((ctx, req, _guard)) = request.decode::<R>(true) else {
+                return;
+            };
+            let _registered = ctx.req.meta.correlation_id.clone().map(|cid| {
+                let conn = ctx.conn.conn.clone();
+                conn.requests
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(cid.clone(), ctx.req.clone());
+                Registered {
+                    conn,
+                    correlation_id: cid,
+                    req: ctx.req.clone(),
+                }
+            });
+            let endpoint: Endpoint<D> = Box::new(move |ctx| {
+                let rpc = RpcContext::<D, R> {
+                    ctx,
+                    _rpc: PhantomData,
+                };
+                Box::pin(async move {
+                    let response = handler(rpc.clone(), req).await?;
+                    rpc.reply(&response);
+                    Ok(())
+                })
+            });
+            run(ctx, endpoint).await;
+        }
+        .instrument(span),
+    )
+}
+
+#[doc(hidden)]
+pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFuture<'static, ()> {
+    let conn = request.guard.conn.clone();
+    let error = Error::from_code(ErrorCode::Unimplemented)
+        .with_details(serde_json::json!({ "type": request.ty }));
+    answer(
+        &conn,
+        Some(request.ty),
+        request.correlation_id,
+        error,
+        ErrorCause::UnknownType,
+    );
+    Box::pin(std::future::ready(()))
+}
