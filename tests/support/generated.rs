@@ -41,14 +41,18 @@ macro_rules! wire_struct {
                 issues: &mut Issues,
             ) -> Option<Self> {
                 let entries = object_entries(raw, path, issues)?;
-                $(let mut $field = None;)*
+                // Issues in document order; missing fields last.
+                $(let mut $field: Option<Option<$fty>> = None;)*
                 for (k, v) in &entries {
                     match &**k {
-                        $($wire => $field = Some(*v),)*
+                        $($wire => $field = Some(field::<$fty>(Some(*v), &path.field($wire), issues)),)*
                         other => unknown_key(&path.field(other), issues),
                     }
                 }
-                $(let $field = field::<$fty>($field, &path.field($wire), issues);)*
+                $(let $field = match $field {
+                    Some(v) => v,
+                    None => field::<$fty>(None, &path.field($wire), issues),
+                };)*
                 Some($name { $($field: $field?,)* })
             }
         }
