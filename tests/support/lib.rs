@@ -309,6 +309,8 @@ impl Client {
         loop {
             match within("the close frame", self.ws.next()).await {
                 Some(Ok(Message::Close(frame))) => {
+                    // Send the queued close reply, completing the closing handshake.
+                    let _ = self.ws.flush().await;
                     let f = frame.map(|f| (u16::from(f.code), f.reason.to_string()));
                     return (f, texts);
                 }
