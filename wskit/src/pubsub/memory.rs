@@ -93,3 +93,57 @@ impl PubSub for MemoryPubSub {
         topics.get(topic).map_or(0, HashMap::len)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::FutureExt;
+    use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+    use super::*;
+    use crate::pubsub::FrameSink;
+
+    #[derive(Default)]
+    struct Inbox(Mutex<Vec<Utf8Bytes>>);
+    impl FrameSink for Inbox {
+        fn deliver(&self, frame: Utf8Bytes) {
+            self.0.lock().unwrap().push(frame);
+        }
+    }
+
+    #[test]
+    fn one_publication_shares_its_bytes_and_honours_exclude() {
+        let bus = MemoryPubSub::new();
+        let inboxes: Vec<Arc<Inbox>> = (0..3).map(|_| Arc::default()).collect();
+        let ids: Vec<ClientId> = (0..3).map(|_| ClientId::new()).collect();
+        for (id, inbox) in ids.iter().zip(&inboxes) {
+            let sub = Subscriber {
+                client_id: *id,
+                sink: inbox.clone(),
+            };
+            bus.subscribe("t", sub).unwrap();
+        }
+        let publication = Publication {
+            topic: "t".into(),
+            wire_type: "X",
+            frame: r#"{"type":"X"}"#.into(),
+            exclude: Some(ids[0]),
+        };
+        let original = publication.frame.as_str().as_ptr();
+        let matched = bus.publish(publication).now_or_never().unwrap().unwrap();
+        assert_eq!(matched, Matched::Exact(2));
+        assert!(inboxes[0].0.lock().unwrap().is_empty());
+        for inbox in &inboxes[1..] {
+            let got = inbox.0.lock().unwrap();
+            // The same bytes, not a copy.
+            assert_eq!(got[0].as_str().as_ptr(), original);
+        }
+        assert!(bus.unsubscribe("t", ids[1]));
+        assert!(!bus.unsubscribe("t", ids[1]));
+        assert_eq!(bus.subscriber_count("t"), 2);
+        bus.unsubscribe("t", ids[0]);
+        bus.unsubscribe("t", ids[2]);
+        assert_eq!(bus.topic_count(), 0);
+    }
+}
