@@ -53,6 +53,15 @@ impl Events {
             .expect("probe closed")
     }
 
+    /// The next event, waiting at most `limit` (for tests on tokio's paused clock, where
+    /// timers of the server fire in order before this one).
+    pub async fn next_within(&mut self, limit: Duration) -> String {
+        tokio::time::timeout(limit, self.0.recv())
+            .await
+            .expect("timed out waiting for a probe event")
+            .expect("probe closed")
+    }
+
     /// Waits for this exact event, returning the ones seen before it.
     pub async fn until(&mut self, event: &str) -> Vec<String> {
         let mut before = Vec::new();

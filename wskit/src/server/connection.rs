@@ -241,12 +241,13 @@ async fn run_inner<D, S>(
         .or(peer_close)
         .unwrap_or_else(|| CloseReason::new(1006, ""));
     tracing::debug!(code = reason.code, reason = %reason.reason, "connection closed");
+    // The slot is free once the socket is gone, before the close hooks run.
+    drop(slot);
     for hook in &shared.hooks.close {
         let _ = AssertUnwindSafe(hook(connection.clone(), reason.clone()))
             .catch_unwind()
             .await;
     }
-    drop(slot);
 }
 
 /// What the single timer of the read loop waits for.
