@@ -40,7 +40,7 @@ impl<D: Send + Sync + 'static> Server<D> {
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
                         let shared = Arc::clone(&self.shared);
-                        let span = tracing::debug_span!("ws.upgrade", %peer);
+                        let span = tracing::debug_span!("ws.accept", %peer);
                         rt.tracker.spawn(tracing::Instrument::instrument(
                             upgrade::serve_tcp(shared, tcp),
                             span,
