@@ -42,7 +42,10 @@ struct Rooms(Mutex<HashMap<String, BTreeSet<String>>>);
 impl Rooms {
     fn join(&self, room: &str, user: &str) {
         let mut rooms = self.0.lock().unwrap();
-        rooms.entry(room.to_owned()).or_default().insert(user.to_owned());
+        rooms
+            .entry(room.to_owned())
+            .or_default()
+            .insert(user.to_owned());
     }
 
     fn leave(&self, room: &str, user: &str) {
@@ -57,7 +60,10 @@ impl Rooms {
 
     fn members(&self, room: &str) -> Vec<String> {
         let rooms = self.0.lock().unwrap();
-        rooms.get(room).map(|m| m.iter().cloned().collect()).unwrap_or_default()
+        rooms
+            .get(room)
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -80,9 +86,16 @@ impl ChatHandler for ChatServer {
             u.name.clone()
         });
         self.rooms.join(&msg.room_id, &user);
-        let joined = UserJoined { room_id: msg.room_id.clone(), user };
-        ctx.publish(&topic(&msg.room_id), &joined, PublishOptions::default().exclude_self())
-            .await?;
+        let joined = UserJoined {
+            room_id: msg.room_id.clone(),
+            user,
+        };
+        ctx.publish(
+            &topic(&msg.room_id),
+            &joined,
+            PublishOptions::default().exclude_self(),
+        )
+        .await?;
         Ok(())
     }
 
@@ -95,8 +108,12 @@ impl ChatHandler for ChatServer {
             u.name.clone()
         });
         self.rooms.leave(&msg.room_id, &user);
-        let left = UserLeft { room_id: msg.room_id.clone(), user };
-        ctx.publish(&topic(&msg.room_id), &left, PublishOptions::default()).await?;
+        let left = UserLeft {
+            room_id: msg.room_id.clone(),
+            user,
+        };
+        ctx.publish(&topic(&msg.room_id), &left, PublishOptions::default())
+            .await?;
         Ok(())
     }
 
@@ -111,18 +128,30 @@ impl ChatHandler for ChatServer {
         if msg.text.trim().is_empty() {
             return Err(Error::invalid_argument("empty message"));
         }
-        let line = NewMessage { room_id: msg.room_id.clone(), user, text: msg.text };
+        let line = NewMessage {
+            room_id: msg.room_id.clone(),
+            user,
+            text: msg.text,
+        };
         // Everyone in the room, the sender included, receives the message.
-        ctx.publish(&topic(&msg.room_id), &line, PublishOptions::default()).await?;
+        ctx.publish(&topic(&msg.room_id), &line, PublishOptions::default())
+            .await?;
         Ok(())
     }
 
-    async fn list_members(&self, _ctx: RpcContext<User, ListMembers>, req: ListMembers) -> Result<Members, Error> {
+    async fn list_members(
+        &self,
+        _ctx: RpcContext<User, ListMembers>,
+        req: ListMembers,
+    ) -> Result<Members, Error> {
         let members = self.rooms.members(&req.room_id);
         if members.is_empty() {
             return Err(Error::not_found(format!("no room {:?}", req.room_id)));
         }
-        Ok(Members { room_id: req.room_id, members })
+        Ok(Members {
+            room_id: req.room_id,
+            members,
+        })
     }
 }
 
@@ -138,7 +167,9 @@ async fn main() -> std::io::Result<()> {
     let rooms = Arc::new(Rooms::default());
     let on_close_rooms = rooms.clone();
     let server = Server::<User>::builder()
-        .service(Chat::server(ChatServer { rooms: rooms.clone() }))
+        .service(Chat::server(ChatServer {
+            rooms: rooms.clone(),
+        }))
         // The token comes as `?access_token=` or as a `bearer.<token>` subprotocol.
         .auth(|req: &http::Request<()>| {
             let token = auth::token(req);
@@ -148,7 +179,10 @@ async fn main() -> std::io::Result<()> {
                     .find(|(t, _)| Some(*t) == token.as_deref())
                     .map(|(_, name)| name.to_string())
                     .ok_or_else(auth::Rejection::unauthorized)?;
-                Ok(User { name, rooms: BTreeSet::new() })
+                Ok(User {
+                    name,
+                    rooms: BTreeSet::new(),
+                })
             }
         })
         .on_open(|conn: Connection<User>| async move {
@@ -164,8 +198,13 @@ async fn main() -> std::io::Result<()> {
                 };
                 for room_id in held {
                     rooms.leave(&room_id, &name);
-                    let left = UserLeft { room_id: room_id.clone(), user: name.clone() };
-                    let _ = conn.publish(&topic(&room_id), &left, PublishOptions::default()).await;
+                    let left = UserLeft {
+                        room_id: room_id.clone(),
+                        user: name.clone(),
+                    };
+                    let _ = conn
+                        .publish(&topic(&room_id), &left, PublishOptions::default())
+                        .await;
                 }
                 tracing::info!(user = %name, %reason, "disconnected");
             }

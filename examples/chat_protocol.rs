@@ -112,10 +112,26 @@ pub static CHAT: ProtocolDesc = ProtocolDesc {
 /// The handler trait.
 pub trait ChatHandler: Send + Sync + 'static {
     type Data: Send + Sync + 'static;
-    fn join_room(&self, ctx: Context<Self::Data>, msg: JoinRoom) -> impl Future<Output = Result<(), Error>> + Send;
-    fn leave_room(&self, ctx: Context<Self::Data>, msg: LeaveRoom) -> impl Future<Output = Result<(), Error>> + Send;
-    fn send_message(&self, ctx: Context<Self::Data>, msg: SendMessage) -> impl Future<Output = Result<(), Error>> + Send;
-    fn list_members(&self, ctx: RpcContext<Self::Data, ListMembers>, req: ListMembers) -> impl Future<Output = Result<Members, Error>> + Send;
+    fn join_room(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: JoinRoom,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn leave_room(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: LeaveRoom,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn send_message(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: SendMessage,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn list_members(
+        &self,
+        ctx: RpcContext<Self::Data, ListMembers>,
+        req: ListMembers,
+    ) -> impl Future<Output = Result<Members, Error>> + Send;
 }
 
 /// `Chat::server(handler)`.
@@ -137,10 +153,26 @@ impl<H: ChatHandler> Service<H::Data> for ChatService<H> {
     fn call(&self, request: Request<H::Data>) -> futures_util::future::BoxFuture<'static, ()> {
         let h = self.0.clone();
         match request.wire_type() {
-            "JOIN_ROOM" => wskit::__private::serve_message(request, move |ctx, m: JoinRoom| async move { h.join_room(ctx, m).await }),
-            "LEAVE_ROOM" => wskit::__private::serve_message(request, move |ctx, m: LeaveRoom| async move { h.leave_room(ctx, m).await }),
-            "SEND_MESSAGE" => wskit::__private::serve_message(request, move |ctx, m: SendMessage| async move { h.send_message(ctx, m).await }),
-            "LIST_MEMBERS" => wskit::__private::serve_rpc(request, move |ctx, r: ListMembers| async move { h.list_members(ctx, r).await }),
+            "JOIN_ROOM" => {
+                wskit::__private::serve_message(request, move |ctx, m: JoinRoom| async move {
+                    h.join_room(ctx, m).await
+                })
+            }
+            "LEAVE_ROOM" => {
+                wskit::__private::serve_message(request, move |ctx, m: LeaveRoom| async move {
+                    h.leave_room(ctx, m).await
+                })
+            }
+            "SEND_MESSAGE" => {
+                wskit::__private::serve_message(request, move |ctx, m: SendMessage| async move {
+                    h.send_message(ctx, m).await
+                })
+            }
+            "LIST_MEMBERS" => {
+                wskit::__private::serve_rpc(request, move |ctx, r: ListMembers| async move {
+                    h.list_members(ctx, r).await
+                })
+            }
             _ => wskit::__private::serve_unknown(request),
         }
     }

@@ -156,17 +156,61 @@ pub static DEMO: ProtocolDesc = ProtocolDesc {
 /// The handler trait `protocol!` would generate.
 pub trait DemoHandler: Send + Sync + 'static {
     type Data: Send + Sync + 'static;
-    fn say(&self, ctx: Context<Self::Data>, msg: Say) -> impl Future<Output = Result<(), Error>> + Send;
-    fn ping(&self, ctx: Context<Self::Data>, msg: Ping) -> impl Future<Output = Result<(), Error>> + Send;
-    fn join(&self, ctx: Context<Self::Data>, msg: Join) -> impl Future<Output = Result<(), Error>> + Send;
-    fn leave(&self, ctx: Context<Self::Data>, msg: Leave) -> impl Future<Output = Result<(), Error>> + Send;
-    fn flood(&self, ctx: Context<Self::Data>, msg: Flood) -> impl Future<Output = Result<(), Error>> + Send;
-    fn get_user(&self, ctx: RpcContext<Self::Data, GetUser>, req: GetUser) -> impl Future<Output = Result<UserData, Error>> + Send;
-    fn slow(&self, ctx: RpcContext<Self::Data, Slow>, req: Slow) -> impl Future<Output = Result<SlowDone, Error>> + Send;
-    fn count(&self, ctx: RpcContext<Self::Data, Count>, req: Count) -> impl Future<Output = Result<Counted, Error>> + Send;
-    fn twice(&self, ctx: RpcContext<Self::Data, Twice>, req: Twice) -> impl Future<Output = Result<TwiceDone, Error>> + Send;
-    fn post(&self, ctx: RpcContext<Self::Data, Post>, req: Post) -> impl Future<Output = Result<Posted, Error>> + Send;
-    fn who_am_i(&self, ctx: RpcContext<Self::Data, WhoAmI>, req: WhoAmI) -> impl Future<Output = Result<Me, Error>> + Send;
+    fn say(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: Say,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn ping(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: Ping,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn join(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: Join,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn leave(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: Leave,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn flood(
+        &self,
+        ctx: Context<Self::Data>,
+        msg: Flood,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    fn get_user(
+        &self,
+        ctx: RpcContext<Self::Data, GetUser>,
+        req: GetUser,
+    ) -> impl Future<Output = Result<UserData, Error>> + Send;
+    fn slow(
+        &self,
+        ctx: RpcContext<Self::Data, Slow>,
+        req: Slow,
+    ) -> impl Future<Output = Result<SlowDone, Error>> + Send;
+    fn count(
+        &self,
+        ctx: RpcContext<Self::Data, Count>,
+        req: Count,
+    ) -> impl Future<Output = Result<Counted, Error>> + Send;
+    fn twice(
+        &self,
+        ctx: RpcContext<Self::Data, Twice>,
+        req: Twice,
+    ) -> impl Future<Output = Result<TwiceDone, Error>> + Send;
+    fn post(
+        &self,
+        ctx: RpcContext<Self::Data, Post>,
+        req: Post,
+    ) -> impl Future<Output = Result<Posted, Error>> + Send;
+    fn who_am_i(
+        &self,
+        ctx: RpcContext<Self::Data, WhoAmI>,
+        req: WhoAmI,
+    ) -> impl Future<Output = Result<Me, Error>> + Send;
 }
 
 /// `Demo::server(handler)`.
@@ -184,17 +228,39 @@ impl<H: DemoHandler> Service<H::Data> for DemoService<H> {
     fn call(&self, request: Request<H::Data>) -> futures_util::future::BoxFuture<'static, ()> {
         let h = self.0.clone();
         match request.wire_type() {
-            "SAY" => wskit::__private::serve_message(request, move |ctx, m: Say| async move { h.say(ctx, m).await }),
-            "PING" => wskit::__private::serve_message(request, move |ctx, m: Ping| async move { h.ping(ctx, m).await }),
-            "JOIN" => wskit::__private::serve_message(request, move |ctx, m: Join| async move { h.join(ctx, m).await }),
-            "LEAVE" => wskit::__private::serve_message(request, move |ctx, m: Leave| async move { h.leave(ctx, m).await }),
-            "FLOOD" => wskit::__private::serve_message(request, move |ctx, m: Flood| async move { h.flood(ctx, m).await }),
-            "GET_USER" => wskit::__private::serve_rpc(request, move |ctx, r: GetUser| async move { h.get_user(ctx, r).await }),
-            "SLOW" => wskit::__private::serve_rpc(request, move |ctx, r: Slow| async move { h.slow(ctx, r).await }),
-            "COUNT" => wskit::__private::serve_rpc(request, move |ctx, r: Count| async move { h.count(ctx, r).await }),
-            "TWICE" => wskit::__private::serve_rpc(request, move |ctx, r: Twice| async move { h.twice(ctx, r).await }),
-            "POST" => wskit::__private::serve_rpc(request, move |ctx, r: Post| async move { h.post(ctx, r).await }),
-            "WHO_AM_I" => wskit::__private::serve_rpc(request, move |ctx, r: WhoAmI| async move { h.who_am_i(ctx, r).await }),
+            "SAY" => wskit::__private::serve_message(request, move |ctx, m: Say| async move {
+                h.say(ctx, m).await
+            }),
+            "PING" => wskit::__private::serve_message(request, move |ctx, m: Ping| async move {
+                h.ping(ctx, m).await
+            }),
+            "JOIN" => wskit::__private::serve_message(request, move |ctx, m: Join| async move {
+                h.join(ctx, m).await
+            }),
+            "LEAVE" => wskit::__private::serve_message(request, move |ctx, m: Leave| async move {
+                h.leave(ctx, m).await
+            }),
+            "FLOOD" => wskit::__private::serve_message(request, move |ctx, m: Flood| async move {
+                h.flood(ctx, m).await
+            }),
+            "GET_USER" => wskit::__private::serve_rpc(request, move |ctx, r: GetUser| async move {
+                h.get_user(ctx, r).await
+            }),
+            "SLOW" => wskit::__private::serve_rpc(request, move |ctx, r: Slow| async move {
+                h.slow(ctx, r).await
+            }),
+            "COUNT" => wskit::__private::serve_rpc(request, move |ctx, r: Count| async move {
+                h.count(ctx, r).await
+            }),
+            "TWICE" => wskit::__private::serve_rpc(request, move |ctx, r: Twice| async move {
+                h.twice(ctx, r).await
+            }),
+            "POST" => wskit::__private::serve_rpc(request, move |ctx, r: Post| async move {
+                h.post(ctx, r).await
+            }),
+            "WHO_AM_I" => wskit::__private::serve_rpc(request, move |ctx, r: WhoAmI| async move {
+                h.who_am_i(ctx, r).await
+            }),
             _ => wskit::__private::serve_unknown(request),
         }
     }

@@ -17,7 +17,9 @@ use tokio_tungstenite::tungstenite::http;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
-use wskit::server::{Context, PublishOptions, RpcContext, Server, ServerBuilder, ServerHandle, auth};
+use wskit::server::{
+    Context, PublishOptions, RpcContext, Server, ServerBuilder, ServerHandle, auth,
+};
 use wskit::{Error, ErrorCode};
 
 pub use generated::*;
@@ -138,10 +140,20 @@ impl DemoHandler for Demo {
         Ok(())
     }
 
-    async fn get_user(&self, _ctx: RpcContext<String, GetUser>, req: GetUser) -> Result<UserData, Error> {
+    async fn get_user(
+        &self,
+        _ctx: RpcContext<String, GetUser>,
+        req: GetUser,
+    ) -> Result<UserData, Error> {
         match req.user_id.as_str() {
-            "u1" => Ok(UserData { name: "Ada".into(), email: None }),
-            "u2" => Ok(UserData { name: "Bob".into(), email: Some("bob@example.com".into()) }),
+            "u1" => Ok(UserData {
+                name: "Ada".into(),
+                email: None,
+            }),
+            "u2" => Ok(UserData {
+                name: "Bob".into(),
+                email: Some("bob@example.com".into()),
+            }),
             _ => Err(Error::not_found("no such user")),
         }
     }
@@ -187,8 +199,10 @@ impl DemoHandler for Demo {
     }
 
     async fn post(&self, ctx: RpcContext<String, Post>, req: Post) -> Result<Posted, Error> {
-        let mut options = PublishOptions::default();
-        options.exclude_self = req.exclude_self;
+        let mut options = PublishOptions {
+            exclude_self: req.exclude_self,
+            ..PublishOptions::default()
+        };
         if let Some(source) = req.text.strip_prefix("meta:") {
             let mut meta = serde_json::Map::new();
             meta.insert("source".into(), source.into());
@@ -197,11 +211,16 @@ impl DemoHandler for Demo {
         let matched = ctx
             .publish(&req.room, &NewMessage { text: req.text }, options)
             .await?;
-        Ok(Posted { matched: matched.exact().unwrap_or(0) as u32 })
+        Ok(Posted {
+            matched: matched.exact().unwrap_or(0) as u32,
+        })
     }
 
     async fn who_am_i(&self, ctx: RpcContext<String, WhoAmI>, _req: WhoAmI) -> Result<Me, Error> {
-        Ok(Me { client_id: ctx.client_id().to_string(), user: ctx.data().clone() })
+        Ok(Me {
+            client_id: ctx.client_id().to_string(),
+            user: ctx.data().clone(),
+        })
     }
 }
 
@@ -209,7 +228,9 @@ impl DemoHandler for Demo {
 /// connection data is the token, or `anon`) except the token `bad`.
 pub fn demo_builder(probe: &Probe) -> ServerBuilder<String> {
     Server::<String>::builder()
-        .service(demo_server(Demo { probe: probe.clone() }))
+        .service(demo_server(Demo {
+            probe: probe.clone(),
+        }))
         .auth(|req: &http::Request<()>| {
             let token = auth::token(req);
             async move {
@@ -252,7 +273,12 @@ pub async fn start<D: Send + Sync + 'static>(builder: ServerBuilder<D>) -> TestS
     let task = tokio::spawn(server.serve_with_shutdown(listener, async {
         let _ = rx.await;
     }));
-    TestServer { addr, handle, stop: Some(tx), task }
+    TestServer {
+        addr,
+        handle,
+        stop: Some(tx),
+        task,
+    }
 }
 
 pub type RawWs = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -279,7 +305,11 @@ pub async fn refused(request: impl IntoClientRequest + Unpin) -> (u16, String) {
     match within("the upgrade", tokio_tungstenite::connect_async(request)).await {
         Err(tungstenite::Error::Http(resp)) => {
             let status = resp.status().as_u16();
-            let body = resp.body().clone().map(|b| String::from_utf8(b).unwrap()).unwrap_or_default();
+            let body = resp
+                .body()
+                .clone()
+                .map(|b| String::from_utf8(b).unwrap())
+                .unwrap_or_default();
             (status, body)
         }
         Err(e) => panic!("expected an HTTP refusal, got {e}"),
@@ -289,11 +319,15 @@ pub async fn refused(request: impl IntoClientRequest + Unpin) -> (u16, String) {
 
 impl Client {
     pub async fn send(&mut self, text: &str) {
-        within("send", self.ws.send(Message::text(text))).await.expect("send");
+        within("send", self.ws.send(Message::text(text)))
+            .await
+            .expect("send");
     }
 
     pub async fn send_binary(&mut self, bytes: &[u8]) {
-        within("send", self.ws.send(Message::binary(bytes.to_vec()))).await.expect("send");
+        within("send", self.ws.send(Message::binary(bytes.to_vec())))
+            .await
+            .expect("send");
     }
 
     /// The next text frame (pings and pongs skipped); panics on close.
@@ -346,7 +380,10 @@ impl Client {
     }
 
     pub async fn close(mut self, code: u16) {
-        let frame = tungstenite::protocol::CloseFrame { code: CloseCode::from(code), reason: "bye".into() };
+        let frame = tungstenite::protocol::CloseFrame {
+            code: CloseCode::from(code),
+            reason: "bye".into(),
+        };
         let _ = self.ws.close(Some(frame)).await;
         while let Some(Ok(_)) = self.ws.next().await {}
     }

@@ -14,7 +14,8 @@ fn with_protocols(url: String, protocols: &str) -> http::Request<()> {
 }
 
 async fn who_am_i(c: &mut Client) -> serde_json::Value {
-    c.send(r#"{"type":"WHO_AM_I","meta":{"correlationId":"w"}}"#).await;
+    c.send(r#"{"type":"WHO_AM_I","meta":{"correlationId":"w"}}"#)
+        .await;
     c.recv_json().await
 }
 
@@ -40,7 +41,11 @@ async fn token_from_bearer_subprotocol_is_accepted_and_a_subprotocol_selected() 
 async fn supported_subprotocol_is_preferred_over_the_first_offered() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe).subprotocols(["chat.v2", "chat.v1"])).await;
-    let c = connect_to(with_protocols(server.url("/"), "bearer.bob, chat.v1, chat.v2")).await;
+    let c = connect_to(with_protocols(
+        server.url("/"),
+        "bearer.bob, chat.v1, chat.v2",
+    ))
+    .await;
     assert_eq!(c.response.headers()["sec-websocket-protocol"], "chat.v1");
     let c = connect_to(with_protocols(server.url("/"), "bearer.bob, other")).await;
     assert_eq!(c.response.headers()["sec-websocket-protocol"], "bearer.bob");
@@ -51,20 +56,27 @@ async fn supported_subprotocol_is_preferred_over_the_first_offered() {
 #[tokio::test]
 async fn refused_upgrade_is_401_unauthorized_and_no_handler_runs() {
     let (probe, mut events) = probe();
-    let builder = demo_builder(&probe)
-        .on_open({
+    let builder = demo_builder(&probe).on_open({
+        let probe = probe.clone();
+        move |_conn| {
             let probe = probe.clone();
-            move |_conn| {
-                let probe = probe.clone();
-                async move {
-                    probe.note("open");
-                    Ok(())
-                }
+            async move {
+                probe.note("open");
+                Ok(())
             }
-        });
+        }
+    });
     let server = start(builder).await;
-    assert_eq!(refused(server.url("/?access_token=bad")).await, (401, "Unauthorized".to_owned()));
-    assert_eq!(refused(with_protocols(server.url("/"), "bearer.bad")).await.0, 401);
+    assert_eq!(
+        refused(server.url("/?access_token=bad")).await,
+        (401, "Unauthorized".to_owned())
+    );
+    assert_eq!(
+        refused(with_protocols(server.url("/"), "bearer.bad"))
+            .await
+            .0,
+        401
+    );
     // The next connection is the first to open.
     let _c = connect(&server).await;
     assert_eq!(events.next().await, "open");
@@ -86,8 +98,14 @@ async fn rejection_status_and_body_are_configurable() {
             }
         });
     let server = start(builder).await;
-    assert_eq!(refused(server.url("/?access_token=x")).await, (403, "banned".to_owned()));
-    assert_eq!(refused(server.url("/")).await, (401, "Unauthorized".to_owned()));
+    assert_eq!(
+        refused(server.url("/?access_token=x")).await,
+        (403, "banned".to_owned())
+    );
+    assert_eq!(
+        refused(server.url("/")).await,
+        (401, "Unauthorized".to_owned())
+    );
     connect_to(server.url("/?access_token=ok")).await;
 }
 
@@ -103,7 +121,10 @@ async fn client_id_header_is_a_uuid_and_matches_the_context() {
     assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
     assert_ne!(id, b.client_id());
     assert_eq!(who_am_i(&mut a).await["payload"]["clientId"], id.as_str());
-    assert_eq!(who_am_i(&mut b).await["payload"]["clientId"], b.client_id().as_str());
+    assert_eq!(
+        who_am_i(&mut b).await["payload"]["clientId"],
+        b.client_id().as_str()
+    );
 }
 
 #[tokio::test]
@@ -112,9 +133,13 @@ async fn a_request_that_is_not_an_upgrade_is_400() {
     let server = start(demo_builder(&probe)).await;
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
     let mut out = String::new();
-    within("the answer", tcp.read_to_string(&mut out)).await.unwrap();
+    within("the answer", tcp.read_to_string(&mut out))
+        .await
+        .unwrap();
     assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
 }
 

@@ -5,8 +5,12 @@ use wskit::{Error, ErrorCode};
 use wskit_tests::*;
 
 async fn still_alive(c: &mut Client) {
-    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"alive"},"payload":{"userId":"u1"}}"#).await;
-    assert_eq!(c.recv().await, r#"{"type":"USER_DATA","meta":{"correlationId":"alive"},"payload":{"name":"Ada"}}"#);
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"alive"},"payload":{"userId":"u1"}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"USER_DATA","meta":{"correlationId":"alive"},"payload":{"name":"Ada"}}"#
+    );
 }
 
 #[tokio::test]
@@ -48,13 +52,15 @@ async fn unknown_type_is_unimplemented_with_details() {
         c.recv().await,
         r#"{"type":"ERROR","meta":{},"payload":{"code":"UNIMPLEMENTED","message":"Feature not supported or deployed","details":{"type":"NOPE"}}}"#
     );
-    c.send(r#"{"type":"NOPE","meta":{"correlationId":"c-9"}}"#).await;
+    c.send(r#"{"type":"NOPE","meta":{"correlationId":"c-9"}}"#)
+        .await;
     assert_eq!(
         c.recv().await,
         r#"{"type":"RPC_ERROR","meta":{"correlationId":"c-9"},"payload":{"code":"UNIMPLEMENTED","message":"Feature not supported or deployed","details":{"type":"NOPE"}}}"#
     );
     // Server-to-client types are not routable either.
-    c.send(r#"{"type":"USER_DATA","payload":{"name":"x"}}"#).await;
+    c.send(r#"{"type":"USER_DATA","payload":{"name":"x"}}"#)
+        .await;
     assert_eq!(code_of(&c.recv_json().await), ErrorCode::Unimplemented);
     still_alive(&mut c).await;
 }
@@ -64,7 +70,13 @@ async fn reserved_type_is_invalid_argument() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    for ty in ["$ws:nope", "__secret", "$", "__heartbeat_ack", "$ws:rpc-progress"] {
+    for ty in [
+        "$ws:nope",
+        "__secret",
+        "$",
+        "__heartbeat_ack",
+        "$ws:rpc-progress",
+    ] {
         c.send(&format!(r#"{{"type":"{ty}"}}"#)).await;
         let expected = format!(
             r#"{{"type":"ERROR","meta":{{}},"payload":{{"code":"INVALID_ARGUMENT","message":"type \"{}\" is reserved"}}}}"#,
@@ -80,7 +92,8 @@ async fn validation_failure_lists_every_issue() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"v1"},"payload":{"userId":1,"x":true}}"#).await;
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"v1"},"payload":{"userId":1,"x":true}}"#)
+        .await;
     assert_eq!(
         c.recv().await,
         r#"{"type":"RPC_ERROR","meta":{"correlationId":"v1"},"payload":{"code":"INVALID_ARGUMENT","message":"Validation failed: payload.userId: expected string, got number (and 1 more)","details":{"issues":[{"path":"payload.userId","message":"expected string, got number"},{"path":"payload.x","message":"unknown key"}]}}}"#
@@ -101,23 +114,45 @@ async fn payload_presence_rules_and_meta_are_validated() {
     let mut c = connect(&server).await;
     let cases = [
         // payload on a message that declares none
-        (r#"{"type":"PING","payload":{}}"#, "payload", "not allowed: this message has no fields"),
+        (
+            r#"{"type":"PING","payload":{}}"#,
+            "payload",
+            "not allowed: this message has no fields",
+        ),
         // missing payload on one that declares some
         (r#"{"type":"SAY"}"#, "payload", "required"),
         // "payload": null
-        (r#"{"type":"SAY","payload":null}"#, "payload", "expected object, got null"),
+        (
+            r#"{"type":"SAY","payload":null}"#,
+            "payload",
+            "expected object, got null",
+        ),
         // undeclared meta key
-        (r#"{"type":"PING","meta":{"traceId":"t"}}"#, "meta.traceId", "unknown key"),
+        (
+            r#"{"type":"PING","meta":{"traceId":"t"}}"#,
+            "meta.traceId",
+            "unknown key",
+        ),
         // standard meta key of the wrong type
-        (r#"{"type":"PING","meta":{"correlationId":5}}"#, "meta.correlationId", "expected string, got number"),
+        (
+            r#"{"type":"PING","meta":{"correlationId":5}}"#,
+            "meta.correlationId",
+            "expected string, got number",
+        ),
     ];
     for (input, path, message) in cases {
         c.send(input).await;
         let v = c.recv_json().await;
         assert_eq!(v["type"], "ERROR", "{input}");
         assert_eq!(code_of(&v), ErrorCode::InvalidArgument, "{input}");
-        assert_eq!(v["payload"]["details"]["issues"][0]["path"], path, "{input}");
-        assert_eq!(v["payload"]["details"]["issues"][0]["message"], message, "{input}");
+        assert_eq!(
+            v["payload"]["details"]["issues"][0]["path"], path,
+            "{input}"
+        );
+        assert_eq!(
+            v["payload"]["details"]["issues"][0]["message"], message,
+            "{input}"
+        );
     }
     // A message without payload and without meta is fine.
     c.send(r#"{"type":"PING"}"#).await;
@@ -130,7 +165,8 @@ async fn handler_error_is_sent_as_returned() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SAY","meta":{"correlationId":"h"},"payload":{"text":"fail"}}"#).await;
+    c.send(r#"{"type":"SAY","meta":{"correlationId":"h"},"payload":{"text":"fail"}}"#)
+        .await;
     assert_eq!(
         c.recv().await,
         r#"{"type":"RPC_ERROR","meta":{"correlationId":"h"},"payload":{"code":"NOT_FOUND","message":"nothing here"}}"#
@@ -144,7 +180,8 @@ async fn handler_panic_is_internal_and_fails_only_that_request() {
     let server = start(demo_builder(&probe)).await;
     let mut other = connect(&server).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SAY","meta":{"correlationId":"p"},"payload":{"text":"panic"}}"#).await;
+    c.send(r#"{"type":"SAY","meta":{"correlationId":"p"},"payload":{"text":"panic"}}"#)
+        .await;
     // The panic message ("boom") is not sent.
     assert_eq!(
         c.recv().await,
@@ -165,9 +202,12 @@ async fn too_many_requests_in_flight_is_resource_exhausted() {
     let (probe, mut events) = probe();
     let server = start(demo_builder(&probe).max_in_flight(2)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"a"},"payload":{"ms":300}}"#).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"b"},"payload":{"ms":300}}"#).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"c"},"payload":{"ms":300}}"#).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"a"},"payload":{"ms":300}}"#)
+        .await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"b"},"payload":{"ms":300}}"#)
+        .await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"c"},"payload":{"ms":300}}"#)
+        .await;
     assert_eq!(
         c.recv().await,
         r#"{"type":"RPC_ERROR","meta":{"correlationId":"c"},"payload":{"code":"RESOURCE_EXHAUSTED","message":"too many requests in flight on this connection (limit 2)","retryAfterMs":100}}"#

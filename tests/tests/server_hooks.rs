@@ -18,7 +18,12 @@ fn hooked(probe: &Probe) -> wskit::server::ServerBuilder<String> {
         .on_close(move |conn, reason| {
             let p = p2.clone();
             async move {
-                p.note(format!("close:{}:{}:{}", *conn.data(), reason.code, reason.reason));
+                p.note(format!(
+                    "close:{}:{}:{}",
+                    *conn.data(),
+                    reason.code,
+                    reason.reason
+                ));
             }
         })
 }
@@ -71,7 +76,10 @@ async fn open_hook_panic_closes_with_1011() {
     });
     let server = start(builder).await;
     let mut c = connect(&server).await;
-    assert_eq!(c.recv_close().await.0, Some((1011, "internal error".to_owned())));
+    assert_eq!(
+        c.recv_close().await.0,
+        Some((1011, "internal error".to_owned()))
+    );
 }
 
 #[tokio::test]
@@ -89,13 +97,20 @@ async fn open_hook_can_send_and_update_data() {
     let (probe, _events) = probe();
     let builder = demo_builder(&probe).on_open(|conn| async move {
         conn.update_data(|d| d.push_str("+verified"));
-        conn.send(&Said { text: format!("welcome {}", *conn.data()) }).unwrap();
+        conn.send(&Said {
+            text: format!("welcome {}", *conn.data()),
+        })
+        .unwrap();
         Ok(())
     });
     let server = start(builder).await;
     let mut c = connect_to(server.url("/?access_token=zoe")).await;
-    assert_eq!(c.recv().await, r#"{"type":"SAID","meta":{},"payload":{"text":"welcome zoe+verified"}}"#);
-    c.send(r#"{"type":"WHO_AM_I","meta":{"correlationId":"w"}}"#).await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"SAID","meta":{},"payload":{"text":"welcome zoe+verified"}}"#
+    );
+    c.send(r#"{"type":"WHO_AM_I","meta":{"correlationId":"w"}}"#)
+        .await;
     assert_eq!(c.recv_json().await["payload"]["user"], "zoe+verified");
 }
 
@@ -133,7 +148,10 @@ async fn error_hook_receives_every_answered_error_with_its_context() {
         ]
     );
     let id = c.client_id();
-    assert!(seen.iter().all(|e| e.answered && e.client_id.unwrap().to_string() == id));
+    assert!(
+        seen.iter()
+            .all(|e| e.answered && e.client_id.unwrap().to_string() == id)
+    );
     assert_eq!(seen[1].wire_type.as_deref(), Some("NOPE"));
     assert_eq!(seen[1].correlation_id.as_deref(), Some("u"));
     assert_eq!(seen[4].correlation_id.as_deref(), Some("f"));

@@ -14,7 +14,8 @@ async fn slow_consumer_is_closed_by_default_policy() {
     let server = start(builder).await;
     let mut c = connect(&server).await;
     // The handler queues 100 frames at once: more than the queue holds.
-    c.send(r#"{"type":"FLOOD","payload":{"count":100,"size":10}}"#).await;
+    c.send(r#"{"type":"FLOOD","payload":{"count":100,"size":10}}"#)
+        .await;
     assert_eq!(events.next().await, "flood:sent=4");
     let (close, texts) = c.recv_close().await;
     assert_eq!(close, Some((1008, "slow consumer".to_owned())));
@@ -35,27 +36,37 @@ async fn slow_consumer_drop_policy_drops_and_reports() {
         });
     let server = start(builder).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"FLOOD","payload":{"count":10,"size":10}}"#).await;
+    c.send(r#"{"type":"FLOOD","payload":{"count":10,"size":10}}"#)
+        .await;
     assert_eq!(events.next().await, "flood:sent=4");
     assert_eq!(*dropped.lock().unwrap(), 6);
     // The connection lives on: the 4 queued frames, then the heartbeat's ack.
     let frames = c.frames_before_ack().await;
     assert_eq!(frames.len(), 4);
-    assert!(frames.iter().all(|f| f == r#"{"type":"SAID","meta":{},"payload":{"text":"xxxxxxxxxx"}}"#));
+    assert!(
+        frames
+            .iter()
+            .all(|f| f == r#"{"type":"SAID","meta":{},"payload":{"text":"xxxxxxxxxx"}}"#)
+    );
 }
 
 #[tokio::test]
 async fn connection_limit_answers_503_at_the_upgrade() {
     let (probe, mut events) = probe();
     let p = probe.clone();
-    let builder = demo_builder(&probe).max_connections(2).on_close(move |_c, _r| {
-        let p = p.clone();
-        async move { p.note("closed") }
-    });
+    let builder = demo_builder(&probe)
+        .max_connections(2)
+        .on_close(move |_c, _r| {
+            let p = p.clone();
+            async move { p.note("closed") }
+        });
     let server = start(builder).await;
     let a = connect(&server).await;
     let _b = connect(&server).await;
-    assert_eq!(refused(server.url("/")).await, (503, "Service Unavailable".to_owned()));
+    assert_eq!(
+        refused(server.url("/")).await,
+        (503, "Service Unavailable".to_owned())
+    );
     // A slot frees up when a connection ends (before its close hooks run).
     a.close(1000).await;
     assert_eq!(events.next().await, "closed");
@@ -69,10 +80,14 @@ async fn upgrade_timeout_answers_408() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe).upgrade_timeout(Duration::from_secs(3))).await;
     let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n").await.unwrap(); // never finished
+    tcp.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap(); // never finished
     let started = tokio::time::Instant::now();
     let mut out = String::new();
-    within("the answer", tcp.read_to_string(&mut out)).await.unwrap();
+    within("the answer", tcp.read_to_string(&mut out))
+        .await
+        .unwrap();
     assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out}");
     assert!(started.elapsed() >= Duration::from_secs(3));
 }

@@ -1,18 +1,30 @@
 //! Middleware: onion order (global outermost, then per message, then the handler), stopping
 //! with an error, code after the handler, and the rate limiter.
 
-use wskit::server::{Context, Next, RateLimit};
 use wskit::Error;
+use wskit::server::{Context, Next, RateLimit};
 use wskit_tests::*;
 
-fn layer(probe: &Probe, name: &'static str) -> impl Fn(Context<String>, Next<String>) -> futures_util::future::BoxFuture<'static, Result<(), Error>> + Send + Sync + 'static {
+fn layer(
+    probe: &Probe,
+    name: &'static str,
+) -> impl Fn(
+    Context<String>,
+    Next<String>,
+) -> futures_util::future::BoxFuture<'static, Result<(), Error>>
++ Send
++ Sync
++ 'static {
     let probe = probe.clone();
     move |ctx: Context<String>, next: Next<String>| {
         let probe = probe.clone();
         Box::pin(async move {
             probe.note(format!("{name}:before:{}", ctx.message_type()));
             let result = next.run(ctx).await;
-            probe.note(format!("{name}:after:{}", if result.is_ok() { "ok" } else { "err" }));
+            probe.note(format!(
+                "{name}:after:{}",
+                if result.is_ok() { "ok" } else { "err" }
+            ));
             result
         })
     }
@@ -53,7 +65,13 @@ async fn middleware_runs_in_onion_order() {
     }
     assert_eq!(
         got,
-        ["outer:before:PING", "inner:before:PING", "ping", "inner:after:ok", "outer:after:ok"]
+        [
+            "outer:before:PING",
+            "inner:before:PING",
+            "ping",
+            "inner:after:ok",
+            "outer:after:ok"
+        ]
     );
 }
 
@@ -70,7 +88,8 @@ async fn middleware_can_stop_with_an_error_and_the_handler_does_not_run() {
         });
     let server = start(builder).await;
     let mut c = connect_to(server.url("/?access_token=guest")).await;
-    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"g"},"payload":{"userId":"u1"}}"#).await;
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"g"},"payload":{"userId":"u1"}}"#)
+        .await;
     assert_eq!(
         c.recv().await,
         r#"{"type":"RPC_ERROR","meta":{"correlationId":"g"},"payload":{"code":"PERMISSION_DENIED","message":"guests may not do that"}}"#
@@ -94,7 +113,8 @@ async fn a_middleware_that_swallows_an_rpc_still_yields_one_terminal_frame() {
         .middleware(|_ctx: Context<String>, _next: Next<String>| async move { Ok(()) });
     let server = start(builder).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"s"},"payload":{"userId":"u1"}}"#).await;
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"s"},"payload":{"userId":"u1"}}"#)
+        .await;
     assert_eq!(
         c.recv().await,
         r#"{"type":"RPC_ERROR","meta":{"correlationId":"s"},"payload":{"code":"INTERNAL","message":"the request was not answered","retryAfterMs":200}}"#
@@ -132,19 +152,24 @@ async fn rate_limit_answers_resource_exhausted_with_retry_after() {
 #[tokio::test]
 async fn rate_limit_keyed_by_a_user_function_shares_a_bucket() {
     let (probe, _events) = probe();
-    let builder = demo_builder(&probe)
-        .middleware(RateLimit::keyed(1, 0.001, |ctx: &Context<String>| ctx.data().clone()));
+    let builder =
+        demo_builder(&probe).middleware(RateLimit::keyed(1, 0.001, |ctx: &Context<String>| {
+            ctx.data().clone()
+        }));
     let server = start(builder).await;
     let mut a = connect_to(server.url("/?access_token=sam")).await;
     let mut b = connect_to(server.url("/?access_token=sam")).await;
     let mut c = connect_to(server.url("/?access_token=kim")).await;
-    a.send(r#"{"type":"GET_USER","payload":{"userId":"u1"}}"#).await;
+    a.send(r#"{"type":"GET_USER","payload":{"userId":"u1"}}"#)
+        .await;
     assert_eq!(a.recv_json().await["type"], "USER_DATA");
-    b.send(r#"{"type":"GET_USER","payload":{"userId":"u1"}}"#).await;
+    b.send(r#"{"type":"GET_USER","payload":{"userId":"u1"}}"#)
+        .await;
     let limited = b.recv_json().await;
     assert_eq!(limited["type"], "ERROR");
     assert_eq!(limited["payload"]["code"], "RESOURCE_EXHAUSTED");
     assert!(limited["payload"]["retryAfterMs"].as_u64().unwrap() > 0);
-    c.send(r#"{"type":"GET_USER","payload":{"userId":"u1"}}"#).await;
+    c.send(r#"{"type":"GET_USER","payload":{"userId":"u1"}}"#)
+        .await;
     assert_eq!(c.recv_json().await["type"], "USER_DATA");
 }

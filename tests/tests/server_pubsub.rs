@@ -5,7 +5,10 @@ use wskit::server::PublishOptions;
 use wskit_tests::*;
 
 async fn join(c: &mut Client, events: &mut Events, room: &str) {
-    c.send(&format!(r#"{{"type":"JOIN","payload":{{"room":"{room}"}}}}"#)).await;
+    c.send(&format!(
+        r#"{{"type":"JOIN","payload":{{"room":"{room}"}}}}"#
+    ))
+    .await;
     assert_eq!(events.next().await, format!("joined:{room}"));
 }
 
@@ -19,7 +22,11 @@ fn post(room: &str, text: &str, exclude_self: bool) -> String {
 async fn publication_fans_out_to_every_subscriber_including_the_publisher() {
     let (probe, mut events) = probe();
     let server = start(demo_builder(&probe)).await;
-    let (mut a, mut b, mut c) = (connect(&server).await, connect(&server).await, connect(&server).await);
+    let (mut a, mut b, mut c) = (
+        connect(&server).await,
+        connect(&server).await,
+        connect(&server).await,
+    );
     join(&mut a, &mut events, "room:1").await;
     join(&mut b, &mut events, "room:1").await;
     join(&mut c, &mut events, "room:2").await;
@@ -27,7 +34,10 @@ async fn publication_fans_out_to_every_subscriber_including_the_publisher() {
     let frame = r#"{"type":"NEW_MESSAGE","payload":{"text":"hello"}}"#;
     // The publisher gets its own publication, then its reply with the match count.
     assert_eq!(a.recv().await, frame);
-    assert_eq!(a.recv().await, r#"{"type":"POSTED","meta":{"correlationId":"p"},"payload":{"matched":2}}"#);
+    assert_eq!(
+        a.recv().await,
+        r#"{"type":"POSTED","meta":{"correlationId":"p"},"payload":{"matched":2}}"#
+    );
     assert_eq!(b.recv().await, frame);
     // Not subscribed to room:1: nothing.
     assert!(c.frames_before_ack().await.is_empty());
@@ -41,9 +51,15 @@ async fn exclude_self_skips_the_publisher() {
     join(&mut a, &mut events, "room:1").await;
     join(&mut b, &mut events, "room:1").await;
     a.send(&post("room:1", "quiet", true)).await;
-    assert_eq!(a.recv().await, r#"{"type":"POSTED","meta":{"correlationId":"p"},"payload":{"matched":1}}"#);
+    assert_eq!(
+        a.recv().await,
+        r#"{"type":"POSTED","meta":{"correlationId":"p"},"payload":{"matched":1}}"#
+    );
     assert!(a.frames_before_ack().await.is_empty());
-    assert_eq!(b.recv().await, r#"{"type":"NEW_MESSAGE","payload":{"text":"quiet"}}"#);
+    assert_eq!(
+        b.recv().await,
+        r#"{"type":"NEW_MESSAGE","payload":{"text":"quiet"}}"#
+    );
 }
 
 #[tokio::test]
@@ -67,7 +83,10 @@ async fn bad_topic_names_are_invalid_argument() {
     let mut a = connect(&server).await;
     let long = "a".repeat(129);
     for room in ["", "has space", "ünïcode", long.as_str()] {
-        a.send(&format!(r#"{{"type":"JOIN","meta":{{"correlationId":"j"}},"payload":{{"room":"{room}"}}}}"#)).await;
+        a.send(&format!(
+            r#"{{"type":"JOIN","meta":{{"correlationId":"j"}},"payload":{{"room":"{room}"}}}}"#
+        ))
+        .await;
         let v = a.recv_json().await;
         assert_eq!(v["type"], "RPC_ERROR", "{room}");
         assert_eq!(v["payload"]["code"], "INVALID_ARGUMENT", "{room}");
@@ -77,7 +96,8 @@ async fn bad_topic_names_are_invalid_argument() {
     // The longest allowed name and every allowed character.
     let ok = format!("{}:_./-Z9", "a".repeat(121));
     assert_eq!(ok.len(), 128);
-    a.send(&format!(r#"{{"type":"JOIN","payload":{{"room":"{ok}"}}}}"#)).await;
+    a.send(&format!(r#"{{"type":"JOIN","payload":{{"room":"{ok}"}}}}"#))
+        .await;
     assert!(a.frames_before_ack().await.is_empty());
 }
 
@@ -90,7 +110,8 @@ async fn topic_limit_is_resource_exhausted() {
     join(&mut a, &mut events, "t2").await;
     // Joining a held topic again is fine.
     join(&mut a, &mut events, "t1").await;
-    a.send(r#"{"type":"JOIN","meta":{"correlationId":"j3"},"payload":{"room":"t3"}}"#).await;
+    a.send(r#"{"type":"JOIN","meta":{"correlationId":"j3"},"payload":{"room":"t3"}}"#)
+        .await;
     assert_eq!(
         a.recv().await,
         r#"{"type":"RPC_ERROR","meta":{"correlationId":"j3"},"payload":{"code":"RESOURCE_EXHAUSTED","message":"this connection already holds 2 topics","retryAfterMs":100}}"#
@@ -142,12 +163,28 @@ async fn publish_from_outside_handlers_through_the_handle() {
     join(&mut b, &mut events, "alerts").await;
     let matched = server
         .handle
-        .publish("alerts", &NewMessage { text: "from outside".into() }, PublishOptions::default())
+        .publish(
+            "alerts",
+            &NewMessage {
+                text: "from outside".into(),
+            },
+            PublishOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(matched.exact(), Some(2));
     let frame = r#"{"type":"NEW_MESSAGE","payload":{"text":"from outside"}}"#;
     assert_eq!(a.recv().await, frame);
     assert_eq!(b.recv().await, frame);
-    assert!(server.handle.publish("bad topic", &NewMessage { text: "x".into() }, PublishOptions::default()).await.is_err());
+    assert!(
+        server
+            .handle
+            .publish(
+                "bad topic",
+                &NewMessage { text: "x".into() },
+                PublishOptions::default()
+            )
+            .await
+            .is_err()
+    );
 }

@@ -9,14 +9,23 @@ async fn exactly_one_terminal_frame_per_rpc() {
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
     for (mode, expected) in [
-        ("reply", r#"{"type":"TWICE_DONE","meta":{"correlationId":"t"},"payload":{"n":1}}"#),
+        (
+            "reply",
+            r#"{"type":"TWICE_DONE","meta":{"correlationId":"t"},"payload":{"n":1}}"#,
+        ),
         (
             "error-then-reply",
             r#"{"type":"RPC_ERROR","meta":{"correlationId":"t"},"payload":{"code":"ABORTED","message":"first","retryAfterMs":50}}"#,
         ),
-        ("reply-then-error", r#"{"type":"TWICE_DONE","meta":{"correlationId":"t"},"payload":{"n":1}}"#),
+        (
+            "reply-then-error",
+            r#"{"type":"TWICE_DONE","meta":{"correlationId":"t"},"payload":{"n":1}}"#,
+        ),
     ] {
-        c.send(&format!(r#"{{"type":"TWICE","meta":{{"correlationId":"t"}},"payload":{{"mode":"{mode}"}}}}"#)).await;
+        c.send(&format!(
+            r#"{{"type":"TWICE","meta":{{"correlationId":"t"}},"payload":{{"mode":"{mode}"}}}}"#
+        ))
+        .await;
         assert_eq!(c.recv().await, expected, "{mode}");
         // Nothing else for this request: the next frame answers the heartbeat sent after it.
         assert!(c.frames_before_ack().await.is_empty(), "{mode}");
@@ -28,14 +37,18 @@ async fn progress_comes_before_the_reply_in_call_order() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"COUNT","meta":{"correlationId":"p"},"payload":{"to":20}}"#).await;
+    c.send(r#"{"type":"COUNT","meta":{"correlationId":"p"},"payload":{"to":20}}"#)
+        .await;
     for n in 1..=20 {
         let f = c.recv_json().await;
         assert_eq!(f["type"], "$ws:rpc-progress");
         assert_eq!(f["payload"]["n"], n);
         assert_eq!(f["data"]["n"], n);
     }
-    assert_eq!(c.recv().await, r#"{"type":"COUNTED","meta":{"correlationId":"p"},"payload":{"total":20}}"#);
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"COUNTED","meta":{"correlationId":"p"},"payload":{"total":20}}"#
+    );
 }
 
 #[tokio::test]
@@ -43,15 +56,18 @@ async fn abort_cancels_the_handler_and_owes_no_terminal_frame() {
     let (probe, mut events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"a-1"},"payload":{"ms":60000}}"#).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"a-1"},"payload":{"ms":60000}}"#)
+        .await;
     assert_eq!(events.next().await, "started:60000");
-    c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"a-1"}}"#).await;
+    c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"a-1"}}"#)
+        .await;
     assert_eq!(events.next().await, "cancelled:60000");
     assert!(c.frames_before_ack().await.is_empty());
     // The handler future was dropped: it never finishes.
     assert!(events.drain().is_empty());
     // An abort for an unknown id is ignored.
-    c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"nope"}}"#).await;
+    c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"nope"}}"#)
+        .await;
     assert!(c.frames_before_ack().await.is_empty());
 }
 
@@ -60,7 +76,8 @@ async fn deadline_answers_deadline_exceeded_and_cancels_the_handler() {
     let (probe, mut events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d","timeoutMs":50},"payload":{"ms":60000}}"#).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d","timeoutMs":50},"payload":{"ms":60000}}"#)
+        .await;
     assert_eq!(events.next().await, "started:60000");
     assert_eq!(
         c.recv().await,
@@ -74,8 +91,12 @@ async fn a_request_that_finishes_before_its_deadline_is_answered_normally() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d","timeoutMs":60000},"payload":{"ms":1}}"#).await;
-    assert_eq!(c.recv().await, r#"{"type":"SLOW_DONE","meta":{"correlationId":"d"}}"#);
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d","timeoutMs":60000},"payload":{"ms":1}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"SLOW_DONE","meta":{"correlationId":"d"}}"#
+    );
 }
 
 #[tokio::test]
@@ -84,7 +105,8 @@ async fn disconnect_cancels_the_handler() {
     let server = start(demo_builder(&probe)).await;
     let c = connect(&server).await;
     let mut c = c;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"x"},"payload":{"ms":60000}}"#).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"x"},"payload":{"ms":60000}}"#)
+        .await;
     assert_eq!(events.next().await, "started:60000");
     c.close(1000).await;
     assert_eq!(events.next().await, "cancelled:60000");
@@ -95,8 +117,16 @@ async fn concurrent_rpcs_are_answered_independently() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"long"},"payload":{"ms":200}}"#).await;
-    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"quick"},"payload":{"userId":"u1"}}"#).await;
-    assert_eq!(c.recv().await, r#"{"type":"USER_DATA","meta":{"correlationId":"quick"},"payload":{"name":"Ada"}}"#);
-    assert_eq!(c.recv().await, r#"{"type":"SLOW_DONE","meta":{"correlationId":"long"}}"#);
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"long"},"payload":{"ms":200}}"#)
+        .await;
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"quick"},"payload":{"userId":"u1"}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"USER_DATA","meta":{"correlationId":"quick"},"payload":{"name":"Ada"}}"#
+    );
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"SLOW_DONE","meta":{"correlationId":"long"}}"#
+    );
 }

@@ -11,17 +11,27 @@ async fn graceful_shutdown_finishes_handlers_in_flight_then_closes_with_1001() {
     let mut server = start(demo_builder(&probe)).await;
     let mut busy = connect(&server).await;
     let mut idle = connect(&server).await;
-    busy.send(r#"{"type":"SLOW","meta":{"correlationId":"s"},"payload":{"ms":200}}"#).await;
+    busy.send(r#"{"type":"SLOW","meta":{"correlationId":"s"},"payload":{"ms":200}}"#)
+        .await;
     assert_eq!(events.next().await, "started:200");
     server.signal_shutdown();
     // The handler in flight finishes and its reply goes out before the close.
     let (close, texts) = busy.recv_close().await;
-    assert_eq!(texts, [r#"{"type":"SLOW_DONE","meta":{"correlationId":"s"}}"#]);
+    assert_eq!(
+        texts,
+        [r#"{"type":"SLOW_DONE","meta":{"correlationId":"s"}}"#]
+    );
     assert_eq!(close, Some((1001, "server shutting down".to_owned())));
-    assert_eq!(idle.recv_close().await.0, Some((1001, "server shutting down".to_owned())));
+    assert_eq!(
+        idle.recv_close().await.0,
+        Some((1001, "server shutting down".to_owned()))
+    );
     assert_eq!(events.next().await, "finished:200");
     // serve_with_shutdown returns, and nothing listens any more.
-    within("serve to return", &mut server.task).await.unwrap().unwrap();
+    within("serve to return", &mut server.task)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(tokio::net::TcpStream::connect(server.addr).await.is_err());
 }
 
@@ -30,7 +40,8 @@ async fn shutdown_cancels_handlers_still_running_after_the_timeout() {
     let (probe, mut events) = probe();
     let server = start(demo_builder(&probe).shutdown_timeout(Duration::from_secs(1))).await;
     let mut c = connect(&server).await;
-    c.send(r#"{"type":"SLOW","meta":{"correlationId":"s"},"payload":{"ms":3600000}}"#).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"s"},"payload":{"ms":3600000}}"#)
+        .await;
     assert_eq!(events.next().await, "started:3600000");
     let handle = server.handle.clone();
     let shutdown = tokio::spawn(async move { handle.shutdown().await });

@@ -187,10 +187,7 @@ pub(crate) struct Shared<D> {
 
 impl<D> Shared<D> {
     pub(crate) fn chain_for(&self, ty: &str) -> Chain<D> {
-        self.chains
-            .get(ty)
-            .unwrap_or(&self.global_chain)
-            .clone()
+        self.chains.get(ty).unwrap_or(&self.global_chain).clone()
     }
 }
 

@@ -8,7 +8,7 @@ use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context as TaskContext, Poll, Waker};
+use std::task::{Context as TaskContext, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
@@ -65,11 +65,7 @@ struct Registered<D> {
 
 impl<D> Drop for Registered<D> {
     fn drop(&mut self) {
-        let mut requests = self
-            .conn
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut requests = self.conn.requests.lock().unwrap_or_else(|e| e.into_inner());
         if requests
             .get(&self.correlation_id)
             .is_some_and(|r| Arc::ptr_eq(r, &self.req))
@@ -208,7 +204,7 @@ fn run_inline_or_spawn<D: Send + Sync + 'static>(
     mut fut: BoxFuture<'static, ()>,
 ) {
     let mut cx = TaskContext::from_waker(Waker::noop());
-    if let Poll::Pending = fut.as_mut().poll(&mut cx) {
+    if fut.as_mut().poll(&mut cx).is_pending() {
         shared.rt.tracker.spawn(fut);
     }
 }
@@ -234,9 +230,8 @@ impl<D: Send + Sync + 'static> Request<D> {
     /// every issue and returns `None`.
     fn decode<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let meta = decode_meta::<M>(self.part(&self.meta));
-        let payload = decode_payload::<M>(self.part(&self.payload)).and_then(|m| {
-            m.check().map(|()| m)
-        });
+        let payload =
+            decode_payload::<M>(self.part(&self.payload)).and_then(|m| m.check().map(|()| m));
         let conn = self.guard.conn.clone();
         let (meta, typed, msg) = match (meta, payload) {
             (Ok((meta, typed)), Ok(msg)) => (meta, typed, msg),

@@ -92,9 +92,12 @@ impl<D: Send + Sync + 'static> Next<D> {
 pub struct RateLimit<D> {
     capacity: f64,
     refill_per_sec: f64,
-    key: Box<dyn Fn(&Context<D>) -> String + Send + Sync>,
+    key: KeyFn<D>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
+
+/// Computes a rate-limit key from a request's context.
+type KeyFn<D> = Box<dyn Fn(&Context<D>) -> String + Send + Sync>;
 
 struct Bucket {
     tokens: f64,
@@ -132,9 +135,8 @@ impl<D: Send + Sync + 'static> RateLimit<D> {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= PRUNE_AT {
             let (cap, rate) = (self.capacity, self.refill_per_sec);
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < cap
-            });
+            buckets
+                .retain(|_, b| b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < cap);
         }
         let bucket = buckets.entry(key).or_insert(Bucket {
             tokens: self.capacity,

@@ -44,9 +44,9 @@ use futures_util::future::BoxFuture;
 
 pub use builder::{BuildError, Server, ServerBuilder, ServerHandle};
 pub use context::{Connection, Context, PublishOptions, RpcContext, SendError};
+pub use dispatch::Request;
 #[doc(hidden)]
 pub use dispatch::{__serve_message, __serve_rpc, __serve_unknown};
-pub use dispatch::Request;
 pub use heartbeat::Heartbeat;
 pub use hooks::{CloseReason, ErrorCause, ErrorEvent};
 pub use limits::{Limits, SlowConsumerPolicy};

@@ -90,7 +90,10 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
 }
 
 /// Serves one accepted TCP connection: the upgrade, then the socket loop.
-pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, mut tcp: TcpStream) {
+pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
+    shared: Arc<Shared<D>>,
+    mut tcp: TcpStream,
+) {
     let _ = tcp.set_nodelay(true);
     let limit = shared.rt.limits.upgrade_timeout;
     let head = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
@@ -115,17 +118,12 @@ pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, 
         }
     };
     let mut out = Vec::with_capacity(256);
-    if write_response(&mut out, &accepted.response).is_err() || tcp.write_all(&out).await.is_err()
-    {
+    if write_response(&mut out, &accepted.response).is_err() || tcp.write_all(&out).await.is_err() {
         return;
     }
-    let ws = WebSocketStream::from_partially_read(
-        tcp,
-        rest,
-        Role::Server,
-        Some(shared.rt.ws_config),
-    )
-    .await;
+    let ws =
+        WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(shared.rt.ws_config))
+            .await;
     connection::run(shared, ws, accepted.id, accepted.data, accepted.slot).await;
 }
 
