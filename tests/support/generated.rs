@@ -16,6 +16,7 @@
 //!     rpc Twice(mode: String) -> TwiceDone { n: u32 }
 //!     rpc Post(room: String, text: String, exclude_self: bool) -> Posted { matched: u32 }
 //!     rpc WhoAmI() -> Me { client_id: String, user: String }
+//!     rpc Check(#[validate(custom = buggy_check)] n: u32) -> Checked {}
 //! }
 //! ```
 
@@ -28,7 +29,10 @@ use wskit::validate::{Decode, Issues, Path, field, object_entries, unknown_key};
 use wskit::{Error, Message, NoMeta, NoProgress, Rpc, Validate};
 
 macro_rules! wire_struct {
-    ($name:ident, $ty:literal, { $($(#[$attr:meta])* $field:ident : $fty:ty => $wire:literal),* $(,)? }) => {
+    ($name:ident, $ty:literal, { $($body:tt)* }) => {
+        wire_struct!($name, $ty, { $($body)* }, validate = no_constraints);
+    };
+    ($name:ident, $ty:literal, { $($(#[$attr:meta])* $field:ident : $fty:ty => $wire:literal),* $(,)? }, validate = $check:ident) => {
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(deny_unknown_fields)]
         pub struct $name { $($(#[$attr])* #[serde(rename = $wire)] pub $field: $fty,)* }
@@ -58,7 +62,9 @@ macro_rules! wire_struct {
         }
 
         impl Validate for $name {
-            fn validate(&self, _: &Path<'_>, _: &mut Issues) {}
+            fn validate(&self, path: &Path<'_>, issues: &mut Issues) {
+                $check(self, path, issues)
+            }
         }
 
         impl Message for $name {
@@ -69,7 +75,19 @@ macro_rules! wire_struct {
     };
 }
 
+fn no_constraints<T>(_: &T, _: &Path<'_>, _: &mut Issues) {}
+
+/// A user's custom validator with a bug: it panics on 13.
+fn buggy_check(v: &Check, path: &Path<'_>, issues: &mut Issues) {
+    assert!(v.n != 13, "unlucky number");
+    if v.n > 100 {
+        issues.push(&path.field("n"), "must be at most 100");
+    }
+}
+
 wire_struct!(Say, "SAY", { text: String => "text" });
+wire_struct!(Check, "CHECK", { n: u32 => "n" }, validate = buggy_check);
+wire_struct!(Checked, "CHECKED", {});
 wire_struct!(Ping, "PING", {});
 wire_struct!(Join, "JOIN", { room: String => "room" });
 wire_struct!(Leave, "LEAVE", { room: String => "room" });
@@ -108,6 +126,7 @@ rpc!(Count => Counted, CountProgress);
 rpc!(Twice => TwiceDone, NoProgress);
 rpc!(Post => Posted, NoProgress);
 rpc!(WhoAmI => Me, NoProgress);
+rpc!(Check => Checked, NoProgress);
 
 const fn desc(name: &'static str, wire_type: &'static str, kind: MessageKind) -> MessageDesc {
     MessageDesc {
@@ -149,6 +168,8 @@ pub static DEMO: ProtocolDesc = ProtocolDesc {
         desc("Posted", "POSTED", MessageKind::Response),
         desc("WhoAmI", "WHO_AM_I", MessageKind::Request),
         desc("Me", "ME", MessageKind::Response),
+        desc("Check", "CHECK", MessageKind::Request),
+        desc("Checked", "CHECKED", MessageKind::Response),
     ],
     types: &[],
 };
@@ -260,6 +281,9 @@ impl<H: DemoHandler> Service<H::Data> for DemoService<H> {
             }),
             "WHO_AM_I" => wskit::__private::serve_rpc(request, move |ctx, r: WhoAmI| async move {
                 h.who_am_i(ctx, r).await
+            }),
+            "CHECK" => wskit::__private::serve_rpc(request, move |_ctx, _r: Check| async move {
+                Ok(Checked {})
             }),
             _ => wskit::__private::serve_unknown(request),
         }

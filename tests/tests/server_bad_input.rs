@@ -260,3 +260,40 @@ async fn binary_frame_that_is_not_utf8_is_invalid_argument() {
     );
     still_alive(&mut c).await;
 }
+
+#[tokio::test]
+async fn panicking_validator_is_internal_and_the_connection_lives_on() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"CHECK","meta":{"correlationId":"k"},"payload":{"n":13}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"RPC_ERROR","meta":{"correlationId":"k"},"payload":{"code":"INTERNAL","message":"Unexpected server error (bug)","retryAfterMs":200}}"#
+    );
+    c.send(r#"{"type":"CHECK","meta":{"correlationId":"k2"},"payload":{"n":101}}"#)
+        .await;
+    assert_eq!(
+        c.recv_json().await["payload"]["details"]["issues"][0]["message"],
+        "must be at most 100"
+    );
+    c.send(r#"{"type":"CHECK","meta":{"correlationId":"k3"},"payload":{"n":1}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"CHECKED","meta":{"correlationId":"k3"}}"#
+    );
+    still_alive(&mut c).await;
+}
+
+#[tokio::test]
+async fn panicking_error_hook_does_not_take_the_connection_down() {
+    let (probe, _events) = probe();
+    let builder = demo_builder(&probe).on_error(|_e| panic!("error hook bug"));
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    c.send("not json").await;
+    assert_eq!(c.recv_json().await["payload"]["code"], "INVALID_ARGUMENT");
+    still_alive(&mut c).await;
+}

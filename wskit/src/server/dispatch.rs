@@ -6,6 +6,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Waker};
@@ -201,10 +202,17 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
 /// spawned. A pending one goes on as its own task.
 fn run_inline_or_spawn<D: Send + Sync + 'static>(
     shared: &super::builder::Shared<D>,
-    mut fut: BoxFuture<'static, ()>,
+    fut: BoxFuture<'static, ()>,
 ) {
+    // Backstop: panics of decoding, middleware and handlers are caught (and answered) inside
+    // the request; this one keeps the reader alive whatever a `Service` impl does.
+    let mut fut = AssertUnwindSafe(fut).catch_unwind().map(|r| {
+        if let Err(panic) = r {
+            tracing::error!(panic = %panic_message(&panic), "request panicked outside its handler");
+        }
+    });
     let mut cx = TaskContext::from_waker(Waker::noop());
-    if fut.as_mut().poll(&mut cx).is_pending() {
+    if Pin::new(&mut fut).poll(&mut cx).is_pending() {
         shared.rt.tracker.spawn(fut);
     }
 }
@@ -224,6 +232,21 @@ impl<D: Send + Sync + 'static> Request<D> {
     fn part(&self, range: &Option<Range<usize>>) -> Option<&RawValue> {
         let r = range.clone()?;
         serde_json::from_str::<&RawValue>(&self.text[r]).ok()
+    }
+
+    /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
+    fn decode_guarded<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
+        let conn = self.guard.conn.clone();
+        let (ty, cid) = (self.ty, self.correlation_id.clone());
+        match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
+            Ok(decoded) => decoded,
+            Err(panic) => {
+                let error = Error::from_code(ErrorCode::Internal);
+                let cause = ErrorCause::Panic(panic_message(&panic));
+                answer(&conn, Some(ty), cid, error, cause);
+                None
+            }
+        }
     }
 
     /// Validates meta and payload as message `M`; on failure answers `INVALID_ARGUMENT` with
@@ -346,7 +369,7 @@ where
     let span = request_span(request.ty, request.correlation_id.as_deref());
     Box::pin(
         async move {
-            let Some((ctx, msg, _guard)) = request.decode::<M>(false) else {
+            let Some((ctx, msg, _guard)) = request.decode_guarded::<M>(false) else {
                 return;
             };
             let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(handler(ctx, msg)));
@@ -367,7 +390,7 @@ where
     let span = request_span(request.ty, request.correlation_id.as_deref());
     Box::pin(
         async move {
-            let Some((ctx, req, _guard)) = request.decode::<R>(true) else {
+            let Some((ctx, req, _guard)) = request.decode_guarded::<R>(true) else {
                 return;
             };
             let _registered = ctx.req.meta.correlation_id.clone().map(|cid| {

@@ -129,7 +129,8 @@ impl<D> Hooks<D> {
             "request error"
         );
         for hook in &self.error {
-            hook(&event);
+            // A panicking error hook must not take the connection down.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&event)));
         }
     }
 }
