@@ -91,3 +91,25 @@ async fn upgrade_timeout_answers_408() {
     assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out}");
     assert!(started.elapsed() >= Duration::from_secs(3));
 }
+
+#[tokio::test]
+async fn a_client_that_pipelines_requests_gets_backpressure_not_a_close() {
+    let (probe, _events) = probe();
+    let builder = demo_builder(&probe).outbound_queue(4, SlowConsumerPolicy::Close);
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    // 500 requests before reading any answer: the server stops reading while its outbound queue
+    // is full instead of treating the client as a slow consumer.
+    for i in 0..500 {
+        let req = format!(
+            r#"{{"type":"GET_USER","meta":{{"correlationId":"{i}"}},"payload":{{"userId":"u1"}}}}"#
+        );
+        c.send(&req).await;
+    }
+    for i in 0..500 {
+        let expected = format!(
+            r#"{{"type":"USER_DATA","meta":{{"correlationId":"{i}"}},"payload":{{"name":"Ada"}}}}"#
+        );
+        assert_eq!(c.recv().await, expected);
+    }
+}

@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
@@ -46,6 +46,9 @@ pub(crate) struct Conn<D> {
     /// RPCs in flight by correlationId, for `$ws:abort`.
     pub requests: Mutex<HashMap<String, Arc<ReqState>>>,
     pub in_flight: AtomicUsize,
+    /// Signalled by the writer after each batch: the reader waits on it while the queue is
+    /// too full to take the answers of another frame.
+    drained: Notify,
 }
 
 impl<D: Send + Sync + 'static> Conn<D> {
@@ -108,7 +111,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
             .cloned();
         if let Some(req) = req {
             req.terminal.store(true, Ordering::Release);
-            req.cancel.cancel();
+            req.cancel();
         }
     }
 }
@@ -167,6 +170,7 @@ async fn run_inner<D, S>(
         topics: Mutex::new(HashSet::new()),
         requests: Mutex::new(HashMap::new()),
         in_flight: AtomicUsize::new(0),
+        drained: Notify::new(),
     });
     shared.rt.register(id, conn.clone());
     tracing::debug!("connection open");
@@ -285,18 +289,25 @@ where
     };
     arm(timer.as_mut(), state);
     let mut closing = false;
+    // Backpressure: a client that sends faster than it reads is not a slow consumer to close;
+    // the reader stops reading while the outbound queue lacks room for another frame's answers,
+    // and the slow-consumer policy applies only to frames pushed from elsewhere (pub/sub, other
+    // connections' handlers, spawned tasks).
+    let headroom = (rt.limits.outbound_queue / 2).max(1);
     loop {
         if state != armed {
             arm(timer.as_mut(), state);
             armed = state;
         }
+        let room = conn.out.capacity() >= headroom;
         tokio::select! {
             biased;
             _ = conn.closing.cancelled(), if !closing => {
                 closing = true;
                 state = Timer::CloseGrace(Instant::now() + rt.limits.close_timeout);
             }
-            msg = stream.next() => {
+            _ = conn.drained.notified(), if !room => {}
+            msg = stream.next(), if room || closing => {
                 let msg = match msg {
                     None => return (None, false),
                     Some(Ok(msg)) => msg,
@@ -423,6 +434,7 @@ where
                 r = batch => if r.is_err() { return false },
                 _ = closing.cancelled() => return true,
             }
+            conn.drained.notify_one();
         }
     }
     .await;

@@ -6,10 +6,11 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLockReadGuard};
+use std::sync::{Arc, OnceLock, RwLockReadGuard};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -234,10 +235,43 @@ pub(crate) struct ReqState {
     pub typed_meta: Box<dyn Any + Send + Sync>,
     pub received_at: SystemTime,
     pub deadline: Option<Instant>,
-    pub cancel: CancellationToken,
+    /// The connection's closing token (a request is cancelled when its connection goes).
+    pub closing: CancellationToken,
+    /// Set by `$ws:abort` or the deadline.
+    pub aborted: AtomicBool,
+    /// Wakes the request's runner on abort.
+    pub wake: Notify,
+    /// The token handed to `cancelled()`, created on first use (most handlers never ask).
+    pub token: OnceLock<CancellationToken>,
     /// A terminal frame (reply or error) was sent, or none is owed any more.
     pub terminal: AtomicBool,
     pub is_rpc: bool,
+}
+
+impl ReqState {
+    /// Cancels the request (`$ws:abort` or the deadline).
+    pub(crate) fn cancel(&self) {
+        self.aborted.store(true, Ordering::Release);
+        self.wake.notify_one();
+        if let Some(token) = self.token.get() {
+            token.cancel();
+        }
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.aborted.load(Ordering::Acquire) || self.closing.is_cancelled()
+    }
+
+    fn token(&self) -> CancellationToken {
+        let token = self
+            .token
+            .get_or_init(|| self.closing.child_token())
+            .clone();
+        if self.aborted.load(Ordering::Acquire) {
+            token.cancel();
+        }
+        token
+    }
 }
 
 /// What a handler knows and can do: the connection (through `Deref` to [`Connection`]), the
@@ -313,12 +347,12 @@ impl<D: Send + Sync + 'static> Context<D> {
     /// Resolves when the request is cancelled: `$ws:abort`, deadline, or disconnect. The handler
     /// future itself is dropped then; tasks it spawned can watch this.
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.req.cancel.clone().cancelled_owned()
+        self.req.token().cancelled_owned()
     }
 
     /// Whether the request is cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.req.cancel.is_cancelled()
+        self.req.is_cancelled()
     }
 
     /// Sends the terminal error for this request once (`RPC_ERROR` with its correlationId, or
@@ -347,6 +381,13 @@ impl<D: Send + Sync + 'static> Context<D> {
         let _ = self.conn.conn.push(utf8(frame));
         true
     }
+}
+
+/// The meta of a reply: the correlationId, borrowed (written as `OutMeta` would write it).
+#[derive(serde::Serialize)]
+struct ReplyMeta<'a> {
+    #[serde(rename = "correlationId", skip_serializing_if = "Option::is_none")]
+    correlation_id: Option<&'a str>,
 }
 
 /// The context of an RPC handler: everything [`Context`] has, plus typed progress and an early
@@ -386,9 +427,11 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
     /// Replies now; whether this was the first terminal frame. The handler's own return value is
     /// then dropped.
     pub fn reply(&self, response: &R::Response) -> bool {
-        let meta = OutMeta {
-            correlation_id: self.ctx.req.meta.correlation_id.clone(),
-            ..OutMeta::default()
+        if self.ctx.req.terminal.load(Ordering::Acquire) {
+            return false;
+        }
+        let meta = ReplyMeta {
+            correlation_id: self.ctx.correlation_id(),
         };
         let frame = wire::encode_frame(
             <R::Response as Message>::TYPE,

@@ -7,14 +7,15 @@ use std::marker::PhantomData;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use serde_json::value::RawValue;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::Instrument;
@@ -33,7 +34,6 @@ pub struct Request<D> {
     text: Utf8Bytes,
     meta: Option<Range<usize>>,
     payload: Option<Range<usize>>,
-    correlation_id: Option<String>,
     received_at: SystemTime,
     guard: InFlight<D>,
 }
@@ -153,9 +153,9 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
                 let cid = frame.correlation_id();
                 return answer(conn, Some(ty), cid, error, ErrorCause::UnknownType);
             };
-            let correlation_id = frame.correlation_id();
             let limit = shared.rt.limits.max_in_flight;
             if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
+                let correlation_id = frame.correlation_id();
                 conn.in_flight.fetch_sub(1, Ordering::AcqRel);
                 let error = Error::resource_exhausted(format!(
                     "too many requests in flight on this connection (limit {limit})"
@@ -177,7 +177,6 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
                 text,
                 meta,
                 payload,
-                correlation_id,
                 received_at,
                 guard: InFlight { conn: conn.clone() },
             };
@@ -234,13 +233,26 @@ impl<D: Send + Sync + 'static> Request<D> {
         serde_json::from_str::<&RawValue>(&self.text[r]).ok()
     }
 
+    /// The correlationId in the frame's meta, read without validating the rest (for answers
+    /// before or instead of validation).
+    fn peek_correlation_id(&self) -> Option<String> {
+        InboundFrame {
+            ty: std::borrow::Cow::Borrowed(self.ty),
+            meta: self.part(&self.meta),
+            payload: None,
+        }
+        .correlation_id()
+    }
+
     /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
     fn decode_guarded<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let conn = self.guard.conn.clone();
-        let (ty, cid) = (self.ty, self.correlation_id.clone());
+        let ty = self.ty;
+        let (text, meta_range) = (self.text.clone(), self.meta.clone());
         match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
             Ok(decoded) => decoded,
             Err(panic) => {
+                let cid = meta_range.and_then(|r| peek_cid(ty, &text[r]));
                 let error = Error::from_code(ErrorCode::Internal);
                 let cause = ErrorCause::Panic(panic_message(&panic));
                 answer(&conn, Some(ty), cid, error, cause);
@@ -267,13 +279,8 @@ impl<D: Send + Sync + 'static> Request<D> {
                     all.extend(issues);
                 }
                 let error = Issues::from(all).into_error();
-                answer(
-                    &conn,
-                    Some(self.ty),
-                    self.correlation_id,
-                    error,
-                    ErrorCause::Validation,
-                );
+                let cid = self.peek_correlation_id();
+                answer(&conn, Some(self.ty), cid, error, ErrorCause::Validation);
                 return None;
             }
         };
@@ -286,7 +293,10 @@ impl<D: Send + Sync + 'static> Request<D> {
             typed_meta: Box::new(typed),
             received_at: self.received_at,
             deadline,
-            cancel: conn.closing.child_token(),
+            closing: conn.closing.clone(),
+            aborted: AtomicBool::new(false),
+            wake: Notify::new(),
+            token: OnceLock::new(),
             terminal: AtomicBool::new(false),
             is_rpc,
         });
@@ -323,7 +333,8 @@ async fn run<D: Send + Sync + 'static>(ctx: Context<D>, endpoint: Endpoint<D>) {
             Ok(result) => Outcome::Done(result),
             Err(panic) => Outcome::Panicked(panic_message(&panic)),
         },
-        _ = req.cancel.cancelled() => Outcome::Cancelled,
+        _ = req.closing.cancelled() => Outcome::Cancelled,
+        _ = req.wake.notified() => Outcome::Cancelled,
         _ = deadline => Outcome::DeadlineExceeded,
     };
     match outcome {
@@ -345,7 +356,7 @@ async fn run<D: Send + Sync + 'static>(ctx: Context<D>, endpoint: Endpoint<D>) {
         }
         Outcome::Cancelled => tracing::debug!("request cancelled"),
         Outcome::DeadlineExceeded => {
-            req.cancel.cancel();
+            req.cancel();
             ctx.fail(
                 Error::from_code(ErrorCode::DeadlineExceeded),
                 ErrorCause::DeadlineExceeded,
@@ -354,8 +365,28 @@ async fn run<D: Send + Sync + 'static>(ctx: Context<D>, endpoint: Endpoint<D>) {
     }
 }
 
-fn request_span(ty: &str, correlation_id: Option<&str>) -> tracing::Span {
-    tracing::debug_span!("ws.request", r#type = ty, correlation_id = correlation_id)
+fn request_span(ty: &str) -> tracing::Span {
+    tracing::debug_span!(
+        "ws.request",
+        r#type = ty,
+        correlation_id = tracing::field::Empty
+    )
+}
+
+/// Records the request's correlationId on its span.
+fn record_correlation_id(meta: &wire::Meta) {
+    if let Some(cid) = &meta.correlation_id {
+        tracing::Span::current().record("correlation_id", cid.as_str());
+    }
+}
+
+fn peek_cid(ty: &str, meta: &str) -> Option<String> {
+    InboundFrame {
+        ty: std::borrow::Cow::Borrowed(ty),
+        meta: serde_json::from_str(meta).ok(),
+        payload: None,
+    }
+    .correlation_id()
 }
 
 #[doc(hidden)]
@@ -366,12 +397,13 @@ where
     F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
     Fut: Future<Output = Result<(), Error>> + Send + 'static,
 {
-    let span = request_span(request.ty, request.correlation_id.as_deref());
+    let span = request_span(request.ty);
     Box::pin(
         async move {
             let Some((ctx, msg, _guard)) = request.decode_guarded::<M>(false) else {
                 return;
             };
+            record_correlation_id(&ctx.req.meta);
             let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(handler(ctx, msg)));
             run(ctx, endpoint).await;
         }
@@ -387,12 +419,13 @@ where
     F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
     Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
 {
-    let span = request_span(request.ty, request.correlation_id.as_deref());
+    let span = request_span(request.ty);
     Box::pin(
         async move {
             let Some((ctx, req, _guard)) = request.decode_guarded::<R>(true) else {
                 return;
             };
+            record_correlation_id(&ctx.req.meta);
             let _registered = ctx.req.meta.correlation_id.clone().map(|cid| {
                 let conn = ctx.conn.conn.clone();
                 conn.requests
@@ -430,7 +463,7 @@ pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFutu
     answer(
         &conn,
         Some(request.ty),
-        request.correlation_id,
+        request.peek_correlation_id(),
         error,
         ErrorCause::UnknownType,
     );
