@@ -190,9 +190,14 @@ impl Matched {
 
 /// A pub/sub backend: stores subscriptions and delivers publications.
 ///
-/// [`MemoryPubSub`] is the default. A cluster backend (Redis) implements the same trait: it keeps
-/// the local subscribers as the memory backend does, and sends each publication over its bus so
-/// every node delivers it to its own subscribers.
+/// [`MemoryPubSub`] is the default. A cluster backend (Redis, PROTOCOL.md section 6) implements
+/// the same trait: it keeps the local subscribers as the memory backend does (it can wrap one),
+/// and `publish` sends the publication over its bus instead of delivering it directly; every
+/// node, the publisher's included, delivers what arrives on the bus to its own subscribers,
+/// skipping [`Publication::exclude`], and `publish` returns [`Matched::Unknown`]. The bus message
+/// is built from [`Publication::frame`] (parse it with [`crate::wire::InboundFrame::parse`] for
+/// its `meta` and `payload`), and a received one is turned back into a frame with
+/// [`crate::wire::encode_frame`].
 pub trait PubSub: Send + Sync + 'static {
     /// Adds `subscriber` to `topic` (idempotent).
     fn subscribe(&self, topic: &str, subscriber: Subscriber) -> Result<(), PubSubError>;

@@ -31,8 +31,10 @@ pub struct Limits {
     /// Requests (messages and RPCs) one connection may have in flight at once; one more is
     /// answered `RESOURCE_EXHAUSTED`. Default 64.
     pub max_in_flight: usize,
-    /// Frames one connection's outbound queue holds before the slow-consumer policy applies.
-    /// Default 1024.
+    /// Frames one connection's outbound queue holds. While it is more than half full the
+    /// connection's own frames are not read (backpressure on a client that sends faster than it
+    /// reads); frames pushed from elsewhere (publications, other tasks) that do not fit meet the
+    /// slow-consumer policy. Default 1024.
     pub outbound_queue: usize,
     /// What happens when the outbound queue is full. Default [`SlowConsumerPolicy::Close`].
     pub slow_consumer: SlowConsumerPolicy,
