@@ -130,3 +130,41 @@ async fn concurrent_rpcs_are_answered_independently() {
         r#"{"type":"SLOW_DONE","meta":{"correlationId":"long"}}"#
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_on_a_multi_threaded_runtime_get_their_own_answers() {
+    let (probe, _events) = probe();
+    // All 100 requests of a client may be in flight at once.
+    let server = start(demo_builder(&probe).max_in_flight(100)).await;
+    let mut tasks = Vec::new();
+    for client in 0..8 {
+        let url = server.url(&format!("/?access_token=user{client}"));
+        tasks.push(tokio::spawn(async move {
+            let mut c = connect_to(url).await;
+            for i in 0..100 {
+                let req = format!(
+                    r#"{{"type":"COUNT","meta":{{"correlationId":"{client}-{i}"}},"payload":{{"to":2}}}}"#
+                );
+                c.send(&req).await;
+            }
+            // Requests run concurrently: per request, progress 1, progress 2, then the reply.
+            let mut seen: std::collections::HashMap<String, Vec<String>> = Default::default();
+            for _ in 0..300 {
+                let f = c.recv_json().await;
+                let cid = f["meta"]["correlationId"].as_str().unwrap().to_owned();
+                let step = match f["type"].as_str().unwrap() {
+                    "$ws:rpc-progress" => format!("p{}", f["payload"]["n"]),
+                    other => format!("{other}:{}", f["payload"]["total"]),
+                };
+                seen.entry(cid).or_default().push(step);
+            }
+            assert_eq!(seen.len(), 100);
+            for i in 0..100 {
+                assert_eq!(seen[&format!("{client}-{i}")], ["p1", "p2", "COUNTED:2"]);
+            }
+        }));
+    }
+    for t in tasks {
+        within("a client", t).await.unwrap();
+    }
+}

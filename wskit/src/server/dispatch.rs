@@ -374,9 +374,11 @@ fn request_span(ty: &str) -> tracing::Span {
 }
 
 /// Records the request's correlationId on its span.
-fn record_correlation_id(meta: &wire::Meta) {
-    if let Some(cid) = &meta.correlation_id {
-        tracing::Span::current().record("correlation_id", cid.as_str());
+fn record_correlation_id(span: &tracing::Span, meta: &wire::Meta) {
+    if let Some(cid) = &meta.correlation_id
+        && !span.is_disabled()
+    {
+        span.record("correlation_id", cid.as_str());
     }
 }
 
@@ -398,12 +400,13 @@ where
     Fut: Future<Output = Result<(), Error>> + Send + 'static,
 {
     let span = request_span(request.ty);
+    let this_span = span.clone();
     Box::pin(
         async move {
             let Some((ctx, msg, _guard)) = request.decode_guarded::<M>(false) else {
                 return;
             };
-            record_correlation_id(&ctx.req.meta);
+            record_correlation_id(&this_span, &ctx.req.meta);
             let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(handler(ctx, msg)));
             run(ctx, endpoint).await;
         }
@@ -420,12 +423,13 @@ where
     Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
 {
     let span = request_span(request.ty);
+    let this_span = span.clone();
     Box::pin(
         async move {
             let Some((ctx, req, _guard)) = request.decode_guarded::<R>(true) else {
                 return;
             };
-            record_correlation_id(&ctx.req.meta);
+            record_correlation_id(&this_span, &ctx.req.meta);
             let _registered = ctx.req.meta.correlation_id.clone().map(|cid| {
                 let conn = ctx.conn.conn.clone();
                 conn.requests
