@@ -10,11 +10,14 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 use wskit_tests::*;
 
+/// A span's name and fields.
+type SpanRecord = (String, HashMap<String, String>);
+
 /// Records every span's name and fields.
 #[derive(Clone, Default)]
 struct Recorder {
     next: Arc<AtomicU64>,
-    spans: Arc<Mutex<HashMap<u64, (String, HashMap<String, String>)>>>,
+    spans: Arc<Mutex<HashMap<u64, SpanRecord>>>,
 }
 
 struct Fields<'a>(&'a mut HashMap<String, String>);
