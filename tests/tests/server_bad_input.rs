@@ -297,3 +297,19 @@ async fn panicking_error_hook_does_not_take_the_connection_down() {
     assert_eq!(c.recv_json().await["payload"]["code"], "INVALID_ARGUMENT");
     still_alive(&mut c).await;
 }
+
+#[tokio::test]
+async fn every_truncation_of_a_valid_frame_is_answered_and_nothing_breaks() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    let frame = r#"{"type":"GET_USER","meta":{"correlationId":"c-ü","timestamp":1764160000000},"payload":{"userId":"u1"}}"#;
+    for (k, _) in frame.char_indices() {
+        c.send(&frame[..k]).await;
+        let v = c.recv_json().await;
+        assert_eq!(v["type"], "ERROR", "prefix {k}");
+        assert_eq!(v["payload"]["code"], "INVALID_ARGUMENT", "prefix {k}");
+    }
+    c.send(frame).await;
+    assert_eq!(c.recv_json().await["payload"]["name"], "Ada");
+}
