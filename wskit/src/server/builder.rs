@@ -240,6 +240,14 @@ impl<D: Send + Sync + 'static> Server<D> {
 }
 
 /// Publishes from outside handlers, counts connections, shuts the server down. Cheap to clone.
+///
+/// ```
+/// use wskit::server::{PublishOptions, ServerHandle};
+/// async fn announce<M: wskit::Message>(handle: &ServerHandle, msg: &M) {
+///     let matched = handle.publish("news", msg, PublishOptions::default()).await;
+///     println!("{matched:?} subscribers; {} connections", handle.connection_count());
+/// }
+/// ```
 #[derive(Clone)]
 pub struct ServerHandle {
     rt: Arc<Runtime>,

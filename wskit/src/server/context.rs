@@ -104,6 +104,17 @@ pub(crate) fn encode_publication<M: Message>(
 /// One connection: its id, its data, sending, pub/sub and closing. Cheap to clone.
 ///
 /// Lifecycle hooks receive it; handlers reach it through [`Context`] (which derefs to it).
+///
+/// ```
+/// use wskit::server::{CloseReason, Server};
+/// let _b = Server::<String>::builder().on_open(|conn| async move {
+///     if conn.data().is_empty() {
+///         return Err(CloseReason::new(4001, "no name"));
+///     }
+///     conn.subscribe(&format!("user:{}", *conn.data())).map_err(|_| CloseReason::new(1011, "topic"))?;
+///     Ok(())
+/// });
+/// ```
 pub struct Connection<D> {
     pub(crate) conn: Arc<Conn<D>>,
 }
@@ -276,6 +287,19 @@ impl ReqState {
 
 /// What a handler knows and can do: the connection (through `Deref` to [`Connection`]), the
 /// frame's meta, the receive time, the deadline and cancellation. Cheap to clone.
+///
+/// ```
+/// use wskit::server::Context;
+/// async fn join(ctx: Context<String>, room: &str) -> Result<(), wskit::Error> {
+///     ctx.subscribe(room)?; // a bad name or a full set becomes the answered error
+///     let who = ctx.data().clone();
+///     tracing::info!(%who, client = %ctx.client_id(), cid = ?ctx.correlation_id(), "joined {room}");
+///     if ctx.is_cancelled() {
+///         return Err(wskit::Error::cancelled("gone"));
+///     }
+///     Ok(())
+/// }
+/// ```
 pub struct Context<D> {
     pub(crate) conn: Connection<D>,
     pub(crate) req: Arc<ReqState>,
@@ -393,6 +417,16 @@ struct ReplyMeta<'a> {
 /// The context of an RPC handler: everything [`Context`] has, plus typed progress and an early
 /// reply or error. The first terminal frame (reply or error) wins; later ones and later progress
 /// are dropped.
+///
+/// ```
+/// use wskit::server::RpcContext;
+/// // Works for any RPC: progress updates go out in call order, before the reply.
+/// fn report_all<R: wskit::Rpc>(ctx: &RpcContext<(), R>, updates: Vec<R::Progress>) {
+///     for update in updates {
+///         ctx.progress(update);
+///     }
+/// }
+/// ```
 pub struct RpcContext<D, R: Rpc> {
     pub(crate) ctx: Context<D>,
     pub(crate) _rpc: PhantomData<fn() -> R>,
