@@ -265,7 +265,11 @@ impl TestServer {
 }
 
 pub async fn start<D: Send + Sync + 'static>(builder: ServerBuilder<D>) -> TestServer {
-    let server = builder.build().expect("valid server");
+    start_server(builder.build().expect("valid server")).await
+}
+
+/// Serves a built server on an ephemeral port of 127.0.0.1.
+pub async fn start_server<D: Send + Sync + 'static>(server: Server<D>) -> TestServer {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let handle = server.handle();
