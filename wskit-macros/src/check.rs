@@ -33,6 +33,11 @@ impl Errors {
         self.add(syn::Error::new(span, message));
     }
 
+    /// An error spanning all of `tokens` (a whole type, not only its first token).
+    pub fn spanned(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.add(syn::Error::new_spanned(tokens, message));
+    }
+
     pub fn add(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),
@@ -282,7 +287,8 @@ impl Checker {
                 .attrs
                 .iter()
                 .find(|a| a.path().is_ident("wire"))
-                .map_or(ast.name.span(), |a| a.span());
+                .and_then(|a| a.meta.require_name_value().ok())
+                .map_or(ast.name.span(), |nv| nv.value.span());
             if RESERVED_META.contains(&field.wire.as_str()) {
                 self.errors.push(
                     span,
@@ -642,13 +648,8 @@ impl Checker {
                     Type::Ptr(_) => "pointers cannot travel in JSON",
                     _ => "see the DSL's list of field types",
                 };
-                self.errors.push(
-                    ty.span(),
-                    format!(
-                        "unsupported field type `{}`: {why}",
-                        quote::quote!(#other).to_string().replace(' ', "")
-                    ),
-                );
+                self.errors
+                    .spanned(ty, format!("unsupported field type: {why}"));
                 return None;
             }
         };
@@ -672,8 +673,8 @@ impl Checker {
                 })
                 .collect(),
             PathArguments::Parenthesized(_) => {
-                self.errors.push(
-                    ty.span(),
+                self.errors.spanned(
+                    ty,
                     format!("unsupported field type `{}`", path_string(path)),
                 );
                 return None;
@@ -700,19 +701,15 @@ impl Checker {
             if arity(0) {
                 return Some(simple);
             }
-            self.errors.push(
-                last.arguments.span(),
-                format!("`{name}` takes no type arguments"),
-            );
+            self.errors
+                .spanned(&last.arguments, format!("`{name}` takes no type arguments"));
             return None;
         }
         match name.as_str() {
             "Option" | "Vec" => {
                 if !arity(1) {
-                    self.errors.push(
-                        ty.span(),
-                        format!("`{name}` takes one type argument: `{name}<T>`"),
-                    );
+                    self.errors
+                        .spanned(ty, format!("`{name}` takes one type argument: `{name}<T>`"));
                     return None;
                 }
                 let inner = Box::new(self.resolve(args[0])?);
@@ -724,8 +721,8 @@ impl Checker {
             }
             "HashMap" | "BTreeMap" => {
                 if !arity(2) {
-                    self.errors.push(
-                        ty.span(),
+                    self.errors.spanned(
+                        ty,
                         format!("`{name}` takes two type arguments: `{name}<String, T>`"),
                     );
                     return None;
@@ -733,8 +730,8 @@ impl Checker {
                 let key = self.resolve(args[0]);
                 let value = self.resolve(args[1]);
                 if key.is_some() && !matches!(key, Some(FieldType::String)) {
-                    self.errors.push(
-                        args[0].span(),
+                    self.errors.spanned(
+                        args[0],
                         "unsupported map key: JSON object keys are strings, so a map key must be `String`",
                     );
                     return None;
@@ -748,10 +745,8 @@ impl Checker {
             }
             _ if path.segments.len() == 1 && self.declared.contains_key(&name) => {
                 if !last.arguments.is_empty() {
-                    self.errors.push(
-                        last.arguments.span(),
-                        format!("`{name}` takes no type arguments"),
-                    );
+                    self.errors
+                        .spanned(&last.arguments, format!("`{name}` takes no type arguments"));
                     return None;
                 }
                 Some(FieldType::Named(last.ident.clone()))
@@ -780,8 +775,8 @@ impl Checker {
                     "char" => ": use `String` with `#[validate(length(min = 1, max = 1))]`",
                     _ => "",
                 };
-                self.errors.push(
-                    ty.span(),
+                self.errors.spanned(
+                    ty,
                     format!("unsupported field type `{}`{hint}", path_string(path)),
                 );
                 None
