@@ -13,6 +13,8 @@ mod generate;
 mod model;
 mod names;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 /// See `wskit::protocol!`.
 #[proc_macro]
