@@ -48,6 +48,7 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             let body = constraints(&f.constraints, &f.ty, &quote!(value), &quote!(path), 0);
             quote! {
                 #[doc(hidden)]
+                #[allow(clippy::ptr_arg)]
                 fn #ident(
                     value: &#ty,
                     path: &::wskit::__private::Path<'_>,
@@ -67,26 +68,15 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
         .collect();
     let wires: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
     let names: Vec<&Ident> = fields.iter().map(|f| &f.name).collect();
-    let decode_fields = fields.iter().zip(&slots).map(|(f, slot)| {
+    // Present keys are decoded in document order, so issues come in the order of the JSON text;
+    // absent keys are settled after (`required`, or `None` for an `Option`).
+    let present = fields.iter().map(|f| {
         let ty = rust_type(&f.ty);
         let wire = &f.wire;
         let decode = if f.ty.has_external() {
-            let absent = if matches!(f.ty, FieldType::Option(_)) {
-                quote!(::std::option::Option::Some(::std::option::Option::None))
-            } else {
-                quote!({
-                    issues.push(&__path, "required");
-                    ::std::option::Option::None
-                })
-            };
-            quote! {
-                match #slot {
-                    ::std::option::Option::Some(raw) => ::wskit::__private::decode_with_serde::<#ty>(raw, &__path, issues),
-                    ::std::option::Option::None => #absent,
-                }
-            }
+            quote!(::wskit::__private::decode_with_serde::<#ty>(*__raw, &__path, issues))
         } else {
-            quote!(::wskit::__private::field::<#ty>(#slot, &__path, issues))
+            quote!(<#ty as ::wskit::__private::Decode>::decode(*__raw, &__path, issues))
         };
         let check = (!f.constraints.is_empty()).then(|| {
             let ident = check_fn(f);
@@ -103,6 +93,21 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             __value
         }}
     });
+    let absent = fields.iter().map(|f| {
+        let ty = rust_type(&f.ty);
+        let wire = &f.wire;
+        if !f.ty.has_external() {
+            quote!(::wskit::__private::field::<#ty>(::std::option::Option::None, &path.field(#wire), issues))
+        } else if matches!(f.ty, FieldType::Option(_)) {
+            quote!(::std::option::Option::Some(::std::option::Option::None))
+        } else {
+            quote!({
+                issues.push(&path.field(#wire), "required");
+                ::std::option::Option::None
+            })
+        }
+    });
+    let tys: Vec<TokenStream> = fields.iter().map(|f| rust_type(&f.ty)).collect();
     let validate_fields = fields.iter().map(|f| {
         let name = &f.name;
         let wire = &f.wire;
@@ -134,14 +139,19 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             ) -> ::std::option::Option<Self> {
                 let __start = issues.len();
                 let __entries = ::wskit::__private::object_entries(raw, path, issues)?;
-                #( let mut #slots: ::std::option::Option<&::wskit::__private::RawValue> = ::std::option::Option::None; )*
+                #( let mut #slots: ::std::option::Option<::std::option::Option<#tys>> = ::std::option::Option::None; )*
                 for (__key, __raw) in &__entries {
                     match &**__key {
-                        #( #wires => #slots = ::std::option::Option::Some(*__raw), )*
+                        #( #wires => #slots = ::std::option::Option::Some(#present), )*
                         __other => ::wskit::__private::unknown_key(&path.field(__other), issues),
                     }
                 }
-                #( let #vars = #decode_fields; )*
+                #(
+                    let #vars = match #slots {
+                        ::std::option::Option::Some(v) => v,
+                        ::std::option::Option::None => #absent,
+                    };
+                )*
                 if issues.len() != __start {
                     return ::std::option::Option::None;
                 }
