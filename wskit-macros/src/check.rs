@@ -21,6 +21,10 @@ const RESERVED_META: [&str; 2] = ["clientId", "receivedAt"];
 const STANDARD_META: [&str; 3] = ["correlationId", "timestamp", "timeoutMs"];
 /// Wire types of the runtime's own frames (PROTOCOL.md section 2) that do not start with `$`/`__`.
 const RUNTIME_TYPES: [&str; 2] = ["RPC_ERROR", "ERROR"];
+/// Type names the DSL resolves itself: a declaration may not shadow them.
+const BUILT_IN_TYPES: [&str; 7] = [
+    "String", "Option", "Vec", "HashMap", "BTreeMap", "Value", "Box",
+];
 /// Methods of the generated client besides one per message.
 pub const CLIENT_METHODS: [&str; 3] = ["new", "events", "inner"];
 
@@ -350,13 +354,28 @@ impl Checker {
                     format!("`{s}` is reserved: names starting with `__` belong to the runtime"),
                 );
             }
+            if BUILT_IN_TYPES.contains(&s.as_str()) {
+                self.errors.push(
+                    name.span(),
+                    format!("`{s}` is a built-in field type of the DSL; choose another name"),
+                );
+            }
             if seen.insert(s.clone(), name).is_some() {
                 self.errors
                     .push(name.span(), format!("`{s}` is declared more than once"));
             }
         }
+        let mut methods: HashMap<String, &Ident> = HashMap::new();
         for m in p.messages.iter().filter(|m| m.kind.client_to_server()) {
             let method = names::snake(&m.name.to_string());
+            if let Some(first) = methods.insert(method.clone(), &m.name) {
+                if first != &m.name {
+                    self.errors.push(
+                        m.name.span(),
+                        format!("`{}` and `{first}` would both be handled by the method `{method}`; rename one", m.name),
+                    );
+                }
+            }
             if CLIENT_METHODS.contains(&method.as_str()) {
                 self.errors.push(
                     m.name.span(),

@@ -278,6 +278,9 @@ fn reserved_and_duplicate_names() {
             enum E { X, #[wire = "x"] Y }
             enum F {}
             message New {}
+            type String { a: u8 }
+            message HttpGet {}
+            message HTTPGet {}
         }
     });
     assert_eq!(
@@ -288,10 +291,13 @@ fn reserved_and_duplicate_names() {
             "duplicate wire name \"x\": variant `X` already uses it",
             "enum `F` has no variants: a string enum needs at least one",
             "`__C` is reserved: names starting with `__` belong to the runtime",
+            "`String` is a built-in field type of the DSL; choose another name",
             "`New` collides with the method `PClient::new` that `protocol!` generates; rename it",
+            "`HTTPGet` and `HttpGet` would both be handled by the method `http_get`; rename one",
             "wire type `__x` is reserved: types starting with `$` or `__` belong to the runtime",
             "wire type `$y` is reserved: types starting with `$` or `__` belong to the runtime",
             "wire type `ERROR` is reserved for the runtime's error frames; rename the message or set `#[wire = \"...\"]`",
+            "duplicate wire type `HTTP_GET`: `HttpGet` already uses it",
         ]
     );
 }
