@@ -770,6 +770,20 @@ impl Checker {
                 }
                 Some(FieldType::Named(last.ident.clone()))
             }
+            "Box" | "Rc" | "Arc" | "Cow" => {
+                self.errors.spanned(
+                    ty,
+                    format!("unsupported field type `{name}`: write the type inside it directly"),
+                );
+                None
+            }
+            "HashSet" | "BTreeSet" | "VecDeque" | "LinkedList" | "BinaryHeap" => {
+                self.errors.spanned(
+                    ty,
+                    format!("unsupported field type `{name}`: use `Vec<T>` for a JSON array"),
+                );
+                None
+            }
             _ if path.segments.len() == 1 && name.starts_with(|c: char| c.is_uppercase()) => {
                 let close = self
                     .declared
