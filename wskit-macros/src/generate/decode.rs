@@ -115,8 +115,10 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             let ident = check_fn(f);
             quote!(Self::#ident(&self.#name, &__path, issues);)
         });
+        // Named by its type, so that a user's type without `Validate` is reported on that type.
+        let ty = rust_type(&f.ty);
         let nested = nests(&f.ty)
-            .then(|| quote!(::wskit::Validate::validate(&self.#name, &__path, issues);));
+            .then(|| quote!(<#ty as ::wskit::Validate>::validate(&self.#name, &__path, issues);));
         if check.is_none() && nested.is_none() {
             return quote!();
         }
