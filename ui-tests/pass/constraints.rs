@@ -4,6 +4,11 @@ fn even(v: &u32) -> Result<(), String> {
     if v % 2 == 0 { Ok(()) } else { Err("must be even".into()) }
 }
 
+/// Named like the generated code's locals, to show that they cannot shadow it.
+fn value(v: &String) -> Result<(), &'static str> {
+    if v.is_empty() { Err("required") } else { Ok(()) }
+}
+
 wskit::protocol! {
     protocol Forms {
         message SignUp {
@@ -19,6 +24,7 @@ wskit::protocol! {
             #[validate(items(items(uuid)))] groups: Vec<Vec<String>>,
             #[validate(custom = even)] seats: u32,
             #[validate(custom = crate::even)] spare: Option<u32>,
+            #[validate(custom = value)] path: String,
         }
     }
 }
@@ -38,10 +44,11 @@ fn main() {
         groups: vec![vec!["x".into()]],
         seats: 3,
         spare: None,
+        path: "".into(),
     };
     let issues: Vec<String> = form.check().unwrap_err().into_iter().map(|i| i.path).collect();
     assert_eq!(
         issues,
-        ["payload.handle", "payload.email", "payload.invite", "payload.age", "payload.groups[0][0]", "payload.seats"]
+        ["payload.handle", "payload.email", "payload.invite", "payload.age", "payload.groups[0][0]", "payload.seats", "payload.path"]
     );
 }

@@ -45,14 +45,15 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
         .map(|f| {
             let ident = check_fn(f);
             let ty = rust_type(&f.ty);
-            let body = constraints(&f.constraints, &f.ty, &quote!(value), &quote!(path), 0);
+            // Parameter names that cannot shadow a user's `custom = function`.
+            let body = constraints(&f.constraints, &f.ty, &quote!(__value), &quote!(__path), 0);
             quote! {
                 #[doc(hidden)]
                 #[allow(clippy::ptr_arg)]
                 fn #ident(
-                    value: &#ty,
-                    path: &::wskit::__private::Path<'_>,
-                    issues: &mut ::wskit::__private::Issues,
+                    __value: &#ty,
+                    __path: &::wskit::__private::Path<'_>,
+                    __issues: &mut ::wskit::__private::Issues,
                 ) {
                     #body
                 }
@@ -196,25 +197,25 @@ fn constraints(
         Rule::Length { min, max } => {
             let (min, max) = (opt_u64(*min), opt_u64(*max));
             if matches!(ty, FieldType::String) {
-                quote!(#p::check_str_length(#value, #min, #max, #path, issues);)
+                quote!(#p::check_str_length(#value, #min, #max, #path, __issues);)
             } else {
-                quote!(#p::check_len(#value.len(), #min, #max, #path, issues);)
+                quote!(#p::check_len(#value.len(), #min, #max, #path, __issues);)
             }
         }
         Rule::Range { min, max } => {
             let (min, max) = (opt_f64(*min), opt_f64(*max));
-            quote!(#p::check_range(*#value as f64, #min, #max, #path, issues);)
+            quote!(#p::check_range(*#value as f64, #min, #max, #path, __issues);)
         }
         Rule::Pattern(lit) => quote! {{
             static PATTERN: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| {
                 #p::Regex::new(#lit).expect("the pattern was checked by protocol!")
             });
-            #p::check_pattern(#value, &PATTERN, #path, issues);
+            #p::check_pattern(#value, &PATTERN, #path, __issues);
         }},
-        Rule::Email => quote!(#p::check_email(#value, #path, issues);),
-        Rule::Url => quote!(#p::check_url(#value, #path, issues);),
-        Rule::Uuid => quote!(#p::check_uuid(#value, #path, issues);),
-        Rule::Custom(f) => quote!(#p::check_custom(#value, #f, #path, issues);),
+        Rule::Email => quote!(#p::check_email(#value, #path, __issues);),
+        Rule::Url => quote!(#p::check_url(#value, #path, __issues);),
+        Rule::Uuid => quote!(#p::check_uuid(#value, #path, __issues);),
+        Rule::Custom(f) => quote!(#p::check_custom(#value, #f, #path, __issues);),
         Rule::Items(items) => {
             let item_ty = match ty {
                 FieldType::Vec(t) | FieldType::Map(_, t) => t,
