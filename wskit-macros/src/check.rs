@@ -54,14 +54,18 @@ impl Errors {
     }
 }
 
-/// Checks the block; on success the model to generate from.
-pub fn check(ast: &ProtocolAst) -> Result<Protocol, syn::Error> {
+/// Checks the block: the model to generate from, or every error together with the model as far as
+/// it could be built (unresolved field types read as JSON values), for stubs.
+pub fn check(ast: &ProtocolAst) -> Result<Protocol, Box<(syn::Error, Protocol)>> {
     let mut cx = Checker {
         errors: Errors::default(),
         declared: HashMap::new(),
     };
     let protocol = cx.protocol(ast);
-    cx.errors.into_result().map(|()| protocol)
+    match cx.errors.into_result() {
+        Ok(()) => Ok(protocol),
+        Err(e) => Err(Box::new((e, protocol))),
+    }
 }
 
 struct Checker {

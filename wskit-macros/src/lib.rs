@@ -30,9 +30,10 @@ fn expand(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     };
     match check::check(&ast) {
         Ok(model) => generate::generate(&model),
-        Err(e) => {
-            let mut out = e.to_compile_error();
-            out.extend(generate::stubs(&ast));
+        Err(failed) => {
+            let (errors, partial) = *failed;
+            let mut out = errors.to_compile_error();
+            out.extend(generate::stubs(&partial));
             out
         }
     }

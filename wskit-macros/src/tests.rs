@@ -13,14 +13,14 @@ fn parse(tokens: proc_macro2::TokenStream) -> ProtocolAst {
 fn model(tokens: proc_macro2::TokenStream) -> Protocol {
     match check(&parse(tokens)) {
         Ok(p) => p,
-        Err(e) => panic!("unexpected errors: {:?}", errors_of(e)),
+        Err(failed) => panic!("unexpected errors: {:?}", errors_of(failed.0)),
     }
 }
 
 fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
     match check(&parse(tokens)) {
         Ok(_) => panic!("expected errors"),
-        Err(e) => errors_of(e),
+        Err(failed) => errors_of(failed.0),
     }
 }
 
@@ -305,7 +305,7 @@ fn reserved_and_duplicate_names() {
 #[test]
 fn an_invalid_block_expands_to_its_errors_and_stubs() {
     let out = crate::expand(quote! {
-        pub protocol Chat { message A { x: Nope } rpc B(id: String) enum R { X } }
+        pub protocol Chat { message A { x: Nope, y: u8 } rpc B(id: String) enum R { X } }
     })
     .to_string();
     assert!(out.contains("compile_error"), "{out}");
@@ -320,6 +320,13 @@ fn an_invalid_block_expands_to_its_errors_and_stubs() {
     ] {
         assert!(out.contains(stub), "missing {stub} in {out}");
     }
+    // Fields are kept; an unresolved type reads as a JSON value.
+    assert!(
+        out.contains("pub x : :: wskit :: __private :: serde_json :: Value"),
+        "{out}"
+    );
+    assert!(out.contains("pub y : u8"), "{out}");
+    assert!(out.contains("pub id : :: std :: string :: String"), "{out}");
 }
 
 #[test]
