@@ -11,7 +11,7 @@ mod money {
     }
 }
 
-fn not_admin(name: &String) -> Result<(), String> {
+fn not_admin(name: &str) -> Result<(), String> {
     if name == "admin" { Err("is reserved".into()) } else { Ok(()) }
 }
 

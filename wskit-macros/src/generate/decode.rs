@@ -215,7 +215,12 @@ fn constraints(
         Rule::Email => quote!(#p::check_email(#value, #path, __issues);),
         Rule::Url => quote!(#p::check_url(#value, #path, __issues);),
         Rule::Uuid => quote!(#p::check_uuid(#value, #path, __issues);),
-        Rule::Custom(f) => quote!(#p::check_custom(#value, #f, #path, __issues);),
+        // Strings and lists reach the user's function as `&str` and `&[T]`, as clippy likes them.
+        Rule::Custom(f) => match ty {
+            FieldType::String => quote!(#p::check_custom(#value.as_str(), #f, #path, __issues);),
+            FieldType::Vec(_) => quote!(#p::check_custom(#value.as_slice(), #f, #path, __issues);),
+            _ => quote!(#p::check_custom(#value, #f, #path, __issues);),
+        },
         Rule::Items(items) => {
             let item_ty = match ty {
                 FieldType::Vec(t) | FieldType::Map(_, t) => t,
