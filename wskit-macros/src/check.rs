@@ -261,6 +261,10 @@ impl Checker {
                 .wire
                 .as_ref()
                 .map_or_else(|| names::camel_field(&rust), LitStr::value);
+            if let Some(lit) = attrs.wire.as_ref().filter(|_| wire.is_empty()) {
+                self.errors
+                    .push(lit.span(), "the wire name cannot be empty");
+            }
             if by_name.insert(rust.clone(), &f.name).is_some() {
                 self.errors
                     .push(f.name.span(), format!("duplicate field `{rust}`"));
@@ -615,7 +619,21 @@ impl Checker {
                 (true, "")
             }
             (Rule::Length { .. }, _) => (false, "a String or a collection"),
-            (Rule::Range { .. }, FieldType::Int(_) | FieldType::Float(_)) => (true, ""),
+            (Rule::Range { min, max }, FieldType::Int(int)) => {
+                let (lo, hi) = int_bounds(int);
+                for bound in [min, max].into_iter().flatten() {
+                    if *bound < lo || *bound > hi || bound.fract() != 0.0 {
+                        self.errors.push(
+                            c.span,
+                            format!(
+                                "`range` bound {bound} is not a value of `{int}` ({lo} to {hi})"
+                            ),
+                        );
+                    }
+                }
+                (true, "")
+            }
+            (Rule::Range { .. }, FieldType::Float(_)) => (true, ""),
             (Rule::Range { .. }, _) => (false, "a number"),
             (Rule::Pattern(_) | Rule::Email | Rule::Url | Rule::Uuid, FieldType::String) => {
                 (true, "")
@@ -819,6 +837,20 @@ impl Checker {
                 None
             }
         }
+    }
+}
+
+/// The smallest and largest values of an integer type.
+fn int_bounds(int: &str) -> (f64, f64) {
+    match int {
+        "u8" => (0.0, u8::MAX as f64),
+        "u16" => (0.0, u16::MAX as f64),
+        "u32" => (0.0, u32::MAX as f64),
+        "u64" => (0.0, u64::MAX as f64),
+        "i8" => (i8::MIN as f64, i8::MAX as f64),
+        "i16" => (i16::MIN as f64, i16::MAX as f64),
+        "i32" => (i32::MIN as f64, i32::MAX as f64),
+        _ => (i64::MIN as f64, i64::MAX as f64),
     }
 }
 

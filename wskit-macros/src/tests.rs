@@ -174,7 +174,7 @@ fn model_reads_constraints() {
         protocol P {
             message M {
                 #[validate(length(min = 1, max = 3), pattern = "^a", email, url, uuid)] s: Option<String>,
-                #[validate(range(min = -2.5, max = 10), custom = crate::even)] n: i32,
+                #[validate(range(min = -2, max = 10), custom = crate::even)] n: i32,
                 #[validate(items(length(max = 2)))] v: Vec<String>,
             }
         }
@@ -194,7 +194,7 @@ fn model_reads_constraints() {
     assert!(matches!(
         f[1].constraints[0].rule,
         Rule::Range {
-            min: Some(-2.5),
+            min: Some(-2.0),
             max: Some(10.0)
         }
     ));
@@ -221,6 +221,7 @@ fn every_error_of_a_block_is_reported() {
             rpc C(id: String)
             message D { #[validate(length(min = 5, max = 1), bogus)] s: String, #[validate(email)] n: u8 }
             message E { #[validate(pattern = "(")] s: String } meta { client_id: String, timestamp: u64 }
+            message G { #[validate(range(min = -1, max = 256))] n: u8, #[validate(range(max = 1.5))] m: i32, #[wire = ""] e: u8 }
             message ChatEvent {}
             message F { r: &str, k: HashMap<u8, String> }
         }
@@ -236,6 +237,10 @@ fn every_error_of_a_block_is_reported() {
             "invalid regex: unclosed group",
             "`clientId` is a reserved meta key: the server sets it and clients cannot",
             "`timestamp` is a standard meta key: every message already carries it",
+            "`range` bound -1 is not a value of `u8` (0 to 255)",
+            "`range` bound 256 is not a value of `u8` (0 to 255)",
+            "`range` bound 1.5 is not a value of `i32` (-2147483648 to 2147483647)",
+            "the wire name cannot be empty",
             "unsupported field type: references cannot be decoded from JSON; use an owned type such as `String`",
             "unsupported map key: JSON object keys are strings, so a map key must be `String`",
             "`A` is declared more than once",
