@@ -80,8 +80,10 @@ fn parses_every_kind_of_item() {
 
 #[test]
 fn grammar_errors_are_parse_errors() {
-    let bad =
-        |t: proc_macro2::TokenStream| syn::parse2::<ProtocolAst>(t).err().map(|e| e.to_string());
+    let bad = |t: proc_macro2::TokenStream| match syn::parse2::<ProtocolAst>(t) {
+        Ok(ast) => ast.errors.first().map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
     assert_eq!(
         bad(quote!(protocol P { struct X {} })).as_deref(),
         Some("expected one of: `message`, `event`, `rpc`, `type`, `enum`")
@@ -91,6 +93,31 @@ fn grammar_errors_are_parse_errors() {
         Some("expected `:`")
     );
     assert!(bad(quote!(protocol P {} protocol Q {})).is_some());
+}
+
+#[test]
+fn a_bad_declaration_is_skipped_and_the_others_kept() {
+    let ast = parse(quote! {
+        protocol P {
+            struct C {}
+            message A { x: String }
+            message B { y String }
+            rpc D(id: String) -> E {}
+            message F;
+            event G {}
+        }
+    });
+    let names: Vec<String> = ast.items.iter().map(|i| i.name.to_string()).collect();
+    assert_eq!(names, ["A", "D", "G"]);
+    let errs: Vec<String> = ast.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        [
+            "expected one of: `message`, `event`, `rpc`, `type`, `enum`",
+            "expected `:`",
+            "expected curly braces",
+        ]
+    );
 }
 
 #[test]

@@ -63,6 +63,9 @@ pub fn check(ast: &ProtocolAst) -> Result<Protocol, Box<(syn::Error, Protocol)>>
         errors: Errors::default(),
         declared: HashMap::new(),
     };
+    for e in &ast.errors {
+        cx.errors.add(e.clone());
+    }
     let protocol = cx.protocol(ast);
     match cx.errors.into_result() {
         Ok(()) => Ok(protocol),
