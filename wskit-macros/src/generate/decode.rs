@@ -39,7 +39,7 @@ fn nests(ty: &FieldType) -> bool {
 }
 
 pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
-    let checks = fields
+    let checks: Vec<TokenStream> = fields
         .iter()
         .filter(|f| !f.constraints.is_empty())
         .map(|f| {
@@ -58,7 +58,9 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
                     #body
                 }
             }
-        });
+        })
+        .collect();
+    let checks = (!checks.is_empty()).then(|| quote!(impl #name { #( #checks )* }));
     let slots: Vec<Ident> = fields
         .iter()
         .map(|f| format_ident!("__raw_{}", plain(&f.name)))
@@ -130,9 +132,7 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
         }}
     });
     quote! {
-        impl #name {
-            #( #checks )*
-        }
+        #checks
 
         impl ::wskit::__private::Decode for #name {
             fn decode(
