@@ -1,0 +1,257 @@
+//! The syntax tree of the DSL, as written: no meaning is checked here beyond the grammar, so that
+//! `check` can report every mistake of a block at once.
+//!
+//! ```text
+//! protocol  := attrs vis "protocol" Ident "{" item* "}"
+//! item      := attrs ( "message" | "event" ) Ident fields meta?
+//!            | attrs "rpc" Ident "(" field,* ")" ( "->" attrs Ident fields )? ( "progress" attrs Ident fields )? meta?
+//!            | attrs "type" Ident fields
+//!            | attrs "enum" Ident "{" ( attrs Ident ),* "}"
+//! fields    := "{" ( attrs Ident ":" Type ),* "}"
+//! meta      := "meta" fields
+//! ```
+
+use syn::parse::discouraged::Speculative;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Ident, Token, Type, Visibility, braced, parenthesized};
+
+mod kw {
+    syn::custom_keyword!(protocol);
+    syn::custom_keyword!(message);
+    syn::custom_keyword!(event);
+    syn::custom_keyword!(rpc);
+    syn::custom_keyword!(progress);
+    syn::custom_keyword!(meta);
+}
+
+/// A whole `protocol!` block.
+pub struct ProtocolAst {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub name: Ident,
+    pub items: Vec<ItemAst>,
+    /// Grammar errors inside the block: each bad declaration is skipped and reported, so the
+    /// others are still checked and stubbed.
+    pub errors: Vec<syn::Error>,
+}
+
+/// One declaration inside the block.
+pub struct ItemAst {
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+    pub kind: ItemKindAst,
+}
+
+/// What a declaration declares.
+pub enum ItemKindAst {
+    Message {
+        fields: Vec<FieldAst>,
+        meta: Option<Vec<FieldAst>>,
+    },
+    Event {
+        fields: Vec<FieldAst>,
+        meta: Option<Vec<FieldAst>>,
+    },
+    Rpc {
+        fields: Vec<FieldAst>,
+        response: Option<NamedFieldsAst>,
+        progress: Option<NamedFieldsAst>,
+        meta: Option<Vec<FieldAst>>,
+    },
+    Type {
+        fields: Vec<FieldAst>,
+    },
+    Enum {
+        variants: Vec<VariantAst>,
+    },
+}
+
+/// The inline response or progress type of an rpc.
+pub struct NamedFieldsAst {
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+    pub fields: Vec<FieldAst>,
+}
+
+/// `attrs name: Type`.
+pub struct FieldAst {
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+    pub ty: Type,
+}
+
+/// `attrs Name` inside an `enum`.
+pub struct VariantAst {
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+}
+
+impl Parse for ProtocolAst {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis = input.parse()?;
+        input.parse::<kw::protocol>()?;
+        let name = input.parse()?;
+        let body;
+        braced!(body in input);
+        let mut items = Vec::new();
+        let mut errors = Vec::new();
+        while !body.is_empty() {
+            // Each declaration is parsed on a fork, so that a bad one leaves no trace behind.
+            let fork = body.fork();
+            match fork.parse() {
+                Ok(item) => {
+                    body.advance_to(&fork);
+                    items.push(item);
+                }
+                Err(e) => {
+                    errors.push(e);
+                    // Skip the bad declaration on `body` itself (the fork holds the half-parsed
+                    // state): its attributes, its keyword, then up to the next declaration.
+                    let attrs = body.fork();
+                    if attrs.call(Attribute::parse_outer).is_ok() {
+                        body.advance_to(&attrs);
+                    }
+                    if !body.is_empty() {
+                        body.parse::<proc_macro2::TokenTree>()?;
+                    }
+                    while !body.is_empty() && !starts_item(&body) {
+                        body.parse::<proc_macro2::TokenTree>()?;
+                    }
+                }
+            }
+        }
+        if !input.is_empty() {
+            return Err(input.error("expected one `protocol` per `protocol!` block"));
+        }
+        Ok(ProtocolAst {
+            attrs,
+            vis,
+            name,
+            items,
+            errors,
+        })
+    }
+}
+
+/// Whether a declaration (or its attributes) starts here.
+fn starts_item(input: ParseStream) -> bool {
+    input.peek(Token![#])
+        || input.peek(kw::message)
+        || input.peek(kw::event)
+        || input.peek(kw::rpc)
+        || input.peek(Token![type])
+        || input.peek(Token![enum])
+}
+
+impl Parse for ItemAst {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let look = input.lookahead1();
+        let (name, kind) = if look.peek(kw::message) {
+            input.parse::<kw::message>()?;
+            let name = input.parse()?;
+            let fields = parse_fields(input)?;
+            let meta = parse_meta(input)?;
+            (name, ItemKindAst::Message { fields, meta })
+        } else if look.peek(kw::event) {
+            input.parse::<kw::event>()?;
+            let name = input.parse()?;
+            let fields = parse_fields(input)?;
+            let meta = parse_meta(input)?;
+            (name, ItemKindAst::Event { fields, meta })
+        } else if look.peek(kw::rpc) {
+            input.parse::<kw::rpc>()?;
+            let name = input.parse()?;
+            let args;
+            parenthesized!(args in input);
+            let fields = Punctuated::<FieldAst, Token![,]>::parse_terminated(&args)?
+                .into_iter()
+                .collect();
+            let response = if input.peek(Token![->]) {
+                input.parse::<Token![->]>()?;
+                Some(input.parse()?)
+            } else {
+                None
+            };
+            let progress = if input.peek(kw::progress) {
+                input.parse::<kw::progress>()?;
+                Some(input.parse()?)
+            } else {
+                None
+            };
+            let meta = parse_meta(input)?;
+            let kind = ItemKindAst::Rpc {
+                fields,
+                response,
+                progress,
+                meta,
+            };
+            (name, kind)
+        } else if look.peek(Token![type]) {
+            input.parse::<Token![type]>()?;
+            let name = input.parse()?;
+            let fields = parse_fields(input)?;
+            (name, ItemKindAst::Type { fields })
+        } else if look.peek(Token![enum]) {
+            input.parse::<Token![enum]>()?;
+            let name = input.parse()?;
+            let body;
+            braced!(body in input);
+            let variants = Punctuated::<VariantAst, Token![,]>::parse_terminated(&body)?
+                .into_iter()
+                .collect();
+            (name, ItemKindAst::Enum { variants })
+        } else {
+            return Err(look.error());
+        };
+        Ok(ItemAst { attrs, name, kind })
+    }
+}
+
+impl Parse for NamedFieldsAst {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        Ok(NamedFieldsAst {
+            attrs: input.call(Attribute::parse_outer)?,
+            name: input.parse()?,
+            fields: parse_fields(input)?,
+        })
+    }
+}
+
+impl Parse for FieldAst {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let name = input.call(<Ident as syn::ext::IdentExt>::parse_any)?;
+        input.parse::<Token![:]>()?;
+        let ty = input.parse()?;
+        Ok(FieldAst { attrs, name, ty })
+    }
+}
+
+impl Parse for VariantAst {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        Ok(VariantAst {
+            attrs: input.call(Attribute::parse_outer)?,
+            name: input.parse()?,
+        })
+    }
+}
+
+fn parse_fields(input: ParseStream) -> syn::Result<Vec<FieldAst>> {
+    let body;
+    braced!(body in input);
+    Ok(Punctuated::<FieldAst, Token![,]>::parse_terminated(&body)?
+        .into_iter()
+        .collect())
+}
+
+fn parse_meta(input: ParseStream) -> syn::Result<Option<Vec<FieldAst>>> {
+    if input.peek(kw::meta) {
+        input.parse::<kw::meta>()?;
+        Ok(Some(parse_fields(input)?))
+    } else {
+        Ok(None)
+    }
+}
