@@ -187,8 +187,8 @@ fn nested_types_report_their_own_paths() {
         )),
         [
             "payload.addresses[1].city: expected string, got number",
-            "payload.addresses[1].x: unknown key",
             "payload.addresses[1].zip: must match pattern ^[0-9]{5}$",
+            "payload.addresses[1].x: unknown key",
         ]
     );
 }
