@@ -145,6 +145,8 @@ impl Conn {
             loop {
                 match self.ws.next().await {
                     Some(Ok(WsMessage::Close(frame))) => {
+                        // Reading on sends tungstenite's close reply and ends the stream.
+                        while let Some(Ok(_)) = self.ws.next().await {}
                         return frame.map(|f| u16::from(f.code));
                     }
                     None | Some(Err(_)) => return None,

@@ -307,7 +307,14 @@ async fn close_gracefully(
         reason: "".into(),
     };
     if ws.send(tungstenite::Message::Close(Some(frame))).await.is_ok() {
-        let drain = async { while let Some(Ok(_)) = ws.next().await {} };
+        // Until the server's close frame (or the end of the stream).
+        let drain = async {
+            while let Some(Ok(msg)) = ws.next().await {
+                if msg.is_close() {
+                    break;
+                }
+            }
+        };
         let _ = tokio::time::timeout(inner.opts.close_timeout, drain).await;
     }
 }
