@@ -66,12 +66,20 @@ async fn wait_open_fails_when_closed_while_connecting() {
         let client = client.clone();
         async move { client.connect().await }
     });
-    let (_tcp, _) = within("the tcp connection", listener.accept()).await.unwrap();
+    let (_tcp, _) = within("the tcp connection", listener.accept())
+        .await
+        .unwrap();
     assert_eq!(client.state(), ConnectionState::Connecting);
     // `join!` polls `wait_open` first: it is waiting when the close begins.
-    let (waited, ()) = within("close", async { tokio::join!(client.wait_open(), client.close()) }).await;
+    let (waited, ()) = within("close", async {
+        tokio::join!(client.wait_open(), client.close())
+    })
+    .await;
     assert_eq!(waited, Err(ClientError::Closed));
-    assert_eq!(within("connect", connecting).await.unwrap(), Err(ClientError::Closed));
+    assert_eq!(
+        within("connect", connecting).await.unwrap(),
+        Err(ClientError::Closed)
+    );
 }
 
 #[tokio::test]
@@ -115,7 +123,10 @@ async fn token_as_bearer_subprotocol_appended_or_prepended() {
             .build();
         let (conn, opened) = tokio::join!(peer.accept(), client.connect());
         opened.unwrap();
-        assert_eq!(conn.upgrade.header("sec-websocket-protocol"), Some(expected));
+        assert_eq!(
+            conn.upgrade.header("sec-websocket-protocol"),
+            Some(expected)
+        );
         assert_eq!(conn.upgrade.uri, "/ws", "no token in the query");
     }
 }

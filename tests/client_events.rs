@@ -25,8 +25,10 @@ async fn events_are_typed_and_the_rest_goes_to_the_hooks() {
     opened.unwrap();
     let mut conn = conn;
 
-    conn.send(json!({"type":"USER_JOINED","payload":{"roomId":"r1","userId":"u1"}})).await;
-    conn.send(json!({"type":"NOTICE","meta":{},"payload":{"text":"hi"}})).await;
+    conn.send(json!({"type":"USER_JOINED","payload":{"roomId":"r1","userId":"u1"}}))
+        .await;
+    conn.send(json!({"type":"NOTICE","meta":{},"payload":{"text":"hi"}}))
+        .await;
     let joined = TestEvent::UserJoined(UserJoined {
         room_id: "r1".into(),
         user_id: "u1".into(),
@@ -38,10 +40,14 @@ async fn events_are_typed_and_the_rest_goes_to_the_hooks() {
     assert_eq!(within("event", second.recv()).await, Some(notice));
 
     // A frame of no known type.
-    conn.send(json!({"type":"SOMETHING_ELSE","payload":{"x":1}})).await;
+    conn.send(json!({"type":"SOMETHING_ELSE","payload":{"x":1}}))
+        .await;
     let u = unhandled.next().await;
     assert_eq!(u.ty, "SOMETHING_ELSE");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&u.text).unwrap()["payload"]["x"], 1);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&u.text).unwrap()["payload"]["x"],
+        1
+    );
 
     // Not a frame at all.
     conn.send_text("not json").await;
@@ -53,7 +59,8 @@ async fn events_are_typed_and_the_rest_goes_to_the_hooks() {
         other => panic!("expected a parse report, got {other:?}"),
     }
     // An event that fails validation: reported once, delivered to no stream.
-    conn.send(json!({"type":"NOTICE","payload":{"text":"x","extra":true}})).await;
+    conn.send(json!({"type":"NOTICE","payload":{"text":"x","extra":true}}))
+        .await;
     match errors.next().await {
         ErrorReport::Invalid { ty, issues } => {
             assert_eq!(ty, "NOTICE");
@@ -72,8 +79,11 @@ async fn events_are_typed_and_the_rest_goes_to_the_hooks() {
         other => panic!("expected a server error report, got {other:?}"),
     }
     // The streams were not fed anything by the bad frames.
-    conn.send(json!({"type":"NOTICE","payload":{"text":"last"}})).await;
-    let last = TestEvent::Notice(Notice { text: "last".into() });
+    conn.send(json!({"type":"NOTICE","payload":{"text":"last"}}))
+        .await;
+    let last = TestEvent::Notice(Notice {
+        text: "last".into(),
+    });
     assert_eq!(within("event", events.recv()).await, Some(last.clone()));
     assert_eq!(within("event", second.recv()).await, Some(last));
     assert!(errors.drain().is_empty());
@@ -93,12 +103,14 @@ async fn events_without_a_stream_are_unhandled_and_a_full_stream_reports_overflo
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
-    conn.send(json!({"type":"NOTICE","payload":{"text":"nobody listens"}})).await;
+    conn.send(json!({"type":"NOTICE","payload":{"text":"nobody listens"}}))
+        .await;
     assert_eq!(unhandled.next().await.ty, "NOTICE");
 
     let mut events = client.events::<TestEvent>();
     for i in 0..3 {
-        conn.send(json!({"type":"NOTICE","payload":{"text":format!("n{i}")}})).await;
+        conn.send(json!({"type":"NOTICE","payload":{"text":format!("n{i}")}}))
+            .await;
     }
     assert!(matches!(errors.next().await, ErrorReport::EventOverflow { ty } if ty == "NOTICE"));
     let got: Vec<_> = vec![events.recv().await.unwrap(), events.recv().await.unwrap()];
@@ -111,6 +123,7 @@ async fn events_without_a_stream_are_unhandled_and_a_full_stream_reports_overflo
     );
     // A dropped stream no longer counts: its events are unhandled again.
     drop(events);
-    conn.send(json!({"type":"USER_JOINED","payload":{"roomId":"r","userId":"u"}})).await;
+    conn.send(json!({"type":"USER_JOINED","payload":{"roomId":"r","userId":"u"}}))
+        .await;
     assert_eq!(unhandled.next().await.ty, "USER_JOINED");
 }

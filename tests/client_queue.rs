@@ -32,12 +32,18 @@ async fn drop_newest_is_the_default_refuses_and_reports_and_flushes_in_order() {
     }
     assert_eq!(client.queued(), 1000, "default size 1000");
     assert_eq!(
-        client.send(Chat { text: "overflow".into() }),
+        client.send(Chat {
+            text: "overflow".into()
+        }),
         Err(ClientError::QueueFull)
     );
     assert!(matches!(errors.next().await, ErrorReport::QueueOverflow { ty } if ty == "CHAT"));
     assert_eq!(
-        client.request(GetUser { user_id: "u".into() }).await,
+        client
+            .request(GetUser {
+                user_id: "u".into()
+            })
+            .await,
         Err(ClientError::QueueFull)
     );
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
@@ -56,7 +62,13 @@ async fn drop_oldest_evicts_and_reports() {
         .on_error(errors.hook())
         .build();
     // A queued request evicted by overflow fails with QueueFull.
-    let evicted = tokio::spawn(client.request(GetUser { user_id: "u".into() }).into_future());
+    let evicted = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u".into(),
+            })
+            .into_future(),
+    );
     within("queued", async {
         while client.queued() == 0 {
             tokio::task::yield_now().await;
@@ -66,7 +78,10 @@ async fn drop_oldest_evicts_and_reports() {
     for t in texts(5) {
         client.send(Chat { text: t }).unwrap();
     }
-    assert_eq!(within("evicted", evicted).await.unwrap(), Err(ClientError::QueueFull));
+    assert_eq!(
+        within("evicted", evicted).await.unwrap(),
+        Err(ClientError::QueueFull)
+    );
     let mut dropped = Vec::new();
     for _ in 0..3 {
         match errors.next().await {
@@ -84,12 +99,21 @@ async fn drop_oldest_evicts_and_reports() {
 #[tokio::test]
 async fn off_refuses_while_not_open() {
     let peer = Peer::bind().await;
-    let client = Client::builder(peer.url()).queue(QueuePolicy::Off, 1000).build();
-    assert_eq!(client.send(Chat { text: "x".into() }), Err(ClientError::NotConnected));
+    let client = Client::builder(peer.url())
+        .queue(QueuePolicy::Off, 1000)
+        .build();
+    assert_eq!(
+        client.send(Chat { text: "x".into() }),
+        Err(ClientError::NotConnected)
+    );
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
-    client.send(Chat { text: "open".into() }).unwrap();
+    client
+        .send(Chat {
+            text: "open".into(),
+        })
+        .unwrap();
     assert_eq!(received_texts(&mut conn, 1).await, ["open"]);
 }
 
@@ -103,12 +127,27 @@ async fn kept_on_unexpected_close_cleared_by_deliberate_close() {
     opened.unwrap();
     conn.close(1001).await;
     let mut states = client.watch_state();
-    within("closed", states.wait_for(|s| *s == wskit::client::ConnectionState::Closed))
-        .await
+    within(
+        "closed",
+        states.wait_for(|s| *s == wskit::client::ConnectionState::Closed),
+    )
+    .await
+    .unwrap();
+    client
+        .send(Chat {
+            text: "kept".into(),
+        })
         .unwrap();
-    client.send(Chat { text: "kept".into() }).unwrap();
-    client.send(JoinRoom { room_id: "r".into() }).unwrap();
-    assert_eq!(client.queued(), 1, "subscriptions are not queued: they go out on every open");
+    client
+        .send(JoinRoom {
+            room_id: "r".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        client.queued(),
+        1,
+        "subscriptions are not queued: they go out on every open"
+    );
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
@@ -119,7 +158,13 @@ async fn kept_on_unexpected_close_cleared_by_deliberate_close() {
     let (_, ()) = tokio::join!(conn.expect_close(), client.close());
     client.send(Chat { text: "x".into() }).unwrap();
     assert_eq!(client.queued(), 1);
-    let pending = tokio::spawn(client.request(GetUser { user_id: "u".into() }).into_future());
+    let pending = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u".into(),
+            })
+            .into_future(),
+    );
     within("queued", async {
         while client.queued() < 2 {
             tokio::task::yield_now().await;
@@ -133,7 +178,10 @@ async fn kept_on_unexpected_close_cleared_by_deliberate_close() {
     assert_eq!(received_texts(&mut conn, 1).await, ["x"]);
     assert_eq!(conn.recv().await["type"], "GET_USER");
     let (_, ()) = tokio::join!(conn.expect_close(), client.close());
-    assert_eq!(within("pending", pending).await.unwrap(), Err(ClientError::ConnectionClosed));
+    assert_eq!(
+        within("pending", pending).await.unwrap(),
+        Err(ClientError::ConnectionClosed)
+    );
 }
 
 #[tokio::test]
@@ -146,11 +194,22 @@ async fn deliberate_close_while_reconnecting_clears_the_queue() {
     drop(peer);
     conn.close(1001).await;
     let mut states = client.watch_state();
-    within("offline", states.wait_for(|s| *s != wskit::client::ConnectionState::Open))
-        .await
+    within(
+        "offline",
+        states.wait_for(|s| *s != wskit::client::ConnectionState::Open),
+    )
+    .await
+    .unwrap();
+    client
+        .send(Chat {
+            text: "dropped".into(),
+        })
         .unwrap();
-    client.send(Chat { text: "dropped".into() }).unwrap();
-    client.send(JoinRoom { room_id: "r".into() }).unwrap();
+    client
+        .send(JoinRoom {
+            room_id: "r".into(),
+        })
+        .unwrap();
     assert_eq!(client.queued(), 1);
     client.close().await;
     assert_eq!(client.queued(), 0);
@@ -158,6 +217,14 @@ async fn deliberate_close_while_reconnecting_clears_the_queue() {
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
-    client.send(Chat { text: "fresh".into() }).unwrap();
-    assert_eq!(received_texts(&mut conn, 1).await, ["fresh"], "no old frame, no old subscription");
+    client
+        .send(Chat {
+            text: "fresh".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        received_texts(&mut conn, 1).await,
+        ["fresh"],
+        "no old frame, no old subscription"
+    );
 }

@@ -67,7 +67,10 @@ async fn backoff_delays_follow_the_formula_under_a_paused_clock() {
     let states = watcher.await.unwrap();
     // A watch shows the latest state: quick transitions may merge, the order may not change.
     assert_eq!(states[0], ConnectionState::Closed);
-    assert!(states.contains(&ConnectionState::Reconnecting), "{states:?}");
+    assert!(
+        states.contains(&ConnectionState::Reconnecting),
+        "{states:?}"
+    );
     assert_eq!(states.last(), Some(&ConnectionState::Closed));
     for pair in states.windows(2) {
         assert_ne!(pair[0], pair[1], "{states:?}");
@@ -93,22 +96,44 @@ async fn server_restart_resends_subscriptions_and_idempotent_requests_and_flushe
     opened.unwrap();
     let mut conn = conn;
 
-    client.send(JoinRoom { room_id: "r1".into() }).unwrap();
+    client
+        .send(JoinRoom {
+            room_id: "r1".into(),
+        })
+        .unwrap();
     assert_eq!(conn.recv().await["type"], "JOIN_ROOM");
-    let get = tokio::spawn(client.request(GetUser { user_id: "u1".into() }).into_future());
+    let get = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    );
     let get_frame = conn.recv().await;
-    let order = tokio::spawn(client.request(CreateOrder { item: "book".into() }).into_future());
+    let order = tokio::spawn(
+        client
+            .request(CreateOrder {
+                item: "book".into(),
+            })
+            .into_future(),
+    );
     assert_eq!(conn.recv().await["type"], "CREATE_ORDER");
 
     // The server goes away: its connection closes ("going away") and its port refuses.
     drop(peer);
     conn.close(1001).await;
     let mut states = client.watch_state();
-    within("leaving open", states.wait_for(|s| *s != ConnectionState::Open))
-        .await
-        .unwrap();
+    within(
+        "leaving open",
+        states.wait_for(|s| *s != ConnectionState::Open),
+    )
+    .await
+    .unwrap();
     // The non-idempotent request in flight fails: it must never run twice.
-    assert_eq!(within("the order", order).await.unwrap(), Err(ClientError::ConnectionClosed));
+    assert_eq!(
+        within("the order", order).await.unwrap(),
+        Err(ClientError::ConnectionClosed)
+    );
     // Sent while offline: queued.
     for text in ["1", "2", "3"] {
         client.send(Chat { text: text.into() }).unwrap();
@@ -122,14 +147,25 @@ async fn server_restart_resends_subscriptions_and_idempotent_requests_and_flushe
     assert_eq!(join["type"], "JOIN_ROOM");
     assert_eq!(join["payload"], json!({"roomId": "r1"}));
     let again = conn.recv().await;
-    assert_eq!(again, get_frame, "the idempotent request is sent again, same correlationId");
+    assert_eq!(
+        again, get_frame,
+        "the idempotent request is sent again, same correlationId"
+    );
     for text in ["1", "2", "3"] {
         let chat = conn.recv().await;
         assert_eq!(chat["type"], "CHAT");
         assert_eq!(chat["payload"]["text"], text);
     }
-    client.send(Chat { text: "after".into() }).unwrap();
-    assert_eq!(conn.recv().await["payload"]["text"], "after", "nothing else was re-sent");
+    client
+        .send(Chat {
+            text: "after".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        conn.recv().await["payload"]["text"],
+        "after",
+        "nothing else was re-sent"
+    );
     assert_eq!(client.queued(), 0);
 
     let id = again["meta"]["correlationId"].as_str().unwrap();
@@ -169,7 +205,11 @@ async fn attempt_counter_resets_on_open_and_backoff_can_give_up() {
         assert!(n > 2, "attempts only grow until open");
     }
     conn.close(1001).await;
-    assert_eq!(within("attempt after reopen", rx.recv()).await, Some(1), "counter reset on open");
+    assert_eq!(
+        within("attempt after reopen", rx.recv()).await,
+        Some(1),
+        "counter reset on open"
+    );
     let _conn = peer.accept().await;
     within("open again", client.wait_open()).await.unwrap();
     client.close().await;
@@ -184,7 +224,10 @@ async fn attempt_counter_resets_on_open_and_backoff_can_give_up() {
         })
         .build();
     let err = within("giving up", client.connect()).await.unwrap_err();
-    assert!(matches!(err, ClientError::Connect(ref why) if why.contains("refused")), "{err:?}");
+    assert!(
+        matches!(err, ClientError::Connect(ref why) if why.contains("refused")),
+        "{err:?}"
+    );
     assert_eq!(client.state(), ConnectionState::Closed);
     assert_eq!(client.wait_open().await, Err(ClientError::NotConnected));
 }
@@ -196,16 +239,29 @@ async fn never_reconnect_fails_pending_requests_and_keeps_the_queue() {
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
-    let get = tokio::spawn(client.request(GetUser { user_id: "u1".into() }).into_future());
+    let get = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    );
     conn.recv().await;
     conn.close(1000).await;
-    assert_eq!(within("the call", get).await.unwrap(), Err(ClientError::ConnectionClosed));
+    assert_eq!(
+        within("the call", get).await.unwrap(),
+        Err(ClientError::ConnectionClosed)
+    );
     let mut states = client.watch_state();
     within("closed", states.wait_for(|s| *s == ConnectionState::Closed))
         .await
         .unwrap();
     // Not a deliberate close: what is sent now waits for the next connect.
-    client.send(Chat { text: "later".into() }).unwrap();
+    client
+        .send(Chat {
+            text: "later".into(),
+        })
+        .unwrap();
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
@@ -231,9 +287,13 @@ async fn heartbeat_keeps_an_answering_server_and_drops_a_silent_one() {
     for _ in 0..5 {
         let hb = conn.recv_any().await;
         assert_eq!(hb, json!({"type": "__heartbeat"}));
-        conn.send(json!({"type":"__heartbeat_ack","meta":{"ts":1}})).await;
+        conn.send(json!({"type":"__heartbeat_ack","meta":{"ts":1}}))
+            .await;
     }
-    assert!(!states.has_changed().unwrap(), "an answering server is kept");
+    assert!(
+        !states.has_changed().unwrap(),
+        "an answering server is kept"
+    );
     assert_eq!(client.state(), ConnectionState::Open);
     // A silent server: heartbeats go unanswered, the client gives up on it and reconnects.
     assert_eq!(conn.recv_any().await["type"], "__heartbeat");

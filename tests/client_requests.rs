@@ -31,7 +31,13 @@ fn id_of(frame: &serde_json::Value) -> String {
 async fn request_carries_uuid_and_timestamp_and_gets_its_reply() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = tokio::spawn(client.request(GetUser { user_id: "u1".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    );
     let frame = conn.recv().await;
     assert_eq!(frame["type"], "GET_USER");
     assert_eq!(frame["payload"], json!({"userId": "u1"}));
@@ -42,7 +48,10 @@ async fn request_carries_uuid_and_timestamp_and_gets_its_reply() {
         .unwrap()
         .as_millis() as u64;
     let ts = frame["meta"]["timestamp"].as_u64().expect("timestamp");
-    assert!(ts <= now && now - ts < 60_000, "timestamp {ts} vs now {now}");
+    assert!(
+        ts <= now && now - ts < 60_000,
+        "timestamp {ts} vs now {now}"
+    );
     // A reply to another id is not ours.
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":"other"},"payload":{"name":"X"}}))
         .await;
@@ -57,12 +66,20 @@ async fn request_carries_uuid_and_timestamp_and_gets_its_reply() {
 async fn rpc_error_is_typed() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = tokio::spawn(client.request(GetUser { user_id: "u1".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    );
     let id = id_of(&conn.recv().await);
-    conn.send(json!({"type":"RPC_ERROR","meta":{"correlationId":id},"payload":{
+    conn.send(
+        json!({"type":"RPC_ERROR","meta":{"correlationId":id},"payload":{
         "code":"RESOURCE_EXHAUSTED","message":"slow down","details":{"limit":5},
-        "retryable":true,"retryAfterMs":250}}))
-        .await;
+        "retryable":true,"retryAfterMs":250}}),
+    )
+    .await;
     let Err(ClientError::Rpc(e)) = within("the reply", call).await.unwrap() else {
         panic!("expected an RPC error")
     };
@@ -77,7 +94,13 @@ async fn rpc_error_is_typed() {
 async fn reply_that_fails_validation_is_invalid_reply() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = tokio::spawn(client.request(GetUser { user_id: "u1".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    );
     let id = id_of(&conn.recv().await);
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":7}}))
         .await;
@@ -88,7 +111,13 @@ async fn reply_that_fails_validation_is_invalid_reply() {
         other => panic!("expected InvalidReply, got {other:?}"),
     }
     // A reply of the wrong type for this request.
-    let call = tokio::spawn(client.request(GetUser { user_id: "u2".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u2".into(),
+            })
+            .into_future(),
+    );
     let id = id_of(&conn.recv().await);
     conn.send(json!({"type":"NOTICE","meta":{"correlationId":id},"payload":{"text":"?"}}))
         .await;
@@ -112,14 +141,22 @@ async fn only_the_first_reply_counts() {
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
-    let call = tokio::spawn(client.request(GetUser { user_id: "u1".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    );
     let id = id_of(&conn.recv().await);
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":"first"}}))
         .await;
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":"second"}}))
         .await;
-    conn.send(json!({"type":"RPC_ERROR","meta":{"correlationId":id},"payload":{"code":"INTERNAL"}}))
-        .await;
+    conn.send(
+        json!({"type":"RPC_ERROR","meta":{"correlationId":id},"payload":{"code":"INTERNAL"}}),
+    )
+    .await;
     // A marker frame after the late ones: once it is seen, the late ones were processed.
     conn.send(json!({"type":"MARKER"})).await;
     let reply = within("the reply", call).await.unwrap().unwrap();
@@ -135,18 +172,32 @@ async fn timeout_fails_the_call_and_aborts_it_on_the_server() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
     let call = client
-        .request(GetUser { user_id: "u1".into() })
+        .request(GetUser {
+            user_id: "u1".into(),
+        })
         .timeout(Duration::from_millis(100));
     let call = tokio::spawn(call.into_future());
     let id = id_of(&conn.recv().await);
-    assert_eq!(within("the timeout", call).await.unwrap(), Err(ClientError::Timeout));
+    assert_eq!(
+        within("the timeout", call).await.unwrap(),
+        Err(ClientError::Timeout)
+    );
     let abort = conn.recv().await;
-    assert_eq!(abort, json!({"type":"$ws:abort","meta":{"correlationId":id}}));
+    assert_eq!(
+        abort,
+        json!({"type":"$ws:abort","meta":{"correlationId":id}})
+    );
     assert_eq!(client.pending_requests(), 0);
     // A reply after the timeout goes nowhere and breaks nothing.
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":"late"}}))
         .await;
-    let call = tokio::spawn(client.request(GetUser { user_id: "u2".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u2".into(),
+            })
+            .into_future(),
+    );
     let id2 = id_of(&conn.recv().await);
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id2},"payload":{"name":"ok"}}))
         .await;
@@ -159,7 +210,13 @@ async fn timeout_does_not_run_while_the_request_waits_in_the_queue() {
     let client = Client::builder("ws://127.0.0.1:9/never")
         .request_timeout(Duration::from_secs(1))
         .build();
-    let call = tokio::spawn(client.request(GetUser { user_id: "u1".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    );
     tokio::task::yield_now().await;
     assert_eq!(client.queued(), 1);
     tokio::time::advance(Duration::from_secs(3600)).await;
@@ -176,17 +233,39 @@ async fn pending_limit_refuses_more_requests() {
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
-    let a = tokio::spawn(client.request(GetUser { user_id: "a".into() }).into_future());
-    let b = tokio::spawn(client.request(GetUser { user_id: "b".into() }).into_future());
+    let a = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "a".into(),
+            })
+            .into_future(),
+    );
+    let b = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "b".into(),
+            })
+            .into_future(),
+    );
     let ida = id_of(&conn.recv().await);
     let _idb = id_of(&conn.recv().await);
-    let third = client.request(GetUser { user_id: "c".into() }).await;
+    let third = client
+        .request(GetUser {
+            user_id: "c".into(),
+        })
+        .await;
     assert_eq!(third, Err(ClientError::TooManyPending { limit: 2 }));
     // Once one is answered there is room again.
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":ida},"payload":{"name":"A"}}))
         .await;
     within("a", a).await.unwrap().unwrap();
-    let c = tokio::spawn(client.request(GetUser { user_id: "c".into() }).into_future());
+    let c = tokio::spawn(
+        client
+            .request(GetUser {
+                user_id: "c".into(),
+            })
+            .into_future(),
+    );
     let frame = conn.recv().await;
     assert_eq!(frame["payload"]["userId"], "c");
     b.abort();
@@ -197,7 +276,13 @@ async fn pending_limit_refuses_more_requests() {
 async fn dropping_the_call_sends_abort() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = tokio::spawn(client.request(CreateOrder { item: "book".into() }).into_future());
+    let call = tokio::spawn(
+        client
+            .request(CreateOrder {
+                item: "book".into(),
+            })
+            .into_future(),
+    );
     let id = id_of(&conn.recv().await);
     call.abort(); // drops the call's future
     let abort = conn.recv().await;
@@ -211,20 +296,34 @@ async fn dropping_the_call_sends_abort() {
 async fn cancel_handle_cancels_and_aborts() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = client.request(CreateOrder { item: "book".into() });
+    let call = client.request(CreateOrder {
+        item: "book".into(),
+    });
     let cancel = call.cancel_handle();
     let task = tokio::spawn(call.into_future());
     let id = id_of(&conn.recv().await);
     cancel.cancel();
-    assert_eq!(within("the call", task).await.unwrap(), Err(ClientError::Cancelled));
+    assert_eq!(
+        within("the call", task).await.unwrap(),
+        Err(ClientError::Cancelled)
+    );
     let abort = conn.recv().await;
-    assert_eq!(abort, json!({"type":"$ws:abort","meta":{"correlationId":id}}));
+    assert_eq!(
+        abort,
+        json!({"type":"$ws:abort","meta":{"correlationId":id}})
+    );
 
     // Cancelled before it is awaited: nothing is sent at all.
-    let call = client.request(CreateOrder { item: "never".into() });
+    let call = client.request(CreateOrder {
+        item: "never".into(),
+    });
     call.cancel_handle().cancel();
     assert_eq!(call.await, Err(ClientError::Cancelled));
-    client.send(Chat { text: "after".into() }).unwrap();
+    client
+        .send(Chat {
+            text: "after".into(),
+        })
+        .unwrap();
     assert_eq!(conn.recv().await["type"], "CHAT");
 }
 
@@ -244,13 +343,17 @@ async fn progress_is_delivered_in_order_from_payload_or_data() {
     conn.send(json!({"type":p,"meta":{"correlationId":id},"payload":{"done":1},"data":{"done":1}}))
         .await;
     // ws-kit's own server writes the update under `data` only.
-    conn.send(json!({"type":p,"meta":{"correlationId":id},"data":{"done":2}})).await;
-    conn.send(json!({"type":p,"meta":{"correlationId":id},"payload":{"done":"x"}})).await;
-    conn.send(json!({"type":p,"meta":{"correlationId":id},"payload":{"done":3}})).await;
+    conn.send(json!({"type":p,"meta":{"correlationId":id},"data":{"done":2}}))
+        .await;
+    conn.send(json!({"type":p,"meta":{"correlationId":id},"payload":{"done":"x"}}))
+        .await;
+    conn.send(json!({"type":p,"meta":{"correlationId":id},"payload":{"done":3}}))
+        .await;
     conn.send(json!({"type":"EXPORT_DONE","meta":{"correlationId":id},"payload":{"total":3}}))
         .await;
     // Progress after the reply is dropped.
-    conn.send(json!({"type":p,"meta":{"correlationId":id},"payload":{"done":4}})).await;
+    conn.send(json!({"type":p,"meta":{"correlationId":id},"payload":{"done":4}}))
+        .await;
     let done = within("the reply", task).await.unwrap().unwrap();
     assert_eq!(done.total, 3);
     let updates: Vec<u32> = within("progress", progress.by_ref().map(|u| u.done).collect()).await;
@@ -301,7 +404,9 @@ async fn invalid_outbound_message_is_refused_and_queue_off_gives_not_connected()
     let client = Client::builder("ws://127.0.0.1:9/never")
         .queue(wskit::client::QueuePolicy::Off, 10)
         .build();
-    match client.send(Shout { text: String::new() }) {
+    match client.send(Shout {
+        text: String::new(),
+    }) {
         Err(ClientError::InvalidMessage(issues)) => {
             assert_eq!(issues.to_string(), "payload.text: must not be empty")
         }
@@ -312,7 +417,11 @@ async fn invalid_outbound_message_is_refused_and_queue_off_gives_not_connected()
         Err(ClientError::NotConnected)
     );
     assert_eq!(
-        client.request(GetUser { user_id: "u".into() }).await,
+        client
+            .request(GetUser {
+                user_id: "u".into()
+            })
+            .await,
         Err(ClientError::NotConnected)
     );
     assert_eq!(client.pending_requests(), 0);

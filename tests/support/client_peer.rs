@@ -242,7 +242,9 @@ pub enum TestEvent {
 impl EventSet for TestEvent {
     fn decode_event(frame: &InboundFrame<'_>) -> Option<Result<Self, Issues>> {
         match &*frame.ty {
-            "USER_JOINED" => Some(decode_payload::<UserJoined>(frame.payload).map(TestEvent::UserJoined)),
+            "USER_JOINED" => {
+                Some(decode_payload::<UserJoined>(frame.payload).map(TestEvent::UserJoined))
+            }
             "NOTICE" => Some(decode_payload::<Notice>(frame.payload).map(TestEvent::Notice)),
             _ => None,
         }
@@ -270,7 +272,9 @@ impl<T: Send + 'static> Seen<T> {
     }
 
     pub async fn next(&mut self) -> T {
-        within("a hook call", self.rx.recv()).await.expect("hook sender alive")
+        within("a hook call", self.rx.recv())
+            .await
+            .expect("hook sender alive")
     }
 
     /// What was recorded so far, without waiting.
@@ -289,5 +293,7 @@ pub fn is_uuid_v4(s: &str) -> bool {
     s.len() == 36
         && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
         && b[14] == b'4'
-        && s.chars().filter(|c| *c != '-').all(|c| c.is_ascii_hexdigit())
+        && s.chars()
+            .filter(|c| *c != '-')
+            .all(|c| c.is_ascii_hexdigit())
 }

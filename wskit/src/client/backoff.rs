@@ -168,7 +168,9 @@ mod tests {
     #[test]
     fn cap_doubles_then_saturates() {
         let b = Backoff::exponential();
-        let caps: Vec<_> = (1..=8).map(|n| b.delay(n, 1.0).unwrap().as_millis()).collect();
+        let caps: Vec<_> = (1..=8)
+            .map(|n| b.delay(n, 1.0).unwrap().as_millis())
+            .collect();
         assert_eq!(caps, [300, 600, 1200, 2400, 4800, 9600, 10000, 10000]);
         assert_eq!(b.delay(1000, 1.0), Some(Duration::from_secs(10)));
         assert_eq!(b.delay(3, 0.5), Some(Duration::from_millis(600)));

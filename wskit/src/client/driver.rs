@@ -306,7 +306,11 @@ async fn close_gracefully(
         code: CloseCode::Normal,
         reason: "".into(),
     };
-    if ws.send(tungstenite::Message::Close(Some(frame))).await.is_ok() {
+    if ws
+        .send(tungstenite::Message::Close(Some(frame)))
+        .await
+        .is_ok()
+    {
         // Until the server's close frame (or the end of the stream).
         let drain = async {
             while let Some(Ok(msg)) = ws.next().await {

@@ -96,7 +96,11 @@ fn now_ms() -> u64 {
 }
 
 fn encode_message<M: Message>(msg: &M, meta: OutMeta) -> Arc<str> {
-    frame_text(encode_frame(M::TYPE, Some(&meta), M::HAS_PAYLOAD.then_some(msg)))
+    frame_text(encode_frame(
+        M::TYPE,
+        Some(&meta),
+        M::HAS_PAYLOAD.then_some(msg),
+    ))
 }
 
 /// Declared meta fields as JSON object entries for [`OutMeta::extra`].

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
+use super::Client;
 use super::backoff::Backoff;
 use super::queue::QueuePolicy;
 use super::report::{ErrorReport, Unhandled};
 use super::state::Gap;
-use super::Client;
 
 /// Where the auth token goes on the upgrade request (PROTOCOL.md section 5).
 ///

@@ -299,11 +299,7 @@ impl Inner {
     }
 
     /// Fails every pending request matching `pred` with `err`.
-    pub fn fail_pending(
-        sh: &mut Shared,
-        mut pred: impl FnMut(&Pending) -> bool,
-        err: ClientError,
-    ) {
+    pub fn fail_pending(sh: &mut Shared, mut pred: impl FnMut(&Pending) -> bool, err: ClientError) {
         let ids: Vec<Arc<str>> = sh
             .pending
             .iter()
