@@ -38,8 +38,7 @@ pub use wskit_macros::protocol;
 pub mod __private {
     pub use crate::client::Client;
     pub use crate::server::{
-        __serve_message as serve_message, __serve_rpc as serve_rpc,
-        __serve_unknown as serve_unknown,
+        __serve_message as serve_message, __serve_rpc as serve_rpc, __serve_unknown as serve_unknown,
     };
     pub use crate::validate::*;
     pub use futures_util::future::BoxFuture;
