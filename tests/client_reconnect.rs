@@ -301,3 +301,36 @@ async fn heartbeat_keeps_an_answering_server_and_drops_a_silent_one() {
     within("open again", client.wait_open()).await.unwrap();
     drop(conn);
 }
+
+#[tokio::test]
+async fn a_subscription_is_remembered_once_and_can_be_forgotten() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(peer.url()).backoff(quick_backoff()).build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    let mut conn = conn;
+    let r1 = JoinRoom {
+        room_id: "r1".into(),
+    };
+    let r2 = JoinRoom {
+        room_id: "r2".into(),
+    };
+    client.send(r1.clone()).unwrap();
+    client.send(r1.clone()).unwrap();
+    client.send(r2.clone()).unwrap();
+    for _ in 0..3 {
+        assert_eq!(conn.recv().await["type"], "JOIN_ROOM");
+    }
+    assert!(client.forget_subscription(&r2));
+    assert!(!client.forget_subscription(&r2));
+    conn.close(1001).await;
+    let mut conn = peer.accept().await;
+    let again = conn.recv().await;
+    assert_eq!(again["payload"]["roomId"], "r1");
+    client
+        .send(Chat {
+            text: "next".into(),
+        })
+        .unwrap();
+    assert_eq!(conn.recv().await["type"], "CHAT", "r1 once, r2 not at all");
+}

@@ -252,12 +252,44 @@ impl Client {
     ) -> Result<(), ClientError> {
         msg.check().map_err(ClientError::InvalidMessage)?;
         let meta = OutMeta {
-            timestamp: Some(now_ms()),
+            // A subscription frame is sent again as it is: no timestamp, so that sending the
+            // same subscription twice is recognised as one.
+            timestamp: (!M::SUBSCRIPTION).then(now_ms),
             extra,
             ..OutMeta::default()
         };
         let frame = encode_message(&msg, meta);
         self.inner.send_frame(M::TYPE, frame, M::SUBSCRIPTION)
+    }
+
+    /// Stops sending a subscription message again on reconnects (after leaving a room, say).
+    /// Returns whether it was remembered. `msg` must equal the one sent (payload and meta).
+    ///
+    /// ```no_run
+    /// # fn demo<M: wskit::Message + Clone>(client: &wskit::client::Client, join: M) -> Result<(), wskit::client::ClientError> {
+    /// client.send(join.clone())?;
+    /// // ... later, after telling the server you left:
+    /// client.forget_subscription(&join);
+    /// # Ok(()) }
+    /// ```
+    pub fn forget_subscription<M: Message>(&self, msg: &M) -> bool {
+        self.forget_subscription_frame(encode_message(msg, OutMeta::default()))
+    }
+
+    /// [`forget_subscription`](Self::forget_subscription) of a message sent with declared meta.
+    pub fn forget_subscription_with_meta<M: Message>(&self, msg: &M, meta: &M::Meta) -> bool {
+        let meta = OutMeta {
+            extra: extra_meta(meta),
+            ..OutMeta::default()
+        };
+        self.forget_subscription_frame(encode_message(msg, meta))
+    }
+
+    fn forget_subscription_frame(&self, frame: Arc<str>) -> bool {
+        let mut sh = self.inner.lock();
+        let before = sh.subscriptions.len();
+        sh.subscriptions.retain(|s| *s != frame);
+        sh.subscriptions.len() != before
     }
 
     /// Starts an RPC; await the returned call for the reply.
