@@ -74,6 +74,7 @@ impl Peer {
             let (tcp, _) = self.listener.accept().await.expect("accept");
             let seen = Arc::new(Mutex::new(Upgrade::default()));
             let record = seen.clone();
+            #[allow(clippy::result_large_err)] // tungstenite's callback signature
             let callback = move |req: &Request, mut resp: Response| {
                 let mut up = record.lock().unwrap();
                 up.uri = req.uri().to_string();

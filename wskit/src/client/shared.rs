@@ -214,7 +214,7 @@ impl Inner {
         let result = {
             let mut sh = self.lock();
             if subscription {
-                if !sh.subscriptions.iter().any(|s| *s == frame) {
+                if !sh.subscriptions.contains(&frame) {
                     sh.subscriptions.push(frame.clone());
                 }
                 if sh.outbox.is_none() {
