@@ -141,3 +141,14 @@ async fn dropping_every_handle_closes_the_connection() {
     drop(client);
     assert_eq!(conn.expect_close().await, Some(1000));
 }
+
+#[tokio::test]
+async fn query_token_on_a_url_without_a_path() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(format!("ws://{}", peer.addr))
+        .token(|| async { Some("t".to_owned()) })
+        .build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    assert_eq!(conn.upgrade.uri, "/?access_token=t");
+}

@@ -89,12 +89,7 @@ async fn connect(opts: &Options) -> Result<Socket, String> {
     let mut protocols = opts.protocols.clone();
     if let Some(token) = token {
         match &opts.auth {
-            AuthTransport::Query { param } => {
-                url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str(&percent_encode(param));
-                url.push('=');
-                url.push_str(&percent_encode(&token));
-            }
+            AuthTransport::Query { param } => url = with_query(&url, param, &token),
             AuthTransport::Subprotocol { prefix, position } => {
                 let value = format!("{prefix}{token}");
                 match position {
@@ -117,6 +112,28 @@ async fn connect(opts: &Options) -> Result<Socket, String> {
     }
     let (ws, _response) = connect_async(request).await.map_err(|e| e.to_string())?;
     Ok(ws)
+}
+
+/// `url` with `name=value` added to its query (and the `/` path it needs when it has none).
+fn with_query(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = url.split_once('#').map_or((url, None), |(b, f)| (b, Some(f)));
+    let mut out = base.to_owned();
+    let after_scheme = out.find("://").map_or(0, |i| i + 3);
+    let path_start = out[after_scheme..].find(['/', '?']).map(|i| i + after_scheme);
+    match path_start {
+        Some(i) if out.as_bytes()[i] == b'?' => out.insert(i, '/'),
+        None => out.push('/'),
+        Some(_) => {}
+    }
+    out.push(if out.contains('?') { '&' } else { '?' });
+    out.push_str(&percent_encode(name));
+    out.push('=');
+    out.push_str(&percent_encode(value));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
 }
 
 fn percent_encode(s: &str) -> String {
@@ -438,6 +455,15 @@ fn handle_inbound(inner: &Inner, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn query_token() {
+        use super::with_query;
+        assert_eq!(with_query("ws://h:1", "t", "a"), "ws://h:1/?t=a");
+        assert_eq!(with_query("ws://h:1?x=1", "t", "a"), "ws://h:1/?x=1&t=a");
+        assert_eq!(with_query("ws://h:1/ws", "t", "a b"), "ws://h:1/ws?t=a%20b");
+        assert_eq!(with_query("ws://h:1/ws?x=1#f", "t", "a"), "ws://h:1/ws?x=1&t=a#f");
+    }
+
     #[test]
     fn percent_encoding() {
         assert_eq!(super::percent_encode("a b/c~"), "a%20b%2Fc~");
