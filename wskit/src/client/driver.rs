@@ -116,10 +116,14 @@ async fn connect(opts: &Options) -> Result<Socket, String> {
 
 /// `url` with `name=value` added to its query (and the `/` path it needs when it has none).
 fn with_query(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = url.split_once('#').map_or((url, None), |(b, f)| (b, Some(f)));
+    let (base, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(b, f)| (b, Some(f)));
     let mut out = base.to_owned();
     let after_scheme = out.find("://").map_or(0, |i| i + 3);
-    let path_start = out[after_scheme..].find(['/', '?']).map(|i| i + after_scheme);
+    let path_start = out[after_scheme..]
+        .find(['/', '?'])
+        .map(|i| i + after_scheme);
     match path_start {
         Some(i) if out.as_bytes()[i] == b'?' => out.insert(i, '/'),
         None => out.push('/'),
@@ -461,7 +465,10 @@ mod tests {
         assert_eq!(with_query("ws://h:1", "t", "a"), "ws://h:1/?t=a");
         assert_eq!(with_query("ws://h:1?x=1", "t", "a"), "ws://h:1/?x=1&t=a");
         assert_eq!(with_query("ws://h:1/ws", "t", "a b"), "ws://h:1/ws?t=a%20b");
-        assert_eq!(with_query("ws://h:1/ws?x=1#f", "t", "a"), "ws://h:1/ws?x=1&t=a#f");
+        assert_eq!(
+            with_query("ws://h:1/ws?x=1#f", "t", "a"),
+            "ws://h:1/ws?x=1&t=a#f"
+        );
     }
 
     #[test]
