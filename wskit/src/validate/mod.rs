@@ -187,7 +187,11 @@ pub trait Validate {
     fn check(&self) -> Result<(), Issues> {
         let mut issues = Issues::new();
         self.validate(&Path::root("payload"), &mut issues);
-        if issues.is_empty() { Ok(()) } else { Err(issues) }
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(issues)
+        }
     }
 }
 
