@@ -16,6 +16,8 @@ wskit::protocol! {
         #[subscription]
         message JoinRoom { room_id: String }
         message Say { text: String }
+        message Tagged { text: String } meta { trace_id: Option<String> }
+        message Ping {}
         event UserJoined { room_id: String, user_id: String }
         #[idempotent]
         rpc GetUser(user_id: String) -> UserData { name: String, email: Option<String> }
@@ -117,4 +119,29 @@ async fn generated_client_end_to_end_with_a_reconnect() {
             email: None
         }
     );
+}
+
+#[tokio::test]
+async fn declared_meta_and_messages_without_fields() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(peer.url()).build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    let mut conn = conn;
+    client
+        .send_with_meta(
+            Tagged { text: "x".into() },
+            TaggedMeta {
+                trace_id: Some("t-1".into()),
+            },
+        )
+        .unwrap();
+    let frame = conn.recv().await;
+    assert_eq!(frame["meta"]["traceId"], "t-1");
+    assert!(frame["meta"]["timestamp"].is_u64());
+    assert_eq!(frame["payload"], json!({"text": "x"}));
+    ChatClient::new(client.clone()).ping(Ping {}).unwrap();
+    let frame = conn.recv().await;
+    assert_eq!(frame["type"], "PING");
+    assert!(frame.get("payload").is_none(), "no payload key: {frame}");
 }
