@@ -479,3 +479,97 @@ async fn heartbeat_against_the_server_keeps_the_connection() {
     );
     drop(server.handle);
 }
+
+wskit::protocol! {
+    /// Another protocol, which the shop server does not serve.
+    pub protocol Other {
+        message Unknown { x: u32 }
+        event Elsewhere { y: u32 }
+    }
+}
+
+#[tokio::test]
+async fn connect_close_and_hooks_against_the_server() {
+    let (tx, mut seen) = probe();
+    let server = start(&tx, false).await;
+    let (report_tx, mut reports) = mpsc::unbounded_channel();
+    let (unhandled_tx, mut unhandled) = mpsc::unbounded_channel();
+    let client = Client::builder(server.url())
+        .token(|| async { Some("alice".to_owned()) })
+        .on_error(move |r| {
+            let _ = report_tx.send(r);
+        })
+        .on_unhandled(move |u| {
+            let _ = unhandled_tx.send(u);
+        })
+        .build();
+    let mut states = client.watch_state();
+    let first = *states.borrow_and_update();
+    let watcher = tokio::spawn(async move {
+        let mut all = vec![first];
+        while states.changed().await.is_ok() {
+            all.push(*states.borrow_and_update());
+            if all.len() == 5 {
+                break;
+            }
+        }
+        all
+    });
+    let (a, b) = within("connect", async {
+        tokio::join!(client.connect(), client.connect())
+    })
+    .await;
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(
+        server.handle.connection_count(),
+        1,
+        "one connection for both connects"
+    );
+
+    // A message the server does not serve: its ERROR reaches on_error.
+    client.send(Unknown { x: 1 }).unwrap();
+    match within("the report", reports.recv()).await.unwrap() {
+        wskit::client::ErrorReport::Server(e) => assert_eq!(e.code, ErrorCode::Unimplemented),
+        other => panic!("expected the server's ERROR, got {other:?}"),
+    }
+    // An event only another protocol's stream could take: unhandled.
+    let _other = client.events::<OtherEvent>();
+    let shop = ShopClient::new(client.clone());
+    shop.watch(Watch { room: "h".into() }).unwrap();
+    assert_eq!(seen.next().await, "watch h");
+    let announced = within(
+        "announce",
+        shop.announce(Announce {
+            room: "h".into(),
+            text: "hey".into(),
+        })
+        .into_future(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(announced.matched, 1);
+    assert_eq!(
+        within("unhandled", unhandled.recv()).await.unwrap().ty,
+        "ANNOUNCED"
+    );
+
+    let (_, ()) = tokio::join!(client.close(), client.close());
+    client.close().await;
+    assert_eq!(
+        within("states", watcher).await.unwrap(),
+        [
+            ConnectionState::Closed,
+            ConnectionState::Connecting,
+            ConnectionState::Open,
+            ConnectionState::Closing,
+            ConnectionState::Closed
+        ]
+    );
+    within("the server to see the close", async {
+        while server.handle.connection_count() != 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+}
