@@ -573,3 +573,31 @@ async fn connect_close_and_hooks_against_the_server() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_calls_each_get_their_own_reply_and_progress() {
+    let (tx, _seen) = probe();
+    let server = start(&tx, false).await;
+    let shop = connected(&server, "alice").await;
+    // Fewer than the server's default 64 requests in flight, so none is refused.
+    let calls: Vec<_> = (0..60u32)
+        .map(|i| {
+            let mut call = shop.count(Count { to: i % 7 });
+            let mut progress = call.progress();
+            tokio::spawn(async move {
+                let reply = call.await;
+                let mut updates = Vec::new();
+                while let Some(p) = progress.recv().await {
+                    updates.push(p.n);
+                }
+                (i, reply, updates)
+            })
+        })
+        .collect();
+    for call in calls {
+        let (i, reply, updates) = within("a call", call).await.unwrap();
+        assert_eq!(reply.unwrap().total, i % 7);
+        assert_eq!(updates, (1..=i % 7).collect::<Vec<_>>());
+    }
+    assert_eq!(shop.inner().pending_requests(), 0);
+}
