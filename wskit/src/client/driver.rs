@@ -200,7 +200,8 @@ async fn session(
                 }
             }
             item = rx.recv() => {
-                let Some(item) = item else { continue };
+                // Every sender is gone only once the connection is being torn down.
+                let Some(item) = item else { return lost(inner, rx) };
                 let Some(text) = take_for_write(inner, item) else { continue };
                 if ws.send(tungstenite::Message::text(text.to_string())).await.is_err() {
                     return lost(inner, rx);
