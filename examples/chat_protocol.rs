@@ -1,24 +1,28 @@
-//! The chat protocol, shared by the chat server (`chat.rs`, `chat_server.rs`) and the chat client
-//! (`chat_client.rs`): both include this file, so they cannot drift apart.
+//! The chat protocol, shared by the chat server (`chat.rs`, `chat_server.rs`) and the chat
+//! client example.
 #![allow(dead_code)]
 
 wskit::protocol! {
     /// A multi-room chat.
     pub protocol Chat {
-        /// Joins a room. A subscription: the client sends it again after every reconnect.
+        /// Enter a room: its messages, joins and leaves are delivered from then on.
         #[subscription]
-        message JoinRoom { room_id: String }
-        /// Leaves a room.
+        message JoinRoom { #[validate(length(min = 1, max = 64))] room_id: String }
+        /// Leave a room.
         message LeaveRoom { room_id: String }
-        /// Says something in a room you joined.
-        message SendMessage { room_id: String, text: String }
-        /// A message in a room you joined.
+        /// Say something in a room one has joined.
+        message SendMessage {
+            room_id: String,
+            #[validate(length(min = 1, max = 2000))] text: String,
+        }
+        /// A line said in a room (published to the room, the sender included).
         event NewMessage { room_id: String, user: String, text: String }
-        /// Someone joined a room you joined.
+        /// Someone entered a room.
         event UserJoined { room_id: String, user: String }
-        /// Someone left a room you joined.
+        /// Someone left a room (or disconnected).
         event UserLeft { room_id: String, user: String }
-        /// Who is in a room. Idempotent: re-sent if the connection drops while it is in flight.
+        /// Who is in a room. A read, so idempotent: the client sends it again if the connection
+        /// drops while it is in flight.
         #[idempotent]
         rpc ListMembers(room_id: String) -> Members { room_id: String, members: Vec<String> }
     }

@@ -92,11 +92,11 @@ pub fn probe() -> (Probe, Events) {
 }
 
 /// The test application: its behaviour is chosen by what the client sends.
-pub struct Demo {
+pub struct DemoApp {
     pub probe: Probe,
 }
 
-impl DemoHandler for Demo {
+impl DemoHandler for DemoApp {
     type Data = String;
 
     async fn say(&self, ctx: Context<String>, msg: Say) -> Result<(), Error> {
@@ -216,6 +216,10 @@ impl DemoHandler for Demo {
         })
     }
 
+    async fn check(&self, _ctx: RpcContext<String, Check>, _req: Check) -> Result<Checked, Error> {
+        Ok(Checked {})
+    }
+
     async fn who_am_i(&self, ctx: RpcContext<String, WhoAmI>, _req: WhoAmI) -> Result<Me, Error> {
         Ok(Me {
             client_id: ctx.client_id().to_string(),
@@ -228,7 +232,7 @@ impl DemoHandler for Demo {
 /// connection data is the token, or `anon`) except the token `bad`.
 pub fn demo_builder(probe: &Probe) -> ServerBuilder<String> {
     Server::<String>::builder()
-        .service(demo_server(Demo {
+        .service(demo_server(DemoApp {
             probe: probe.clone(),
         }))
         .auth(|req: &http::Request<()>| {

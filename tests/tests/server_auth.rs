@@ -86,7 +86,7 @@ async fn refused_upgrade_is_401_unauthorized_and_no_handler_runs() {
 async fn rejection_status_and_body_are_configurable() {
     let (probe, _events) = probe();
     let builder = Server::<String>::builder()
-        .service(demo_server(Demo { probe }))
+        .service(demo_server(DemoApp { probe }))
         .auth(|req: &http::Request<()>| {
             let token = auth::token_from_query(req);
             async move {

@@ -1,104 +1,59 @@
 //! A server built from several protocols: one route table, duplicate wire types refused.
 
-use wskit::describe::{MessageDesc, MessageKind, ProtocolDesc};
-use wskit::server::{BuildError, Request, Service};
-use wskit::validate::{Decode, Issues, Path};
-use wskit::{Message, NoMeta, Validate};
+use wskit::server::{BuildError, Context};
 use wskit_tests::*;
 
-/// A second protocol, by hand: `protocol Greeter { message Hello {} }`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-struct Hello {}
-
-impl Decode for Hello {
-    fn decode(
-        raw: &serde_json::value::RawValue,
-        path: &Path<'_>,
-        issues: &mut Issues,
-    ) -> Option<Self> {
-        let entries = wskit::validate::object_entries(raw, path, issues)?;
-        for (k, _) in &entries {
-            wskit::validate::unknown_key(&path.field(k), issues);
-        }
-        Some(Hello {})
+mod greeter {
+    wskit::protocol! {
+        /// A second protocol beside `Demo`.
+        pub protocol Greeter { message Hello {} }
     }
 }
 
-impl Validate for Hello {
-    fn validate(&self, _: &Path<'_>, _: &mut Issues) {}
-}
-
-impl Message for Hello {
-    const TYPE: &'static str = "HELLO";
-    const HAS_PAYLOAD: bool = false;
-    type Meta = NoMeta;
-}
-
-const fn message(name: &'static str, wire_type: &'static str) -> MessageDesc {
-    MessageDesc {
-        name,
-        wire_type,
-        kind: MessageKind::Message,
-        docs: "",
-        fields: &[],
-        meta: &[],
-        response: None,
-        progress: None,
-        idempotent: false,
-        subscription: false,
+mod clashing {
+    wskit::protocol! {
+        /// Claims `SAY`, which `Demo` already has.
+        pub protocol Clashing { message Say { text: String } }
     }
 }
 
-static GREETER: ProtocolDesc = ProtocolDesc {
-    name: "Greeter",
-    docs: "",
-    messages: &[message("Hello", "HELLO")],
-    types: &[],
-};
-
-/// Claims `SAY`, which `Demo` already has.
-static CLASHING: ProtocolDesc = ProtocolDesc {
-    name: "Clashing",
-    docs: "",
-    messages: &[message("Say", "SAY")],
-    types: &[],
-};
-
-/// Declares the event `SAID`, as `Demo` does.
-static SHARES_AN_EVENT: ProtocolDesc = ProtocolDesc {
-    name: "SharesAnEvent",
-    docs: "",
-    messages: &[MessageDesc {
-        kind: MessageKind::Event,
-        ..message("Said", "SAID")
-    }],
-    types: &[],
-};
-
-struct Greeter(&'static ProtocolDesc);
-
-impl Service<String> for Greeter {
-    fn description(&self) -> &'static ProtocolDesc {
-        self.0
+mod sharing {
+    wskit::protocol! {
+        /// Declares the event `SAID`, as `Demo` does.
+        pub protocol SharesAnEvent { message Other {} event Said { text: String } }
     }
+}
 
-    fn call(&self, request: Request<String>) -> futures_util::future::BoxFuture<'static, ()> {
-        match request.wire_type() {
-            "HELLO" => wskit::__private::serve_message(request, |ctx, _m: Hello| async move {
-                ctx.send(&Said {
-                    text: format!("hello {}", *ctx.data()),
-                })?;
-                Ok(())
-            }),
-            _ => wskit::__private::serve_unknown(request),
-        }
+struct Greet;
+
+impl greeter::GreeterHandler for Greet {
+    type Data = String;
+    async fn hello(&self, ctx: Context<String>, _msg: greeter::Hello) -> Result<(), wskit::Error> {
+        let text = format!("hello {}", *ctx.data());
+        ctx.send(&Said { text })?;
+        Ok(())
+    }
+}
+
+impl clashing::ClashingHandler for Greet {
+    type Data = String;
+    async fn say(&self, _ctx: Context<String>, _msg: clashing::Say) -> Result<(), wskit::Error> {
+        Ok(())
+    }
+}
+
+impl sharing::SharesAnEventHandler for Greet {
+    type Data = String;
+    async fn other(&self, _ctx: Context<String>, _msg: sharing::Other) -> Result<(), wskit::Error> {
+        Ok(())
     }
 }
 
 #[tokio::test]
 async fn two_protocols_share_one_server() {
     let (probe, _events) = probe();
-    let server = start(demo_builder(&probe).service(Greeter(&GREETER))).await;
+    let builder = demo_builder(&probe).service(greeter::Greeter::server(Greet));
+    let server = start(builder).await;
     let mut c = connect_to(server.url("/?access_token=gus")).await;
     c.send(r#"{"type":"HELLO"}"#).await;
     assert_eq!(
@@ -116,7 +71,7 @@ async fn two_protocols_share_one_server() {
 async fn a_type_claimed_by_two_protocols_is_a_build_error_naming_both() {
     let (probe, _events) = probe();
     let err = demo_builder(&probe)
-        .service(Greeter(&CLASHING))
+        .service(clashing::Clashing::server(Greet))
         .build()
         .err()
         .expect("duplicate refused");
@@ -133,10 +88,6 @@ async fn a_type_claimed_by_two_protocols_is_a_build_error_naming_both() {
         "wire type \"SAY\" is handled by both protocol Demo and protocol Clashing"
     );
     // Events are not routes: a protocol may declare the same event as another.
-    assert!(
-        demo_builder(&probe)
-            .service(Greeter(&SHARES_AN_EVENT))
-            .build()
-            .is_ok()
-    );
+    let shared = demo_builder(&probe).service(sharing::SharesAnEvent::server(Greet));
+    assert!(shared.build().is_ok());
 }

@@ -74,6 +74,8 @@ pub enum PubSubError {
         /// The limit in force.
         limit: usize,
     },
+    /// The connection is closed or closing.
+    ConnectionClosed,
     /// The backend failed (a cluster backend lost its bus, for instance).
     Backend(String),
 }
@@ -85,6 +87,7 @@ impl fmt::Display for PubSubError {
             PubSubError::TooManyTopics { limit } => {
                 write!(f, "this connection already holds {limit} topics")
             }
+            PubSubError::ConnectionClosed => f.write_str("connection closed"),
             PubSubError::Backend(why) => write!(f, "pub/sub backend failed: {why}"),
         }
     }
@@ -93,13 +96,15 @@ impl fmt::Display for PubSubError {
 impl std::error::Error for PubSubError {}
 
 impl From<PubSubError> for Error {
-    /// `INVALID_ARGUMENT` for a bad topic, `RESOURCE_EXHAUSTED` for a full set, `UNAVAILABLE` for
-    /// a backend failure (PROTOCOL.md section 6).
+    /// `INVALID_ARGUMENT` for a bad topic, `RESOURCE_EXHAUSTED` for a full set, `UNAVAILABLE`
+    /// otherwise (PROTOCOL.md section 6).
     fn from(e: PubSubError) -> Error {
         match &e {
             PubSubError::InvalidTopic(_) => Error::invalid_argument(e.to_string()),
             PubSubError::TooManyTopics { .. } => Error::resource_exhausted(e.to_string()),
-            PubSubError::Backend(_) => Error::unavailable(e.to_string()),
+            PubSubError::ConnectionClosed | PubSubError::Backend(_) => {
+                Error::unavailable(e.to_string())
+            }
         }
     }
 }

@@ -207,14 +207,11 @@ async fn run_inner<D, S>(
 
     // The end: cancel handlers, drop subscriptions, stop the writer.
     conn.closing.cancel();
-    let topics: Vec<String> = conn
-        .topics
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .drain()
-        .collect();
-    for topic in &topics {
-        shared.rt.pubsub.unsubscribe(topic, id);
+    {
+        let mut topics = conn.topics.lock().unwrap_or_else(|e| e.into_inner());
+        for topic in topics.drain() {
+            shared.rt.pubsub.unsubscribe(&topic, id);
+        }
     }
     shared.rt.unregister(id);
     let close_timeout = shared.rt.limits.close_timeout;

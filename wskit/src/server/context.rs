@@ -169,39 +169,31 @@ impl<D: Send + Sync + 'static> Connection<D> {
     pub fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
         pubsub::check_topic(topic)?;
         let limit = self.conn.shared.rt.limits.max_topics_per_connection;
-        {
-            let mut topics = self.conn.topics.lock().unwrap_or_else(|e| e.into_inner());
-            if topics.contains(topic) {
-                return Ok(());
-            }
-            if topics.len() >= limit {
-                return Err(PubSubError::TooManyTopics { limit });
-            }
-            topics.insert(topic.to_owned());
+        // Under the topics lock, so that a subscription cannot slip past the cleanup of a
+        // closing connection (which takes the same lock after `closing` fires).
+        let mut topics = self.conn.topics.lock().unwrap_or_else(|e| e.into_inner());
+        if self.conn.closing.is_cancelled() {
+            return Err(PubSubError::ConnectionClosed);
+        }
+        if topics.contains(topic) {
+            return Ok(());
+        }
+        if topics.len() >= limit {
+            return Err(PubSubError::TooManyTopics { limit });
         }
         let subscriber = Subscriber {
             client_id: self.conn.id,
             sink: self.conn.clone(),
         };
-        let result = self.conn.shared.rt.pubsub.subscribe(topic, subscriber);
-        if result.is_err() {
-            self.conn
-                .topics
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(topic);
-        }
-        result
+        self.conn.shared.rt.pubsub.subscribe(topic, subscriber)?;
+        topics.insert(topic.to_owned());
+        Ok(())
     }
 
     /// Unsubscribes from `topic`; whether the connection was subscribed.
     pub fn unsubscribe(&self, topic: &str) -> bool {
-        let held = self
-            .conn
-            .topics
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(topic);
+        let mut topics = self.conn.topics.lock().unwrap_or_else(|e| e.into_inner());
+        let held = topics.remove(topic);
         if held {
             self.conn.shared.rt.pubsub.unsubscribe(topic, self.conn.id);
         }

@@ -6,10 +6,37 @@
 //! [`Context`] (or an [`RpcContext`]); hooks get a [`Connection`].
 //!
 //! ```no_run
-//! use wskit::server::{auth, http, Server, PublishOptions};
+//! use wskit::server::{auth, http, Context, RpcContext, Server, PublishOptions};
+//!
+//! wskit::protocol! {
+//!     pub protocol Chat {
+//!         message JoinRoom { room_id: String }
+//!         event UserJoined { room_id: String, user: String }
+//!         rpc GetUser(user_id: String) -> UserData { name: String }
+//!     }
+//! }
+//!
+//! struct App;
+//!
+//! impl ChatHandler for App {
+//!     type Data = String; // the user name, from auth
+//!
+//!     async fn join_room(&self, ctx: Context<String>, msg: JoinRoom) -> Result<(), wskit::Error> {
+//!         let topic = format!("room:{}", msg.room_id);
+//!         ctx.subscribe(&topic)?;
+//!         let joined = UserJoined { room_id: msg.room_id, user: ctx.data().clone() };
+//!         ctx.publish(&topic, &joined, PublishOptions::default().exclude_self()).await?;
+//!         Ok(())
+//!     }
+//!
+//!     async fn get_user(&self, _ctx: RpcContext<String, GetUser>, req: GetUser) -> Result<UserData, wskit::Error> {
+//!         Ok(UserData { name: req.user_id })
+//!     }
+//! }
+//!
 //! # async fn demo() -> std::io::Result<()> {
 //! let server = Server::<String>::builder()
-//!     // .service(Chat::server(ChatHandlers))
+//!     .service(Chat::server(App))
 //!     .auth(|req: &http::Request<()>| {
 //!         let token = auth::token(req);
 //!         async move { token.ok_or_else(auth::Rejection::unauthorized) }
