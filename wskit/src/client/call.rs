@@ -198,7 +198,7 @@ fn decode_reply<R: Rpc>(text: &str) -> Result<R::Response, ClientError> {
     if ty == types::RPC_ERROR || ty == types::ERROR {
         let payload = frame.payload.map(RawValue::get).unwrap_or("null");
         return match serde_json::from_str::<crate::Error>(payload) {
-            Ok(e) => Err(ClientError::Rpc(Box::new(e))),
+            Ok(e) => Err(ClientError::Rpc(e)),
             Err(e) => Err(ClientError::InvalidReply(one_issue(
                 "payload",
                 format!("not an error payload: {e}"),

@@ -8,7 +8,7 @@ use crate::validate::Issues;
 ///
 /// ```
 /// use wskit::client::ClientError;
-/// let e = ClientError::Rpc(Box::new(wskit::Error::not_found("no such user")));
+/// let e = ClientError::Rpc(wskit::Error::not_found("no such user"));
 /// assert_eq!(e.to_string(), "server error: NOT_FOUND: no such user");
 /// assert!(ClientError::Timeout.to_string().contains("timed out"));
 /// ```
@@ -22,9 +22,8 @@ pub enum ClientError {
     ConnectionClosed,
     /// The call was cancelled through its [`CancelHandle`](super::CancelHandle).
     Cancelled,
-    /// The server answered with `RPC_ERROR`: code, message, details, retryable, retryAfterMs
-    /// (boxed: it is much larger than the other variants).
-    Rpc(Box<crate::Error>),
+    /// The server answered with `RPC_ERROR`: code, message, details, retryable, retryAfterMs.
+    Rpc(crate::Error),
     /// The reply failed validation against the response type.
     InvalidReply(Issues),
     /// The outbound message failed its own validation and was not sent.
@@ -67,7 +66,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::Rpc(e) => Some(&**e),
+            ClientError::Rpc(e) => Some(e),
             ClientError::InvalidReply(i) | ClientError::InvalidMessage(i) => Some(i),
             _ => None,
         }
