@@ -21,7 +21,9 @@ wskit::protocol! {
         event UserJoined { room_id: String, user: String }
         /// Someone left a room (or disconnected).
         event UserLeft { room_id: String, user: String }
-        /// Who is in a room.
+        /// Who is in a room. A read, so idempotent: the client sends it again if the connection
+        /// drops while it is in flight.
+        #[idempotent]
         rpc ListMembers(room_id: String) -> Members { room_id: String, members: Vec<String> }
     }
 }

@@ -1,0 +1,154 @@
+//! Connecting and closing (idempotent), the states, waiting until open, and auth on the upgrade
+//! request: token by query parameter or `bearer.` subprotocol, extra headers.
+
+#[path = "support/client_peer.rs"]
+mod peer;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use peer::*;
+use wskit::client::{AuthTransport, Client, ClientError, ConnectionState, ProtocolPosition};
+
+#[tokio::test]
+async fn connect_and_close_are_idempotent_and_states_are_watched() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(peer.url()).build();
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(client.wait_open().await, Err(ClientError::NotConnected));
+    let mut states = client.watch_state();
+    let first = *states.borrow_and_update();
+    let watcher = tokio::spawn(async move {
+        let mut all = vec![first];
+        while states.changed().await.is_ok() {
+            all.push(*states.borrow_and_update());
+            if all.len() == 5 {
+                break;
+            }
+        }
+        all
+    });
+    let (conn, a, b) = tokio::join!(peer.accept(), client.connect(), client.connect());
+    a.unwrap();
+    b.unwrap();
+    let mut conn = conn;
+    client.connect().await.unwrap(); // already open: returns at once
+    client.wait_open().await.unwrap();
+    assert_eq!(client.state(), ConnectionState::Open);
+
+    let closer = client.clone();
+    let (code, (), ()) = tokio::join!(conn.expect_close(), closer.close(), client.close());
+    assert_eq!(code, Some(1000));
+    client.close().await;
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(
+        within("states", watcher).await.unwrap(),
+        [
+            ConnectionState::Closed,
+            ConnectionState::Connecting,
+            ConnectionState::Open,
+            ConnectionState::Closing,
+            ConnectionState::Closed
+        ]
+    );
+    // Only one connection was made by the concurrent connects: the next accept is a new connect.
+    let (_conn, again) = tokio::join!(peer.accept(), client.connect());
+    again.unwrap();
+}
+
+#[tokio::test]
+async fn wait_open_fails_when_closed_while_connecting() {
+    // A listener that never completes the handshake keeps the client connecting.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/ws", listener.local_addr().unwrap());
+    let client = Client::builder(url).build();
+    let connecting = tokio::spawn({
+        let client = client.clone();
+        async move { client.connect().await }
+    });
+    let (_tcp, _) = within("the tcp connection", listener.accept())
+        .await
+        .unwrap();
+    assert_eq!(client.state(), ConnectionState::Connecting);
+    // `join!` polls `wait_open` first: it is waiting when the close begins.
+    let (waited, ()) = within("close", async {
+        tokio::join!(client.wait_open(), client.close())
+    })
+    .await;
+    assert_eq!(waited, Err(ClientError::Closed));
+    assert_eq!(
+        within("connect", connecting).await.unwrap(),
+        Err(ClientError::Closed)
+    );
+}
+
+#[tokio::test]
+async fn token_as_query_parameter_asked_again_before_every_attempt() {
+    let peer = Peer::bind().await;
+    let asked = Arc::new(AtomicU32::new(0));
+    let counter = asked.clone();
+    let client = Client::builder(format!("{}?room=a", peer.url()))
+        .token(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            async move { Some(format!("tok {n}/x")) }
+        })
+        .header("x-app", "demo")
+        .build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    assert_eq!(conn.upgrade.uri, "/ws?room=a&access_token=tok%201%2Fx");
+    assert_eq!(conn.upgrade.header("x-app"), Some("demo"));
+    assert_eq!(conn.upgrade.header("sec-websocket-protocol"), None);
+    // The server drops the connection: the reconnect asks for a fresh token.
+    conn.close(1001).await;
+    let conn = peer.accept().await;
+    assert_eq!(conn.upgrade.uri, "/ws?room=a&access_token=tok%202%2Fx");
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn token_as_bearer_subprotocol_appended_or_prepended() {
+    for (position, expected) in [
+        (ProtocolPosition::Append, "chat.v1, bearer.s3cret"),
+        (ProtocolPosition::Prepend, "bearer.s3cret, chat.v1"),
+    ] {
+        let peer = Peer::bind().await;
+        let client = Client::builder(peer.url())
+            .token(|| async { Some("s3cret".to_owned()) })
+            .auth(AuthTransport::Subprotocol {
+                prefix: "bearer.".into(),
+                position,
+            })
+            .protocols(["chat.v1"])
+            .build();
+        let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+        opened.unwrap();
+        assert_eq!(
+            conn.upgrade.header("sec-websocket-protocol"),
+            Some(expected)
+        );
+        assert_eq!(conn.upgrade.uri, "/ws", "no token in the query");
+    }
+}
+
+#[tokio::test]
+async fn dropping_every_handle_closes_the_connection() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(peer.url()).build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    let mut conn = conn;
+    drop(client);
+    assert_eq!(conn.expect_close().await, Some(1000));
+}
+
+#[tokio::test]
+async fn query_token_on_a_url_without_a_path() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(format!("ws://{}", peer.addr))
+        .token(|| async { Some("t".to_owned()) })
+        .build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    assert_eq!(conn.upgrade.uri, "/?access_token=t");
+}

@@ -1,0 +1,278 @@
+//! The wskit client against a real ws-kit server on Bun (`interop/server.ts`): a message, request
+//! and reply, `RPC_ERROR`, progress, pub/sub delivery, auth by query and by subprotocol.
+//!
+//! Needs Bun and the ws-kit packages in `interop/node_modules` (`npm ci` in `interop/`; `.ci/run`
+//! does it). Run with `cargo test -p wskit-tests --test interop_bun -- --ignored`.
+
+#[macro_use]
+#[path = "support/client_peer.rs"]
+mod peer;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use peer::{Chat, Export, GetUser, UserData, within};
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use wskit::client::{AuthTransport, Backoff, Client, ClientError, ProtocolPosition};
+use wskit::validate::{Decode, Issues, Path, decode_payload, decode_with_serde};
+use wskit::wire::InboundFrame;
+use wskit::{ErrorCode, EventSet, Message, NoMeta, NoProgress, Rpc, Validate};
+
+wire_type!(Echoed, "ECHOED", { text: String, user: String });
+wire_type!(WhoAmI, "WHO_AM_I", { probe: bool });
+wire_type!(YouAre, "YOU_ARE", { user: String });
+wire_type!(Exported, "EXPORTED", { done: u32 });
+wire_type!(ExportUpdate, "$ws:rpc-progress", { done: u32 });
+wire_type!(Join, "JOIN", { room: String });
+wire_type!(Joined, "JOINED", { room: String });
+wire_type!(Say, "SAY", { room: String, text: String });
+wire_type!(NewMessage, "NEW_MESSAGE", { room: String, text: String, from: String });
+
+impl Rpc for WhoAmI {
+    type Response = YouAre;
+    type Progress = NoProgress;
+}
+
+impl Rpc for Join {
+    type Response = Joined;
+    type Progress = NoProgress;
+}
+
+/// `EXPORT` as `interop/server.ts` declares it (`peer::Export` has other reply types).
+#[derive(Debug, Clone, Serialize)]
+struct BunExport(Export);
+
+impl Validate for BunExport {
+    fn validate(&self, path: &Path<'_>, issues: &mut Issues) {
+        self.0.validate(path, issues)
+    }
+}
+
+impl Decode for BunExport {
+    fn decode(
+        raw: &serde_json::value::RawValue,
+        path: &Path<'_>,
+        issues: &mut Issues,
+    ) -> Option<Self> {
+        Export::decode(raw, path, issues).map(BunExport)
+    }
+}
+
+impl Message for BunExport {
+    const TYPE: &'static str = "EXPORT";
+    const HAS_PAYLOAD: bool = true;
+    type Meta = NoMeta;
+}
+
+impl Rpc for BunExport {
+    type Response = Exported;
+    type Progress = ExportUpdate;
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum BunEvent {
+    Echoed(Echoed),
+    NewMessage(NewMessage),
+}
+
+impl EventSet for BunEvent {
+    fn decode_event(frame: &InboundFrame<'_>) -> Option<Result<Self, Issues>> {
+        match &*frame.ty {
+            "ECHOED" => Some(decode_payload::<Echoed>(frame.payload).map(BunEvent::Echoed)),
+            "NEW_MESSAGE" => {
+                Some(decode_payload::<NewMessage>(frame.payload).map(BunEvent::NewMessage))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The ws-kit server, killed when dropped.
+struct BunServer {
+    _child: Child,
+    url: String,
+}
+
+async fn start_bun() -> BunServer {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let interop = root.join("interop");
+    let bun = interop.join("node_modules/@oven/bun-linux-x64/bin/bun");
+    assert!(
+        bun.exists(),
+        "Bun is missing at {}: run `npm ci` in interop/ (as .ci/run does)",
+        bun.display()
+    );
+    let mut child = Command::new(&bun)
+        .arg("server.ts")
+        .current_dir(&interop)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start bun");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let line = within("the Bun server to listen", lines.next_line())
+        .await
+        .expect("read bun stdout")
+        .expect("bun printed nothing");
+    let addr = line
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line from bun: {line}"))
+        .to_owned();
+    BunServer {
+        _child: child,
+        url: format!("ws://{addr}/ws"),
+    }
+}
+
+fn client(server: &BunServer, token: &'static str, auth: AuthTransport) -> Client {
+    Client::builder(server.url.clone())
+        .token(move || async move { Some(token.to_owned()) })
+        .auth(auth)
+        .backoff(Backoff::Never)
+        .build()
+}
+
+#[tokio::test]
+#[ignore = "needs Bun: run by .ci/run"]
+async fn wskit_client_talks_to_ws_kit_on_bun() {
+    let server = start_bun().await;
+
+    // Auth by query parameter.
+    let alice = client(&server, "alice-token", AuthTransport::default());
+    within("alice to connect", alice.connect()).await.unwrap();
+    let me = within(
+        "WHO_AM_I",
+        alice.request(WhoAmI { probe: true }).into_future(),
+    )
+    .await;
+    assert_eq!(me.unwrap().user, "alice");
+
+    // Auth by subprotocol (appended after the application's own, and prepended).
+    let bob = Client::builder(server.url.clone())
+        .token(|| async { Some("bob-token".to_owned()) })
+        .auth(AuthTransport::Subprotocol {
+            prefix: "bearer.".into(),
+            position: ProtocolPosition::Prepend,
+        })
+        .backoff(Backoff::Never)
+        .build();
+    within("bob to connect", bob.connect()).await.unwrap();
+    let me = within(
+        "WHO_AM_I",
+        bob.request(WhoAmI { probe: true }).into_future(),
+    )
+    .await;
+    assert_eq!(me.unwrap().user, "bob");
+    let carol = Client::builder(server.url.clone())
+        .token(|| async { Some("alice-token".to_owned()) })
+        .auth(AuthTransport::Subprotocol {
+            prefix: "bearer.".into(),
+            position: ProtocolPosition::Append,
+        })
+        .protocols(["chat.v1"])
+        .backoff(Backoff::Never)
+        .build();
+    within("carol to connect", carol.connect()).await.unwrap();
+    let me = within(
+        "WHO_AM_I",
+        carol.request(WhoAmI { probe: true }).into_future(),
+    )
+    .await;
+    assert_eq!(me.unwrap().user, "alice");
+    carol.close().await;
+
+    // A wrong token is refused at the upgrade.
+    let mallory = client(&server, "nope", AuthTransport::default());
+    match within("mallory to be refused", mallory.connect()).await {
+        Err(ClientError::Connect(why)) => assert!(why.contains("401"), "{why}"),
+        other => panic!("expected a refused upgrade, got {other:?}"),
+    }
+
+    // A message, answered with an event.
+    let mut alice_events = alice.events::<BunEvent>();
+    alice
+        .send(Chat {
+            text: "hello".into(),
+        })
+        .unwrap();
+    assert_eq!(
+        within("ECHOED", alice_events.recv()).await,
+        Some(BunEvent::Echoed(Echoed {
+            text: "hello".into(),
+            user: "alice".into()
+        }))
+    );
+
+    // Request and reply; RPC_ERROR.
+    let user = within(
+        "GET_USER",
+        alice
+            .request(GetUser {
+                user_id: "u1".into(),
+            })
+            .into_future(),
+    )
+    .await;
+    assert_eq!(user.unwrap(), UserData { name: "Ada".into() });
+    match within(
+        "GET_USER",
+        alice
+            .request(GetUser {
+                user_id: "zz".into(),
+            })
+            .into_future(),
+    )
+    .await
+    {
+        Err(ClientError::Rpc(e)) => {
+            assert_eq!(e.code, ErrorCode::NotFound);
+            assert_eq!(e.message, "no such user");
+            assert_eq!(e.details.unwrap()["userId"], "zz");
+        }
+        other => panic!("expected NOT_FOUND, got {other:?}"),
+    }
+
+    // Progress, in order, before the reply.
+    let mut call = alice.request(BunExport(Export { rows: 4 }));
+    let mut progress = call.progress();
+    let done = within("EXPORT", call.into_future()).await.unwrap();
+    assert_eq!(done.done, 4);
+    let mut updates = Vec::new();
+    while let Some(u) = within("progress", progress.recv()).await {
+        updates.push(u.done);
+    }
+    assert_eq!(updates, [1, 2, 3, 4]);
+
+    // Pub/sub: both join, alice says something, both receive it (the publisher included).
+    let mut bob_events = bob.events::<BunEvent>();
+    for c in [&alice, &bob] {
+        let joined = within("JOIN", c.request(Join { room: "r1".into() }).into_future()).await;
+        assert_eq!(joined.unwrap().room, "r1");
+    }
+    alice
+        .send(Say {
+            room: "r1".into(),
+            text: "hi all".into(),
+        })
+        .unwrap();
+    let expected = BunEvent::NewMessage(NewMessage {
+        room: "r1".into(),
+        text: "hi all".into(),
+        from: "alice".into(),
+    });
+    assert_eq!(
+        within("bob's delivery", bob_events.recv()).await,
+        Some(expected.clone())
+    );
+    assert_eq!(
+        within("alice's delivery", alice_events.recv()).await,
+        Some(expected)
+    );
+
+    alice.close().await;
+    bob.close().await;
+}

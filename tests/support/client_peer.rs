@@ -1,0 +1,300 @@
+//! A tiny WebSocket peer on 127.0.0.1 for the client tests (raw tokio-tungstenite), and
+//! hand-written protocol types (what `protocol!` generates) for it to speak.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+use wskit::validate::{Decode, Issues, Path, decode_payload, decode_with_serde};
+use wskit::wire::InboundFrame;
+use wskit::{EventSet, Message, NoMeta, NoProgress, Rpc, Validate};
+
+/// Upper bound for anything a test awaits, so a broken test fails instead of hanging.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// Awaits `fut`, failing the test after [`LIMIT`].
+pub async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    match tokio::time::timeout(LIMIT, fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// A listening peer.
+pub struct Peer {
+    listener: TcpListener,
+    pub addr: SocketAddr,
+}
+
+/// What the client sent in its upgrade request.
+#[derive(Debug, Clone, Default)]
+pub struct Upgrade {
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Upgrade {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Peer {
+    /// Binds 127.0.0.1 on an ephemeral port.
+    pub async fn bind() -> Peer {
+        Peer::bind_at("127.0.0.1:0".parse().unwrap()).await
+    }
+
+    /// Binds a given address (to start a peer again on the port of a stopped one).
+    pub async fn bind_at(addr: SocketAddr) -> Peer {
+        let listener = TcpListener::bind(addr).await.expect("bind 127.0.0.1");
+        let addr = listener.local_addr().unwrap();
+        Peer { listener, addr }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    /// Accepts one WebSocket connection; selects the first offered subprotocol (as ws-kit on Bun).
+    pub async fn accept(&self) -> Conn {
+        within("a connection", async {
+            let (tcp, _) = self.listener.accept().await.expect("accept");
+            let seen = Arc::new(Mutex::new(Upgrade::default()));
+            let record = seen.clone();
+            #[allow(clippy::result_large_err)] // tungstenite's callback signature
+            let callback = move |req: &Request, mut resp: Response| {
+                let mut up = record.lock().unwrap();
+                up.uri = req.uri().to_string();
+                up.headers = req
+                    .headers()
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_owned()))
+                    .collect();
+                if let Some(first) = req
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.split(',').next())
+                {
+                    resp.headers_mut().insert(
+                        "sec-websocket-protocol",
+                        HeaderValue::from_str(first.trim()).unwrap(),
+                    );
+                }
+                Ok(resp)
+            };
+            let ws = tokio_tungstenite::accept_hdr_async(tcp, callback)
+                .await
+                .expect("handshake");
+            let upgrade = seen.lock().unwrap().clone();
+            Conn { ws, upgrade }
+        })
+        .await
+    }
+}
+
+/// One accepted connection.
+pub struct Conn {
+    ws: WebSocketStream<TcpStream>,
+    pub upgrade: Upgrade,
+}
+
+impl Conn {
+    /// The next JSON frame from the client (heartbeats included).
+    pub async fn recv_any(&mut self) -> Value {
+        within("a frame", async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(WsMessage::Text(t))) => {
+                        return serde_json::from_str(t.as_str()).expect("client sent JSON");
+                    }
+                    Some(Ok(WsMessage::Close(_))) | None => panic!("client closed"),
+                    Some(Err(e)) => panic!("socket error: {e}"),
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+    }
+
+    /// The next JSON frame from the client that is not a heartbeat.
+    pub async fn recv(&mut self) -> Value {
+        loop {
+            let v = self.recv_any().await;
+            if v["type"] != "__heartbeat" {
+                return v;
+            }
+        }
+    }
+
+    /// Waits for the client's close frame (or the end of the stream), answering it.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        within("the close", async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(WsMessage::Close(frame))) => {
+                        // Reading on sends tungstenite's close reply and ends the stream.
+                        while let Some(Ok(_)) = self.ws.next().await {}
+                        return frame.map(|f| u16::from(f.code));
+                    }
+                    None | Some(Err(_)) => return None,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+    }
+
+    pub async fn send(&mut self, v: Value) {
+        self.send_text(&v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(WsMessage::text(text.to_owned()))
+            .await
+            .expect("send to client");
+    }
+
+    /// Closes with a close frame (as a server that shuts down).
+    pub async fn close(mut self, code: u16) {
+        let frame = tungstenite::protocol::CloseFrame {
+            code: code.into(),
+            reason: "".into(),
+        };
+        let _ = self.ws.close(Some(frame)).await;
+    }
+}
+
+/// Hand-written message type: what `protocol!` generates for `message`/`event`/`rpc`.
+macro_rules! wire_type {
+    ($name:ident, $ty:literal, { $($field:ident : $fty:ty),* $(,)? } $(, $konst:ident = $val:expr)*) => {
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields, rename_all = "camelCase")]
+        pub struct $name { $(pub $field: $fty),* }
+        impl Validate for $name {
+            fn validate(&self, _: &Path<'_>, _: &mut Issues) {}
+        }
+        impl Decode for $name {
+            fn decode(raw: &serde_json::value::RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
+                decode_with_serde(raw, path, issues)
+            }
+        }
+        impl Message for $name {
+            const TYPE: &'static str = $ty;
+            const HAS_PAYLOAD: bool = true;
+            $(const $konst: bool = $val;)*
+            type Meta = NoMeta;
+        }
+    };
+}
+
+wire_type!(Chat, "CHAT", { text: String });
+wire_type!(JoinRoom, "JOIN_ROOM", { room_id: String }, SUBSCRIPTION = true);
+wire_type!(GetUser, "GET_USER", { user_id: String });
+wire_type!(UserData, "USER_DATA", { name: String });
+wire_type!(CreateOrder, "CREATE_ORDER", { item: String });
+wire_type!(OrderCreated, "ORDER_CREATED", { order_id: String });
+wire_type!(Export, "EXPORT", { rows: u32 });
+wire_type!(ExportDone, "EXPORT_DONE", { total: u32 });
+wire_type!(ExportProgress, "$ws:rpc-progress", { done: u32 });
+wire_type!(UserJoined, "USER_JOINED", { room_id: String, user_id: String });
+wire_type!(Notice, "NOTICE", { text: String });
+
+/// Idempotent: re-sent after a reconnect.
+impl Rpc for GetUser {
+    type Response = UserData;
+    type Progress = NoProgress;
+    const IDEMPOTENT: bool = true;
+}
+
+/// Not idempotent: fails with ConnectionClosed when the connection drops while in flight.
+impl Rpc for CreateOrder {
+    type Response = OrderCreated;
+    type Progress = NoProgress;
+}
+
+/// Streams progress.
+impl Rpc for Export {
+    type Response = ExportDone;
+    type Progress = ExportProgress;
+}
+
+/// The server events: what `protocol!` generates as `ChatEvent`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestEvent {
+    UserJoined(UserJoined),
+    Notice(Notice),
+}
+
+impl EventSet for TestEvent {
+    fn decode_event(frame: &InboundFrame<'_>) -> Option<Result<Self, Issues>> {
+        match &*frame.ty {
+            "USER_JOINED" => {
+                Some(decode_payload::<UserJoined>(frame.payload).map(TestEvent::UserJoined))
+            }
+            "NOTICE" => Some(decode_payload::<Notice>(frame.payload).map(TestEvent::Notice)),
+            _ => None,
+        }
+    }
+}
+
+/// Collects what a hook receives, and lets a test await the next one.
+pub struct Seen<T> {
+    tx: tokio::sync::mpsc::UnboundedSender<T>,
+    rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+}
+
+impl<T: Send + 'static> Seen<T> {
+    pub fn new() -> Self {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        Seen { tx, rx }
+    }
+
+    /// A hook that records into this.
+    pub fn hook(&self) -> impl Fn(T) + Send + Sync + 'static {
+        let tx = self.tx.clone();
+        move |v| {
+            let _ = tx.send(v);
+        }
+    }
+
+    pub async fn next(&mut self) -> T {
+        within("a hook call", self.rx.recv())
+            .await
+            .expect("hook sender alive")
+    }
+
+    /// What was recorded so far, without waiting.
+    pub fn drain(&mut self) -> Vec<T> {
+        let mut out = Vec::new();
+        while let Ok(v) = self.rx.try_recv() {
+            out.push(v);
+        }
+        out
+    }
+}
+
+/// Whether `s` looks like a v4 UUID.
+pub fn is_uuid_v4(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.len() == 36
+        && [8, 13, 18, 23].iter().all(|&i| b[i] == b'-')
+        && b[14] == b'4'
+        && s.chars()
+            .filter(|c| *c != '-')
+            .all(|c| c.is_ascii_hexdigit())
+}

@@ -1,0 +1,319 @@
+//! One RPC: the [`Call`] future, its progress stream and its cancel handle.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use tokio::sync::{Notify, mpsc};
+
+use super::report::ErrorReport;
+use super::shared::{Inner, Reports, Started};
+use super::{Client, ClientError};
+use crate::validate::{Issues, Path, decode_payload};
+use crate::wire::{InboundFrame, types};
+use crate::{Message, Rpc};
+
+/// An RPC. Await it for the reply; it is sent when awaited (turned into a future).
+///
+/// - the timeout (default from the builder, 30 s) runs from the moment the frame is written to the
+///   socket, not while it waits in the offline queue;
+/// - dropping the future before the reply, a timeout, or [`CancelHandle::cancel`] sends
+///   `$ws:abort` to the server (when the frame went out), which cancels the handler;
+/// - only the first reply counts.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use futures_util::StreamExt;
+/// # async fn demo<R: wskit::Rpc>(client: wskit::client::Client, req: R) -> Result<(), wskit::client::ClientError>
+/// # where R::Progress: std::fmt::Debug {
+/// let mut call = client.request(req).timeout(Duration::from_secs(5));
+/// let mut progress = call.progress();
+/// let cancel = call.cancel_handle();
+/// let reply = tokio::spawn(call.into_future());
+/// while let Some(update) = progress.next().await {
+///     println!("{update:?}");
+/// }
+/// # let _ = (reply, cancel);
+/// # Ok(()) }
+/// # use std::future::IntoFuture;
+/// ```
+#[must_use = "a call does nothing until awaited"]
+pub struct Call<R: Rpc> {
+    client: Client,
+    request: R,
+    meta: Option<R::Meta>,
+    timeout: Duration,
+    progress_tx: Option<mpsc::UnboundedSender<String>>,
+    cancel: CancelHandle,
+}
+
+impl<R: Rpc> Call<R> {
+    pub(crate) fn new(client: Client, request: R) -> Self {
+        let timeout = client.inner.opts.request_timeout;
+        Call {
+            client,
+            request,
+            meta: None,
+            timeout,
+            progress_tx: None,
+            cancel: CancelHandle::default(),
+        }
+    }
+
+    /// This call's timeout, counted from the moment its frame is written.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The request's declared extra meta fields.
+    pub fn with_meta(mut self, meta: R::Meta) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+
+    /// The progress updates of a streaming RPC, in the order sent; the stream ends with the
+    /// call. Calling it again replaces the earlier stream (which then ends).
+    pub fn progress(&mut self) -> Progress<R> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.progress_tx = Some(tx);
+        Progress {
+            rx,
+            inner: self.client.inner.clone(),
+            _rpc: std::marker::PhantomData,
+        }
+    }
+
+    /// A handle that cancels this call from elsewhere.
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
+    }
+}
+
+impl<R: Rpc> IntoFuture for Call<R> {
+    type Output = Result<R::Response, ClientError>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        let Call {
+            client,
+            request,
+            meta,
+            timeout,
+            progress_tx,
+            cancel,
+        } = self;
+        let started = if cancel.is_cancelled() {
+            Err(ClientError::Cancelled)
+        } else {
+            client.start_request(request, meta, progress_tx)
+        };
+        Box::pin(async move {
+            let Started {
+                id,
+                mut written_rx,
+                mut reply_rx,
+            } = started?;
+            let mut guard = Abandon {
+                inner: client.inner.clone(),
+                id,
+                armed: true,
+            };
+            let cancelled = cancel.0.notify.notified();
+            tokio::pin!(cancelled);
+            // Until the frame is written: no clock runs.
+            let mut written = false;
+            while !written {
+                tokio::select! {
+                    reply = &mut reply_rx => {
+                        guard.armed = false;
+                        return finish::<R>(reply);
+                    }
+                    w = &mut written_rx => {
+                        // An error means the entry left the table: its reply is coming.
+                        if w.is_err() {
+                            let reply = (&mut reply_rx).await;
+                            guard.armed = false;
+                            return finish::<R>(reply);
+                        }
+                        written = true;
+                    }
+                    _ = &mut cancelled => return Err(ClientError::Cancelled),
+                }
+            }
+            tokio::select! {
+                reply = &mut reply_rx => {
+                    guard.armed = false;
+                    finish::<R>(reply)
+                }
+                _ = tokio::time::sleep(timeout) => Err(ClientError::Timeout),
+                _ = &mut cancelled => Err(ClientError::Cancelled),
+            }
+        })
+    }
+}
+
+/// Forgets the request (and aborts it on the server) unless disarmed by a reply.
+struct Abandon {
+    inner: Arc<Inner>,
+    id: Arc<str>,
+    armed: bool,
+}
+
+impl Drop for Abandon {
+    fn drop(&mut self) {
+        if self.armed {
+            self.inner.abandon_request(&self.id);
+        }
+    }
+}
+
+fn finish<R: Rpc>(
+    reply: Result<Result<String, ClientError>, tokio::sync::oneshot::error::RecvError>,
+) -> Result<R::Response, ClientError> {
+    match reply {
+        Ok(Ok(text)) => decode_reply::<R>(&text),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(ClientError::ConnectionClosed),
+    }
+}
+
+fn one_issue(root: &str, message: String) -> Issues {
+    let mut issues = Issues::new();
+    issues.push(&Path::root(root), message);
+    issues
+}
+
+/// Reads the terminal frame of a call: the response, or an `RPC_ERROR`.
+fn decode_reply<R: Rpc>(text: &str) -> Result<R::Response, ClientError> {
+    let frame = InboundFrame::parse(text)
+        .map_err(|e| ClientError::InvalidReply(one_issue("frame", e.message)))?;
+    let ty = frame.ty.as_ref();
+    if ty == types::RPC_ERROR || ty == types::ERROR {
+        let payload = frame.payload.map(RawValue::get).unwrap_or("null");
+        return match serde_json::from_str::<crate::Error>(payload) {
+            Ok(e) => Err(ClientError::Rpc(e)),
+            Err(e) => Err(ClientError::InvalidReply(one_issue(
+                "payload",
+                format!("not an error payload: {e}"),
+            ))),
+        };
+    }
+    let expected = <R::Response as Message>::TYPE;
+    if ty != expected {
+        return Err(ClientError::InvalidReply(one_issue(
+            "type",
+            format!("expected {expected}, got {ty}"),
+        )));
+    }
+    decode_payload::<R::Response>(frame.payload).map_err(ClientError::InvalidReply)
+}
+
+/// Cancels a call from anywhere: the call resolves to [`ClientError::Cancelled`] and the server
+/// gets `$ws:abort` when the request went out. Cancelling before the call is awaited means it
+/// is never sent.
+///
+/// ```no_run
+/// # async fn demo<R: wskit::Rpc>(client: wskit::client::Client, req: R) {
+/// let call = client.request(req);
+/// let cancel = call.cancel_handle();
+/// let task = tokio::spawn(async move { call.await });
+/// cancel.cancel();
+/// assert!(matches!(task.await.unwrap(), Err(wskit::client::ClientError::Cancelled)));
+/// # }
+/// ```
+#[derive(Clone, Default)]
+pub struct CancelHandle(Arc<CancelState>);
+
+#[derive(Default)]
+struct CancelState {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl CancelHandle {
+    /// Cancels the call (idempotent).
+    pub fn cancel(&self) {
+        if !self.0.cancelled.swap(true, Ordering::SeqCst) {
+            self.0.notify.notify_one();
+        }
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl std::fmt::Debug for CancelHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CancelHandle")
+            .field("cancelled", &self.is_cancelled())
+            .finish()
+    }
+}
+
+/// The progress updates of one call ([`Call::progress`]). Updates that fail validation are
+/// skipped and reported to `on_error`.
+pub struct Progress<R: Rpc> {
+    rx: mpsc::UnboundedReceiver<String>,
+    inner: Arc<Inner>,
+    _rpc: std::marker::PhantomData<fn() -> R>,
+}
+
+#[derive(Deserialize)]
+struct ProgressFrame<'a> {
+    #[serde(borrow, default)]
+    payload: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+/// Reads the update of a `$ws:rpc-progress` frame from `payload`, else `data`.
+fn decode_progress<R: Rpc>(text: &str) -> Result<R::Progress, Issues> {
+    let frame: ProgressFrame<'_> = serde_json::from_str(text)
+        .map_err(|e| one_issue("frame", format!("unreadable progress frame: {e}")))?;
+    decode_payload::<R::Progress>(frame.payload.or(frame.data))
+}
+
+impl<R: Rpc> Progress<R> {
+    /// The next update; `None` once the call has finished.
+    pub async fn recv(&mut self) -> Option<R::Progress> {
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_next(cx)).await
+    }
+}
+
+impl<R: Rpc> Stream for Progress<R> {
+    type Item = R::Progress;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<R::Progress>> {
+        loop {
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(text)) => match decode_progress::<R>(&text) {
+                    Ok(update) => return Poll::Ready(Some(update)),
+                    Err(issues) => {
+                        let mut reports = Reports::default();
+                        reports.push(ErrorReport::Invalid {
+                            ty: types::RPC_PROGRESS.to_owned(),
+                            issues,
+                        });
+                        self.inner.report(reports);
+                    }
+                },
+                other => return other.map(|_| None),
+            }
+        }
+    }
+}
+
+impl<R: Rpc> std::fmt::Debug for Progress<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Progress").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,479 @@
+//! The connection task: connects, runs the open connection, reconnects with backoff, closes.
+
+use std::sync::Arc;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
+
+use super::ClientError;
+use super::backoff::JitterRng;
+use super::events::Dispatch;
+use super::options::{AuthTransport, Options, ProtocolPosition};
+use super::queue::Outbound;
+use super::report::{ErrorReport, Unhandled};
+use super::shared::{Inner, Reports, frame_text};
+use super::state::{ConnectionState, Gap};
+use crate::wire::{InboundFrame, OutMeta, encode_frame, types};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// How an open connection ended.
+enum End {
+    /// `close()` was called (or every client handle dropped).
+    Deliberate,
+    /// The server went away, the socket failed, or the heartbeat found it silent.
+    Lost,
+}
+
+/// Runs until a deliberate close or until the backoff gives up.
+pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) {
+    let mut rng = inner
+        .opts
+        .jitter_seed
+        .map_or_else(JitterRng::from_time, JitterRng::new);
+    // Failed attempts since the last open.
+    let mut attempt: u32 = 0;
+    // When the last open connection was lost (a reconnect then reports a gap).
+    let mut lost_at: Option<Instant> = None;
+    loop {
+        inner.set_state(ConnectionState::Connecting);
+        let connected = tokio::select! {
+            r = connect(&inner.opts) => r,
+            _ = &mut close_rx => return finish_deliberate(&inner),
+        };
+        match connected {
+            Ok(ws) => {
+                let gap = lost_at.map(|at| (at, attempt));
+                attempt = 0;
+                match session(&inner, ws, &mut close_rx, gap).await {
+                    End::Deliberate => return finish_deliberate(&inner),
+                    End::Lost => {
+                        connection_lost(&inner);
+                        lost_at = Some(Instant::now());
+                    }
+                }
+            }
+            Err(why) => {
+                inner.lock().last_error = Some(why.clone());
+                let mut reports = Reports::default();
+                reports.push(ErrorReport::Connect(why));
+                inner.report(reports);
+            }
+        }
+        attempt += 1;
+        let Some(delay) = inner.opts.backoff.delay(attempt, rng.next_unit()) else {
+            return give_up(&inner);
+        };
+        inner.set_state(ConnectionState::Reconnecting);
+        tokio::select! {
+            _ = sleep(delay) => {}
+            _ = &mut close_rx => return finish_deliberate(&inner),
+        }
+    }
+}
+
+/// The upgrade request: URL (with the token as a query parameter), subprotocols, headers.
+async fn connect(opts: &Options) -> Result<Socket, String> {
+    let token = match &opts.token {
+        Some(provider) => provider().await,
+        None => None,
+    };
+    let mut url = opts.url.clone();
+    let mut protocols = opts.protocols.clone();
+    if let Some(token) = token {
+        match &opts.auth {
+            AuthTransport::Query { param } => url = with_query(&url, param, &token),
+            AuthTransport::Subprotocol { prefix, position } => {
+                let value = format!("{prefix}{token}");
+                match position {
+                    ProtocolPosition::Append => protocols.push(value),
+                    ProtocolPosition::Prepend => protocols.insert(0, value),
+                }
+            }
+        }
+    }
+    let mut request = url.into_client_request().map_err(|e| e.to_string())?;
+    let headers = request.headers_mut();
+    for (name, value) in &opts.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
+        let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
+        headers.append(name, value);
+    }
+    if !protocols.is_empty() {
+        let value = HeaderValue::from_str(&protocols.join(", ")).map_err(|e| e.to_string())?;
+        headers.insert("sec-websocket-protocol", value);
+    }
+    let (ws, _response) = connect_async(request).await.map_err(|e| e.to_string())?;
+    Ok(ws)
+}
+
+/// `url` with `name=value` added to its query (and the `/` path it needs when it has none).
+fn with_query(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(b, f)| (b, Some(f)));
+    let mut out = base.to_owned();
+    let after_scheme = out.find("://").map_or(0, |i| i + 3);
+    let path_start = out[after_scheme..]
+        .find(['/', '?'])
+        .map(|i| i + after_scheme);
+    match path_start {
+        Some(i) if out.as_bytes()[i] == b'?' => out.insert(i, '/'),
+        None => out.push('/'),
+        Some(_) => {}
+    }
+    out.push(if out.contains('?') { '&' } else { '?' });
+    out.push_str(&percent_encode(name));
+    out.push('=');
+    out.push_str(&percent_encode(value));
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Runs one open connection until it ends.
+async fn session(
+    inner: &Arc<Inner>,
+    mut ws: Socket,
+    close_rx: &mut oneshot::Receiver<()>,
+    gap: Option<(Instant, u32)>,
+) -> End {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Outbound>();
+    let gap = open(inner, &tx, gap);
+    if let Some(gap) = gap {
+        let _ = inner.gaps_tx.send(gap);
+        if let Some(hook) = &inner.opts.on_gap {
+            hook(gap);
+        }
+    }
+    drop(tx);
+
+    let heartbeat = inner.opts.heartbeat;
+    let far = || Instant::now() + std::time::Duration::from_secs(86_400 * 365);
+    let mut next_ping = heartbeat.map(|h| Instant::now() + h.interval);
+    let mut silent_deadline: Option<Instant> = None;
+    let timer = sleep_until(next_ping.unwrap_or_else(far));
+    tokio::pin!(timer);
+
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut *close_rx => {
+                close_gracefully(inner, &mut ws, &mut rx).await;
+                return End::Deliberate;
+            }
+            msg = ws.next() => {
+                if heartbeat.is_some() {
+                    silent_deadline = None;
+                    timer.as_mut().reset(next_ping.unwrap_or_else(far));
+                }
+                match msg {
+                    Some(Ok(tungstenite::Message::Text(text))) => handle_inbound(inner, text.as_str()),
+                    Some(Ok(tungstenite::Message::Binary(bytes))) => {
+                        handle_inbound(inner, &String::from_utf8_lossy(&bytes))
+                    }
+                    Some(Ok(tungstenite::Message::Close(_))) | Some(Err(_)) | None => {
+                        return lost(inner, rx);
+                    }
+                    Some(Ok(_)) => {} // ping (answered by tungstenite), pong, raw frame
+                }
+            }
+            item = rx.recv() => {
+                // Every sender is gone only once the connection is being torn down.
+                let Some(item) = item else { return lost(inner, rx) };
+                let Some(text) = take_for_write(inner, item) else { continue };
+                if ws.send(tungstenite::Message::text(text.to_string())).await.is_err() {
+                    return lost(inner, rx);
+                }
+            }
+            _ = &mut timer, if heartbeat.is_some() => {
+                let (Some(hb), Some(ping_at)) = (heartbeat, next_ping) else { continue };
+                let now = Instant::now();
+                if silent_deadline.is_some_and(|d| now >= d) {
+                    return lost(inner, rx);
+                }
+                if now >= ping_at {
+                    let frame = encode_frame(types::HEARTBEAT, None::<&OutMeta>, None::<&()>);
+                    if ws.send(tungstenite::Message::text(frame_text(frame).to_string())).await.is_err() {
+                        return lost(inner, rx);
+                    }
+                    silent_deadline.get_or_insert(now + hb.timeout);
+                    next_ping = Some(now + hb.interval);
+                }
+                let wake = match (silent_deadline, next_ping) {
+                    (Some(d), Some(p)) => d.min(p),
+                    (d, p) => d.or(p).unwrap_or_else(far),
+                };
+                timer.as_mut().reset(wake);
+            }
+        }
+    }
+}
+
+/// On open: subscriptions, then in-flight idempotent requests, then the offline queue, all
+/// before anything sent later; the state becomes `Open` under the same lock.
+fn open(
+    inner: &Arc<Inner>,
+    tx: &mpsc::UnboundedSender<Outbound>,
+    gap: Option<(Instant, u32)>,
+) -> Option<Gap> {
+    let mut sh = inner.lock();
+    sh.last_error = None;
+    let subscriptions = sh.subscriptions.clone();
+    for frame in &subscriptions {
+        let _ = tx.send(Outbound::Frame(frame.clone()));
+    }
+    let mut resend: Vec<(u64, Arc<str>)> = sh
+        .pending
+        .iter()
+        .filter(|(_, p)| p.written)
+        .map(|(id, p)| (p.seq, id.clone()))
+        .collect();
+    resend.sort_unstable();
+    for (_, id) in &resend {
+        let _ = tx.send(Outbound::Request(id.clone()));
+    }
+    for item in sh.queue.drain() {
+        let _ = tx.send(item);
+    }
+    sh.outbox = Some(tx.clone());
+    inner.set_state(ConnectionState::Open);
+    gap.map(|(lost_at, attempts)| Gap {
+        offline: lost_at.elapsed(),
+        attempts,
+        resubscribed: subscriptions.len(),
+        resent: resend.len(),
+    })
+}
+
+/// The text to write for an outbound item; a request is marked written (its clock starts).
+fn take_for_write(inner: &Inner, item: Outbound) -> Option<Arc<str>> {
+    match item {
+        Outbound::Frame(text) => Some(text),
+        Outbound::Request(id) => {
+            let mut sh = inner.lock();
+            let p = sh.pending.get_mut(&id)?; // cancelled meanwhile
+            p.written = true;
+            if let Some(tx) = p.written_tx.take() {
+                let _ = tx.send(());
+            }
+            Some(p.frame.clone())
+        }
+    }
+}
+
+/// The connection was lost: stop writing; what never reached the socket goes back to the front
+/// of the queue. Returns [`End::Lost`].
+fn lost(inner: &Inner, mut rx: mpsc::UnboundedReceiver<Outbound>) -> End {
+    let mut sh = inner.lock();
+    sh.outbox = None;
+    rx.close();
+    let mut unsent = Vec::new();
+    while let Ok(item) = rx.try_recv() {
+        if !matches!(&item, Outbound::Frame(f) if is_abort_or_heartbeat(f)) {
+            unsent.push(item);
+        }
+    }
+    sh.queue.requeue_front(unsent);
+    End::Lost
+}
+
+fn is_abort_or_heartbeat(frame: &str) -> bool {
+    frame.starts_with(r#"{"type":"$ws:abort""#) || frame.starts_with(r#"{"type":"__heartbeat""#)
+}
+
+/// After a lost connection: requests in flight fail unless idempotent (those are sent again).
+fn connection_lost(inner: &Inner) {
+    let mut sh = inner.lock();
+    Inner::fail_pending(
+        &mut sh,
+        |p| p.written && !p.idempotent,
+        ClientError::ConnectionClosed,
+    );
+}
+
+/// Deliberate close of an open connection: close frame, then wait (bounded) for the server's.
+async fn close_gracefully(
+    inner: &Inner,
+    ws: &mut Socket,
+    rx: &mut mpsc::UnboundedReceiver<Outbound>,
+) {
+    {
+        let mut sh = inner.lock();
+        sh.outbox = None;
+    }
+    rx.close();
+    let frame = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    if ws
+        .send(tungstenite::Message::Close(Some(frame)))
+        .await
+        .is_ok()
+    {
+        // Until the server's close frame (or the end of the stream).
+        let drain = async {
+            while let Some(Ok(msg)) = ws.next().await {
+                if msg.is_close() {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(inner.opts.close_timeout, drain).await;
+    }
+}
+
+/// `close()` finished: the queue is cleared, pending requests fail, subscriptions are forgotten.
+fn finish_deliberate(inner: &Inner) {
+    let mut sh = inner.lock();
+    sh.outbox = None;
+    sh.queue.drain();
+    sh.subscriptions.clear();
+    Inner::fail_pending(&mut sh, |_| true, ClientError::ConnectionClosed);
+    sh.running = false;
+    sh.close_tx = None;
+    inner.set_state(ConnectionState::Closed);
+}
+
+/// The backoff gave up: closed, pending requests fail, the queue and subscriptions are kept for
+/// a later `connect`.
+fn give_up(inner: &Inner) {
+    let mut sh = inner.lock();
+    sh.outbox = None;
+    Inner::fail_pending(&mut sh, |_| true, ClientError::ConnectionClosed);
+    sh.running = false;
+    sh.close_tx = None;
+    inner.set_state(ConnectionState::Closed);
+}
+
+/// Routes one inbound frame: a reply or progress of a pending request, an `ERROR`, an event.
+fn handle_inbound(inner: &Inner, text: &str) {
+    let mut reports = Reports::default();
+    let frame = match InboundFrame::parse(text) {
+        Ok(frame) => frame,
+        Err(error) => {
+            reports.push(ErrorReport::Parse {
+                error,
+                text: text.to_owned(),
+            });
+            return inner.report(reports);
+        }
+    };
+    let ty = frame.ty.as_ref();
+    if ty == types::HEARTBEAT_ACK {
+        return;
+    }
+    let is_progress = ty == types::RPC_PROGRESS;
+    if let Some(id) = frame.correlation_id() {
+        let mut sh = inner.lock();
+        if let Some(p) = sh.pending.get(id.as_str()) {
+            if is_progress {
+                if let Some(tx) = &p.progress_tx {
+                    let _ = tx.send(text.to_owned());
+                }
+                return;
+            }
+            if let Some((id, p)) = sh.pending.remove_entry(id.as_str()) {
+                sh.recent.remember(id);
+                drop(sh);
+                let _ = p.reply_tx.send(Ok(text.to_owned()));
+            }
+            return;
+        }
+        // Late: for a request answered, timed out or cancelled already. Only the first counts.
+        if sh.recent.contains(&id) || is_progress {
+            return;
+        }
+    } else if is_progress {
+        return;
+    }
+    if ty == types::ERROR || ty == types::RPC_ERROR {
+        let payload = frame.payload.map_or("null", |p| p.get());
+        match serde_json::from_str::<crate::Error>(payload) {
+            Ok(e) => reports.push(ErrorReport::Server(e)),
+            Err(e) => reports.push(ErrorReport::Parse {
+                error: crate::Error::invalid_argument(format!("bad error payload: {e}")),
+                text: text.to_owned(),
+            }),
+        }
+        return inner.report(reports);
+    }
+    let mut handled = false;
+    {
+        let mut sh = inner.lock();
+        let mut invalid = None;
+        sh.sinks.retain_mut(|sink| match sink.offer(&frame) {
+            Dispatch::NoMatch => true,
+            Dispatch::Delivered => {
+                handled = true;
+                true
+            }
+            Dispatch::Invalid(issues) => {
+                handled = true;
+                invalid.get_or_insert(issues);
+                true
+            }
+            Dispatch::Full => {
+                handled = true;
+                reports.push(ErrorReport::EventOverflow { ty: ty.to_owned() });
+                true
+            }
+            Dispatch::Gone => false,
+        });
+        if let Some(issues) = invalid {
+            reports.push(ErrorReport::Invalid {
+                ty: ty.to_owned(),
+                issues,
+            });
+        }
+    }
+    inner.report(reports);
+    if !handled && let Some(hook) = &inner.opts.on_unhandled {
+        hook(Unhandled {
+            ty: ty.to_owned(),
+            text: text.to_owned(),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_token() {
+        use super::with_query;
+        assert_eq!(with_query("ws://h:1", "t", "a"), "ws://h:1/?t=a");
+        assert_eq!(with_query("ws://h:1?x=1", "t", "a"), "ws://h:1/?x=1&t=a");
+        assert_eq!(with_query("ws://h:1/ws", "t", "a b"), "ws://h:1/ws?t=a%20b");
+        assert_eq!(
+            with_query("ws://h:1/ws?x=1#f", "t", "a"),
+            "ws://h:1/ws?x=1&t=a#f"
+        );
+    }
+
+    #[test]
+    fn percent_encoding() {
+        assert_eq!(super::percent_encode("a b/c~"), "a%20b%2Fc~");
+    }
+}

@@ -1,0 +1,285 @@
+//! The client builder and its options, with their defaults.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use super::Client;
+use super::backoff::Backoff;
+use super::queue::QueuePolicy;
+use super::report::{ErrorReport, Unhandled};
+use super::state::Gap;
+
+/// Where the auth token goes on the upgrade request (PROTOCOL.md section 5).
+///
+/// ```
+/// use wskit::client::{AuthTransport, ProtocolPosition};
+/// assert_eq!(AuthTransport::default(), AuthTransport::Query { param: "access_token".into() });
+/// let sub = AuthTransport::Subprotocol { prefix: "bearer.".into(), position: ProtocolPosition::Append };
+/// # let _ = sub;
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthTransport {
+    /// A query parameter (default `access_token`), as `@ws-kit/client` does by default.
+    Query {
+        /// The parameter name.
+        param: String,
+    },
+    /// A `Sec-WebSocket-Protocol` value `<prefix><token>` (default prefix `bearer.`).
+    Subprotocol {
+        /// The prefix before the token.
+        prefix: String,
+        /// Before or after the application's own subprotocols.
+        position: ProtocolPosition,
+    },
+}
+
+impl Default for AuthTransport {
+    fn default() -> Self {
+        AuthTransport::Query {
+            param: "access_token".into(),
+        }
+    }
+}
+
+/// Where the token subprotocol goes among the offered subprotocols.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ProtocolPosition {
+    /// After the application's subprotocols (the default, as `@ws-kit/client`).
+    #[default]
+    Append,
+    /// Before them.
+    Prepend,
+}
+
+/// Client heartbeat: a `__heartbeat` frame every `interval`; when nothing at all arrives from
+/// the server within `timeout` after one, the connection is treated as gone and the client
+/// reconnects.
+///
+/// ```
+/// use std::time::Duration;
+/// let hb = wskit::client::Heartbeat::default();
+/// assert_eq!((hb.interval, hb.timeout), (Duration::from_secs(30), Duration::from_secs(5)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Time between heartbeats (default 30 s).
+    pub interval: Duration,
+    /// How long to wait for any frame after a heartbeat (default 5 s).
+    pub timeout: Duration,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat {
+            interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+pub(crate) type TokenProvider = Arc<dyn Fn() -> BoxFuture<'static, Option<String>> + Send + Sync>;
+pub(crate) type Hook<T> = Arc<dyn Fn(T) + Send + Sync>;
+
+/// Everything the builder sets.
+#[derive(Clone)]
+pub(crate) struct Options {
+    pub url: String,
+    pub token: Option<TokenProvider>,
+    pub auth: AuthTransport,
+    pub protocols: Vec<String>,
+    pub headers: Vec<(String, String)>,
+    pub backoff: Backoff,
+    pub jitter_seed: Option<u64>,
+    pub queue_policy: QueuePolicy,
+    pub queue_size: usize,
+    pub request_timeout: Duration,
+    pub max_pending: usize,
+    pub heartbeat: Option<Heartbeat>,
+    pub event_buffer: usize,
+    pub close_timeout: Duration,
+    pub on_error: Option<Hook<ErrorReport>>,
+    pub on_unhandled: Option<Hook<Unhandled>>,
+    pub on_gap: Option<Hook<Gap>>,
+}
+
+/// Builds a [`Client`]. Defaults (PROTOCOL.md section 7):
+///
+/// | option | default |
+/// |---|---|
+/// | [`backoff`](Self::backoff) | exponential with full jitter, 300 ms to 10 s, unlimited attempts |
+/// | [`queue`](Self::queue) | [`QueuePolicy::DropNewest`], 1000 frames |
+/// | [`request_timeout`](Self::request_timeout) | 30 s, counted from the moment the request frame is written |
+/// | [`max_pending`](Self::max_pending) | 1000 requests |
+/// | [`auth`](Self::auth) | token (if any) as query parameter `access_token` |
+/// | [`heartbeat`](Self::heartbeat) | off |
+/// | [`event_buffer`](Self::event_buffer) | 1024 events per [`Events`](super::Events) stream |
+/// | [`close_timeout`](Self::close_timeout) | 5 s for the server to answer a close frame |
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use wskit::client::{Backoff, Client, QueuePolicy};
+/// # async fn demo() -> Result<(), wskit::client::ClientError> {
+/// let client = Client::builder("ws://127.0.0.1:3000/ws")
+///     .token(|| async { Some("secret".to_owned()) })
+///     .queue(QueuePolicy::DropOldest, 100)
+///     .request_timeout(Duration::from_secs(5))
+///     .backoff(Backoff::ExponentialJitter {
+///         initial: Duration::from_millis(100),
+///         max: Duration::from_secs(5),
+///         max_attempts: Some(10),
+///     })
+///     .on_error(|report| eprintln!("client: {report}"))
+///     .build();
+/// client.connect().await?;
+/// # Ok(()) }
+/// ```
+pub struct ClientBuilder {
+    opts: Options,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(url: impl Into<String>) -> Self {
+        ClientBuilder {
+            opts: Options {
+                url: url.into(),
+                token: None,
+                auth: AuthTransport::default(),
+                protocols: Vec::new(),
+                headers: Vec::new(),
+                backoff: Backoff::default(),
+                jitter_seed: None,
+                queue_policy: QueuePolicy::default(),
+                queue_size: 1000,
+                request_timeout: Duration::from_secs(30),
+                max_pending: 1000,
+                heartbeat: None,
+                event_buffer: 1024,
+                close_timeout: Duration::from_secs(5),
+                on_error: None,
+                on_unhandled: None,
+                on_gap: None,
+            },
+        }
+    }
+
+    /// The token provider, asked again before every connection attempt; `None` sends no token.
+    pub fn token<F, Fut>(mut self, provider: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Option<String>> + Send + 'static,
+    {
+        self.opts.token = Some(Arc::new(move || Box::pin(provider())));
+        self
+    }
+
+    /// Where the token goes (default: query parameter `access_token`).
+    pub fn auth(mut self, transport: AuthTransport) -> Self {
+        self.opts.auth = transport;
+        self
+    }
+
+    /// The application's own subprotocols, offered in this order.
+    pub fn protocols<I, S>(mut self, protocols: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.opts.protocols = protocols.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// An extra header on the upgrade request.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.opts.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The reconnect strategy.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.opts.backoff = backoff;
+        self
+    }
+
+    /// Seeds the jitter generator ([`JitterRng`](super::JitterRng)), for reproducible delays.
+    pub fn jitter_seed(mut self, seed: u64) -> Self {
+        self.opts.jitter_seed = Some(seed);
+        self
+    }
+
+    /// The offline queue's policy and size.
+    pub fn queue(mut self, policy: QueuePolicy, size: usize) -> Self {
+        self.opts.queue_policy = policy;
+        self.opts.queue_size = size;
+        self
+    }
+
+    /// The default request timeout; [`Call::timeout`](super::Call::timeout) overrides it per call.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.opts.request_timeout = timeout;
+        self
+    }
+
+    /// The most requests awaiting a reply at once; more fail with [`ClientError::TooManyPending`](super::ClientError::TooManyPending).
+    pub fn max_pending(mut self, max: usize) -> Self {
+        self.opts.max_pending = max;
+        self
+    }
+
+    /// Turns the heartbeat on.
+    pub fn heartbeat(mut self, heartbeat: Heartbeat) -> Self {
+        self.opts.heartbeat = Some(heartbeat);
+        self
+    }
+
+    /// How many undelivered events one [`Events`](super::Events) stream buffers before it
+    /// drops (and reports) new ones.
+    pub fn event_buffer(mut self, size: usize) -> Self {
+        self.opts.event_buffer = size.max(1);
+        self
+    }
+
+    /// How long a deliberate close waits for the server's close frame.
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.opts.close_timeout = timeout;
+        self
+    }
+
+    /// Called with every problem that concerns no call: unparsable frames, events or progress
+    /// that fail validation, `ERROR` frames, overflows. Runs on the connection task: keep it short.
+    pub fn on_error(mut self, hook: impl Fn(ErrorReport) + Send + Sync + 'static) -> Self {
+        self.opts.on_error = Some(Arc::new(hook));
+        self
+    }
+
+    /// Called with every frame that answers no request and matches no event of any
+    /// [`Events`](super::Events) stream.
+    pub fn on_unhandled(mut self, hook: impl Fn(Unhandled) + Send + Sync + 'static) -> Self {
+        self.opts.on_unhandled = Some(Arc::new(hook));
+        self
+    }
+
+    /// Called after every reconnect (see [`Client::gaps`]).
+    pub fn on_gap(mut self, hook: impl Fn(Gap) + Send + Sync + 'static) -> Self {
+        self.opts.on_gap = Some(Arc::new(hook));
+        self
+    }
+
+    /// The client, not connected yet: call [`Client::connect`].
+    pub fn build(self) -> Client {
+        Client::from_options(self.opts)
+    }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("url", &self.opts.url)
+            .field("backoff", &self.opts.backoff)
+            .field("queue_policy", &self.opts.queue_policy)
+            .field("queue_size", &self.opts.queue_size)
+            .finish_non_exhaustive()
+    }
+}
