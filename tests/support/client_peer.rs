@@ -1,33 +1,19 @@
-//! A tiny WebSocket peer on 127.0.0.1 for the client tests (raw tokio-tungstenite), and
-//! hand-written protocol types (what `protocol!` generates) for it to speak.
+//! A tiny WebSocket peer on 127.0.0.1 for the client tests (raw tokio-tungstenite), and the
+//! protocol it speaks.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
-use wskit::validate::{Decode, Issues, Path, decode_payload, decode_with_serde};
-use wskit::wire::InboundFrame;
-use wskit::{EventSet, Message, NoMeta, NoProgress, Rpc, Validate};
 
-/// Upper bound for anything a test awaits, so a broken test fails instead of hanging.
-pub const LIMIT: Duration = Duration::from_secs(10);
-
-/// Awaits `fut`, failing the test after [`LIMIT`].
-pub async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(LIMIT, fut).await {
-        Ok(v) => v,
-        Err(_) => panic!("timed out waiting for {what}"),
-    }
-}
+pub use crate::{LIMIT, within};
 
 /// A listening peer.
 pub struct Peer {
@@ -179,83 +165,38 @@ impl Conn {
     }
 }
 
-/// Hand-written message type: what `protocol!` generates for `message`/`event`/`rpc`.
-macro_rules! wire_type {
-    ($name:ident, $ty:literal, { $($field:ident : $fty:ty),* $(,)? } $(, $konst:ident = $val:expr)*) => {
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(deny_unknown_fields, rename_all = "camelCase")]
-        pub struct $name { $(pub $field: $fty),* }
-        impl Validate for $name {
-            fn validate(&self, _: &Path<'_>, _: &mut Issues) {}
-        }
-        impl Decode for $name {
-            fn decode(raw: &serde_json::value::RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-                decode_with_serde(raw, path, issues)
-            }
-        }
-        impl Message for $name {
-            const TYPE: &'static str = $ty;
-            const HAS_PAYLOAD: bool = true;
-            $(const $konst: bool = $val;)*
-            type Meta = NoMeta;
-        }
-    };
-}
-
-wire_type!(Chat, "CHAT", { text: String });
-wire_type!(JoinRoom, "JOIN_ROOM", { room_id: String }, SUBSCRIPTION = true);
-wire_type!(GetUser, "GET_USER", { user_id: String });
-wire_type!(UserData, "USER_DATA", { name: String });
-wire_type!(CreateOrder, "CREATE_ORDER", { item: String });
-wire_type!(OrderCreated, "ORDER_CREATED", { order_id: String });
-wire_type!(Export, "EXPORT", { rows: u32 });
-wire_type!(ExportDone, "EXPORT_DONE", { total: u32 });
-wire_type!(ExportProgress, "$ws:rpc-progress", { done: u32 });
-wire_type!(UserJoined, "USER_JOINED", { room_id: String, user_id: String });
-wire_type!(Notice, "NOTICE", { text: String });
-
-/// Idempotent: re-sent after a reconnect.
-impl Rpc for GetUser {
-    type Response = UserData;
-    type Progress = NoProgress;
-    const IDEMPOTENT: bool = true;
-}
-
-/// Not idempotent: fails with ConnectionClosed when the connection drops while in flight.
-impl Rpc for CreateOrder {
-    type Response = OrderCreated;
-    type Progress = NoProgress;
-}
-
-/// Streams progress.
-impl Rpc for Export {
-    type Response = ExportDone;
-    type Progress = ExportProgress;
-}
-
-/// The server events: what `protocol!` generates as `ChatEvent`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TestEvent {
-    UserJoined(UserJoined),
-    Notice(Notice),
-}
-
-impl EventSet for TestEvent {
-    fn decode_event(frame: &InboundFrame<'_>) -> Option<Result<Self, Issues>> {
-        match &*frame.ty {
-            "USER_JOINED" => {
-                Some(decode_payload::<UserJoined>(frame.payload).map(TestEvent::UserJoined))
-            }
-            "NOTICE" => Some(decode_payload::<Notice>(frame.payload).map(TestEvent::Notice)),
-            _ => None,
-        }
+wskit::protocol! {
+    /// What the raw peer and the client tests speak.
+    pub protocol PeerProtocol {
+        message Chat { text: String }
+        /// Re-sent by the client after every reconnect.
+        #[subscription]
+        message JoinRoom { room_id: String }
+        /// Idempotent: re-sent after a reconnect.
+        #[idempotent]
+        rpc GetUser(user_id: String) -> UserData { name: String }
+        /// Not idempotent: fails with ConnectionClosed when the connection drops while in flight.
+        rpc CreateOrder(item: String) -> OrderCreated { order_id: String }
+        /// Streams progress.
+        rpc Export(rows: u32) -> ExportDone { total: u32 } progress ExportProgress { done: u32 }
+        event UserJoined { room_id: String, user_id: String }
+        event Notice { text: String }
     }
 }
+
+/// The server events of [`PeerProtocol`].
+pub type TestEvent = PeerProtocolEvent;
 
 /// Collects what a hook receives, and lets a test await the next one.
 pub struct Seen<T> {
     tx: tokio::sync::mpsc::UnboundedSender<T>,
     rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+}
+
+impl<T: Send + 'static> Default for Seen<T> {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl<T: Send + 'static> Seen<T> {

@@ -1,9 +1,9 @@
-//! Helpers shared by wskit's integration tests: a test protocol (`generated`: what `protocol!`
-//! would generate, written by hand until the macro lands), a handler for it that reports what
+//! Helpers shared by wskit's integration tests: the test protocol (`protocol`), a handler for it that reports what
 //! it sees on a probe, servers on ephemeral ports of 127.0.0.1, and raw WebSocket peers that
 //! send and receive exact text.
 
-pub mod generated;
+pub mod client_peer;
+pub mod protocol;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -22,7 +22,7 @@ use wskit::server::{
 };
 use wskit::{Error, ErrorCode};
 
-pub use generated::*;
+pub use protocol::*;
 
 /// Upper bound for anything a test awaits: a broken test fails instead of hanging.
 pub const LIMIT: Duration = Duration::from_secs(10);

@@ -25,7 +25,7 @@ wskit::protocol! {
         rpc Twice(mode: String) -> TwiceDone { n: u32 }
         rpc Post(room: String, text: String, exclude_self: bool) -> Posted { matched: u32 }
         rpc WhoAmI() -> Me { client_id: String, user: String }
-        rpc Check(#[validate(custom = crate::generated::buggy_check)] n: u32) -> Checked {}
+        rpc Check(#[validate(custom = crate::protocol::buggy_check)] n: u32) -> Checked {}
     }
 }
 

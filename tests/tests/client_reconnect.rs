@@ -2,8 +2,7 @@
 //! (queue flushed in order, only idempotent in-flight requests and subscriptions re-sent, a gap
 //! reported), giving up, the attempt counter, the heartbeat.
 
-#[path = "support/client_peer.rs"]
-mod peer;
+use wskit_tests::client_peer as peer;
 
 use std::future::IntoFuture;
 use std::sync::{Arc, Mutex};

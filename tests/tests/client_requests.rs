@@ -1,8 +1,7 @@
 //! Requests: correlation, replies, typed errors, timeouts, the pending limit, cancellation
 //! (`$ws:abort`), first reply wins, progress. Against a raw WebSocket peer on 127.0.0.1.
 
-#[path = "support/client_peer.rs"]
-mod peer;
+use wskit_tests::client_peer as peer;
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -106,7 +105,10 @@ async fn reply_that_fails_validation_is_invalid_reply() {
         .await;
     match within("the reply", call).await.unwrap() {
         Err(ClientError::InvalidReply(issues)) => {
-            assert_eq!(issues.as_slice()[0].path, "payload", "{issues}");
+            assert_eq!(
+                issues.to_string(),
+                "payload.name: expected string, got number"
+            );
         }
         other => panic!("expected InvalidReply, got {other:?}"),
     }
@@ -365,7 +367,6 @@ async fn progress_is_delivered_in_order_from_payload_or_data() {
         }
         other => panic!("expected an invalid progress report, got {other:?}"),
     }
-    assert_eq!(ExportProgress::TYPE, p);
 }
 
 /// A message with a constraint: `text` must not be empty.

@@ -1,8 +1,7 @@
 //! The offline queue: policies, size, order of the flush, kept on an unexpected close, cleared
 //! by a deliberate one, overflow reported.
 
-#[path = "support/client_peer.rs"]
-mod peer;
+use wskit_tests::client_peer as peer;
 
 use std::future::IntoFuture;
 

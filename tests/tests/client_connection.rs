@@ -1,8 +1,7 @@
 //! Connecting and closing (idempotent), the states, waiting until open, and auth on the upgrade
 //! request: token by query parameter or `bearer.` subprotocol, extra headers.
 
-#[path = "support/client_peer.rs"]
-mod peer;
+use wskit_tests::client_peer as peer;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

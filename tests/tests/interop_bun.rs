@@ -4,88 +4,27 @@
 //! Needs Bun and the ws-kit packages in `interop/node_modules` (`npm ci` in `interop/`; `.ci/run`
 //! does it). Run with `cargo test -p wskit-tests --test interop_bun -- --ignored`.
 
-#[macro_use]
-#[path = "support/client_peer.rs"]
-mod peer;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 
-use peer::{Chat, Export, GetUser, UserData, within};
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+use wskit::ErrorCode;
 use wskit::client::{AuthTransport, Backoff, Client, ClientError, ProtocolPosition};
-use wskit::validate::{Decode, Issues, Path, decode_payload, decode_with_serde};
-use wskit::wire::InboundFrame;
-use wskit::{ErrorCode, EventSet, Message, NoMeta, NoProgress, Rpc, Validate};
+use wskit_tests::client_peer::within;
 
-wire_type!(Echoed, "ECHOED", { text: String, user: String });
-wire_type!(WhoAmI, "WHO_AM_I", { probe: bool });
-wire_type!(YouAre, "YOU_ARE", { user: String });
-wire_type!(Exported, "EXPORTED", { done: u32 });
-wire_type!(ExportUpdate, "$ws:rpc-progress", { done: u32 });
-wire_type!(Join, "JOIN", { room: String });
-wire_type!(Joined, "JOINED", { room: String });
-wire_type!(Say, "SAY", { room: String, text: String });
-wire_type!(NewMessage, "NEW_MESSAGE", { room: String, text: String, from: String });
-
-impl Rpc for WhoAmI {
-    type Response = YouAre;
-    type Progress = NoProgress;
-}
-
-impl Rpc for Join {
-    type Response = Joined;
-    type Progress = NoProgress;
-}
-
-/// `EXPORT` as `interop/server.ts` declares it (`peer::Export` has other reply types).
-#[derive(Debug, Clone, Serialize)]
-struct BunExport(Export);
-
-impl Validate for BunExport {
-    fn validate(&self, path: &Path<'_>, issues: &mut Issues) {
-        self.0.validate(path, issues)
-    }
-}
-
-impl Decode for BunExport {
-    fn decode(
-        raw: &serde_json::value::RawValue,
-        path: &Path<'_>,
-        issues: &mut Issues,
-    ) -> Option<Self> {
-        Export::decode(raw, path, issues).map(BunExport)
-    }
-}
-
-impl Message for BunExport {
-    const TYPE: &'static str = "EXPORT";
-    const HAS_PAYLOAD: bool = true;
-    type Meta = NoMeta;
-}
-
-impl Rpc for BunExport {
-    type Response = Exported;
-    type Progress = ExportUpdate;
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum BunEvent {
-    Echoed(Echoed),
-    NewMessage(NewMessage),
-}
-
-impl EventSet for BunEvent {
-    fn decode_event(frame: &InboundFrame<'_>) -> Option<Result<Self, Issues>> {
-        match &*frame.ty {
-            "ECHOED" => Some(decode_payload::<Echoed>(frame.payload).map(BunEvent::Echoed)),
-            "NEW_MESSAGE" => {
-                Some(decode_payload::<NewMessage>(frame.payload).map(BunEvent::NewMessage))
-            }
-            _ => None,
-        }
+wskit::protocol! {
+    /// The protocol of `interop/server.ts` (zod schemas there), declared on the Rust side.
+    protocol Interop {
+        message Chat { text: String }
+        event Echoed { text: String, user: String }
+        rpc GetUser(user_id: String) -> UserData { name: String }
+        rpc WhoAmI(probe: bool) -> YouAre { user: String }
+        /// ws-kit validates progress against the response schema: both share one shape.
+        rpc Export(rows: u32) -> Exported { done: u32 } progress ExportUpdate { done: u32 }
+        rpc Join(room: String) -> Joined { room: String }
+        message Say { room: String, text: String }
+        event NewMessage { room: String, text: String, from: String }
     }
 }
 
@@ -192,16 +131,18 @@ async fn wskit_client_talks_to_ws_kit_on_bun() {
         other => panic!("expected a refused upgrade, got {other:?}"),
     }
 
+    // From here on through the generated typed client.
+    let api = InteropClient::new(alice.clone());
+
     // A message, answered with an event.
-    let mut alice_events = alice.events::<BunEvent>();
-    alice
-        .send(Chat {
-            text: "hello".into(),
-        })
-        .unwrap();
+    let mut alice_events = api.events();
+    api.chat(Chat {
+        text: "hello".into(),
+    })
+    .unwrap();
     assert_eq!(
         within("ECHOED", alice_events.recv()).await,
-        Some(BunEvent::Echoed(Echoed {
+        Some(InteropEvent::Echoed(Echoed {
             text: "hello".into(),
             user: "alice".into()
         }))
@@ -210,21 +151,19 @@ async fn wskit_client_talks_to_ws_kit_on_bun() {
     // Request and reply; RPC_ERROR.
     let user = within(
         "GET_USER",
-        alice
-            .request(GetUser {
-                user_id: "u1".into(),
-            })
-            .into_future(),
+        api.get_user(GetUser {
+            user_id: "u1".into(),
+        })
+        .into_future(),
     )
     .await;
     assert_eq!(user.unwrap(), UserData { name: "Ada".into() });
     match within(
         "GET_USER",
-        alice
-            .request(GetUser {
-                user_id: "zz".into(),
-            })
-            .into_future(),
+        api.get_user(GetUser {
+            user_id: "zz".into(),
+        })
+        .into_future(),
     )
     .await
     {
@@ -237,7 +176,7 @@ async fn wskit_client_talks_to_ws_kit_on_bun() {
     }
 
     // Progress, in order, before the reply.
-    let mut call = alice.request(BunExport(Export { rows: 4 }));
+    let mut call = api.export(Export { rows: 4 });
     let mut progress = call.progress();
     let done = within("EXPORT", call.into_future()).await.unwrap();
     assert_eq!(done.done, 4);
@@ -248,7 +187,7 @@ async fn wskit_client_talks_to_ws_kit_on_bun() {
     assert_eq!(updates, [1, 2, 3, 4]);
 
     // Pub/sub: both join, alice says something, both receive it (the publisher included).
-    let mut bob_events = bob.events::<BunEvent>();
+    let mut bob_events = bob.events::<InteropEvent>();
     for c in [&alice, &bob] {
         let joined = within("JOIN", c.request(Join { room: "r1".into() }).into_future()).await;
         assert_eq!(joined.unwrap().room, "r1");
@@ -259,7 +198,7 @@ async fn wskit_client_talks_to_ws_kit_on_bun() {
             text: "hi all".into(),
         })
         .unwrap();
-    let expected = BunEvent::NewMessage(NewMessage {
+    let expected = InteropEvent::NewMessage(NewMessage {
         room: "r1".into(),
         text: "hi all".into(),
         from: "alice".into(),

@@ -2,8 +2,7 @@
 //! raw WebSocket peer on 127.0.0.1: `#[subscription]` and `#[idempotent]` drive what a reconnect
 //! sends again; progress and events are typed.
 
-#[path = "support/client_peer.rs"]
-mod peer;
+use wskit_tests::client_peer as peer;
 
 use std::time::Duration;
 

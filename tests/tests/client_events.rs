@@ -1,8 +1,7 @@
 //! Server events: typed delivery per protocol, and the hooks for everything else (frames that
 //! match nothing, unparsable frames, events that fail validation, `ERROR` frames, overflow).
 
-#[path = "support/client_peer.rs"]
-mod peer;
+use wskit_tests::client_peer as peer;
 
 use futures_util::StreamExt;
 use peer::*;
