@@ -171,6 +171,10 @@ impl<T: Decode> Decode for Vec<T> {
         let mut out = Vec::with_capacity(items.len());
         let mut ok = true;
         for (i, item) in items.into_iter().enumerate() {
+            if issues.is_full() {
+                issues.truncate();
+                return None;
+            }
             match T::decode(item, &path.index(i), issues) {
                 Some(v) if ok => out.push(v),
                 Some(_) => {}
@@ -202,6 +206,10 @@ fn decode_map<T: Decode, C: FromIterator<(String, T)>>(
     let mut out = Vec::with_capacity(entries.len());
     let mut ok = true;
     for (k, v) in entries {
+        if issues.is_full() {
+            issues.truncate();
+            return None;
+        }
         match T::decode(v, &path.field(&k), issues) {
             Some(v) if ok => out.push((k.into_owned(), v)),
             Some(_) => {}
@@ -249,13 +257,28 @@ pub fn object_entries<'a>(
         mismatch("object", raw, path, issues);
         return None;
     };
-    for (i, (k, _)) in entries.iter().enumerate() {
-        if entries[..i].iter().any(|(prev, _)| prev == k) {
-            issues.push(&path.field(k), "duplicate key");
-            return None;
-        }
+    if let Some(k) = first_duplicate(&entries) {
+        issues.push(&path.field(k), "duplicate key");
+        return None;
     }
     Some(entries)
+}
+
+/// The first key that appears twice: a linear scan for the usual small object, a hash set for a
+/// large one (a hostile frame may carry many thousands of keys).
+fn first_duplicate<'e>(entries: &'e [(Cow<'_, str>, &RawValue)]) -> Option<&'e str> {
+    if entries.len() <= 16 {
+        return entries
+            .iter()
+            .enumerate()
+            .find(|(i, (k, _))| entries[..*i].iter().any(|(prev, _)| prev == k))
+            .map(|(_, (k, _))| &**k);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    entries
+        .iter()
+        .find(|(k, _)| !seen.insert(&**k))
+        .map(|(k, _)| &**k)
 }
 
 /// Decodes one field of an object: an absent key is `T::absent()` or a "required" issue.
