@@ -440,3 +440,34 @@ fn a_duplicate_key_is_found_among_many() {
         ["payload.name: duplicate key"]
     );
 }
+
+#[test]
+fn standard_meta_takes_the_same_rules_on_the_fast_and_the_slow_path() {
+    let meta = |json: &str| match decode_meta::<Ping>(Some(&raw(json))) {
+        Ok((meta, _)) => Ok((meta.correlation_id, meta.timestamp, meta.timeout_ms)),
+        Err(issues) => Err(issues.to_string()),
+    };
+    assert_eq!(
+        meta(
+            r#"{"correlationId":"c-1","timestamp":5,"timeoutMs":100,"clientId":"spoof","receivedAt":1}"#
+        ),
+        Ok((Some("c-1".to_owned()), Some(5.0), Some(100)))
+    );
+    assert_eq!(meta("{}"), Ok((None, None, None)));
+    assert_eq!(
+        meta(r#"{"correlationId":null}"#),
+        Err("meta.correlationId: expected string, got null".to_owned())
+    );
+    assert_eq!(
+        meta(r#"{"timeoutMs":-1}"#),
+        Err("meta.timeoutMs: must be a non-negative number of milliseconds".to_owned())
+    );
+    assert_eq!(
+        meta(r#"{"traceId":"x"}"#),
+        Err("meta.traceId: unknown key".to_owned())
+    );
+    assert_eq!(
+        meta(r#"{"correlationId":"a","correlationId":"b"}"#),
+        Err("meta.correlationId: duplicate key".to_owned())
+    );
+}
