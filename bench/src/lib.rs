@@ -8,5 +8,6 @@
 pub mod args;
 pub mod frames;
 pub mod proc_status;
+pub mod report;
 pub mod stats;
 pub mod transport;

@@ -7,6 +7,7 @@
 //! loadgen --addr 127.0.0.1:PORT --mode fanout [--subs 10000] [--rounds 20] [--duration 5]
 //! loadgen --addr 127.0.0.1:PORT --mode idle   --pid SERVER_PID [--conns 10000] [--settle 2]
 //! common: [--path /] [--sources 8] (connections spread over 127.0.0.1..127.0.0.<sources>)
+//!         [--server NAME] [--scenario NAME] [--repeat N] (copied into the result line as labels)
 //! ```
 //!
 //! - rpc: `conns` connections each keep `window` `ECHO` requests in flight, every one with a unique
@@ -63,10 +64,15 @@ fn main() -> Result<(), BoxError> {
         path: args.get::<String>("path", "/".into())?.into(),
         sources: args.get("sources", 8)?,
     };
+    let labels = json!({
+        "server": args.get::<String>("server", String::new())?,
+        "scenario": args.get::<String>("scenario", String::new())?,
+        "repeat": args.get::<u32>("repeat", 0)?,
+    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let result = LocalSet::new().block_on(&rt, async move {
+    let mut result = LocalSet::new().block_on(&rt, async move {
         match mode.as_str() {
             "rpc" => rpc(&args, target).await,
             "fanout" => fanout(&args, target).await,
@@ -74,6 +80,9 @@ fn main() -> Result<(), BoxError> {
             other => Err(format!("unknown --mode {other:?} (rpc, fanout, idle)").into()),
         }
     })?;
+    if let (Some(out), serde_json::Value::Object(labels)) = (result.as_object_mut(), labels) {
+        out.extend(labels);
+    }
     println!("{result}");
     Ok(())
 }
