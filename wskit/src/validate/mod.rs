@@ -32,7 +32,7 @@ impl fmt::Display for Issue {
     }
 }
 
-/// Every issue found in one value, in document order.
+/// Every issue found in one value: unknown keys first, then the declared fields in order.
 ///
 /// ```
 /// use wskit::validate::{Issues, Path};

@@ -1,0 +1,7 @@
+wskit::protocol! {
+    protocol Users {
+        rpc GetUser(user_id: String)
+    }
+}
+
+fn main() {}

@@ -1,0 +1,13 @@
+wskit::protocol! {
+    protocol Shop {
+        message Order {
+            sku: &'static str,
+            pair: (String, u8),
+            count: usize,
+            by_id: std::collections::HashMap<u32, String>,
+            lines: [String; 4],
+        }
+    }
+}
+
+fn main() {}

@@ -1,0 +1,109 @@
+//! Code generation: one file per output. Generated code reaches the runtime only through
+//! `::wskit::__private` and public `wskit` paths.
+
+mod client;
+mod decode;
+mod describe;
+mod server;
+mod stub;
+mod types;
+
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use syn::Ident;
+
+use crate::model::{Docs, FieldType, MapKind, Protocol};
+
+pub use stub::stubs;
+
+/// Everything one valid `protocol!` block expands to.
+pub fn generate(p: &Protocol) -> TokenStream {
+    let types = types::generate(p);
+    let decode = decode::generate(p);
+    let describe = describe::generate(p);
+    let server = server::generate(p);
+    let client = client::generate(p);
+    quote! {
+        #types
+        #decode
+        #describe
+        #server
+        #client
+    }
+}
+
+/// `#[doc = "..."]` lines.
+fn docs(d: &Docs) -> TokenStream {
+    let lines = d.0.iter().map(|l| format!(" {l}"));
+    quote! { #( #[doc = #lines] )* }
+}
+
+/// The Rust type of a field, with paths that resolve whatever the user imported.
+fn rust_type(ty: &FieldType) -> TokenStream {
+    match ty {
+        FieldType::String => quote!(::std::string::String),
+        FieldType::Bool => quote!(bool),
+        FieldType::Int(n) | FieldType::Float(n) => {
+            let id = format_ident!("{}", n);
+            quote!(#id)
+        }
+        FieldType::Json => quote!(::wskit::__private::serde_json::Value),
+        FieldType::Option(t) => {
+            let t = rust_type(t);
+            quote!(::std::option::Option<#t>)
+        }
+        FieldType::Vec(t) => {
+            let t = rust_type(t);
+            quote!(::std::vec::Vec<#t>)
+        }
+        FieldType::Map(kind, t) => {
+            let t = rust_type(t);
+            match kind {
+                MapKind::Hash => {
+                    quote!(::std::collections::HashMap<::std::string::String, #t>)
+                }
+                MapKind::BTree => {
+                    quote!(::std::collections::BTreeMap<::std::string::String, #t>)
+                }
+            }
+        }
+        FieldType::Named(n) => quote!(#n),
+        FieldType::External(p) => quote!(#p),
+    }
+}
+
+/// A field's name without `r#`, for building other identifiers and strings.
+fn plain(name: &Ident) -> String {
+    syn::ext::IdentExt::unraw(name).to_string()
+}
+
+/// A method name from a message name (`GetUser` -> `get_user`), raw when it is a keyword.
+fn method_name(name: &Ident) -> Ident {
+    let snake = crate::names::snake(&name.to_string());
+    if crate::names::is_keyword(&snake) {
+        Ident::new_raw(&snake, name.span())
+    } else {
+        Ident::new(&snake, name.span())
+    }
+}
+
+fn opt_u64(v: Option<u64>) -> TokenStream {
+    match v {
+        Some(v) => quote!(::std::option::Option::Some(#v)),
+        None => quote!(::std::option::Option::None),
+    }
+}
+
+fn opt_f64(v: Option<f64>) -> TokenStream {
+    match v {
+        Some(v) => {
+            let lit = Literal::f64_suffixed(v.abs());
+            if v < 0.0 {
+                quote!(::std::option::Option::Some(-#lit))
+            } else {
+                quote!(::std::option::Option::Some(#lit))
+            }
+        }
+        None => quote!(::std::option::Option::None),
+    }
+}

@@ -1,0 +1,157 @@
+//! The structs and enums, their serde form (exactly the wire form), and the `Message` / `Rpc` impls.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use super::{docs, rust_type};
+use crate::model::{Docs, Field, FieldType, Kind, Message, Protocol, Shape, TypeDecl};
+
+pub fn generate(p: &Protocol) -> TokenStream {
+    let mut out = TokenStream::new();
+    for m in &p.messages {
+        out.extend(message(p, m));
+    }
+    for t in &p.types {
+        out.extend(type_decl(p, t));
+    }
+    out
+}
+
+/// A struct whose serde form is the JSON object of PROTOCOL.md: camelCase (or renamed) keys,
+/// unknown keys refused, `None` left out.
+pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> TokenStream {
+    let vis = &p.vis;
+    let doc = docs(doc);
+    let fields = fields.iter().map(|f| {
+        let name = &f.name;
+        let ty = rust_type(&f.ty);
+        let wire = &f.wire;
+        let doc = docs(&f.docs);
+        let skip = matches!(f.ty, FieldType::Option(_))
+            .then(|| quote!(, default, skip_serializing_if = "::std::option::Option::is_none"));
+        quote! {
+            #doc
+            #[serde(rename = #wire #skip)]
+            pub #name: #ty
+        }
+    });
+    quote! {
+        #doc
+        #[derive(
+            ::std::fmt::Debug,
+            ::std::clone::Clone,
+            ::std::cmp::PartialEq,
+            ::wskit::__private::serde::Serialize,
+            ::wskit::__private::serde::Deserialize,
+        )]
+        #[serde(crate = "::wskit::__private::serde", deny_unknown_fields)]
+        #vis struct #name {
+            #( #fields, )*
+        }
+    }
+}
+
+fn message(p: &Protocol, m: &Message) -> TokenStream {
+    let name = &m.name;
+    let mut doc = m.docs.clone();
+    if doc.0.is_empty() {
+        doc.0.push(default_doc(p, m));
+    }
+    let mut out = strukt(p, name, &doc, &m.fields);
+    let wire = &m.wire;
+    let has_payload = !m.fields.is_empty();
+    let subscription = m.subscription;
+    let meta = match &m.meta {
+        Some(fields) => {
+            let meta_name = format_ident!("{}Meta", name);
+            let meta_doc = Docs(vec![format!(
+                "The extra meta fields of [`{name}`], beside `correlationId` and `timestamp`."
+            )]);
+            out.extend(strukt(p, &meta_name, &meta_doc, fields));
+            out.extend(super::decode::strukt(&meta_name, fields));
+            quote!(#meta_name)
+        }
+        None => quote!(::wskit::NoMeta),
+    };
+    out.extend(quote! {
+        impl ::wskit::Message for #name {
+            const TYPE: &'static str = #wire;
+            const HAS_PAYLOAD: bool = #has_payload;
+            const SUBSCRIPTION: bool = #subscription;
+            type Meta = #meta;
+        }
+    });
+    if m.kind == Kind::Request {
+        let response = m.response.as_ref().map(|r| quote!(#r));
+        let progress = match &m.progress {
+            Some(pr) => quote!(#pr),
+            None => quote!(::wskit::NoProgress),
+        };
+        let idempotent = m.idempotent;
+        out.extend(quote! {
+            impl ::wskit::Rpc for #name {
+                type Response = #response;
+                type Progress = #progress;
+                const IDEMPOTENT: bool = #idempotent;
+            }
+        });
+    }
+    out
+}
+
+fn default_doc(p: &Protocol, m: &Message) -> String {
+    let req = |what: &str| {
+        let rpc = p
+            .messages
+            .iter()
+            .find(|r| r.response.as_ref() == Some(&m.name) || r.progress.as_ref() == Some(&m.name))
+            .map(|r| r.name.to_string())
+            .unwrap_or_default();
+        format!("The {what} of the rpc [`{rpc}`].")
+    };
+    match m.kind {
+        Kind::Message => format!("Message `{}` (client to server).", m.wire),
+        Kind::Event => format!("Event `{}` (server to client).", m.wire),
+        Kind::Request => format!("Rpc request `{}`.", m.wire),
+        Kind::Response => req("response"),
+        Kind::Progress => req("progress update"),
+    }
+}
+
+fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
+    let name = &t.name;
+    match &t.shape {
+        Shape::Struct(fields) => strukt(p, name, &t.docs, fields),
+        Shape::Enum(variants) => {
+            let vis = &p.vis;
+            let doc = docs(&t.docs);
+            let variants = variants.iter().map(|v| {
+                let vname = &v.name;
+                let wire = &v.wire;
+                let doc = docs(&v.docs);
+                quote! {
+                    #doc
+                    #[serde(rename = #wire)]
+                    #vname
+                }
+            });
+            quote! {
+                #doc
+                #[derive(
+                    ::std::fmt::Debug,
+                    ::std::clone::Clone,
+                    ::std::marker::Copy,
+                    ::std::cmp::PartialEq,
+                    ::std::cmp::Eq,
+                    ::std::hash::Hash,
+                    ::wskit::__private::serde::Serialize,
+                    ::wskit::__private::serde::Deserialize,
+                )]
+                #[serde(crate = "::wskit::__private::serde")]
+                #vis enum #name {
+                    #( #variants, )*
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! Unit tests of the parser, the checker (model and diagnostics) and the expansion.
+
+use quote::quote;
+
+use crate::check::check;
+use crate::model::{FieldType, Kind, Protocol, Rule, Shape};
+use crate::parse::{ItemKindAst, ProtocolAst};
+
+fn parse(tokens: proc_macro2::TokenStream) -> ProtocolAst {
+    syn::parse2(tokens).expect("parses")
+}
+
+fn model(tokens: proc_macro2::TokenStream) -> Protocol {
+    match check(&parse(tokens)) {
+        Ok(p) => p,
+        Err(e) => panic!("unexpected errors: {:?}", errors_of(e)),
+    }
+}
+
+fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
+    match check(&parse(tokens)) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => errors_of(e),
+    }
+}
+
+fn errors_of(e: syn::Error) -> Vec<String> {
+    e.into_iter().map(|e| e.to_string()).collect()
+}
+
+#[test]
+fn parses_every_kind_of_item() {
+    let ast = parse(quote! {
+        /// Docs.
+        pub protocol Chat {
+            message JoinRoom { room_id: String } meta { trace_id: Option<String> }
+            event UserJoined { room_id: String, }
+            rpc GetUser(user_id: String) -> UserData { name: String }
+            rpc Export(file_id: String) -> ExportDone { url: String } progress ExportProgress { percent: u8 }
+            rpc Bare()
+            type Address { city: String }
+            enum Role { Admin, #[wire = "m"] Member, }
+        }
+    });
+    assert_eq!(ast.name, "Chat");
+    assert_eq!(ast.attrs.len(), 1);
+    let kinds: Vec<(String, &str)> = ast
+        .items
+        .iter()
+        .map(|i| {
+            let k = match &i.kind {
+                ItemKindAst::Message { meta: Some(m), .. } if m.len() == 1 => "message+meta",
+                ItemKindAst::Message { .. } => "message",
+                ItemKindAst::Event { .. } => "event",
+                ItemKindAst::Rpc { response: None, .. } => "rpc without response",
+                ItemKindAst::Rpc {
+                    progress: Some(_), ..
+                } => "streaming rpc",
+                ItemKindAst::Rpc { .. } => "rpc",
+                ItemKindAst::Type { .. } => "type",
+                ItemKindAst::Enum { variants } if variants.len() == 2 => "enum",
+                ItemKindAst::Enum { .. } => "enum?",
+            };
+            (i.name.to_string(), k)
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("JoinRoom".into(), "message+meta"),
+            ("UserJoined".into(), "event"),
+            ("GetUser".into(), "rpc"),
+            ("Export".into(), "streaming rpc"),
+            ("Bare".into(), "rpc without response"),
+            ("Address".into(), "type"),
+            ("Role".into(), "enum"),
+        ]
+    );
+}
+
+#[test]
+fn grammar_errors_are_parse_errors() {
+    let bad =
+        |t: proc_macro2::TokenStream| syn::parse2::<ProtocolAst>(t).err().map(|e| e.to_string());
+    assert_eq!(
+        bad(quote!(protocol P { struct X {} })).as_deref(),
+        Some("expected one of: `message`, `event`, `rpc`, `type`, `enum`")
+    );
+    assert_eq!(
+        bad(quote!(protocol P { message X { a } })).as_deref(),
+        Some("expected `:`")
+    );
+    assert!(bad(quote!(protocol P {} protocol Q {})).is_some());
+}
+
+#[test]
+fn model_has_default_and_overridden_wire_names() {
+    let p = model(quote! {
+        protocol Chat {
+            #[wire = "JOIN"] #[subscription]
+            message JoinRoom { room_id: String, #[wire = "uid"] user: Option<String> }
+            #[idempotent]
+            rpc GetUser(user_id: String) -> #[wire = "USER"] UserData { name: String } progress Step { n: u8 }
+            enum Role { SuperAdmin, #[wire = "m"] Member }
+        }
+    });
+    let m: Vec<(String, &str, Kind)> = p
+        .messages
+        .iter()
+        .map(|m| (m.name.to_string(), m.wire.as_str(), m.kind))
+        .collect();
+    assert_eq!(
+        m,
+        [
+            ("JoinRoom".into(), "JOIN", Kind::Message),
+            ("GetUser".into(), "GET_USER", Kind::Request),
+            ("UserData".into(), "USER", Kind::Response),
+            ("Step".into(), "STEP", Kind::Progress),
+        ]
+    );
+    assert!(p.messages[0].subscription && p.messages[1].idempotent);
+    assert_eq!(p.messages[1].response.as_ref().unwrap(), "UserData");
+    assert_eq!(p.messages[1].progress.as_ref().unwrap(), "Step");
+    let wires: Vec<&str> = p.messages[0]
+        .fields
+        .iter()
+        .map(|f| f.wire.as_str())
+        .collect();
+    assert_eq!(wires, ["roomId", "uid"]);
+    let Shape::Enum(vs) = &p.types[0].shape else {
+        panic!()
+    };
+    let wires: Vec<&str> = vs.iter().map(|v| v.wire.as_str()).collect();
+    assert_eq!(wires, ["superAdmin", "m"]);
+}
+
+#[test]
+fn model_resolves_field_types() {
+    let p = model(quote! {
+        protocol P {
+            message M {
+                a: std::collections::HashMap<String, Vec<Option<u8>>>,
+                b: serde_json::Value,
+                c: Value,
+                d: crate::Money,
+                e: Address,
+                f: std::string::String,
+            }
+            type Address { city: String }
+        }
+    });
+    let tys: Vec<String> = p.messages[0]
+        .fields
+        .iter()
+        .map(|f| f.ty.display())
+        .collect();
+    assert_eq!(
+        tys,
+        [
+            "HashMap<String, Vec<Option<u8>>>",
+            "serde_json::Value",
+            "serde_json::Value",
+            "crate::Money",
+            "Address",
+            "String"
+        ]
+    );
+    assert!(matches!(p.messages[0].fields[3].ty, FieldType::External(_)));
+}
+
+#[test]
+fn model_reads_constraints() {
+    let p = model(quote! {
+        protocol P {
+            message M {
+                #[validate(length(min = 1, max = 3), pattern = "^a", email, url, uuid)] s: Option<String>,
+                #[validate(range(min = -2.5, max = 10), custom = crate::even)] n: i32,
+                #[validate(items(length(max = 2)))] v: Vec<String>,
+            }
+        }
+    });
+    let f = &p.messages[0].fields;
+    assert!(matches!(
+        f[0].constraints[0].rule,
+        Rule::Length {
+            min: Some(1),
+            max: Some(3)
+        }
+    ));
+    assert!(matches!(&f[0].constraints[1].rule, Rule::Pattern(l) if l.value() == "^a"));
+    assert!(matches!(f[0].constraints[2].rule, Rule::Email));
+    assert!(matches!(f[0].constraints[3].rule, Rule::Url));
+    assert!(matches!(f[0].constraints[4].rule, Rule::Uuid));
+    assert!(matches!(
+        f[1].constraints[0].rule,
+        Rule::Range {
+            min: Some(-2.5),
+            max: Some(10.0)
+        }
+    ));
+    assert!(matches!(f[1].constraints[1].rule, Rule::Custom(_)));
+    let Rule::Items(items) = &f[2].constraints[0].rule else {
+        panic!()
+    };
+    assert!(matches!(
+        items[0].rule,
+        Rule::Length {
+            min: None,
+            max: Some(2)
+        }
+    ));
+}
+
+#[test]
+fn every_error_of_a_block_is_reported() {
+    let errs = errors(quote! {
+        protocol Chat {
+            message A { x: Strin }
+            message A {}
+            #[wire = "A"] event B {}
+            rpc C(id: String)
+            message D { #[validate(length(min = 5, max = 1), bogus)] s: String, #[validate(email)] n: u8 }
+            message E { #[validate(pattern = "(")] s: String } meta { client_id: String, timestamp: u64 }
+            message ChatEvent {}
+            message F { r: &str, k: HashMap<u8, String> }
+        }
+    });
+    assert_eq!(
+        errs,
+        [
+            "unknown type `Strin`: declare it in the protocol (`type Strin { ... }`), or name a type of your own by its path (`crate::Strin`)",
+            "rpc `C` has no response: add `-> ResponseName { ... }` after its arguments",
+            "`min` (5) is greater than `max` (1)",
+            "unknown constraint `bogus`; expected one of: length, range, pattern, email, url, uuid, items, custom",
+            "`email` applies to a String, not to `u8`",
+            "invalid regex: unclosed group",
+            "`clientId` is a reserved meta key: the server sets it and clients cannot",
+            "`timestamp` is a standard meta key: every message already carries it",
+            "unsupported field type: references cannot be decoded from JSON; use an owned type such as `String`",
+            "unsupported map key: JSON object keys are strings, so a map key must be `String`",
+            "`A` is declared more than once",
+            "`ChatEvent` collides with the event enum that `protocol!` generates for `Chat`",
+            "duplicate wire type `A`: `A` already uses it",
+        ]
+    );
+}
+
+#[test]
+fn misplaced_and_unknown_attributes() {
+    let errs = errors(quote! {
+        protocol P {
+            #[idempotent] message A {}
+            #[subscription] rpc B() -> R {}
+            #[serde(rename = "x")] event C {}
+            type T { #[wire = 1] a: String }
+        }
+    });
+    assert_eq!(
+        errs,
+        [
+            "`#[idempotent]` applies to an `rpc` only",
+            "`#[subscription]` applies to a `message` only",
+            "unknown attribute `serde`; expected one of: doc comments, `wire`",
+            "expected a string: `#[wire = \"NAME\"]`",
+        ]
+    );
+}
+
+#[test]
+fn reserved_and_duplicate_names() {
+    let errs = errors(quote! {
+        protocol P {
+            #[wire = "__x"] message A {}
+            #[wire = "$y"] message B {}
+            message Error {}
+            message __C {}
+            message D { a: String, #[wire = "a"] b: String, a: u8 }
+            enum E { X, #[wire = "x"] Y }
+            enum F {}
+            message New {}
+        }
+    });
+    assert_eq!(
+        errs,
+        [
+            "duplicate wire name \"a\": field `a` already uses it",
+            "duplicate field `a`",
+            "duplicate wire name \"x\": variant `X` already uses it",
+            "enum `F` has no variants: a string enum needs at least one",
+            "`__C` is reserved: names starting with `__` belong to the runtime",
+            "`New` collides with the method `PClient::new` that `protocol!` generates; rename it",
+            "wire type `__x` is reserved: types starting with `$` or `__` belong to the runtime",
+            "wire type `$y` is reserved: types starting with `$` or `__` belong to the runtime",
+            "wire type `ERROR` is reserved for the runtime's error frames; rename the message or set `#[wire = \"...\"]`",
+        ]
+    );
+}
+
+#[test]
+fn an_invalid_block_expands_to_its_errors_and_stubs() {
+    let out = crate::expand(quote! {
+        pub protocol Chat { message A { x: Nope } rpc B(id: String) enum R { X } }
+    })
+    .to_string();
+    assert!(out.contains("compile_error"), "{out}");
+    for stub in [
+        "struct A",
+        "struct B",
+        "enum R",
+        "struct Chat",
+        "trait ChatHandler",
+        "struct ChatClient",
+        "enum ChatEvent",
+    ] {
+        assert!(out.contains(stub), "missing {stub} in {out}");
+    }
+}
+
+#[test]
+fn a_valid_block_expands_without_errors() {
+    let out = crate::expand(quote! {
+        protocol Chat { message A { #[validate(pattern = "^a")] x: String } }
+    })
+    .to_string();
+    assert!(!out.contains("compile_error"));
+    assert!(out.contains("\"^a\""));
+    assert!(out.contains("impl :: wskit :: Message for A"));
+}

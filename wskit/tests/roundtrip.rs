@@ -1,0 +1,319 @@
+//! Every kind of generated type serializes to exactly its wire form (PROTOCOL.md), and decodes back.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::value::RawValue;
+use wskit::describe::{Constraint, MessageKind, TypeRef, TypeShape};
+use wskit::validate::{Decode, Issues, Path};
+use wskit::wire::{InboundFrame, OutMeta, encode_frame};
+use wskit::{EventSet, Message, Protocol, Rpc};
+
+/// A user's own type: serde and `Validate` by hand.
+mod money {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Money {
+        pub cents: i64,
+        pub currency: String,
+    }
+
+    impl wskit::Validate for Money {
+        fn validate(&self, path: &wskit::validate::Path<'_>, issues: &mut wskit::Issues) {
+            if self.currency.len() != 3 {
+                issues.push(&path.field("currency"), "must be a 3-letter code");
+            }
+        }
+    }
+}
+
+wskit::protocol! {
+    /// A chat.
+    /// Second line.
+    pub protocol Chat {
+        /// Joins a room.
+        #[subscription]
+        message JoinRoom { room_id: String } meta { trace_id: Option<String> }
+        event UserJoined { room_id: String, user_id: String }
+        message Ping {}
+        #[wire = "SAY"]
+        message SendText {
+            #[wire = "txt"] text: String,
+            tags: Vec<String>,
+            scores: HashMap<String, f64>,
+            counts: BTreeMap<String, u32>,
+            extra: serde_json::Value,
+            price: Option<money::Money>,
+            flag: bool,
+            small: i8,
+            big: u64,
+        }
+        #[idempotent]
+        rpc GetUser(user_id: String) -> UserData {
+            name: String,
+            email: Option<String>,
+            role: Role,
+            address: Option<Address>,
+        }
+        rpc Export(file_id: String) -> ExportDone { url: String } progress ExportProgress { percent: u8 }
+        type Address { city: String, zip: String }
+        enum Role { Admin, SuperAdmin, #[wire = "member"] Member }
+    }
+}
+
+fn raw(s: &str) -> Box<RawValue> {
+    RawValue::from_string(s.to_owned()).unwrap()
+}
+
+/// Serializes `v`, compares with `json`, and decodes `json` back strictly into an equal value.
+fn round_trip<T: serde::Serialize + Decode + PartialEq + std::fmt::Debug>(v: &T, json: &str) {
+    assert_eq!(serde_json::to_string(v).unwrap(), json);
+    let mut issues = Issues::new();
+    let back = T::decode(&raw(json), &Path::root("payload"), &mut issues);
+    assert!(issues.is_empty(), "{issues}");
+    assert_eq!(back.as_ref(), Some(v));
+}
+
+#[test]
+fn request_payload_is_protocol_md_example() {
+    let req = GetUser {
+        user_id: "u1".into(),
+    };
+    round_trip(&req, r#"{"userId":"u1"}"#);
+    let meta = OutMeta {
+        correlation_id: Some("c-1".into()),
+        timestamp: Some(1764160000000),
+        ..OutMeta::default()
+    };
+    assert_eq!(
+        encode_frame(GetUser::TYPE, Some(&meta), Some(&req)),
+        br#"{"type":"GET_USER","meta":{"correlationId":"c-1","timestamp":1764160000000},"payload":{"userId":"u1"}}"#
+    );
+}
+
+#[test]
+fn event_frame_is_protocol_md_form() {
+    let ev = UserJoined {
+        room_id: "r".into(),
+        user_id: "u".into(),
+    };
+    round_trip(&ev, r#"{"roomId":"r","userId":"u"}"#);
+    assert_eq!(
+        encode_frame(UserJoined::TYPE, Some(&OutMeta::default()), Some(&ev)),
+        br#"{"type":"USER_JOINED","meta":{},"payload":{"roomId":"r","userId":"u"}}"#
+    );
+}
+
+#[test]
+fn message_without_fields_has_no_payload() {
+    const { assert!(!Ping::HAS_PAYLOAD) };
+    assert_eq!(Ping::TYPE, "PING");
+    round_trip(&Ping {}, "{}");
+    let payload = Ping::HAS_PAYLOAD.then_some(&Ping {});
+    assert_eq!(
+        encode_frame(Ping::TYPE, None::<&OutMeta>, payload),
+        br#"{"type":"PING"}"#
+    );
+}
+
+#[test]
+fn response_with_nested_type_enum_and_omitted_option() {
+    let data = UserData {
+        name: "Ada".into(),
+        email: None,
+        role: Role::SuperAdmin,
+        address: Some(Address {
+            city: "Paris".into(),
+            zip: "75001".into(),
+        }),
+    };
+    round_trip(
+        &data,
+        r#"{"name":"Ada","role":"superAdmin","address":{"city":"Paris","zip":"75001"}}"#,
+    );
+    let data = UserData {
+        email: Some("ada@example.com".into()),
+        role: Role::Member,
+        address: None,
+        ..data
+    };
+    round_trip(
+        &data,
+        r#"{"name":"Ada","email":"ada@example.com","role":"member"}"#,
+    );
+    assert_eq!(UserData::TYPE, "USER_DATA");
+    let meta = OutMeta {
+        correlation_id: Some("c-1".into()),
+        ..OutMeta::default()
+    };
+    assert_eq!(
+        encode_frame(UserData::TYPE, Some(&meta), Some(&data)),
+        br#"{"type":"USER_DATA","meta":{"correlationId":"c-1"},"payload":{"name":"Ada","email":"ada@example.com","role":"member"}}"#
+    );
+}
+
+#[test]
+fn enums_are_strings() {
+    round_trip(&Role::Admin, r#""admin""#);
+    round_trip(&Role::SuperAdmin, r#""superAdmin""#);
+    round_trip(&Role::Member, r#""member""#);
+}
+
+#[test]
+fn renamed_wire_type_and_field_and_every_field_type() {
+    assert_eq!(SendText::TYPE, "SAY");
+    let msg = SendText {
+        text: "hi".into(),
+        tags: vec!["a".into(), "b".into()],
+        scores: HashMap::from([("x".to_owned(), 1.5)]),
+        counts: BTreeMap::from([("a".to_owned(), 1), ("b".to_owned(), 2)]),
+        extra: serde_json::json!({"k":[1,null]}),
+        price: Some(money::Money {
+            cents: 250,
+            currency: "EUR".into(),
+        }),
+        flag: true,
+        small: -3,
+        big: u64::MAX,
+    };
+    round_trip(
+        &msg,
+        r#"{"txt":"hi","tags":["a","b"],"scores":{"x":1.5},"counts":{"a":1,"b":2},"extra":{"k":[1,null]},"price":{"cents":250,"currency":"EUR"},"flag":true,"small":-3,"big":18446744073709551615}"#,
+    );
+}
+
+#[test]
+fn progress_and_rpc_types() {
+    round_trip(&ExportProgress { percent: 42 }, r#"{"percent":42}"#);
+    round_trip(
+        &ExportDone {
+            url: "https://x.test/f".into(),
+        },
+        r#"{"url":"https://x.test/f"}"#,
+    );
+    assert_eq!(ExportProgress::TYPE, "EXPORT_PROGRESS");
+    assert_eq!(<Export as Rpc>::Progress::TYPE, "EXPORT_PROGRESS");
+    assert_eq!(<GetUser as Rpc>::Response::TYPE, "USER_DATA");
+    assert_eq!(<GetUser as Rpc>::Progress::TYPE, wskit::NoProgress::TYPE);
+    const { assert!(GetUser::IDEMPOTENT && !Export::IDEMPOTENT) };
+    const { assert!(JoinRoom::SUBSCRIPTION && !Ping::SUBSCRIPTION) };
+}
+
+#[test]
+fn declared_meta_round_trips() {
+    let meta = JoinRoomMeta {
+        trace_id: Some("t-1".into()),
+    };
+    round_trip(&meta, r#"{"traceId":"t-1"}"#);
+    round_trip(&JoinRoomMeta { trace_id: None }, "{}");
+    let frame = raw(r#"{"correlationId":"c","traceId":"t-1","clientId":"spoof"}"#);
+    let (meta, typed) = wskit::validate::decode_meta::<JoinRoom>(Some(&frame)).unwrap();
+    assert_eq!(meta.correlation_id.as_deref(), Some("c"));
+    assert_eq!(typed.trace_id.as_deref(), Some("t-1"));
+}
+
+#[test]
+fn events_decode_into_the_event_enum() {
+    let f = InboundFrame::parse(r#"{"type":"USER_JOINED","payload":{"roomId":"r","userId":"u"}}"#)
+        .unwrap();
+    let ev = ChatEvent::decode_event(&f).unwrap().unwrap();
+    assert_eq!(
+        ev,
+        ChatEvent::UserJoined(UserJoined {
+            room_id: "r".into(),
+            user_id: "u".into()
+        })
+    );
+    let other = InboundFrame::parse(r#"{"type":"USER_DATA","payload":{}}"#).unwrap();
+    assert!(ChatEvent::decode_event(&other).is_none());
+    let bad = InboundFrame::parse(r#"{"type":"USER_JOINED","payload":{"roomId":1}}"#).unwrap();
+    assert_eq!(
+        ChatEvent::decode_event(&bad)
+            .unwrap()
+            .unwrap_err()
+            .to_string(),
+        "payload.roomId: expected string, got number; payload.userId: required"
+    );
+}
+
+#[test]
+fn description_lists_everything_in_order() {
+    let d = Chat::description();
+    assert_eq!(d.name, "Chat");
+    assert_eq!(d.docs, "A chat.\nSecond line.");
+    let order: Vec<(&str, &str, MessageKind)> = d
+        .messages
+        .iter()
+        .map(|m| (m.name, m.wire_type, m.kind))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("JoinRoom", "JOIN_ROOM", MessageKind::Message),
+            ("UserJoined", "USER_JOINED", MessageKind::Event),
+            ("Ping", "PING", MessageKind::Message),
+            ("SendText", "SAY", MessageKind::Message),
+            ("GetUser", "GET_USER", MessageKind::Request),
+            ("UserData", "USER_DATA", MessageKind::Response),
+            ("Export", "EXPORT", MessageKind::Request),
+            ("ExportDone", "EXPORT_DONE", MessageKind::Response),
+            ("ExportProgress", "EXPORT_PROGRESS", MessageKind::Progress),
+        ]
+    );
+    let join = d.message("JOIN_ROOM").unwrap();
+    assert_eq!(join.docs, "Joins a room.");
+    assert!(join.subscription);
+    assert_eq!(join.meta[0].wire_name, "traceId");
+    assert_eq!(join.meta[0].ty, TypeRef::Option(&TypeRef::String));
+    let get = d.message("GET_USER").unwrap();
+    assert_eq!(
+        (get.response, get.progress, get.idempotent),
+        (Some("UserData"), None, true)
+    );
+    assert_eq!(
+        d.message("EXPORT").unwrap().progress,
+        Some("ExportProgress")
+    );
+    let say = d.message("SAY").unwrap();
+    let tys: Vec<(&str, &str, TypeRef)> = say
+        .fields
+        .iter()
+        .map(|f| (f.name, f.wire_name, f.ty))
+        .collect();
+    assert_eq!(
+        tys,
+        [
+            ("text", "txt", TypeRef::String),
+            ("tags", "tags", TypeRef::List(&TypeRef::String)),
+            ("scores", "scores", TypeRef::Map(&TypeRef::Float)),
+            ("counts", "counts", TypeRef::Map(&TypeRef::Integer("u32"))),
+            ("extra", "extra", TypeRef::Json),
+            (
+                "price",
+                "price",
+                TypeRef::Option(&TypeRef::External("money::Money"))
+            ),
+            ("flag", "flag", TypeRef::Bool),
+            ("small", "small", TypeRef::Integer("i8")),
+            ("big", "big", TypeRef::Integer("u64")),
+        ]
+    );
+    let data = d.message("USER_DATA").unwrap();
+    assert_eq!(data.fields[2].ty, TypeRef::Named("Role"));
+    let TypeShape::Enum(variants) = d.ty("Role").unwrap().shape else {
+        panic!("Role is an enum")
+    };
+    let wires: Vec<_> = variants.iter().map(|v| (v.name, v.wire_name)).collect();
+    assert_eq!(
+        wires,
+        [
+            ("Admin", "admin"),
+            ("SuperAdmin", "superAdmin"),
+            ("Member", "member")
+        ]
+    );
+    assert!(matches!(d.ty("Address").unwrap().shape, TypeShape::Struct(f) if f.len() == 2));
+    assert!(d.messages.iter().all(|m| {
+        m.fields
+            .iter()
+            .all(|f| f.constraints == [] as [Constraint; 0])
+    }));
+}

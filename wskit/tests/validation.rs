@@ -1,0 +1,394 @@
+//! Every constraint kind, accepting and refusing, with exact issue paths and messages; strict
+//! decoding (unknown keys, missing keys, wrong types), all issues at once, payload and meta rules.
+
+use serde_json::value::RawValue;
+use wskit::validate::{decode_meta, decode_payload};
+use wskit::{Issues, Validate};
+
+/// A rule the DSL cannot express.
+fn even(v: &u32) -> Result<(), String> {
+    if v % 2 == 0 {
+        Ok(())
+    } else {
+        Err(format!("must be even, got {v}"))
+    }
+}
+
+mod money {
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Code(pub String);
+
+    impl wskit::Validate for Code {
+        fn validate(&self, path: &wskit::validate::Path<'_>, issues: &mut wskit::Issues) {
+            if self.0.len() != 3 {
+                issues.push(path, "must be a 3-letter code");
+            }
+        }
+    }
+}
+
+wskit::protocol! {
+    protocol Rules {
+        message Profile {
+            #[validate(length(min = 2, max = 5))] name: String,
+            #[validate(range(min = 1, max = 120))] age: u8,
+            #[validate(range(min = -1.5, max = 1.5))] ratio: f64,
+            #[validate(pattern = "^[a-z]+$")] slug: String,
+            #[validate(email)] email: Option<String>,
+            #[validate(url)] site: Option<String>,
+            #[validate(uuid)] user_id: String,
+            #[validate(length(max = 2), items(length(min = 1), pattern = "^#"))] tags: Vec<String>,
+            #[validate(items(range(max = 10)))] limits: BTreeMap<String, i32>,
+            #[validate(custom = crate::even)] count: u32,
+            address: Option<Address>,
+            addresses: Vec<Address>,
+            currency: Option<money::Code>,
+        }
+        message Ping {}
+        message Tagged { label: String } meta { #[validate(length(max = 3))] trace_id: Option<String>, shard: u8 }
+        type Address { city: String, #[validate(pattern = "^[0-9]{5}$")] zip: String }
+        enum Role { Admin, Member }
+        event Promoted { role: Role }
+    }
+}
+
+const GOOD: &str = r##"{"name":"Ada","age":36,"ratio":0.5,"slug":"ada","email":"ada@example.com","site":"https://ada.dev","userId":"67e55044-10b1-426f-9247-bb680e5fe0c8","tags":["#a","#b"],"limits":{"x":3},"count":4,"address":{"city":"Paris","zip":"75001"},"addresses":[],"currency":"EUR"}"##;
+
+fn raw(s: &str) -> Box<RawValue> {
+    RawValue::from_string(s.to_owned()).unwrap()
+}
+
+/// The issues of decoding `json` as a `Profile` payload, as `path: message` strings.
+fn profile_issues(json: &str) -> Vec<String> {
+    match decode_payload::<Profile>(Some(&raw(json))) {
+        Ok(_) => Vec::new(),
+        Err(issues) => issues.into_iter().map(|i| i.to_string()).collect(),
+    }
+}
+
+/// `GOOD` with one key replaced.
+fn with(key: &str, value: &str) -> String {
+    let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(GOOD).unwrap();
+    v.insert(key.to_owned(), serde_json::from_str(value).unwrap());
+    serde_json::to_string(&v).unwrap()
+}
+
+fn good() -> Profile {
+    decode_payload::<Profile>(Some(&raw(GOOD))).unwrap()
+}
+
+#[test]
+fn a_valid_payload_passes_decode_and_validate() {
+    let p = good();
+    assert_eq!(p.name, "Ada");
+    assert_eq!(p.check(), Ok(()));
+    // Absent optional fields are fine; present `null` is `None`.
+    let p = decode_payload::<Profile>(Some(&raw(&with("email", "null")))).unwrap();
+    assert_eq!(p.email, None);
+}
+
+#[test]
+fn length_of_strings_counts_characters() {
+    assert_eq!(
+        profile_issues(&with("name", r#""A""#)),
+        ["payload.name: must have at least 2 characters"]
+    );
+    assert_eq!(
+        profile_issues(&with("name", r#""Adaaaa""#)),
+        ["payload.name: must have at most 5 characters"]
+    );
+    assert_eq!(
+        profile_issues(&with("name", r#""éééé""#)),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn range_on_integers_and_floats() {
+    assert_eq!(
+        profile_issues(&with("age", "0")),
+        ["payload.age: must be at least 1"]
+    );
+    assert_eq!(
+        profile_issues(&with("age", "121")),
+        ["payload.age: must be at most 120"]
+    );
+    assert_eq!(profile_issues(&with("age", "120")), Vec::<String>::new());
+    assert_eq!(
+        profile_issues(&with("ratio", "-1.6")),
+        ["payload.ratio: must be at least -1.5"]
+    );
+    assert_eq!(profile_issues(&with("ratio", "1.5")), Vec::<String>::new());
+}
+
+#[test]
+fn pattern_email_url_uuid() {
+    assert_eq!(
+        profile_issues(&with("slug", r#""Ada""#)),
+        ["payload.slug: must match pattern ^[a-z]+$"]
+    );
+    assert_eq!(
+        profile_issues(&with("email", r#""ada@""#)),
+        ["payload.email: must be an email address"]
+    );
+    assert_eq!(
+        profile_issues(&with("site", r#""ada.dev""#)),
+        ["payload.site: must be a URL"]
+    );
+    assert_eq!(
+        profile_issues(&with("userId", r#""u1""#)),
+        ["payload.userId: must be a UUID"]
+    );
+}
+
+#[test]
+fn collection_length_and_item_constraints() {
+    assert_eq!(
+        profile_issues(&with("tags", r##"["#a","#b","#c"]"##)),
+        ["payload.tags: must have at most 2 items"]
+    );
+    assert_eq!(
+        profile_issues(&with("tags", r##"["#a","b"]"##)),
+        ["payload.tags[1]: must match pattern ^#"]
+    );
+    assert_eq!(
+        profile_issues(&with("tags", r#"["",""]"#)),
+        [
+            "payload.tags[0]: must have at least 1 characters",
+            "payload.tags[0]: must match pattern ^#",
+            "payload.tags[1]: must have at least 1 characters",
+            "payload.tags[1]: must match pattern ^#",
+        ]
+    );
+    assert_eq!(
+        profile_issues(&with("limits", r#"{"a":10,"b":11}"#)),
+        ["payload.limits.b: must be at most 10"]
+    );
+}
+
+#[test]
+fn custom_rule() {
+    assert_eq!(
+        profile_issues(&with("count", "3")),
+        ["payload.count: must be even, got 3"]
+    );
+}
+
+#[test]
+fn nested_types_report_their_own_paths() {
+    assert_eq!(
+        profile_issues(&with("address", r#"{"city":"Paris","zip":"7500"}"#)),
+        ["payload.address.zip: must match pattern ^[0-9]{5}$"]
+    );
+    assert_eq!(
+        profile_issues(&with(
+            "addresses",
+            r#"[{"city":"A","zip":"12345"},{"city":1,"zip":"1","x":0}]"#
+        )),
+        [
+            "payload.addresses[1].x: unknown key",
+            "payload.addresses[1].city: expected string, got number",
+            "payload.addresses[1].zip: must match pattern ^[0-9]{5}$",
+        ]
+    );
+}
+
+#[test]
+fn users_own_type_is_decoded_with_serde_and_validated() {
+    assert_eq!(
+        profile_issues(&with("currency", r#""EURO""#)),
+        ["payload.currency: must be a 3-letter code"]
+    );
+    let issues = profile_issues(&with("currency", "5"));
+    assert_eq!(issues.len(), 1);
+    assert!(
+        issues[0].starts_with("payload.currency: invalid type: integer `5`"),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn every_issue_of_a_payload_at_once() {
+    let json = r#"{"name":"A","age":200,"ratio":"x","slug":"ok","userId":"nope","tags":[1],"limits":{},"count":1,"addresses":[],"extra":true}"#;
+    assert_eq!(
+        profile_issues(json),
+        [
+            "payload.extra: unknown key",
+            "payload.name: must have at least 2 characters",
+            "payload.age: must be at most 120",
+            "payload.ratio: expected number, got string",
+            "payload.userId: must be a UUID",
+            "payload.tags[0]: expected string, got number",
+            "payload.count: must be even, got 1",
+        ]
+    );
+}
+
+#[test]
+fn unknown_missing_and_wrong_types() {
+    assert_eq!(
+        profile_issues(r#"{"name":"Ada"}"#),
+        [
+            "payload.age: required",
+            "payload.ratio: required",
+            "payload.slug: required",
+            "payload.userId: required",
+            "payload.tags: required",
+            "payload.limits: required",
+            "payload.count: required",
+            "payload.addresses: required",
+        ]
+    );
+    assert_eq!(
+        profile_issues(&with("age", "1.5")),
+        ["payload.age: expected integer, got number"]
+    );
+    assert_eq!(
+        profile_issues(&with("age", "300")),
+        ["payload.age: expected integer from 0 to 255"]
+    );
+    assert_eq!(
+        profile_issues(&with("limits", "[]")),
+        ["payload.limits: expected object, got array"]
+    );
+    assert_eq!(
+        profile_issues("[]"),
+        ["payload: expected object, got array"]
+    );
+}
+
+#[test]
+fn string_enums_refuse_other_strings() {
+    let issues = decode_payload::<Promoted>(Some(&raw(r#"{"role":"owner"}"#))).unwrap_err();
+    assert_eq!(
+        issues.to_string(),
+        r#"payload.role: expected one of "admin", "member""#
+    );
+    let ok = decode_payload::<Promoted>(Some(&raw(r#"{"role":"member"}"#))).unwrap();
+    assert_eq!(ok.role, Role::Member);
+}
+
+#[test]
+fn payload_presence_rules() {
+    let text = |r: Result<Ping, Issues>| r.err().map(|i| i.to_string());
+    assert_eq!(text(decode_payload::<Ping>(None)), None);
+    assert_eq!(
+        text(decode_payload::<Ping>(Some(&raw("{}")))),
+        Some("payload: not allowed: this message has no fields".into())
+    );
+    assert_eq!(
+        decode_payload::<Tagged>(None).unwrap_err().to_string(),
+        "payload: required"
+    );
+    assert_eq!(
+        decode_payload::<Tagged>(Some(&raw("null")))
+            .unwrap_err()
+            .to_string(),
+        "payload: expected object, got null"
+    );
+}
+
+#[test]
+fn declared_meta_is_decoded_and_checked() {
+    let (meta, typed) = decode_meta::<Tagged>(Some(&raw(
+        r#"{"correlationId":"c","traceId":"abc","shard":2}"#,
+    )))
+    .unwrap();
+    assert_eq!(meta.correlation_id.as_deref(), Some("c"));
+    assert_eq!((typed.trace_id.as_deref(), typed.shard), (Some("abc"), 2));
+    assert_eq!(
+        decode_meta::<Tagged>(Some(&raw(r#"{"traceId":"abcd","other":1}"#)))
+            .unwrap_err()
+            .to_string(),
+        "meta.other: unknown key; meta.traceId: must have at most 3 characters; meta.shard: required"
+    );
+    assert_eq!(
+        decode_meta::<Ping>(Some(&raw(r#"{"traceId":"x"}"#)))
+            .unwrap_err()
+            .to_string(),
+        "meta.traceId: unknown key"
+    );
+}
+
+#[test]
+fn validate_checks_constructed_values() {
+    let mut p = good();
+    p.name = "A".into();
+    p.tags = vec!["x".into()];
+    p.address = Some(Address {
+        city: "B".into(),
+        zip: "1".into(),
+    });
+    let issues: Vec<String> = p
+        .check()
+        .unwrap_err()
+        .into_iter()
+        .map(|i| i.to_string())
+        .collect();
+    assert_eq!(
+        issues,
+        [
+            "payload.name: must have at least 2 characters",
+            "payload.tags[0]: must match pattern ^#",
+            "payload.address.zip: must match pattern ^[0-9]{5}$",
+        ]
+    );
+}
+
+#[test]
+fn description_records_constraints() {
+    use wskit::Protocol;
+    use wskit::describe::Constraint;
+    let d = Rules::description();
+    let profile = d.message("PROFILE").unwrap();
+    let constraints = |name: &str| {
+        profile
+            .fields
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .constraints
+    };
+    assert_eq!(
+        constraints("name"),
+        [Constraint::Length {
+            min: Some(2),
+            max: Some(5)
+        }]
+    );
+    assert_eq!(
+        constraints("ratio"),
+        [Constraint::Range {
+            min: Some(-1.5),
+            max: Some(1.5)
+        }]
+    );
+    assert_eq!(
+        constraints("age"),
+        [Constraint::Range {
+            min: Some(1.0),
+            max: Some(120.0)
+        }]
+    );
+    assert_eq!(constraints("slug"), [Constraint::Pattern("^[a-z]+$")]);
+    assert_eq!(constraints("email"), [Constraint::Email]);
+    assert_eq!(constraints("site"), [Constraint::Url]);
+    assert_eq!(constraints("user_id"), [Constraint::Uuid]);
+    assert_eq!(
+        constraints("tags"),
+        [
+            Constraint::Length {
+                min: None,
+                max: Some(2)
+            },
+            Constraint::Items(&[
+                Constraint::Length {
+                    min: Some(1),
+                    max: None
+                },
+                Constraint::Pattern("^#")
+            ]),
+        ]
+    );
+    assert_eq!(constraints("count"), [Constraint::Custom("crate::even")]);
+}
