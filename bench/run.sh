@@ -99,13 +99,13 @@ servers_for() {
 
 run_one() {
     local scenario=$1 server=$2 repeat=$3
-    local labels=(--server "$server" --scenario "$scenario" --repeat "$repeat")
+    local labels=(--server "$server" --scenario "$scenario" --repeat "$repeat" --pid "$SERVER_PID")
     case $scenario in
     rpc-small-w1) loadgen "${labels[@]}" --mode rpc --conns 50 --window 1 --frame-bytes 64 --duration "$DURATION" --warmup "$WARMUP" ;;
     rpc-small-w16) loadgen "${labels[@]}" --mode rpc --conns 50 --window 16 --frame-bytes 64 --duration "$DURATION" --warmup "$WARMUP" ;;
     rpc-16k) loadgen "${labels[@]}" --mode rpc --conns 50 --window 1 --frame-bytes 16384 --duration "$DURATION" --warmup "$WARMUP" ;;
     fanout-10k) loadgen "${labels[@]}" --mode fanout --subs 10000 --rounds 50 --duration "$DURATION" ;;
-    idle-10k) loadgen "${labels[@]}" --mode idle --conns 10000 --pid "$SERVER_PID" --settle 2 ;;
+    idle-10k) loadgen "${labels[@]}" --mode idle --conns 10000 --settle 2 ;;
     *) echo "unknown scenario $scenario" >&2; return 1 ;;
     esac
 }

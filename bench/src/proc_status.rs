@@ -1,6 +1,7 @@
 //! A process's resident memory, read from `/proc/<pid>/status`.
 
 use std::io;
+use std::time::Duration;
 
 /// `VmRSS` of process `pid`, in KiB.
 ///
@@ -28,9 +29,49 @@ pub fn parse_vm_rss(status: &str) -> Option<u64> {
     }
 }
 
+/// Clock ticks per second of `/proc/<pid>/stat` times (`USER_HZ`, 100 on Linux).
+const TICKS_PER_SEC: u64 = 100;
+
+/// CPU time (user + system) process `pid` has used so far.
+///
+/// ```
+/// let t = wskit_bench::proc_status::cpu_time(std::process::id()).unwrap();
+/// assert!(t < std::time::Duration::from_secs(3600));
+/// ```
+pub fn cpu_time(pid: u32) -> io::Result<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    parse_cpu_ticks(&text)
+        .map(|ticks| Duration::from_millis(ticks * 1000 / TICKS_PER_SEC))
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))
+}
+
+/// utime + stime (clock ticks) in the text of a `/proc/<pid>/stat` file.
+///
+/// ```
+/// let stat = "42 (my (odd) name) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0";
+/// assert_eq!(wskit_bench::proc_status::parse_cpu_ticks(stat), Some(300));
+/// ```
+pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    // The command name may contain spaces and parentheses: fields resume after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace();
+    // After ')' come state (field 3) ... utime is field 14 and stime field 15.
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_ticks_skip_a_name_with_spaces_and_parens() {
+        let stat = "7 (a b) c)) R 1 7 7 0 -1 0 0 0 0 0 12 3 0 0 20 0 1 0 99";
+        assert_eq!(parse_cpu_ticks(stat), Some(15));
+        assert_eq!(parse_cpu_ticks("7 (x) R 1"), None);
+        assert_eq!(parse_cpu_ticks("no parens"), None);
+    }
 
     #[test]
     fn vm_rss_is_found_among_other_lines() {

@@ -6,6 +6,7 @@
 //!                                             [--duration 5] [--warmup 1]
 //! loadgen --addr 127.0.0.1:PORT --mode fanout [--subs 10000] [--rounds 20] [--duration 5]
 //! loadgen --addr 127.0.0.1:PORT --mode idle   --pid SERVER_PID [--conns 10000] [--settle 2]
+//! rpc and fanout: [--pid SERVER_PID] also reports the server's CPU use (fraction of one core)
 //! common: [--path /] [--sources 8] (connections spread over 127.0.0.1..127.0.0.<sources>)
 //!         [--server NAME] [--scenario NAME] [--repeat N] (copied into the result line as labels)
 //! ```
@@ -141,6 +142,38 @@ async fn call(ws: &mut Ws, id: &str, request: String) -> Result<String, BoxError
     }
 }
 
+/// CPU used by the load generator and (with `--pid`) the server over a stretch of wall time.
+struct CpuMeter {
+    server: Option<u32>,
+    start: Instant,
+    own: Duration,
+    server_start: Option<Duration>,
+}
+
+impl CpuMeter {
+    fn start(server: Option<u32>) -> Self {
+        CpuMeter {
+            server,
+            start: Instant::now(),
+            own: proc_status::cpu_time(std::process::id()).unwrap_or_default(),
+            server_start: server.and_then(|p| proc_status::cpu_time(p).ok()),
+        }
+    }
+
+    /// `{"loadgen": fraction of one core, "server": fraction of one core}` since `start`.
+    fn stop(&self) -> serde_json::Value {
+        let wall = self.start.elapsed().as_secs_f64();
+        let own = proc_status::cpu_time(std::process::id()).unwrap_or_default() - self.own;
+        let server = match (self.server, self.server_start) {
+            (Some(pid), Some(before)) => proc_status::cpu_time(pid)
+                .ok()
+                .map(|now| (now - before).as_secs_f64() / wall),
+            _ => None,
+        };
+        json!({ "loadgen": own.as_secs_f64() / wall, "server": server })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // rpc
 
@@ -183,6 +216,11 @@ async fn rpc(args: &Args, target: Target) -> Result<serde_json::Value, BoxError>
             tokio::task::spawn_local(rpc_connection(i, ws, window, frame_bytes, measured, tally))
         })
         .collect();
+    // CPU use over the measured window (the connection tasks run while this one sleeps).
+    tokio::time::sleep_until(measured.start.into()).await;
+    let meter = CpuMeter::start(args.get::<u32>("pid", 0).ok().filter(|&p| p != 0));
+    tokio::time::sleep_until(measured.end.into()).await;
+    let cpu = meter.stop();
     let mut failures = Vec::new();
     for t in tasks {
         if let Err(e) = t.await? {
@@ -204,6 +242,7 @@ async fn rpc(args: &Args, target: Target) -> Result<serde_json::Value, BoxError>
         "first_failure": failures.first(),
         "msgs_per_s": rate(tally.replies.get(), duration),
         "latency": lat,
+        "cpu": cpu,
     }))
 }
 
@@ -342,6 +381,7 @@ async fn fanout(args: &Args, target: Target) -> Result<serde_json::Value, BoxErr
     let mut round_times = Latencies::new();
     let mut matched = None;
     let deadline = Instant::now() + duration;
+    let mut meter = None;
     // Round 0 is warm-up; then rounds until `max_rounds` or the duration is used up.
     for r in 0..=max_rounds {
         if r > 1 && Instant::now() >= deadline {
@@ -351,6 +391,11 @@ async fn fanout(args: &Args, target: Target) -> Result<serde_json::Value, BoxErr
         *round.text.borrow_mut() = text.clone();
         round.delivered.set(0);
         round.recording.set(r > 0);
+        if r == 1 {
+            meter = Some(CpuMeter::start(
+                args.get::<u32>("pid", 0).ok().filter(|&p| p != 0),
+            ));
+        }
         let id = format!("p{r}");
         let complete = round.complete.notified();
         tokio::pin!(complete);
@@ -377,6 +422,7 @@ async fn fanout(args: &Args, target: Target) -> Result<serde_json::Value, BoxErr
             rounds_done += 1;
         }
     }
+    let cpu = meter.map(|m| m.stop());
     for t in readers {
         t.abort();
     }
@@ -391,6 +437,7 @@ async fn fanout(args: &Args, target: Target) -> Result<serde_json::Value, BoxErr
         "deliveries_per_s": rate(deliveries, busy),
         "round": round_times.summary(),
         "latency": lat,
+        "cpu": cpu,
     }))
 }
 

@@ -47,6 +47,15 @@ fn ms(us: Option<f64>) -> String {
     num(us.map(|u| u / 1000.0), 2)
 }
 
+/// Median CPU use of server and load generator, in percent of one core.
+fn cpu(runs: &Runs, scenario: &str, server: &str) -> String {
+    let pct = |p| {
+        runs.median(scenario, server, p)
+            .map_or("-".to_owned(), |v| format!("{:.0}%", v * 100.0))
+    };
+    format!("{} / {}", pct("cpu.server"), pct("cpu.loadgen"))
+}
+
 fn describe(server: &str) -> &'static str {
     match server {
         names::ECHO => "raw tokio-tungstenite echo, one flush per reply",
@@ -65,7 +74,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         w,
         "Written by `bench/run.sh`; do not edit by hand. Every figure is the **median of the runs** \
          listed (each run is a fresh server process); percentiles are the medians of each run's \
-         percentile. The server runs on one core and the load generator (`bench/src/bin/loadgen.rs`, \
+         percentile; CPU is the fraction of one core each process used during the measured window. The server runs on one core and the load generator (`bench/src/bin/loadgen.rs`, \
          one thread) on the other, both pinned with `taskset`. Latency is measured by the load \
          generator from writing a request to reading its reply (matched by correlationId).\n"
     );
@@ -111,7 +120,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         let _ = writeln!(w, "## {title}\n\nScenario `{scenario}`.\n");
         let _ = writeln!(
             w,
-            "| server | msgs/s | p50 ms | p90 ms | p99 ms | max ms | frame bytes | runs (msgs/s) |\n|---|---|---|---|---|---|---|---|"
+            "| server | msgs/s | p50 ms | p90 ms | p99 ms | max ms | frame bytes | CPU server / loadgen | runs (msgs/s) |\n|---|---|---|---|---|---|---|---|---|"
         );
         for s in &servers {
             let m = |p| runs.median(scenario, s, p);
@@ -122,7 +131,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
                 .collect();
             let _ = writeln!(
                 w,
-                "| `{s}` {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| `{s}` {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 describe(s),
                 num(m("msgs_per_s"), 0),
                 ms(m("latency.p50_us")),
@@ -130,6 +139,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
                 ms(m("latency.p99_us")),
                 ms(m("latency.max_us")),
                 num(m("frame_bytes"), 0),
+                cpu(runs, scenario, s),
                 each.join(" / "),
             );
         }
@@ -159,7 +169,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         );
         let _ = writeln!(
             w,
-            "| server | deliveries/s | round (all delivered) p50 ms | delivery latency p50 ms | p99 ms | matched | runs (deliveries/s) |\n|---|---|---|---|---|---|---|"
+            "| server | deliveries/s | round (all delivered) p50 ms | delivery latency p50 ms | p99 ms | matched | CPU server / loadgen | runs (deliveries/s) |\n|---|---|---|---|---|---|---|---|"
         );
         for s in &servers {
             let m = |p| runs.median(names::FANOUT, s, p);
@@ -170,12 +180,13 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
                 .collect();
             let _ = writeln!(
                 w,
-                "| `{s}` | {} | {} | {} | {} | {} | {} |",
+                "| `{s}` | {} | {} | {} | {} | {} | {} | {} |",
                 num(m("deliveries_per_s"), 0),
                 ms(m("round.p50_us")),
                 ms(m("latency.p50_us")),
                 ms(m("latency.p99_us")),
                 num(m("matched"), 0),
+                cpu(runs, names::FANOUT, s),
                 each.join(" / "),
             );
         }
