@@ -1,6 +1,6 @@
 //! The benchmark protocol's frames, written and read without a JSON parser on the hot path.
 //!
-//! Every server under test speaks the same protocol (see `bench/README.md`):
+//! Every server under test speaks the same protocol:
 //!
 //! | frame | direction | shape |
 //! |---|---|---|
