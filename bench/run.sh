@@ -21,7 +21,8 @@ SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k idle-10k"}
 OUT_MD=${OUT_MD:-BENCHMARKS.md}
 COMMAND="REPEATS=$REPEATS DURATION=$DURATION SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/run.sh"
 
-WORK=target/bench
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+WORK=$TARGET_DIR/bench
 mkdir -p "$WORK"
 RESULTS=$WORK/results.jsonl
 : >"$RESULTS"
@@ -44,7 +45,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo "== build (release)"
 cargo build --release -p wskit-bench --bins
-BIN=target/release
+BIN=$TARGET_DIR/release
 BUN=interop/node_modules/@oven/bun-linux-x64/bin/bun
 if [ ! -x "$BUN" ]; then
     (cd interop && npm ci --no-audit --no-fund --loglevel=error)

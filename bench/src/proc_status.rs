@@ -61,9 +61,39 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
+/// Time process `pid`'s main thread has spent runnable but waiting for a CPU (the second field
+/// of `/proc/<pid>/schedstat`): how much other processes on its core delayed it.
+///
+/// ```
+/// let t = wskit_bench::proc_status::run_queue_wait(std::process::id()).unwrap();
+/// assert!(t < std::time::Duration::from_secs(3600));
+/// ```
+pub fn run_queue_wait(pid: u32) -> io::Result<Duration> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))?;
+    parse_run_queue_wait_ns(&text)
+        .map(Duration::from_nanos)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed schedstat"))
+}
+
+/// The run-queue wait (ns) in the text of a `/proc/<pid>/schedstat` file.
+///
+/// ```
+/// assert_eq!(wskit_bench::proc_status::parse_run_queue_wait_ns("100 250 7\n"), Some(250));
+/// ```
+pub fn parse_run_queue_wait_ns(schedstat: &str) -> Option<u64> {
+    schedstat.split_whitespace().nth(1)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_queue_wait_is_the_second_field() {
+        assert_eq!(parse_run_queue_wait_ns("1 2 3"), Some(2));
+        assert_eq!(parse_run_queue_wait_ns("1"), None);
+        assert_eq!(parse_run_queue_wait_ns("1 x 3"), None);
+    }
 
     #[test]
     fn cpu_ticks_skip_a_name_with_spaces_and_parens() {

@@ -147,7 +147,8 @@ struct CpuMeter {
     server: Option<u32>,
     start: Instant,
     own: Duration,
-    server_start: Option<Duration>,
+    own_wait: Duration,
+    server_start: Option<(Duration, Duration)>,
 }
 
 impl CpuMeter {
@@ -156,21 +157,44 @@ impl CpuMeter {
             server,
             start: Instant::now(),
             own: proc_status::cpu_time(std::process::id()).unwrap_or_default(),
-            server_start: server.and_then(|p| proc_status::cpu_time(p).ok()),
+            own_wait: proc_status::run_queue_wait(std::process::id()).unwrap_or_default(),
+            server_start: server.and_then(|p| {
+                Some((
+                    proc_status::cpu_time(p).ok()?,
+                    proc_status::run_queue_wait(p).ok()?,
+                ))
+            }),
         }
     }
 
-    /// `{"loadgen": fraction of one core, "server": fraction of one core}` since `start`.
+    /// Fractions of the wall time since `start`: CPU used by the load generator and the server,
+    /// and time each spent runnable but waiting for its core (other processes competing).
     fn stop(&self) -> serde_json::Value {
         let wall = self.start.elapsed().as_secs_f64();
-        let own = proc_status::cpu_time(std::process::id()).unwrap_or_default() - self.own;
-        let server = match (self.server, self.server_start) {
-            (Some(pid), Some(before)) => proc_status::cpu_time(pid)
-                .ok()
-                .map(|now| (now - before).as_secs_f64() / wall),
-            _ => None,
+        let me = std::process::id();
+        let own = proc_status::cpu_time(me)
+            .unwrap_or_default()
+            .saturating_sub(self.own);
+        let own_wait = proc_status::run_queue_wait(me)
+            .unwrap_or_default()
+            .saturating_sub(self.own_wait);
+        let (server, server_wait) = match (self.server, self.server_start) {
+            (Some(pid), Some((cpu, wait))) => (
+                proc_status::cpu_time(pid)
+                    .ok()
+                    .map(|now| now.saturating_sub(cpu).as_secs_f64() / wall),
+                proc_status::run_queue_wait(pid)
+                    .ok()
+                    .map(|now| now.saturating_sub(wait).as_secs_f64() / wall),
+            ),
+            _ => (None, None),
         };
-        json!({ "loadgen": own.as_secs_f64() / wall, "server": server })
+        json!({
+            "loadgen": own.as_secs_f64() / wall,
+            "server": server,
+            "loadgen_waiting": own_wait.as_secs_f64() / wall,
+            "server_waiting": server_wait,
+        })
     }
 }
 

@@ -74,7 +74,10 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         w,
         "Written by `bench/run.sh`; do not edit by hand. Every figure is the **median of the runs** \
          listed (each run is a fresh server process); percentiles are the medians of each run's \
-         percentile; CPU is the fraction of one core each process used during the measured window. The server runs on one core and the load generator (`bench/src/bin/loadgen.rs`, \
+         percentile; CPU is the fraction of one core each process used during the measured window, and \
+         (waiting) the fraction of that window it was runnable but waiting for its core because other \
+         processes were using it (from `/proc/PID/schedstat`): anything but a few percent there means \
+         the machine was not quiet and the figures are pessimistic. The server runs on one core and the load generator (`bench/src/bin/loadgen.rs`, \
          one thread) on the other, both pinned with `taskset`. Latency is measured by the load \
          generator from writing a request to reading its reply (matched by correlationId).\n"
     );
@@ -120,7 +123,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         let _ = writeln!(w, "## {title}\n\nScenario `{scenario}`.\n");
         let _ = writeln!(
             w,
-            "| server | msgs/s | p50 ms | p90 ms | p99 ms | max ms | frame bytes | CPU server / loadgen | runs (msgs/s) |\n|---|---|---|---|---|---|---|---|---|"
+            "| server | msgs/s | p50 ms | p90 ms | p99 ms | max ms | frame bytes | CPU server (waiting) / loadgen (waiting) | runs (msgs/s) |\n|---|---|---|---|---|---|---|---|---|"
         );
         for s in &servers {
             let m = |p| runs.median(scenario, s, p);
@@ -169,7 +172,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         );
         let _ = writeln!(
             w,
-            "| server | deliveries/s | round (all delivered) p50 ms | delivery latency p50 ms | p99 ms | matched | CPU server / loadgen | runs (deliveries/s) |\n|---|---|---|---|---|---|---|---|"
+            "| server | deliveries/s | round (all delivered) p50 ms | delivery latency p50 ms | p99 ms | matched | CPU server (waiting) / loadgen (waiting) | runs (deliveries/s) |\n|---|---|---|---|---|---|---|---|"
         );
         for s in &servers {
             let m = |p| runs.median(names::FANOUT, s, p);
