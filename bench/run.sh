@@ -16,10 +16,14 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
+# Server and load generator run at this niceness, so that other work on a shared machine does not
+# take their cores (negative values need root; otherwise nice warns and they run at 0). The
+# report shows how long each still waited for its core.
+NICE=${NICE:--15}
 SERVERS=${SERVERS:-"echo echo-batch wskit ws-kit-bun"}
 SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k idle-10k"}
 OUT_MD=${OUT_MD:-BENCHMARKS.md}
-COMMAND="REPEATS=$REPEATS DURATION=$DURATION SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU bash bench/run.sh"
+COMMAND="REPEATS=$REPEATS DURATION=$DURATION SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU NICE=$NICE bash bench/run.sh"
 
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 WORK=$TARGET_DIR/bench
@@ -54,15 +58,18 @@ fi
 SERVER_PID=
 SERVER_PORT=
 
+# Servers are started as simple background commands (nice and taskset exec the server), so $! is
+# the server's own PID: the idle scenario reads its memory.
+
 # start_server NAME: starts server NAME pinned to $SERVER_CPU and waits for its "listening on" line.
 start_server() {
     local name=$1 log=$WORK/server-$1.log
     : >"$log" # truncate here, so the wait below never reads the previous run's port
     case $name in
-    echo) taskset -c "$SERVER_CPU" "$BIN/echo" >"$log" 2>&1 & ;;
-    echo-batch) taskset -c "$SERVER_CPU" "$BIN/echo" --batch >"$log" 2>&1 & ;;
-    wskit) taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
-    ws-kit-bun) taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
+    echo) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/echo" >"$log" 2>&1 & ;;
+    echo-batch) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/echo" --batch >"$log" 2>&1 & ;;
+    wskit) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
+    ws-kit-bun) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
     esac
     SERVER_PID=$!
@@ -86,7 +93,7 @@ trap 'if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi' 
 
 # loadgen ARGS...: the load generator pinned to $LOAD_CPU against the running server.
 loadgen() {
-    taskset -c "$LOAD_CPU" "$BIN/loadgen" --addr "127.0.0.1:$SERVER_PORT" "$@"
+    nice -n "$NICE" taskset -c "$LOAD_CPU" "$BIN/loadgen" --addr "127.0.0.1:$SERVER_PORT" "$@"
 }
 
 # Which servers speak each scenario (the raw echoes have no pub/sub; one echo suffices for memory).
@@ -133,7 +140,7 @@ MACHINE=$WORK/machine.txt
     echo "kernel: $(uname -srm)"
     echo "rustc: $(rustc --version)"
     echo "bun: $("$BUN" --version); ws-kit: $(node -p "require('./interop/package.json').dependencies['@ws-kit/core']")"
-    echo "pinning: server taskset -c $SERVER_CPU, load generator taskset -c $LOAD_CPU"
+    echo "pinning: server taskset -c $SERVER_CPU, load generator taskset -c $LOAD_CPU, both at nice $NICE"
     echo "load average before the runs: $LOAD_BEFORE"
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo

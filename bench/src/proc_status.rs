@@ -61,27 +61,28 @@ pub fn parse_cpu_ticks(stat: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-/// Time process `pid`'s main thread has spent runnable but waiting for a CPU (the second field
-/// of `/proc/<pid>/schedstat`): how much other processes on its core delayed it.
+/// How many times process `pid`'s main thread was preempted (`nonvoluntary_ctxt_switches` in
+/// `/proc/<pid>/status`): other work taking its core.
 ///
 /// ```
-/// let t = wskit_bench::proc_status::run_queue_wait(std::process::id()).unwrap();
-/// assert!(t < std::time::Duration::from_secs(3600));
+/// let n = wskit_bench::proc_status::preemptions(std::process::id()).unwrap();
+/// assert!(n < u64::MAX);
 /// ```
-pub fn run_queue_wait(pid: u32) -> io::Result<Duration> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/schedstat"))?;
-    parse_run_queue_wait_ns(&text)
-        .map(Duration::from_nanos)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed schedstat"))
+pub fn preemptions(pid: u32) -> io::Result<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    parse_status_number(&text, "nonvoluntary_ctxt_switches:")
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "no nonvoluntary_ctxt_switches"))
 }
 
-/// The run-queue wait (ns) in the text of a `/proc/<pid>/schedstat` file.
+/// The first number after `key` at the start of a line of a `/proc/<pid>/status` file.
 ///
 /// ```
-/// assert_eq!(wskit_bench::proc_status::parse_run_queue_wait_ns("100 250 7\n"), Some(250));
+/// let s = "voluntary_ctxt_switches:\t10\nnonvoluntary_ctxt_switches:\t3\n";
+/// assert_eq!(wskit_bench::proc_status::parse_status_number(s, "nonvoluntary_ctxt_switches:"), Some(3));
 /// ```
-pub fn parse_run_queue_wait_ns(schedstat: &str) -> Option<u64> {
-    schedstat.split_whitespace().nth(1)?.parse().ok()
+pub fn parse_status_number(status: &str, key: &str) -> Option<u64> {
+    let line = status.lines().find_map(|l| l.strip_prefix(key))?;
+    line.split_whitespace().next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -89,10 +90,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn run_queue_wait_is_the_second_field() {
-        assert_eq!(parse_run_queue_wait_ns("1 2 3"), Some(2));
-        assert_eq!(parse_run_queue_wait_ns("1"), None);
-        assert_eq!(parse_run_queue_wait_ns("1 x 3"), None);
+    fn status_numbers_are_found_by_whole_key() {
+        let s = "voluntary_ctxt_switches:\t10\nnonvoluntary_ctxt_switches:\t3\n";
+        assert_eq!(parse_status_number(s, "voluntary_ctxt_switches:"), Some(10));
+        assert_eq!(
+            parse_status_number(s, "nonvoluntary_ctxt_switches:"),
+            Some(3)
+        );
+        assert_eq!(parse_status_number(s, "Threads:"), None);
     }
 
     #[test]

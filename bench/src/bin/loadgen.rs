@@ -147,8 +147,8 @@ struct CpuMeter {
     server: Option<u32>,
     start: Instant,
     own: Duration,
-    own_wait: Duration,
-    server_start: Option<(Duration, Duration)>,
+    own_preempted: u64,
+    server_start: Option<(Duration, u64)>,
 }
 
 impl CpuMeter {
@@ -157,43 +157,43 @@ impl CpuMeter {
             server,
             start: Instant::now(),
             own: proc_status::cpu_time(std::process::id()).unwrap_or_default(),
-            own_wait: proc_status::run_queue_wait(std::process::id()).unwrap_or_default(),
+            own_preempted: proc_status::preemptions(std::process::id()).unwrap_or_default(),
             server_start: server.and_then(|p| {
                 Some((
                     proc_status::cpu_time(p).ok()?,
-                    proc_status::run_queue_wait(p).ok()?,
+                    proc_status::preemptions(p).ok()?,
                 ))
             }),
         }
     }
 
-    /// Fractions of the wall time since `start`: CPU used by the load generator and the server,
-    /// and time each spent runnable but waiting for its core (other processes competing).
+    /// Since `start`: CPU used by the load generator and the server (fractions of one core), and
+    /// how often per second each was preempted (other processes competing for its core).
     fn stop(&self) -> serde_json::Value {
         let wall = self.start.elapsed().as_secs_f64();
         let me = std::process::id();
         let own = proc_status::cpu_time(me)
             .unwrap_or_default()
             .saturating_sub(self.own);
-        let own_wait = proc_status::run_queue_wait(me)
+        let own_preempted = proc_status::preemptions(me)
             .unwrap_or_default()
-            .saturating_sub(self.own_wait);
-        let (server, server_wait) = match (self.server, self.server_start) {
-            (Some(pid), Some((cpu, wait))) => (
+            .saturating_sub(self.own_preempted);
+        let (server, server_preempted) = match (self.server, self.server_start) {
+            (Some(pid), Some((cpu, preempted))) => (
                 proc_status::cpu_time(pid)
                     .ok()
                     .map(|now| now.saturating_sub(cpu).as_secs_f64() / wall),
-                proc_status::run_queue_wait(pid)
+                proc_status::preemptions(pid)
                     .ok()
-                    .map(|now| now.saturating_sub(wait).as_secs_f64() / wall),
+                    .map(|now| now.saturating_sub(preempted) as f64 / wall),
             ),
             _ => (None, None),
         };
         json!({
             "loadgen": own.as_secs_f64() / wall,
             "server": server,
-            "loadgen_waiting": own_wait.as_secs_f64() / wall,
-            "server_waiting": server_wait,
+            "loadgen_preempted_per_s": own_preempted as f64 / wall,
+            "server_preempted_per_s": server_preempted,
         })
     }
 }

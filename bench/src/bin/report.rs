@@ -47,13 +47,19 @@ fn ms(us: Option<f64>) -> String {
     num(us.map(|u| u / 1000.0), 2)
 }
 
-/// Median CPU use of server and load generator, in percent of one core.
+/// Median CPU use of server and load generator, in percent of one core, and (in parentheses)
+/// how often per second each was preempted.
 fn cpu(runs: &Runs, scenario: &str, server: &str) -> String {
-    let pct = |p| {
-        runs.median(scenario, server, p)
-            .map_or("-".to_owned(), |v| format!("{:.0}%", v * 100.0))
-    };
-    format!("{} / {}", pct("cpu.server"), pct("cpu.loadgen"))
+    let m = |p| runs.median(scenario, server, p);
+    let pct = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.0}%", v * 100.0));
+    let per_s = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}/s"));
+    format!(
+        "{} ({}) / {} ({})",
+        pct(m("cpu.server")),
+        per_s(m("cpu.server_preempted_per_s")),
+        pct(m("cpu.loadgen")),
+        per_s(m("cpu.loadgen_preempted_per_s"))
+    )
 }
 
 fn describe(server: &str) -> &'static str {
@@ -75,9 +81,9 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         "Written by `bench/run.sh`; do not edit by hand. Every figure is the **median of the runs** \
          listed (each run is a fresh server process); percentiles are the medians of each run's \
          percentile; CPU is the fraction of one core each process used during the measured window, and \
-         (waiting) the fraction of that window it was runnable but waiting for its core because other \
-         processes were using it (from `/proc/PID/schedstat`): anything but a few percent there means \
-         the machine was not quiet and the figures are pessimistic. The server runs on one core and the load generator (`bench/src/bin/loadgen.rs`, \
+         (preempted) how often per second it lost its core to another process \
+         (`nonvoluntary_ctxt_switches`): more than a handful means the machine was not quiet and \
+         the figures are pessimistic. The server runs on one core and the load generator (`bench/src/bin/loadgen.rs`, \
          one thread) on the other, both pinned with `taskset`. Latency is measured by the load \
          generator from writing a request to reading its reply (matched by correlationId).\n"
     );
@@ -123,7 +129,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         let _ = writeln!(w, "## {title}\n\nScenario `{scenario}`.\n");
         let _ = writeln!(
             w,
-            "| server | msgs/s | p50 ms | p90 ms | p99 ms | max ms | frame bytes | CPU server (waiting) / loadgen (waiting) | runs (msgs/s) |\n|---|---|---|---|---|---|---|---|---|"
+            "| server | msgs/s | p50 ms | p90 ms | p99 ms | max ms | frame bytes | CPU server (preempted) / loadgen (preempted) | runs (msgs/s) |\n|---|---|---|---|---|---|---|---|---|"
         );
         for s in &servers {
             let m = |p| runs.median(scenario, s, p);
@@ -172,7 +178,7 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         );
         let _ = writeln!(
             w,
-            "| server | deliveries/s | round (all delivered) p50 ms | delivery latency p50 ms | p99 ms | matched | CPU server (waiting) / loadgen (waiting) | runs (deliveries/s) |\n|---|---|---|---|---|---|---|---|"
+            "| server | deliveries/s | round (all delivered) p50 ms | delivery latency p50 ms | p99 ms | matched | CPU server (preempted) / loadgen (preempted) | runs (deliveries/s) |\n|---|---|---|---|---|---|---|---|"
         );
         for s in &servers {
             let m = |p| runs.median(names::FANOUT, s, p);
