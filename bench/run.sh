@@ -16,14 +16,25 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-# Server and load generator run at this niceness, so that other work on a shared machine does not
-# take their cores (negative values need root; otherwise nice warns and they run at 0). The
-# report shows how long each still waited for its core.
-NICE=${NICE:--15}
+# Server and load generator run under this scheduling policy, so that other work on a shared
+# machine does not delay them: `fifo` (default; the main thread of each gets real-time SCHED_FIFO
+# priority 1 via chrt, which needs root: a woken server or load generator runs at once instead of
+# waiting up to a scheduler tick for another process's time slice to end; --reset-on-fork keeps
+# helper threads, such as Bun's garbage collector, at the normal policy, so they are not starved
+# by their own main thread) or `other` (the normal policy). The kernel's real-time throttling
+# (sched_rt_runtime_us, 950 ms per second by default) still pauses a saturated real-time task
+# for up to 50 ms a second: it shows in the max column, not in p99. The report shows how often
+# each process was still preempted.
+SCHED=${SCHED:-fifo}
+case $SCHED in
+fifo) PRIO=(chrt --reset-on-fork -f 1) ;;
+other) PRIO=(chrt -o 0) ;;
+*) echo "SCHED must be fifo or other" >&2; exit 1 ;;
+esac
 SERVERS=${SERVERS:-"echo echo-batch wskit ws-kit-bun"}
 SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k idle-10k"}
 OUT_MD=${OUT_MD:-BENCHMARKS.md}
-COMMAND="REPEATS=$REPEATS DURATION=$DURATION SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU NICE=$NICE bash bench/run.sh"
+COMMAND="REPEATS=$REPEATS DURATION=$DURATION SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU SCHED=$SCHED bash bench/run.sh"
 
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 WORK=$TARGET_DIR/bench
@@ -58,7 +69,7 @@ fi
 SERVER_PID=
 SERVER_PORT=
 
-# Servers are started as simple background commands (nice and taskset exec the server), so $! is
+# Servers are started as simple background commands (chrt and taskset exec the server), so $! is
 # the server's own PID: the idle scenario reads its memory.
 
 # start_server NAME: starts server NAME pinned to $SERVER_CPU and waits for its "listening on" line.
@@ -66,10 +77,10 @@ start_server() {
     local name=$1 log=$WORK/server-$1.log
     : >"$log" # truncate here, so the wait below never reads the previous run's port
     case $name in
-    echo) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/echo" >"$log" 2>&1 & ;;
-    echo-batch) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/echo" --batch >"$log" 2>&1 & ;;
-    wskit) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
-    ws-kit-bun) nice -n "$NICE" taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
+    echo) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" >"$log" 2>&1 & ;;
+    echo-batch) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" --batch >"$log" 2>&1 & ;;
+    wskit) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
+    ws-kit-bun) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
     esac
     SERVER_PID=$!
@@ -93,7 +104,7 @@ trap 'if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi' 
 
 # loadgen ARGS...: the load generator pinned to $LOAD_CPU against the running server.
 loadgen() {
-    nice -n "$NICE" taskset -c "$LOAD_CPU" "$BIN/loadgen" --addr "127.0.0.1:$SERVER_PORT" "$@"
+    "${PRIO[@]}" taskset -c "$LOAD_CPU" "$BIN/loadgen" --addr "127.0.0.1:$SERVER_PORT" "$@"
 }
 
 # Which servers speak each scenario (the raw echoes have no pub/sub; one echo suffices for memory).
@@ -140,7 +151,7 @@ MACHINE=$WORK/machine.txt
     echo "kernel: $(uname -srm)"
     echo "rustc: $(rustc --version)"
     echo "bun: $("$BUN" --version); ws-kit: $(node -p "require('./interop/package.json').dependencies['@ws-kit/core']")"
-    echo "pinning: server taskset -c $SERVER_CPU, load generator taskset -c $LOAD_CPU, both at nice $NICE"
+    echo "pinning: server taskset -c $SERVER_CPU, load generator taskset -c $LOAD_CPU, both $SCHED (${PRIO[*]})"
     echo "load average before the runs: $LOAD_BEFORE"
     echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo
