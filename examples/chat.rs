@@ -1,1 +1,41 @@
-fn main() {}
+//! A chat server on ws://127.0.0.1:3000: rooms through pub/sub, an RPC, token auth.
+//!
+//! ```sh
+//! cargo run --example chat
+//! websocat 'ws://127.0.0.1:3000/?access_token=alice-token'
+//! {"type":"JOIN_ROOM","payload":{"roomId":"general"}}
+//! {"type":"SEND_MESSAGE","payload":{"roomId":"general","text":"hello"}}
+//! {"type":"LIST_MEMBERS","meta":{"correlationId":"1"},"payload":{"roomId":"general"}}
+//! ```
+//!
+//! Set `WSKIT_ADDR` to listen elsewhere (`WSKIT_ADDR=127.0.0.1:0` picks a free port).
+
+#[path = "chat_protocol.rs"]
+mod chat_protocol;
+#[path = "chat_server.rs"]
+mod chat_server;
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,wskit=debug".into()),
+        )
+        .init();
+
+    let server = chat_server::chat_server().expect("valid server configuration");
+
+    let addr = std::env::var("WSKIT_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let local = listener.local_addr()?;
+    println!("chat server on ws://{local}  (Ctrl-C to stop)");
+    println!("tokens: alice-token, bob-token, carol-token; try:");
+    println!("  websocat 'ws://{local}/?access_token=alice-token'");
+    println!(r#"  {{"type":"JOIN_ROOM","payload":{{"roomId":"general"}}}}"#);
+    server
+        .serve_with_shutdown(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

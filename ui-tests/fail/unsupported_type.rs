@@ -6,6 +6,8 @@ wskit::protocol! {
             count: usize,
             by_id: std::collections::HashMap<u32, String>,
             lines: [String; 4],
+            ids: std::collections::HashSet<String>,
+            boxed: Box<String>,
         }
     }
 }

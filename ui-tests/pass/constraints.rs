@@ -4,6 +4,15 @@ fn even(v: &u32) -> Result<(), String> {
     if v % 2 == 0 { Ok(()) } else { Err("must be even".into()) }
 }
 
+fn not_empty(v: &[u8]) -> Result<(), String> {
+    if v.is_empty() { Err("must not be empty".into()) } else { Ok(()) }
+}
+
+/// Named like the generated code's locals, to show that they cannot shadow it.
+fn value(v: &str) -> Result<(), &'static str> {
+    if v.is_empty() { Err("required") } else { Ok(()) }
+}
+
 wskit::protocol! {
     protocol Forms {
         message SignUp {
@@ -19,6 +28,8 @@ wskit::protocol! {
             #[validate(items(items(uuid)))] groups: Vec<Vec<String>>,
             #[validate(custom = even)] seats: u32,
             #[validate(custom = crate::even)] spare: Option<u32>,
+            #[validate(custom = value)] path: String,
+            #[validate(custom = crate::not_empty)] list: Vec<u8>,
         }
     }
 }
@@ -38,10 +49,12 @@ fn main() {
         groups: vec![vec!["x".into()]],
         seats: 3,
         spare: None,
+        path: "".into(),
+        list: vec![],
     };
     let issues: Vec<String> = form.check().unwrap_err().into_iter().map(|i| i.path).collect();
     assert_eq!(
         issues,
-        ["payload.handle", "payload.email", "payload.invite", "payload.age", "payload.groups[0][0]", "payload.seats"]
+        ["payload.handle", "payload.email", "payload.invite", "payload.age", "payload.groups[0][0]", "payload.seats", "payload.path", "payload.list"]
     );
 }

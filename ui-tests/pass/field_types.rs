@@ -43,7 +43,8 @@ mod api {
             } meta { trace_id: Option<String>, #[wire = "tenant"] tenant_id: String }
             message Move {}
             message Match { id: String }
-            event Shipped {}
+            event Shipped {} meta { region: String }
+            rpc Render(page: u32) -> Rendered {} progress #[wire = "RENDER/STEP"] RenderStep { done: u32 }
             rpc Quote(lines: Vec<Line>) -> #[wire = "QUOTED"] /// The price.
                 Priced { total: money::Money } meta { currency: String }
             type Line { sku: String, qty: u32 }
@@ -58,6 +59,9 @@ fn main() {
     assert_eq!(PlaceOrder::TYPE, "ORDER/PLACE");
     assert_eq!(Priced::TYPE, "QUOTED");
     assert_eq!(Move::TYPE, "MOVE");
+    assert_eq!(RenderStep::TYPE, "RENDER/STEP");
+    assert!(!Rendered::HAS_PAYLOAD);
+    let _ = ShippedMeta { region: "eu".into() };
     let _: fn(&ShopClient, Move) -> Result<(), wskit::client::ClientError> = ShopClient::r#move;
     let _: fn(&ShopClient, Match) -> Result<(), wskit::client::ClientError> = ShopClient::r#match;
     let meta = PlaceOrderMeta { trace_id: None, tenant_id: "t".into() };

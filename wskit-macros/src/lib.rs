@@ -1,8 +1,8 @@
 //! The `protocol!` macro of wskit. Use it as `wskit::protocol!`; the DSL is documented there and
 //! in the README.
 //!
-//! The pipeline: [`parse`] reads the block into a syntax tree, [`check`] turns it into the small
-//! [`model`] while collecting every mistake (each spanned on the user's token), and [`generate`]
+//! The pipeline: `parse` reads the block into a syntax tree, `check` turns it into the small
+//! `model` while collecting every mistake (each spanned on the user's token), and `generate`
 //! writes the code, one file per output. An invalid block expands to its errors plus empty stubs
 //! of the declared items, so that one mistake does not cascade.
 
@@ -30,9 +30,10 @@ fn expand(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     };
     match check::check(&ast) {
         Ok(model) => generate::generate(&model),
-        Err(e) => {
-            let mut out = e.to_compile_error();
-            out.extend(generate::stubs(&ast));
+        Err(failed) => {
+            let (errors, partial) = *failed;
+            let mut out = errors.to_compile_error();
+            out.extend(generate::stubs(&partial));
             out
         }
     }

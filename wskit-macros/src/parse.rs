@@ -11,6 +11,7 @@
 //! meta      := "meta" fields
 //! ```
 
+use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Attribute, Ident, Token, Type, Visibility, braced, parenthesized};
@@ -30,6 +31,9 @@ pub struct ProtocolAst {
     pub vis: Visibility,
     pub name: Ident,
     pub items: Vec<ItemAst>,
+    /// Grammar errors inside the block: each bad declaration is skipped and reported, so the
+    /// others are still checked and stubbed.
+    pub errors: Vec<syn::Error>,
 }
 
 /// One declaration inside the block.
@@ -92,8 +96,31 @@ impl Parse for ProtocolAst {
         let body;
         braced!(body in input);
         let mut items = Vec::new();
+        let mut errors = Vec::new();
         while !body.is_empty() {
-            items.push(body.parse()?);
+            // Each declaration is parsed on a fork, so that a bad one leaves no trace behind.
+            let fork = body.fork();
+            match fork.parse() {
+                Ok(item) => {
+                    body.advance_to(&fork);
+                    items.push(item);
+                }
+                Err(e) => {
+                    errors.push(e);
+                    // Skip the bad declaration on `body` itself (the fork holds the half-parsed
+                    // state): its attributes, its keyword, then up to the next declaration.
+                    let attrs = body.fork();
+                    if attrs.call(Attribute::parse_outer).is_ok() {
+                        body.advance_to(&attrs);
+                    }
+                    if !body.is_empty() {
+                        body.parse::<proc_macro2::TokenTree>()?;
+                    }
+                    while !body.is_empty() && !starts_item(&body) {
+                        body.parse::<proc_macro2::TokenTree>()?;
+                    }
+                }
+            }
         }
         if !input.is_empty() {
             return Err(input.error("expected one `protocol` per `protocol!` block"));
@@ -103,8 +130,19 @@ impl Parse for ProtocolAst {
             vis,
             name,
             items,
+            errors,
         })
     }
+}
+
+/// Whether a declaration (or its attributes) starts here.
+fn starts_item(input: ParseStream) -> bool {
+    input.peek(Token![#])
+        || input.peek(kw::message)
+        || input.peek(kw::event)
+        || input.peek(kw::rpc)
+        || input.peek(Token![type])
+        || input.peek(Token![enum])
 }
 
 impl Parse for ItemAst {

@@ -13,14 +13,14 @@ fn parse(tokens: proc_macro2::TokenStream) -> ProtocolAst {
 fn model(tokens: proc_macro2::TokenStream) -> Protocol {
     match check(&parse(tokens)) {
         Ok(p) => p,
-        Err(e) => panic!("unexpected errors: {:?}", errors_of(e)),
+        Err(failed) => panic!("unexpected errors: {:?}", errors_of(failed.0)),
     }
 }
 
 fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
     match check(&parse(tokens)) {
         Ok(_) => panic!("expected errors"),
-        Err(e) => errors_of(e),
+        Err(failed) => errors_of(failed.0),
     }
 }
 
@@ -80,8 +80,10 @@ fn parses_every_kind_of_item() {
 
 #[test]
 fn grammar_errors_are_parse_errors() {
-    let bad =
-        |t: proc_macro2::TokenStream| syn::parse2::<ProtocolAst>(t).err().map(|e| e.to_string());
+    let bad = |t: proc_macro2::TokenStream| match syn::parse2::<ProtocolAst>(t) {
+        Ok(ast) => ast.errors.first().map(|e| e.to_string()),
+        Err(e) => Some(e.to_string()),
+    };
     assert_eq!(
         bad(quote!(protocol P { struct X {} })).as_deref(),
         Some("expected one of: `message`, `event`, `rpc`, `type`, `enum`")
@@ -91,6 +93,31 @@ fn grammar_errors_are_parse_errors() {
         Some("expected `:`")
     );
     assert!(bad(quote!(protocol P {} protocol Q {})).is_some());
+}
+
+#[test]
+fn a_bad_declaration_is_skipped_and_the_others_kept() {
+    let ast = parse(quote! {
+        protocol P {
+            struct C {}
+            message A { x: String }
+            message B { y String }
+            rpc D(id: String) -> E {}
+            message F;
+            event G {}
+        }
+    });
+    let names: Vec<String> = ast.items.iter().map(|i| i.name.to_string()).collect();
+    assert_eq!(names, ["A", "D", "G"]);
+    let errs: Vec<String> = ast.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        [
+            "expected one of: `message`, `event`, `rpc`, `type`, `enum`",
+            "expected `:`",
+            "expected curly braces",
+        ]
+    );
 }
 
 #[test]
@@ -174,7 +201,7 @@ fn model_reads_constraints() {
         protocol P {
             message M {
                 #[validate(length(min = 1, max = 3), pattern = "^a", email, url, uuid)] s: Option<String>,
-                #[validate(range(min = -2.5, max = 10), custom = crate::even)] n: i32,
+                #[validate(range(min = -2, max = 10), custom = crate::even)] n: i32,
                 #[validate(items(length(max = 2)))] v: Vec<String>,
             }
         }
@@ -194,7 +221,7 @@ fn model_reads_constraints() {
     assert!(matches!(
         f[1].constraints[0].rule,
         Rule::Range {
-            min: Some(-2.5),
+            min: Some(-2.0),
             max: Some(10.0)
         }
     ));
@@ -221,6 +248,7 @@ fn every_error_of_a_block_is_reported() {
             rpc C(id: String)
             message D { #[validate(length(min = 5, max = 1), bogus)] s: String, #[validate(email)] n: u8 }
             message E { #[validate(pattern = "(")] s: String } meta { client_id: String, timestamp: u64 }
+            message G { #[validate(range(min = -1, max = 256))] n: u8, #[validate(range(max = 1.5))] m: i32, #[wire = ""] e: u8 }
             message ChatEvent {}
             message F { r: &str, k: HashMap<u8, String> }
         }
@@ -236,6 +264,10 @@ fn every_error_of_a_block_is_reported() {
             "invalid regex: unclosed group",
             "`clientId` is a reserved meta key: the server sets it and clients cannot",
             "`timestamp` is a standard meta key: every message already carries it",
+            "`range` bound -1 is not a value of `u8` (0 to 255)",
+            "`range` bound 256 is not a value of `u8` (0 to 255)",
+            "`range` bound 1.5 is not a value of `i32` (-2147483648 to 2147483647)",
+            "the wire name cannot be empty",
             "unsupported field type: references cannot be decoded from JSON; use an owned type such as `String`",
             "unsupported map key: JSON object keys are strings, so a map key must be `String`",
             "`A` is declared more than once",
@@ -278,6 +310,9 @@ fn reserved_and_duplicate_names() {
             enum E { X, #[wire = "x"] Y }
             enum F {}
             message New {}
+            type String { a: u8 }
+            message HttpGet {}
+            message HTTPGet {}
         }
     });
     assert_eq!(
@@ -288,10 +323,13 @@ fn reserved_and_duplicate_names() {
             "duplicate wire name \"x\": variant `X` already uses it",
             "enum `F` has no variants: a string enum needs at least one",
             "`__C` is reserved: names starting with `__` belong to the runtime",
+            "`String` is a built-in field type of the DSL; choose another name",
             "`New` collides with the method `PClient::new` that `protocol!` generates; rename it",
+            "`HTTPGet` and `HttpGet` would both be handled by the method `http_get`; rename one",
             "wire type `__x` is reserved: types starting with `$` or `__` belong to the runtime",
             "wire type `$y` is reserved: types starting with `$` or `__` belong to the runtime",
             "wire type `ERROR` is reserved for the runtime's error frames; rename the message or set `#[wire = \"...\"]`",
+            "duplicate wire type `HTTP_GET`: `HttpGet` already uses it",
         ]
     );
 }
@@ -299,7 +337,7 @@ fn reserved_and_duplicate_names() {
 #[test]
 fn an_invalid_block_expands_to_its_errors_and_stubs() {
     let out = crate::expand(quote! {
-        pub protocol Chat { message A { x: Nope } rpc B(id: String) enum R { X } }
+        pub protocol Chat { message A { x: Nope, y: u8 } rpc B(id: String) enum R { X } }
     })
     .to_string();
     assert!(out.contains("compile_error"), "{out}");
@@ -314,6 +352,13 @@ fn an_invalid_block_expands_to_its_errors_and_stubs() {
     ] {
         assert!(out.contains(stub), "missing {stub} in {out}");
     }
+    // Fields are kept; an unresolved type reads as a JSON value.
+    assert!(
+        out.contains("pub x : :: wskit :: __private :: serde_json :: Value"),
+        "{out}"
+    );
+    assert!(out.contains("pub y : u8"), "{out}");
+    assert!(out.contains("pub id : :: std :: string :: String"), "{out}");
 }
 
 #[test]

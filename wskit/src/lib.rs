@@ -31,6 +31,36 @@ pub mod wire;
 pub use protocol::{EventSet, Message, NoMeta, NoProgress, Protocol, Rpc};
 pub use validate::{Issue, Issues, Validate};
 pub use wire::{Error, ErrorCode};
+/// Declares a protocol: its messages, events, rpcs and shared types, with validation rules.
+///
+/// ```
+/// wskit::protocol! {
+///     /// A chat.
+///     pub protocol Chat {
+///         #[subscription]
+///         message JoinRoom { #[validate(length(min = 1, max = 64))] room_id: String }
+///         event UserJoined { room_id: String, user_id: String }
+///         #[idempotent]
+///         rpc GetUser(#[validate(uuid)] user_id: String) -> UserData { name: String, role: Role }
+///         rpc Export(file_id: String) -> ExportDone { url: String } progress ExportProgress { percent: u8 }
+///         type Address { city: String, zip: String }
+///         enum Role { Admin, #[wire = "member"] Member }
+///     }
+/// }
+/// use wskit::Message;
+/// assert_eq!(GetUser::TYPE, "GET_USER");
+/// let issues = wskit::validate::decode_payload::<JoinRoom>(Some(
+///     &serde_json::value::RawValue::from_string(r#"{"roomId":"","x":1}"#.into()).unwrap(),
+/// ))
+/// .unwrap_err();
+/// assert_eq!(issues.to_string(), "payload.roomId: must have at least 1 characters; payload.x: unknown key");
+/// ```
+///
+/// It generates one struct per message, event, request, response, progress and `type` (an enum
+/// per `enum`) whose serde form is the wire form, strict decoding and validation, the protocol's
+/// marker type (`Chat`, with its description), the handler trait (`ChatHandler`), its service
+/// (`ChatService`), the event enum (`ChatEvent`) and the typed client (`ChatClient`). The README's
+/// "protocol DSL" section describes the grammar, the field types and the constraints.
 pub use wskit_macros::protocol;
 
 /// What generated code reaches the runtime through. Not public API: no stability promise.
@@ -38,7 +68,8 @@ pub use wskit_macros::protocol;
 pub mod __private {
     pub use crate::client::Client;
     pub use crate::server::{
-        __serve_message as serve_message, __serve_rpc as serve_rpc, __serve_unknown as serve_unknown,
+        __serve_message as serve_message, __serve_rpc as serve_rpc,
+        __serve_unknown as serve_unknown,
     };
     pub use crate::validate::*;
     pub use futures_util::future::BoxFuture;

@@ -317,3 +317,43 @@ fn description_lists_everything_in_order() {
             .all(|f| f.constraints == [] as [Constraint; 0])
     }));
 }
+
+#[test]
+fn published_event_and_progress_frames() {
+    // PROTOCOL.md section 6: a subscriber's frame has no meta unless the publisher gave some.
+    let ev = UserJoined {
+        room_id: "r".into(),
+        user_id: "u".into(),
+    };
+    assert_eq!(
+        encode_frame(UserJoined::TYPE, None::<&OutMeta>, Some(&ev)),
+        br#"{"type":"USER_JOINED","payload":{"roomId":"r","userId":"u"}}"#
+    );
+    // Section 2: progress goes under both `payload` and `data`.
+    assert_eq!(
+        wskit::wire::encode_progress(Some("c-1"), &ExportProgress { percent: 5 }),
+        br#"{"type":"$ws:rpc-progress","meta":{"correlationId":"c-1"},"payload":{"percent":5},"data":{"percent":5}}"#
+    );
+}
+
+#[test]
+fn declared_meta_goes_into_the_frame_meta() {
+    let meta = JoinRoomMeta {
+        trace_id: Some("t-1".into()),
+    };
+    let serde_json::Value::Object(extra) = serde_json::to_value(&meta).unwrap() else {
+        panic!("meta serializes to an object")
+    };
+    let out = OutMeta {
+        correlation_id: Some("c-1".into()),
+        extra,
+        ..OutMeta::default()
+    };
+    let join = JoinRoom {
+        room_id: "general".into(),
+    };
+    assert_eq!(
+        encode_frame(JoinRoom::TYPE, Some(&out), Some(&join)),
+        br#"{"type":"JOIN_ROOM","meta":{"correlationId":"c-1","traceId":"t-1"},"payload":{"roomId":"general"}}"#
+    );
+}

@@ -66,7 +66,7 @@ fn profile_issues(json: &str) -> Vec<String> {
     }
 }
 
-/// `GOOD` with one key replaced.
+/// `GOOD` with one key replaced (keys come out sorted: serde_json's map is ordered by key).
 fn with(key: &str, value: &str) -> String {
     let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(GOOD).unwrap();
     v.insert(key.to_owned(), serde_json::from_str(value).unwrap());
@@ -186,8 +186,8 @@ fn nested_types_report_their_own_paths() {
             r#"[{"city":"A","zip":"12345"},{"city":1,"zip":"1","x":0}]"#
         )),
         [
-            "payload.addresses[1].x: unknown key",
             "payload.addresses[1].city: expected string, got number",
+            "payload.addresses[1].x: unknown key",
             "payload.addresses[1].zip: must match pattern ^[0-9]{5}$",
         ]
     );
@@ -209,17 +209,32 @@ fn users_own_type_is_decoded_with_serde_and_validated() {
 
 #[test]
 fn every_issue_of_a_payload_at_once() {
+    // In document order: the unknown key, last in the text, comes last.
     let json = r#"{"name":"A","age":200,"ratio":"x","slug":"ok","userId":"nope","tags":[1],"limits":{},"count":1,"addresses":[],"extra":true}"#;
     assert_eq!(
         profile_issues(json),
         [
-            "payload.extra: unknown key",
             "payload.name: must have at least 2 characters",
             "payload.age: must be at most 120",
             "payload.ratio: expected number, got string",
             "payload.userId: must be a UUID",
             "payload.tags[0]: expected string, got number",
             "payload.count: must be even, got 1",
+            "payload.extra: unknown key",
+        ]
+    );
+}
+
+#[test]
+fn issues_follow_document_order_then_missing_keys() {
+    let json = r#"{"count":1,"x":0,"name":"A","ratio":0,"slug":"a","userId":"67e55044-10b1-426f-9247-bb680e5fe0c8","tags":[],"limits":{},"addresses":[]}"#;
+    assert_eq!(
+        profile_issues(json),
+        [
+            "payload.count: must be even, got 1",
+            "payload.x: unknown key",
+            "payload.name: must have at least 2 characters",
+            "payload.age: required",
         ]
     );
 }
@@ -300,7 +315,7 @@ fn declared_meta_is_decoded_and_checked() {
         decode_meta::<Tagged>(Some(&raw(r#"{"traceId":"abcd","other":1}"#)))
             .unwrap_err()
             .to_string(),
-        "meta.other: unknown key; meta.traceId: must have at most 3 characters; meta.shard: required"
+        "meta.traceId: must have at most 3 characters; meta.other: unknown key; meta.shard: required"
     );
     assert_eq!(
         decode_meta::<Ping>(Some(&raw(r#"{"traceId":"x"}"#)))

@@ -39,24 +39,28 @@ fn nests(ty: &FieldType) -> bool {
 }
 
 pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
-    let checks = fields
+    let checks: Vec<TokenStream> = fields
         .iter()
         .filter(|f| !f.constraints.is_empty())
         .map(|f| {
             let ident = check_fn(f);
             let ty = rust_type(&f.ty);
-            let body = constraints(&f.constraints, &f.ty, &quote!(value), &quote!(path), 0);
+            // Parameter names that cannot shadow a user's `custom = function`.
+            let body = constraints(&f.constraints, &f.ty, &quote!(__value), &quote!(__path), 0);
             quote! {
                 #[doc(hidden)]
+                #[allow(clippy::ptr_arg)]
                 fn #ident(
-                    value: &#ty,
-                    path: &::wskit::__private::Path<'_>,
-                    issues: &mut ::wskit::__private::Issues,
+                    __value: &#ty,
+                    __path: &::wskit::__private::Path<'_>,
+                    __issues: &mut ::wskit::__private::Issues,
                 ) {
                     #body
                 }
             }
-        });
+        })
+        .collect();
+    let checks = (!checks.is_empty()).then(|| quote!(impl #name { #( #checks )* }));
     let slots: Vec<Ident> = fields
         .iter()
         .map(|f| format_ident!("__raw_{}", plain(&f.name)))
@@ -67,26 +71,15 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
         .collect();
     let wires: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
     let names: Vec<&Ident> = fields.iter().map(|f| &f.name).collect();
-    let decode_fields = fields.iter().zip(&slots).map(|(f, slot)| {
+    // Present keys are decoded in document order, so issues come in the order of the JSON text;
+    // absent keys are settled after (`required`, or `None` for an `Option`).
+    let present = fields.iter().map(|f| {
         let ty = rust_type(&f.ty);
         let wire = &f.wire;
         let decode = if f.ty.has_external() {
-            let absent = if matches!(f.ty, FieldType::Option(_)) {
-                quote!(::std::option::Option::Some(::std::option::Option::None))
-            } else {
-                quote!({
-                    issues.push(&__path, "required");
-                    ::std::option::Option::None
-                })
-            };
-            quote! {
-                match #slot {
-                    ::std::option::Option::Some(raw) => ::wskit::__private::decode_with_serde::<#ty>(raw, &__path, issues),
-                    ::std::option::Option::None => #absent,
-                }
-            }
+            quote!(::wskit::__private::decode_with_serde::<#ty>(*__raw, &__path, issues))
         } else {
-            quote!(::wskit::__private::field::<#ty>(#slot, &__path, issues))
+            quote!(<#ty as ::wskit::__private::Decode>::decode(*__raw, &__path, issues))
         };
         let check = (!f.constraints.is_empty()).then(|| {
             let ident = check_fn(f);
@@ -103,6 +96,21 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             __value
         }}
     });
+    let absent = fields.iter().map(|f| {
+        let ty = rust_type(&f.ty);
+        let wire = &f.wire;
+        if !f.ty.has_external() {
+            quote!(::wskit::__private::field::<#ty>(::std::option::Option::None, &path.field(#wire), issues))
+        } else if matches!(f.ty, FieldType::Option(_)) {
+            quote!(::std::option::Option::Some(::std::option::Option::None))
+        } else {
+            quote!({
+                issues.push(&path.field(#wire), "required");
+                ::std::option::Option::None
+            })
+        }
+    });
+    let tys: Vec<TokenStream> = fields.iter().map(|f| rust_type(&f.ty)).collect();
     let validate_fields = fields.iter().map(|f| {
         let name = &f.name;
         let wire = &f.wire;
@@ -110,8 +118,10 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             let ident = check_fn(f);
             quote!(Self::#ident(&self.#name, &__path, issues);)
         });
+        // Named by its type, so that a user's type without `Validate` is reported on that type.
+        let ty = rust_type(&f.ty);
         let nested = nests(&f.ty)
-            .then(|| quote!(::wskit::Validate::validate(&self.#name, &__path, issues);));
+            .then(|| quote!(<#ty as ::wskit::Validate>::validate(&self.#name, &__path, issues);));
         if check.is_none() && nested.is_none() {
             return quote!();
         }
@@ -122,9 +132,7 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
         }}
     });
     quote! {
-        impl #name {
-            #( #checks )*
-        }
+        #checks
 
         impl ::wskit::__private::Decode for #name {
             fn decode(
@@ -134,14 +142,19 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             ) -> ::std::option::Option<Self> {
                 let __start = issues.len();
                 let __entries = ::wskit::__private::object_entries(raw, path, issues)?;
-                #( let mut #slots: ::std::option::Option<&::wskit::__private::RawValue> = ::std::option::Option::None; )*
+                #( let mut #slots: ::std::option::Option<::std::option::Option<#tys>> = ::std::option::Option::None; )*
                 for (__key, __raw) in &__entries {
                     match &**__key {
-                        #( #wires => #slots = ::std::option::Option::Some(*__raw), )*
+                        #( #wires => #slots = ::std::option::Option::Some(#present), )*
                         __other => ::wskit::__private::unknown_key(&path.field(__other), issues),
                     }
                 }
-                #( let #vars = #decode_fields; )*
+                #(
+                    let #vars = match #slots {
+                        ::std::option::Option::Some(v) => v,
+                        ::std::option::Option::None => #absent,
+                    };
+                )*
                 if issues.len() != __start {
                     return ::std::option::Option::None;
                 }
@@ -184,25 +197,30 @@ fn constraints(
         Rule::Length { min, max } => {
             let (min, max) = (opt_u64(*min), opt_u64(*max));
             if matches!(ty, FieldType::String) {
-                quote!(#p::check_str_length(#value, #min, #max, #path, issues);)
+                quote!(#p::check_str_length(#value, #min, #max, #path, __issues);)
             } else {
-                quote!(#p::check_len(#value.len(), #min, #max, #path, issues);)
+                quote!(#p::check_len(#value.len(), #min, #max, #path, __issues);)
             }
         }
         Rule::Range { min, max } => {
             let (min, max) = (opt_f64(*min), opt_f64(*max));
-            quote!(#p::check_range(*#value as f64, #min, #max, #path, issues);)
+            quote!(#p::check_range(*#value as f64, #min, #max, #path, __issues);)
         }
         Rule::Pattern(lit) => quote! {{
             static PATTERN: #p::LazyLock<#p::Regex> = #p::LazyLock::new(|| {
                 #p::Regex::new(#lit).expect("the pattern was checked by protocol!")
             });
-            #p::check_pattern(#value, &PATTERN, #path, issues);
+            #p::check_pattern(#value, &PATTERN, #path, __issues);
         }},
-        Rule::Email => quote!(#p::check_email(#value, #path, issues);),
-        Rule::Url => quote!(#p::check_url(#value, #path, issues);),
-        Rule::Uuid => quote!(#p::check_uuid(#value, #path, issues);),
-        Rule::Custom(f) => quote!(#p::check_custom(#value, #f, #path, issues);),
+        Rule::Email => quote!(#p::check_email(#value, #path, __issues);),
+        Rule::Url => quote!(#p::check_url(#value, #path, __issues);),
+        Rule::Uuid => quote!(#p::check_uuid(#value, #path, __issues);),
+        // Strings and lists reach the user's function as `&str` and `&[T]`, as clippy likes them.
+        Rule::Custom(f) => match ty {
+            FieldType::String => quote!(#p::check_custom(#value.as_str(), #f, #path, __issues);),
+            FieldType::Vec(_) => quote!(#p::check_custom(#value.as_slice(), #f, #path, __issues);),
+            _ => quote!(#p::check_custom(#value, #f, #path, __issues);),
+        },
         Rule::Items(items) => {
             let item_ty = match ty {
                 FieldType::Vec(t) | FieldType::Map(_, t) => t,

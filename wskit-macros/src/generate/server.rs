@@ -69,7 +69,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
     );
     let service_doc =
         format!(" The handlers of [`{proto}`] ready to be served: made by [`{proto}::server`].");
-    let server_doc = format!(" Serves this protocol with `handler`: add the result to a server.");
+    let server_doc = " Serves this protocol with `handler`: add the result to a server.";
     quote! {
         #[doc = #handler_doc]
         #vis trait #handler: ::std::marker::Send + ::std::marker::Sync + 'static {

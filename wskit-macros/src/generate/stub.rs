@@ -1,5 +1,6 @@
-//! What an invalid block still expands to, beside its errors: the items the user declared, empty,
-//! so that one mistake does not cascade into "cannot find type" errors at every use.
+//! What an invalid block still expands to, beside its errors: the items the user declared, with
+//! their fields but without impls, so that one mistake does not cascade into "cannot find type"
+//! or "no field" errors at every use. A field whose type could not be resolved is a JSON value.
 
 use std::collections::HashSet;
 
@@ -7,18 +8,12 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::parse::{ItemKindAst, ProtocolAst};
+use super::rust_type;
+use crate::model::{Field, Protocol, Shape};
 
-pub fn stubs(ast: &ProtocolAst) -> TokenStream {
-    let vis = &ast.vis;
-    let proto = &ast.name;
-    let mut taken = HashSet::new();
-    let mut out = TokenStream::new();
-    let strukt = |name: &Ident, out: &mut TokenStream, taken: &mut HashSet<String>| {
-        if taken.insert(name.to_string()) {
-            out.extend(quote!(#[allow(dead_code)] #vis struct #name {}));
-        }
-    };
+pub fn stubs(p: &Protocol) -> TokenStream {
+    let vis = &p.vis;
+    let proto = &p.name;
     let generated = [
         proto.clone(),
         format_ident!("{}Handler", proto),
@@ -26,33 +21,35 @@ pub fn stubs(ast: &ProtocolAst) -> TokenStream {
         format_ident!("{}Client", proto),
         format_ident!("{}Event", proto),
     ];
-    taken.extend(generated.iter().map(ToString::to_string));
-    for item in &ast.items {
-        match &item.kind {
-            ItemKindAst::Message { meta, .. } | ItemKindAst::Event { meta, .. } => {
-                strukt(&item.name, &mut out, &mut taken);
-                if meta.is_some() {
-                    strukt(&format_ident!("{}Meta", item.name), &mut out, &mut taken);
-                }
+    let mut taken: HashSet<String> = generated.iter().map(ToString::to_string).collect();
+    let mut out = TokenStream::new();
+    let strukt =
+        |name: &Ident, fields: &[Field], out: &mut TokenStream, taken: &mut HashSet<String>| {
+            if taken.insert(name.to_string()) {
+                let mut seen = HashSet::new();
+                let fields = fields
+                    .iter()
+                    .filter(|f| seen.insert(f.name.to_string()))
+                    .map(|f| {
+                        let name = &f.name;
+                        let ty = rust_type(&f.ty);
+                        quote!(pub #name: #ty)
+                    });
+                out.extend(quote!(#[allow(dead_code)] #vis struct #name { #( #fields, )* }));
             }
-            ItemKindAst::Rpc {
-                response,
-                progress,
-                meta,
-                ..
-            } => {
-                strukt(&item.name, &mut out, &mut taken);
-                for part in response.iter().chain(progress) {
-                    strukt(&part.name, &mut out, &mut taken);
-                }
-                if meta.is_some() {
-                    strukt(&format_ident!("{}Meta", item.name), &mut out, &mut taken);
-                }
-            }
-            ItemKindAst::Type { .. } => strukt(&item.name, &mut out, &mut taken),
-            ItemKindAst::Enum { variants } => {
-                if taken.insert(item.name.to_string()) {
-                    let name = &item.name;
+        };
+    for m in &p.messages {
+        strukt(&m.name, &m.fields, &mut out, &mut taken);
+        if let Some(meta) = &m.meta {
+            strukt(&format_ident!("{}Meta", m.name), meta, &mut out, &mut taken);
+        }
+    }
+    for t in &p.types {
+        match &t.shape {
+            Shape::Struct(fields) => strukt(&t.name, fields, &mut out, &mut taken),
+            Shape::Enum(variants) => {
+                if taken.insert(t.name.to_string()) {
+                    let name = &t.name;
                     let mut seen = HashSet::new();
                     let vs = variants
                         .iter()

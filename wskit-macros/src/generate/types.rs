@@ -21,12 +21,12 @@ pub fn generate(p: &Protocol) -> TokenStream {
 /// unknown keys refused, `None` left out.
 pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> TokenStream {
     let vis = &p.vis;
-    let doc = docs(doc);
+    let doc = docs_or(doc, || format!("Type `{name}` of the protocol."));
     let fields = fields.iter().map(|f| {
         let name = &f.name;
         let ty = rust_type(&f.ty);
         let wire = &f.wire;
-        let doc = docs(&f.docs);
+        let doc = docs_or(&f.docs, || format!("`{wire}` on the wire."));
         let skip = matches!(f.ty, FieldType::Option(_))
             .then(|| quote!(, default, skip_serializing_if = "::std::option::Option::is_none"));
         quote! {
@@ -48,6 +48,15 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
         #vis struct #name {
             #( #fields, )*
         }
+    }
+}
+
+/// The declared docs, or one line of default docs (so that `missing_docs` stays quiet).
+fn docs_or(d: &Docs, default: impl FnOnce() -> String) -> TokenStream {
+    if d.0.is_empty() {
+        docs(&Docs(vec![default()]))
+    } else {
+        docs(d)
     }
 }
 
@@ -124,11 +133,11 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
         Shape::Struct(fields) => strukt(p, name, &t.docs, fields),
         Shape::Enum(variants) => {
             let vis = &p.vis;
-            let doc = docs(&t.docs);
+            let doc = docs_or(&t.docs, || format!("Type `{name}` of the protocol."));
             let variants = variants.iter().map(|v| {
                 let vname = &v.name;
                 let wire = &v.wire;
-                let doc = docs(&v.docs);
+                let doc = docs_or(&v.docs, || format!("`\"{wire}\"` on the wire."));
                 quote! {
                     #doc
                     #[serde(rename = #wire)]

@@ -1,17 +1,87 @@
 //! The server: the socket loop that decodes frames, routes them to generated handlers and writes
 //! their answers (PROTOCOL.md sections 1-6).
 //!
-//! SKELETON: the contract between generated code and the server runtime. The server-runtime work
-//! fills in the bodies; the signatures used by generated code (`Service`, `Request`, `Context`,
-//! `RpcContext`, `__serve_message`, `__serve_rpc`) stay as they are.
+//! Build a [`Server`] from one or more protocols' services with [`Server::builder`], then
+//! [`serve`](Server::serve) it or mount it in an axum router (feature `axum`). Handlers get a
+//! [`Context`] (or an [`RpcContext`]); hooks get a [`Connection`].
+//!
+//! ```no_run
+//! use wskit::server::{auth, http, Context, RpcContext, Server, PublishOptions};
+//!
+//! wskit::protocol! {
+//!     pub protocol Chat {
+//!         message JoinRoom { room_id: String }
+//!         event UserJoined { room_id: String, user: String }
+//!         rpc GetUser(user_id: String) -> UserData { name: String }
+//!     }
+//! }
+//!
+//! struct App;
+//!
+//! impl ChatHandler for App {
+//!     type Data = String; // the user name, from auth
+//!
+//!     async fn join_room(&self, ctx: Context<String>, msg: JoinRoom) -> Result<(), wskit::Error> {
+//!         let topic = format!("room:{}", msg.room_id);
+//!         ctx.subscribe(&topic)?;
+//!         let joined = UserJoined { room_id: msg.room_id, user: ctx.data().clone() };
+//!         ctx.publish(&topic, &joined, PublishOptions::default().exclude_self()).await?;
+//!         Ok(())
+//!     }
+//!
+//!     async fn get_user(&self, _ctx: RpcContext<String, GetUser>, req: GetUser) -> Result<UserData, wskit::Error> {
+//!         Ok(UserData { name: req.user_id })
+//!     }
+//! }
+//!
+//! # async fn demo() -> std::io::Result<()> {
+//! let server = Server::<String>::builder()
+//!     .service(Chat::server(App))
+//!     .auth(|req: &http::Request<()>| {
+//!         let token = auth::token(req);
+//!         async move { token.ok_or_else(auth::Rejection::unauthorized) }
+//!     })
+//!     .on_open(|conn| async move {
+//!         println!("{} connected", conn.client_id());
+//!         Ok(())
+//!     })
+//!     .max_frame_bytes(64 * 1024)
+//!     .build()
+//!     .expect("valid configuration");
+//! let handle = server.handle(); // publish from outside handlers, shut down
+//! server.serve("127.0.0.1:3000").await
+//! # }
+//! ```
 
-use std::future::Future;
-use std::marker::PhantomData;
+pub mod auth;
+#[cfg(feature = "axum")]
+mod axum;
+mod builder;
+mod connection;
+mod context;
+mod dispatch;
+mod heartbeat;
+mod hooks;
+mod limits;
+mod middleware;
+mod shutdown;
+mod upgrade;
 
 use futures_util::future::BoxFuture;
 
+pub use builder::{BuildError, Server, ServerBuilder, ServerHandle};
+pub use context::{Connection, Context, PublishOptions, RpcContext, SendError};
+pub use dispatch::Request;
+#[doc(hidden)]
+pub use dispatch::{__serve_message, __serve_rpc, __serve_unknown};
+pub use heartbeat::Heartbeat;
+pub use hooks::{CloseReason, ErrorCause, ErrorEvent};
+pub use limits::{Limits, SlowConsumerPolicy};
+pub use middleware::{Middleware, Next, RateLimit};
+/// The `http` crate (requests given to `auth`, status codes of rejections).
+pub use tokio_tungstenite::tungstenite::http;
+
 use crate::describe::ProtocolDesc;
-use crate::{Error, Message, Rpc};
 
 /// One protocol's handlers, ready to be served: what `Chat::server(handler)` returns.
 ///
@@ -22,69 +92,4 @@ pub trait Service<D>: Send + Sync + 'static {
     /// Handles one routed inbound frame whose type belongs to this protocol (a client-to-server
     /// message or rpc request).
     fn call(&self, request: Request<D>) -> BoxFuture<'static, ()>;
-}
-
-/// One inbound frame routed to a service, with its connection.
-pub struct Request<D> {
-    _data: PhantomData<fn() -> D>,
-    ty: String,
-}
-
-impl<D> Request<D> {
-    /// The frame's wire type.
-    pub fn wire_type(&self) -> &str {
-        &self.ty
-    }
-}
-
-/// What a handler knows and can do: the connection, the frame's meta, sending and pub/sub.
-pub struct Context<D> {
-    _data: PhantomData<fn() -> D>,
-}
-
-/// The context of an RPC handler: everything [`Context`] has, plus typed progress.
-pub struct RpcContext<D, R: Rpc> {
-    ctx: Context<D>,
-    _rpc: PhantomData<fn() -> R>,
-}
-
-impl<D, R: Rpc> std::ops::Deref for RpcContext<D, R> {
-    type Target = Context<D>;
-    fn deref(&self) -> &Context<D> {
-        &self.ctx
-    }
-}
-
-impl<D, R: Rpc> RpcContext<D, R> {
-    /// Sends a progress update (before the reply; dropped after it).
-    pub fn progress(&self, _update: R::Progress) {
-        todo!()
-    }
-}
-
-#[doc(hidden)]
-pub fn __serve_message<D, M, F, Fut>(_request: Request<D>, _handler: F) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    M: Message,
-    F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
-{
-    todo!()
-}
-
-#[doc(hidden)]
-pub fn __serve_rpc<D, R, F, Fut>(_request: Request<D>, _handler: F) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    R: Rpc,
-    F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
-{
-    todo!()
-}
-
-#[doc(hidden)]
-pub fn __serve_unknown<D: Send + Sync + 'static>(_request: Request<D>) -> BoxFuture<'static, ()> {
-    todo!()
 }

@@ -301,7 +301,7 @@ pub fn decode_with_serde<T: DeserializeOwned + Validate>(
 /// use serde_json::value::RawValue;
 /// let raw = RawValue::from_string(r#"{"text":1,"x":true}"#.into()).unwrap();
 /// let issues = wskit::validate::decode_payload::<Say>(Some(&raw)).unwrap_err();
-/// assert_eq!(issues.to_string(), "payload.x: unknown key; payload.text: expected string, got number");
+/// assert_eq!(issues.to_string(), "payload.text: expected string, got number; payload.x: unknown key");
 /// assert!(wskit::validate::decode_payload::<Ping>(None).is_ok());
 /// ```
 pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {

@@ -32,7 +32,7 @@ impl fmt::Display for Issue {
     }
 }
 
-/// Every issue found in one value: unknown keys first, then the declared fields in order.
+/// Every issue found in one value, in document order.
 ///
 /// ```
 /// use wskit::validate::{Issues, Path};
@@ -187,7 +187,11 @@ pub trait Validate {
     fn check(&self) -> Result<(), Issues> {
         let mut issues = Issues::new();
         self.validate(&Path::root("payload"), &mut issues);
-        if issues.is_empty() { Ok(()) } else { Err(issues) }
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(issues)
+        }
     }
 }
 

@@ -172,8 +172,9 @@ pub struct Error {
     pub code: ErrorCode,
     /// A human-readable message; defaults to the code's description.
     pub message: String,
-    /// Structured details; sent only when a non-empty object.
-    pub details: Option<Map<String, Value>>,
+    /// Structured details; sent only when a non-empty object. Boxed to keep `Error` small, since
+    /// it travels in every handler's `Result`.
+    pub details: Option<Box<Map<String, Value>>>,
     /// How long a client should wait before retrying; defaults per code.
     pub retry_after_ms: Option<u64>,
     /// Whether retrying may succeed; sent only when set explicitly.
@@ -228,7 +229,7 @@ impl Error {
     /// Sets `details`; anything but a non-empty JSON object is dropped.
     pub fn with_details(mut self, details: Value) -> Self {
         self.details = match details {
-            Value::Object(map) if !map.is_empty() => Some(map),
+            Value::Object(map) if !map.is_empty() => Some(Box::new(map)),
             _ => None,
         };
         self
@@ -272,7 +273,7 @@ impl Serialize for Error {
         ErrorPayloadOut {
             code: &self.code,
             message: &self.message,
-            details: self.details.as_ref().filter(|d| !d.is_empty()),
+            details: self.details.as_deref().filter(|d| !d.is_empty()),
             retry_after_ms: self.retry_after_ms,
             retryable: self.retryable,
         }
@@ -303,7 +304,7 @@ impl<'de> Deserialize<'de> for Error {
         Ok(Error {
             message,
             details: match p.details {
-                Some(Value::Object(map)) if !map.is_empty() => Some(map),
+                Some(Value::Object(map)) if !map.is_empty() => Some(Box::new(map)),
                 _ => None,
             },
             retry_after_ms: p

@@ -157,7 +157,7 @@ pub struct OutMeta {
     /// Sender's clock in ms (clients set it on requests; the server does not).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<u64>,
-    /// [beyond] The request's deadline, relative, in ms.
+    /// \[beyond\] The request's deadline, relative, in ms.
     #[serde(rename = "timeoutMs", skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
     /// Declared extra meta fields.
@@ -242,7 +242,7 @@ pub struct Meta {
     pub correlation_id: Option<String>,
     /// `meta.timestamp`: the sender's clock in ms.
     pub timestamp: Option<f64>,
-    /// [beyond] `meta.timeoutMs`: the request's deadline, relative to its arrival.
+    /// \[beyond\] `meta.timeoutMs`: the request's deadline, relative to its arrival.
     pub timeout_ms: Option<u64>,
     /// The extra keys the message declares, as sent.
     pub extra: Map<String, Value>,

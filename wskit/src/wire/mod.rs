@@ -7,6 +7,6 @@ mod frame;
 
 pub use error::{Error, ErrorCode};
 pub use frame::{
-    InboundFrame, Meta, OutMeta, RESERVED_META_KEYS, STANDARD_META_KEYS, encode_error, encode_frame,
-    encode_progress, is_reserved_type, types,
+    InboundFrame, Meta, OutMeta, RESERVED_META_KEYS, STANDARD_META_KEYS, encode_error,
+    encode_frame, encode_progress, is_reserved_type, types,
 };

@@ -1,0 +1,27 @@
+//! The chat protocol, shared by the chat server (`chat.rs`, `chat_server.rs`) and the chat
+//! client example.
+#![allow(dead_code)]
+
+wskit::protocol! {
+    /// A multi-room chat.
+    pub protocol Chat {
+        /// Enter a room: its messages, joins and leaves are delivered from then on.
+        #[subscription]
+        message JoinRoom { #[validate(length(min = 1, max = 64))] room_id: String }
+        /// Leave a room.
+        message LeaveRoom { room_id: String }
+        /// Say something in a room one has joined.
+        message SendMessage {
+            room_id: String,
+            #[validate(length(min = 1, max = 2000))] text: String,
+        }
+        /// A line said in a room (published to the room, the sender included).
+        event NewMessage { room_id: String, user: String, text: String }
+        /// Someone entered a room.
+        event UserJoined { room_id: String, user: String }
+        /// Someone left a room (or disconnected).
+        event UserLeft { room_id: String, user: String }
+        /// Who is in a room.
+        rpc ListMembers(room_id: String) -> Members { room_id: String, members: Vec<String> }
+    }
+}

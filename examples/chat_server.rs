@@ -1,0 +1,198 @@
+//! The chat server's handlers and configuration (used by `chat.rs`, and by the integration test
+//! that checks the README's walkthrough).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use crate::chat_protocol::*;
+use wskit::Error;
+use wskit::server::{
+    BuildError, CloseReason, Connection, Context, PublishOptions, RateLimit, RpcContext, Server,
+    auth, http,
+};
+
+/// Who may connect: token -> user name. A real server would check a signed token instead.
+const TOKENS: [(&str, &str); 3] = [
+    ("alice-token", "alice"),
+    ("bob-token", "bob"),
+    ("carol-token", "carol"),
+];
+
+/// What auth produced, kept per connection.
+pub struct User {
+    name: String,
+    rooms: BTreeSet<String>,
+}
+
+/// Room members, by room id.
+#[derive(Default)]
+struct Rooms(Mutex<HashMap<String, BTreeSet<String>>>);
+
+impl Rooms {
+    fn join(&self, room: &str, user: &str) {
+        let mut rooms = self.0.lock().unwrap();
+        rooms
+            .entry(room.to_owned())
+            .or_default()
+            .insert(user.to_owned());
+    }
+
+    fn leave(&self, room: &str, user: &str) {
+        let mut rooms = self.0.lock().unwrap();
+        if let Some(members) = rooms.get_mut(room) {
+            members.remove(user);
+            if members.is_empty() {
+                rooms.remove(room);
+            }
+        }
+    }
+
+    fn members(&self, room: &str) -> Vec<String> {
+        let rooms = self.0.lock().unwrap();
+        rooms
+            .get(room)
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The topic of a room.
+fn topic(room_id: &str) -> String {
+    format!("room:{room_id}")
+}
+
+pub struct ChatServer {
+    rooms: Arc<Rooms>,
+}
+
+impl ChatHandler for ChatServer {
+    type Data = User;
+
+    async fn join_room(&self, ctx: Context<User>, msg: JoinRoom) -> Result<(), Error> {
+        ctx.subscribe(&topic(&msg.room_id))?;
+        let user = ctx.update_data(|u| {
+            u.rooms.insert(msg.room_id.clone());
+            u.name.clone()
+        });
+        self.rooms.join(&msg.room_id, &user);
+        let joined = UserJoined {
+            room_id: msg.room_id.clone(),
+            user,
+        };
+        ctx.publish(
+            &topic(&msg.room_id),
+            &joined,
+            PublishOptions::default().exclude_self(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn leave_room(&self, ctx: Context<User>, msg: LeaveRoom) -> Result<(), Error> {
+        if !ctx.unsubscribe(&topic(&msg.room_id)) {
+            return Err(Error::failed_precondition("not in this room"));
+        }
+        let user = ctx.update_data(|u| {
+            u.rooms.remove(&msg.room_id);
+            u.name.clone()
+        });
+        self.rooms.leave(&msg.room_id, &user);
+        let left = UserLeft {
+            room_id: msg.room_id.clone(),
+            user,
+        };
+        ctx.publish(&topic(&msg.room_id), &left, PublishOptions::default())
+            .await?;
+        Ok(())
+    }
+
+    async fn send_message(&self, ctx: Context<User>, msg: SendMessage) -> Result<(), Error> {
+        let user = {
+            let data = ctx.data();
+            if !data.rooms.contains(&msg.room_id) {
+                return Err(Error::failed_precondition("join the room first"));
+            }
+            data.name.clone()
+        };
+        if msg.text.trim().is_empty() {
+            return Err(Error::invalid_argument("empty message"));
+        }
+        let line = NewMessage {
+            room_id: msg.room_id.clone(),
+            user,
+            text: msg.text,
+        };
+        // Everyone in the room, the sender included, receives the message.
+        ctx.publish(&topic(&msg.room_id), &line, PublishOptions::default())
+            .await?;
+        Ok(())
+    }
+
+    async fn list_members(
+        &self,
+        _ctx: RpcContext<User, ListMembers>,
+        req: ListMembers,
+    ) -> Result<Members, Error> {
+        let members = self.rooms.members(&req.room_id);
+        if members.is_empty() {
+            return Err(Error::not_found(format!("no room {:?}", req.room_id)));
+        }
+        Ok(Members {
+            room_id: req.room_id,
+            members,
+        })
+    }
+}
+
+/// The chat server: rooms through pub/sub, `LIST_MEMBERS`, token auth, a rate limit.
+pub fn chat_server() -> Result<Server<User>, BuildError> {
+    let rooms = Arc::new(Rooms::default());
+    let on_close_rooms = rooms.clone();
+    Server::<User>::builder()
+        .service(Chat::server(ChatServer {
+            rooms: rooms.clone(),
+        }))
+        // The token comes as `?access_token=` or as a `bearer.<token>` subprotocol.
+        .auth(|req: &http::Request<()>| {
+            let token = auth::token(req);
+            async move {
+                let name = TOKENS
+                    .iter()
+                    .find(|(t, _)| Some(*t) == token.as_deref())
+                    .map(|(_, name)| name.to_string())
+                    .ok_or_else(auth::Rejection::unauthorized)?;
+                Ok(User {
+                    name,
+                    rooms: BTreeSet::new(),
+                })
+            }
+        })
+        .on_open(|conn: Connection<User>| async move {
+            tracing::info!(user = %conn.data().name, client_id = %conn.client_id(), "connected");
+            Ok(())
+        })
+        .on_close(move |conn: Connection<User>, reason: CloseReason| {
+            let rooms = on_close_rooms.clone();
+            async move {
+                let (name, held) = {
+                    let data = conn.data();
+                    (data.name.clone(), data.rooms.clone())
+                };
+                for room_id in held {
+                    rooms.leave(&room_id, &name);
+                    let left = UserLeft {
+                        room_id: room_id.clone(),
+                        user: name.clone(),
+                    };
+                    let _ = conn
+                        .publish(&topic(&room_id), &left, PublishOptions::default())
+                        .await;
+                }
+                tracing::info!(user = %name, %reason, "disconnected");
+            }
+        })
+        .on_error(|e| tracing::warn!(cause = ?e.cause, code = %e.error.code, "request failed"))
+        // 20 frames at once, then 5 per second, per connection.
+        .middleware(RateLimit::per_connection(20, 5.0))
+        .build()
+}

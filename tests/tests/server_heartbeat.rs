@@ -1,0 +1,88 @@
+//! Heartbeats: `__heartbeat` is always acknowledged; RFC 6455 pings close a silent connection.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+use wskit::server::Heartbeat;
+use wskit_tests::*;
+
+fn with_close_probe(probe: &Probe, hb: Option<Heartbeat>) -> wskit::server::ServerBuilder<String> {
+    let p = probe.clone();
+    demo_builder(probe)
+        .heartbeat(hb)
+        .on_close(move |_c, reason| {
+            let p = p.clone();
+            async move { p.note(format!("close:{reason}")) }
+        })
+}
+
+#[tokio::test(start_paused = true)]
+async fn ping_timeout_closes_a_silent_client_and_runs_its_close_hook() {
+    let (probe, mut events) = probe();
+    let hb = Heartbeat {
+        interval: Duration::from_secs(30),
+        timeout: Duration::from_secs(5),
+    };
+    let server = start(with_close_probe(&probe, Some(hb))).await;
+    // This client never reads, so it never answers the ping.
+    let mut silent = connect(&server).await;
+    let started = tokio::time::Instant::now();
+    assert_eq!(
+        events.next_within(Duration::from_secs(120)).await,
+        "close:1001 ping timeout"
+    );
+    // Ping at 30 s, timeout at 35 s, then the close handshake grace (2 s) as the client is silent.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(35),
+        "closed after {elapsed:?}"
+    );
+    // What the silent client was sent: a ping, then the close frame.
+    match silent.ws.next().await {
+        Some(Ok(Message::Ping(_))) => {}
+        other => panic!("expected a ping, got {other:?}"),
+    }
+    match silent.ws.next().await {
+        Some(Ok(Message::Close(Some(f)))) => assert_eq!(
+            (u16::from(f.code), f.reason.as_str()),
+            (1001, "ping timeout")
+        ),
+        other => panic!("expected the close frame, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_client_that_answers_pings_stays_connected() {
+    let (probe, mut events) = probe();
+    let hb = Heartbeat {
+        interval: Duration::from_secs(1),
+        timeout: Duration::from_millis(500),
+    };
+    let server = start(with_close_probe(&probe, Some(hb))).await;
+    let mut c = connect(&server).await;
+    // Reading answers pings (tokio-tungstenite replies with a pong); ten intervals pass.
+    let mut pings = 0;
+    while pings < 10 {
+        match within("a ping", c.ws.next()).await {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            other => panic!("expected a ping, got {other:?}"),
+        }
+    }
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}}"#)
+        .await;
+    assert_eq!(c.recv_json().await["type"], "USER_DATA");
+    assert!(events.drain().is_empty(), "no close");
+}
+
+#[tokio::test]
+async fn client_heartbeat_is_acknowledged_even_without_server_pings() {
+    let (probe, _events) = probe();
+    let server = start(with_close_probe(&probe, None)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"__heartbeat"}"#).await;
+    let ack = c.recv_json().await;
+    assert_eq!(ack["type"], "__heartbeat_ack");
+    assert!(ack["meta"]["ts"].as_u64().unwrap() > 1_700_000_000_000);
+    assert!(ack.get("payload").is_none());
+}

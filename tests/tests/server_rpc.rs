@@ -1,0 +1,170 @@
+//! PROTOCOL.md section 4: one terminal frame per RPC, progress before the reply, abort, deadline
+//! and disconnect cancel the handler.
+
+use wskit_tests::*;
+
+#[tokio::test]
+async fn exactly_one_terminal_frame_per_rpc() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    for (mode, expected) in [
+        (
+            "reply",
+            r#"{"type":"TWICE_DONE","meta":{"correlationId":"t"},"payload":{"n":1}}"#,
+        ),
+        (
+            "error-then-reply",
+            r#"{"type":"RPC_ERROR","meta":{"correlationId":"t"},"payload":{"code":"ABORTED","message":"first","retryAfterMs":50}}"#,
+        ),
+        (
+            "reply-then-error",
+            r#"{"type":"TWICE_DONE","meta":{"correlationId":"t"},"payload":{"n":1}}"#,
+        ),
+    ] {
+        c.send(&format!(
+            r#"{{"type":"TWICE","meta":{{"correlationId":"t"}},"payload":{{"mode":"{mode}"}}}}"#
+        ))
+        .await;
+        assert_eq!(c.recv().await, expected, "{mode}");
+        // Nothing else for this request: the next frame answers the heartbeat sent after it.
+        assert!(c.frames_before_ack().await.is_empty(), "{mode}");
+    }
+}
+
+#[tokio::test]
+async fn progress_comes_before_the_reply_in_call_order() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"COUNT","meta":{"correlationId":"p"},"payload":{"to":20}}"#)
+        .await;
+    for n in 1..=20 {
+        let f = c.recv_json().await;
+        assert_eq!(f["type"], "$ws:rpc-progress");
+        assert_eq!(f["payload"]["n"], n);
+        assert_eq!(f["data"]["n"], n);
+    }
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"COUNTED","meta":{"correlationId":"p"},"payload":{"total":20}}"#
+    );
+}
+
+#[tokio::test]
+async fn abort_cancels_the_handler_and_owes_no_terminal_frame() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"a-1"},"payload":{"ms":60000}}"#)
+        .await;
+    assert_eq!(events.next().await, "started:60000");
+    c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"a-1"}}"#)
+        .await;
+    assert_eq!(events.next().await, "cancelled:60000");
+    assert!(c.frames_before_ack().await.is_empty());
+    // The handler future was dropped: it never finishes.
+    assert!(events.drain().is_empty());
+    // An abort for an unknown id is ignored.
+    c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"nope"}}"#)
+        .await;
+    assert!(c.frames_before_ack().await.is_empty());
+}
+
+#[tokio::test]
+async fn deadline_answers_deadline_exceeded_and_cancels_the_handler() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d","timeoutMs":50},"payload":{"ms":60000}}"#)
+        .await;
+    assert_eq!(events.next().await, "started:60000");
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"RPC_ERROR","meta":{"correlationId":"d"},"payload":{"code":"DEADLINE_EXCEEDED","message":"RPC timed out","retryAfterMs":50}}"#
+    );
+    assert_eq!(events.next().await, "cancelled:60000");
+}
+
+#[tokio::test]
+async fn a_request_that_finishes_before_its_deadline_is_answered_normally() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d","timeoutMs":60000},"payload":{"ms":1}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"SLOW_DONE","meta":{"correlationId":"d"}}"#
+    );
+}
+
+#[tokio::test]
+async fn disconnect_cancels_the_handler() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let c = connect(&server).await;
+    let mut c = c;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"x"},"payload":{"ms":60000}}"#)
+        .await;
+    assert_eq!(events.next().await, "started:60000");
+    c.close(1000).await;
+    assert_eq!(events.next().await, "cancelled:60000");
+}
+
+#[tokio::test]
+async fn concurrent_rpcs_are_answered_independently() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"long"},"payload":{"ms":200}}"#)
+        .await;
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"quick"},"payload":{"userId":"u1"}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"USER_DATA","meta":{"correlationId":"quick"},"payload":{"name":"Ada"}}"#
+    );
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"SLOW_DONE","meta":{"correlationId":"long"}}"#
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_on_a_multi_threaded_runtime_get_their_own_answers() {
+    let (probe, _events) = probe();
+    // All 100 requests of a client may be in flight at once.
+    let server = start(demo_builder(&probe).max_in_flight(100)).await;
+    let mut tasks = Vec::new();
+    for client in 0..8 {
+        let url = server.url(&format!("/?access_token=user{client}"));
+        tasks.push(tokio::spawn(async move {
+            let mut c = connect_to(url).await;
+            for i in 0..100 {
+                let req = format!(
+                    r#"{{"type":"COUNT","meta":{{"correlationId":"{client}-{i}"}},"payload":{{"to":2}}}}"#
+                );
+                c.send(&req).await;
+            }
+            // Requests run concurrently: per request, progress 1, progress 2, then the reply.
+            let mut seen: std::collections::HashMap<String, Vec<String>> = Default::default();
+            for _ in 0..300 {
+                let f = c.recv_json().await;
+                let cid = f["meta"]["correlationId"].as_str().unwrap().to_owned();
+                let step = match f["type"].as_str().unwrap() {
+                    "$ws:rpc-progress" => format!("p{}", f["payload"]["n"]),
+                    other => format!("{other}:{}", f["payload"]["total"]),
+                };
+                seen.entry(cid).or_default().push(step);
+            }
+            assert_eq!(seen.len(), 100);
+            for i in 0..100 {
+                assert_eq!(seen[&format!("{client}-{i}")], ["p1", "p2", "COUNTED:2"]);
+            }
+        }));
+    }
+    for t in tasks {
+        within("a client", t).await.unwrap();
+    }
+}

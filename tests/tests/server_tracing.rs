@@ -1,0 +1,94 @@
+//! tracing: a span per connection (with its client id) and per request (type, correlationId).
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+use wskit_tests::*;
+
+/// A span's name and fields.
+type SpanRecord = (String, HashMap<String, String>);
+
+/// Records every span's name and fields.
+#[derive(Clone, Default)]
+struct Recorder {
+    next: Arc<AtomicU64>,
+    spans: Arc<Mutex<HashMap<u64, SpanRecord>>>,
+}
+
+struct Fields<'a>(&'a mut HashMap<String, String>);
+
+impl Visit for Fields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+}
+
+impl Subscriber for Recorder {
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &Attributes<'_>) -> Id {
+        let id = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut fields = HashMap::new();
+        span.record(&mut Fields(&mut fields));
+        self.spans
+            .lock()
+            .unwrap()
+            .insert(id, (span.metadata().name().to_owned(), fields));
+        Id::from_u64(id)
+    }
+    fn record(&self, span: &Id, values: &Record<'_>) {
+        if let Some((_, fields)) = self.spans.lock().unwrap().get_mut(&span.into_u64()) {
+            values.record(&mut Fields(fields));
+        }
+    }
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
+impl Recorder {
+    fn spans_named(&self, name: &str) -> Vec<HashMap<String, String>> {
+        let spans = self.spans.lock().unwrap();
+        let mut found: Vec<(u64, HashMap<String, String>)> = spans
+            .iter()
+            .filter(|(_, (n, _))| n == name)
+            .map(|(id, (_, f))| (*id, f.clone()))
+            .collect();
+        found.sort_by_key(|(id, _)| *id);
+        found.into_iter().map(|(_, f)| f).collect()
+    }
+}
+
+#[tokio::test]
+async fn connections_and_requests_have_spans() {
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"t-1"},"payload":{"userId":"u1"}}"#)
+        .await;
+    c.recv().await;
+    c.send(r#"{"type":"PING"}"#).await;
+    c.frames_before_ack().await;
+
+    let connections = recorder.spans_named("ws.connection");
+    assert_eq!(connections.len(), 1);
+    assert_eq!(connections[0]["client_id"], c.client_id());
+    let requests = recorder.spans_named("ws.request");
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0]["type"], "GET_USER");
+    assert_eq!(requests[0]["correlation_id"], "t-1");
+    assert_eq!(requests[1]["type"], "PING");
+    assert!(!requests[1].contains_key("correlation_id"));
+}

@@ -1,0 +1,278 @@
+//! Attributes: doc comments, `#[wire]`, `#[subscription]`, `#[idempotent]` and the constraints of
+//! `#[validate(...)]`, with whether each constraint fits its field's type.
+
+use syn::meta::ParseNestedMeta;
+use syn::spanned::Spanned;
+use syn::{Attribute, Expr, Ident, Lit, LitStr, Token};
+
+use super::{Attrs, Checker, Place};
+use crate::model::{Constraint, FieldType, Rule, path_string};
+
+impl Checker {
+    pub(super) fn attrs(&mut self, attrs: &[Attribute], place: Place) -> Attrs {
+        let mut out = Attrs::default();
+        for attr in attrs {
+            let path = attr.path();
+            let name = path
+                .get_ident()
+                .map(Ident::to_string)
+                .unwrap_or_else(|| path_string(path));
+            if !place.allowed().contains(&name.as_str()) {
+                let msg = match name.as_str() {
+                    "subscription" => "`#[subscription]` applies to a `message` only".to_owned(),
+                    "idempotent" => "`#[idempotent]` applies to an `rpc` only".to_owned(),
+                    "validate" => "`#[validate(...)]` applies to a field only".to_owned(),
+                    "wire" => "`#[wire]` does not apply here".to_owned(),
+                    _ => format!(
+                        "unknown attribute `{name}`; expected one of: {}",
+                        place
+                            .allowed()
+                            .iter()
+                            .map(|a| if *a == "doc" {
+                                "doc comments".to_owned()
+                            } else {
+                                format!("`{a}`")
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                self.errors.push(path.span(), msg);
+                continue;
+            }
+            match name.as_str() {
+                "doc" => {
+                    if let Ok(nv) = attr.meta.require_name_value() {
+                        if let Expr::Lit(syn::ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) = &nv.value
+                        {
+                            let v = s.value();
+                            out.docs
+                                .0
+                                .push(v.strip_prefix(' ').unwrap_or(&v).to_owned());
+                        }
+                    }
+                }
+                "wire" => match attr.meta.require_name_value() {
+                    Ok(nv) => match &nv.value {
+                        Expr::Lit(syn::ExprLit {
+                            lit: Lit::Str(s), ..
+                        }) => out.wire = Some(s.clone()),
+                        other => self
+                            .errors
+                            .push(other.span(), "expected a string: `#[wire = \"NAME\"]`"),
+                    },
+                    Err(_) => self
+                        .errors
+                        .push(attr.span(), "expected `#[wire = \"NAME\"]`"),
+                },
+                "subscription" | "idempotent" => {
+                    if let Err(e) = attr.meta.require_path_only() {
+                        self.errors.add(e);
+                    }
+                    if name == "subscription" {
+                        out.subscription = true;
+                    } else {
+                        out.idempotent = true;
+                    }
+                }
+                _ => {
+                    let mut found = Vec::new();
+                    let result = attr.parse_nested_meta(|meta| self.constraint(meta, &mut found));
+                    if let Err(e) = result {
+                        self.errors.add(e);
+                    }
+                    out.constraints.extend(found);
+                }
+            }
+        }
+        out
+    }
+
+    /// One constraint inside `#[validate(...)]` (or `items(...)`).
+    fn constraint(&mut self, meta: ParseNestedMeta, out: &mut Vec<Constraint>) -> syn::Result<()> {
+        let span = meta.path.span();
+        let name = meta
+            .path
+            .get_ident()
+            .map(Ident::to_string)
+            .unwrap_or_else(|| path_string(&meta.path));
+        let rule = match name.as_str() {
+            "length" => {
+                let (mut min, mut max) = (None, None);
+                meta.parse_nested_meta(|b| {
+                    let v = b.value()?.parse::<syn::LitInt>()?.base10_parse::<u64>()?;
+                    bound(&b, &mut min, &mut max, v)
+                })?;
+                if let (Some(lo), Some(hi)) = (min, max) {
+                    if lo > hi {
+                        self.errors
+                            .push(span, format!("`min` ({lo}) is greater than `max` ({hi})"));
+                    }
+                }
+                Rule::Length { min, max }
+            }
+            "range" => {
+                let (mut min, mut max) = (None, None);
+                meta.parse_nested_meta(|b| {
+                    let v = number(b.value()?)?;
+                    bound(&b, &mut min, &mut max, v)
+                })?;
+                if let (Some(lo), Some(hi)) = (min, max) {
+                    if lo > hi {
+                        self.errors
+                            .push(span, format!("`min` ({lo}) is greater than `max` ({hi})"));
+                    }
+                }
+                Rule::Range { min, max }
+            }
+            "pattern" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                if let Err(e) = regex::Regex::new(&lit.value()) {
+                    self.errors
+                        .push(lit.span(), format!("invalid regex: {}", regex_error(&e)));
+                }
+                Rule::Pattern(lit)
+            }
+            "email" => Rule::Email,
+            "url" => Rule::Url,
+            "uuid" => Rule::Uuid,
+            "items" => {
+                let mut inner = Vec::new();
+                meta.parse_nested_meta(|m| self.constraint(m, &mut inner))?;
+                Rule::Items(inner)
+            }
+            "custom" => Rule::Custom(meta.value()?.parse()?),
+            _ => {
+                self.errors.push(
+                    span,
+                    format!(
+                        "unknown constraint `{name}`; expected one of: length, range, pattern, email, url, uuid, items, custom"
+                    ),
+                );
+                // Skip its arguments so the following constraints are still read.
+                if meta.input.peek(Token![=]) {
+                    meta.value()?.parse::<Expr>()?;
+                } else if meta.input.peek(syn::token::Paren) {
+                    meta.input.parse::<proc_macro2::Group>()?;
+                }
+                return Ok(());
+            }
+        };
+        if matches!(rule, Rule::Email | Rule::Url | Rule::Uuid)
+            && !meta.input.is_empty()
+            && !meta.input.peek(Token![,])
+        {
+            return Err(meta.error(format!("`{name}` takes no arguments")));
+        }
+        out.push(Constraint { span, rule });
+        Ok(())
+    }
+
+    /// Whether a constraint fits the field's type; a diagnostic if not.
+    pub(super) fn applies(&mut self, c: &Constraint, ty: &FieldType) {
+        let inner = ty.unwrap_option();
+        let (ok, wants) = match (&c.rule, inner) {
+            (Rule::Length { .. }, FieldType::String | FieldType::Vec(_) | FieldType::Map(..)) => {
+                (true, "")
+            }
+            (Rule::Length { .. }, _) => (false, "a String or a collection"),
+            (Rule::Range { min, max }, FieldType::Int(int)) => {
+                let (lo, hi) = int_bounds(int);
+                for bound in [min, max].into_iter().flatten() {
+                    if *bound < lo || *bound > hi || bound.fract() != 0.0 {
+                        self.errors.push(
+                            c.span,
+                            format!(
+                                "`range` bound {bound} is not a value of `{int}` ({lo} to {hi})"
+                            ),
+                        );
+                    }
+                }
+                (true, "")
+            }
+            (Rule::Range { .. }, FieldType::Float(_)) => (true, ""),
+            (Rule::Range { .. }, _) => (false, "a number"),
+            (Rule::Pattern(_) | Rule::Email | Rule::Url | Rule::Uuid, FieldType::String) => {
+                (true, "")
+            }
+            (Rule::Pattern(_) | Rule::Email | Rule::Url | Rule::Uuid, _) => (false, "a String"),
+            (Rule::Items(items), FieldType::Vec(item) | FieldType::Map(_, item)) => {
+                for c in items {
+                    self.applies(c, item);
+                }
+                (true, "")
+            }
+            (Rule::Items(_), _) => (false, "a Vec or a map"),
+            (Rule::Custom(_), _) => (true, ""),
+        };
+        if !ok {
+            let name = match c.rule {
+                Rule::Length { .. } => "length",
+                Rule::Range { .. } => "range",
+                Rule::Pattern(_) => "pattern",
+                Rule::Email => "email",
+                Rule::Url => "url",
+                Rule::Uuid => "uuid",
+                Rule::Items(_) => "items",
+                Rule::Custom(_) => "custom",
+            };
+            self.errors.push(
+                c.span,
+                format!("`{name}` applies to {wants}, not to `{}`", inner.display()),
+            );
+        }
+    }
+}
+
+/// The smallest and largest values of an integer type.
+fn int_bounds(int: &str) -> (f64, f64) {
+    match int {
+        "u8" => (0.0, u8::MAX as f64),
+        "u16" => (0.0, u16::MAX as f64),
+        "u32" => (0.0, u32::MAX as f64),
+        "u64" => (0.0, u64::MAX as f64),
+        "i8" => (i8::MIN as f64, i8::MAX as f64),
+        "i16" => (i16::MIN as f64, i16::MAX as f64),
+        "i32" => (i32::MIN as f64, i32::MAX as f64),
+        _ => (i64::MIN as f64, i64::MAX as f64),
+    }
+}
+
+fn bound<T>(
+    b: &ParseNestedMeta,
+    min: &mut Option<T>,
+    max: &mut Option<T>,
+    v: T,
+) -> syn::Result<()> {
+    if b.path.is_ident("min") {
+        *min = Some(v);
+    } else if b.path.is_ident("max") {
+        *max = Some(v);
+    } else {
+        return Err(b.error("expected `min = ...` or `max = ...`"));
+    }
+    Ok(())
+}
+
+/// A number literal, possibly negative.
+fn number(input: syn::parse::ParseStream) -> syn::Result<f64> {
+    let neg = input.parse::<Option<Token![-]>>()?.is_some();
+    let v = match input.parse::<Lit>()? {
+        Lit::Int(i) => i.base10_parse::<f64>()?,
+        Lit::Float(f) => f.base10_parse::<f64>()?,
+        other => return Err(syn::Error::new(other.span(), "expected a number")),
+    };
+    Ok(if neg { -v } else { v })
+}
+
+/// The regex crate's error on one line: its last line says what is wrong.
+fn regex_error(e: &regex::Error) -> String {
+    let text = e.to_string();
+    text.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.trim().trim_start_matches("error: ").to_owned())
+        .unwrap_or(text)
+}

@@ -1,0 +1,329 @@
+//! From the syntax tree to the model, reporting every mistake of the block at once: each problem
+//! is a `syn::Error` spanned on the user's token, and all of them are combined into one.
+
+mod attrs;
+mod types;
+mod unique;
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Ident, LitStr};
+
+use crate::model::{
+    Constraint, Docs, Field, FieldType, Kind, Message, Protocol, Shape, TypeDecl, Variant,
+};
+use crate::names;
+use crate::parse::{FieldAst, ItemAst, ItemKindAst, NamedFieldsAst, ProtocolAst};
+
+/// Meta keys the server owns (PROTOCOL.md section 1).
+const RESERVED_META: [&str; 2] = ["clientId", "receivedAt"];
+/// Meta keys every message already carries.
+const STANDARD_META: [&str; 3] = ["correlationId", "timestamp", "timeoutMs"];
+/// Wire types of the runtime's own frames (PROTOCOL.md section 2) that do not start with `$`/`__`.
+const RUNTIME_TYPES: [&str; 2] = ["RPC_ERROR", "ERROR"];
+/// Type names the DSL resolves itself: a declaration may not shadow them.
+const BUILT_IN_TYPES: [&str; 7] = [
+    "String", "Option", "Vec", "HashMap", "BTreeMap", "Value", "Box",
+];
+/// Methods of the generated client besides one per message.
+pub const CLIENT_METHODS: [&str; 3] = ["new", "events", "inner"];
+
+/// Collected diagnostics.
+#[derive(Default)]
+pub struct Errors(Option<syn::Error>);
+
+impl Errors {
+    pub fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        self.add(syn::Error::new(span, message));
+    }
+
+    /// An error spanning all of `tokens` (a whole type, not only its first token).
+    pub fn spanned(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.add(syn::Error::new_spanned(tokens, message));
+    }
+
+    pub fn add(&mut self, error: syn::Error) {
+        match &mut self.0 {
+            Some(all) => all.combine(error),
+            None => self.0 = Some(error),
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), syn::Error> {
+        self.0.map_or(Ok(()), Err)
+    }
+}
+
+/// Checks the block: the model to generate from, or every error together with the model as far as
+/// it could be built (unresolved field types read as JSON values), for stubs.
+pub fn check(ast: &ProtocolAst) -> Result<Protocol, Box<(syn::Error, Protocol)>> {
+    let mut cx = Checker {
+        errors: Errors::default(),
+        declared: HashMap::new(),
+    };
+    for e in &ast.errors {
+        cx.errors.add(e.clone());
+    }
+    let protocol = cx.protocol(ast);
+    match cx.errors.into_result() {
+        Ok(()) => Ok(protocol),
+        Err(e) => Err(Box::new((e, protocol))),
+    }
+}
+
+struct Checker {
+    errors: Errors,
+    /// Names of `type`/`enum` declarations.
+    declared: HashMap<String, Ident>,
+}
+
+/// The attributes of one item, field or variant, interpreted.
+#[derive(Default)]
+struct Attrs {
+    docs: Docs,
+    wire: Option<LitStr>,
+    subscription: bool,
+    idempotent: bool,
+    constraints: Vec<Constraint>,
+}
+
+/// Where an attribute appears, for the list of attributes allowed there.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    Protocol,
+    Message,
+    Event,
+    Rpc,
+    RpcPart,
+    TypeDecl,
+    Field,
+    Variant,
+}
+
+impl Place {
+    fn allowed(self) -> &'static [&'static str] {
+        match self {
+            Place::Protocol | Place::TypeDecl => &["doc"],
+            Place::Message => &["doc", "wire", "subscription"],
+            Place::Event | Place::RpcPart | Place::Variant => &["doc", "wire"],
+            Place::Rpc => &["doc", "wire", "idempotent"],
+            Place::Field => &["doc", "wire", "validate"],
+        }
+    }
+}
+
+impl Checker {
+    fn protocol(&mut self, ast: &ProtocolAst) -> Protocol {
+        let docs = self.attrs(&ast.attrs, Place::Protocol).docs;
+        for item in &ast.items {
+            if matches!(
+                item.kind,
+                ItemKindAst::Type { .. } | ItemKindAst::Enum { .. }
+            ) {
+                self.declared
+                    .entry(item.name.to_string())
+                    .or_insert_with(|| item.name.clone());
+            }
+        }
+        let mut messages = Vec::new();
+        let mut types = Vec::new();
+        for item in &ast.items {
+            self.item(item, &mut messages, &mut types);
+        }
+        let protocol = Protocol {
+            vis: ast.vis.clone(),
+            name: ast.name.clone(),
+            docs,
+            messages,
+            types,
+        };
+        self.names(&protocol);
+        self.wire_types(&protocol, ast);
+        protocol
+    }
+
+    fn item(&mut self, item: &ItemAst, messages: &mut Vec<Message>, types: &mut Vec<TypeDecl>) {
+        let message = |kind, attrs: Attrs, name: &Ident, fields, meta| Message {
+            kind,
+            name: name.clone(),
+            wire: attrs
+                .wire
+                .as_ref()
+                .map_or_else(|| names::screaming_snake(&name.to_string()), LitStr::value),
+            docs: attrs.docs,
+            fields,
+            meta,
+            subscription: attrs.subscription,
+            idempotent: attrs.idempotent,
+            response: None,
+            progress: None,
+        };
+        match &item.kind {
+            ItemKindAst::Message { fields, meta } | ItemKindAst::Event { fields, meta } => {
+                let (kind, place) = match item.kind {
+                    ItemKindAst::Message { .. } => (Kind::Message, Place::Message),
+                    _ => (Kind::Event, Place::Event),
+                };
+                let attrs = self.attrs(&item.attrs, place);
+                let fields = self.fields(fields);
+                let meta = meta.as_ref().map(|m| self.meta_fields(m));
+                messages.push(message(kind, attrs, &item.name, fields, meta));
+            }
+            ItemKindAst::Rpc {
+                fields,
+                response,
+                progress,
+                meta,
+            } => {
+                let attrs = self.attrs(&item.attrs, Place::Rpc);
+                let fields = self.fields(fields);
+                let meta = meta.as_ref().map(|m| self.meta_fields(m));
+                let mut request = message(Kind::Request, attrs, &item.name, fields, meta);
+                if response.is_none() {
+                    self.errors.push(
+                        item.name.span(),
+                        format!(
+                            "rpc `{}` has no response: add `-> ResponseName {{ ... }}` after its arguments",
+                            item.name
+                        ),
+                    );
+                }
+                let mut part = |ast: &NamedFieldsAst, kind| {
+                    let attrs = self.attrs(&ast.attrs, Place::RpcPart);
+                    let fields = self.fields(&ast.fields);
+                    message(kind, attrs, &ast.name, fields, None)
+                };
+                let response = response.as_ref().map(|r| part(r, Kind::Response));
+                let progress = progress.as_ref().map(|p| part(p, Kind::Progress));
+                request.response = response.as_ref().map(|r| r.name.clone());
+                request.progress = progress.as_ref().map(|p| p.name.clone());
+                messages.push(request);
+                messages.extend(response);
+                messages.extend(progress);
+            }
+            ItemKindAst::Type { fields } => {
+                let docs = self.attrs(&item.attrs, Place::TypeDecl).docs;
+                let fields = self.fields(fields);
+                types.push(TypeDecl {
+                    name: item.name.clone(),
+                    docs,
+                    shape: Shape::Struct(fields),
+                });
+            }
+            ItemKindAst::Enum { variants } => {
+                let docs = self.attrs(&item.attrs, Place::TypeDecl).docs;
+                if variants.is_empty() {
+                    self.errors.push(
+                        item.name.span(),
+                        format!(
+                            "enum `{}` has no variants: a string enum needs at least one",
+                            item.name
+                        ),
+                    );
+                }
+                let mut seen: HashMap<String, &Ident> = HashMap::new();
+                let variants = variants
+                    .iter()
+                    .map(|v| {
+                        let attrs = self.attrs(&v.attrs, Place::Variant);
+                        let wire = attrs
+                            .wire
+                            .as_ref()
+                            .map_or_else(|| names::camel_variant(&v.name.to_string()), LitStr::value);
+                        if let Some(first) = seen.insert(wire.clone(), &v.name) {
+                            let span = attrs.wire.as_ref().map_or(v.name.span(), LitStr::span);
+                            self.errors.push(
+                                span,
+                                format!("duplicate wire name \"{wire}\": variant `{first}` already uses it"),
+                            );
+                        }
+                        Variant {
+                            name: v.name.clone(),
+                            wire,
+                            docs: attrs.docs,
+                        }
+                    })
+                    .collect();
+                types.push(TypeDecl {
+                    name: item.name.clone(),
+                    docs,
+                    shape: Shape::Enum(variants),
+                });
+            }
+        }
+    }
+
+    fn fields(&mut self, fields: &[FieldAst]) -> Vec<Field> {
+        let mut by_name: HashMap<String, &Ident> = HashMap::new();
+        let mut by_wire: HashMap<String, &Ident> = HashMap::new();
+        let mut out = Vec::new();
+        for f in fields {
+            let attrs = self.attrs(&f.attrs, Place::Field);
+            let rust = syn::ext::IdentExt::unraw(&f.name).to_string();
+            let wire = attrs
+                .wire
+                .as_ref()
+                .map_or_else(|| names::camel_field(&rust), LitStr::value);
+            if let Some(lit) = attrs.wire.as_ref().filter(|_| wire.is_empty()) {
+                self.errors
+                    .push(lit.span(), "the wire name cannot be empty");
+            }
+            if by_name.insert(rust.clone(), &f.name).is_some() {
+                self.errors
+                    .push(f.name.span(), format!("duplicate field `{rust}`"));
+            } else if let Some(first) = by_wire.insert(wire.clone(), &f.name) {
+                let span = attrs.wire.as_ref().map_or(f.name.span(), LitStr::span);
+                self.errors.push(
+                    span,
+                    format!("duplicate wire name \"{wire}\": field `{first}` already uses it"),
+                );
+            }
+            let ty = self.resolve(&f.ty);
+            if let Some(ty) = &ty {
+                for c in &attrs.constraints {
+                    self.applies(c, ty);
+                }
+            }
+            out.push(Field {
+                name: f.name.clone(),
+                wire,
+                docs: attrs.docs,
+                ty: ty.unwrap_or(FieldType::Json),
+                constraints: attrs.constraints,
+            });
+        }
+        out
+    }
+
+    fn meta_fields(&mut self, fields: &[FieldAst]) -> Vec<Field> {
+        let out = self.fields(fields);
+        for (field, ast) in out.iter().zip(fields) {
+            let span = ast
+                .attrs
+                .iter()
+                .find(|a| a.path().is_ident("wire"))
+                .and_then(|a| a.meta.require_name_value().ok())
+                .map_or(ast.name.span(), |nv| nv.value.span());
+            if RESERVED_META.contains(&field.wire.as_str()) {
+                self.errors.push(
+                    span,
+                    format!(
+                        "`{}` is a reserved meta key: the server sets it and clients cannot",
+                        field.wire
+                    ),
+                );
+            } else if STANDARD_META.contains(&field.wire.as_str()) {
+                self.errors.push(
+                    span,
+                    format!(
+                        "`{}` is a standard meta key: every message already carries it",
+                        field.wire
+                    ),
+                );
+            }
+        }
+        out
+    }
+}

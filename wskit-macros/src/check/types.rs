@@ -1,0 +1,183 @@
+//! Field types: from Rust syntax to the model's `FieldType`, with a diagnostic for each type the
+//! DSL does not support.
+
+use syn::{GenericArgument, PathArguments, Type};
+
+use super::Checker;
+use crate::model::{FieldType, MapKind, path_string};
+use crate::names;
+
+impl Checker {
+    /// A field's Rust type into the model; a diagnostic (and `None`) when it is not supported.
+    pub(super) fn resolve(&mut self, ty: &Type) -> Option<FieldType> {
+        let path = match ty {
+            Type::Path(p) if p.qself.is_none() => &p.path,
+            Type::Group(g) => return self.resolve(&g.elem),
+            Type::Paren(p) => return self.resolve(&p.elem),
+            other => {
+                let why = match other {
+                    Type::Reference(_) => {
+                        "references cannot be decoded from JSON; use an owned type such as `String`"
+                    }
+                    Type::Tuple(t) if t.elems.is_empty() => {
+                        "`()` carries nothing; leave the field out"
+                    }
+                    Type::Tuple(_) => {
+                        "tuples have no named keys; declare a `type` with named fields"
+                    }
+                    Type::Array(_) | Type::Slice(_) => "use `Vec<T>` for a JSON array",
+                    Type::ImplTrait(_) | Type::TraitObject(_) => "a field needs a concrete type",
+                    Type::BareFn(_) => "functions cannot travel in JSON",
+                    Type::Ptr(_) => "pointers cannot travel in JSON",
+                    _ => "see the DSL's list of field types",
+                };
+                self.errors
+                    .spanned(ty, format!("unsupported field type: {why}"));
+                return None;
+            }
+        };
+        let last = path.segments.last()?;
+        let std_prefix = path.segments.len() == 1 && path.leading_colon.is_none() || {
+            let first = path.segments[0].ident.to_string();
+            matches!(first.as_str(), "std" | "alloc" | "core" | "serde_json")
+        };
+        if !std_prefix {
+            return Some(FieldType::External(path.clone()));
+        }
+        let name = last.ident.to_string();
+        let args: Vec<&Type> = match &last.arguments {
+            PathArguments::None => Vec::new(),
+            PathArguments::AngleBracketed(a) => a
+                .args
+                .iter()
+                .filter_map(|g| match g {
+                    GenericArgument::Type(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+            PathArguments::Parenthesized(_) => {
+                self.errors.spanned(
+                    ty,
+                    format!("unsupported field type `{}`", path_string(path)),
+                );
+                return None;
+            }
+        };
+        let arity = |n: usize| args.len() == n && last.arguments.is_empty() == (n == 0);
+        let simple = match name.as_str() {
+            "String" => Some(FieldType::String),
+            "bool" => Some(FieldType::Bool),
+            "u8" => Some(FieldType::Int("u8")),
+            "u16" => Some(FieldType::Int("u16")),
+            "u32" => Some(FieldType::Int("u32")),
+            "u64" => Some(FieldType::Int("u64")),
+            "i8" => Some(FieldType::Int("i8")),
+            "i16" => Some(FieldType::Int("i16")),
+            "i32" => Some(FieldType::Int("i32")),
+            "i64" => Some(FieldType::Int("i64")),
+            "f32" => Some(FieldType::Float("f32")),
+            "f64" => Some(FieldType::Float("f64")),
+            "Value" => Some(FieldType::Json),
+            _ => None,
+        };
+        if let Some(simple) = simple {
+            if arity(0) {
+                return Some(simple);
+            }
+            self.errors
+                .spanned(&last.arguments, format!("`{name}` takes no type arguments"));
+            return None;
+        }
+        match name.as_str() {
+            "Option" | "Vec" => {
+                if !arity(1) {
+                    self.errors
+                        .spanned(ty, format!("`{name}` takes one type argument: `{name}<T>`"));
+                    return None;
+                }
+                let inner = Box::new(self.resolve(args[0])?);
+                Some(if name == "Option" {
+                    FieldType::Option(inner)
+                } else {
+                    FieldType::Vec(inner)
+                })
+            }
+            "HashMap" | "BTreeMap" => {
+                if !arity(2) {
+                    self.errors.spanned(
+                        ty,
+                        format!("`{name}` takes two type arguments: `{name}<String, T>`"),
+                    );
+                    return None;
+                }
+                let key = self.resolve(args[0]);
+                let value = self.resolve(args[1]);
+                if key.is_some() && !matches!(key, Some(FieldType::String)) {
+                    self.errors.spanned(
+                        args[0],
+                        "unsupported map key: JSON object keys are strings, so a map key must be `String`",
+                    );
+                    return None;
+                }
+                let kind = if name == "HashMap" {
+                    MapKind::Hash
+                } else {
+                    MapKind::BTree
+                };
+                Some(FieldType::Map(kind, Box::new(value?)))
+            }
+            _ if path.segments.len() == 1 && self.declared.contains_key(&name) => {
+                if !last.arguments.is_empty() {
+                    self.errors
+                        .spanned(&last.arguments, format!("`{name}` takes no type arguments"));
+                    return None;
+                }
+                Some(FieldType::Named(last.ident.clone()))
+            }
+            "Box" | "Rc" | "Arc" | "Cow" => {
+                self.errors.spanned(
+                    ty,
+                    format!("unsupported field type `{name}`: write the type inside it directly"),
+                );
+                None
+            }
+            "HashSet" | "BTreeSet" | "VecDeque" | "LinkedList" | "BinaryHeap" => {
+                self.errors.spanned(
+                    ty,
+                    format!("unsupported field type `{name}`: use `Vec<T>` for a JSON array"),
+                );
+                None
+            }
+            _ if path.segments.len() == 1 && name.starts_with(|c: char| c.is_uppercase()) => {
+                let close = self
+                    .declared
+                    .keys()
+                    .filter(|d| names::distance(&d.to_lowercase(), &name.to_lowercase()) <= 2)
+                    .min_by_key(|d| names::distance(d, &name));
+                let msg = match close {
+                    Some(d) => format!("unknown type `{name}`: did you mean `{d}`?"),
+                    None => format!(
+                        "unknown type `{name}`: declare it in the protocol (`type {name} {{ ... }}`), or name a type of your own by its path (`crate::{name}`)"
+                    ),
+                };
+                self.errors.push(last.ident.span(), msg);
+                None
+            }
+            _ => {
+                let hint = match name.as_str() {
+                    "usize" | "isize" | "u128" | "i128" => {
+                        ": use one of u8, u16, u32, u64, i8, i16, i32, i64"
+                    }
+                    "str" => ": use `String`",
+                    "char" => ": use `String` with `#[validate(length(min = 1, max = 1))]`",
+                    _ => "",
+                };
+                self.errors.spanned(
+                    ty,
+                    format!("unsupported field type `{}`{hint}", path_string(path)),
+                );
+                None
+            }
+        }
+    }
+}

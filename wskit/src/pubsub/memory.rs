@@ -1,0 +1,149 @@
+//! The in-memory pub/sub backend: one process, exact match counts.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use futures_util::future::BoxFuture;
+
+use super::{ClientId, Matched, PubSub, PubSubError, Publication, Subscriber};
+
+/// Topics and their subscribers in this process.
+///
+/// Delivery never blocks: each subscriber's sink queues a clone of the shared frame bytes.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use wskit::pubsub::{ClientId, FrameSink, Matched, MemoryPubSub, PubSub, Publication, Subscriber};
+/// use tokio_tungstenite::tungstenite::Utf8Bytes;
+///
+/// struct Inbox(Mutex<Vec<Utf8Bytes>>);
+/// impl FrameSink for Inbox {
+///     fn deliver(&self, frame: Utf8Bytes) { self.0.lock().unwrap().push(frame) }
+/// }
+/// let bus = MemoryPubSub::new();
+/// let inbox = Arc::new(Inbox(Mutex::new(Vec::new())));
+/// let id = ClientId::new();
+/// bus.subscribe("room:1", Subscriber { client_id: id, sink: inbox.clone() }).unwrap();
+/// let publication = Publication {
+///     topic: "room:1".into(), wire_type: "NEW_MESSAGE",
+///     frame: r#"{"type":"NEW_MESSAGE"}"#.into(), exclude: None,
+/// };
+/// let matched = futures_util::FutureExt::now_or_never(bus.publish(publication)).unwrap().unwrap();
+/// assert_eq!(matched, Matched::Exact(1));
+/// assert_eq!(inbox.0.lock().unwrap().len(), 1);
+/// ```
+#[derive(Default)]
+pub struct MemoryPubSub {
+    topics: RwLock<HashMap<String, HashMap<ClientId, Subscriber>>>,
+}
+
+impl MemoryPubSub {
+    /// An empty bus.
+    pub fn new() -> Self {
+        MemoryPubSub::default()
+    }
+
+    /// The number of topics that have at least one subscriber.
+    pub fn topic_count(&self) -> usize {
+        self.topics.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl PubSub for MemoryPubSub {
+    fn subscribe(&self, topic: &str, subscriber: Subscriber) -> Result<(), PubSubError> {
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        topics
+            .entry(topic.to_owned())
+            .or_default()
+            .insert(subscriber.client_id, subscriber);
+        Ok(())
+    }
+
+    fn unsubscribe(&self, topic: &str, client_id: ClientId) -> bool {
+        let mut topics = self.topics.write().unwrap_or_else(|e| e.into_inner());
+        let Some(subs) = topics.get_mut(topic) else {
+            return false;
+        };
+        let removed = subs.remove(&client_id).is_some();
+        if subs.is_empty() {
+            topics.remove(topic);
+        }
+        removed
+    }
+
+    fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Matched, PubSubError>> {
+        let mut matched = 0;
+        {
+            let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(subs) = topics.get(&publication.topic) {
+                for sub in subs.values() {
+                    if Some(sub.client_id) == publication.exclude {
+                        continue;
+                    }
+                    sub.sink.deliver(publication.frame.clone());
+                    matched += 1;
+                }
+            }
+        }
+        Box::pin(std::future::ready(Ok(Matched::Exact(matched))))
+    }
+
+    fn subscriber_count(&self, topic: &str) -> usize {
+        let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+        topics.get(topic).map_or(0, HashMap::len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use futures_util::FutureExt;
+    use tokio_tungstenite::tungstenite::Utf8Bytes;
+
+    use super::*;
+    use crate::pubsub::FrameSink;
+
+    #[derive(Default)]
+    struct Inbox(Mutex<Vec<Utf8Bytes>>);
+    impl FrameSink for Inbox {
+        fn deliver(&self, frame: Utf8Bytes) {
+            self.0.lock().unwrap().push(frame);
+        }
+    }
+
+    #[test]
+    fn one_publication_shares_its_bytes_and_honours_exclude() {
+        let bus = MemoryPubSub::new();
+        let inboxes: Vec<Arc<Inbox>> = (0..3).map(|_| Arc::default()).collect();
+        let ids: Vec<ClientId> = (0..3).map(|_| ClientId::new()).collect();
+        for (id, inbox) in ids.iter().zip(&inboxes) {
+            let sub = Subscriber {
+                client_id: *id,
+                sink: inbox.clone(),
+            };
+            bus.subscribe("t", sub).unwrap();
+        }
+        let publication = Publication {
+            topic: "t".into(),
+            wire_type: "X",
+            frame: r#"{"type":"X"}"#.into(),
+            exclude: Some(ids[0]),
+        };
+        let original = publication.frame.as_str().as_ptr();
+        let matched = bus.publish(publication).now_or_never().unwrap().unwrap();
+        assert_eq!(matched, Matched::Exact(2));
+        assert!(inboxes[0].0.lock().unwrap().is_empty());
+        for inbox in &inboxes[1..] {
+            let got = inbox.0.lock().unwrap();
+            // The same bytes, not a copy.
+            assert_eq!(got[0].as_str().as_ptr(), original);
+        }
+        assert!(bus.unsubscribe("t", ids[1]));
+        assert!(!bus.unsubscribe("t", ids[1]));
+        assert_eq!(bus.subscriber_count("t"), 2);
+        bus.unsubscribe("t", ids[0]);
+        bus.unsubscribe("t", ids[2]);
+        assert_eq!(bus.topic_count(), 0);
+    }
+}

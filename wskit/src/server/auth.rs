@@ -1,0 +1,182 @@
+//! Authentication at the HTTP upgrade (PROTOCOL.md section 5): rejections, token helpers and
+//! subprotocol selection.
+//!
+//! ```
+//! use wskit::server::{auth, http};
+//! let req = http::Request::get("/ws?access_token=s3cret").body(()).unwrap();
+//! assert_eq!(auth::token_from_query(&req).as_deref(), Some("s3cret"));
+//! let req = http::Request::get("/ws")
+//!     .header("sec-websocket-protocol", "chat.v1, bearer.s3cret")
+//!     .body(()).unwrap();
+//! assert_eq!(auth::token_from_subprotocol(&req).as_deref(), Some("s3cret"));
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+
+use super::http;
+
+/// The answer to a refused upgrade: an HTTP status and a text body. No handler runs.
+///
+/// ```
+/// use wskit::server::{auth::Rejection, http::StatusCode};
+/// let r = Rejection::unauthorized();
+/// assert_eq!((r.status(), r.body()), (StatusCode::UNAUTHORIZED, "Unauthorized"));
+/// let r = Rejection::new(StatusCode::FORBIDDEN, "banned");
+/// assert_eq!(r.status().as_u16(), 403);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    status: http::StatusCode,
+    body: String,
+}
+
+impl Rejection {
+    /// A rejection with this status and body.
+    pub fn new(status: http::StatusCode, body: impl Into<String>) -> Self {
+        Rejection {
+            status,
+            body: body.into(),
+        }
+    }
+
+    /// `401 Unauthorized` with body `Unauthorized` (the default rejection).
+    pub fn unauthorized() -> Self {
+        Rejection::new(http::StatusCode::UNAUTHORIZED, "Unauthorized")
+    }
+
+    /// The status.
+    pub fn status(&self) -> http::StatusCode {
+        self.status
+    }
+
+    /// The body.
+    pub fn body(&self) -> &str {
+        &self.body
+    }
+}
+
+impl Default for Rejection {
+    fn default() -> Self {
+        Rejection::unauthorized()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status, self.body)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+/// The boxed form of an authentication function.
+pub(crate) type AuthFn<D> =
+    Arc<dyn Fn(&http::Request<()>) -> BoxFuture<'static, Result<D, Rejection>> + Send + Sync>;
+
+pub(crate) fn boxed<D, F, Fut>(f: F) -> AuthFn<D>
+where
+    F: Fn(&http::Request<()>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<D, Rejection>> + Send + 'static,
+{
+    Arc::new(move |req| Box::pin(f(req)))
+}
+
+/// The token in the `access_token` query parameter, percent-decoded.
+pub fn token_from_query<B>(req: &http::Request<B>) -> Option<String> {
+    let query = req.uri().query()?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == "access_token" && !v.is_empty()).then(|| percent_decode(v))
+    })
+}
+
+/// The token of a `bearer.<token>` value among the `Sec-WebSocket-Protocol` values.
+pub fn token_from_subprotocol<B>(req: &http::Request<B>) -> Option<String> {
+    offered_subprotocols(req)
+        .into_iter()
+        .find_map(|p| p.strip_prefix("bearer.").map(str::to_owned))
+        .filter(|t| !t.is_empty())
+}
+
+/// The token from the query parameter, else from the subprotocol: the two transports of
+/// `@ws-kit/client`.
+pub fn token<B>(req: &http::Request<B>) -> Option<String> {
+    token_from_query(req).or_else(|| token_from_subprotocol(req))
+}
+
+/// The subprotocols a client offers, in order.
+pub fn offered_subprotocols<B>(req: &http::Request<B>) -> Vec<&str> {
+    req.headers()
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// PROTOCOL.md section 5: the first offered subprotocol the application supports, else the
+/// first one offered (browsers fail a connection whose answer names none of theirs).
+///
+/// ```
+/// use wskit::server::auth::select_subprotocol;
+/// assert_eq!(select_subprotocol(&["bearer.t", "chat.v1"], &["chat.v1".into()]), Some("chat.v1"));
+/// assert_eq!(select_subprotocol(&["bearer.t", "x"], &[]), Some("bearer.t"));
+/// assert_eq!(select_subprotocol(&[], &["chat.v1".into()]), None);
+/// ```
+pub fn select_subprotocol<'a>(offered: &[&'a str], supported: &[String]) -> Option<&'a str> {
+    offered
+        .iter()
+        .find(|p| supported.iter().any(|s| s == *p))
+        .or_else(|| offered.first())
+        .copied()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_percent_escapes() {
+        assert_eq!(percent_decode("a%2Bb%20c+d"), "a+b c d");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz"), "%zz");
+    }
+}

@@ -1,0 +1,539 @@
+//! Building a server: services, auth, hooks, middleware, limits; and the state they share.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::auth::{self, AuthFn, Rejection};
+use super::connection::Closer;
+use super::context::{Connection, PublishOptions, encode_publication};
+use super::heartbeat::Heartbeat;
+use super::hooks::{self, CloseReason, ErrorEvent, Hooks};
+use super::limits::{Limits, SlowConsumerPolicy};
+use super::middleware::{Chain, Middleware};
+use super::{Service, http};
+use crate::Message;
+use crate::describe::MessageKind;
+use crate::pubsub::{ClientId, Matched, MemoryPubSub, PubSub, PubSubError};
+
+/// Why a server could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Two services claim the same wire type.
+    DuplicateType {
+        /// The wire type.
+        wire_type: &'static str,
+        /// The protocol that claimed it first.
+        first: &'static str,
+        /// The protocol that claimed it again.
+        second: &'static str,
+    },
+    /// The connection data type is not `()` and no `auth` function produces it.
+    MissingAuth,
+    /// A limit is zero where it must not be.
+    InvalidLimit(&'static str),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::DuplicateType {
+                wire_type,
+                first,
+                second,
+            } => write!(
+                f,
+                "wire type {wire_type:?} is handled by both protocol {first} and protocol {second}"
+            ),
+            BuildError::MissingAuth => f.write_str(
+                "the connection data is not `()`: set an `auth` function that produces it",
+            ),
+            BuildError::InvalidLimit(which) => write!(f, "limit {which} must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {}
+
+/// The server state that does not depend on the connection data type.
+pub(crate) struct Runtime {
+    pub limits: Limits,
+    pub ws_config: WebSocketConfig,
+    pub pubsub: Arc<dyn PubSub>,
+    pub subprotocols: Vec<String>,
+    connections: Mutex<HashMap<ClientId, Arc<dyn Closer>>>,
+    /// Connections open or being upgraded (counted against `max_connections`).
+    reserved: AtomicUsize,
+    in_flight: AtomicUsize,
+    idle: Notify,
+    /// Stop accepting.
+    pub shutdown: CancellationToken,
+    /// Parent of every connection's closing token.
+    pub shutdown_now: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl Runtime {
+    pub(crate) fn register(&self, id: ClientId, conn: Arc<dyn Closer>) {
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, conn);
+    }
+
+    pub(crate) fn unregister(&self, id: ClientId) {
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    pub(crate) fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub(crate) fn request_done(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Takes a connection slot, or `None` at the limit.
+    pub(crate) fn reserve(self: &Arc<Self>) -> Option<ConnSlot> {
+        let before = self.reserved.fetch_add(1, Ordering::AcqRel);
+        if before >= self.limits.max_connections {
+            self.reserved.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(ConnSlot { rt: self.clone() })
+    }
+
+    fn open_connections(&self) -> usize {
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Graceful shutdown: stop accepting, wait for handlers in flight up to the limit, close
+    /// every socket with 1001, wait for the connections to end.
+    pub(crate) async fn shutdown(&self) {
+        self.shutdown.cancel();
+        let wait_idle = async {
+            loop {
+                let idle = self.idle.notified();
+                if self.in_flight.load(Ordering::Acquire) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        if tokio::time::timeout(self.limits.shutdown_timeout, wait_idle)
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown: handlers still in flight after the timeout; cancelling them");
+        }
+        let conns: Vec<Arc<dyn Closer>> = self
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for conn in conns {
+            conn.close_with(1001, "server shutting down");
+        }
+        self.shutdown_now.cancel();
+        self.tracker.close();
+        let grace = self.limits.close_timeout * 2 + Duration::from_millis(100);
+        let _ = tokio::time::timeout(grace, self.tracker.wait()).await;
+    }
+}
+
+/// A connection slot; released on drop.
+pub(crate) struct ConnSlot {
+    rt: Arc<Runtime>,
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.rt.reserved.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Everything a server's connections share.
+pub(crate) struct Shared<D> {
+    pub rt: Arc<Runtime>,
+    pub services: Vec<Box<dyn Service<D>>>,
+    /// Wire type -> (the same name with a static lifetime, index of the service).
+    pub routes: HashMap<&'static str, (&'static str, usize)>,
+    pub auth: AuthFn<D>,
+    pub hooks: Hooks<D>,
+    pub heartbeat: Option<Heartbeat>,
+    global_chain: Chain<D>,
+    chains: HashMap<&'static str, Chain<D>>,
+}
+
+impl<D> Shared<D> {
+    pub(crate) fn chain_for(&self, ty: &str) -> Chain<D> {
+        self.chains.get(ty).unwrap_or(&self.global_chain).clone()
+    }
+}
+
+/// A wskit server: serve it on an address, or mount it in an axum router (feature `axum`).
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use wskit::server::Server;
+/// let server = Server::<()>::builder() /* .service(Chat::server(handler)) */
+///     .build()
+///     .expect("valid server");
+/// server.serve("127.0.0.1:3000").await // until Ctrl-C
+/// # }
+/// ```
+pub struct Server<D> {
+    pub(crate) shared: Arc<Shared<D>>,
+}
+
+impl<D> Clone for Server<D> {
+    fn clone(&self) -> Self {
+        Server {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<D: Send + Sync + 'static> Server<D> {
+    /// A builder with the defaults of [`Limits`] and [`Heartbeat`], the in-memory pub/sub, and
+    /// no auth (every upgrade accepted, allowed only when `D` is `()`).
+    pub fn builder() -> ServerBuilder<D> {
+        ServerBuilder {
+            services: Vec::new(),
+            auth: None,
+            hooks: Hooks::default(),
+            middleware: Vec::new(),
+            per_type: Vec::new(),
+            limits: Limits::default(),
+            heartbeat: Some(Heartbeat::default()),
+            pubsub: None,
+            subprotocols: Vec::new(),
+        }
+    }
+
+    /// A handle to publish from outside handlers, count connections and shut down.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            rt: self.shared.rt.clone(),
+        }
+    }
+}
+
+/// Publishes from outside handlers, counts connections, shuts the server down. Cheap to clone.
+///
+/// ```
+/// use wskit::server::{PublishOptions, ServerHandle};
+/// async fn announce<M: wskit::Message>(handle: &ServerHandle, msg: &M) {
+///     let matched = handle.publish("news", msg, PublishOptions::default()).await;
+///     println!("{matched:?} subscribers; {} connections", handle.connection_count());
+/// }
+/// ```
+#[derive(Clone)]
+pub struct ServerHandle {
+    rt: Arc<Runtime>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("connections", &self.connection_count())
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    /// Publishes `msg` to `topic` (no connection to exclude; `exclude_self` is ignored).
+    pub async fn publish<M: Message>(
+        &self,
+        topic: &str,
+        msg: &M,
+        options: PublishOptions,
+    ) -> Result<Matched, PubSubError> {
+        let publication = encode_publication(topic, msg, options.meta.as_ref(), None)?;
+        self.rt.pubsub.publish(publication).await
+    }
+
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        self.rt.open_connections()
+    }
+
+    /// Local subscribers of a topic.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.rt.pubsub.subscriber_count(topic)
+    }
+
+    /// Graceful shutdown: stop accepting, wait for handlers in flight (up to
+    /// [`Limits::shutdown_timeout`]), close every socket with 1001, wait for the connections.
+    pub async fn shutdown(&self) {
+        self.rt.shutdown().await
+    }
+
+    /// Whether a shutdown has started.
+    pub fn is_shutting_down(&self) -> bool {
+        self.rt.shutdown.is_cancelled()
+    }
+}
+
+/// Builds a [`Server`]. Defaults: see [`Limits`] (1 MiB frames, 64 requests in flight, 1024
+/// queued frames with [`SlowConsumerPolicy::Close`], 10 000 connections, 10 s upgrade timeout,
+/// 1000 topics per connection, 10 s shutdown timeout) and [`Heartbeat`] (30 s / 5 s).
+pub struct ServerBuilder<D> {
+    services: Vec<Box<dyn Service<D>>>,
+    auth: Option<AuthFn<D>>,
+    hooks: Hooks<D>,
+    middleware: Vec<Arc<dyn Middleware<D>>>,
+    per_type: Vec<(&'static str, Arc<dyn Middleware<D>>)>,
+    limits: Limits,
+    heartbeat: Option<Heartbeat>,
+    pubsub: Option<Arc<dyn PubSub>>,
+    subprotocols: Vec<String>,
+}
+
+impl<D: Send + Sync + 'static> ServerBuilder<D> {
+    /// Adds one protocol's handlers (`Chat::server(handler)`).
+    pub fn service(mut self, service: impl Service<D>) -> Self {
+        self.services.push(Box::new(service));
+        self
+    }
+
+    /// Authenticates each upgrade: the connection data, or a [`Rejection`] (401 by default).
+    /// Extract what you need from the request before the `async` block.
+    ///
+    /// ```
+    /// use wskit::server::{auth, Server, http};
+    /// let _b = Server::<String>::builder().auth(|req: &http::Request<()>| {
+    ///     let token = auth::token(req);
+    ///     async move {
+    ///         match token.as_deref() {
+    ///             Some("s3cret") => Ok("alice".to_owned()),
+    ///             _ => Err(auth::Rejection::unauthorized()),
+    ///         }
+    ///     }
+    /// });
+    /// ```
+    pub fn auth<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(&http::Request<()>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<D, Rejection>> + Send + 'static,
+    {
+        self.auth = Some(auth::boxed(f));
+        self
+    }
+
+    /// Subprotocols the application supports, in preference order (PROTOCOL.md section 5).
+    pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.subprotocols = names.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Runs after the upgrade, before any frame is handled; `Err` closes the socket with that
+    /// code and reason (the close hooks still run). A panic closes it with 1011.
+    pub fn on_open<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Connection<D>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), CloseReason>> + Send + 'static,
+    {
+        self.hooks.open.push(hooks::open_hook(f));
+        self
+    }
+
+    /// Runs once per connection after it closed, with the close code and reason (1006 when the
+    /// peer vanished without a close frame), after its requests were cancelled and its
+    /// subscriptions removed.
+    pub fn on_close<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(Connection<D>, CloseReason) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.hooks.close.push(hooks::close_hook(f));
+        self
+    }
+
+    /// Receives every error the server answers or swallows, with its context.
+    pub fn on_error(mut self, f: impl Fn(&ErrorEvent) + Send + Sync + 'static) -> Self {
+        self.hooks.error.push(Arc::new(f));
+        self
+    }
+
+    /// Adds a middleware around every handler; the first added is the outermost.
+    pub fn middleware(mut self, mw: impl Middleware<D>) -> Self {
+        self.middleware.push(Arc::new(mw));
+        self
+    }
+
+    /// Adds a middleware around the handler of one wire type (inside the global ones).
+    pub fn middleware_for(mut self, wire_type: &'static str, mw: impl Middleware<D>) -> Self {
+        self.per_type.push((wire_type, Arc::new(mw)));
+        self
+    }
+
+    /// Adds a middleware around the handler of message `M` (inside the global ones).
+    pub fn middleware_for_message<M: Message>(self, mw: impl Middleware<D>) -> Self {
+        self.middleware_for(M::TYPE, mw)
+    }
+
+    /// Replaces every limit at once.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Largest inbound message in bytes (default 1 MiB); bigger closes with 1009.
+    pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_frame_bytes = bytes;
+        self
+    }
+
+    /// Requests in flight per connection (default 64).
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.limits.max_in_flight = n;
+        self
+    }
+
+    /// Outbound queue size in frames (default 1024) and the slow-consumer policy (default close).
+    pub fn outbound_queue(mut self, frames: usize, policy: SlowConsumerPolicy) -> Self {
+        self.limits.outbound_queue = frames;
+        self.limits.slow_consumer = policy;
+        self
+    }
+
+    /// Open connections (default 10 000); one more upgrade gets 503.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.limits.max_connections = n;
+        self
+    }
+
+    /// Time to complete the upgrade request (default 10 s).
+    pub fn upgrade_timeout(mut self, t: Duration) -> Self {
+        self.limits.upgrade_timeout = t;
+        self
+    }
+
+    /// Topics per connection (default 1000).
+    pub fn max_topics_per_connection(mut self, n: usize) -> Self {
+        self.limits.max_topics_per_connection = n;
+        self
+    }
+
+    /// How long a graceful shutdown waits for handlers in flight (default 10 s).
+    pub fn shutdown_timeout(mut self, t: Duration) -> Self {
+        self.limits.shutdown_timeout = t;
+        self
+    }
+
+    /// RFC 6455 pings (default every 30 s, 5 s pong timeout); `None` turns them off.
+    pub fn heartbeat(mut self, heartbeat: Option<Heartbeat>) -> Self {
+        self.heartbeat = heartbeat;
+        self
+    }
+
+    /// The pub/sub backend (default: [`MemoryPubSub`]).
+    pub fn pubsub(mut self, backend: impl PubSub) -> Self {
+        self.pubsub = Some(Arc::new(backend));
+        self
+    }
+
+    /// Checks the configuration and builds the route table.
+    pub fn build(self) -> Result<Server<D>, BuildError> {
+        let limits = self.limits;
+        for (value, name) in [
+            (limits.max_frame_bytes, "max_frame_bytes"),
+            (limits.max_in_flight, "max_in_flight"),
+            (limits.outbound_queue, "outbound_queue"),
+            (limits.max_connections, "max_connections"),
+        ] {
+            if value == 0 {
+                return Err(BuildError::InvalidLimit(name));
+            }
+        }
+        let mut routes: HashMap<&'static str, (&'static str, usize)> = HashMap::new();
+        for (i, service) in self.services.iter().enumerate() {
+            let desc = service.description();
+            for msg in desc.messages {
+                if !matches!(msg.kind, MessageKind::Message | MessageKind::Request) {
+                    continue;
+                }
+                if let Some(&(_, j)) = routes.get(msg.wire_type) {
+                    return Err(BuildError::DuplicateType {
+                        wire_type: msg.wire_type,
+                        first: self.services[j].description().name,
+                        second: desc.name,
+                    });
+                }
+                routes.insert(msg.wire_type, (msg.wire_type, i));
+            }
+        }
+        let auth = match self.auth {
+            Some(auth) => auth,
+            None => unit_auth::<D>().ok_or(BuildError::MissingAuth)?,
+        };
+        let global_chain: Chain<D> = self.middleware.clone().into();
+        let mut per: HashMap<&'static str, Vec<Arc<dyn Middleware<D>>>> = HashMap::new();
+        for (ty, mw) in self.per_type {
+            per.entry(ty)
+                .or_insert_with(|| self.middleware.clone())
+                .push(mw);
+        }
+        let chains = per.into_iter().map(|(k, v)| (k, v.into())).collect();
+        let rt = Arc::new(Runtime {
+            ws_config: limits.websocket_config(),
+            limits,
+            pubsub: self.pubsub.unwrap_or_else(|| Arc::new(MemoryPubSub::new())),
+            subprotocols: self.subprotocols,
+            connections: Mutex::new(HashMap::new()),
+            reserved: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            shutdown: CancellationToken::new(),
+            shutdown_now: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        });
+        Ok(Server {
+            shared: Arc::new(Shared {
+                rt,
+                services: self.services,
+                routes,
+                auth,
+                hooks: self.hooks,
+                heartbeat: self.heartbeat,
+                global_chain,
+                chains,
+            }),
+        })
+    }
+}
+
+/// Accept-everyone auth, available when the connection data is `()`.
+fn unit_auth<D: Send + Sync + 'static>() -> Option<AuthFn<D>> {
+    let probe: Box<dyn Any> = Box::new(());
+    probe.downcast::<D>().ok()?;
+    Some(auth::boxed(|_req: &http::Request<()>| {
+        let unit: Box<dyn Any + Send> = Box::new(());
+        let data = unit
+            .downcast::<D>()
+            .map(|d| *d)
+            .map_err(|_| Rejection::unauthorized());
+        std::future::ready(data)
+    }))
+}

@@ -1,0 +1,469 @@
+//! One connection: its shared state, the outbound queue, and the socket loop (a reader that
+//! dispatches frames and a writer that batches the outbound queue).
+
+use std::collections::{HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::SystemTime;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::{Notify, mpsc};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::builder::{ConnSlot, Shared};
+use super::context::{Connection, ReqState, SendError};
+use super::dispatch;
+use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
+use super::hooks::{CloseReason, ErrorCause, ErrorEvent};
+use super::limits::SlowConsumerPolicy;
+use crate::Error;
+use crate::pubsub::{ClientId, FrameSink};
+
+/// Close code and reason for a slow consumer.
+pub(crate) const SLOW_CONSUMER_CODE: u16 = 1008;
+const SLOW_CONSUMER_REASON: &str = "slow consumer";
+
+/// The state of one connection, shared by its reader, writer, handlers and subscriptions.
+pub(crate) struct Conn<D> {
+    pub id: ClientId,
+    pub data: RwLock<D>,
+    pub shared: Arc<Shared<D>>,
+    out: mpsc::Sender<Message>,
+    /// Fires when the connection starts closing; parent of every request's cancellation.
+    pub closing: CancellationToken,
+    /// The close frame the server sends (the first close wins).
+    close_reason: Mutex<Option<CloseReason>>,
+    pub topics: Mutex<HashSet<String>>,
+    /// RPCs in flight by correlationId, for `$ws:abort`.
+    pub requests: Mutex<HashMap<String, Arc<ReqState>>>,
+    pub in_flight: AtomicUsize,
+    /// Signalled by the writer after each batch: the reader waits on it while the queue is
+    /// too full to take the answers of another frame.
+    drained: Notify,
+}
+
+impl<D: Send + Sync + 'static> Conn<D> {
+    /// Queues a frame, applying the slow-consumer policy when the queue is full.
+    pub(crate) fn push(&self, frame: Utf8Bytes) -> Result<(), SendError> {
+        self.push_message(Message::Text(frame))
+    }
+
+    fn push_message(&self, msg: Message) -> Result<(), SendError> {
+        if self.closing.is_cancelled() {
+            return Err(SendError::Closed);
+        }
+        match self.out.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let policy = self.shared.rt.limits.slow_consumer;
+                self.shared.hooks.report(ErrorEvent {
+                    client_id: Some(self.id),
+                    wire_type: None,
+                    correlation_id: None,
+                    error: Error::resource_exhausted("outbound queue full"),
+                    cause: ErrorCause::SlowConsumer,
+                    answered: false,
+                });
+                if policy == SlowConsumerPolicy::Close {
+                    tracing::warn!(client_id = %self.id, "slow consumer: closing");
+                    self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON.into());
+                }
+                Err(SendError::QueueFull)
+            }
+        }
+    }
+
+    /// Starts closing with this code and reason (the first close wins).
+    pub(crate) fn close(&self, code: u16, reason: String) {
+        {
+            let mut slot = self.close_reason.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_none() {
+                *slot = Some(CloseReason { code, reason });
+            }
+        }
+        self.closing.cancel();
+    }
+
+    fn close_reason(&self) -> Option<CloseReason> {
+        self.close_reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// `$ws:abort`: cancels the RPC with this correlationId; no terminal frame is owed.
+    pub(crate) fn abort(&self, correlation_id: &str) {
+        let req = self
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(correlation_id)
+            .cloned();
+        if let Some(req) = req {
+            req.terminal.store(true, Ordering::Release);
+            req.cancel();
+        }
+    }
+}
+
+impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
+    fn deliver(&self, frame: Utf8Bytes) {
+        let _ = self.push(frame);
+    }
+}
+
+/// What the server registry needs to close a connection on shutdown.
+pub(crate) trait Closer: Send + Sync {
+    fn close_with(&self, code: u16, reason: &str);
+}
+
+impl<D: Send + Sync + 'static> Closer for Conn<D> {
+    fn close_with(&self, code: u16, reason: &str) {
+        self.close(code, reason.to_owned());
+    }
+}
+
+/// Runs one upgraded connection to its end: open hooks, the read loop, cleanup, close hooks.
+pub(crate) async fn run<D, S>(
+    shared: Arc<Shared<D>>,
+    ws: WebSocketStream<S>,
+    id: ClientId,
+    data: D,
+    slot: ConnSlot,
+) where
+    D: Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let span = tracing::info_span!("ws.connection", client_id = %id);
+    run_inner(shared, ws, id, data, slot).instrument(span).await
+}
+
+async fn run_inner<D, S>(
+    shared: Arc<Shared<D>>,
+    ws: WebSocketStream<S>,
+    id: ClientId,
+    data: D,
+    slot: ConnSlot,
+) where
+    D: Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (sink, mut stream) = ws.split();
+    let (tx, rx) = mpsc::channel(shared.rt.limits.outbound_queue.max(1));
+    let conn = Arc::new(Conn {
+        id,
+        data: RwLock::new(data),
+        shared: shared.clone(),
+        out: tx,
+        closing: shared.rt.shutdown_now.child_token(),
+        close_reason: Mutex::new(None),
+        topics: Mutex::new(HashSet::new()),
+        requests: Mutex::new(HashMap::new()),
+        in_flight: AtomicUsize::new(0),
+        drained: Notify::new(),
+    });
+    shared.rt.register(id, conn.clone());
+    tracing::debug!("connection open");
+    let writer = tokio::spawn(write_loop(sink, rx, conn.clone()).in_current_span());
+
+    let connection = Connection { conn: conn.clone() };
+    for hook in &shared.hooks.open {
+        match AssertUnwindSafe(hook(connection.clone()))
+            .catch_unwind()
+            .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => {
+                conn.close(reason.code, reason.reason);
+                break;
+            }
+            Err(panic) => {
+                let message = dispatch::panic_message(&panic);
+                shared.hooks.report(ErrorEvent {
+                    client_id: Some(id),
+                    wire_type: None,
+                    correlation_id: None,
+                    error: Error::from_code(crate::ErrorCode::Internal),
+                    cause: ErrorCause::OpenHookPanic(message),
+                    answered: false,
+                });
+                conn.close(1011, "internal error".into());
+                break;
+            }
+        }
+    }
+
+    let (peer_close, broken) = read_loop(&conn, &mut stream).await;
+
+    // The end: cancel handlers, drop subscriptions, stop the writer.
+    conn.closing.cancel();
+    {
+        let mut topics = conn.topics.lock().unwrap_or_else(|e| e.into_inner());
+        for topic in topics.drain() {
+            shared.rt.pubsub.unsubscribe(&topic, id);
+        }
+    }
+    shared.rt.unregister(id);
+    let close_timeout = shared.rt.limits.close_timeout;
+    let sink = match timeout(close_timeout, writer).await {
+        Ok(Ok(sink)) => sink,
+        _ => None,
+    };
+    if broken && let Some(sink) = sink {
+        // The peer may still be sending (a frame over the limit): let it see our close frame
+        // before the socket goes, instead of a reset.
+        if let Ok(mut ws) = stream.reunite(sink) {
+            let io = ws.get_mut();
+            let _ = timeout(close_timeout, async {
+                let _ = io.shutdown().await;
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = io.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                }
+            })
+            .await;
+        }
+    }
+
+    let reason = conn
+        .close_reason()
+        .or(peer_close)
+        .unwrap_or_else(|| CloseReason::new(1006, ""));
+    tracing::debug!(code = reason.code, reason = %reason.reason, "connection closed");
+    // The slot is free once the socket is gone, before the close hooks run.
+    drop(slot);
+    for hook in &shared.hooks.close {
+        let _ = AssertUnwindSafe(hook(connection.clone(), reason.clone()))
+            .catch_unwind()
+            .await;
+    }
+}
+
+/// What the single timer of the read loop waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Off,
+    Ping(Instant),
+    Pong(Instant),
+    CloseGrace(Instant),
+}
+
+/// Reads and dispatches frames until the peer closes or the close grace passes. Returns the
+/// peer's close frame, and whether the stream broke (an error) rather than ended.
+async fn read_loop<D, S>(
+    conn: &Arc<Conn<D>>,
+    stream: &mut SplitStream<WebSocketStream<S>>,
+) -> (Option<CloseReason>, bool)
+where
+    D: Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let rt = &conn.shared.rt;
+    let heartbeat = conn.shared.heartbeat;
+    let mut state = match heartbeat {
+        Some(hb) => Timer::Ping(Instant::now() + hb.interval),
+        None => Timer::Off,
+    };
+    let far = Instant::now() + std::time::Duration::from_secs(86400 * 365);
+    let timer = sleep_until(far);
+    tokio::pin!(timer);
+    let mut armed = state;
+    let arm = |timer: std::pin::Pin<&mut tokio::time::Sleep>, state: Timer| match state {
+        Timer::Off => timer.reset(far),
+        Timer::Ping(at) | Timer::Pong(at) | Timer::CloseGrace(at) => timer.reset(at),
+    };
+    arm(timer.as_mut(), state);
+    let mut closing = false;
+    // Backpressure: a client that sends faster than it reads is not a slow consumer to close;
+    // the reader stops reading while the outbound queue lacks room for another frame's answers,
+    // and the slow-consumer policy applies only to frames pushed from elsewhere (pub/sub, other
+    // connections' handlers, spawned tasks).
+    let headroom = (rt.limits.outbound_queue / 2).max(1);
+    loop {
+        if state != armed {
+            arm(timer.as_mut(), state);
+            armed = state;
+        }
+        let room = conn.out.capacity() >= headroom;
+        tokio::select! {
+            biased;
+            _ = conn.closing.cancelled(), if !closing => {
+                closing = true;
+                state = Timer::CloseGrace(Instant::now() + rt.limits.close_timeout);
+            }
+            _ = conn.drained.notified(), if !room => {}
+            msg = stream.next(), if room || closing => {
+                let msg = match msg {
+                    None => return (None, false),
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => return (None, read_error(conn, e)),
+                };
+                if let (Some(hb), Timer::Pong(_)) = (heartbeat, state) {
+                    state = Timer::Ping(Instant::now() + hb.interval);
+                }
+                match msg {
+                    Message::Text(text) if !closing => dispatch::frame(conn, text, SystemTime::now()),
+                    Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
+                        Ok(text) => dispatch::frame(conn, text, SystemTime::now()),
+                        Err(_) => dispatch::answer_bad_frame(
+                            conn,
+                            Error::invalid_argument("binary frame is not valid UTF-8"),
+                            ErrorCause::NotUtf8,
+                        ),
+                    },
+                    Message::Close(frame) => {
+                        let reason = frame.map(|f| CloseReason::new(f.code.into(), f.reason.as_str()));
+                        return (Some(reason.unwrap_or_else(|| CloseReason::new(1005, ""))), false);
+                    }
+                    _ => {}
+                }
+            }
+            _ = &mut timer => match state {
+                Timer::Ping(_) => {
+                    let hb = heartbeat.unwrap_or_default();
+                    let _ = conn.push_message(Message::Ping(Default::default()));
+                    state = Timer::Pong(Instant::now() + hb.timeout);
+                }
+                Timer::Pong(_) => {
+                    tracing::debug!("ping timeout");
+                    conn.shared.hooks.report(ErrorEvent {
+                        client_id: Some(conn.id),
+                        wire_type: None,
+                        correlation_id: None,
+                        error: Error::deadline_exceeded(PING_TIMEOUT_REASON),
+                        cause: ErrorCause::PingTimeout,
+                        answered: false,
+                    });
+                    conn.close(PING_TIMEOUT_CODE, PING_TIMEOUT_REASON.into());
+                }
+                Timer::CloseGrace(_) => return (None, false),
+                Timer::Off => {}
+            }
+        }
+    }
+}
+
+/// Handles a read error; whether the stream is broken (the peer may still be sending).
+fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Error) -> bool {
+    match e {
+        tungstenite::Error::Capacity(
+            CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders,
+        ) => {
+            let limit = conn.shared.rt.limits.max_frame_bytes;
+            conn.shared.hooks.report(ErrorEvent {
+                client_id: Some(conn.id),
+                wire_type: None,
+                correlation_id: None,
+                error: Error::resource_exhausted(format!("frame larger than {limit} bytes")),
+                cause: ErrorCause::FrameTooBig,
+                answered: false,
+            });
+            conn.close(1009, "frame too big".into());
+            true
+        }
+        tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed
+        | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => false,
+        other => {
+            tracing::debug!(error = %other, "read failed");
+            conn.shared.hooks.report(ErrorEvent {
+                client_id: Some(conn.id),
+                wire_type: None,
+                correlation_id: None,
+                error: Error::unavailable(other.to_string()),
+                cause: ErrorCause::Transport(other.to_string()),
+                answered: false,
+            });
+            if let tungstenite::Error::Protocol(_) = other {
+                conn.close(1002, "protocol error".into());
+                return true;
+            }
+            false
+        }
+    }
+}
+
+type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
+
+/// Drains the outbound queue: feeds every ready frame, flushes once. On close, sends the close
+/// frame (or the reply to the peer's). Returns the sink unless it failed.
+async fn write_loop<D, S>(
+    mut sink: Sink<S>,
+    mut rx: mpsc::Receiver<Message>,
+    conn: Arc<Conn<D>>,
+) -> Option<Sink<S>>
+where
+    D: Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let closing = conn.closing.clone();
+    let ok = async {
+        loop {
+            let first = tokio::select! {
+                biased;
+                _ = closing.cancelled() => return true,
+                m = rx.recv() => match m {
+                    Some(m) => m,
+                    None => return true,
+                },
+            };
+            let batch = async {
+                sink.feed(first).await?;
+                while let Ok(m) = rx.try_recv() {
+                    sink.feed(m).await?;
+                }
+                sink.flush().await
+            };
+            tokio::select! {
+                biased;
+                r = batch => if r.is_err() { return false },
+                _ = closing.cancelled() => return true,
+            }
+            conn.drained.notify_one();
+        }
+    }
+    .await;
+    if !ok {
+        return None;
+    }
+    let slow = conn
+        .close_reason()
+        .is_some_and(|r| r.code == SLOW_CONSUMER_CODE);
+    let close_timeout = conn.shared.rt.limits.close_timeout;
+    let reason = conn.close_reason();
+    let finished = timeout(close_timeout, async {
+        if !slow {
+            // Frames queued before the close still go out (replies of finished handlers).
+            while let Ok(m) = rx.try_recv() {
+                sink.feed(m).await?;
+            }
+        }
+        match reason {
+            Some(r) => {
+                let frame = CloseFrame {
+                    code: r.code.into(),
+                    reason: r.reason.into(),
+                };
+                sink.send(Message::Close(Some(frame))).await
+            }
+            None => sink.close().await,
+        }
+    })
+    .await;
+    match finished {
+        Ok(Ok(())) => Some(sink),
+        _ => None,
+    }
+}

@@ -1,0 +1,81 @@
+//! Per-server limits and their defaults.
+
+use std::time::Duration;
+
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// What to do with a connection whose outbound queue is full (a slow consumer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlowConsumerPolicy {
+    /// Close the connection with 1008 "slow consumer" (the default): it has fallen behind and
+    /// would otherwise miss frames silently.
+    #[default]
+    Close,
+    /// Drop the frame that does not fit and report it to the error hook; the connection lives on.
+    Drop,
+}
+
+/// The limits a server enforces. Every field has a documented default; set them through
+/// [`ServerBuilder`](super::ServerBuilder).
+///
+/// ```
+/// let limits = wskit::server::Limits::default();
+/// assert_eq!(limits.max_frame_bytes, 1024 * 1024);
+/// assert_eq!(limits.max_topics_per_connection, 1000);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest inbound message in bytes; a bigger one closes the connection with 1009.
+    /// Default 1 MiB.
+    pub max_frame_bytes: usize,
+    /// Requests (messages and RPCs) one connection may have in flight at once; one more is
+    /// answered `RESOURCE_EXHAUSTED`. Default 64.
+    pub max_in_flight: usize,
+    /// Frames one connection's outbound queue holds. While it is more than half full the
+    /// connection's own frames are not read (backpressure on a client that sends faster than it
+    /// reads); frames pushed from elsewhere (publications, other tasks) that do not fit meet the
+    /// slow-consumer policy. Default 1024.
+    pub outbound_queue: usize,
+    /// What happens when the outbound queue is full. Default [`SlowConsumerPolicy::Close`].
+    pub slow_consumer: SlowConsumerPolicy,
+    /// Open connections; one more upgrade is answered 503. Default 10 000.
+    pub max_connections: usize,
+    /// Time a client has to send its whole upgrade request. Default 10 s.
+    pub upgrade_timeout: Duration,
+    /// Topics one connection may hold. Default 1000.
+    pub max_topics_per_connection: usize,
+    /// How long a graceful shutdown waits for handlers in flight before it closes the sockets.
+    /// Default 10 s.
+    pub shutdown_timeout: Duration,
+    /// How long the server waits for the peer's answer to its close frame. Default 2 s.
+    pub close_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame_bytes: 1024 * 1024,
+            max_in_flight: 64,
+            outbound_queue: 1024,
+            slow_consumer: SlowConsumerPolicy::Close,
+            max_connections: 10_000,
+            upgrade_timeout: Duration::from_secs(10),
+            max_topics_per_connection: crate::pubsub::DEFAULT_MAX_TOPICS_PER_CONNECTION,
+            shutdown_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Limits {
+    /// The tokio-tungstenite configuration: small buffers, so an idle connection costs little
+    /// memory, and the frame limit.
+    pub(crate) fn websocket_config(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(4 * 1024)
+            .write_buffer_size(8 * 1024)
+            .max_write_buffer_size((self.max_frame_bytes * 2).max(64 * 1024))
+            .max_message_size(Some(self.max_frame_bytes))
+            .max_frame_size(Some(self.max_frame_bytes))
+    }
+}

@@ -1,0 +1,187 @@
+//! The HTTP upgrade: connection limit, handshake checks, auth, subprotocol, `x-client-id`; and
+//! the embedded server's own reading and writing of the HTTP/1.1 exchange.
+
+use std::sync::Arc;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
+use tokio_tungstenite::tungstenite::protocol::Role;
+
+use super::auth::{offered_subprotocols, select_subprotocol};
+use super::builder::{ConnSlot, Shared};
+use super::connection;
+use super::http;
+use crate::pubsub::ClientId;
+
+/// The largest upgrade request head read.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+const MAX_HEADERS: usize = 64;
+
+/// An accepted upgrade: the 101 response to send and what the connection starts with.
+pub(crate) struct Accepted<D> {
+    pub response: http::Response<()>,
+    pub id: ClientId,
+    pub data: D,
+    pub slot: ConnSlot,
+}
+
+/// A refused upgrade: status and text body.
+pub(crate) struct Refused {
+    pub status: http::StatusCode,
+    pub body: String,
+}
+
+impl Refused {
+    fn new(status: http::StatusCode, body: impl Into<String>) -> Self {
+        Refused {
+            status,
+            body: body.into(),
+        }
+    }
+}
+
+/// Decides on one upgrade request. `check_handshake` is false when the caller (axum) has its own
+/// HTTP layer that already answers the handshake headers.
+pub(crate) async fn prepare<D: Send + Sync + 'static>(
+    shared: &Arc<Shared<D>>,
+    req: &http::Request<()>,
+) -> Result<Accepted<D>, Refused> {
+    let rt = &shared.rt;
+    if rt.shutdown.is_cancelled() {
+        return Err(Refused::new(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "Server shutting down",
+        ));
+    }
+    let Some(slot) = rt.reserve() else {
+        tracing::warn!("connection limit reached: refusing upgrade");
+        return Err(Refused::new(
+            http::StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+        ));
+    };
+    let mut response = create_response(req)
+        .map_err(|e| Refused::new(http::StatusCode::BAD_REQUEST, e.to_string()))?;
+    let data = match (shared.auth)(req).await {
+        Ok(data) => data,
+        Err(rejection) => {
+            tracing::debug!(status = %rejection.status(), "upgrade refused by auth");
+            return Err(Refused::new(rejection.status(), rejection.body()));
+        }
+    };
+    let id = ClientId::new();
+    let headers = response.headers_mut();
+    if let Some(p) = select_subprotocol(&offered_subprotocols(req), &rt.subprotocols)
+        && let Ok(value) = http::HeaderValue::from_str(p)
+    {
+        headers.insert(http::header::SEC_WEBSOCKET_PROTOCOL, value);
+    }
+    if let Ok(value) = http::HeaderValue::from_str(&id.to_string()) {
+        headers.insert("x-client-id", value);
+    }
+    Ok(Accepted {
+        response,
+        id,
+        data,
+        slot,
+    })
+}
+
+/// Serves one accepted TCP connection: the upgrade, then the socket loop.
+pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
+    shared: Arc<Shared<D>>,
+    mut tcp: TcpStream,
+) {
+    let _ = tcp.set_nodelay(true);
+    let limit = shared.rt.limits.upgrade_timeout;
+    let head = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
+        Ok(Ok(head)) => head,
+        Ok(Err(refused)) => {
+            let _ = write_refusal(&mut tcp, &refused).await;
+            return;
+        }
+        Err(_) => {
+            tracing::debug!("upgrade timed out");
+            let refused = Refused::new(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout");
+            let _ = write_refusal(&mut tcp, &refused).await;
+            return;
+        }
+    };
+    let (req, rest) = head;
+    let accepted = match prepare(&shared, &req).await {
+        Ok(a) => a,
+        Err(refused) => {
+            let _ = write_refusal(&mut tcp, &refused).await;
+            return;
+        }
+    };
+    let mut out = Vec::with_capacity(256);
+    if write_response(&mut out, &accepted.response).is_err() || tcp.write_all(&out).await.is_err() {
+        return;
+    }
+    let ws =
+        WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(shared.rt.ws_config))
+            .await;
+    connection::run(shared, ws, accepted.id, accepted.data, accepted.slot).await;
+}
+
+/// Reads the request head; returns it and any bytes read past it.
+async fn read_head(tcp: &mut TcpStream) -> Result<(http::Request<()>, Vec<u8>), Refused> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = tcp
+            .read(&mut chunk)
+            .await
+            .map_err(|e| Refused::new(http::StatusCode::BAD_REQUEST, e.to_string()))?;
+        if n == 0 {
+            return Err(Refused::new(http::StatusCode::BAD_REQUEST, "Bad Request"));
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut parsed = httparse::Request::new(&mut headers);
+        match parsed.parse(&buf) {
+            Ok(httparse::Status::Complete(len)) => {
+                let req = to_http(&parsed)?;
+                return Ok((req, buf[len..].to_vec()));
+            }
+            Ok(httparse::Status::Partial) if buf.len() < MAX_HEAD_BYTES => continue,
+            Ok(httparse::Status::Partial) => {
+                return Err(Refused::new(
+                    http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    "Request Header Fields Too Large",
+                ));
+            }
+            Err(e) => return Err(Refused::new(http::StatusCode::BAD_REQUEST, e.to_string())),
+        }
+    }
+}
+
+fn to_http(parsed: &httparse::Request<'_, '_>) -> Result<http::Request<()>, Refused> {
+    let bad = |why: &str| Refused::new(http::StatusCode::BAD_REQUEST, why.to_owned());
+    let mut builder = http::Request::builder()
+        .method(parsed.method.unwrap_or("GET"))
+        .uri(parsed.path.unwrap_or("/"))
+        .version(match parsed.version {
+            Some(0) => http::Version::HTTP_10,
+            _ => http::Version::HTTP_11,
+        });
+    for h in parsed.headers.iter() {
+        builder = builder.header(h.name, h.value);
+    }
+    builder.body(()).map_err(|e| bad(&e.to_string()))
+}
+
+async fn write_refusal(tcp: &mut TcpStream, refused: &Refused) -> std::io::Result<()> {
+    let head = format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        refused.status.as_u16(),
+        refused.status.canonical_reason().unwrap_or(""),
+        refused.body.len()
+    );
+    tcp.write_all(head.as_bytes()).await?;
+    tcp.write_all(refused.body.as_bytes()).await?;
+    tcp.shutdown().await
+}
