@@ -439,7 +439,8 @@ where
     let this_span = span.clone();
     Box::pin(
         async move {
-            let chain = request.chain.clone();
+            let mut request = request;
+            let chain = request.chain.take();
             let Some((ctx, msg, _guard)) = request.decode_guarded::<M>(false) else {
                 return;
             };
@@ -463,7 +464,8 @@ where
     let this_span = span.clone();
     Box::pin(
         async move {
-            let chain = request.chain.clone();
+            let mut request = request;
+            let chain = request.chain.take();
             let Some((ctx, req, _guard)) = request.decode_guarded::<R>(true) else {
                 return;
             };
