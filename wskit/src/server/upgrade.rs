@@ -42,11 +42,18 @@ impl Refused {
     }
 }
 
-/// Decides on one upgrade request. `check_handshake` is false when the caller (axum) has its own
-/// HTTP layer that already answers the handshake headers.
+/// The refusal of a connection over `max_connections`.
+fn over_limit() -> Refused {
+    tracing::warn!("connection limit reached: refusing upgrade");
+    Refused::new(http::StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+}
+
+/// Decides on one upgrade request. `slot` is the connection slot the caller reserved when it
+/// accepted the socket (the embedded server); without one (axum) it is reserved here.
 pub(crate) async fn prepare<D: Send + Sync + 'static>(
     shared: &Arc<Shared<D>>,
     req: &http::Request<()>,
+    slot: Option<ConnSlot>,
 ) -> Result<Accepted<D>, Refused> {
     let rt = &shared.rt;
     if rt.shutdown.is_cancelled() {
@@ -55,12 +62,8 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
             "Server shutting down",
         ));
     }
-    let Some(slot) = rt.reserve() else {
-        tracing::warn!("connection limit reached: refusing upgrade");
-        return Err(Refused::new(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-        ));
+    let Some(slot) = slot.or_else(|| rt.reserve()) else {
+        return Err(over_limit());
     };
     let mut response = create_response(req)
         .map_err(|e| Refused::new(http::StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -89,11 +92,16 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
     })
 }
 
-/// Serves one accepted TCP connection: the upgrade, then the socket loop.
+/// Serves one accepted TCP connection: the upgrade, then the socket loop. The connection counts
+/// against `max_connections` from here (a client slow to send its upgrade request holds a slot).
 pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
     shared: Arc<Shared<D>>,
     mut tcp: TcpStream,
 ) {
+    let Some(slot) = shared.rt.reserve() else {
+        let _ = write_refusal(&mut tcp, &over_limit()).await;
+        return;
+    };
     let _ = tcp.set_nodelay(true);
     let limit = shared.rt.limits.upgrade_timeout;
     let head = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
@@ -110,7 +118,7 @@ pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
         }
     };
     let (req, rest) = head;
-    let accepted = match prepare(&shared, &req).await {
+    let accepted = match prepare(&shared, &req, Some(slot)).await {
         Ok(a) => a,
         Err(refused) => {
             let _ = write_refusal(&mut tcp, &refused).await;
