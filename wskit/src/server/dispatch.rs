@@ -300,8 +300,8 @@ impl<D: Send + Sync + 'static> Request<D> {
     /// every issue and returns `None`.
     fn decode<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let meta = decode_meta::<M>(self.part(&self.meta));
-        let payload =
-            decode_payload::<M>(self.part(&self.payload)).and_then(|m| m.check().map(|()| m));
+        // Decoding checks the constraints too (`Validate`): no second pass.
+        let payload = decode_payload::<M>(self.part(&self.payload));
         let conn = self.guard.conn.clone();
         let (meta, typed, msg) = match (meta, payload) {
             (Ok((meta, typed)), Ok(msg)) => (meta, typed, msg),
