@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use peer::*;
 use serde_json::json;
 use wskit::client::{Client, ClientError, ErrorReport};
-use wskit::{ErrorCode, Message};
+use wskit::ErrorCode;
 
 async fn connected(peer: &Peer) -> (Client, Conn) {
     let client = Client::builder(peer.url()).build();
@@ -369,35 +369,11 @@ async fn progress_is_delivered_in_order_from_payload_or_data() {
     }
 }
 
-/// A message with a constraint: `text` must not be empty.
-#[derive(Debug, Clone, serde::Serialize)]
-struct Shout {
-    text: String,
-}
-
-impl wskit::Validate for Shout {
-    fn validate(&self, path: &wskit::validate::Path<'_>, issues: &mut wskit::Issues) {
-        if self.text.is_empty() {
-            issues.push(&path.field("text"), "must not be empty");
-        }
+wskit::protocol! {
+    protocol Loud {
+        /// A message with a constraint: `text` must not be empty.
+        message Shout { #[validate(length(min = 1))] text: String }
     }
-}
-
-impl wskit::validate::Decode for Shout {
-    fn decode(
-        _: &serde_json::value::RawValue,
-        path: &wskit::validate::Path<'_>,
-        issues: &mut wskit::Issues,
-    ) -> Option<Self> {
-        issues.push(path, "outbound only");
-        None
-    }
-}
-
-impl Message for Shout {
-    const TYPE: &'static str = "SHOUT";
-    const HAS_PAYLOAD: bool = true;
-    type Meta = wskit::NoMeta;
 }
 
 #[tokio::test]
@@ -409,7 +385,10 @@ async fn invalid_outbound_message_is_refused_and_queue_off_gives_not_connected()
         text: String::new(),
     }) {
         Err(ClientError::InvalidMessage(issues)) => {
-            assert_eq!(issues.to_string(), "payload.text: must not be empty")
+            assert_eq!(
+                issues.to_string(),
+                "payload.text: must have at least 1 characters"
+            )
         }
         other => panic!("expected InvalidMessage, got {other:?}"),
     }

@@ -2,7 +2,8 @@
 //!
 //! `protocol!` implements these; you rarely name them yourself except as bounds.
 
-use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::describe::ProtocolDesc;
 use crate::validate::{Decode, Issues, Path, Validate};
@@ -18,7 +19,9 @@ use crate::wire::InboundFrame;
 /// assert_eq!(JoinRoom::TYPE, "JOIN_ROOM");
 /// assert!(JoinRoom::HAS_PAYLOAD);
 /// ```
-pub trait Message: Serialize + Decode + Validate + Send + Sync + 'static {
+pub trait Message:
+    Serialize + DeserializeOwned + Decode + Validate + Send + Sync + 'static
+{
     /// The wire type name (`"JOIN_ROOM"`).
     const TYPE: &'static str;
     /// Whether frames of this type carry a `payload` (the message has fields).
@@ -83,7 +86,7 @@ impl Validate for NoMeta {
 }
 
 /// The progress type of an RPC that declares none: it has no values, so progress cannot be sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NoProgress {}
 
 impl Decode for NoProgress {

@@ -66,7 +66,7 @@ fn profile_issues(json: &str) -> Vec<String> {
     }
 }
 
-/// `GOOD` with one key replaced (keys come out sorted: serde_json's map is ordered by key).
+/// `GOOD` with one key replaced (keys keep their order: serde_json preserves it here).
 fn with(key: &str, value: &str) -> String {
     let mut v: serde_json::Map<String, serde_json::Value> = serde_json::from_str(GOOD).unwrap();
     v.insert(key.to_owned(), serde_json::from_str(value).unwrap());
@@ -406,4 +406,68 @@ fn description_records_constraints() {
         ]
     );
     assert_eq!(constraints("count"), [Constraint::Custom("crate::even")]);
+}
+
+#[test]
+fn issues_are_capped_so_a_hostile_payload_gets_a_small_answer() {
+    // 100,000 numbers where strings are expected: at most `Issues::LIMIT` are kept.
+    let many = format!("[{}]", vec!["1"; 100_000].join(","));
+    let issues = match decode_payload::<Profile>(Some(&raw(&with("tags", &many)))) {
+        Ok(_) => panic!("accepted"),
+        Err(issues) => issues,
+    };
+    assert_eq!(issues.len(), Issues::LIMIT);
+    assert_eq!(
+        issues.as_slice()[0].to_string(),
+        "payload.tags[0]: expected string, got number"
+    );
+    assert!(issues.to_string().ends_with("; and more"), "{issues}");
+    let err = issues.into_error();
+    assert!(err.message.ends_with("(and more)"), "{}", err.message);
+    assert!(serde_json::to_string(&err).unwrap().len() < 4096);
+}
+
+#[test]
+fn a_duplicate_key_is_found_among_many() {
+    // A large object: the duplicate is the last key (found through a hash set, not pairwise).
+    let mut keys: Vec<String> = (0..50_000).map(|i| format!("\"k{i}\":0")).collect();
+    keys.push("\"k7\":1".to_owned());
+    let json = format!("{{{}}}", keys.join(","));
+    assert_eq!(profile_issues(&json), ["payload.k7: duplicate key"]);
+    // And in a small one.
+    assert_eq!(
+        profile_issues(r#"{"name":"a","name":"b"}"#),
+        ["payload.name: duplicate key"]
+    );
+}
+
+#[test]
+fn standard_meta_takes_the_same_rules_on_the_fast_and_the_slow_path() {
+    let meta = |json: &str| match decode_meta::<Ping>(Some(&raw(json))) {
+        Ok((meta, _)) => Ok((meta.correlation_id, meta.timestamp, meta.timeout_ms)),
+        Err(issues) => Err(issues.to_string()),
+    };
+    assert_eq!(
+        meta(
+            r#"{"correlationId":"c-1","timestamp":5,"timeoutMs":100,"clientId":"spoof","receivedAt":1}"#
+        ),
+        Ok((Some("c-1".to_owned()), Some(5.0), Some(100)))
+    );
+    assert_eq!(meta("{}"), Ok((None, None, None)));
+    assert_eq!(
+        meta(r#"{"correlationId":null}"#),
+        Err("meta.correlationId: expected string, got null".to_owned())
+    );
+    assert_eq!(
+        meta(r#"{"timeoutMs":-1}"#),
+        Err("meta.timeoutMs: must be a non-negative number of milliseconds".to_owned())
+    );
+    assert_eq!(
+        meta(r#"{"traceId":"x"}"#),
+        Err("meta.traceId: unknown key".to_owned())
+    );
+    assert_eq!(
+        meta(r#"{"correlationId":"a","correlationId":"b"}"#),
+        Err("meta.correlationId: duplicate key".to_owned())
+    );
 }

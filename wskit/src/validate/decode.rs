@@ -171,6 +171,10 @@ impl<T: Decode> Decode for Vec<T> {
         let mut out = Vec::with_capacity(items.len());
         let mut ok = true;
         for (i, item) in items.into_iter().enumerate() {
+            if issues.is_full() {
+                issues.truncate();
+                return None;
+            }
             match T::decode(item, &path.index(i), issues) {
                 Some(v) if ok => out.push(v),
                 Some(_) => {}
@@ -202,6 +206,10 @@ fn decode_map<T: Decode, C: FromIterator<(String, T)>>(
     let mut out = Vec::with_capacity(entries.len());
     let mut ok = true;
     for (k, v) in entries {
+        if issues.is_full() {
+            issues.truncate();
+            return None;
+        }
         match T::decode(v, &path.field(&k), issues) {
             Some(v) if ok => out.push((k.into_owned(), v)),
             Some(_) => {}
@@ -249,13 +257,28 @@ pub fn object_entries<'a>(
         mismatch("object", raw, path, issues);
         return None;
     };
-    for (i, (k, _)) in entries.iter().enumerate() {
-        if entries[..i].iter().any(|(prev, _)| prev == k) {
-            issues.push(&path.field(k), "duplicate key");
-            return None;
-        }
+    if let Some(k) = first_duplicate(&entries) {
+        issues.push(&path.field(k), "duplicate key");
+        return None;
     }
     Some(entries)
+}
+
+/// The first key that appears twice: a linear scan for the usual small object, a hash set for a
+/// large one (a hostile frame may carry many thousands of keys).
+fn first_duplicate<'e>(entries: &'e [(Cow<'_, str>, &RawValue)]) -> Option<&'e str> {
+    if entries.len() <= 16 {
+        return entries
+            .iter()
+            .enumerate()
+            .find(|(i, (k, _))| entries[..*i].iter().any(|(prev, _)| prev == k))
+            .map(|(_, (k, _))| &**k);
+    }
+    let mut seen = std::collections::HashSet::with_capacity(entries.len());
+    entries
+        .iter()
+        .find(|(k, _)| !seen.insert(&**k))
+        .map(|(k, _)| &**k)
 }
 
 /// Decodes one field of an object: an absent key is `T::absent()` or a "required" issue.
@@ -306,6 +329,23 @@ pub fn decode_with_serde<T: DeserializeOwned + Validate>(
 /// ```
 pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
     let path = Path::root("payload");
+    // Fast path: serde's strict derive (`deny_unknown_fields`) and the constraints. It accepts
+    // only what the issue-collecting path below accepts; anything it refuses goes there, so the
+    // answer lists every issue.
+    let text = match raw {
+        Some(raw) if M::HAS_PAYLOAD => raw.get(),
+        None if !M::HAS_PAYLOAD => "{}",
+        _ => "",
+    };
+    if !text.is_empty() {
+        if let Ok(value) = serde_json::from_str::<M>(text) {
+            let mut issues = Issues::new();
+            value.validate(&path, &mut issues);
+            if issues.is_empty() {
+                return Ok(value);
+            }
+        }
+    }
     let mut issues = Issues::new();
     let value = match raw {
         None if M::HAS_PAYLOAD => {
@@ -336,6 +376,9 @@ fn empty_object() -> &'static RawValue {
 ///
 /// Returns the meta with its declared keys kept as JSON in [`Meta::extra`], and their typed form.
 pub fn decode_meta<M: Message>(raw: Option<&RawValue>) -> Result<(Meta, M::Meta), Issues> {
+    if let Some(fast) = standard_meta::<M>(raw) {
+        return Ok(fast);
+    }
     let path = Path::root("meta");
     let mut issues = Issues::new();
     let mut meta = Meta::default();
@@ -392,4 +435,55 @@ pub fn decode_meta<M: Message>(raw: Option<&RawValue>) -> Result<(Meta, M::Meta)
         Some(typed) if issues.is_empty() => Ok((meta, typed)),
         _ => Err(issues),
     }
+}
+
+/// The fast path of [`decode_meta`] for a message that declares no meta: serde reads the
+/// standard keys (and skips the reserved ones). `None` sends the frame down the
+/// issue-collecting path.
+fn standard_meta<M: Message>(raw: Option<&RawValue>) -> Option<(Meta, M::Meta)> {
+    use std::any::Any;
+
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Standard<'a> {
+        #[serde(rename = "correlationId", default, borrow, deserialize_with = "some")]
+        correlation_id: Option<Cow<'a, str>>,
+        #[serde(default, deserialize_with = "some")]
+        timestamp: Option<f64>,
+        #[serde(rename = "timeoutMs", default, deserialize_with = "some")]
+        timeout_ms: Option<f64>,
+        #[serde(rename = "clientId", default)]
+        _client_id: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "receivedAt", default)]
+        _received_at: Option<serde::de::IgnoredAny>,
+    }
+
+    /// A present key must hold a value of its type: `null` is refused, not read as absent.
+    fn some<'de, D: Deserializer<'de>, T: serde::Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<T>, D::Error> {
+        T::deserialize(d).map(Some)
+    }
+
+    // Only for `NoMeta`: declared meta fields go through `M::Meta`'s own decoder.
+    let mut no_meta = Some(crate::NoMeta {});
+    let typed = (&mut no_meta as &mut dyn Any)
+        .downcast_mut::<Option<M::Meta>>()?
+        .take()?;
+    let Some(raw) = raw else {
+        return Some((Meta::default(), typed));
+    };
+    let standard: Standard<'_> = serde_json::from_str(raw.get()).ok()?;
+    let timeout_ms = match standard.timeout_ms {
+        Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
+        Some(_) => return None,
+        None => None,
+    };
+    let meta = Meta {
+        correlation_id: standard.correlation_id.map(Cow::into_owned),
+        timestamp: standard.timestamp,
+        timeout_ms,
+        extra: Map::new(),
+    };
+    Some((meta, typed))
 }

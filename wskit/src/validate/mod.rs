@@ -32,7 +32,10 @@ impl fmt::Display for Issue {
     }
 }
 
-/// Every issue found in one value, in document order.
+/// Every issue found in one value, in document order, up to [`Issues::LIMIT`].
+///
+/// Past the limit further issues are only counted, and decoders stop early: a hostile frame
+/// cannot make the answer larger than a few KiB.
 ///
 /// ```
 /// use wskit::validate::{Issues, Path};
@@ -44,47 +47,94 @@ impl fmt::Display for Issue {
 /// assert_eq!(err.code, wskit::ErrorCode::InvalidArgument);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Issues(Vec<Issue>);
+pub struct Issues {
+    list: Vec<Issue>,
+    /// Issues found past the limit (not kept).
+    more: usize,
+}
 
 impl Issues {
+    /// How many issues are kept; more are counted, not recorded.
+    pub const LIMIT: usize = 20;
+
     /// No issues yet.
     pub fn new() -> Self {
-        Issues(Vec::new())
+        Issues::default()
     }
 
-    /// Records an issue at `path`.
+    /// Records an issue at `path` (only counted once [`Issues::is_full`]).
     pub fn push(&mut self, path: &Path<'_>, message: impl Into<String>) {
-        self.0.push(Issue {
+        if self.is_full() {
+            self.more += 1;
+            return;
+        }
+        self.list.push(Issue {
             path: path.to_string(),
             message: message.into(),
         });
     }
 
+    /// Records that a decoder stopped early because [`Issues::is_full`]: more issues may exist.
+    pub fn truncate(&mut self) {
+        self.more += 1;
+    }
+
+    /// Whether the limit is reached: decoders stop looking for more.
+    pub fn is_full(&self) -> bool {
+        self.list.len() >= Self::LIMIT
+    }
+
     /// Whether nothing was found.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.list.is_empty()
     }
 
-    /// How many issues.
+    /// How many issues were recorded (at most [`Issues::LIMIT`]).
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.list.len()
     }
 
-    /// The issues.
+    /// The recorded issues.
     pub fn as_slice(&self) -> &[Issue] {
-        &self.0
+        &self.list
     }
 
     /// Into the `INVALID_ARGUMENT` error that answers a failed validation,
     /// with details `{"issues":[{"path":..,"message":..}]}`.
+    ///
+    /// ```
+    /// use wskit::validate::{Issues, Path};
+    /// let mut issues = Issues::new();
+    /// for i in 0..100 {
+    ///     issues.push(&Path::root("payload").index(i), "expected string, got number");
+    /// }
+    /// let err = issues.into_error();
+    /// assert_eq!(err.message, "Validation failed: payload[0]: expected string, got number (and more)");
+    /// assert_eq!(err.details.unwrap()["issues"].as_array().unwrap().len(), 20);
+    /// ```
     pub fn into_error(self) -> crate::Error {
-        let summary = match self.0.first() {
-            Some(first) if self.0.len() == 1 => format!("Validation failed: {first}"),
-            Some(first) => format!("Validation failed: {first} (and {} more)", self.0.len() - 1),
+        let summary = match self.list.first() {
+            Some(first) if self.more > 0 => format!("Validation failed: {first} (and more)"),
+            Some(first) if self.list.len() == 1 => format!("Validation failed: {first}"),
+            Some(first) => format!(
+                "Validation failed: {first} (and {} more)",
+                self.list.len() - 1
+            ),
             None => "Validation failed".to_owned(),
         };
-        crate::Error::invalid_argument(summary)
-            .with_details(serde_json::json!({ "issues": self.0 }))
+        let issues = self
+            .list
+            .into_iter()
+            .map(|issue| {
+                let mut entry = serde_json::Map::with_capacity(2);
+                entry.insert("path".to_owned(), issue.path.into());
+                entry.insert("message".to_owned(), issue.message.into());
+                serde_json::Value::Object(entry)
+            })
+            .collect();
+        let mut details = serde_json::Map::with_capacity(1);
+        details.insert("issues".to_owned(), serde_json::Value::Array(issues));
+        crate::Error::invalid_argument(summary).with_details(serde_json::Value::Object(details))
     }
 }
 
@@ -92,23 +142,26 @@ impl IntoIterator for Issues {
     type Item = Issue;
     type IntoIter = std::vec::IntoIter<Issue>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.list.into_iter()
     }
 }
 
 impl From<Vec<Issue>> for Issues {
-    fn from(v: Vec<Issue>) -> Self {
-        Issues(v)
+    fn from(list: Vec<Issue>) -> Self {
+        Issues { list, more: 0 }
     }
 }
 
 impl fmt::Display for Issues {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, issue) in self.0.iter().enumerate() {
+        for (i, issue) in self.list.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{issue}")?;
+        }
+        if self.more > 0 {
+            f.write_str("; and more")?;
         }
         Ok(())
     }

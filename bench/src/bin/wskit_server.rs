@@ -1,0 +1,89 @@
+//! The bench protocol (`wskit_bench::frames`) served by wskit: the server the benchmark measures.
+//!
+//! ```text
+//! wskit_server [--port 0]
+//! ```
+//!
+//! Binds 127.0.0.1 (an ephemeral port unless `--port`), prints `listening on 127.0.0.1:<port>`,
+//! and serves on one thread (`current_thread` runtime; pin it with `taskset`) until Ctrl-C.
+//! Limits are wskit's defaults except the connection limit, raised for the 10,000-subscriber
+//! scenario.
+
+use wskit::server::{PublishOptions, RpcContext, Server};
+use wskit_bench::args::Args;
+use wskit_bench::transport;
+
+wskit::protocol! {
+    /// The benchmark protocol.
+    pub protocol Bench {
+        /// The small (and 16 KiB) validated rpc: answered with its text and number.
+        rpc Echo(#[validate(length(min = 1, max = 65536))] text: String, n: i64) -> EchoReply { text: String, n: i64 }
+        /// Subscribes the connection to a topic.
+        rpc Subscribe(topic: String) -> Subscribed { topic: String }
+        /// Publishes `News { text }` to a topic; answers how many subscribers matched.
+        rpc Publish(topic: String, #[validate(length(max = 65536))] text: String) -> Published { matched: u64 }
+        /// What subscribers receive.
+        event News { text: String }
+    }
+}
+
+/// The bench handlers.
+struct App;
+
+impl BenchHandler for App {
+    type Data = ();
+
+    async fn echo(&self, _ctx: RpcContext<(), Echo>, req: Echo) -> Result<EchoReply, wskit::Error> {
+        Ok(EchoReply {
+            text: req.text,
+            n: req.n,
+        })
+    }
+
+    async fn subscribe(
+        &self,
+        ctx: RpcContext<(), Subscribe>,
+        req: Subscribe,
+    ) -> Result<Subscribed, wskit::Error> {
+        ctx.subscribe(&req.topic)?;
+        Ok(Subscribed { topic: req.topic })
+    }
+
+    async fn publish(
+        &self,
+        ctx: RpcContext<(), Publish>,
+        req: Publish,
+    ) -> Result<Published, wskit::Error> {
+        let matched = ctx
+            .publish(
+                &req.topic,
+                &News { text: req.text },
+                PublishOptions::default(),
+            )
+            .await?;
+        Ok(Published {
+            matched: matched.exact().unwrap_or(0) as u64,
+        })
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::from_env()?;
+    let port: u16 = args.get("port", 0)?;
+    let server = Server::<()>::builder()
+        .service(Bench::server(App))
+        .max_connections(20_000)
+        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let listener = transport::listen(port).await?;
+        server
+            .serve_with_shutdown(listener, async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+    })?;
+    Ok(())
+}

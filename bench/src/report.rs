@@ -1,0 +1,256 @@
+//! Aggregating the result lines of repeated runs: medians per scenario and server, and the
+//! targets of the benchmark as ratios measured in one run of the script.
+
+use serde_json::Value;
+
+use crate::stats::{median, ratio};
+
+/// The result lines of a benchmark run (one JSON object per line, as `loadgen` prints them).
+///
+/// ```
+/// use wskit_bench::report::Runs;
+/// let runs = Runs::parse(r#"{"server":"echo","scenario":"s","msgs_per_s":10.0}
+/// {"server":"echo","scenario":"s","msgs_per_s":30.0}
+/// {"server":"echo","scenario":"s","msgs_per_s":20.0}"#).unwrap();
+/// assert_eq!(runs.median("s", "echo", "msgs_per_s"), Some(20.0));
+/// ```
+#[derive(Debug, Default)]
+pub struct Runs {
+    lines: Vec<Value>,
+}
+
+impl Runs {
+    /// Reads one JSON object per non-empty line.
+    pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
+        let lines = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(serde_json::from_str)
+            .collect::<Result<_, _>>()?;
+        Ok(Runs { lines })
+    }
+
+    /// The runs of one scenario on one server.
+    pub fn of<'a>(
+        &'a self,
+        scenario: &'a str,
+        server: &'a str,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        self.lines
+            .iter()
+            .filter(move |v| v["scenario"] == scenario && v["server"] == server)
+    }
+
+    /// The metric at `path` (dot-separated: `latency.p99_us`) of every run of a scenario and server.
+    pub fn values(&self, scenario: &str, server: &str, path: &str) -> Vec<f64> {
+        self.of(scenario, server)
+            .filter_map(|v| metric(v, path))
+            .collect()
+    }
+
+    /// The median over runs of the metric at `path`.
+    pub fn median(&self, scenario: &str, server: &str, path: &str) -> Option<f64> {
+        median(&self.values(scenario, server, path))
+    }
+
+    /// Servers that ran `scenario`, in first-seen order.
+    pub fn servers(&self, scenario: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for v in self.lines.iter().filter(|v| v["scenario"] == scenario) {
+            if let Some(s) = v["server"].as_str()
+                && !out.iter().any(|o| o == s)
+            {
+                out.push(s.to_owned());
+            }
+        }
+        out
+    }
+}
+
+/// The number at a dot-separated `path` in a JSON value.
+///
+/// ```
+/// let v = serde_json::json!({"latency": {"p99_us": 12.5}});
+/// assert_eq!(wskit_bench::report::metric(&v, "latency.p99_us"), Some(12.5));
+/// assert_eq!(wskit_bench::report::metric(&v, "latency.p50_us"), None);
+/// ```
+pub fn metric(value: &Value, path: &str) -> Option<f64> {
+    path.split('.')
+        .try_fold(value, |v, key| v.get(key))?
+        .as_f64()
+}
+
+/// How a measured value is compared with its goal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Goal {
+    /// The value must be at least this.
+    AtLeast(f64),
+    /// The value must be at most this.
+    AtMost(f64),
+}
+
+/// One target of the benchmark and what was measured for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    /// What is compared (`wskit / raw echo (batched), W=16 msgs/s`).
+    pub what: String,
+    /// The measured ratio or value; `None` when a run is missing.
+    pub measured: Option<f64>,
+    /// The goal.
+    pub goal: Goal,
+}
+
+impl Target {
+    /// Whether the goal is met; `None` when nothing was measured.
+    ///
+    /// ```
+    /// use wskit_bench::report::{Goal, Target};
+    /// let t = Target { what: "x".into(), measured: Some(0.6), goal: Goal::AtLeast(0.5) };
+    /// assert_eq!(t.met(), Some(true));
+    /// ```
+    pub fn met(&self) -> Option<bool> {
+        let m = self.measured?;
+        Some(match self.goal {
+            Goal::AtLeast(g) => m >= g,
+            Goal::AtMost(g) => m <= g,
+        })
+    }
+}
+
+/// Names of the servers and scenarios as `bench/run.sh` labels them.
+pub mod names {
+    /// Raw tokio-tungstenite echo, one flush per reply.
+    pub const ECHO: &str = "echo";
+    /// Raw tokio-tungstenite echo, feeding every reply then flushing once.
+    pub const ECHO_BATCH: &str = "echo-batch";
+    /// The wskit bench server.
+    pub const WSKIT: &str = "wskit";
+    /// ws-kit on Bun.
+    pub const WS_KIT_BUN: &str = "ws-kit-bun";
+    /// Small validated rpc, C=50 W=1.
+    pub const RPC_SMALL_W1: &str = "rpc-small-w1";
+    /// Small validated rpc, C=50 W=16.
+    pub const RPC_SMALL_W16: &str = "rpc-small-w16";
+    /// 16 KiB rpc.
+    pub const RPC_16K: &str = "rpc-16k";
+    /// One publish to 10,000 subscribers.
+    pub const FANOUT: &str = "fanout-10k";
+    /// 10,000 idle connections.
+    pub const IDLE: &str = "idle-10k";
+}
+
+/// The issue's targets, computed from the medians of `runs`.
+pub fn targets(runs: &Runs) -> Vec<Target> {
+    use names::*;
+    let m = |scenario, server, path| runs.median(scenario, server, path);
+    vec![
+        Target {
+            what: format!("{RPC_SMALL_W16}: {WSKIT} / {ECHO_BATCH} msgs/s"),
+            measured: ratio(
+                m(RPC_SMALL_W16, WSKIT, "msgs_per_s"),
+                m(RPC_SMALL_W16, ECHO_BATCH, "msgs_per_s"),
+            ),
+            goal: Goal::AtLeast(0.5),
+        },
+        Target {
+            what: format!("{RPC_SMALL_W16}: {WSKIT} / {WS_KIT_BUN} msgs/s"),
+            measured: ratio(
+                m(RPC_SMALL_W16, WSKIT, "msgs_per_s"),
+                m(RPC_SMALL_W16, WS_KIT_BUN, "msgs_per_s"),
+            ),
+            goal: Goal::AtLeast(10.0),
+        },
+        Target {
+            what: format!("{RPC_SMALL_W16}: {WSKIT} p99 / {WS_KIT_BUN} p99"),
+            measured: ratio(
+                m(RPC_SMALL_W16, WSKIT, "latency.p99_us"),
+                m(RPC_SMALL_W16, WS_KIT_BUN, "latency.p99_us"),
+            ),
+            goal: Goal::AtMost(0.1),
+        },
+        Target {
+            what: format!("{RPC_SMALL_W1}: {WSKIT} / {ECHO} msgs/s"),
+            measured: ratio(
+                m(RPC_SMALL_W1, WSKIT, "msgs_per_s"),
+                m(RPC_SMALL_W1, ECHO, "msgs_per_s"),
+            ),
+            goal: Goal::AtLeast(0.9),
+        },
+        Target {
+            what: format!("{IDLE}: {WSKIT} KiB per connection"),
+            measured: m(IDLE, WSKIT, "kib_per_conn"),
+            goal: Goal::AtMost(8.0),
+        },
+        Target {
+            what: format!("{FANOUT}: {WSKIT} / {WS_KIT_BUN} deliveries/s"),
+            measured: ratio(
+                m(FANOUT, WSKIT, "deliveries_per_s"),
+                m(FANOUT, WS_KIT_BUN, "deliveries_per_s"),
+            ),
+            goal: Goal::AtLeast(3.0),
+        },
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(server: &str, scenario: &str, rate: f64, p99: f64) -> String {
+        serde_json::json!({"server": server, "scenario": scenario, "msgs_per_s": rate, "latency": {"p99_us": p99}})
+            .to_string()
+    }
+
+    #[test]
+    fn medians_are_taken_per_scenario_and_server() {
+        let text = [
+            line("a", "s", 1.0, 10.0),
+            line("a", "s", 3.0, 30.0),
+            line("a", "s", 2.0, 20.0),
+            line("b", "s", 100.0, 1.0),
+            line("a", "t", 50.0, 5.0),
+        ]
+        .join("\n");
+        let runs = Runs::parse(&text).unwrap();
+        assert_eq!(runs.median("s", "a", "msgs_per_s"), Some(2.0));
+        assert_eq!(runs.median("s", "a", "latency.p99_us"), Some(20.0));
+        assert_eq!(runs.median("s", "b", "msgs_per_s"), Some(100.0));
+        assert_eq!(runs.median("s", "c", "msgs_per_s"), None);
+        assert_eq!(runs.servers("s"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn a_malformed_line_is_an_error() {
+        assert!(Runs::parse("{\"a\":1}\nnot json").is_err());
+    }
+
+    #[test]
+    fn targets_compare_medians_and_report_missing_runs() {
+        use names::*;
+        let text = [
+            line(WSKIT, RPC_SMALL_W16, 600.0, 10.0),
+            line(ECHO_BATCH, RPC_SMALL_W16, 1000.0, 5.0),
+            line(WS_KIT_BUN, RPC_SMALL_W16, 50.0, 200.0),
+        ]
+        .join("\n");
+        let t = targets(&Runs::parse(&text).unwrap());
+        assert_eq!(t[0].measured, Some(0.6));
+        assert_eq!(t[0].met(), Some(true));
+        assert_eq!(t[1].measured, Some(12.0));
+        assert_eq!(t[2].measured, Some(0.05));
+        assert_eq!(t[2].met(), Some(true));
+        // No W=1 runs: nothing measured, nothing claimed.
+        assert_eq!(t[3].measured, None);
+        assert_eq!(t[3].met(), None);
+    }
+
+    #[test]
+    fn at_most_goal_fails_above_the_bound() {
+        let t = Target {
+            what: "idle".into(),
+            measured: Some(9.5),
+            goal: Goal::AtMost(8.0),
+        };
+        assert_eq!(t.met(), Some(false));
+    }
+}
