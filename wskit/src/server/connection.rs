@@ -25,6 +25,7 @@ use super::dispatch;
 use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
 use super::hooks::{CloseReason, ErrorCause, ErrorEvent, app_close_code};
 use super::limits::SlowConsumerPolicy;
+use super::outbound;
 use crate::Error;
 use crate::pubsub::{ClientId, FrameSink};
 use crate::wire;
@@ -41,7 +42,7 @@ pub(crate) struct Conn<D> {
     pub id: ClientId,
     pub data: RwLock<D>,
     pub shared: Arc<Shared<D>>,
-    out: mpsc::Sender<Message>,
+    out: outbound::Sender<Message>,
     /// Bytes queued in `out` and not yet taken by the writer.
     queued_bytes: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
@@ -239,7 +240,7 @@ async fn run_inner<D, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (sink, mut stream) = ws.split();
-    let (tx, rx) = mpsc::channel(shared.rt.limits.outbound_queue.max(1));
+    let (tx, rx) = outbound::channel(shared.rt.limits.outbound_queue);
     let conn = Arc::new(Conn {
         id,
         data: RwLock::new(data),
@@ -308,7 +309,7 @@ async fn run_inner<D, S>(
             let io = ws.get_mut();
             let _ = timeout(close_timeout, async {
                 let _ = io.shutdown().await;
-                let mut buf = [0u8; 4096];
+                let mut buf = vec![0u8; 4096];
                 while let Ok(n) = io.read(&mut buf).await {
                     if n == 0 {
                         break;
@@ -487,7 +488,7 @@ enum WriterEnd {
 /// it failed. A failure or timeout closes the connection.
 async fn write_loop<D, S>(
     mut sink: Sink<S>,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: outbound::Receiver<Message>,
     conn: Arc<Conn<D>>,
 ) -> Option<Sink<S>>
 where
