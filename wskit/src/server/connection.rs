@@ -215,23 +215,29 @@ impl<D: Send + Sync + 'static> Closer for Conn<D> {
 }
 
 /// Runs one upgraded connection to its end: open hooks, the read loop, cleanup, close hooks.
-pub(crate) async fn run<D, S>(
+/// Not an `async fn`, and the socket is split here: the returned future, which lives as long as
+/// the connection, holds `run_inner`'s state alone, without a copy of the arguments or the
+/// (unsplit) socket.
+pub(crate) fn run<D, S>(
     shared: Arc<Shared<D>>,
     ws: WebSocketStream<S>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
-) where
+) -> impl Future<Output = ()> + Send
+where
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let span = tracing::info_span!("ws.connection", client_id = %id);
-    run_inner(shared, ws, id, data, slot).instrument(span).await
+    let (sink, stream) = ws.split();
+    run_inner(shared, sink, stream, id, data, slot).instrument(span)
 }
 
 async fn run_inner<D, S>(
     shared: Arc<Shared<D>>,
-    ws: WebSocketStream<S>,
+    sink: Sink<S>,
+    mut stream: SplitStream<WebSocketStream<S>>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
@@ -239,7 +245,6 @@ async fn run_inner<D, S>(
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sink, mut stream) = ws.split();
     let (tx, rx) = outbound::channel(shared.rt.limits.outbound_queue);
     let conn = Arc::new(Conn {
         id,

@@ -15,6 +15,9 @@ use std::task::{Poll, Waker};
 
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
+/// Slots kept allocated while the queue is idle; more are freed when the receiver finds it empty.
+const SHRINK_ABOVE: usize = 64;
+
 /// Creates a queue that holds at most `capacity` items (at least one).
 pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
@@ -70,6 +73,11 @@ impl<T> Sender<T> {
             if state.items.len() >= self.shared.capacity {
                 return Err(TrySendError::Full(item));
             }
+            if state.items.capacity() == 0 {
+                // One slot, not the four a first push would get: most connections queue one
+                // frame at a time, and the slots stay allocated.
+                state.items.reserve_exact(1);
+            }
             state.items.push_back(item);
             state.waker.take()
         };
@@ -114,6 +122,10 @@ impl<T> Receiver<T> {
             if state.sender_gone {
                 return Poll::Ready(None);
             }
+            if state.items.capacity() > SHRINK_ABOVE {
+                // Idle after a burst: give the burst's slots back.
+                state.items = VecDeque::new();
+            }
             match &mut state.waker {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 slot => *slot = Some(cx.waker().clone()),
@@ -146,6 +158,8 @@ impl<T> Drop for Receiver<T> {
 
 #[cfg(test)]
 mod tests {
+    use futures_util::FutureExt;
+
     use super::*;
 
     #[test]
@@ -167,6 +181,21 @@ mod tests {
     #[test]
     fn allocates_nothing_until_an_item_is_queued() {
         let (tx, _rx) = channel::<u32>(1024);
+        assert_eq!(tx.shared.lock().items.capacity(), 0);
+        tx.try_send(1).unwrap();
+        assert_eq!(tx.shared.lock().items.capacity(), 1);
+    }
+
+    #[test]
+    fn an_idle_queue_gives_a_bursts_slots_back() {
+        let (tx, mut rx) = channel::<usize>(1024);
+        for i in 0..=SHRINK_ABOVE {
+            tx.try_send(i).unwrap();
+        }
+        while rx.try_recv().is_ok() {}
+        assert!(tx.shared.lock().items.capacity() > SHRINK_ABOVE);
+        // The receiver waits on the empty queue: the slots go.
+        assert!(rx.recv().now_or_never().is_none());
         assert_eq!(tx.shared.lock().items.capacity(), 0);
     }
 

@@ -8,7 +8,6 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
 use tokio_tungstenite::tungstenite::protocol::Role;
-use tracing::Instrument;
 
 use super::auth::{offered_subprotocols, select_subprotocol};
 use super::builder::{ConnSlot, Shared};
@@ -98,13 +97,14 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
 ///
 /// The socket loop runs as a task of its own, spawned once the handshake is done: this task (and
 /// with it the handshake's state: the request, the response, the head buffers) ends there, so a
-/// long-lived connection keeps only its connection future.
+/// long-lived connection keeps only its connection future. (That task's span, `ws.connection`,
+/// is created here, inside this task's `ws.accept` span, so it stays its child.)
 pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, tcp: TcpStream) {
     let Some((ws, id, data, slot)) = handshake(&shared, tcp).await else {
         return;
     };
     let tracker = shared.rt.tracker.clone();
-    tracker.spawn(connection::run(shared, ws, id, data, slot).in_current_span());
+    tracker.spawn(connection::run(shared, ws, id, data, slot));
 }
 
 /// The embedded server's upgrade: reads the request, decides on it, writes the answer. Returns
