@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
 
@@ -28,6 +29,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             receiver_gone: false,
         }),
         capacity: capacity.max(1),
+        queued: AtomicUsize::new(0),
     });
     (
         Sender {
@@ -40,6 +42,9 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 struct Shared<T> {
     state: Mutex<State<T>>,
     capacity: usize,
+    /// `items.len()`, written under the lock, so that `capacity` (asked for every inbound frame)
+    /// need not take it.
+    queued: AtomicUsize,
 }
 
 struct State<T> {
@@ -79,6 +84,9 @@ impl<T> Sender<T> {
                 state.items.reserve_exact(1);
             }
             state.items.push_back(item);
+            self.shared
+                .queued
+                .store(state.items.len(), Ordering::Release);
             state.waker.take()
         };
         if let Some(waker) = waker {
@@ -89,7 +97,7 @@ impl<T> Sender<T> {
 
     /// Free slots: the capacity less the items queued and not yet taken.
     pub(crate) fn capacity(&self) -> usize {
-        self.shared.capacity - self.shared.lock().items.len()
+        self.shared.capacity - self.shared.queued.load(Ordering::Acquire)
     }
 }
 
@@ -117,6 +125,9 @@ impl<T> Receiver<T> {
         poll_fn(|cx| {
             let mut state = self.shared.lock();
             if let Some(item) = state.items.pop_front() {
+                self.shared
+                    .queued
+                    .store(state.items.len(), Ordering::Release);
                 return Poll::Ready(Some(item));
             }
             if state.sender_gone {
@@ -139,7 +150,12 @@ impl<T> Receiver<T> {
     pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let mut state = self.shared.lock();
         match state.items.pop_front() {
-            Some(item) => Ok(item),
+            Some(item) => {
+                self.shared
+                    .queued
+                    .store(state.items.len(), Ordering::Release);
+                Ok(item)
+            }
             None if state.sender_gone => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
         }
@@ -152,6 +168,7 @@ impl<T> Drop for Receiver<T> {
         state.receiver_gone = true;
         // Items still queued go now, as with tokio's channel.
         state.items = VecDeque::new();
+        self.shared.queued.store(0, Ordering::Release);
         state.waker = None;
     }
 }
