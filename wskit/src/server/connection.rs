@@ -25,6 +25,7 @@ use super::dispatch;
 use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
 use super::hooks::{CloseReason, ErrorCause, ErrorEvent, app_close_code};
 use super::limits::SlowConsumerPolicy;
+use super::outbound;
 use crate::Error;
 use crate::pubsub::{ClientId, FrameSink};
 use crate::wire;
@@ -41,7 +42,7 @@ pub(crate) struct Conn<D> {
     pub id: ClientId,
     pub data: RwLock<D>,
     pub shared: Arc<Shared<D>>,
-    out: mpsc::Sender<Message>,
+    out: outbound::Sender<Message>,
     /// Bytes queued in `out` and not yet taken by the writer.
     queued_bytes: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
@@ -214,23 +215,29 @@ impl<D: Send + Sync + 'static> Closer for Conn<D> {
 }
 
 /// Runs one upgraded connection to its end: open hooks, the read loop, cleanup, close hooks.
-pub(crate) async fn run<D, S>(
+/// Not an `async fn`, and the socket is split here: the returned future, which lives as long as
+/// the connection, holds `run_inner`'s state alone, without a copy of the arguments or the
+/// (unsplit) socket.
+pub(crate) fn run<D, S>(
     shared: Arc<Shared<D>>,
     ws: WebSocketStream<S>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
-) where
+) -> impl Future<Output = ()> + Send
+where
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let span = tracing::info_span!("ws.connection", client_id = %id);
-    run_inner(shared, ws, id, data, slot).instrument(span).await
+    let (sink, stream) = ws.split();
+    run_inner(shared, sink, stream, id, data, slot).instrument(span)
 }
 
 async fn run_inner<D, S>(
     shared: Arc<Shared<D>>,
-    ws: WebSocketStream<S>,
+    sink: Sink<S>,
+    mut stream: SplitStream<WebSocketStream<S>>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
@@ -238,8 +245,7 @@ async fn run_inner<D, S>(
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sink, mut stream) = ws.split();
-    let (tx, rx) = mpsc::channel(shared.rt.limits.outbound_queue.max(1));
+    let (tx, rx) = outbound::channel(shared.rt.limits.outbound_queue);
     let conn = Arc::new(Conn {
         id,
         data: RwLock::new(data),
@@ -308,7 +314,7 @@ async fn run_inner<D, S>(
             let io = ws.get_mut();
             let _ = timeout(close_timeout, async {
                 let _ = io.shutdown().await;
-                let mut buf = [0u8; 4096];
+                let mut buf = vec![0u8; 4096];
                 while let Ok(n) = io.read(&mut buf).await {
                     if n == 0 {
                         break;
@@ -487,7 +493,7 @@ enum WriterEnd {
 /// it failed. A failure or timeout closes the connection.
 async fn write_loop<D, S>(
     mut sink: Sink<S>,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: outbound::Receiver<Message>,
     conn: Arc<Conn<D>>,
 ) -> Option<Sink<S>>
 where

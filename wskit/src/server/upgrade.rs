@@ -94,45 +94,71 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
 
 /// Serves one accepted TCP connection: the upgrade, then the socket loop. The connection counts
 /// against `max_connections` from here (a client slow to send its upgrade request holds a slot).
-pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
-    shared: Arc<Shared<D>>,
+///
+/// The socket loop runs as a task of its own, spawned once the handshake is done: this task (and
+/// with it the handshake's state: the request, the response, the head buffers) ends there, so a
+/// long-lived connection keeps only its connection future. (That task's span, `ws.connection`,
+/// is created here, inside this task's `ws.accept` span, so it stays its child.)
+pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, tcp: TcpStream) {
+    let Some((ws, id, data, slot)) = handshake(&shared, tcp).await else {
+        return;
+    };
+    let tracker = shared.rt.tracker.clone();
+    tracker.spawn(connection::run(shared, ws, id, data, slot));
+}
+
+/// The embedded server's upgrade: reads the request, decides on it, writes the answer. Returns
+/// the upgraded socket and what the connection starts with, or `None` once a refusal is sent.
+async fn handshake<D: Send + Sync + 'static>(
+    shared: &Arc<Shared<D>>,
     mut tcp: TcpStream,
-) {
+) -> Option<(WebSocketStream<TcpStream>, ClientId, D, ConnSlot)> {
     let Some(slot) = shared.rt.reserve() else {
         let _ = write_refusal(&mut tcp, &over_limit()).await;
-        return;
+        return None;
     };
     let _ = tcp.set_nodelay(true);
     let limit = shared.rt.limits.upgrade_timeout;
-    let head = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
+    let (req, rest) = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
         Ok(Ok(head)) => head,
         Ok(Err(refused)) => {
             let _ = write_refusal(&mut tcp, &refused).await;
-            return;
+            return None;
         }
         Err(_) => {
             tracing::debug!("upgrade timed out");
             let refused = Refused::new(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout");
             let _ = write_refusal(&mut tcp, &refused).await;
-            return;
+            return None;
         }
     };
-    let (req, rest) = head;
-    let accepted = match prepare(&shared, &req, Some(slot)).await {
+    let accepted = match prepare(shared, &req, Some(slot)).await {
         Ok(a) => a,
         Err(refused) => {
             let _ = write_refusal(&mut tcp, &refused).await;
-            return;
+            return None;
         }
     };
+    drop(req);
+    let Accepted {
+        response,
+        id,
+        data,
+        slot,
+    } = accepted;
     let mut out = Vec::with_capacity(256);
-    if write_response(&mut out, &accepted.response).is_err() || tcp.write_all(&out).await.is_err() {
-        return;
+    if write_response(&mut out, &response).is_err() {
+        return None;
     }
+    drop(response);
+    if tcp.write_all(&out).await.is_err() {
+        return None;
+    }
+    drop(out);
     let ws =
         WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(shared.rt.ws_config))
             .await;
-    connection::run(shared, ws, accepted.id, accepted.data, accepted.slot).await;
+    Some((ws, id, data, slot))
 }
 
 /// Reads the request head; returns it and any bytes read past it.
