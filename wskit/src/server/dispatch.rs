@@ -14,7 +14,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use serde_json::value::RawValue;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::Instrument;
@@ -23,7 +22,7 @@ use super::connection::Conn;
 use super::context::{Connection, Context, ReqState, RpcContext};
 use super::hooks::ErrorCause;
 use super::middleware::{Chain, Endpoint, Next};
-use crate::validate::{decode_meta, decode_payload};
+use crate::validate::{decode_meta_text, decode_payload_text};
 use crate::wire::{self, InboundFrame, types};
 use crate::{Error, ErrorCode, Issues, Message, Rpc};
 
@@ -268,9 +267,8 @@ pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
 }
 
 impl<D: Send + Sync + 'static> Request<D> {
-    fn part(&self, range: &Option<Range<usize>>) -> Option<&RawValue> {
-        let r = range.clone()?;
-        serde_json::from_str::<&RawValue>(&self.text[r]).ok()
+    fn text_part(&self, range: &Option<Range<usize>>) -> Option<&str> {
+        range.clone().map(|r| &self.text[r])
     }
 
     /// The correlationId in the frame's meta, read without validating the rest (for answers
@@ -299,9 +297,10 @@ impl<D: Send + Sync + 'static> Request<D> {
     /// Validates meta and payload as message `M`; on failure answers `INVALID_ARGUMENT` with
     /// every issue and returns `None`.
     fn decode<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
-        let meta = decode_meta::<M>(self.part(&self.meta));
+        // The ranges are slices of the frame parsed in `frame()`: valid JSON, read once more here.
+        let meta = decode_meta_text::<M>(self.text_part(&self.meta));
         // Decoding checks the constraints too (`Validate`): no second pass.
-        let payload = decode_payload::<M>(self.part(&self.payload));
+        let payload = decode_payload_text::<M>(self.text_part(&self.payload));
         let conn = self.guard.conn.clone();
         let (meta, typed, msg) = match (meta, payload) {
             (Ok((meta, typed)), Ok(msg)) => (meta, typed, msg),

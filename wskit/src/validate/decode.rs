@@ -328,17 +328,23 @@ pub fn decode_with_serde<T: DeserializeOwned + Validate>(
 /// assert!(wskit::validate::decode_payload::<Ping>(None).is_ok());
 /// ```
 pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
+    decode_payload_text(raw.map(RawValue::get))
+}
+
+/// [`decode_payload`] from the payload's JSON text, which the caller knows to be one valid JSON
+/// value (a slice of a frame it parsed): the fast path reads it once, without re-checking it.
+pub(crate) fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
     let path = Path::root("payload");
     // Fast path: serde's strict derive (`deny_unknown_fields`) and the constraints. It accepts
     // only what the issue-collecting path below accepts; anything it refuses goes there, so the
     // answer lists every issue.
-    let text = match raw {
-        Some(raw) if M::HAS_PAYLOAD => raw.get(),
+    let fast = match text {
+        Some(text) if M::HAS_PAYLOAD => text,
         None if !M::HAS_PAYLOAD => "{}",
         _ => "",
     };
-    if !text.is_empty() {
-        if let Ok(value) = serde_json::from_str::<M>(text) {
+    if !fast.is_empty() {
+        if let Ok(value) = serde_json::from_str::<M>(fast) {
             let mut issues = Issues::new();
             value.validate(&path, &mut issues);
             if issues.is_empty() {
@@ -347,6 +353,14 @@ pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
         }
     }
     let mut issues = Issues::new();
+    let raw = match text.map(serde_json::from_str::<&RawValue>) {
+        Some(Ok(raw)) => Some(raw),
+        Some(Err(e)) => {
+            issues.push(&path, format!("invalid JSON: {e}"));
+            return Err(issues);
+        }
+        None => None,
+    };
     let value = match raw {
         None if M::HAS_PAYLOAD => {
             issues.push(&path, "required");
@@ -376,11 +390,24 @@ fn empty_object() -> &'static RawValue {
 ///
 /// Returns the meta with its declared keys kept as JSON in [`Meta::extra`], and their typed form.
 pub fn decode_meta<M: Message>(raw: Option<&RawValue>) -> Result<(Meta, M::Meta), Issues> {
-    if let Some(fast) = standard_meta::<M>(raw) {
+    decode_meta_text::<M>(raw.map(RawValue::get))
+}
+
+/// [`decode_meta`] from the meta's JSON text, which the caller knows to be one valid JSON value.
+pub(crate) fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta), Issues> {
+    if let Some(fast) = standard_meta::<M>(text) {
         return Ok(fast);
     }
     let path = Path::root("meta");
     let mut issues = Issues::new();
+    let raw = match text.map(serde_json::from_str::<&RawValue>) {
+        Some(Ok(raw)) => Some(raw),
+        Some(Err(e)) => {
+            issues.push(&path, format!("invalid JSON: {e}"));
+            return Err(issues);
+        }
+        None => None,
+    };
     let mut meta = Meta::default();
     let mut declared: Vec<(Cow<'_, str>, &RawValue)> = Vec::new();
     let entries = match raw {
@@ -440,7 +467,7 @@ pub fn decode_meta<M: Message>(raw: Option<&RawValue>) -> Result<(Meta, M::Meta)
 /// The fast path of [`decode_meta`] for a message that declares no meta: serde reads the
 /// standard keys (and skips the reserved ones). `None` sends the frame down the
 /// issue-collecting path.
-fn standard_meta<M: Message>(raw: Option<&RawValue>) -> Option<(Meta, M::Meta)> {
+fn standard_meta<M: Message>(text: Option<&str>) -> Option<(Meta, M::Meta)> {
     use std::any::Any;
 
     #[derive(serde::Deserialize)]
@@ -470,10 +497,10 @@ fn standard_meta<M: Message>(raw: Option<&RawValue>) -> Option<(Meta, M::Meta)> 
     let typed = (&mut no_meta as &mut dyn Any)
         .downcast_mut::<Option<M::Meta>>()?
         .take()?;
-    let Some(raw) = raw else {
+    let Some(text) = text else {
         return Some((Meta::default(), typed));
     };
-    let standard: Standard<'_> = serde_json::from_str(raw.get()).ok()?;
+    let standard: Standard<'_> = serde_json::from_str(text).ok()?;
     let timeout_ms = match standard.timeout_ms {
         Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
         Some(_) => return None,

@@ -11,6 +11,7 @@ use std::fmt;
 
 pub use check::*;
 pub use decode::{Decode, decode_meta, decode_payload, decode_with_serde, field, object_entries};
+pub(crate) use decode::{decode_meta_text, decode_payload_text};
 
 /// One problem found in an inbound value.
 ///
