@@ -9,8 +9,8 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use peer::*;
 use serde_json::json;
-use wskit::client::{Client, ClientError, ErrorReport};
 use wskit::ErrorCode;
+use wskit::client::{Client, ClientError, ErrorReport};
 
 async fn connected(peer: &Peer) -> (Client, Conn) {
     let client = Client::builder(peer.url()).build();
