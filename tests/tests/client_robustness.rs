@@ -117,7 +117,9 @@ async fn frames_sent_before_close_are_written_before_the_close_frame() {
     assert_eq!(got, expected, "every frame send() accepted, in order");
 }
 
-#[tokio::test]
+// Multi-threaded, so that the connection task is (most likely) stuck in a write when the
+// close comes, as well as in the close's own writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_does_not_hang_on_a_server_that_stopped_reading() {
     let peer = Peer::bind().await;
     let client = Client::builder(peer.url())
@@ -371,7 +373,7 @@ async fn send_while_closing_fails_with_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quick_give_up_is_reported_as_a_connect_error() {
     let refused = RefusedPort::new();
-    for _ in 0..20 {
+    for _ in 0..300 {
         let client = Client::builder(refused.url())
             .backoff(Backoff::Never)
             .build();
@@ -385,7 +387,7 @@ async fn a_quick_give_up_is_reported_as_a_connect_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_is_followed_only_by_closed() {
     let refused = RefusedPort::new();
-    for _ in 0..20 {
+    for _ in 0..300 {
         let client = Client::builder(refused.url())
             .backoff(Backoff::ExponentialJitter {
                 initial: Duration::from_millis(1),

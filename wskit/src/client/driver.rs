@@ -543,6 +543,67 @@ fn handle_inbound(inner: &Inner, text: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::client::ClientBuilder;
+
+    fn inner() -> Inner {
+        Inner::new(ClientBuilder::new("ws://127.0.0.1:1/ws").opts)
+    }
+
+    /// The texts (request ids for requests) an open connection would write, in order.
+    fn written_on_open(inner: &Arc<Inner>) -> Vec<String> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        open(inner, &tx, None);
+        let mut out = Vec::new();
+        while let Ok(item) = rx.try_recv() {
+            out.push(match item {
+                Outbound::Frame { text, .. } => text.to_string(),
+                Outbound::Request(id) => format!("request {id}"),
+                Outbound::Abort(id) => format!("abort {id}"),
+            });
+        }
+        inner.lock().outbox = None;
+        out
+    }
+
+    #[test]
+    fn two_losses_in_a_row_send_nothing_twice() {
+        let inner = Arc::new(inner());
+        inner.send_frame("JOIN", "subscription".into(), true).unwrap();
+        let _written = inner
+            .start_request("w".into(), "GET", "W".into(), true, None)
+            .unwrap();
+        inner.lock().pending.get_mut("w").unwrap().written = true;
+        inner.lock().queue.drain(); // it went out on an earlier connection
+        let _unwritten = inner
+            .start_request("u".into(), "GET", "U".into(), true, None)
+            .unwrap();
+        inner.send_frame("CHAT", "chat".into(), false).unwrap();
+        // Two connections lost before they wrote anything.
+        for _ in 0..2 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            open(&inner, &tx, None);
+            tx.send(Outbound::Abort("w".into())).unwrap();
+            let _ = lost(&inner, rx);
+        }
+        assert_eq!(
+            written_on_open(&inner),
+            ["subscription", "request w", "request u", "chat"]
+        );
+    }
+
+    #[test]
+    fn the_task_does_not_overwrite_closing() {
+        let inner = Arc::new(inner());
+        inner.lock().closing = true;
+        inner.set_state(ConnectionState::Closing);
+        let _ = written_on_open(&inner);
+        inner.set_task_state(&inner.lock(), ConnectionState::Reconnecting);
+        assert_eq!(inner.state(), ConnectionState::Closing);
+        finish(&inner, true);
+        assert_eq!(inner.state(), ConnectionState::Closed);
+    }
+
     #[test]
     fn query_token() {
         use super::with_query;

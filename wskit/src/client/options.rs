@@ -141,7 +141,7 @@ pub(crate) struct Options {
 /// # Ok(()) }
 /// ```
 pub struct ClientBuilder {
-    opts: Options,
+    pub(super) opts: Options,
 }
 
 impl ClientBuilder {
