@@ -373,7 +373,7 @@ async fn send_while_closing_fails_with_closed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_quick_give_up_is_reported_as_a_connect_error() {
     let refused = RefusedPort::new();
-    for _ in 0..300 {
+    for _ in 0..100 {
         let client = Client::builder(refused.url())
             .backoff(Backoff::Never)
             .build();
@@ -385,9 +385,9 @@ async fn a_quick_give_up_is_reported_as_a_connect_error() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closing_is_followed_only_by_closed() {
+async fn close_while_reconnecting_ends_closed_and_connect_reports_the_close() {
     let refused = RefusedPort::new();
-    for _ in 0..300 {
+    for _ in 0..100 {
         let client = Client::builder(refused.url())
             .backoff(Backoff::ExponentialJitter {
                 initial: Duration::from_millis(1),

@@ -569,7 +569,9 @@ mod tests {
     #[test]
     fn two_losses_in_a_row_send_nothing_twice() {
         let inner = Arc::new(inner());
-        inner.send_frame("JOIN", "subscription".into(), true).unwrap();
+        inner
+            .send_frame("JOIN", "subscription".into(), true)
+            .unwrap();
         let _written = inner
             .start_request("w".into(), "GET", "W".into(), true, None)
             .unwrap();
