@@ -100,6 +100,12 @@ pub struct RefusedPort {
     pub addr: SocketAddr,
 }
 
+impl Default for RefusedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RefusedPort {
     pub fn new() -> RefusedPort {
         let socket = tokio::net::TcpSocket::new_v4().expect("socket");

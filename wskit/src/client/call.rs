@@ -228,8 +228,8 @@ fn decode_reply<R: Rpc>(text: &str) -> Result<R::Response, ClientError> {
 }
 
 /// Cancels a call from anywhere: the call resolves to [`ClientError::Cancelled`] and the server
-/// gets `$ws:abort` when the request went out. Cancelling before the call is awaited means it
-/// is never sent.
+/// gets `$ws:abort` when the request went out. Cancelling before the call is turned into a
+/// future (awaited) means it is never sent.
 ///
 /// ```no_run
 /// # async fn demo<R: wskit::Rpc>(client: wskit::client::Client, req: R) {

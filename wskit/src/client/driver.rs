@@ -291,6 +291,7 @@ fn open(
     sh.last_error = None;
     let subscriptions = sh.subscriptions.clone();
     for frame in &subscriptions {
+        // The type only names frames evicted from the queue; subscriptions never go there.
         let _ = tx.send(Outbound::Frame {
             ty: "",
             text: frame.clone(),

@@ -271,6 +271,8 @@ impl ClientBuilder {
 
     /// Called with every problem that concerns no call: unparsable frames, events or progress
     /// that fail validation, `ERROR` frames, overflows. Runs on the connection task: keep it short.
+    /// A panic in any hook is caught (and reported here as
+    /// [`ErrorReport::HookPanicked`]); the connection goes on.
     pub fn on_error(mut self, hook: impl Fn(ErrorReport) + Send + Sync + 'static) -> Self {
         self.opts.on_error = Some(Arc::new(hook));
         self
