@@ -117,6 +117,29 @@ async fn frames_sent_before_close_are_written_before_the_close_frame() {
     assert_eq!(got, expected, "every frame send() accepted, in order");
 }
 
+#[tokio::test]
+async fn frames_queued_offline_are_written_when_a_close_follows_the_open() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(peer.url()).build();
+    for i in 0..50 {
+        client.send(chat(&format!("q{i}"))).unwrap();
+    }
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    let mut conn = conn;
+    // Closed right after the open, while the queue may still be on its way to the socket.
+    // (The reader owns the connection: dropping it at the end answers the close.)
+    let ((), got) = tokio::join!(client.close(), async move {
+        let mut got = Vec::new();
+        while let Some(frame) = within("a frame or the close", conn.recv_any_or_close()).await {
+            got.push(frame["payload"]["text"].as_str().unwrap_or("").to_owned());
+        }
+        got
+    });
+    let expected: Vec<String> = (0..50).map(|i| format!("q{i}")).collect();
+    assert_eq!(got, expected);
+}
+
 // Multi-threaded, so that the connection task is (most likely) stuck in a write when the
 // close comes, as well as in the close's own writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
