@@ -173,9 +173,11 @@ impl Client {
         }
     }
 
-    /// Closes deliberately and waits until closed: the offline queue is cleared, pending
-    /// requests fail with [`ClientError::ConnectionClosed`], subscriptions are forgotten.
-    /// Idempotent.
+    /// Closes deliberately and waits until closed: messages [`send`](Self::send) accepted
+    /// while open are written first, then the close frame (all within the builder's
+    /// `close_timeout`); the offline queue is cleared, pending requests fail with
+    /// [`ClientError::ConnectionClosed`], subscriptions are forgotten. While closing, `send`
+    /// and `request` fail with [`ClientError::Closed`]. Idempotent.
     pub async fn close(&self) {
         let tx = {
             let mut sh = self.inner.lock();
@@ -238,7 +240,8 @@ impl Client {
     }
 
     /// Sends a fire-and-forget message (queued while not open). A message marked as a
-    /// subscription is also remembered and sent again on every reconnect.
+    /// subscription is also remembered and sent again on every reconnect. Fails with
+    /// [`ClientError::Closed`] while a [`close`](Self::close) is under way.
     ///
     /// ```no_run
     /// # fn demo<M: wskit::Message>(client: &wskit::client::Client, msg: M) -> Result<(), wskit::client::ClientError> {
