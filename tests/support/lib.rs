@@ -104,6 +104,18 @@ impl DemoHandler for DemoApp {
         match msg.text.as_str() {
             "fail" => Err(Error::not_found("nothing here")),
             "panic" => panic!("boom"),
+            "kick" => {
+                // A frame, then a policy close (1008) that is not a slow consumer: the frame
+                // still goes out before the close frame.
+                ctx.send(&Said { text: msg.text })?;
+                ctx.close(1008, "revoked");
+                Ok(())
+            }
+            close if close.starts_with("close:") => {
+                let code = close["close:".len()..].parse().unwrap_or(0);
+                ctx.close(code, "asked");
+                Ok(())
+            }
             _ => {
                 ctx.send(&Said { text: msg.text })?;
                 Ok(())
@@ -218,6 +230,32 @@ impl DemoHandler for DemoApp {
 
     async fn check(&self, _ctx: RpcContext<String, Check>, _req: Check) -> Result<Checked, Error> {
         Ok(Checked {})
+    }
+
+    async fn echo_meta(
+        &self,
+        ctx: RpcContext<String, EchoMeta>,
+        _req: EchoMeta,
+    ) -> Result<MetaSeen, Error> {
+        let mut keys: Vec<String> = ctx.meta().extra.keys().cloned().collect();
+        keys.sort();
+        Ok(MetaSeen { keys })
+    }
+
+    async fn late(&self, ctx: RpcContext<String, Late>, req: Late) -> Result<LateDone, Error> {
+        // A task that outlives the request sends progress while the handler replies (on a
+        // multi-threaded runtime, at the same time) and after it.
+        let probe = self.probe.clone();
+        let rpc = ctx.clone();
+        tokio::spawn(async move {
+            for n in 0..req.n {
+                rpc.progress(LateProgress { n });
+                tokio::task::yield_now().await;
+            }
+            probe.note("late:done");
+        });
+        tokio::task::yield_now().await;
+        Ok(LateDone {})
     }
 
     async fn who_am_i(&self, ctx: RpcContext<String, WhoAmI>, _req: WhoAmI) -> Result<Me, Error> {

@@ -26,6 +26,8 @@ wskit::protocol! {
         rpc Post(room: String, text: String, exclude_self: bool) -> Posted { matched: u32 }
         rpc WhoAmI() -> Me { client_id: String, user: String }
         rpc Check(#[validate(custom = crate::protocol::buggy_check)] n: u32) -> Checked {}
+        rpc EchoMeta() -> MetaSeen { keys: Vec<String> } meta { trace: Option<String> }
+        rpc Late(n: u32) -> LateDone {} progress LateProgress { n: u32 }
     }
 }
 

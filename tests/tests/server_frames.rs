@@ -152,6 +152,16 @@ async fn reserved_meta_keys_are_removed_not_refused() {
     let me = c.recv_json().await;
     assert_eq!(me["type"], "ME");
     assert_eq!(me["payload"]["clientId"], c.client_id().as_str());
+    // The handler echoes the meta keys it sees beyond the standard ones: the spoofed reserved
+    // keys are gone, the declared one is there.
+    c.send(
+        r#"{"type":"ECHO_META","meta":{"correlationId":"e","clientId":"spoofed","receivedAt":1,"trace":"t"}}"#,
+    )
+    .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"META_SEEN","meta":{"correlationId":"e"},"payload":{"keys":["trace"]}}"#
+    );
 }
 
 #[tokio::test]

@@ -157,3 +157,37 @@ async fn error_hook_receives_every_answered_error_with_its_context() {
     assert_eq!(seen[4].correlation_id.as_deref(), Some("f"));
     assert_eq!(seen[4].error, wskit::Error::not_found("nothing here"));
 }
+
+#[tokio::test]
+async fn close_codes_an_application_may_not_send_become_1011() {
+    let (probe, _events) = probe();
+    let builder = demo_builder(&probe).on_open(|conn| async move {
+        match conn.data().as_str() {
+            // 1006 may never be sent in a close frame.
+            "reserved" => Err(CloseReason::new(1006, "nope")),
+            _ => Ok(()),
+        }
+    });
+    let server = start(builder).await;
+    let mut c = connect_to(server.url("/?access_token=reserved")).await;
+    assert_eq!(c.recv_close().await.0, Some((1011, "nope".to_owned())));
+    // From a handler: 1005 and 2999 are mapped, 1000 and 3000-4999 pass.
+    for (asked, sent) in [
+        (1005, 1011),
+        (2999, 1011),
+        (1000, 1000),
+        (3000, 3000),
+        (4999, 4999),
+    ] {
+        let mut c = connect(&server).await;
+        c.send(&format!(
+            r#"{{"type":"SAY","payload":{{"text":"close:{asked}"}}}}"#
+        ))
+        .await;
+        assert_eq!(
+            c.recv_close().await.0,
+            Some((sent, "asked".to_owned())),
+            "{asked}"
+        );
+    }
+}

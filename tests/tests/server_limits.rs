@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use wskit::server::{ErrorCause, SlowConsumerPolicy};
+use wskit::server::{ErrorCause, Limits, PublishOptions, SlowConsumerPolicy};
 use wskit_tests::*;
 
 #[tokio::test]
@@ -112,4 +112,144 @@ async fn a_client_that_pipelines_requests_gets_backpressure_not_a_close() {
         );
         assert_eq!(c.recv().await, expected);
     }
+}
+
+#[tokio::test]
+async fn the_outbound_queue_has_a_byte_budget() {
+    let (probe, mut events) = probe();
+    // Room for 1024 frames but only 64 KiB.
+    let builder = demo_builder(&probe).outbound_queue_bytes(64 * 1024);
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    // 100 frames of ~10 KB queued at once: 6 fit in 64 KiB.
+    c.send(r#"{"type":"FLOOD","payload":{"count":100,"size":10000}}"#)
+        .await;
+    assert_eq!(events.next().await, "flood:sent=6");
+    let (close, texts) = c.recv_close().await;
+    assert_eq!(close, Some((1008, "slow consumer".to_owned())));
+    assert!(texts.len() <= 6);
+}
+
+#[tokio::test]
+async fn a_frame_bigger_than_the_inbound_limit_and_64_kib_goes_out() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe).max_frame_bytes(1024)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"FLOOD","payload":{"count":1,"size":200000}}"#)
+        .await;
+    assert_eq!(events.next().await, "flood:sent=1");
+    let said = c.recv_json().await;
+    assert_eq!(said["type"], "SAID");
+    assert_eq!(said["payload"]["text"].as_str().unwrap().len(), 200_000);
+    // The connection lives on.
+    assert!(c.frames_before_ack().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_closed_by_a_publication_fan_out() {
+    let (probe, mut events) = probe();
+    let reported = Arc::new(Mutex::new(0));
+    let r = reported.clone();
+    let builder = demo_builder(&probe)
+        .outbound_queue(4, SlowConsumerPolicy::Close)
+        .on_error(move |e| {
+            if e.cause == ErrorCause::SlowConsumer {
+                *r.lock().unwrap() += 1;
+            }
+        });
+    let server = start(builder).await;
+    let mut slow = connect(&server).await;
+    slow.send(r#"{"type":"JOIN","payload":{"room":"news"}}"#)
+        .await;
+    assert_eq!(events.next().await, "joined:news");
+    // 20 publications without a yield in between: the subscriber's writer cannot keep up.
+    for i in 0..20 {
+        let msg = NewMessage {
+            text: format!("n{i}"),
+        };
+        server
+            .handle
+            .publish("news", &msg, PublishOptions::default())
+            .await
+            .unwrap();
+    }
+    // The fifth overflowed the queue and closed the connection; later ones were not queued.
+    assert_eq!(*reported.lock().unwrap(), 1);
+    let (close, texts) = slow.recv_close().await;
+    assert_eq!(close, Some((1008, "slow consumer".to_owned())));
+    assert!(texts.len() <= 4);
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
+    let (probe, mut events) = probe();
+    let p = probe.clone();
+    let timeouts = Arc::new(Mutex::new(0));
+    let t = timeouts.clone();
+    let limits = Limits {
+        // Neither queue limit stops the flood: only the socket does.
+        outbound_queue: 100_000,
+        outbound_queue_bytes: 1 << 30,
+        write_timeout: Duration::from_millis(300),
+        close_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    };
+    let builder = demo_builder(&probe)
+        .limits(limits)
+        .heartbeat(None)
+        .on_error(move |e| {
+            if e.cause == ErrorCause::SlowConsumer {
+                *t.lock().unwrap() += 1;
+            }
+        })
+        .on_close(move |_c, r| {
+            let p = p.clone();
+            async move { p.note(format!("closed:{}", r.code)) }
+        });
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    // 64 MB that the client never reads: far more than the socket buffers hold.
+    c.send(r#"{"type":"FLOOD","payload":{"count":64,"size":1000000}}"#)
+        .await;
+    assert_eq!(events.next().await, "flood:sent=64");
+    assert_eq!(events.next().await, "closed:1008");
+    assert_eq!(*timeouts.lock().unwrap(), 1);
+    assert_eq!(server.handle.connection_count(), 0);
+}
+
+#[tokio::test]
+async fn a_connection_still_upgrading_holds_a_slot() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe).max_connections(1)).await;
+    // A client that never finishes its upgrade request (slowloris).
+    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stalled.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+    assert_eq!(
+        refused(server.url("/")).await,
+        (503, "Service Unavailable".to_owned())
+    );
+    // Its slot frees when it goes.
+    drop(stalled);
+    let mut c = loop {
+        match tokio_tungstenite::connect_async(server.url("/")).await {
+            Ok((ws, response)) => break Client { ws, response },
+            Err(_) => tokio::task::yield_now().await,
+        }
+    };
+    assert!(c.frames_before_ack().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_policy_close_1008_still_sends_the_frames_queued_before_it() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SAY","payload":{"text":"kick"}}"#).await;
+    assert_eq!(events.next().await, "say:kick");
+    let (close, texts) = c.recv_close().await;
+    assert_eq!(close, Some((1008, "revoked".to_owned())));
+    assert_eq!(
+        texts,
+        [r#"{"type":"SAID","meta":{},"payload":{"text":"kick"}}"#]
+    );
 }

@@ -1,6 +1,9 @@
 //! PROTOCOL.md section 4: one terminal frame per RPC, progress before the reply, abort, deadline
 //! and disconnect cancel the handler.
 
+use std::time::Duration;
+
+use wskit::ErrorCode;
 use wskit_tests::*;
 
 #[tokio::test]
@@ -51,6 +54,14 @@ async fn progress_comes_before_the_reply_in_call_order() {
     );
 }
 
+/// Moves tokio's clock past every handler's `sleep` (the runtime is current-thread), so that a
+/// handler future that was not dropped would finish now.
+async fn run_past_the_handlers_sleep() {
+    tokio::time::pause();
+    tokio::time::advance(Duration::from_secs(61)).await;
+    tokio::time::resume();
+}
+
 #[tokio::test]
 async fn abort_cancels_the_handler_and_owes_no_terminal_frame() {
     let (probe, mut events) = probe();
@@ -62,9 +73,12 @@ async fn abort_cancels_the_handler_and_owes_no_terminal_frame() {
     c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"a-1"}}"#)
         .await;
     assert_eq!(events.next().await, "cancelled:60000");
+    run_past_the_handlers_sleep().await;
+    // No terminal frame: the next frame answers the heartbeat sent after the abort.
     assert!(c.frames_before_ack().await.is_empty());
-    // The handler future was dropped: it never finishes.
-    assert!(events.drain().is_empty());
+    // The handler future was dropped: its sleep passed, yet it never finished.
+    assert!(c.frames_before_ack().await.is_empty());
+    assert_eq!(events.drain(), Vec::<String>::new());
     // An abort for an unknown id is ignored.
     c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"nope"}}"#)
         .await;
@@ -103,13 +117,17 @@ async fn a_request_that_finishes_before_its_deadline_is_answered_normally() {
 async fn disconnect_cancels_the_handler() {
     let (probe, mut events) = probe();
     let server = start(demo_builder(&probe)).await;
-    let c = connect(&server).await;
-    let mut c = c;
+    let mut c = connect(&server).await;
     c.send(r#"{"type":"SLOW","meta":{"correlationId":"x"},"payload":{"ms":60000}}"#)
         .await;
     assert_eq!(events.next().await, "started:60000");
     c.close(1000).await;
     assert_eq!(events.next().await, "cancelled:60000");
+    run_past_the_handlers_sleep().await;
+    // A round trip on another connection lets a surviving handler run; none finishes.
+    let mut other = connect(&server).await;
+    assert!(other.frames_before_ack().await.is_empty());
+    assert_eq!(events.drain(), Vec::<String>::new());
 }
 
 #[tokio::test]
@@ -167,4 +185,93 @@ async fn many_clients_on_a_multi_threaded_runtime_get_their_own_answers() {
     for t in tasks {
         within("a client", t).await.unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_after_the_terminal_frame_is_dropped() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe).max_in_flight(200)).await;
+    let mut c = connect(&server).await;
+    // A spawned task sends progress while the handler replies, and after: on two threads the
+    // two race; whatever the interleaving, no progress frame follows the reply.
+    for i in 0..100 {
+        c.send(&format!(
+            r#"{{"type":"LATE","meta":{{"correlationId":"{i}"}},"payload":{{"n":50}}}}"#
+        ))
+        .await;
+    }
+    let mut replied = std::collections::HashSet::new();
+    while replied.len() < 100 {
+        let f = c.recv_json().await;
+        let cid = f["meta"]["correlationId"].as_str().unwrap().to_owned();
+        match f["type"].as_str().unwrap() {
+            "$ws:rpc-progress" => assert!(!replied.contains(&cid), "progress after reply: {f}"),
+            "LATE_DONE" => assert!(replied.insert(cid), "two replies: {f}"),
+            other => panic!("unexpected {other}: {f}"),
+        }
+    }
+    for _ in 0..100 {
+        assert_eq!(events.next().await, "late:done");
+    }
+    assert!(c.frames_before_ack().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_duplicate_correlation_id_in_flight_is_invalid_argument() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d"},"payload":{"ms":60000}}"#)
+        .await;
+    assert_eq!(events.next().await, "started:60000");
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"d"},"payload":{"ms":1}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        error_frame(
+            Some("d"),
+            &wskit::Error::invalid_argument("duplicate correlationId in flight")
+        )
+    );
+    // The duplicate's handler did not run, and the first request is still the one registered:
+    // aborting "d" cancels it.
+    c.send(r#"{"type":"$ws:abort","meta":{"correlationId":"d"}}"#)
+        .await;
+    assert_eq!(events.next().await, "cancelled:60000");
+    assert!(c.frames_before_ack().await.is_empty());
+    // Once it ended, the id may be used again.
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"d"},"payload":{"userId":"u1"}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"USER_DATA","meta":{"correlationId":"d"},"payload":{"name":"Ada"}}"#
+    );
+}
+
+#[tokio::test]
+async fn a_negative_timeout_is_invalid_argument() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"n","timeoutMs":-5},"payload":{"ms":1}}"#)
+        .await;
+    let f = c.recv_json().await;
+    assert_eq!(f["type"], "RPC_ERROR");
+    assert_eq!(f["meta"]["correlationId"], "n");
+    assert_eq!(code_of(&f), ErrorCode::InvalidArgument);
+    assert!(events.drain().is_empty(), "the handler must not run");
+}
+
+#[tokio::test]
+async fn a_timeout_too_far_to_represent_is_no_deadline() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    // 1e300 ms does not fit an Instant: no deadline, and the request is answered normally.
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"f","timeoutMs":1e300},"payload":{"ms":1}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"SLOW_DONE","meta":{"correlationId":"f"}}"#
+    );
 }

@@ -324,7 +324,7 @@ impl Client {
         req.check().map_err(ClientError::InvalidMessage)?;
         let id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
         let meta = OutMeta {
-            correlation_id: Some(id.to_string()),
+            correlation_id: Some(id.to_string().into()),
             timestamp: Some(now_ms()),
             extra: meta.as_ref().map(extra_meta).unwrap_or_default(),
             ..OutMeta::default()

@@ -111,7 +111,7 @@ pub(crate) fn frame_text(bytes: Vec<u8>) -> Arc<str> {
 
 pub(crate) fn abort_frame(id: &str) -> Arc<str> {
     let meta = OutMeta {
-        correlation_id: Some(id.to_owned()),
+        correlation_id: Some(id.into()),
         ..OutMeta::default()
     };
     frame_text(encode_frame(types::ABORT, Some(&meta), None::<&()>))

@@ -1,11 +1,11 @@
 //! The in-memory pub/sub backend: one process, exact match counts.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use futures_util::future::BoxFuture;
 
-use super::{ClientId, Matched, PubSub, PubSubError, Publication, Subscriber};
+use super::{ClientId, FrameSink, Matched, PubSub, PubSubError, Publication, Subscriber};
 
 /// Topics and their subscribers in this process.
 ///
@@ -72,20 +72,24 @@ impl PubSub for MemoryPubSub {
     }
 
     fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Matched, PubSubError>> {
-        let mut matched = 0;
-        {
+        // The sinks are collected under the lock and delivered to after it is released: a sink
+        // (the slow-consumer policy, its error hook) may subscribe or unsubscribe, and other
+        // publications need not wait for this fan-out.
+        let sinks: Vec<Arc<dyn FrameSink>> = {
             let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(subs) = topics.get(&publication.topic) {
-                for sub in subs.values() {
-                    if Some(sub.client_id) == publication.exclude {
-                        continue;
-                    }
-                    sub.sink.deliver(publication.frame.clone());
-                    matched += 1;
-                }
-            }
+            topics
+                .get(&publication.topic)
+                .map_or_else(Vec::new, |subs| {
+                    subs.values()
+                        .filter(|sub| Some(sub.client_id) != publication.exclude)
+                        .map(|sub| sub.sink.clone())
+                        .collect()
+                })
+        };
+        for sink in &sinks {
+            sink.deliver(publication.frame.clone());
         }
-        Box::pin(std::future::ready(Ok(Matched::Exact(matched))))
+        Box::pin(std::future::ready(Ok(Matched::Exact(sinks.len()))))
     }
 
     fn subscriber_count(&self, topic: &str) -> usize {
@@ -96,13 +100,12 @@ impl PubSub for MemoryPubSub {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Mutex;
 
     use futures_util::FutureExt;
     use tokio_tungstenite::tungstenite::Utf8Bytes;
 
     use super::*;
-    use crate::pubsub::FrameSink;
 
     #[derive(Default)]
     struct Inbox(Mutex<Vec<Utf8Bytes>>);
@@ -145,5 +148,54 @@ mod tests {
         bus.unsubscribe("t", ids[0]);
         bus.unsubscribe("t", ids[2]);
         assert_eq!(bus.topic_count(), 0);
+    }
+
+    /// A sink that subscribes while it is delivered to (as an error hook of the slow-consumer
+    /// policy may): with delivery under the topics lock this deadlocked.
+    struct Resubscriber {
+        bus: Arc<MemoryPubSub>,
+        delivered: Mutex<usize>,
+    }
+    impl FrameSink for Resubscriber {
+        fn deliver(&self, _frame: Utf8Bytes) {
+            *self.delivered.lock().unwrap() += 1;
+            let other = Subscriber {
+                client_id: ClientId::new(),
+                sink: Arc::new(Inbox::default()),
+            };
+            self.bus.subscribe("other", other).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_sink_may_subscribe_during_delivery() {
+        let bus = Arc::new(MemoryPubSub::new());
+        let sink = Arc::new(Resubscriber {
+            bus: bus.clone(),
+            delivered: Mutex::new(0),
+        });
+        let sub = Subscriber {
+            client_id: ClientId::new(),
+            sink: sink.clone(),
+        };
+        bus.subscribe("t", sub).unwrap();
+        let publication = Publication {
+            topic: "t".into(),
+            wire_type: "X",
+            frame: r#"{"type":"X"}"#.into(),
+            exclude: None,
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let bus2 = bus.clone();
+        std::thread::spawn(move || {
+            let matched = bus2.publish(publication).now_or_never().unwrap().unwrap();
+            let _ = tx.send(matched);
+        });
+        let matched = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("publish deadlocked");
+        assert_eq!(matched, Matched::Exact(1));
+        assert_eq!(*sink.delivered.lock().unwrap(), 1);
+        assert_eq!(bus.subscriber_count("other"), 1);
     }
 }

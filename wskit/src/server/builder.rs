@@ -4,7 +4,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::auth::{self, AuthFn, Rejection};
-use super::connection::Closer;
+use super::connection::{Closer, SHUTDOWN_CODE, SHUTDOWN_REASON};
 use super::context::{Connection, PublishOptions, encode_publication};
 use super::heartbeat::Heartbeat;
 use super::hooks::{self, CloseReason, ErrorEvent, Hooks};
@@ -75,6 +75,8 @@ pub(crate) struct Runtime {
     /// Connections open or being upgraded (counted against `max_connections`).
     reserved: AtomicUsize,
     in_flight: AtomicUsize,
+    /// A shutdown waits for `in_flight` to reach 0: only then is `idle` notified.
+    draining: AtomicBool,
     idle: Notify,
     /// Stop accepting.
     pub shutdown: CancellationToken,
@@ -99,11 +101,15 @@ impl Runtime {
     }
 
     pub(crate) fn request_started(&self) {
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
     }
 
     pub(crate) fn request_done(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // SeqCst with the shutdown's store of `draining` and load of `in_flight`: one of the
+        // two sees the other.
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.draining.load(Ordering::SeqCst)
+        {
             self.idle.notify_waiters();
         }
     }
@@ -129,10 +135,11 @@ impl Runtime {
     /// every socket with 1001, wait for the connections to end.
     pub(crate) async fn shutdown(&self) {
         self.shutdown.cancel();
+        self.draining.store(true, Ordering::SeqCst);
         let wait_idle = async {
             loop {
                 let idle = self.idle.notified();
-                if self.in_flight.load(Ordering::Acquire) == 0 {
+                if self.in_flight.load(Ordering::SeqCst) == 0 {
                     return;
                 }
                 idle.await;
@@ -152,7 +159,7 @@ impl Runtime {
             .cloned()
             .collect();
         for conn in conns {
-            conn.close_with(1001, "server shutting down");
+            conn.close_with(SHUTDOWN_CODE, SHUTDOWN_REASON);
         }
         self.shutdown_now.cancel();
         self.tracker.close();
@@ -172,23 +179,24 @@ impl Drop for ConnSlot {
     }
 }
 
+/// Where one wire type goes.
+pub(crate) struct Route<D> {
+    /// The wire type, with a static lifetime.
+    pub ty: &'static str,
+    /// Index of the service in `Shared::services`.
+    pub service: usize,
+    /// The middleware around its handler (global, then per type); `None` when there is none.
+    pub chain: Option<Chain<D>>,
+}
+
 /// Everything a server's connections share.
 pub(crate) struct Shared<D> {
     pub rt: Arc<Runtime>,
     pub services: Vec<Box<dyn Service<D>>>,
-    /// Wire type -> (the same name with a static lifetime, index of the service).
-    pub routes: HashMap<&'static str, (&'static str, usize)>,
+    pub routes: HashMap<&'static str, Route<D>>,
     pub auth: AuthFn<D>,
     pub hooks: Hooks<D>,
     pub heartbeat: Option<Heartbeat>,
-    global_chain: Chain<D>,
-    chains: HashMap<&'static str, Chain<D>>,
-}
-
-impl<D> Shared<D> {
-    pub(crate) fn chain_for(&self, ty: &str) -> Chain<D> {
-        self.chains.get(ty).unwrap_or(&self.global_chain).clone()
-    }
 }
 
 /// A wskit server: serve it on an address, or mount it in an axum router (feature `axum`).
@@ -296,7 +304,7 @@ impl ServerHandle {
 }
 
 /// Builds a [`Server`]. Defaults: see [`Limits`] (1 MiB frames, 64 requests in flight, 1024
-/// queued frames with [`SlowConsumerPolicy::Close`], 10 000 connections, 10 s upgrade timeout,
+/// queued frames / 4 MiB with [`SlowConsumerPolicy::Close`], 10 s write timeout, 10 000 connections, 10 s upgrade timeout,
 /// 1000 topics per connection, 10 s shutdown timeout) and [`Heartbeat`] (30 s / 5 s).
 pub struct ServerBuilder<D> {
     services: Vec<Box<dyn Service<D>>>,
@@ -341,7 +349,9 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         self
     }
 
-    /// Subprotocols the application supports, in preference order (PROTOCOL.md section 5).
+    /// Subprotocols the application supports (PROTOCOL.md section 5). The server selects the
+    /// first subprotocol in the *client's* offer that is in this list; the order of this list
+    /// does not matter.
     pub fn subprotocols<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
         self.subprotocols = names.into_iter().map(Into::into).collect();
         self
@@ -418,6 +428,19 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         self
     }
 
+    /// Outbound queue size in bytes (default 4 MiB); see [`Limits::outbound_queue_bytes`].
+    pub fn outbound_queue_bytes(mut self, bytes: usize) -> Self {
+        self.limits.outbound_queue_bytes = bytes;
+        self
+    }
+
+    /// How long one batch of outbound frames may take to write (default 10 s); a slower client
+    /// is closed with 1008 "slow consumer".
+    pub fn write_timeout(mut self, t: Duration) -> Self {
+        self.limits.write_timeout = t;
+        self
+    }
+
     /// Open connections (default 10 000); one more upgrade gets 503.
     pub fn max_connections(mut self, n: usize) -> Self {
         self.limits.max_connections = n;
@@ -461,41 +484,53 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             (limits.max_frame_bytes, "max_frame_bytes"),
             (limits.max_in_flight, "max_in_flight"),
             (limits.outbound_queue, "outbound_queue"),
+            (limits.outbound_queue_bytes, "outbound_queue_bytes"),
             (limits.max_connections, "max_connections"),
         ] {
             if value == 0 {
                 return Err(BuildError::InvalidLimit(name));
             }
         }
-        let mut routes: HashMap<&'static str, (&'static str, usize)> = HashMap::new();
+        let mut routes: HashMap<&'static str, Route<D>> = HashMap::new();
         for (i, service) in self.services.iter().enumerate() {
             let desc = service.description();
             for msg in desc.messages {
                 if !matches!(msg.kind, MessageKind::Message | MessageKind::Request) {
                     continue;
                 }
-                if let Some(&(_, j)) = routes.get(msg.wire_type) {
+                if let Some(route) = routes.get(msg.wire_type) {
                     return Err(BuildError::DuplicateType {
                         wire_type: msg.wire_type,
-                        first: self.services[j].description().name,
+                        first: self.services[route.service].description().name,
                         second: desc.name,
                     });
                 }
-                routes.insert(msg.wire_type, (msg.wire_type, i));
+                let route = Route {
+                    ty: msg.wire_type,
+                    service: i,
+                    chain: None,
+                };
+                routes.insert(msg.wire_type, route);
             }
         }
         let auth = match self.auth {
             Some(auth) => auth,
             None => unit_auth::<D>().ok_or(BuildError::MissingAuth)?,
         };
-        let global_chain: Chain<D> = self.middleware.clone().into();
+        let global_chain: Option<Chain<D>> =
+            (!self.middleware.is_empty()).then(|| self.middleware.clone().into());
         let mut per: HashMap<&'static str, Vec<Arc<dyn Middleware<D>>>> = HashMap::new();
         for (ty, mw) in self.per_type {
             per.entry(ty)
                 .or_insert_with(|| self.middleware.clone())
                 .push(mw);
         }
-        let chains = per.into_iter().map(|(k, v)| (k, v.into())).collect();
+        for (ty, route) in routes.iter_mut() {
+            route.chain = match per.remove(ty) {
+                Some(chain) => Some(chain.into()),
+                None => global_chain.clone(),
+            };
+        }
         let rt = Arc::new(Runtime {
             ws_config: limits.websocket_config(),
             limits,
@@ -504,6 +539,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             connections: Mutex::new(HashMap::new()),
             reserved: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
             idle: Notify::new(),
             shutdown: CancellationToken::new(),
             shutdown_now: CancellationToken::new(),
@@ -517,8 +553,6 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
                 auth,
                 hooks: self.hooks,
                 heartbeat: self.heartbeat,
-                global_chain,
-                chains,
             }),
         })
     }

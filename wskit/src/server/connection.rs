@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -20,31 +20,41 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::builder::{ConnSlot, Shared};
-use super::context::{Connection, ReqState, SendError};
+use super::context::{Connection, ReqState, SendError, utf8};
 use super::dispatch;
 use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
-use super::hooks::{CloseReason, ErrorCause, ErrorEvent};
+use super::hooks::{CloseReason, ErrorCause, ErrorEvent, app_close_code};
 use super::limits::SlowConsumerPolicy;
+use super::outbound;
 use crate::Error;
 use crate::pubsub::{ClientId, FrameSink};
+use crate::wire;
 
 /// Close code and reason for a slow consumer.
-pub(crate) const SLOW_CONSUMER_CODE: u16 = 1008;
+const SLOW_CONSUMER_CODE: u16 = 1008;
 const SLOW_CONSUMER_REASON: &str = "slow consumer";
+/// Close code and reason of a graceful shutdown.
+pub(crate) const SHUTDOWN_CODE: u16 = 1001;
+pub(crate) const SHUTDOWN_REASON: &str = "server shutting down";
 
 /// The state of one connection, shared by its reader, writer, handlers and subscriptions.
 pub(crate) struct Conn<D> {
     pub id: ClientId,
     pub data: RwLock<D>,
     pub shared: Arc<Shared<D>>,
-    out: mpsc::Sender<Message>,
+    out: outbound::Sender<Message>,
+    /// Bytes queued in `out` and not yet taken by the writer.
+    queued_bytes: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
     pub closing: CancellationToken,
     /// The close frame the server sends (the first close wins).
     close_reason: Mutex<Option<CloseReason>>,
+    /// Closed as a slow consumer: the frames still queued are dropped, not written.
+    slow: AtomicBool,
     pub topics: Mutex<HashSet<String>>,
-    /// RPCs in flight by correlationId, for `$ws:abort`.
-    pub requests: Mutex<HashMap<String, Arc<ReqState>>>,
+    /// RPCs in flight by correlationId, for `$ws:abort` and duplicate detection. Only requests
+    /// that did not finish in their first (inline) poll are here.
+    pub requests: Mutex<HashMap<Arc<str>, Arc<ReqState>>>,
     pub in_flight: AtomicUsize,
     /// Signalled by the writer after each batch: the reader waits on it while the queue is
     /// too full to take the answers of another frame.
@@ -61,26 +71,56 @@ impl<D: Send + Sync + 'static> Conn<D> {
         if self.closing.is_cancelled() {
             return Err(SendError::Closed);
         }
+        let len = msg.len();
+        let budget = self.shared.rt.limits.outbound_queue_bytes;
+        let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        // A frame bigger than the whole budget still goes out alone.
+        if before > 0 && before + len > budget {
+            self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+            return Err(self.queue_full());
+        }
         match self.out.try_send(msg) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                let policy = self.shared.rt.limits.slow_consumer;
-                self.shared.hooks.report(ErrorEvent {
-                    client_id: Some(self.id),
-                    wire_type: None,
-                    correlation_id: None,
-                    error: Error::resource_exhausted("outbound queue full"),
-                    cause: ErrorCause::SlowConsumer,
-                    answered: false,
-                });
-                if policy == SlowConsumerPolicy::Close {
-                    tracing::warn!(client_id = %self.id, "slow consumer: closing");
-                    self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON.into());
+            Err(e) => {
+                self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                match e {
+                    mpsc::error::TrySendError::Closed(_) => Err(SendError::Closed),
+                    mpsc::error::TrySendError::Full(_) => Err(self.queue_full()),
                 }
-                Err(SendError::QueueFull)
             }
         }
+    }
+
+    /// Applies the slow-consumer policy to a frame that did not fit.
+    fn queue_full(&self) -> SendError {
+        self.report(
+            Error::resource_exhausted("outbound queue full"),
+            ErrorCause::SlowConsumer,
+        );
+        if self.shared.rt.limits.slow_consumer == SlowConsumerPolicy::Close {
+            self.close_slow();
+        }
+        SendError::QueueFull
+    }
+
+    /// Closes as a slow consumer: 1008, and the frames still queued are dropped.
+    fn close_slow(&self) {
+        tracing::warn!(client_id = %self.id, "slow consumer: closing");
+        self.slow.store(true, Ordering::Release);
+        self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON.into());
+    }
+
+    /// The writer took this frame off the queue.
+    fn dequeued(&self, msg: &Message) {
+        self.queued_bytes.fetch_sub(msg.len(), Ordering::AcqRel);
+    }
+
+    /// Whether the outbound queue has room for the answers of another inbound frame (more than
+    /// half of both its frame and its byte budget free).
+    fn has_room(&self) -> bool {
+        let limits = &self.shared.rt.limits;
+        self.out.capacity() >= (limits.outbound_queue / 2).max(1)
+            && self.queued_bytes.load(Ordering::Acquire) <= limits.outbound_queue_bytes / 2
     }
 
     /// Starts closing with this code and reason (the first close wins).
@@ -101,6 +141,47 @@ impl<D: Send + Sync + 'static> Conn<D> {
             .clone()
     }
 
+    /// Reports an error of the connection (no request, nothing sent) to the error hook.
+    pub(crate) fn report(&self, error: Error, cause: ErrorCause) {
+        self.report_request(None, None, error, cause, false);
+    }
+
+    /// Reports an error, of a request when `wire_type` is given, to the error hook.
+    fn report_request(
+        &self,
+        wire_type: Option<&str>,
+        correlation_id: Option<&str>,
+        error: Error,
+        cause: ErrorCause,
+        answered: bool,
+    ) {
+        self.shared.hooks.report(ErrorEvent {
+            client_id: Some(self.id),
+            wire_type: wire_type.map(str::to_owned),
+            correlation_id: correlation_id.map(str::to_owned),
+            error,
+            cause,
+            answered,
+        });
+    }
+
+    /// Answers an error (`RPC_ERROR` with a correlationId, else `ERROR`) when `send`, and
+    /// reports it: the one place an error answer is encoded, queued and reported.
+    pub(crate) fn send_error(
+        &self,
+        wire_type: Option<&str>,
+        correlation_id: Option<&str>,
+        error: Error,
+        cause: ErrorCause,
+        send: bool,
+    ) {
+        let answered = send
+            && self
+                .push(utf8(wire::encode_error(correlation_id, &error)))
+                .is_ok();
+        self.report_request(wire_type, correlation_id, error, cause, answered);
+    }
+
     /// `$ws:abort`: cancels the RPC with this correlationId; no terminal frame is owed.
     pub(crate) fn abort(&self, correlation_id: &str) {
         let req = self
@@ -110,8 +191,8 @@ impl<D: Send + Sync + 'static> Conn<D> {
             .get(correlation_id)
             .cloned();
         if let Some(req) = req {
-            req.terminal.store(true, Ordering::Release);
-            req.cancel();
+            req.mark_terminal();
+            req.cancel(&self.closing);
         }
     }
 }
@@ -134,23 +215,29 @@ impl<D: Send + Sync + 'static> Closer for Conn<D> {
 }
 
 /// Runs one upgraded connection to its end: open hooks, the read loop, cleanup, close hooks.
-pub(crate) async fn run<D, S>(
+/// Not an `async fn`, and the socket is split here: the returned future, which lives as long as
+/// the connection, holds `run_inner`'s state alone, without a copy of the arguments or the
+/// (unsplit) socket.
+pub(crate) fn run<D, S>(
     shared: Arc<Shared<D>>,
     ws: WebSocketStream<S>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
-) where
+) -> impl Future<Output = ()> + Send
+where
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let span = tracing::info_span!("ws.connection", client_id = %id);
-    run_inner(shared, ws, id, data, slot).instrument(span).await
+    let (sink, stream) = ws.split();
+    run_inner(shared, sink, stream, id, data, slot).instrument(span)
 }
 
 async fn run_inner<D, S>(
     shared: Arc<Shared<D>>,
-    ws: WebSocketStream<S>,
+    sink: Sink<S>,
+    mut stream: SplitStream<WebSocketStream<S>>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
@@ -158,21 +245,26 @@ async fn run_inner<D, S>(
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sink, mut stream) = ws.split();
-    let (tx, rx) = mpsc::channel(shared.rt.limits.outbound_queue.max(1));
+    let (tx, rx) = outbound::channel(shared.rt.limits.outbound_queue);
     let conn = Arc::new(Conn {
         id,
         data: RwLock::new(data),
         shared: shared.clone(),
         out: tx,
+        queued_bytes: AtomicUsize::new(0),
         closing: shared.rt.shutdown_now.child_token(),
         close_reason: Mutex::new(None),
+        slow: AtomicBool::new(false),
         topics: Mutex::new(HashSet::new()),
         requests: Mutex::new(HashMap::new()),
         in_flight: AtomicUsize::new(0),
         drained: Notify::new(),
     });
     shared.rt.register(id, conn.clone());
+    if shared.rt.shutdown.is_cancelled() {
+        // Registered after shutdown took its snapshot of the connections to close.
+        conn.close(SHUTDOWN_CODE, SHUTDOWN_REASON.into());
+    }
     tracing::debug!("connection open");
     let writer = tokio::spawn(write_loop(sink, rx, conn.clone()).in_current_span());
 
@@ -184,19 +276,15 @@ async fn run_inner<D, S>(
         {
             Ok(Ok(())) => {}
             Ok(Err(reason)) => {
-                conn.close(reason.code, reason.reason);
+                conn.close(app_close_code(reason.code), reason.reason);
                 break;
             }
             Err(panic) => {
                 let message = dispatch::panic_message(&panic);
-                shared.hooks.report(ErrorEvent {
-                    client_id: Some(id),
-                    wire_type: None,
-                    correlation_id: None,
-                    error: Error::from_code(crate::ErrorCode::Internal),
-                    cause: ErrorCause::OpenHookPanic(message),
-                    answered: false,
-                });
+                conn.report(
+                    Error::from_code(crate::ErrorCode::Internal),
+                    ErrorCause::OpenHookPanic(message),
+                );
                 conn.close(1011, "internal error".into());
                 break;
             }
@@ -226,7 +314,7 @@ async fn run_inner<D, S>(
             let io = ws.get_mut();
             let _ = timeout(close_timeout, async {
                 let _ = io.shutdown().await;
-                let mut buf = [0u8; 4096];
+                let mut buf = vec![0u8; 4096];
                 while let Ok(n) = io.read(&mut buf).await {
                     if n == 0 {
                         break;
@@ -286,20 +374,21 @@ where
     };
     arm(timer.as_mut(), state);
     let mut closing = false;
+    let closed = conn.closing.cancelled();
+    tokio::pin!(closed);
     // Backpressure: a client that sends faster than it reads is not a slow consumer to close;
     // the reader stops reading while the outbound queue lacks room for another frame's answers,
     // and the slow-consumer policy applies only to frames pushed from elsewhere (pub/sub, other
     // connections' handlers, spawned tasks).
-    let headroom = (rt.limits.outbound_queue / 2).max(1);
     loop {
         if state != armed {
             arm(timer.as_mut(), state);
             armed = state;
         }
-        let room = conn.out.capacity() >= headroom;
+        let room = conn.has_room();
         tokio::select! {
             biased;
-            _ = conn.closing.cancelled(), if !closing => {
+            _ = &mut closed, if !closing => {
                 closing = true;
                 state = Timer::CloseGrace(Instant::now() + rt.limits.close_timeout);
             }
@@ -314,9 +403,9 @@ where
                     state = Timer::Ping(Instant::now() + hb.interval);
                 }
                 match msg {
-                    Message::Text(text) if !closing => dispatch::frame(conn, text, SystemTime::now()),
+                    Message::Text(text) if !closing => dispatch::frame(conn, text, received()),
                     Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
-                        Ok(text) => dispatch::frame(conn, text, SystemTime::now()),
+                        Ok(text) => dispatch::frame(conn, text, received()),
                         Err(_) => dispatch::answer_bad_frame(
                             conn,
                             Error::invalid_argument("binary frame is not valid UTF-8"),
@@ -338,14 +427,7 @@ where
                 }
                 Timer::Pong(_) => {
                     tracing::debug!("ping timeout");
-                    conn.shared.hooks.report(ErrorEvent {
-                        client_id: Some(conn.id),
-                        wire_type: None,
-                        correlation_id: None,
-                        error: Error::deadline_exceeded(PING_TIMEOUT_REASON),
-                        cause: ErrorCause::PingTimeout,
-                        answered: false,
-                    });
+                    conn.report(Error::deadline_exceeded(PING_TIMEOUT_REASON), ErrorCause::PingTimeout);
                     conn.close(PING_TIMEOUT_CODE, PING_TIMEOUT_REASON.into());
                 }
                 Timer::CloseGrace(_) => return (None, false),
@@ -355,21 +437,24 @@ where
     }
 }
 
+/// When a frame was received: the wall clock (for `receivedAt`) and the monotonic clock (the
+/// origin of its deadline).
+fn received() -> dispatch::Received {
+    dispatch::Received {
+        at: SystemTime::now(),
+        instant: Instant::now(),
+    }
+}
+
 /// Handles a read error; whether the stream is broken (the peer may still be sending).
 fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Error) -> bool {
     match e {
-        tungstenite::Error::Capacity(
-            CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders,
-        ) => {
+        tungstenite::Error::Capacity(CapacityError::MessageTooLong { .. }) => {
             let limit = conn.shared.rt.limits.max_frame_bytes;
-            conn.shared.hooks.report(ErrorEvent {
-                client_id: Some(conn.id),
-                wire_type: None,
-                correlation_id: None,
-                error: Error::resource_exhausted(format!("frame larger than {limit} bytes")),
-                cause: ErrorCause::FrameTooBig,
-                answered: false,
-            });
+            conn.report(
+                Error::resource_exhausted(format!("frame larger than {limit} bytes")),
+                ErrorCause::FrameTooBig,
+            );
             conn.close(1009, "frame too big".into());
             true
         }
@@ -378,14 +463,10 @@ fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Err
         | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => false,
         other => {
             tracing::debug!(error = %other, "read failed");
-            conn.shared.hooks.report(ErrorEvent {
-                client_id: Some(conn.id),
-                wire_type: None,
-                correlation_id: None,
-                error: Error::unavailable(other.to_string()),
-                cause: ErrorCause::Transport(other.to_string()),
-                answered: false,
-            });
+            conn.report(
+                Error::unavailable(other.to_string()),
+                ErrorCause::Transport(other.to_string()),
+            );
             if let tungstenite::Error::Protocol(_) = other {
                 conn.close(1002, "protocol error".into());
                 return true;
@@ -397,50 +478,86 @@ fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Err
 
 type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
 
-/// Drains the outbound queue: feeds every ready frame, flushes once. On close, sends the close
-/// frame (or the reply to the peer's). Returns the sink unless it failed.
+/// How the writer's loop ended.
+enum WriterEnd {
+    /// The connection is closing (or the queue is gone): send the close frame.
+    Closing,
+    /// A batch did not go out within the write timeout: a slow consumer.
+    TimedOut,
+    /// The socket failed.
+    Failed(tungstenite::Error),
+}
+
+/// Drains the outbound queue: feeds every ready frame, flushes once, each batch within the write
+/// timeout. On close, sends the close frame (or the reply to the peer's). Returns the sink unless
+/// it failed. A failure or timeout closes the connection.
 async fn write_loop<D, S>(
     mut sink: Sink<S>,
-    mut rx: mpsc::Receiver<Message>,
+    mut rx: outbound::Receiver<Message>,
     conn: Arc<Conn<D>>,
 ) -> Option<Sink<S>>
 where
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let closing = conn.closing.clone();
-    let ok = async {
+    let closed = conn.closing.cancelled();
+    tokio::pin!(closed);
+    let write_timeout = conn.shared.rt.limits.write_timeout;
+    let end = async {
         loop {
             let first = tokio::select! {
                 biased;
-                _ = closing.cancelled() => return true,
+                _ = &mut closed => return WriterEnd::Closing,
                 m = rx.recv() => match m {
                     Some(m) => m,
-                    None => return true,
+                    None => return WriterEnd::Closing,
                 },
             };
             let batch = async {
+                conn.dequeued(&first);
                 sink.feed(first).await?;
                 while let Ok(m) = rx.try_recv() {
+                    conn.dequeued(&m);
                     sink.feed(m).await?;
                 }
                 sink.flush().await
             };
             tokio::select! {
                 biased;
-                r = batch => if r.is_err() { return false },
-                _ = closing.cancelled() => return true,
+                r = timeout(write_timeout, batch) => match r {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return WriterEnd::Failed(e),
+                    Err(_) => return WriterEnd::TimedOut,
+                },
+                _ = &mut closed => return WriterEnd::Closing,
             }
             conn.drained.notify_one();
         }
     }
     .await;
-    if !ok {
-        return None;
+    match end {
+        WriterEnd::Closing => {}
+        WriterEnd::TimedOut => {
+            conn.report(
+                Error::resource_exhausted(format!(
+                    "outbound frames not written within {write_timeout:?}"
+                )),
+                ErrorCause::SlowConsumer,
+            );
+            conn.close_slow();
+        }
+        WriterEnd::Failed(e) => {
+            tracing::debug!(error = %e, "write failed");
+            conn.report(
+                Error::unavailable(e.to_string()),
+                ErrorCause::Transport(e.to_string()),
+            );
+            // The socket is gone: no close frame can follow; the reader and handlers stop.
+            conn.closing.cancel();
+            return None;
+        }
     }
-    let slow = conn
-        .close_reason()
-        .is_some_and(|r| r.code == SLOW_CONSUMER_CODE);
+    let slow = conn.slow.load(Ordering::Acquire);
     let close_timeout = conn.shared.rt.limits.close_timeout;
     let reason = conn.close_reason();
     let finished = timeout(close_timeout, async {

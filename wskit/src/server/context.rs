@@ -6,7 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLockReadGuard};
 use std::time::SystemTime;
 
 use serde_json::{Map, Value};
@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::connection::Conn;
-use super::hooks::{ErrorCause, ErrorEvent};
+use super::hooks::{ErrorCause, app_close_code};
 use crate::pubsub::{self, ClientId, Matched, PubSubError, Publication, Subscriber};
 use crate::wire::{self, Meta, OutMeta};
 use crate::{Error, Message, Rpc};
@@ -75,12 +75,16 @@ impl PublishOptions {
     }
 }
 
-/// Encodes a frame the runtime wrote (always valid UTF-8) into shareable bytes.
+/// Turns a frame the runtime encoded with `wire::encode_*` into shareable bytes, without
+/// validating it again.
 pub(crate) fn utf8(bytes: Vec<u8>) -> tokio_tungstenite::tungstenite::Utf8Bytes {
-    match String::from_utf8(bytes) {
-        Ok(s) => s.into(),
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned().into(),
-    }
+    debug_assert!(
+        std::str::from_utf8(&bytes).is_ok(),
+        "encoded frame is not UTF-8"
+    );
+    // SAFETY: every caller passes the output of `wire::encode_*`: serde_json writes only UTF-8,
+    // and the envelope around it is ASCII.
+    unsafe { String::from_utf8_unchecked(bytes) }.into()
 }
 
 /// Encodes a publication frame: `meta` only when given and not empty.
@@ -221,8 +225,10 @@ impl<D: Send + Sync + 'static> Connection<D> {
     }
 
     /// Closes the connection with this code and reason (handlers in flight are cancelled).
+    /// Codes an application may use: 1000, 1001, 1008, 1011 and 3000-4999; any other is sent
+    /// as 1011.
     pub fn close(&self, code: u16, reason: impl Into<String>) {
-        self.conn.close(code, reason.into());
+        self.conn.close(app_close_code(code), reason.into());
     }
 
     /// Whether the connection is closed or closing.
@@ -238,42 +244,70 @@ pub(crate) struct ReqState {
     pub typed_meta: Box<dyn Any + Send + Sync>,
     pub received_at: SystemTime,
     pub deadline: Option<Instant>,
-    /// The connection's closing token (a request is cancelled when its connection goes).
-    pub closing: CancellationToken,
     /// Set by `$ws:abort` or the deadline.
-    pub aborted: AtomicBool,
+    aborted: AtomicBool,
     /// Wakes the request's runner on abort.
     pub wake: Notify,
     /// The token handed to `cancelled()`, created on first use (most handlers never ask).
-    pub token: OnceLock<CancellationToken>,
-    /// A terminal frame (reply or error) was sent, or none is owed any more.
-    pub terminal: AtomicBool,
+    token: OnceLock<CancellationToken>,
+    /// A terminal frame (reply or error) was sent, or none is owed any more. A lock rather than
+    /// an atomic: a progress frame is checked and queued under it, so none follows the terminal
+    /// frame even when a spawned task sends it.
+    terminal: Mutex<bool>,
     pub is_rpc: bool,
 }
 
 impl ReqState {
-    /// Cancels the request (`$ws:abort` or the deadline).
-    pub(crate) fn cancel(&self) {
+    pub(crate) fn new(
+        ty: &'static str,
+        meta: Meta,
+        typed_meta: Box<dyn Any + Send + Sync>,
+        received_at: SystemTime,
+        deadline: Option<Instant>,
+        is_rpc: bool,
+    ) -> Self {
+        ReqState {
+            ty,
+            meta,
+            typed_meta,
+            received_at,
+            deadline,
+            aborted: AtomicBool::new(false),
+            wake: Notify::new(),
+            token: OnceLock::new(),
+            terminal: Mutex::new(false),
+            is_rpc,
+        }
+    }
+
+    /// Cancels the request (`$ws:abort` or the deadline). `closing` is the connection's token.
+    pub(crate) fn cancel(&self, closing: &CancellationToken) {
         self.aborted.store(true, Ordering::Release);
         self.wake.notify_one();
-        if let Some(token) = self.token.get() {
-            token.cancel();
-        }
+        // Through the one token, whoever creates it: a concurrent `cancelled()` cannot miss it.
+        self.token(closing).cancel();
     }
 
-    pub(crate) fn is_cancelled(&self) -> bool {
-        self.aborted.load(Ordering::Acquire) || self.closing.is_cancelled()
+    fn is_cancelled(&self, closing: &CancellationToken) -> bool {
+        self.aborted.load(Ordering::Acquire) || closing.is_cancelled()
     }
 
-    fn token(&self) -> CancellationToken {
-        let token = self
-            .token
-            .get_or_init(|| self.closing.child_token())
-            .clone();
-        if self.aborted.load(Ordering::Acquire) {
-            token.cancel();
-        }
-        token
+    fn token(&self, closing: &CancellationToken) -> &CancellationToken {
+        self.token.get_or_init(|| closing.child_token())
+    }
+
+    fn terminal(&self) -> std::sync::MutexGuard<'_, bool> {
+        self.terminal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the terminal frame as sent (or not owed); whether this call was the first.
+    pub(crate) fn mark_terminal(&self) -> bool {
+        !std::mem::replace(&mut *self.terminal(), true)
+    }
+
+    /// Whether the terminal frame was sent (or is not owed).
+    pub(crate) fn is_terminal(&self) -> bool {
+        *self.terminal()
     }
 }
 
@@ -363,47 +397,33 @@ impl<D: Send + Sync + 'static> Context<D> {
     /// Resolves when the request is cancelled: `$ws:abort`, deadline, or disconnect. The handler
     /// future itself is dropped then; tasks it spawned can watch this.
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
-        self.req.token().cancelled_owned()
+        self.req
+            .token(&self.conn.conn.closing)
+            .clone()
+            .cancelled_owned()
     }
 
     /// Whether the request is cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.req.is_cancelled()
+        self.req.is_cancelled(&self.conn.conn.closing)
     }
 
     /// Sends the terminal error for this request once (`RPC_ERROR` with its correlationId, or
     /// `ERROR`), and reports it to the error hook.
     pub(crate) fn fail(&self, error: Error, cause: ErrorCause) {
-        let answered = !self.req.terminal.swap(true, Ordering::AcqRel);
-        if answered {
-            let frame = wire::encode_error(self.correlation_id(), &error);
-            let _ = self.conn.conn.push(utf8(frame));
-        }
-        self.conn.conn.shared.hooks.report(ErrorEvent {
-            client_id: Some(self.conn.conn.id),
-            wire_type: Some(self.req.ty.to_owned()),
-            correlation_id: self.req.meta.correlation_id.clone(),
-            error,
-            cause,
-            answered,
-        });
+        let first = self.req.mark_terminal();
+        let (ty, cid) = (Some(self.req.ty), self.correlation_id());
+        self.conn.conn.send_error(ty, cid, error, cause, first);
     }
 
     /// Sends `frame` as this request's terminal frame unless one was sent; whether it was.
     pub(crate) fn finish(&self, frame: Vec<u8>) -> bool {
-        if self.req.terminal.swap(true, Ordering::AcqRel) {
+        if !self.req.mark_terminal() {
             return false;
         }
         let _ = self.conn.conn.push(utf8(frame));
         true
     }
-}
-
-/// The meta of a reply: the correlationId, borrowed (written as `OutMeta` would write it).
-#[derive(serde::Serialize)]
-struct ReplyMeta<'a> {
-    #[serde(rename = "correlationId", skip_serializing_if = "Option::is_none")]
-    correlation_id: Option<&'a str>,
 }
 
 /// The context of an RPC handler: everything [`Context`] has, plus typed progress and an early
@@ -443,22 +463,21 @@ impl<D, R: Rpc> std::ops::Deref for RpcContext<D, R> {
 impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
     /// Sends a progress update (before the reply; dropped after it).
     pub fn progress(&self, update: R::Progress) {
-        if self.ctx.req.terminal.load(Ordering::Acquire) {
-            return;
-        }
         let frame = wire::encode_progress(self.ctx.correlation_id(), &update);
-        let _ = self.ctx.conn.conn.push(utf8(frame));
+        // Checked and queued under the terminal lock: never after the reply.
+        let terminal = self.ctx.req.terminal();
+        if !*terminal {
+            let _ = self.ctx.conn.conn.push(utf8(frame));
+        }
     }
 
     /// Replies now; whether this was the first terminal frame. The handler's own return value is
     /// then dropped.
     pub fn reply(&self, response: &R::Response) -> bool {
-        if self.ctx.req.terminal.load(Ordering::Acquire) {
+        if self.ctx.req.is_terminal() {
             return false;
         }
-        let meta = ReplyMeta {
-            correlation_id: self.ctx.correlation_id(),
-        };
+        let meta = OutMeta::correlated(self.ctx.correlation_id());
         let frame = wire::encode_frame(
             <R::Response as Message>::TYPE,
             Some(&meta),

@@ -7,26 +7,37 @@ use std::marker::PhantomData;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context as TaskContext, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use serde_json::value::RawValue;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::Instrument;
 
 use super::connection::Conn;
-use super::context::{Connection, Context, ReqState, RpcContext, utf8};
-use super::hooks::{ErrorCause, ErrorEvent};
-use super::middleware::{Endpoint, Next};
+use super::context::{Connection, Context, ReqState, RpcContext};
+use super::hooks::ErrorCause;
+use super::middleware::{Chain, Endpoint, Next};
 use crate::validate::{decode_meta, decode_payload};
 use crate::wire::{self, InboundFrame, types};
 use crate::{Error, ErrorCode, Issues, Message, Rpc};
+
+/// `retryAfterMs` of the `UNAVAILABLE` answer to a request that arrives during shutdown.
+const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
+
+/// When a frame was received.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// The wall clock (`Context::received_at`).
+    pub at: SystemTime,
+    /// The monotonic clock: `meta.timeoutMs` counts from here.
+    pub instant: Instant,
+}
 
 /// One inbound frame routed to a service, with its connection.
 pub struct Request<D> {
@@ -34,7 +45,9 @@ pub struct Request<D> {
     text: Utf8Bytes,
     meta: Option<Range<usize>>,
     payload: Option<Range<usize>>,
-    received_at: SystemTime,
+    received: Received,
+    /// The route's middleware; `None` when there is none.
+    chain: Option<Chain<D>>,
     guard: InFlight<D>,
 }
 
@@ -57,11 +70,27 @@ impl<D> Drop for InFlight<D> {
     }
 }
 
-/// Removes an RPC from the abort registry when it ends.
+/// Keeps an RPC in the abort registry until it ends.
 struct Registered<D> {
     conn: Arc<Conn<D>>,
-    correlation_id: String,
+    correlation_id: Arc<str>,
     req: Arc<ReqState>,
+}
+
+impl<D> Registered<D> {
+    fn new(ctx: &Context<D>, correlation_id: &str) -> Self {
+        let correlation_id: Arc<str> = correlation_id.into();
+        let conn = ctx.conn.conn.clone();
+        conn.requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(correlation_id.clone(), ctx.req.clone());
+        Registered {
+            conn,
+            correlation_id,
+            req: ctx.req.clone(),
+        }
+    }
 }
 
 impl<D> Drop for Registered<D> {
@@ -90,22 +119,13 @@ fn now_ms() -> u64 {
 /// Answers a frame that has no request (yet): `RPC_ERROR` when it carried a correlationId,
 /// else `ERROR`, and reports it.
 fn answer<D: Send + Sync + 'static>(
-    conn: &Arc<Conn<D>>,
+    conn: &Conn<D>,
     wire_type: Option<&str>,
-    correlation_id: Option<String>,
+    correlation_id: Option<&str>,
     error: Error,
     cause: ErrorCause,
 ) {
-    let frame = wire::encode_error(correlation_id.as_deref(), &error);
-    let answered = conn.push(utf8(frame)).is_ok();
-    conn.shared.hooks.report(ErrorEvent {
-        client_id: Some(conn.id),
-        wire_type: wire_type.map(str::to_owned),
-        correlation_id,
-        error,
-        cause,
-        answered,
-    });
+    conn.send_error(wire_type, correlation_id, error, cause, true);
 }
 
 pub(crate) fn answer_bad_frame<D: Send + Sync + 'static>(
@@ -120,7 +140,7 @@ pub(crate) fn answer_bad_frame<D: Send + Sync + 'static>(
 pub(crate) fn frame<D: Send + Sync + 'static>(
     conn: &Arc<Conn<D>>,
     text: Utf8Bytes,
-    received_at: SystemTime,
+    received: Received,
 ) {
     let frame = match InboundFrame::parse(&text) {
         Ok(f) => f,
@@ -129,12 +149,12 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
     let shared = &conn.shared;
     match &*frame.ty {
         types::HEARTBEAT => {
-            let ack = wire::encode_frame(
+            let ack = format!(
+                r#"{{"type":"{}","meta":{{"ts":{}}}}}"#,
                 types::HEARTBEAT_ACK,
-                Some(&serde_json::json!({ "ts": now_ms() })),
-                None::<&()>,
+                now_ms()
             );
-            let _ = conn.push(utf8(ack));
+            let _ = conn.push(ack.into());
         }
         types::ABORT => {
             if let Some(cid) = frame.correlation_id() {
@@ -147,12 +167,30 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
             answer(conn, Some(ty), None, error, ErrorCause::ReservedType);
         }
         ty => {
-            let Some(&(static_ty, service)) = shared.routes.get(ty) else {
+            let Some(route) = shared.routes.get(ty) else {
                 let error = Error::from_code(ErrorCode::Unimplemented)
                     .with_details(serde_json::json!({ "type": ty }));
                 let cid = frame.correlation_id();
-                return answer(conn, Some(ty), cid, error, ErrorCause::UnknownType);
+                return answer(
+                    conn,
+                    Some(ty),
+                    cid.as_deref(),
+                    error,
+                    ErrorCause::UnknownType,
+                );
             };
+            if shared.rt.shutdown.is_cancelled() {
+                let error = Error::unavailable("server shutting down")
+                    .with_retry_after_ms(SHUTDOWN_RETRY_AFTER_MS);
+                let cid = frame.correlation_id();
+                return answer(
+                    conn,
+                    Some(ty),
+                    cid.as_deref(),
+                    error,
+                    ErrorCause::ShuttingDown,
+                );
+            }
             let limit = shared.rt.limits.max_in_flight;
             if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
                 let correlation_id = frame.correlation_id();
@@ -163,7 +201,7 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
                 return answer(
                     conn,
                     Some(ty),
-                    correlation_id,
+                    correlation_id.as_deref(),
                     error,
                     ErrorCause::TooManyInFlight,
                 );
@@ -172,16 +210,18 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
             let meta = frame.meta.map(|m| range_in(&text, m.get()));
             let payload = frame.payload.map(|p| range_in(&text, p.get()));
             drop(frame);
+            let static_ty = route.ty;
             let request = Request {
                 ty: static_ty,
                 text,
                 meta,
                 payload,
-                received_at,
+                received,
+                chain: route.chain.clone(),
                 guard: InFlight { conn: conn.clone() },
             };
             let call = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                shared.services[service].call(request)
+                shared.services[route.service].call(request)
             }));
             match call {
                 Ok(fut) => run_inline_or_spawn(shared, fut),
@@ -235,13 +275,8 @@ impl<D: Send + Sync + 'static> Request<D> {
 
     /// The correlationId in the frame's meta, read without validating the rest (for answers
     /// before or instead of validation).
-    fn peek_correlation_id(&self) -> Option<String> {
-        InboundFrame {
-            ty: std::borrow::Cow::Borrowed(self.ty),
-            meta: self.part(&self.meta),
-            payload: None,
-        }
-        .correlation_id()
+    fn correlation_id(&self) -> Option<String> {
+        wire::peek_correlation_id(&self.text[self.meta.clone()?])
     }
 
     /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
@@ -252,10 +287,10 @@ impl<D: Send + Sync + 'static> Request<D> {
         match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
             Ok(decoded) => decoded,
             Err(panic) => {
-                let cid = meta_range.and_then(|r| peek_cid(ty, &text[r]));
+                let cid = meta_range.and_then(|r| wire::peek_correlation_id(&text[r]));
                 let error = Error::from_code(ErrorCode::Internal);
                 let cause = ErrorCause::Panic(panic_message(&panic));
-                answer(&conn, Some(ty), cid, error, cause);
+                answer(&conn, Some(ty), cid.as_deref(), error, cause);
                 None
             }
         }
@@ -265,8 +300,8 @@ impl<D: Send + Sync + 'static> Request<D> {
     /// every issue and returns `None`.
     fn decode<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let meta = decode_meta::<M>(self.part(&self.meta));
-        let payload =
-            decode_payload::<M>(self.part(&self.payload)).and_then(|m| m.check().map(|()| m));
+        // Decoding checks the constraints too (`Validate`): no second pass.
+        let payload = decode_payload::<M>(self.part(&self.payload));
         let conn = self.guard.conn.clone();
         let (meta, typed, msg) = match (meta, payload) {
             (Ok((meta, typed)), Ok(msg)) => (meta, typed, msg),
@@ -279,27 +314,29 @@ impl<D: Send + Sync + 'static> Request<D> {
                     all.extend(issues);
                 }
                 let error = Issues::from(all).into_error();
-                let cid = self.peek_correlation_id();
-                answer(&conn, Some(self.ty), cid, error, ErrorCause::Validation);
+                let cid = self.correlation_id();
+                answer(
+                    &conn,
+                    Some(self.ty),
+                    cid.as_deref(),
+                    error,
+                    ErrorCause::Validation,
+                );
                 return None;
             }
         };
+        // Counted from the receive instant; one too far to represent is no deadline.
         let deadline = meta
             .timeout_ms
-            .map(|ms| Instant::now() + Duration::from_millis(ms));
-        let req = Arc::new(ReqState {
-            ty: self.ty,
+            .and_then(|ms| self.received.instant.checked_add(Duration::from_millis(ms)));
+        let req = Arc::new(ReqState::new(
+            self.ty,
             meta,
-            typed_meta: Box::new(typed),
-            received_at: self.received_at,
+            Box::new(typed),
+            self.received.at,
             deadline,
-            closing: conn.closing.clone(),
-            aborted: AtomicBool::new(false),
-            wake: Notify::new(),
-            token: OnceLock::new(),
-            terminal: AtomicBool::new(false),
             is_rpc,
-        });
+        ));
         let ctx = Context {
             conn: Connection { conn },
             req,
@@ -317,10 +354,18 @@ enum Outcome {
 }
 
 /// Runs middleware and handler with panics caught, cancellation and the deadline; answers errors.
-async fn run<D: Send + Sync + 'static>(ctx: Context<D>, endpoint: Endpoint<D>) {
-    let chain = ctx.conn.conn.shared.chain_for(ctx.req.ty);
-    let guarded = AssertUnwindSafe(Next::new(chain, endpoint).run(ctx.clone())).catch_unwind();
+async fn run<D: Send + Sync + 'static>(
+    ctx: Context<D>,
+    chain: Option<Chain<D>>,
+    endpoint: Endpoint<D>,
+) {
+    let handler = match chain {
+        Some(chain) => Next::new(chain, endpoint).run(ctx.clone()),
+        None => endpoint(ctx.clone()),
+    };
+    let guarded = AssertUnwindSafe(handler).catch_unwind();
     let req = &ctx.req;
+    let closing = &ctx.conn.conn.closing;
     let deadline = async {
         match req.deadline {
             Some(at) => tokio::time::sleep_until(at).await,
@@ -333,13 +378,13 @@ async fn run<D: Send + Sync + 'static>(ctx: Context<D>, endpoint: Endpoint<D>) {
             Ok(result) => Outcome::Done(result),
             Err(panic) => Outcome::Panicked(panic_message(&panic)),
         },
-        _ = req.closing.cancelled() => Outcome::Cancelled,
+        _ = closing.cancelled() => Outcome::Cancelled,
         _ = req.wake.notified() => Outcome::Cancelled,
         _ = deadline => Outcome::DeadlineExceeded,
     };
     match outcome {
         Outcome::Done(Ok(())) => {
-            if req.is_rpc && !req.terminal.load(Ordering::Acquire) {
+            if req.is_rpc && !req.is_terminal() {
                 ctx.fail(
                     Error::internal("the request was not answered"),
                     ErrorCause::NoReply,
@@ -356,7 +401,7 @@ async fn run<D: Send + Sync + 'static>(ctx: Context<D>, endpoint: Endpoint<D>) {
         }
         Outcome::Cancelled => tracing::debug!("request cancelled"),
         Outcome::DeadlineExceeded => {
-            req.cancel();
+            req.cancel(closing);
             ctx.fail(
                 Error::from_code(ErrorCode::DeadlineExceeded),
                 ErrorCause::DeadlineExceeded,
@@ -382,15 +427,6 @@ fn record_correlation_id(span: &tracing::Span, meta: &wire::Meta) {
     }
 }
 
-fn peek_cid(ty: &str, meta: &str) -> Option<String> {
-    InboundFrame {
-        ty: std::borrow::Cow::Borrowed(ty),
-        meta: serde_json::from_str(meta).ok(),
-        payload: None,
-    }
-    .correlation_id()
-}
-
 #[doc(hidden)]
 pub fn __serve_message<D, M, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
 where
@@ -403,12 +439,14 @@ where
     let this_span = span.clone();
     Box::pin(
         async move {
+            let mut request = request;
+            let chain = request.chain.take();
             let Some((ctx, msg, _guard)) = request.decode_guarded::<M>(false) else {
                 return;
             };
             record_correlation_id(&this_span, &ctx.req.meta);
             let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(handler(ctx, msg)));
-            run(ctx, endpoint).await;
+            run(ctx, chain, endpoint).await;
         }
         .instrument(span),
     )
@@ -426,22 +464,25 @@ where
     let this_span = span.clone();
     Box::pin(
         async move {
+            let mut request = request;
+            let chain = request.chain.take();
             let Some((ctx, req, _guard)) = request.decode_guarded::<R>(true) else {
                 return;
             };
             record_correlation_id(&this_span, &ctx.req.meta);
-            let _registered = ctx.req.meta.correlation_id.clone().map(|cid| {
-                let conn = ctx.conn.conn.clone();
-                conn.requests
+            if let Some(cid) = ctx.correlation_id()
+                && ctx
+                    .conn
+                    .conn
+                    .requests
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
-                    .insert(cid.clone(), ctx.req.clone());
-                Registered {
-                    conn,
-                    correlation_id: cid,
-                    req: ctx.req.clone(),
-                }
-            });
+                    .contains_key(cid)
+            {
+                let error = Error::invalid_argument("duplicate correlationId in flight");
+                ctx.fail(error, ErrorCause::DuplicateCorrelationId);
+                return;
+            }
             let endpoint: Endpoint<D> = Box::new(move |ctx| {
                 let rpc = RpcContext::<D, R> {
                     ctx,
@@ -453,7 +494,22 @@ where
                     Ok(())
                 })
             });
-            run(ctx, endpoint).await;
+            // Most RPCs finish in their first poll (inline on the reader): only one that does
+            // not goes in the abort registry, before the reader reads the next frame.
+            let mut running = std::pin::pin!(run(ctx.clone(), chain, endpoint));
+            let mut registered: Option<Registered<D>> = None;
+            std::future::poll_fn(|cx| {
+                let poll = running.as_mut().poll(cx);
+                if poll.is_pending()
+                    && registered.is_none()
+                    && let Some(cid) = ctx.correlation_id()
+                {
+                    registered = Some(Registered::new(&ctx, cid));
+                }
+                poll
+            })
+            .await;
+            drop(registered);
         }
         .instrument(span),
     )
@@ -464,10 +520,11 @@ pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFutu
     let conn = request.guard.conn.clone();
     let error = Error::from_code(ErrorCode::Unimplemented)
         .with_details(serde_json::json!({ "type": request.ty }));
+    let cid = request.correlation_id();
     answer(
         &conn,
         Some(request.ty),
-        request.peek_correlation_id(),
+        cid.as_deref(),
         error,
         ErrorCause::UnknownType,
     );

@@ -13,6 +13,10 @@ use crate::pubsub::ClientId;
 /// A close code and reason: what the open hook returns to refuse a connection, and what the close
 /// hook receives.
 ///
+/// An application may close with 1000, 1001, 1008, 1011 or a code of 3000-4999; any other code
+/// given to the open hook's `Err` (or to [`Connection::close`]) is sent as 1011 (the others are
+/// reserved by RFC 6455 or describe transport conditions the server reports itself).
+///
 /// ```
 /// let c = wskit::server::CloseReason::new(4001, "banned");
 /// assert_eq!((c.code, c.reason.as_str()), (4001, "banned"));
@@ -32,6 +36,14 @@ impl CloseReason {
             code,
             reason: reason.into(),
         }
+    }
+}
+
+/// The close code actually sent for a code an application asked for (see [`CloseReason`]).
+pub(crate) fn app_close_code(code: u16) -> u16 {
+    match code {
+        1000 | 1001 | 1008 | 1011 | 3000..=4999 => code,
+        _ => 1011,
     }
 }
 
@@ -61,12 +73,18 @@ pub enum ErrorCause {
     Panic(String),
     /// Too many requests in flight on the connection.
     TooManyInFlight,
+    /// An RPC reused the correlationId of one still in flight on the connection (answered
+    /// `INVALID_ARGUMENT`; the handler did not run).
+    DuplicateCorrelationId,
+    /// A request arrived during a graceful shutdown (answered `UNAVAILABLE`).
+    ShuttingDown,
     /// The request's deadline (`meta.timeoutMs`) passed.
     DeadlineExceeded,
     /// An RPC handler finished without answering (a middleware returned `Ok` without running
     /// the handler).
     NoReply,
-    /// A frame for a slow consumer did not fit in its outbound queue.
+    /// A frame for a slow consumer did not fit in its outbound queue, or the socket did not take
+    /// a batch of frames within the write timeout.
     SlowConsumer,
     /// An inbound frame was larger than the limit (the connection was closed with 1009).
     FrameTooBig,

@@ -22,6 +22,7 @@ pub enum SlowConsumerPolicy {
 /// let limits = wskit::server::Limits::default();
 /// assert_eq!(limits.max_frame_bytes, 1024 * 1024);
 /// assert_eq!(limits.max_topics_per_connection, 1000);
+/// assert_eq!(limits.outbound_queue_bytes, 4 * 1024 * 1024);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -36,8 +37,18 @@ pub struct Limits {
     /// reads); frames pushed from elsewhere (publications, other tasks) that do not fit meet the
     /// slow-consumer policy. Default 1024.
     pub outbound_queue: usize,
+    /// Bytes one connection's outbound queue holds (frames queued but not yet written). Like
+    /// [`outbound_queue`](Self::outbound_queue), more than half of it pauses reading the
+    /// connection's own frames, and a frame from elsewhere that would go over it meets the
+    /// slow-consumer policy. A single frame bigger than the budget is still queued when the queue
+    /// is empty. Default 4 MiB.
+    pub outbound_queue_bytes: usize,
     /// What happens when the outbound queue is full. Default [`SlowConsumerPolicy::Close`].
     pub slow_consumer: SlowConsumerPolicy,
+    /// How long the socket may take to accept one batch of outbound frames; a client that stops
+    /// reading (with the heartbeat off, nothing else notices) is closed with 1008 "slow consumer"
+    /// then. Default 10 s.
+    pub write_timeout: Duration,
     /// Open connections; one more upgrade is answered 503. Default 10 000.
     pub max_connections: usize,
     /// Time a client has to send its whole upgrade request. Default 10 s.
@@ -57,6 +68,8 @@ impl Default for Limits {
             max_frame_bytes: 1024 * 1024,
             max_in_flight: 64,
             outbound_queue: 1024,
+            outbound_queue_bytes: 4 * 1024 * 1024,
+            write_timeout: Duration::from_secs(10),
             slow_consumer: SlowConsumerPolicy::Close,
             max_connections: 10_000,
             upgrade_timeout: Duration::from_secs(10),
@@ -69,12 +82,14 @@ impl Default for Limits {
 
 impl Limits {
     /// The tokio-tungstenite configuration: small buffers, so an idle connection costs little
-    /// memory, and the frame limit.
+    /// memory, and the inbound frame limit. The write buffer has no cap of its own: outbound
+    /// frames are the server's own, bounded by `outbound_queue_bytes` before they get there (a
+    /// cap tied to the inbound limit would refuse a reply bigger than it).
     pub(crate) fn websocket_config(&self) -> WebSocketConfig {
         WebSocketConfig::default()
             .read_buffer_size(4 * 1024)
             .write_buffer_size(8 * 1024)
-            .max_write_buffer_size((self.max_frame_bytes * 2).max(64 * 1024))
+            .max_write_buffer_size(usize::MAX)
             .max_message_size(Some(self.max_frame_bytes))
             .max_frame_size(Some(self.max_frame_bytes))
     }

@@ -64,6 +64,7 @@ mod heartbeat;
 mod hooks;
 mod limits;
 mod middleware;
+mod outbound;
 mod shutdown;
 mod upgrade;
 

@@ -42,11 +42,18 @@ impl Refused {
     }
 }
 
-/// Decides on one upgrade request. `check_handshake` is false when the caller (axum) has its own
-/// HTTP layer that already answers the handshake headers.
+/// The refusal of a connection over `max_connections`.
+fn over_limit() -> Refused {
+    tracing::warn!("connection limit reached: refusing upgrade");
+    Refused::new(http::StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+}
+
+/// Decides on one upgrade request. `slot` is the connection slot the caller reserved when it
+/// accepted the socket (the embedded server); without one (axum) it is reserved here.
 pub(crate) async fn prepare<D: Send + Sync + 'static>(
     shared: &Arc<Shared<D>>,
     req: &http::Request<()>,
+    slot: Option<ConnSlot>,
 ) -> Result<Accepted<D>, Refused> {
     let rt = &shared.rt;
     if rt.shutdown.is_cancelled() {
@@ -55,12 +62,8 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
             "Server shutting down",
         ));
     }
-    let Some(slot) = rt.reserve() else {
-        tracing::warn!("connection limit reached: refusing upgrade");
-        return Err(Refused::new(
-            http::StatusCode::SERVICE_UNAVAILABLE,
-            "Service Unavailable",
-        ));
+    let Some(slot) = slot.or_else(|| rt.reserve()) else {
+        return Err(over_limit());
     };
     let mut response = create_response(req)
         .map_err(|e| Refused::new(http::StatusCode::BAD_REQUEST, e.to_string()))?;
@@ -89,42 +92,73 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
     })
 }
 
-/// Serves one accepted TCP connection: the upgrade, then the socket loop.
-pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
-    shared: Arc<Shared<D>>,
+/// Serves one accepted TCP connection: the upgrade, then the socket loop. The connection counts
+/// against `max_connections` from here (a client slow to send its upgrade request holds a slot).
+///
+/// The socket loop runs as a task of its own, spawned once the handshake is done: this task (and
+/// with it the handshake's state: the request, the response, the head buffers) ends there, so a
+/// long-lived connection keeps only its connection future. (That task's span, `ws.connection`,
+/// is created here, inside this task's `ws.accept` span, so it stays its child.)
+pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, tcp: TcpStream) {
+    let Some((ws, id, data, slot)) = handshake(&shared, tcp).await else {
+        return;
+    };
+    let tracker = shared.rt.tracker.clone();
+    tracker.spawn(connection::run(shared, ws, id, data, slot));
+}
+
+/// The embedded server's upgrade: reads the request, decides on it, writes the answer. Returns
+/// the upgraded socket and what the connection starts with, or `None` once a refusal is sent.
+async fn handshake<D: Send + Sync + 'static>(
+    shared: &Arc<Shared<D>>,
     mut tcp: TcpStream,
-) {
+) -> Option<(WebSocketStream<TcpStream>, ClientId, D, ConnSlot)> {
+    let Some(slot) = shared.rt.reserve() else {
+        let _ = write_refusal(&mut tcp, &over_limit()).await;
+        return None;
+    };
     let _ = tcp.set_nodelay(true);
     let limit = shared.rt.limits.upgrade_timeout;
-    let head = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
+    let (req, rest) = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
         Ok(Ok(head)) => head,
         Ok(Err(refused)) => {
             let _ = write_refusal(&mut tcp, &refused).await;
-            return;
+            return None;
         }
         Err(_) => {
             tracing::debug!("upgrade timed out");
             let refused = Refused::new(http::StatusCode::REQUEST_TIMEOUT, "Request Timeout");
             let _ = write_refusal(&mut tcp, &refused).await;
-            return;
+            return None;
         }
     };
-    let (req, rest) = head;
-    let accepted = match prepare(&shared, &req).await {
+    let accepted = match prepare(shared, &req, Some(slot)).await {
         Ok(a) => a,
         Err(refused) => {
             let _ = write_refusal(&mut tcp, &refused).await;
-            return;
+            return None;
         }
     };
+    drop(req);
+    let Accepted {
+        response,
+        id,
+        data,
+        slot,
+    } = accepted;
     let mut out = Vec::with_capacity(256);
-    if write_response(&mut out, &accepted.response).is_err() || tcp.write_all(&out).await.is_err() {
-        return;
+    if write_response(&mut out, &response).is_err() {
+        return None;
     }
+    drop(response);
+    if tcp.write_all(&out).await.is_err() {
+        return None;
+    }
+    drop(out);
     let ws =
         WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(shared.rt.ws_config))
             .await;
-    connection::run(shared, ws, accepted.id, accepted.data, accepted.slot).await;
+    Some((ws, id, data, slot))
 }
 
 /// Reads the request head; returns it and any bytes read past it.

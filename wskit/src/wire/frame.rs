@@ -84,17 +84,27 @@ impl<'a> InboundFrame<'a> {
 
     /// The correlationId in `meta`, if there is a string one (read without validating the rest).
     pub fn correlation_id(&self) -> Option<String> {
-        #[derive(Deserialize)]
-        struct Peek {
-            #[serde(rename = "correlationId")]
-            correlation_id: Option<Value>,
-        }
-        let meta = self.meta?;
-        let peek: Peek = serde_json::from_str(meta.get()).ok()?;
-        match peek.correlation_id? {
-            Value::String(s) => Some(s),
-            _ => None,
-        }
+        peek_correlation_id(self.meta?.get())
+    }
+}
+
+/// The correlationId in the text of a frame's `meta`, if it is an object with a string
+/// `correlationId` (read without validating the rest): the one place that peeks it.
+///
+/// ```
+/// assert_eq!(wskit::wire::peek_correlation_id(r#"{"correlationId":"c-1","x":[1]}"#).as_deref(), Some("c-1"));
+/// assert_eq!(wskit::wire::peek_correlation_id(r#"{"correlationId":7}"#), None);
+/// ```
+pub fn peek_correlation_id(meta: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Peek {
+        #[serde(rename = "correlationId")]
+        correlation_id: Option<Value>,
+    }
+    let peek: Peek = serde_json::from_str(meta).ok()?;
+    match peek.correlation_id? {
+        Value::String(s) => Some(s),
+        _ => None,
     }
 }
 
@@ -111,7 +121,7 @@ pub fn encode_frame<M: Serialize + ?Sized, P: Serialize + ?Sized>(
     meta: Option<&M>,
     payload: Option<&P>,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+    let mut out = Vec::with_capacity(128);
     write_frame(&mut out, ty, meta, payload, None::<&()>);
     out
 }
@@ -148,12 +158,15 @@ fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Serialize + ?Siz
 /// use wskit::wire::OutMeta;
 /// let meta = OutMeta { correlation_id: Some("c-1".into()), ..OutMeta::default() };
 /// assert_eq!(serde_json::to_string(&meta).unwrap(), r#"{"correlationId":"c-1"}"#);
+/// // A reply borrows the request's id instead of copying it:
+/// let id = String::from("c-2");
+/// assert_eq!(serde_json::to_string(&OutMeta::correlated(Some(&id))).unwrap(), r#"{"correlationId":"c-2"}"#);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct OutMeta {
-    /// Correlates a request with its reply.
+pub struct OutMeta<'a> {
+    /// Correlates a request with its reply (borrowed or owned).
     #[serde(rename = "correlationId", skip_serializing_if = "Option::is_none")]
-    pub correlation_id: Option<String>,
+    pub correlation_id: Option<Cow<'a, str>>,
     /// Sender's clock in ms (clients set it on requests; the server does not).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<u64>,
@@ -165,6 +178,16 @@ pub struct OutMeta {
     pub extra: Map<String, Value>,
 }
 
+impl<'a> OutMeta<'a> {
+    /// Meta with only this (borrowed) correlationId: the meta of replies, errors and progress.
+    pub fn correlated(correlation_id: Option<&'a str>) -> Self {
+        OutMeta {
+            correlation_id: correlation_id.map(Cow::Borrowed),
+            ..OutMeta::default()
+        }
+    }
+}
+
 /// Writes an `RPC_ERROR` (when there is a correlationId) or `ERROR` frame.
 ///
 /// ```
@@ -172,10 +195,7 @@ pub struct OutMeta {
 /// assert_eq!(f, br#"{"type":"RPC_ERROR","meta":{"correlationId":"c-1"},"payload":{"code":"NOT_FOUND","message":"gone"}}"#);
 /// ```
 pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
-    let meta = OutMeta {
-        correlation_id: correlation_id.map(str::to_owned),
-        ..OutMeta::default()
-    };
+    let meta = OutMeta::correlated(correlation_id);
     let ty = if correlation_id.is_some() {
         types::RPC_ERROR
     } else {
@@ -186,11 +206,8 @@ pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
 
 /// Writes a `$ws:rpc-progress` frame; the update goes under both `payload` and `data`.
 pub fn encode_progress<P: Serialize + ?Sized>(correlation_id: Option<&str>, update: &P) -> Vec<u8> {
-    let meta = OutMeta {
-        correlation_id: correlation_id.map(str::to_owned),
-        ..OutMeta::default()
-    };
-    let mut out = Vec::with_capacity(96);
+    let meta = OutMeta::correlated(correlation_id);
+    let mut out = Vec::with_capacity(128);
     write_frame(
         &mut out,
         types::RPC_PROGRESS,

@@ -8,5 +8,5 @@ mod frame;
 pub use error::{Error, ErrorCode};
 pub use frame::{
     InboundFrame, Meta, OutMeta, RESERVED_META_KEYS, STANDARD_META_KEYS, encode_error,
-    encode_frame, encode_progress, is_reserved_type, types,
+    encode_frame, encode_progress, is_reserved_type, peek_correlation_id, types,
 };

@@ -1,0 +1,250 @@
+//! A connection's outbound queue: a bounded single-producer-handle, single-consumer queue that
+//! allocates only when frames are queued.
+//!
+//! It has the interface of the part of `tokio::sync::mpsc` the connection uses (`try_send`,
+//! `capacity`, `recv`, `try_recv`, with tokio's error types) and the same semantics: at most
+//! `capacity` items queued, a slot freed as soon as the receiver takes an item, `Closed` once
+//! the other side is gone. Unlike tokio's bounded channel, which allocates a block of 32 slots
+//! (and cache-padded bookkeeping) up front, an idle connection's queue is an empty `VecDeque`.
+//! Queueing and taking an item each take an uncontended lock.
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
+
+/// Slots kept allocated while the queue is idle; more are freed when the receiver finds it empty.
+const SHRINK_ABOVE: usize = 64;
+
+/// Creates a queue that holds at most `capacity` items (at least one).
+pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            waker: None,
+            sender_gone: false,
+            receiver_gone: false,
+        }),
+        capacity: capacity.max(1),
+        queued: AtomicUsize::new(0),
+    });
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    capacity: usize,
+    /// `items.len()`, written under the lock, so that `capacity` (asked for every inbound frame)
+    /// need not take it.
+    queued: AtomicUsize,
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    /// The receiver waiting in `recv`.
+    waker: Option<Waker>,
+    sender_gone: bool,
+    receiver_gone: bool,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Nothing panics while holding the lock, but a poisoned queue is still consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The sending half.
+pub(crate) struct Sender<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Sender<T> {
+    /// Queues `item` unless the queue is full or the receiver is gone.
+    pub(crate) fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
+        let waker = {
+            let mut state = self.shared.lock();
+            if state.receiver_gone {
+                return Err(TrySendError::Closed(item));
+            }
+            if state.items.len() >= self.shared.capacity {
+                return Err(TrySendError::Full(item));
+            }
+            if state.items.capacity() == 0 {
+                // One slot, not the four a first push would get: most connections queue one
+                // frame at a time, and the slots stay allocated.
+                state.items.reserve_exact(1);
+            }
+            state.items.push_back(item);
+            self.shared
+                .queued
+                .store(state.items.len(), Ordering::Release);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Free slots: the capacity less the items queued and not yet taken.
+    pub(crate) fn capacity(&self) -> usize {
+        self.shared.capacity - self.shared.queued.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.shared.lock();
+            state.sender_gone = true;
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// The receiving half.
+pub(crate) struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+}
+
+impl<T> Receiver<T> {
+    /// The next item; `None` once the queue is empty and the sender gone. Cancel-safe.
+    pub(crate) async fn recv(&mut self) -> Option<T> {
+        poll_fn(|cx| {
+            let mut state = self.shared.lock();
+            if let Some(item) = state.items.pop_front() {
+                self.shared
+                    .queued
+                    .store(state.items.len(), Ordering::Release);
+                return Poll::Ready(Some(item));
+            }
+            if state.sender_gone {
+                return Poll::Ready(None);
+            }
+            if state.items.capacity() > SHRINK_ABOVE {
+                // Idle after a burst: give the burst's slots back.
+                state.items = VecDeque::new();
+            }
+            match &mut state.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// The next item if one is queued.
+    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut state = self.shared.lock();
+        match state.items.pop_front() {
+            Some(item) => {
+                self.shared
+                    .queued
+                    .store(state.items.len(), Ordering::Release);
+                Ok(item)
+            }
+            None if state.sender_gone => Err(TryRecvError::Disconnected),
+            None => Err(TryRecvError::Empty),
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut state = self.shared.lock();
+        state.receiver_gone = true;
+        // Items still queued go now, as with tokio's channel.
+        state.items = VecDeque::new();
+        self.shared.queued.store(0, Ordering::Release);
+        state.waker = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+
+    #[test]
+    fn bounded_and_frees_a_slot_per_item_taken() {
+        let (tx, mut rx) = channel::<u32>(2);
+        assert_eq!(tx.capacity(), 2);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(tx.capacity(), 0);
+        assert!(matches!(tx.try_send(3), Err(TrySendError::Full(3))));
+        assert_eq!(rx.try_recv().unwrap(), 1);
+        assert_eq!(tx.capacity(), 1);
+        tx.try_send(3).unwrap();
+        assert_eq!(rx.try_recv().unwrap(), 2);
+        assert_eq!(rx.try_recv().unwrap(), 3);
+        assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+    }
+
+    #[test]
+    fn allocates_nothing_until_an_item_is_queued() {
+        let (tx, _rx) = channel::<u32>(1024);
+        assert_eq!(tx.shared.lock().items.capacity(), 0);
+        tx.try_send(1).unwrap();
+        assert_eq!(tx.shared.lock().items.capacity(), 1);
+    }
+
+    #[test]
+    fn an_idle_queue_gives_a_bursts_slots_back() {
+        let (tx, mut rx) = channel::<usize>(1024);
+        for i in 0..=SHRINK_ABOVE {
+            tx.try_send(i).unwrap();
+        }
+        while rx.try_recv().is_ok() {}
+        assert!(tx.shared.lock().items.capacity() > SHRINK_ABOVE);
+        // The receiver waits on the empty queue: the slots go.
+        assert!(rx.recv().now_or_never().is_none());
+        assert_eq!(tx.shared.lock().items.capacity(), 0);
+    }
+
+    #[test]
+    fn closed_when_the_other_side_is_gone() {
+        let (tx, rx) = channel::<u32>(4);
+        drop(rx);
+        assert!(matches!(tx.try_send(1), Err(TrySendError::Closed(1))));
+
+        let (tx, mut rx) = channel::<u32>(4);
+        tx.try_send(1).unwrap();
+        drop(tx);
+        assert_eq!(rx.try_recv().unwrap(), 1);
+        assert!(matches!(rx.try_recv(), Err(TryRecvError::Disconnected)));
+    }
+
+    #[tokio::test]
+    async fn recv_wakes_on_send_and_ends_when_the_sender_goes() {
+        let (tx, mut rx) = channel::<u32>(4);
+        let waiter = tokio::spawn(async move {
+            let first = rx.recv().await;
+            let second = rx.recv().await;
+            (first, second)
+        });
+        tokio::task::yield_now().await;
+        tx.try_send(7).unwrap();
+        drop(tx);
+        let (first, second) = tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("recv woke")
+            .unwrap();
+        assert_eq!(first, Some(7));
+        assert_eq!(second, None);
+    }
+}
