@@ -92,6 +92,38 @@ impl Peer {
     }
 }
 
+/// A port on 127.0.0.1 where connections are refused at once: a socket is bound to it (so no
+/// one else can take the port while the test runs) but never listens, so the kernel answers
+/// every connection attempt with a reset.
+pub struct RefusedPort {
+    _socket: tokio::net::TcpSocket,
+    pub addr: SocketAddr,
+}
+
+impl Default for RefusedPort {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RefusedPort {
+    pub fn new() -> RefusedPort {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket
+            .bind("127.0.0.1:0".parse().unwrap())
+            .expect("bind 127.0.0.1");
+        let addr = socket.local_addr().unwrap();
+        RefusedPort {
+            _socket: socket,
+            addr,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+}
+
 /// One accepted connection.
 pub struct Conn {
     ws: WebSocketStream<TcpStream>,
@@ -114,6 +146,19 @@ impl Conn {
             }
         })
         .await
+    }
+
+    /// The next JSON frame from the client (heartbeats included), or `None` once it closed.
+    pub async fn recv_any_or_close(&mut self) -> Option<Value> {
+        loop {
+            match self.ws.next().await {
+                Some(Ok(WsMessage::Text(t))) => {
+                    return Some(serde_json::from_str(t.as_str()).expect("client sent JSON"));
+                }
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return None,
+                Some(Ok(_)) => {}
+            }
+        }
     }
 
     /// The next JSON frame from the client that is not a heartbeat.

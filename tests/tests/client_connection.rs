@@ -12,7 +12,15 @@ use wskit::client::{AuthTransport, Client, ClientError, ConnectionState, Protoco
 #[tokio::test]
 async fn connect_and_close_are_idempotent_and_states_are_watched() {
     let peer = Peer::bind().await;
-    let client = Client::builder(peer.url()).build();
+    // The token provider is asked once per connection attempt: it counts them.
+    let attempts = Arc::new(AtomicU32::new(0));
+    let counter = attempts.clone();
+    let client = Client::builder(peer.url())
+        .token(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { None }
+        })
+        .build();
     assert_eq!(client.state(), ConnectionState::Closed);
     assert_eq!(client.wait_open().await, Err(ClientError::NotConnected));
     let mut states = client.watch_state();
@@ -50,9 +58,11 @@ async fn connect_and_close_are_idempotent_and_states_are_watched() {
             ConnectionState::Closed
         ]
     );
-    // Only one connection was made by the concurrent connects: the next accept is a new connect.
+    // Only one connection was made by the concurrent connects.
+    assert_eq!(attempts.load(Ordering::SeqCst), 1);
     let (_conn, again) = tokio::join!(peer.accept(), client.connect());
     again.unwrap();
+    assert_eq!(attempts.load(Ordering::SeqCst), 2);
 }
 
 #[tokio::test]
@@ -60,7 +70,8 @@ async fn wait_open_fails_when_closed_while_connecting() {
     // A listener that never completes the handshake keeps the client connecting.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/ws", listener.local_addr().unwrap());
-    let client = Client::builder(url).build();
+    // No connect timeout within the test: only the close ends the attempt.
+    let client = Client::builder(url).connect_timeout(LIMIT * 10).build();
     let connecting = tokio::spawn({
         let client = client.clone();
         async move { client.connect().await }

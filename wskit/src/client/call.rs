@@ -13,17 +13,26 @@ use serde_json::value::RawValue;
 use tokio::sync::{Notify, mpsc};
 
 use super::report::ErrorReport;
-use super::shared::{Inner, Reports, Started};
+use super::shared::{Inner, Reports, error_payload};
 use super::{Client, ClientError};
 use crate::validate::{Issues, Path, decode_payload};
 use crate::wire::{InboundFrame, types};
 use crate::{Message, Rpc};
 
-/// An RPC. Await it for the reply; it is sent when awaited (turned into a future).
+/// How many undelivered updates one [`Progress`] stream buffers before it drops new ones.
+///
+/// ```
+/// assert_eq!(wskit::client::PROGRESS_BUFFER, 1024);
+/// ```
+pub const PROGRESS_BUFFER: usize = 1024;
+
+/// An RPC. Await it for the reply; it is sent when turned into a future
+/// ([`IntoFuture::into_future`], which `.await` does), before the first poll. Dropping that
+/// future, polled or not, abandons the request (see below).
 ///
 /// - the timeout (default from the builder, 30 s) runs from the moment the frame is written to the
 ///   socket, not while it waits in the offline queue;
-/// - dropping the future before the reply, a timeout, or [`CancelHandle::cancel`] sends
+/// - dropping the future before the reply (even unpolled), a timeout, or [`CancelHandle::cancel`] sends
 ///   `$ws:abort` to the server (when the frame went out), which cancels the handler;
 /// - only the first reply counts.
 ///
@@ -49,7 +58,7 @@ pub struct Call<R: Rpc> {
     request: R,
     meta: Option<R::Meta>,
     timeout: Duration,
-    progress_tx: Option<mpsc::UnboundedSender<String>>,
+    progress_tx: Option<mpsc::Sender<String>>,
     cancel: CancelHandle,
 }
 
@@ -80,8 +89,13 @@ impl<R: Rpc> Call<R> {
 
     /// The progress updates of a streaming RPC, in the order sent; the stream ends with the
     /// call. Calling it again replaces the earlier stream (which then ends).
+    ///
+    /// The stream buffers [`PROGRESS_BUFFER`] updates; while it is that far behind, new updates
+    /// are dropped and reported to `on_error` as
+    /// [`ErrorReport::EventOverflow`](super::ErrorReport::EventOverflow) of type
+    /// `$ws:rpc-progress`.
     pub fn progress(&mut self) -> Progress<R> {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(PROGRESS_BUFFER);
         self.progress_tx = Some(tx);
         Progress {
             rx,
@@ -114,17 +128,19 @@ impl<R: Rpc> IntoFuture for Call<R> {
         } else {
             client.start_request(request, meta, progress_tx)
         };
-        Box::pin(async move {
-            let Started {
-                id,
-                mut written_rx,
-                mut reply_rx,
-            } = started?;
-            let mut guard = Abandon {
+        // The request is registered (and maybe written) now, so the guard that forgets it must
+        // exist now too: dropping this future unpolled still abandons the request.
+        let started = started.map(|s| {
+            let guard = Abandon {
                 inner: client.inner.clone(),
-                id,
+                id: s.id,
                 armed: true,
             };
+            (guard, s.written_rx, s.reply_rx)
+        });
+        Box::pin(async move {
+            let _client = client;
+            let (mut guard, mut written_rx, mut reply_rx) = started?;
             let cancelled = cancel.0.notify.notified();
             tokio::pin!(cancelled);
             // Until the frame is written: no clock runs.
@@ -196,13 +212,9 @@ fn decode_reply<R: Rpc>(text: &str) -> Result<R::Response, ClientError> {
         .map_err(|e| ClientError::InvalidReply(one_issue("frame", e.message)))?;
     let ty = frame.ty.as_ref();
     if ty == types::RPC_ERROR || ty == types::ERROR {
-        let payload = frame.payload.map(RawValue::get).unwrap_or("null");
-        return match serde_json::from_str::<crate::Error>(payload) {
+        return match error_payload(frame.payload) {
             Ok(e) => Err(ClientError::Rpc(e)),
-            Err(e) => Err(ClientError::InvalidReply(one_issue(
-                "payload",
-                format!("not an error payload: {e}"),
-            ))),
+            Err(why) => Err(ClientError::InvalidReply(one_issue("payload", why))),
         };
     }
     let expected = <R::Response as Message>::TYPE;
@@ -216,8 +228,8 @@ fn decode_reply<R: Rpc>(text: &str) -> Result<R::Response, ClientError> {
 }
 
 /// Cancels a call from anywhere: the call resolves to [`ClientError::Cancelled`] and the server
-/// gets `$ws:abort` when the request went out. Cancelling before the call is awaited means it
-/// is never sent.
+/// gets `$ws:abort` when the request went out. Cancelling before the call is turned into a
+/// future (awaited) means it is never sent.
 ///
 /// ```no_run
 /// # async fn demo<R: wskit::Rpc>(client: wskit::client::Client, req: R) {
@@ -262,7 +274,7 @@ impl std::fmt::Debug for CancelHandle {
 /// The progress updates of one call ([`Call::progress`]). Updates that fail validation are
 /// skipped and reported to `on_error`.
 pub struct Progress<R: Rpc> {
-    rx: mpsc::UnboundedReceiver<String>,
+    rx: mpsc::Receiver<String>,
     inner: Arc<Inner>,
     _rpc: std::marker::PhantomData<fn() -> R>,
 }

@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
@@ -18,7 +22,7 @@ use super::events::Dispatch;
 use super::options::{AuthTransport, Options, ProtocolPosition};
 use super::queue::Outbound;
 use super::report::{ErrorReport, Unhandled};
-use super::shared::{Inner, Reports, frame_text};
+use super::shared::{Inner, Reports, abort_frame, call_hook, error_payload, frame_text};
 use super::state::{ConnectionState, Gap};
 use crate::wire::{InboundFrame, OutMeta, encode_frame, types};
 
@@ -34,6 +38,12 @@ enum End {
 
 /// Runs until a deliberate close or until the backoff gives up.
 pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) {
+    // Whatever way this task ends (return, a panic, the runtime dropping it), the client is
+    // left `Closed` and usable: pending requests fail, `connect` can start a new task.
+    let mut finish = Finish {
+        inner: inner.clone(),
+        deliberate: false,
+    };
     let mut rng = inner
         .opts
         .jitter_seed
@@ -42,18 +52,27 @@ pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) 
     let mut attempt: u32 = 0;
     // When the last open connection was lost (a reconnect then reports a gap).
     let mut lost_at: Option<Instant> = None;
+    let connect_timeout = inner.opts.connect_timeout;
     loop {
-        inner.set_state(ConnectionState::Connecting);
+        inner.set_task_state(&inner.lock(), ConnectionState::Connecting);
         let connected = tokio::select! {
-            r = connect(&inner.opts) => r,
-            _ = &mut close_rx => return finish_deliberate(&inner),
+            r = tokio::time::timeout(connect_timeout, connect(&inner.opts)) => {
+                r.unwrap_or_else(|_| Err(format!("timed out after {connect_timeout:?}")))
+            }
+            _ = &mut close_rx => {
+                finish.deliberate = true;
+                return;
+            }
         };
         match connected {
             Ok(ws) => {
                 let gap = lost_at.map(|at| (at, attempt));
                 attempt = 0;
                 match session(&inner, ws, &mut close_rx, gap).await {
-                    End::Deliberate => return finish_deliberate(&inner),
+                    End::Deliberate => {
+                        finish.deliberate = true;
+                        return;
+                    }
                     End::Lost => {
                         connection_lost(&inner);
                         lost_at = Some(Instant::now());
@@ -67,24 +86,51 @@ pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) 
                 inner.report(reports);
             }
         }
-        attempt += 1;
+        attempt = attempt.saturating_add(1);
         let Some(delay) = inner.opts.backoff.delay(attempt, rng.next_unit()) else {
-            return give_up(&inner);
+            return; // gave up
         };
-        inner.set_state(ConnectionState::Reconnecting);
+        inner.set_task_state(&inner.lock(), ConnectionState::Reconnecting);
         tokio::select! {
             _ = sleep(delay) => {}
-            _ = &mut close_rx => return finish_deliberate(&inner),
+            _ = &mut close_rx => {
+                finish.deliberate = true;
+                return;
+            }
         }
     }
 }
 
+/// Runs the end of the connection task when it is dropped (see [`finish`]).
+struct Finish {
+    inner: Arc<Inner>,
+    /// A deliberate close, rather than giving up (or a panic).
+    deliberate: bool,
+}
+
+impl Drop for Finish {
+    fn drop(&mut self) {
+        finish(&self.inner, self.deliberate);
+    }
+}
+
+/// The token from the provider; a panicking provider fails the attempt.
+async fn token(opts: &Options) -> Result<Option<String>, String> {
+    let Some(provider) = &opts.token else {
+        return Ok(None);
+    };
+    let panicked = || "the token provider panicked".to_owned();
+    let future =
+        std::panic::catch_unwind(AssertUnwindSafe(|| provider())).map_err(|_| panicked())?;
+    AssertUnwindSafe(future)
+        .catch_unwind()
+        .await
+        .map_err(|_| panicked())
+}
+
 /// The upgrade request: URL (with the token as a query parameter), subprotocols, headers.
 async fn connect(opts: &Options) -> Result<Socket, String> {
-    let token = match &opts.token {
-        Some(provider) => provider().await,
-        None => None,
-    };
+    let token = token(opts).await?;
     let mut url = opts.url.clone();
     let mut protocols = opts.protocols.clone();
     if let Some(token) = token {
@@ -163,13 +209,16 @@ async fn session(
     let gap = open(inner, &tx, gap);
     if let Some(gap) = gap {
         let _ = inner.gaps_tx.send(gap);
-        if let Some(hook) = &inner.opts.on_gap {
-            hook(gap);
+        if let Some(hook) = &inner.opts.on_gap
+            && !call_hook(&**hook, gap)
+        {
+            report_panic(inner, "on_gap");
         }
     }
     drop(tx);
 
     let heartbeat = inner.opts.heartbeat;
+    let write_timeout = inner.opts.write_timeout;
     let far = || Instant::now() + std::time::Duration::from_secs(86_400 * 365);
     let mut next_ping = heartbeat.map(|h| Instant::now() + h.interval);
     let mut silent_deadline: Option<Instant> = None;
@@ -180,7 +229,7 @@ async fn session(
         tokio::select! {
             biased;
             _ = &mut *close_rx => {
-                close_gracefully(inner, &mut ws, &mut rx).await;
+                close_gracefully(inner, &mut ws, rx).await;
                 return End::Deliberate;
             }
             msg = ws.next() => {
@@ -203,7 +252,7 @@ async fn session(
                 // Every sender is gone only once the connection is being torn down.
                 let Some(item) = item else { return lost(inner, rx) };
                 let Some(text) = take_for_write(inner, item) else { continue };
-                if ws.send(tungstenite::Message::text(text.to_string())).await.is_err() {
+                if !write(&mut ws, &text, write_timeout).await {
                     return lost(inner, rx);
                 }
             }
@@ -215,7 +264,7 @@ async fn session(
                 }
                 if now >= ping_at {
                     let frame = encode_frame(types::HEARTBEAT, None::<&OutMeta>, None::<&()>);
-                    if ws.send(tungstenite::Message::text(frame_text(frame).to_string())).await.is_err() {
+                    if !write(&mut ws, &frame_text(frame), write_timeout).await {
                         return lost(inner, rx);
                     }
                     silent_deadline.get_or_insert(now + hb.timeout);
@@ -242,7 +291,11 @@ fn open(
     sh.last_error = None;
     let subscriptions = sh.subscriptions.clone();
     for frame in &subscriptions {
-        let _ = tx.send(Outbound::Frame(frame.clone()));
+        // The type only names frames evicted from the queue; subscriptions never go there.
+        let _ = tx.send(Outbound::Frame {
+            ty: "",
+            text: frame.clone(),
+        });
     }
     let mut resend: Vec<(u64, Arc<str>)> = sh
         .pending
@@ -258,7 +311,7 @@ fn open(
         let _ = tx.send(item);
     }
     sh.outbox = Some(tx.clone());
-    inner.set_state(ConnectionState::Open);
+    inner.set_task_state(&sh, ConnectionState::Open);
     gap.map(|(lost_at, attempts)| Gap {
         offline: lost_at.elapsed(),
         attempts,
@@ -267,10 +320,18 @@ fn open(
     })
 }
 
+/// Writes one text frame; false when the socket failed or did not take it within `limit` (a
+/// peer that stopped reading): the connection is then treated as lost.
+async fn write(ws: &mut Socket, text: &str, limit: Duration) -> bool {
+    let send = ws.send(tungstenite::Message::text(text.to_owned()));
+    matches!(tokio::time::timeout(limit, send).await, Ok(Ok(())))
+}
+
 /// The text to write for an outbound item; a request is marked written (its clock starts).
 fn take_for_write(inner: &Inner, item: Outbound) -> Option<Arc<str>> {
     match item {
-        Outbound::Frame(text) => Some(text),
+        Outbound::Frame { text, .. } => Some(text),
+        Outbound::Abort(id) => Some(abort_frame(&id)),
         Outbound::Request(id) => {
             let mut sh = inner.lock();
             let p = sh.pending.get_mut(&id)?; // cancelled meanwhile
@@ -284,23 +345,25 @@ fn take_for_write(inner: &Inner, item: Outbound) -> Option<Arc<str>> {
 }
 
 /// The connection was lost: stop writing; what never reached the socket goes back to the front
-/// of the queue. Returns [`End::Lost`].
+/// of the queue, except what the next open sends anyway (subscriptions, requests in flight) and
+/// what is moot (aborts, requests gone meanwhile). Returns [`End::Lost`].
 fn lost(inner: &Inner, mut rx: mpsc::UnboundedReceiver<Outbound>) -> End {
     let mut sh = inner.lock();
     sh.outbox = None;
     rx.close();
     let mut unsent = Vec::new();
     while let Ok(item) = rx.try_recv() {
-        if !matches!(&item, Outbound::Frame(f) if is_abort_or_heartbeat(f)) {
+        let keep = match &item {
+            Outbound::Abort(_) => false,
+            Outbound::Frame { text, .. } => !sh.subscriptions.contains(text),
+            Outbound::Request(id) => sh.pending.get(id).is_some_and(|p| !p.written),
+        };
+        if keep {
             unsent.push(item);
         }
     }
     sh.queue.requeue_front(unsent);
     End::Lost
-}
-
-fn is_abort_or_heartbeat(frame: &str) -> bool {
-    frame.starts_with(r#"{"type":"$ws:abort""#) || frame.starts_with(r#"{"type":"__heartbeat""#)
 }
 
 /// After a lost connection: requests in flight fail unless idempotent (those are sent again).
@@ -313,59 +376,71 @@ fn connection_lost(inner: &Inner) {
     );
 }
 
-/// Deliberate close of an open connection: close frame, then wait (bounded) for the server's.
+/// Deliberate close of an open connection, all within `close_timeout`: the frames `send`
+/// accepted before the close are written, then the close frame, then we wait for the server's.
+/// Requests not written yet are not (they fail with `ConnectionClosed`).
 async fn close_gracefully(
     inner: &Inner,
     ws: &mut Socket,
-    rx: &mut mpsc::UnboundedReceiver<Outbound>,
+    mut rx: mpsc::UnboundedReceiver<Outbound>,
 ) {
-    {
-        let mut sh = inner.lock();
-        sh.outbox = None;
-    }
+    inner.lock().outbox = None;
     rx.close();
-    let frame = CloseFrame {
-        code: CloseCode::Normal,
-        reason: "".into(),
-    };
-    if ws
-        .send(tungstenite::Message::Close(Some(frame)))
-        .await
-        .is_ok()
-    {
-        // Until the server's close frame (or the end of the stream).
-        let drain = async {
-            while let Some(Ok(msg)) = ws.next().await {
-                if msg.is_close() {
-                    break;
-                }
+    let write_timeout = inner.opts.write_timeout;
+    let work = async {
+        while let Ok(item) = rx.try_recv() {
+            if matches!(item, Outbound::Request(_)) {
+                continue;
             }
+            let Some(text) = take_for_write(inner, item) else {
+                continue;
+            };
+            if !write(ws, &text, write_timeout).await {
+                return;
+            }
+        }
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
         };
-        let _ = tokio::time::timeout(inner.opts.close_timeout, drain).await;
+        let close = ws.send(tungstenite::Message::Close(Some(frame)));
+        if !matches!(tokio::time::timeout(write_timeout, close).await, Ok(Ok(()))) {
+            return;
+        }
+        // Until the server's close frame (or the end of the stream).
+        while let Some(Ok(msg)) = ws.next().await {
+            if msg.is_close() {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(inner.opts.close_timeout, work).await;
+}
+
+/// The connection task ends. Pending requests fail, the client is `Closed`. A deliberate
+/// close also clears the queue and forgets subscriptions; giving up keeps them for a later
+/// `connect`.
+fn finish(inner: &Inner, deliberate: bool) {
+    let mut sh = inner.lock();
+    sh.outbox = None;
+    if deliberate {
+        sh.queue.drain();
+        sh.subscriptions.clear();
+        // `connect` then reports the close, not an earlier failed attempt.
+        sh.last_error = None;
     }
-}
-
-/// `close()` finished: the queue is cleared, pending requests fail, subscriptions are forgotten.
-fn finish_deliberate(inner: &Inner) {
-    let mut sh = inner.lock();
-    sh.outbox = None;
-    sh.queue.drain();
-    sh.subscriptions.clear();
     Inner::fail_pending(&mut sh, |_| true, ClientError::ConnectionClosed);
     sh.running = false;
+    sh.closing = false;
     sh.close_tx = None;
     inner.set_state(ConnectionState::Closed);
 }
 
-/// The backoff gave up: closed, pending requests fail, the queue and subscriptions are kept for
-/// a later `connect`.
-fn give_up(inner: &Inner) {
-    let mut sh = inner.lock();
-    sh.outbox = None;
-    Inner::fail_pending(&mut sh, |_| true, ClientError::ConnectionClosed);
-    sh.running = false;
-    sh.close_tx = None;
-    inner.set_state(ConnectionState::Closed);
+/// A user hook panicked: reported to `on_error` (unless that is the one).
+fn report_panic(inner: &Inner, hook: &'static str) {
+    let mut reports = Reports::default();
+    reports.push(ErrorReport::HookPanicked { hook });
+    inner.report(reports);
 }
 
 /// Routes one inbound frame: a reply or progress of a pending request, an `ERROR`, an event.
@@ -390,8 +465,15 @@ fn handle_inbound(inner: &Inner, text: &str) {
         let mut sh = inner.lock();
         if let Some(p) = sh.pending.get(id.as_str()) {
             if is_progress {
-                if let Some(tx) = &p.progress_tx {
-                    let _ = tx.send(text.to_owned());
+                let full = p.progress_tx.as_ref().is_some_and(|tx| {
+                    matches!(tx.try_send(text.to_owned()), Err(TrySendError::Full(_)))
+                });
+                drop(sh);
+                if full {
+                    reports.push(ErrorReport::EventOverflow {
+                        ty: types::RPC_PROGRESS.to_owned(),
+                    });
+                    inner.report(reports);
                 }
                 return;
             }
@@ -410,11 +492,10 @@ fn handle_inbound(inner: &Inner, text: &str) {
         return;
     }
     if ty == types::ERROR || ty == types::RPC_ERROR {
-        let payload = frame.payload.map_or("null", |p| p.get());
-        match serde_json::from_str::<crate::Error>(payload) {
+        match error_payload(frame.payload) {
             Ok(e) => reports.push(ErrorReport::Server(e)),
-            Err(e) => reports.push(ErrorReport::Parse {
-                error: crate::Error::invalid_argument(format!("bad error payload: {e}")),
+            Err(why) => reports.push(ErrorReport::Parse {
+                error: crate::Error::invalid_argument(why),
                 text: text.to_owned(),
             }),
         }
@@ -451,15 +532,81 @@ fn handle_inbound(inner: &Inner, text: &str) {
     }
     inner.report(reports);
     if !handled && let Some(hook) = &inner.opts.on_unhandled {
-        hook(Unhandled {
+        let unhandled = Unhandled {
             ty: ty.to_owned(),
             text: text.to_owned(),
-        });
+        };
+        if !call_hook(&**hook, unhandled) {
+            report_panic(inner, "on_unhandled");
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::client::ClientBuilder;
+
+    fn inner() -> Inner {
+        Inner::new(ClientBuilder::new("ws://127.0.0.1:1/ws").opts)
+    }
+
+    /// The texts (request ids for requests) an open connection would write, in order.
+    fn written_on_open(inner: &Arc<Inner>) -> Vec<String> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        open(inner, &tx, None);
+        let mut out = Vec::new();
+        while let Ok(item) = rx.try_recv() {
+            out.push(match item {
+                Outbound::Frame { text, .. } => text.to_string(),
+                Outbound::Request(id) => format!("request {id}"),
+                Outbound::Abort(id) => format!("abort {id}"),
+            });
+        }
+        inner.lock().outbox = None;
+        out
+    }
+
+    #[test]
+    fn two_losses_in_a_row_send_nothing_twice() {
+        let inner = Arc::new(inner());
+        inner
+            .send_frame("JOIN", "subscription".into(), true)
+            .unwrap();
+        let _written = inner
+            .start_request("w".into(), "GET", "W".into(), true, None)
+            .unwrap();
+        inner.lock().pending.get_mut("w").unwrap().written = true;
+        inner.lock().queue.drain(); // it went out on an earlier connection
+        let _unwritten = inner
+            .start_request("u".into(), "GET", "U".into(), true, None)
+            .unwrap();
+        inner.send_frame("CHAT", "chat".into(), false).unwrap();
+        // Two connections lost before they wrote anything.
+        for _ in 0..2 {
+            let (tx, rx) = mpsc::unbounded_channel();
+            open(&inner, &tx, None);
+            tx.send(Outbound::Abort("w".into())).unwrap();
+            let _ = lost(&inner, rx);
+        }
+        assert_eq!(
+            written_on_open(&inner),
+            ["subscription", "request w", "request u", "chat"]
+        );
+    }
+
+    #[test]
+    fn the_task_does_not_overwrite_closing() {
+        let inner = Arc::new(inner());
+        inner.lock().closing = true;
+        inner.set_state(ConnectionState::Closing);
+        let _ = written_on_open(&inner);
+        inner.set_task_state(&inner.lock(), ConnectionState::Reconnecting);
+        assert_eq!(inner.state(), ConnectionState::Closing);
+        finish(&inner, true);
+        assert_eq!(inner.state(), ConnectionState::Closed);
+    }
+
     #[test]
     fn query_token() {
         use super::with_query;

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, oneshot, watch};
 
 pub use backoff::{Backoff, JitterRng};
-pub use call::{Call, CancelHandle, Progress};
+pub use call::{Call, CancelHandle, PROGRESS_BUFFER, Progress};
 pub use error::ClientError;
 pub use events::Events;
 pub use options::{AuthTransport, ClientBuilder, Heartbeat, ProtocolPosition};
@@ -74,7 +74,9 @@ struct Life(Arc<Inner>);
 
 impl Drop for Life {
     fn drop(&mut self) {
-        if let Some(tx) = self.0.lock().close_tx.take() {
+        let mut sh = self.0.lock();
+        if let Some(tx) = sh.close_tx.take() {
+            sh.closing = true;
             let _ = tx.send(());
         }
     }
@@ -136,44 +138,53 @@ impl Client {
     /// Fails with [`ClientError::Connect`] when the backoff gave up, [`ClientError::Closed`]
     /// when [`close`](Self::close) was called meanwhile.
     pub async fn connect(&self) -> Result<(), ClientError> {
-        loop {
-            let closing = {
+        let mut states = loop {
+            let (mut states, closing) = {
                 let mut sh = self.inner.lock();
+                // Subscribed before the task can run, so that a quick give-up is seen as
+                // `Closed` (with its reason), not mistaken for "never connected".
+                let states = self.inner.state_tx.subscribe();
                 if !sh.running {
                     let (tx, rx) = oneshot::channel();
                     sh.running = true;
+                    sh.closing = false;
                     sh.close_tx = Some(tx);
                     sh.last_error = None;
                     self.inner.set_state(ConnectionState::Connecting);
                     tokio::spawn(driver::run(self.inner.clone(), rx));
-                    false
-                } else {
-                    self.inner.state() == ConnectionState::Closing
                 }
+                (states, sh.closing)
             };
             if !closing {
-                break;
+                break states;
             }
-            self.wait_for(ConnectionState::Closed).await;
+            let _ = states.wait_for(|s| *s == ConnectionState::Closed).await;
+        };
+        let opened = states
+            .wait_for(|s| matches!(s, ConnectionState::Open | ConnectionState::Closed))
+            .await
+            .is_ok_and(|s| *s == ConnectionState::Open);
+        if opened {
+            return Ok(());
         }
-        match self.wait_open().await {
-            Err(ClientError::Closed) => match self.inner.lock().last_error.clone() {
-                Some(why) => Err(ClientError::Connect(why)),
-                None => Err(ClientError::Closed),
-            },
-            other => other,
+        match self.inner.lock().last_error.clone() {
+            Some(why) => Err(ClientError::Connect(why)),
+            None => Err(ClientError::Closed),
         }
     }
 
-    /// Closes deliberately and waits until closed: the offline queue is cleared, pending
-    /// requests fail with [`ClientError::ConnectionClosed`], subscriptions are forgotten.
-    /// Idempotent.
+    /// Closes deliberately and waits until closed: messages [`send`](Self::send) accepted
+    /// while open are written first, then the close frame (all within the builder's
+    /// `close_timeout`); the offline queue is cleared, pending requests fail with
+    /// [`ClientError::ConnectionClosed`], subscriptions are forgotten. While closing, `send`
+    /// and `request` fail with [`ClientError::Closed`]. Idempotent.
     pub async fn close(&self) {
         let tx = {
             let mut sh = self.inner.lock();
             if !sh.running {
                 return;
             }
+            sh.closing = true;
             self.inner.set_state(ConnectionState::Closing);
             sh.close_tx.take()
         };
@@ -229,7 +240,8 @@ impl Client {
     }
 
     /// Sends a fire-and-forget message (queued while not open). A message marked as a
-    /// subscription is also remembered and sent again on every reconnect.
+    /// subscription is also remembered and sent again on every reconnect. Fails with
+    /// [`ClientError::Closed`] while a [`close`](Self::close) is under way.
     ///
     /// ```no_run
     /// # fn demo<M: wskit::Message>(client: &wskit::client::Client, msg: M) -> Result<(), wskit::client::ClientError> {
@@ -307,7 +319,7 @@ impl Client {
         &self,
         req: R,
         meta: Option<R::Meta>,
-        progress_tx: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+        progress_tx: Option<tokio::sync::mpsc::Sender<String>>,
     ) -> Result<Started, ClientError> {
         req.check().map_err(ClientError::InvalidMessage)?;
         let id: Arc<str> = uuid::Uuid::new_v4().to_string().into();

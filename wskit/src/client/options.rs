@@ -100,6 +100,8 @@ pub(crate) struct Options {
     pub heartbeat: Option<Heartbeat>,
     pub event_buffer: usize,
     pub close_timeout: Duration,
+    pub connect_timeout: Duration,
+    pub write_timeout: Duration,
     pub on_error: Option<Hook<ErrorReport>>,
     pub on_unhandled: Option<Hook<Unhandled>>,
     pub on_gap: Option<Hook<Gap>>,
@@ -116,7 +118,9 @@ pub(crate) struct Options {
 /// | [`auth`](Self::auth) | token (if any) as query parameter `access_token` |
 /// | [`heartbeat`](Self::heartbeat) | off |
 /// | [`event_buffer`](Self::event_buffer) | 1024 events per [`Events`](super::Events) stream |
-/// | [`close_timeout`](Self::close_timeout) | 5 s for the server to answer a close frame |
+/// | [`close_timeout`](Self::close_timeout) | 5 s for a deliberate close (flush, close frame, the server's answer) |
+/// | [`connect_timeout`](Self::connect_timeout) | 10 s per connection attempt (token, TCP, upgrade) |
+/// | [`write_timeout`](Self::write_timeout) | 10 s for the socket to take one frame |
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -137,7 +141,7 @@ pub(crate) struct Options {
 /// # Ok(()) }
 /// ```
 pub struct ClientBuilder {
-    opts: Options,
+    pub(super) opts: Options,
 }
 
 impl ClientBuilder {
@@ -158,6 +162,8 @@ impl ClientBuilder {
                 heartbeat: None,
                 event_buffer: 1024,
                 close_timeout: Duration::from_secs(5),
+                connect_timeout: Duration::from_secs(10),
+                write_timeout: Duration::from_secs(10),
                 on_error: None,
                 on_unhandled: None,
                 on_gap: None,
@@ -241,14 +247,32 @@ impl ClientBuilder {
         self
     }
 
-    /// How long a deliberate close waits for the server's close frame.
+    /// How long a deliberate close may take in all: writing the frames sent before it, the
+    /// close frame, and waiting for the server's close frame.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.opts.close_timeout = timeout;
         self
     }
 
+    /// How long one connection attempt may take, from asking the token provider to the end of
+    /// the upgrade. An attempt that takes longer fails (reported as
+    /// [`ErrorReport::Connect`]) and the backoff goes on.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.opts.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the socket may take to accept one frame. A server that stopped reading makes
+    /// writes stall: past this the connection is treated as lost (and the client reconnects).
+    pub fn write_timeout(mut self, timeout: Duration) -> Self {
+        self.opts.write_timeout = timeout;
+        self
+    }
+
     /// Called with every problem that concerns no call: unparsable frames, events or progress
     /// that fail validation, `ERROR` frames, overflows. Runs on the connection task: keep it short.
+    /// A panic in any hook is caught (and reported here as
+    /// [`ErrorReport::HookPanicked`]); the connection goes on.
     pub fn on_error(mut self, hook: impl Fn(ErrorReport) + Send + Sync + 'static) -> Self {
         self.opts.on_error = Some(Arc::new(hook));
         self

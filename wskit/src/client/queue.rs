@@ -23,8 +23,15 @@ pub enum QueuePolicy {
 /// One outbound item, queued or on its way to the socket.
 #[derive(Debug, Clone)]
 pub(crate) enum Outbound {
-    /// A ready frame (message, abort, heartbeat).
-    Frame(Arc<str>),
+    /// A ready message frame and its wire type (for overflow reports).
+    Frame {
+        /// The message type.
+        ty: &'static str,
+        /// The frame.
+        text: Arc<str>,
+    },
+    /// `$ws:abort` for this correlation id (never queued, never sent again after a loss).
+    Abort(Arc<str>),
     /// A request: its frame lives in the pending table under this correlation id.
     Request(Arc<str>),
 }
@@ -87,6 +94,13 @@ impl OfflineQueue {
         }
     }
 
+    /// Removes a request's entry (cancelled, dropped or failed while queued), so it no longer
+    /// takes a place.
+    pub(crate) fn remove_request(&mut self, id: &str) {
+        self.items
+            .retain(|item| !matches!(item, Outbound::Request(r) if &**r == id));
+    }
+
     /// Takes every item, oldest first.
     pub(crate) fn drain(&mut self) -> Vec<Outbound> {
         self.items.drain(..).collect()
@@ -102,14 +116,19 @@ mod tests {
     use super::*;
 
     fn frame(s: &str) -> Outbound {
-        Outbound::Frame(s.into())
+        Outbound::Frame {
+            ty: "T",
+            text: s.into(),
+        }
     }
 
     fn texts(q: &mut OfflineQueue) -> Vec<String> {
         q.drain()
             .into_iter()
             .map(|o| match o {
-                Outbound::Frame(f) | Outbound::Request(f) => f.to_string(),
+                Outbound::Frame { text: f, .. } | Outbound::Request(f) | Outbound::Abort(f) => {
+                    f.to_string()
+                }
             })
             .collect()
     }
@@ -125,9 +144,22 @@ mod tests {
         let mut q = OfflineQueue::new(QueuePolicy::DropOldest, 2);
         q.push(frame("a"));
         q.push(frame("b"));
-        assert!(matches!(q.push(frame("c")), Pushed::Evicted(Outbound::Frame(f)) if &*f == "a"));
+        assert!(
+            matches!(q.push(frame("c")), Pushed::Evicted(Outbound::Frame { text, .. }) if &*text == "a")
+        );
         q.requeue_front(vec![frame("x"), frame("y")]);
         assert_eq!(texts(&mut q), ["x", "y", "b", "c"]);
+
+        let mut q = OfflineQueue::new(QueuePolicy::DropNewest, 3);
+        q.push(frame("a"));
+        q.push(Outbound::Request("r".into()));
+        q.push(frame("b"));
+        q.remove_request("r");
+        assert_eq!(q.len(), 2);
+        assert!(matches!(
+            q.push(Outbound::Request("s".into())),
+            Pushed::Queued
+        ));
 
         let mut q = OfflineQueue::new(QueuePolicy::Off, 2);
         assert!(matches!(q.push(frame("a")), Pushed::Refused));

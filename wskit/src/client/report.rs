@@ -42,6 +42,11 @@ pub enum ErrorReport {
     },
     /// A connection attempt failed (the client will retry if its backoff allows).
     Connect(String),
+    /// A user hook (`on_unhandled`, `on_gap`) panicked; the client caught it and went on.
+    HookPanicked {
+        /// The hook's builder method.
+        hook: &'static str,
+    },
 }
 
 impl fmt::Display for ErrorReport {
@@ -57,6 +62,7 @@ impl fmt::Display for ErrorReport {
                 write!(f, "event stream full: dropped a {ty} event")
             }
             ErrorReport::Connect(why) => write!(f, "connection attempt failed: {why}"),
+            ErrorReport::HookPanicked { hook } => write!(f, "the {hook} hook panicked"),
         }
     }
 }

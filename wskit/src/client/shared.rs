@@ -12,19 +12,23 @@ use super::options::Options;
 use super::queue::{OfflineQueue, Outbound, Pushed};
 use super::report::ErrorReport;
 use super::state::{ConnectionState, Gap};
+use serde_json::value::RawValue;
+
 use crate::wire::{OutMeta, encode_frame, types};
 
 /// A request awaiting its reply.
 pub(crate) struct Pending {
     /// Order of creation, to re-send in-flight requests in their original order.
     pub seq: u64,
+    /// The request's wire type (for overflow reports).
+    pub ty: &'static str,
     pub frame: Arc<str>,
     pub idempotent: bool,
     /// Whether the frame was handed to the socket (the request is "in flight").
     pub written: bool,
     pub written_tx: Option<oneshot::Sender<()>>,
     pub reply_tx: oneshot::Sender<Result<String, ClientError>>,
-    pub progress_tx: Option<mpsc::UnboundedSender<String>>,
+    pub progress_tx: Option<mpsc::Sender<String>>,
 }
 
 /// What a started request gives its call future.
@@ -76,6 +80,9 @@ pub(crate) struct Shared {
     pub close_tx: Option<oneshot::Sender<()>>,
     /// Why the last connection attempt failed.
     pub last_error: Option<String>,
+    /// `close()` was called (or every handle dropped) and the task has not finished yet: sends
+    /// are refused and the task sets no state but `Closed`.
+    pub closing: bool,
 }
 
 pub(crate) struct Inner {
@@ -110,11 +117,16 @@ pub(crate) fn abort_frame(id: &str) -> Arc<str> {
     frame_text(encode_frame(types::ABORT, Some(&meta), None::<&()>))
 }
 
-/// The wire type of a frame we wrote ourselves (for overflow reports).
-fn frame_type(frame: &str) -> String {
-    crate::wire::InboundFrame::parse(frame)
-        .map(|f| f.ty.into_owned())
-        .unwrap_or_default()
+/// The error in the payload of an `ERROR` / `RPC_ERROR` frame, or why it is not one.
+pub(crate) fn error_payload(payload: Option<&RawValue>) -> Result<crate::Error, String> {
+    let payload = payload.map_or("null", RawValue::get);
+    serde_json::from_str::<crate::Error>(payload).map_err(|e| format!("not an error payload: {e}"))
+}
+
+/// Calls a user hook; a panic in it is caught so that it cannot take the connection task down.
+/// Returns whether the hook returned normally.
+pub(crate) fn call_hook<T>(hook: &(dyn Fn(T) + Send + Sync), value: T) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(value))).is_ok()
 }
 
 impl Inner {
@@ -133,6 +145,7 @@ impl Inner {
                 running: false,
                 close_tx: None,
                 last_error: None,
+                closing: false,
             }),
             state_tx: watch::Sender::new(ConnectionState::Closed),
             gaps_tx: broadcast::channel(64).0,
@@ -153,6 +166,14 @@ impl Inner {
         });
     }
 
+    /// A state set by the connection task: ignored once a close is under way (`Closing` stays
+    /// until the task sets `Closed` itself). Call under the lock.
+    pub fn set_task_state(&self, sh: &Shared, state: ConnectionState) {
+        if !sh.closing {
+            self.set_state(state);
+        }
+    }
+
     pub fn state(&self) -> ConnectionState {
         *self.state_tx.borrow()
     }
@@ -160,7 +181,8 @@ impl Inner {
     pub fn report(&self, reports: Reports) {
         if let Some(hook) = &self.opts.on_error {
             for r in reports.0 {
-                hook(r);
+                // A panicking on_error hook cannot report itself: it is skipped.
+                call_hook(&**hook, r);
             }
         }
     }
@@ -181,18 +203,16 @@ impl Inner {
             Pushed::Queued => Ok(()),
             Pushed::Evicted(evicted) => {
                 let ty = match &evicted {
-                    Outbound::Frame(f) => frame_type(f),
-                    Outbound::Request(id) => match sh.pending.remove(id) {
-                        Some(p) => {
-                            let ty = frame_type(&p.frame);
-                            let _ = p.reply_tx.send(Err(ClientError::QueueFull));
-                            ty
-                        }
-                        None => String::new(),
-                    },
+                    Outbound::Frame { ty, .. } => Some(*ty),
+                    Outbound::Request(id) => sh.pending.remove(id).map(|p| {
+                        sh.recent.remember(id.clone());
+                        let _ = p.reply_tx.send(Err(ClientError::QueueFull));
+                        p.ty
+                    }),
+                    Outbound::Abort(_) => None,
                 };
-                if !ty.is_empty() {
-                    reports.push(ErrorReport::QueueOverflow { ty });
+                if let Some(ty) = ty {
+                    reports.push(ErrorReport::QueueOverflow { ty: ty.to_owned() });
                 }
                 Ok(())
             }
@@ -206,13 +226,16 @@ impl Inner {
     /// Sends (or queues) a message frame; subscription frames are remembered and sent on every open.
     pub fn send_frame(
         &self,
-        ty: &str,
+        ty: &'static str,
         frame: Arc<str>,
         subscription: bool,
     ) -> Result<(), ClientError> {
         let mut reports = Reports::default();
         let result = {
             let mut sh = self.lock();
+            if sh.closing {
+                return Err(ClientError::Closed);
+            }
             if subscription {
                 if !sh.subscriptions.contains(&frame) {
                     sh.subscriptions.push(frame.clone());
@@ -222,7 +245,7 @@ impl Inner {
                     return Ok(());
                 }
             }
-            let r = self.enqueue(&mut sh, Outbound::Frame(frame), &mut reports);
+            let r = self.enqueue(&mut sh, Outbound::Frame { ty, text: frame }, &mut reports);
             if matches!(r, Err(ClientError::QueueFull)) {
                 reports.push(ErrorReport::QueueOverflow { ty: ty.to_owned() });
             }
@@ -236,14 +259,17 @@ impl Inner {
     pub fn start_request(
         &self,
         id: Arc<str>,
-        ty: &str,
+        ty: &'static str,
         frame: Arc<str>,
         idempotent: bool,
-        progress_tx: Option<mpsc::UnboundedSender<String>>,
+        progress_tx: Option<mpsc::Sender<String>>,
     ) -> Result<Started, ClientError> {
         let mut reports = Reports::default();
         let result = {
             let mut sh = self.lock();
+            if sh.closing {
+                return Err(ClientError::Closed);
+            }
             if sh.pending.len() >= self.opts.max_pending {
                 return Err(ClientError::TooManyPending {
                     limit: self.opts.max_pending,
@@ -257,6 +283,7 @@ impl Inner {
                 id.clone(),
                 Pending {
                     seq,
+                    ty,
                     frame,
                     idempotent,
                     written: false,
@@ -290,10 +317,12 @@ impl Inner {
         let mut sh = self.lock();
         if let Some(p) = sh.pending.remove(id) {
             sh.recent.remember(id.clone());
-            if p.written
-                && let Some(outbox) = &sh.outbox
-            {
-                let _ = outbox.send(Outbound::Frame(abort_frame(id)));
+            if p.written {
+                if let Some(outbox) = &sh.outbox {
+                    let _ = outbox.send(Outbound::Abort(id.clone()));
+                }
+            } else {
+                sh.queue.remove_request(id);
             }
         }
     }
@@ -307,6 +336,7 @@ impl Inner {
             .map(|(id, _)| id.clone())
             .collect();
         for id in ids {
+            sh.queue.remove_request(&id);
             if let Some(p) = sh.pending.remove(&id) {
                 sh.recent.remember(id);
                 let _ = p.reply_tx.send(Err(err.clone()));
