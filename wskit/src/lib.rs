@@ -17,6 +17,64 @@
 //! assert_eq!(serde_json::to_string(&join).unwrap(), r#"{"roomId":"general"}"#);
 //! ```
 //!
+//! Serve it and call it (a server on an ephemeral port of 127.0.0.1, and a client):
+//!
+//! ```
+//! # wskit::protocol! {
+//! #     pub protocol Chat {
+//! #         message JoinRoom { room_id: String }
+//! #         event UserJoined { room_id: String, user_id: String }
+//! #         rpc GetUser(user_id: String) -> UserData { name: String, email: Option<String> }
+//! #     }
+//! # }
+//! use wskit::server::{Context, RpcContext, Server};
+//!
+//! struct App;
+//!
+//! impl ChatHandler for App {
+//!     type Data = ();
+//!
+//!     async fn join_room(&self, ctx: Context<()>, msg: JoinRoom) -> Result<(), wskit::Error> {
+//!         let joined = UserJoined { room_id: msg.room_id, user_id: ctx.client_id().to_string() };
+//!         ctx.send(&joined).map_err(|e| wskit::Error::internal(e.to_string()))
+//!     }
+//!
+//!     async fn get_user(&self, _: RpcContext<(), GetUser>, req: GetUser) -> Result<UserData, wskit::Error> {
+//!         match req.user_id.as_str() {
+//!             "u1" => Ok(UserData { name: "Ada".into(), email: None }),
+//!             _ => Err(wskit::Error::not_found("no such user")),
+//!         }
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = Server::builder().service(Chat::server(App)).build()?;
+//! let handle = server.handle();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let url = format!("ws://{}", listener.local_addr()?);
+//! let serving = tokio::spawn(server.serve_with_shutdown(listener, std::future::pending()));
+//!
+//! let client = wskit::client::Client::builder(url).build();
+//! let chat = ChatClient::new(client.clone());
+//! client.connect().await?;
+//! assert_eq!(chat.get_user(GetUser { user_id: "u1".into() }).await?.name, "Ada");
+//! match chat.get_user(GetUser { user_id: "u2".into() }).await {
+//!     Err(wskit::client::ClientError::Rpc(e)) => assert_eq!(e.code, wskit::ErrorCode::NotFound),
+//!     other => panic!("{other:?}"),
+//! }
+//! let mut events = chat.events();
+//! chat.join_room(JoinRoom { room_id: "general".into() })?;
+//! let Some(ChatEvent::UserJoined(joined)) = events.recv().await else { panic!() };
+//! assert_eq!(joined.room_id, "general");
+//!
+//! client.close().await;
+//! handle.shutdown().await;
+//! serving.await??;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! See the README for the DSL, the server and the client.
 #![warn(missing_docs)]
 
