@@ -284,3 +284,35 @@ pub fn is_uuid_v4(s: &str) -> bool {
             .filter(|c| *c != '-')
             .all(|c| c.is_ascii_hexdigit())
 }
+
+/// A client connected to `peer`, and the peer's end of the connection.
+pub async fn connected(peer: &Peer) -> (wskit::client::Client, Conn) {
+    let client = wskit::client::Client::builder(peer.url()).build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.expect("connect");
+    (client, conn)
+}
+
+/// The correlationId of a frame the client sent.
+pub fn id_of(frame: &Value) -> String {
+    frame["meta"]["correlationId"]
+        .as_str()
+        .expect("correlationId")
+        .to_owned()
+}
+
+/// Records the client's states, the current one first, until `n` are seen or the client is gone.
+pub fn record_states(
+    client: &wskit::client::Client,
+    n: usize,
+) -> tokio::task::JoinHandle<Vec<wskit::client::ConnectionState>> {
+    let mut states = client.watch_state();
+    let first = *states.borrow_and_update();
+    tokio::spawn(async move {
+        let mut all = vec![first];
+        while all.len() < n && states.changed().await.is_ok() {
+            all.push(*states.borrow_and_update());
+        }
+        all
+    })
+}

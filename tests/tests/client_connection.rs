@@ -2,6 +2,7 @@
 //! request: token by query parameter or `bearer.` subprotocol, extra headers.
 
 use wskit_tests::client_peer as peer;
+use wskit_tests::client_peer::record_states;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -23,18 +24,7 @@ async fn connect_and_close_are_idempotent_and_states_are_watched() {
         .build();
     assert_eq!(client.state(), ConnectionState::Closed);
     assert_eq!(client.wait_open().await, Err(ClientError::NotConnected));
-    let mut states = client.watch_state();
-    let first = *states.borrow_and_update();
-    let watcher = tokio::spawn(async move {
-        let mut all = vec![first];
-        while states.changed().await.is_ok() {
-            all.push(*states.borrow_and_update());
-            if all.len() == 5 {
-                break;
-            }
-        }
-        all
-    });
+    let watcher = record_states(&client, 5);
     let (conn, a, b) = tokio::join!(peer.accept(), client.connect(), client.connect());
     a.unwrap();
     b.unwrap();

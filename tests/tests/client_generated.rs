@@ -3,6 +3,7 @@
 //! sends again; progress and events are typed.
 
 use wskit_tests::client_peer as peer;
+use wskit_tests::client_peer::id_of;
 
 use std::time::Duration;
 
@@ -22,10 +23,6 @@ wskit::protocol! {
         rpc GetUser(user_id: String) -> UserData { name: String, email: Option<String> }
         rpc Export(file_id: String) -> ExportDone { url: String } progress ExportProgress { percent: u8 }
     }
-}
-
-fn id_of(frame: &serde_json::Value) -> String {
-    frame["meta"]["correlationId"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]

@@ -2,6 +2,7 @@
 //! (`$ws:abort`), first reply wins, progress. Against a raw WebSocket peer on 127.0.0.1.
 
 use wskit_tests::client_peer as peer;
+use wskit_tests::client_peer::{connected, id_of};
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -11,20 +12,6 @@ use peer::*;
 use serde_json::json;
 use wskit::ErrorCode;
 use wskit::client::{Client, ClientError, ErrorReport};
-
-async fn connected(peer: &Peer) -> (Client, Conn) {
-    let client = Client::builder(peer.url()).build();
-    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
-    opened.expect("connect");
-    (client, conn)
-}
-
-fn id_of(frame: &serde_json::Value) -> String {
-    frame["meta"]["correlationId"]
-        .as_str()
-        .expect("correlationId")
-        .to_owned()
-}
 
 #[tokio::test]
 async fn request_carries_uuid_and_timestamp_and_gets_its_reply() {

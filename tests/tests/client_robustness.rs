@@ -4,6 +4,7 @@
 //! 127.0.0.1.
 
 use wskit_tests::client_peer as peer;
+use wskit_tests::client_peer::{connected, id_of};
 
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -15,20 +16,6 @@ use serde_json::json;
 use wskit::client::{
     Backoff, Client, ClientError, ConnectionState, ErrorReport, PROGRESS_BUFFER, QueuePolicy,
 };
-
-async fn connected(peer: &Peer) -> (Client, Conn) {
-    let client = Client::builder(peer.url()).build();
-    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
-    opened.expect("connect");
-    (client, conn)
-}
-
-fn id_of(frame: &serde_json::Value) -> String {
-    frame["meta"]["correlationId"]
-        .as_str()
-        .expect("correlationId")
-        .to_owned()
-}
 
 fn get_user() -> GetUser {
     GetUser {

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::time::Duration;
+use wskit_tests::client_peer::record_states;
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -505,18 +506,7 @@ async fn connect_close_and_hooks_against_the_server() {
             let _ = unhandled_tx.send(u);
         })
         .build();
-    let mut states = client.watch_state();
-    let first = *states.borrow_and_update();
-    let watcher = tokio::spawn(async move {
-        let mut all = vec![first];
-        while states.changed().await.is_ok() {
-            all.push(*states.borrow_and_update());
-            if all.len() == 5 {
-                break;
-            }
-        }
-        all
-    });
+    let watcher = record_states(&client, 5);
     let (a, b) = within("connect", async {
         tokio::join!(client.connect(), client.connect())
     })
