@@ -105,12 +105,7 @@ impl Checker {
                     let v = b.value()?.parse::<syn::LitInt>()?.base10_parse::<u64>()?;
                     bound(&b, &mut min, &mut max, v)
                 })?;
-                if let (Some(lo), Some(hi)) = (min, max) {
-                    if lo > hi {
-                        self.errors
-                            .push(span, format!("`min` ({lo}) is greater than `max` ({hi})"));
-                    }
-                }
+                self.check_order(span, min, max);
                 Rule::Length { min, max }
             }
             "range" => {
@@ -119,12 +114,7 @@ impl Checker {
                     let v = number(b.value()?)?;
                     bound(&b, &mut min, &mut max, v)
                 })?;
-                if let (Some(lo), Some(hi)) = (min, max) {
-                    if lo > hi {
-                        self.errors
-                            .push(span, format!("`min` ({lo}) is greater than `max` ({hi})"));
-                    }
-                }
+                self.check_order(span, min, max);
                 Rule::Range { min, max }
             }
             "pattern" => {
@@ -237,6 +227,23 @@ fn int_bounds(int: &str) -> (f64, f64) {
         "i16" => (i16::MIN as f64, i16::MAX as f64),
         "i32" => (i32::MIN as f64, i32::MAX as f64),
         _ => (i64::MIN as f64, i64::MAX as f64),
+    }
+}
+
+impl Checker {
+    /// `min` greater than `max` in `length(..)` or `range(..)`.
+    fn check_order<T: PartialOrd + std::fmt::Display>(
+        &mut self,
+        span: proc_macro2::Span,
+        min: Option<T>,
+        max: Option<T>,
+    ) {
+        if let (Some(lo), Some(hi)) = (min, max) {
+            if lo > hi {
+                self.errors
+                    .push(span, format!("`min` ({lo}) is greater than `max` ({hi})"));
+            }
+        }
     }
 }
 

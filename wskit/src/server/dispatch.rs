@@ -426,6 +426,20 @@ fn record_correlation_id(span: &tracing::Span, meta: &wire::Meta) {
     }
 }
 
+/// The start every routed request shares: decode (answering a failure), then name the request's
+/// correlationId on its span. Also hands back the middleware chain of its route.
+#[allow(clippy::type_complexity)]
+fn begin<D: Send + Sync + 'static, M: Message>(
+    mut request: Request<D>,
+    is_rpc: bool,
+    span: &tracing::Span,
+) -> Option<(Context<D>, M, InFlight<D>, Option<Chain<D>>)> {
+    let chain = request.chain.take();
+    let (ctx, msg, guard) = request.decode_guarded::<M>(is_rpc)?;
+    record_correlation_id(span, &ctx.req.meta);
+    Some((ctx, msg, guard, chain))
+}
+
 #[doc(hidden)]
 pub fn __serve_message<D, M, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
 where
@@ -438,12 +452,9 @@ where
     let this_span = span.clone();
     Box::pin(
         async move {
-            let mut request = request;
-            let chain = request.chain.take();
-            let Some((ctx, msg, _guard)) = request.decode_guarded::<M>(false) else {
+            let Some((ctx, msg, _guard, chain)) = begin::<D, M>(request, false, &this_span) else {
                 return;
             };
-            record_correlation_id(&this_span, &ctx.req.meta);
             let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(handler(ctx, msg)));
             run(ctx, chain, endpoint).await;
         }
@@ -463,12 +474,9 @@ where
     let this_span = span.clone();
     Box::pin(
         async move {
-            let mut request = request;
-            let chain = request.chain.take();
-            let Some((ctx, req, _guard)) = request.decode_guarded::<R>(true) else {
+            let Some((ctx, req, _guard, chain)) = begin::<D, R>(request, true, &this_span) else {
                 return;
             };
-            record_correlation_id(&this_span, &ctx.req.meta);
             if let Some(cid) = ctx.correlation_id()
                 && ctx
                     .conn
