@@ -176,7 +176,7 @@ impl<D: Send + Sync + 'static> Connection<D> {
         // Under the topics lock, so that a subscription cannot slip past the cleanup of a
         // closing connection (which takes the same lock after `closing` fires).
         let mut topics = self.conn.topics.lock().unwrap_or_else(|e| e.into_inner());
-        if self.conn.closing.is_cancelled() {
+        if self.conn.is_closing() {
             return Err(PubSubError::ConnectionClosed);
         }
         if topics.contains(topic) {
@@ -233,7 +233,7 @@ impl<D: Send + Sync + 'static> Connection<D> {
 
     /// Whether the connection is closed or closing.
     pub fn is_closed(&self) -> bool {
-        self.conn.closing.is_cancelled()
+        self.conn.is_closing()
     }
 }
 

@@ -60,6 +60,7 @@ mod builder;
 mod connection;
 mod context;
 mod dispatch;
+mod driver;
 mod heartbeat;
 mod hooks;
 mod limits;

@@ -9,10 +9,11 @@
 //! Queueing and taking an item each take an uncontended lock.
 
 use std::collections::VecDeque;
+#[cfg(test)]
 use std::future::poll_fn;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
@@ -62,6 +63,14 @@ impl<T> Shared<T> {
     }
 }
 
+/// Stores the task's waker unless the stored one already wakes it.
+fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        slot => *slot = Some(cx.waker().clone()),
+    }
+}
+
 /// The sending half.
 pub(crate) struct Sender<T> {
     shared: Arc<Shared<T>>,
@@ -95,6 +104,14 @@ impl<T> Sender<T> {
         Ok(())
     }
 
+    /// Wakes the receiver's task, if it waits, without queueing anything.
+    pub(crate) fn wake(&self) {
+        let waker = self.shared.lock().waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
     /// Free slots: the capacity less the items queued and not yet taken.
     pub(crate) fn capacity(&self) -> usize {
         self.shared.capacity - self.shared.queued.load(Ordering::Acquire)
@@ -121,29 +138,36 @@ pub(crate) struct Receiver<T> {
 
 impl<T> Receiver<T> {
     /// The next item; `None` once the queue is empty and the sender gone. Cancel-safe.
+    #[cfg(test)]
     pub(crate) async fn recv(&mut self) -> Option<T> {
-        poll_fn(|cx| {
-            let mut state = self.shared.lock();
-            if let Some(item) = state.items.pop_front() {
-                self.shared
-                    .queued
-                    .store(state.items.len(), Ordering::Release);
-                return Poll::Ready(Some(item));
-            }
-            if state.sender_gone {
-                return Poll::Ready(None);
-            }
-            if state.items.capacity() > SHRINK_ABOVE {
-                // Idle after a burst: give the burst's slots back.
-                state.items = VecDeque::new();
-            }
-            match &mut state.waker {
-                Some(w) if w.will_wake(cx.waker()) => {}
-                slot => *slot = Some(cx.waker().clone()),
-            }
-            Poll::Pending
-        })
-        .await
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Polls for the next item; on `Pending` the task is woken by the next `try_send`, by
+    /// [`Sender::wake`] or when the sender goes.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut state = self.shared.lock();
+        if let Some(item) = state.items.pop_front() {
+            self.shared
+                .queued
+                .store(state.items.len(), Ordering::Release);
+            return Poll::Ready(Some(item));
+        }
+        if state.sender_gone {
+            return Poll::Ready(None);
+        }
+        if state.items.capacity() > SHRINK_ABOVE {
+            // Idle after a burst: give the burst's slots back.
+            state.items = VecDeque::new();
+        }
+        register(&mut state.waker, cx);
+        Poll::Pending
+    }
+
+    /// Has the task woken by the next `try_send` or [`Sender::wake`] without taking an item
+    /// (for a task that cannot take items now but must hear of new ones).
+    pub(crate) fn register(&self, cx: &mut Context<'_>) {
+        register(&mut self.shared.lock().waker, cx);
     }
 
     /// The next item if one is queued.

@@ -1,0 +1,444 @@
+//! The connection task: one task per connection reads frames, dispatches them, and writes the
+//! outbound queue, so that the answers of the frames read in one go leave in one write.
+//!
+//! Each wake-up of the task ([`Driver::poll_event`]) reads first, while frames are there (up to
+//! [`READ_STREAK`] of them), then feeds every queued frame to the socket and flushes once, then
+//! checks the timer. Reading pauses while the outbound queue lacks room for another frame's
+//! answers (backpressure on a client that sends faster than it reads); the slow-consumer policy
+//! applies to frames pushed from elsewhere (pub/sub, other connections' handlers) and to a batch
+//! that is not written within the write timeout.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep, sleep_until};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+
+use super::connection::Conn;
+use super::dispatch;
+use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
+use super::hooks::{CloseReason, ErrorCause};
+use super::outbound;
+use crate::Error;
+
+/// Frames read in a row before the answers queued so far are written.
+const READ_STREAK: u32 = 32;
+
+/// How the connection's loop ended.
+pub(crate) struct LoopEnd {
+    /// The peer's close frame, if it sent one.
+    pub peer_close: Option<CloseReason>,
+    /// The stream broke (a frame over the limit, a protocol error): the peer may still be
+    /// sending, so it should see our close frame before the socket goes.
+    pub broken: bool,
+    /// Writing failed: the socket is gone, nothing more can be written.
+    pub write_failed: bool,
+    /// Our close frame was fed to the socket.
+    pub close_sent: bool,
+}
+
+/// What the heartbeat and close timer waits for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Timer {
+    Off,
+    Ping(Instant),
+    Pong(Instant),
+    CloseGrace(Instant),
+}
+
+impl Timer {
+    fn at(self) -> Option<Instant> {
+        match self {
+            Timer::Off => None,
+            Timer::Ping(at) | Timer::Pong(at) | Timer::CloseGrace(at) => Some(at),
+        }
+    }
+}
+
+/// What woke the connection task.
+enum Event {
+    /// A frame, the end of the stream, or a read error.
+    Inbound(Option<Result<Message, tungstenite::Error>>),
+    /// [`Conn::close`] was called: stop dispatching, send the close frame, wait for the peer's.
+    Closing,
+    /// The heartbeat or close-grace timer is due.
+    Timer,
+    /// A batch was not written within the write timeout.
+    WriteTimedOut,
+    /// Writing failed.
+    WriteFailed(tungstenite::Error),
+}
+
+/// Where the sending of our close frame stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CloseSend {
+    /// Open, or closing with frames still to write first.
+    NotYet,
+    /// Fed to the socket.
+    Sent,
+}
+
+/// The state of one connection's loop.
+struct Driver<'a, D, S> {
+    conn: &'a Arc<Conn<D>>,
+    ws: &'a mut WebSocketStream<S>,
+    rx: &'a mut outbound::Receiver<Message>,
+    /// `Conn::close` was seen.
+    closing: bool,
+    close_send: CloseSend,
+    /// Frames read since the last write pass.
+    streak: u32,
+    /// Frames fed to the socket and not yet flushed.
+    unflushed: bool,
+    /// The heartbeat or close-grace state.
+    timer: Timer,
+    /// When the batch being written times out; set while a write waits for the socket.
+    write_deadline: Option<Instant>,
+    /// The one timer of the connection, armed for the earliest of `timer` and
+    /// `write_deadline` (or later: it is re-armed when it fires early).
+    sleep: Pin<&'a mut Sleep>,
+    /// The deadline `sleep` is armed for.
+    armed: Instant,
+}
+
+/// A deadline that never comes (a year away).
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(86400 * 365)
+}
+
+/// Runs the connection until the peer closes, the stream ends or breaks, the close grace passes,
+/// or writing fails.
+pub(crate) async fn run_loop<D, S>(
+    conn: &Arc<Conn<D>>,
+    ws: &mut WebSocketStream<S>,
+    rx: &mut outbound::Receiver<Message>,
+) -> LoopEnd
+where
+    D: Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let heartbeat = conn.shared.heartbeat;
+    let timer = match heartbeat {
+        Some(hb) => Timer::Ping(Instant::now() + hb.interval),
+        None => Timer::Off,
+    };
+    let armed = timer.at().unwrap_or_else(far);
+    let sleep = sleep_until(armed);
+    tokio::pin!(sleep);
+    let mut driver = Driver {
+        conn,
+        ws,
+        rx,
+        closing: false,
+        close_send: CloseSend::NotYet,
+        streak: 0,
+        unflushed: false,
+        timer,
+        write_deadline: None,
+        sleep,
+        armed,
+    };
+    let close_timeout = conn.shared.rt.limits.close_timeout;
+    let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
+        peer_close,
+        broken,
+        write_failed: false,
+        close_sent: driver.close_send == CloseSend::Sent,
+    };
+    loop {
+        match std::future::poll_fn(|cx| driver.poll_event(cx)).await {
+            Event::Inbound(msg) => {
+                let msg = match msg {
+                    None => return end(&driver, None, false),
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => return end(&driver, None, read_error(conn, e)),
+                };
+                if let (Some(hb), Timer::Pong(_)) = (heartbeat, driver.timer) {
+                    driver.timer = Timer::Ping(Instant::now() + hb.interval);
+                }
+                let closing = driver.closing;
+                match msg {
+                    Message::Text(text) if !closing => dispatch::frame(conn, text, received()),
+                    Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
+                        Ok(text) => dispatch::frame(conn, text, received()),
+                        Err(_) => dispatch::answer_bad_frame(
+                            conn,
+                            Error::invalid_argument("binary frame is not valid UTF-8"),
+                            ErrorCause::NotUtf8,
+                        ),
+                    },
+                    Message::Close(frame) => {
+                        let reason = frame
+                            .map(|f| CloseReason::new(f.code.into(), f.reason.as_str()))
+                            .unwrap_or_else(|| CloseReason::new(1005, ""));
+                        return end(&driver, Some(reason), false);
+                    }
+                    _ => {}
+                }
+            }
+            Event::Closing => {
+                driver.closing = true;
+                // A write stuck at close is bounded by the close grace, not the write timeout.
+                driver.write_deadline = None;
+                driver.timer = Timer::CloseGrace(Instant::now() + close_timeout);
+            }
+            Event::Timer => match driver.timer {
+                Timer::Ping(_) => {
+                    let hb = heartbeat.unwrap_or_default();
+                    let _ = conn.push_message(Message::Ping(Default::default()));
+                    driver.timer = Timer::Pong(Instant::now() + hb.timeout);
+                }
+                Timer::Pong(_) => {
+                    tracing::debug!("ping timeout");
+                    conn.report(
+                        Error::deadline_exceeded(PING_TIMEOUT_REASON),
+                        ErrorCause::PingTimeout,
+                    );
+                    conn.close(PING_TIMEOUT_CODE, PING_TIMEOUT_REASON.into());
+                    driver.timer = Timer::Off;
+                }
+                Timer::CloseGrace(_) => return end(&driver, None, false),
+                Timer::Off => {}
+            },
+            Event::WriteTimedOut => {
+                let write_timeout = conn.shared.rt.limits.write_timeout;
+                conn.report(
+                    Error::resource_exhausted(format!(
+                        "outbound frames not written within {write_timeout:?}"
+                    )),
+                    ErrorCause::SlowConsumer,
+                );
+                conn.close_slow();
+            }
+            Event::WriteFailed(e) => {
+                tracing::debug!(error = %e, "write failed");
+                conn.report(
+                    Error::unavailable(e.to_string()),
+                    ErrorCause::Transport(e.to_string()),
+                );
+                return LoopEnd {
+                    write_failed: true,
+                    ..end(&driver, None, false)
+                };
+            }
+        }
+    }
+}
+
+impl<D, S> Driver<'_, D, S>
+where
+    D: Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    /// Whether another frame may be read now.
+    fn may_read(&self) -> bool {
+        self.closing || self.conn.has_room()
+    }
+
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        if !self.closing && self.conn.is_closing() {
+            return Poll::Ready(Event::Closing);
+        }
+        // 1. Read while frames are there: their answers are queued, and written together below.
+        let mut read_polled = false;
+        if self.streak < READ_STREAK && self.may_read() {
+            if let Poll::Ready(msg) = self.poll_read(cx) {
+                self.streak += 1;
+                return Poll::Ready(Event::Inbound(msg));
+            }
+            read_polled = true;
+        }
+        self.streak = 0;
+        // 2. Write what is queued.
+        match self.poll_write(cx) {
+            Poll::Ready(Ok(())) => self.write_deadline = None,
+            Poll::Ready(Err(e)) => return Poll::Ready(Event::WriteFailed(e)),
+            Poll::Pending => {
+                // Waiting for the socket; the queue must still wake the task on a close.
+                self.rx.register(cx);
+                if self.write_deadline.is_none() && !self.closing {
+                    let limit = self.conn.shared.rt.limits.write_timeout;
+                    self.write_deadline = Some(Instant::now() + limit);
+                }
+            }
+        }
+        // 3. Read again if the streak ended or the write pass made room.
+        if !read_polled
+            && self.may_read()
+            && let Poll::Ready(msg) = self.poll_read(cx)
+        {
+            self.streak = 1;
+            return Poll::Ready(Event::Inbound(msg));
+        }
+        // 4. The timers.
+        self.poll_timer(cx)
+    }
+
+    /// The next frame. Each frame takes a unit of the task's cooperative budget, as a socket
+    /// read does: frames already buffered would otherwise be read and dispatched without end,
+    /// starving the other tasks (and the handlers a frame spawned).
+    fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Message, tungstenite::Error>>> {
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        let msg = std::task::ready!(self.ws.poll_next_unpin(cx));
+        coop.made_progress();
+        Poll::Ready(msg)
+    }
+
+    /// Feeds every queued frame (then, when closing, the close frame) and flushes. `Ready(Ok)`
+    /// once everything is written; `Pending` while the socket is full.
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), tungstenite::Error>> {
+        let slow = self.conn.slow.load(Ordering::Acquire);
+        loop {
+            std::task::ready!(self.ws.poll_ready_unpin(cx))?;
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(m)) => {
+                    self.conn.dequeued(&m);
+                    if !slow {
+                        self.ws.start_send_unpin(m)?;
+                        self.unflushed = true;
+                    }
+                }
+                Poll::Ready(None) | Poll::Pending => break,
+            }
+        }
+        if self.closing && self.close_send == CloseSend::NotYet {
+            // Frames queued before the close went first; no more are queued after it.
+            let frame = self.conn.close_reason().map(|r| CloseFrame {
+                code: r.code.into(),
+                reason: r.reason.into(),
+            });
+            self.ws.start_send_unpin(Message::Close(frame))?;
+            self.close_send = CloseSend::Sent;
+            self.unflushed = true;
+        }
+        if self.unflushed {
+            std::task::ready!(self.ws.poll_flush_unpin(cx))?;
+            self.unflushed = false;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// Polls the one timer for the earliest of the heartbeat (or close grace) and the write
+    /// deadline.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        loop {
+            let due = match (self.timer.at(), self.write_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match due {
+                Some(at) if at < self.armed => {
+                    self.sleep.as_mut().reset(at);
+                    self.armed = at;
+                }
+                _ => {}
+            }
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let now = Instant::now();
+            if self.write_deadline.is_some_and(|at| at <= now) {
+                self.write_deadline = None;
+                return Poll::Ready(Event::WriteTimedOut);
+            }
+            if self.timer.at().is_some_and(|at| at <= now) {
+                self.armed = far();
+                self.sleep.as_mut().reset(self.armed);
+                return Poll::Ready(Event::Timer);
+            }
+            // Fired for a deadline that was pushed back: wait for the next one.
+            self.armed = due.unwrap_or_else(far);
+            self.sleep.as_mut().reset(self.armed);
+        }
+    }
+}
+
+/// When a frame was received: the wall clock (for `receivedAt`) and the monotonic clock (the
+/// origin of its deadline).
+fn received() -> dispatch::Received {
+    dispatch::Received {
+        at: SystemTime::now(),
+        instant: Instant::now(),
+    }
+}
+
+/// Handles a read error; whether the stream is broken (the peer may still be sending).
+fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Error) -> bool {
+    match e {
+        tungstenite::Error::Capacity(CapacityError::MessageTooLong { .. }) => {
+            let limit = conn.shared.rt.limits.max_frame_bytes;
+            conn.report(
+                Error::resource_exhausted(format!("frame larger than {limit} bytes")),
+                ErrorCause::FrameTooBig,
+            );
+            conn.close(1009, "frame too big".into());
+            true
+        }
+        tungstenite::Error::ConnectionClosed
+        | tungstenite::Error::AlreadyClosed
+        | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => false,
+        other => {
+            tracing::debug!(error = %other, "read failed");
+            conn.report(
+                Error::unavailable(other.to_string()),
+                ErrorCause::Transport(other.to_string()),
+            );
+            if let tungstenite::Error::Protocol(_) = other {
+                conn.close(1002, "protocol error".into());
+                return true;
+            }
+            false
+        }
+    }
+}
+
+/// After the loop: writes what is still queued (unless the peer is a slow consumer) and our close
+/// frame if it has not gone yet (or the answer to the peer's), within the close timeout.
+/// Whether the socket is still good for a graceful shutdown.
+pub(crate) async fn finish<D, S>(
+    conn: &Arc<Conn<D>>,
+    ws: &mut WebSocketStream<S>,
+    rx: &mut outbound::Receiver<Message>,
+    end: &LoopEnd,
+) -> bool
+where
+    D: Send + Sync + 'static,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    if end.write_failed {
+        return false;
+    }
+    let slow = conn.slow.load(Ordering::Acquire);
+    let reason = conn.close_reason();
+    let finished = tokio::time::timeout(conn.shared.rt.limits.close_timeout, async {
+        if !slow {
+            // Frames queued before the close still go out (replies of finished handlers).
+            while let Ok(m) = rx.try_recv() {
+                ws.feed(m).await?;
+            }
+        }
+        match reason {
+            Some(r) if end.peer_close.is_none() && !end.close_sent => {
+                let frame = CloseFrame {
+                    code: r.code.into(),
+                    reason: r.reason.into(),
+                };
+                ws.send(Message::Close(Some(frame))).await
+            }
+            _ => SinkExt::close(ws).await,
+        }
+    })
+    .await;
+    matches!(finished, Ok(Ok(())))
+}
