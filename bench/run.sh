@@ -31,7 +31,7 @@ fifo) PRIO=(chrt --reset-on-fork -f 1) ;;
 other) PRIO=(chrt -o 0) ;;
 *) echo "SCHED must be fifo or other" >&2; exit 1 ;;
 esac
-SERVERS=${SERVERS:-"echo echo-batch wskit ws-kit-bun"}
+SERVERS=${SERVERS:-"echo echo-batch raw-pubsub wskit ws-kit-bun"}
 SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k idle-10k"}
 OUT_MD=${OUT_MD:-BENCHMARKS.md}
 COMMAND="REPEATS=$REPEATS DURATION=$DURATION SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU SCHED=$SCHED bash bench/run.sh"
@@ -79,6 +79,7 @@ start_server() {
     case $name in
     echo) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" >"$log" 2>&1 & ;;
     echo-batch) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" --batch >"$log" 2>&1 & ;;
+    raw-pubsub) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/raw_pubsub" >"$log" 2>&1 & ;;
     wskit) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
     ws-kit-bun) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
@@ -107,10 +108,11 @@ loadgen() {
     "${PRIO[@]}" taskset -c "$LOAD_CPU" "$BIN/loadgen" --addr "127.0.0.1:$SERVER_PORT" "$@"
 }
 
-# Which servers speak each scenario (the raw echoes have no pub/sub; one echo suffices for memory).
+# Which servers speak each scenario (the raw echoes have no pub/sub, raw-pubsub has only pub/sub;
+# one echo suffices for memory).
 servers_for() {
     case $1 in
-    fanout-10k) echo "wskit ws-kit-bun" ;;
+    fanout-10k) echo "raw-pubsub wskit ws-kit-bun" ;;
     idle-10k) echo "echo wskit ws-kit-bun" ;;
     *) echo "echo echo-batch wskit ws-kit-bun" ;;
     esac

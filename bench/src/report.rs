@@ -87,6 +87,9 @@ pub enum Goal {
     AtLeast(f64),
     /// The value must be at most this.
     AtMost(f64),
+    /// No goal: the row is shown for information (a comparison with a floor, say), under this
+    /// label in the goal column, and is never met or missed.
+    Info(&'static str),
 }
 
 /// One target of the benchmark and what was measured for it.
@@ -101,19 +104,22 @@ pub struct Target {
 }
 
 impl Target {
-    /// Whether the goal is met; `None` when nothing was measured.
+    /// Whether the goal is met; `None` when nothing was measured or the row is informational.
     ///
     /// ```
     /// use wskit_bench::report::{Goal, Target};
     /// let t = Target { what: "x".into(), measured: Some(0.6), goal: Goal::AtLeast(0.5) };
     /// assert_eq!(t.met(), Some(true));
+    /// let info = Target { what: "y".into(), measured: Some(0.6), goal: Goal::Info("(floor)") };
+    /// assert_eq!(info.met(), None);
     /// ```
     pub fn met(&self) -> Option<bool> {
         let m = self.measured?;
-        Some(match self.goal {
-            Goal::AtLeast(g) => m >= g,
-            Goal::AtMost(g) => m <= g,
-        })
+        match self.goal {
+            Goal::AtLeast(g) => Some(m >= g),
+            Goal::AtMost(g) => Some(m <= g),
+            Goal::Info(_) => None,
+        }
     }
 }
 
@@ -123,6 +129,8 @@ pub mod names {
     pub const ECHO: &str = "echo";
     /// Raw tokio-tungstenite echo, feeding every reply then flushing once.
     pub const ECHO_BATCH: &str = "echo-batch";
+    /// Raw tokio-tungstenite pub/sub: the frame encoded once, one direct write per subscriber.
+    pub const RAW_PUBSUB: &str = "raw-pubsub";
     /// The wskit bench server.
     pub const WSKIT: &str = "wskit";
     /// ws-kit on Bun.
@@ -139,7 +147,8 @@ pub mod names {
     pub const IDLE: &str = "idle-10k";
 }
 
-/// The issue's targets, computed from the medians of `runs`.
+/// The issue's targets, computed from the medians of `runs`, then informational rows
+/// ([`Goal::Info`]).
 pub fn targets(runs: &Runs) -> Vec<Target> {
     use names::*;
     let m = |scenario, server, path| runs.median(scenario, server, path);
@@ -188,6 +197,14 @@ pub fn targets(runs: &Runs) -> Vec<Target> {
                 m(FANOUT, WS_KIT_BUN, "deliveries_per_s"),
             ),
             goal: Goal::AtLeast(3.0),
+        },
+        Target {
+            what: format!("{FANOUT}: {WSKIT} / {RAW_PUBSUB} deliveries/s"),
+            measured: ratio(
+                m(FANOUT, WSKIT, "deliveries_per_s"),
+                m(FANOUT, RAW_PUBSUB, "deliveries_per_s"),
+            ),
+            goal: Goal::Info("(floor)"),
         },
     ]
 }
@@ -242,6 +259,36 @@ mod tests {
         // No W=1 runs: nothing measured, nothing claimed.
         assert_eq!(t[3].measured, None);
         assert_eq!(t[3].met(), None);
+    }
+
+    #[test]
+    fn fanout_floor_row_is_the_ratio_to_raw_pubsub_and_never_met_or_missed() {
+        use names::*;
+        let fanout = |server: &str, rate: f64| {
+            serde_json::json!({"server": server, "scenario": FANOUT, "deliveries_per_s": rate})
+                .to_string()
+        };
+        let text = [
+            fanout(RAW_PUBSUB, 400_000.0),
+            fanout(WSKIT, 300_000.0),
+            fanout(WS_KIT_BUN, 200_000.0),
+        ]
+        .join("\n");
+        let t = targets(&Runs::parse(&text).unwrap());
+        let floor = t
+            .iter()
+            .find(|t| t.what == format!("{FANOUT}: {WSKIT} / {RAW_PUBSUB} deliveries/s"))
+            .unwrap();
+        assert_eq!(floor.measured, Some(0.75));
+        assert_eq!(floor.goal, Goal::Info("(floor)"));
+        assert_eq!(floor.met(), None);
+        // The issue's fan-out target is still wskit against ws-kit on Bun.
+        let bun = t
+            .iter()
+            .find(|t| t.what == format!("{FANOUT}: {WSKIT} / {WS_KIT_BUN} deliveries/s"))
+            .unwrap();
+        assert_eq!(bun.measured, Some(1.5));
+        assert_eq!(bun.met(), Some(false));
     }
 
     #[test]
