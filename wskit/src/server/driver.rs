@@ -96,6 +96,8 @@ struct Driver<'a, D, S> {
     close_send: CloseSend,
     /// Frames read since the last write pass.
     streak: u32,
+    /// The task's waker is registered with the outbound queue (it waits for frames to write).
+    rx_registered: bool,
     /// Frames fed to the socket and not yet flushed.
     unflushed: bool,
     /// The heartbeat or close-grace state.
@@ -140,6 +142,7 @@ where
         closing: false,
         close_send: CloseSend::NotYet,
         streak: 0,
+        rx_registered: false,
         unflushed: false,
         timer,
         write_deadline: None,
@@ -154,7 +157,13 @@ where
         close_sent: driver.close_send == CloseSend::Sent,
     };
     loop {
-        match std::future::poll_fn(|cx| driver.poll_event(cx)).await {
+        let event = std::future::poll_fn(|cx| driver.poll_event(cx)).await;
+        if driver.rx_registered {
+            // The task runs now: answers queued while handling the event must not wake it.
+            driver.rx.unregister();
+            driver.rx_registered = false;
+        }
+        match event {
             Event::Inbound(msg) => {
                 let msg = match msg {
                     None => return end(&driver, None, false),
@@ -264,6 +273,7 @@ where
             Poll::Pending => {
                 // Waiting for the socket; the queue must still wake the task on a close.
                 self.rx.register(cx);
+                self.rx_registered = true;
                 if self.write_deadline.is_none() && !self.closing {
                     let limit = self.conn.shared.rt.limits.write_timeout;
                     self.write_deadline = Some(Instant::now() + limit);
@@ -309,7 +319,11 @@ where
                         self.unflushed = true;
                     }
                 }
-                Poll::Ready(None) | Poll::Pending => break,
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    self.rx_registered = true;
+                    break;
+                }
             }
         }
         if self.closing && self.close_send == CloseSend::NotYet {

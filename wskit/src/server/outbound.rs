@@ -164,6 +164,12 @@ impl<T> Receiver<T> {
         Poll::Pending
     }
 
+    /// Forgets the waiting task: the receiver's own task is running and will look at the queue
+    /// before it waits again, so the items it queues itself need not wake it.
+    pub(crate) fn unregister(&self) {
+        self.shared.lock().waker = None;
+    }
+
     /// Has the task woken by the next `try_send` or [`Sender::wake`] without taking an item
     /// (for a task that cannot take items now but must hear of new ones).
     pub(crate) fn register(&self, cx: &mut Context<'_>) {
