@@ -131,10 +131,13 @@ run_one() {
     esac
 }
 
+# The servers of a scenario take turns, run after run (not all runs of one server, then the
+# next): a machine that gets busier or quieter during the script shifts every server alike, so
+# the ratios stay fair.
 for scenario in $SCENARIOS; do
-    for server in $(servers_for "$scenario"); do
-        case " $SERVERS " in *" $server "*) ;; *) continue ;; esac
-        for repeat in $(seq "$REPEATS"); do
+    for repeat in $(seq "$REPEATS"); do
+        for server in $(servers_for "$scenario"); do
+            case " $SERVERS " in *" $server "*) ;; *) continue ;; esac
             echo "== $scenario on $server, run $repeat/$REPEATS"
             start_server "$server"
             if line=$(run_one "$scenario" "$server" "$repeat"); then

@@ -162,7 +162,7 @@ async fn a_slow_subscriber_is_closed_by_a_publication_fan_out() {
     slow.send(r#"{"type":"JOIN","payload":{"room":"news"}}"#)
         .await;
     assert_eq!(events.next().await, "joined:news");
-    // 20 publications without a yield in between: the subscriber's writer cannot keep up.
+    // 20 publications without a yield in between: the subscriber's connection task cannot keep up.
     for i in 0..20 {
         let msg = NewMessage {
             text: format!("n{i}"),

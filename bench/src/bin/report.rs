@@ -82,7 +82,8 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
     let _ = writeln!(
         w,
         "Written by `bench/run.sh`; do not edit by hand. Every figure is the **median of the runs** \
-         listed (each run is a fresh server process); percentiles are the medians of each run's \
+         listed (each run is a fresh server process, and the servers of a scenario take turns run after \
+         run, so that a machine getting busier or quieter shifts them alike); percentiles are the medians of each run's \
          percentile; CPU is the fraction of one core each process used during the measured window, and \
          (preempted) how often per second it lost its core to another process \
          (`nonvoluntary_ctxt_switches`): more than a handful means the machine was not quiet and \

@@ -39,7 +39,7 @@ pub(crate) struct Conn<D> {
     pub data: RwLock<D>,
     pub shared: Arc<Shared<D>>,
     out: outbound::Sender<Message>,
-    /// Bytes queued in `out` and not yet taken by the writer.
+    /// Bytes queued in `out` and not yet taken by the connection loop.
     queued_bytes: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
     pub closing: CancellationToken,

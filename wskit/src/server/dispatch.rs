@@ -236,14 +236,14 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
     }
 }
 
-/// Polls a handler future once on the reader: most handlers finish at once, and then no task is
-/// spawned. A pending one goes on as its own task.
+/// Polls a handler future once on the connection task: most handlers finish at once, and then no
+/// task is spawned. A pending one goes on as its own task.
 fn run_inline_or_spawn<D: Send + Sync + 'static>(
     shared: &super::builder::Shared<D>,
     fut: BoxFuture<'static, ()>,
 ) {
     // Backstop: panics of decoding, middleware and handlers are caught (and answered) inside
-    // the request; this one keeps the reader alive whatever a `Service` impl does.
+    // the request; this one keeps the connection alive whatever a `Service` impl does.
     let mut fut = AssertUnwindSafe(fut).catch_unwind().map(|r| {
         if let Err(panic) = r {
             tracing::error!(panic = %panic_message(&panic), "request panicked outside its handler");
@@ -501,8 +501,8 @@ where
                     Ok(())
                 })
             });
-            // Most RPCs finish in their first poll (inline on the reader): only one that does
-            // not goes in the abort registry, before the reader reads the next frame.
+            // Most RPCs finish in their first poll (inline on the connection task): only one that
+            // does not goes in the abort registry, before the next frame is read.
             let mut running = std::pin::pin!(run(ctx.clone(), chain, endpoint));
             let mut registered: Option<Registered<D>> = None;
             std::future::poll_fn(|cx| {
