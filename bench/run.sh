@@ -16,16 +16,15 @@ DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
-# Server and load generator run under this scheduling policy, so that other work on a shared
-# machine does not delay them: `fifo` (default; the main thread of each gets real-time SCHED_FIFO
-# priority 1 via chrt, which needs root: a woken server or load generator runs at once instead of
-# waiting up to a scheduler tick for another process's time slice to end; --reset-on-fork keeps
-# helper threads, such as Bun's garbage collector, at the normal policy, so they are not starved
-# by their own main thread) or `other` (the normal policy). The kernel's real-time throttling
-# (sched_rt_runtime_us, 950 ms per second by default) still pauses a saturated real-time task
-# for up to 50 ms a second: it shows in the max column, not in p99. The report shows how often
-# each process was still preempted.
-SCHED=${SCHED:-fifo}
+# Server and load generator run under this scheduling policy: `other` (default; the normal
+# policy, as users run servers) or `fifo` (the main thread of each gets real-time SCHED_FIFO
+# priority 1 via chrt, which needs root; --reset-on-fork keeps helper threads at the normal
+# policy). `fifo` cuts the noise of other work on a shared machine but is unfair to Bun: its
+# garbage-collector and JIT helper threads share the pinned core with a real-time main thread
+# that never yields it, and a main thread waiting for them stalls until the kernel's real-time
+# throttling (50 ms a second) lets them run: rounds of about a second in the fan-out, maxima of
+# hundreds of ms in the rpc runs. The report shows how often each process was preempted.
+SCHED=${SCHED:-other}
 case $SCHED in
 fifo) PRIO=(chrt --reset-on-fork -f 1) ;;
 other) PRIO=(chrt -o 0) ;;
