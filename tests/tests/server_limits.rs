@@ -162,10 +162,14 @@ async fn a_slow_subscriber_is_closed_by_a_publication_fan_out() {
     slow.send(r#"{"type":"JOIN","payload":{"room":"news"}}"#)
         .await;
     assert_eq!(events.next().await, "joined:news");
-    // 20 publications without a yield in between: the subscriber's connection task cannot keep up.
-    for i in 0..20 {
+    // 64 publications of 256 KiB without a yield in between, to a subscriber that does not
+    // read: the first go straight to its socket until the kernel's buffers are full (one of
+    // them in part), then 4 are queued, and the next overflows the queue.
+    const COUNT: usize = 64;
+    let padding = "x".repeat(256 * 1024);
+    for i in 0..COUNT {
         let msg = NewMessage {
-            text: format!("n{i}"),
+            text: format!("n{i}:{padding}"),
         };
         server
             .handle
@@ -173,11 +177,20 @@ async fn a_slow_subscriber_is_closed_by_a_publication_fan_out() {
             .await
             .unwrap();
     }
-    // The fifth overflowed the queue and closed the connection; later ones were not queued.
     assert_eq!(*reported.lock().unwrap(), 1);
     let (close, texts) = slow.recv_close().await;
     assert_eq!(close, Some((1008, "slow consumer".to_owned())));
-    assert!(texts.len() <= 4);
+    // Whole frames, in order, and not all of them: the queued ones were dropped at the close.
+    assert!(texts.len() < COUNT, "{} of {COUNT} delivered", texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        let msg: serde_json::Value = serde_json::from_str(text).expect("a whole frame");
+        let text = msg["payload"]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!("n{i}:")),
+            "frame {i} out of order"
+        );
+        assert_eq!(text.len(), format!("n{i}:").len() + padding.len());
+    }
 }
 
 #[tokio::test]

@@ -75,7 +75,7 @@ async fn upgrade_request<D: Send + Sync + 'static>(
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
                 let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
-                connection::run(shared, ws, id, data, slot).await;
+                connection::run(shared, ws, None, id, data, slot).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }

@@ -22,6 +22,7 @@ use super::driver;
 use super::hooks::{CloseReason, ErrorCause, ErrorEvent, app_close_code};
 use super::limits::SlowConsumerPolicy;
 use super::outbound;
+use super::socket::{self, Direct};
 use crate::Error;
 use crate::pubsub::{ClientId, FrameSink};
 use crate::wire;
@@ -39,6 +40,8 @@ pub(crate) struct Conn<D> {
     pub data: RwLock<D>,
     pub shared: Arc<Shared<D>>,
     out: outbound::Sender<Message>,
+    /// The socket, for direct writes of publications (connections of the embedded server).
+    pub(super) socket: Option<Arc<socket::Shared>>,
     /// Bytes queued in `out` and not yet taken by the connection loop.
     queued_bytes: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
@@ -205,7 +208,20 @@ impl<D: Send + Sync + 'static> Conn<D> {
 }
 
 impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
+    /// A publication: written straight to the socket when the connection is idle (nothing
+    /// queued or unwritten), which spares a fan-out a wake-up of every subscriber's task; queued
+    /// otherwise.
     fn deliver(&self, frame: Utf8Bytes) {
+        if let Some(socket) = &self.socket
+            && !self.is_closing()
+        {
+            let direct = self
+                .out
+                .try_direct(|| socket.write_text_frame(frame.as_bytes()));
+            if direct != Direct::Refused {
+                return;
+            }
+        }
         let _ = self.push(frame);
     }
 }
@@ -227,6 +243,7 @@ impl<D: Send + Sync + 'static> Closer for Conn<D> {
 pub(crate) fn run<D, S>(
     shared: Arc<Shared<D>>,
     ws: WebSocketStream<S>,
+    socket: Option<Arc<socket::Shared>>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
@@ -236,12 +253,13 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let span = tracing::info_span!("ws.connection", client_id = %id);
-    run_inner(shared, ws, id, data, slot).instrument(span)
+    run_inner(shared, ws, socket, id, data, slot).instrument(span)
 }
 
 async fn run_inner<D, S>(
     shared: Arc<Shared<D>>,
     mut ws: WebSocketStream<S>,
+    socket: Option<Arc<socket::Shared>>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
@@ -255,6 +273,7 @@ async fn run_inner<D, S>(
         data: RwLock::new(data),
         shared: shared.clone(),
         out: tx,
+        socket,
         queued_bytes: AtomicUsize::new(0),
         closing: shared.rt.shutdown_now.child_token(),
         closing_flag: AtomicBool::new(false),

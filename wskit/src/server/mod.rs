@@ -67,6 +67,7 @@ mod limits;
 mod middleware;
 mod outbound;
 mod shutdown;
+mod socket;
 mod upgrade;
 
 use futures_util::future::BoxFuture;

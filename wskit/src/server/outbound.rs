@@ -17,6 +17,8 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
+use super::socket::Direct;
+
 /// Slots kept allocated while the queue is idle; more are freed when the receiver finds it empty.
 const SHRINK_ABOVE: usize = 64;
 
@@ -28,6 +30,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             waker: None,
             sender_gone: false,
             receiver_gone: false,
+            direct: false,
         }),
         capacity: capacity.max(1),
         queued: AtomicUsize::new(0),
@@ -54,6 +57,9 @@ struct State<T> {
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
+    /// The receiver holds nothing it has not written: with the queue empty, an item may bypass
+    /// it ([`Sender::try_direct`]).
+    direct: bool,
 }
 
 impl<T> Shared<T> {
@@ -93,6 +99,7 @@ impl<T> Sender<T> {
                 state.items.reserve_exact(1);
             }
             state.items.push_back(item);
+            state.direct = false;
             self.shared
                 .queued
                 .store(state.items.len(), Ordering::Release);
@@ -102,6 +109,30 @@ impl<T> Sender<T> {
             waker.wake();
         }
         Ok(())
+    }
+
+    /// Runs `write` (a direct write to the socket) instead of queueing, if the queue is empty
+    /// and the receiver said it holds nothing unwritten ([`Receiver::poll_recv`] with `idle`).
+    /// Under the queue's lock: no item queued meanwhile can be overtaken. After a partial write
+    /// the receiver is woken to finish it, and nothing bypasses the queue until it has.
+    pub(crate) fn try_direct(&self, write: impl FnOnce() -> Direct) -> Direct {
+        let waker = {
+            let mut state = self.shared.lock();
+            if !state.direct || !state.items.is_empty() || state.receiver_gone {
+                return Direct::Refused;
+            }
+            match write() {
+                Direct::Partial => {
+                    state.direct = false;
+                    state.waker.take()
+                }
+                done => return done,
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Direct::Partial
     }
 
     /// Wakes the receiver's task, if it waits, without queueing anything.
@@ -140,19 +171,22 @@ impl<T> Receiver<T> {
     /// The next item; `None` once the queue is empty and the sender gone. Cancel-safe.
     #[cfg(test)]
     pub(crate) async fn recv(&mut self) -> Option<T> {
-        poll_fn(|cx| self.poll_recv(cx)).await
+        poll_fn(|cx| self.poll_recv(cx, false)).await
     }
 
     /// Polls for the next item; on `Pending` the task is woken by the next `try_send`, by
-    /// [`Sender::wake`] or when the sender goes.
-    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    /// [`Sender::wake`] or when the sender goes. `idle`: the receiver holds nothing it has not
+    /// written, so that, while the queue stays empty, items may bypass it.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>, idle: bool) -> Poll<Option<T>> {
         let mut state = self.shared.lock();
         if let Some(item) = state.items.pop_front() {
+            state.direct = false;
             self.shared
                 .queued
                 .store(state.items.len(), Ordering::Release);
             return Poll::Ready(Some(item));
         }
+        state.direct = idle && !state.sender_gone;
         if state.sender_gone {
             return Poll::Ready(None);
         }

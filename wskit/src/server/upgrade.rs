@@ -13,6 +13,7 @@ use super::auth::{offered_subprotocols, select_subprotocol};
 use super::builder::{ConnSlot, Shared};
 use super::connection;
 use super::http;
+use super::socket::{self, Socket};
 use crate::pubsub::ClientId;
 
 /// The largest upgrade request head read.
@@ -100,19 +101,26 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
 /// long-lived connection keeps only its connection future. (That task's span, `ws.connection`,
 /// is created here, inside this task's `ws.accept` span, so it stays its child.)
 pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, tcp: TcpStream) {
-    let Some((ws, id, data, slot)) = handshake(&shared, tcp).await else {
+    let Some((ws, socket, id, data, slot)) = handshake(&shared, tcp).await else {
         return;
     };
     let tracker = shared.rt.tracker.clone();
-    tracker.spawn(connection::run(shared, ws, id, data, slot));
+    tracker.spawn(connection::run(shared, ws, Some(socket), id, data, slot));
 }
 
 /// The embedded server's upgrade: reads the request, decides on it, writes the answer. Returns
-/// the upgraded socket and what the connection starts with, or `None` once a refusal is sent.
+/// the upgraded socket (and its handle for direct writes) and what the connection starts with,
+/// or `None` once a refusal is sent.
 async fn handshake<D: Send + Sync + 'static>(
     shared: &Arc<Shared<D>>,
     mut tcp: TcpStream,
-) -> Option<(WebSocketStream<TcpStream>, ClientId, D, ConnSlot)> {
+) -> Option<(
+    WebSocketStream<Socket>,
+    Arc<socket::Shared>,
+    ClientId,
+    D,
+    ConnSlot,
+)> {
     let Some(slot) = shared.rt.reserve() else {
         let _ = write_refusal(&mut tcp, &over_limit()).await;
         return None;
@@ -155,10 +163,11 @@ async fn handshake<D: Send + Sync + 'static>(
         return None;
     }
     drop(out);
+    let (tcp, direct) = Socket::new(tcp);
     let ws =
         WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(shared.rt.ws_config))
             .await;
-    Some((ws, id, data, slot))
+    Some((ws, direct, id, data, slot))
 }
 
 /// Reads the request head; returns it and any bytes read past it.
