@@ -9,7 +9,8 @@ use super::{ClientId, FrameSink, Matched, PubSub, PubSubError, Publication, Subs
 
 /// Topics and their subscribers in this process.
 ///
-/// Delivery never blocks: each subscriber's sink queues a clone of the shared frame bytes.
+/// Delivery never blocks: each subscriber's sink gets a clone of the shared frame bytes (the
+/// server writes them straight to an idle subscriber's socket, or queues them).
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};

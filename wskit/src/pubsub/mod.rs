@@ -135,11 +135,13 @@ pub fn check_topic(topic: &str) -> Result<(), PubSubError> {
     Ok(())
 }
 
-/// Where a backend delivers frames for one subscriber: the connection's outbound queue.
+/// Where a backend delivers frames for one subscriber: the connection.
 ///
-/// `deliver` must not block; the server's implementation applies the slow-consumer policy.
+/// `deliver` must not block; the server's implementation writes the frame straight to the
+/// socket when the connection has nothing queued (a non-blocking write), else queues it and
+/// applies the slow-consumer policy.
 pub trait FrameSink: Send + Sync + 'static {
-    /// Queues one encoded frame for the subscriber.
+    /// Hands one encoded frame to the subscriber.
     fn deliver(&self, frame: Utf8Bytes);
 }
 
