@@ -356,57 +356,43 @@ where
     fn poll_write(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), tungstenite::Error>> {
         let slow = self.conn.slow.load(Ordering::Acquire);
         loop {
-            loop {
-                std::task::ready!(self.ws.poll_ready_unpin(cx))?;
-                match self.rx.poll_recv(cx, self.idle()) {
-                    Poll::Ready(Some(m)) => {
-                        self.conn.dequeued(&m);
-                        if !slow {
-                            self.ws.start_send_unpin(m)?;
-                            self.unflushed = true;
-                        }
-                    }
-                    Poll::Ready(None) => break,
-                    Poll::Pending => {
-                        self.rx_registered = true;
-                        break;
+            std::task::ready!(self.ws.poll_ready_unpin(cx))?;
+            match self.rx.poll_recv(cx) {
+                Poll::Ready(Some(m)) => {
+                    self.conn.dequeued(&m);
+                    if !slow {
+                        self.ws.start_send_unpin(m)?;
+                        self.unflushed = true;
                     }
                 }
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    self.rx_registered = true;
+                    break;
+                }
             }
-            if self.closing && self.close_send == CloseSend::NotYet {
-                // Frames queued before the close went first; no more are queued after it.
-                let frame = self.conn.close_reason().map(|r| CloseFrame {
-                    code: r.code.into(),
-                    reason: r.reason.into(),
-                });
-                self.ws.start_send_unpin(Message::Close(frame))?;
-                self.close_send = CloseSend::Sent;
-                self.unflushed = true;
-            }
-            let owes = self.conn.socket.as_ref().is_some_and(|s| s.owes());
-            if !self.unflushed && !owes {
-                return Poll::Ready(Ok(()));
-            }
+        }
+        if self.closing && self.close_send == CloseSend::NotYet {
+            // Frames queued before the close went first; no more are queued after it.
+            let frame = self.conn.close_reason().map(|r| CloseFrame {
+                code: r.code.into(),
+                reason: r.reason.into(),
+            });
+            self.ws.start_send_unpin(Message::Close(frame))?;
+            self.close_send = CloseSend::Sent;
+            self.unflushed = true;
+        }
+        let socket = self.conn.socket.as_ref();
+        if self.unflushed || socket.is_some_and(|s| s.owes()) {
             std::task::ready!(self.ws.poll_flush_unpin(cx))?;
             self.unflushed = false;
-            if self.conn.socket.is_none() || self.closing {
-                return Poll::Ready(Ok(()));
-            }
-            // Look at the queue once more, now that nothing is unwritten: if it is still
-            // empty, publications may go straight to the socket until the next frame is queued.
         }
-    }
-
-    /// Whether this task holds nothing unwritten, so that a publication may bypass the queue
-    /// and go straight to the socket.
-    fn idle(&self) -> bool {
-        !self.unflushed
-            && !self.closing
-            && self
-                .conn
-                .socket
-                .as_ref()
-                .is_some_and(|socket| !socket.owes())
+        if socket.is_some() && !self.closing {
+            // Nothing is unwritten: until the next frame is queued, publications may go
+            // straight to the socket.
+            self.rx.mark_idle();
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// Polls the one timer for the earliest of the heartbeat (or close grace) and the write

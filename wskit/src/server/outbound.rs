@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 #[cfg(test)]
 use std::future::poll_fn;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -30,10 +30,10 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             waker: None,
             sender_gone: false,
             receiver_gone: false,
-            direct: false,
         }),
         capacity: capacity.max(1),
         queued: AtomicUsize::new(0),
+        direct: AtomicBool::new(false),
     });
     (
         Sender {
@@ -49,6 +49,11 @@ struct Shared<T> {
     /// `items.len()`, written under the lock, so that `capacity` (asked for every inbound frame)
     /// need not take it.
     queued: AtomicUsize,
+    /// The receiver holds nothing it has not written ([`Receiver::mark_idle`]): while the queue
+    /// is empty, an item may bypass it ([`Sender::try_direct`]). Cleared by every `try_send`
+    /// and every item taken; `try_direct` checks the queue itself under the lock, so a stale
+    /// `true` with items queued lets nothing overtake them.
+    direct: AtomicBool,
 }
 
 struct State<T> {
@@ -57,9 +62,6 @@ struct State<T> {
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
-    /// The receiver holds nothing it has not written: with the queue empty, an item may bypass
-    /// it ([`Sender::try_direct`]).
-    direct: bool,
 }
 
 impl<T> Shared<T> {
@@ -99,7 +101,7 @@ impl<T> Sender<T> {
                 state.items.reserve_exact(1);
             }
             state.items.push_back(item);
-            state.direct = false;
+            self.shared.direct.store(false, Ordering::Release);
             self.shared
                 .queued
                 .store(state.items.len(), Ordering::Release);
@@ -112,18 +114,19 @@ impl<T> Sender<T> {
     }
 
     /// Runs `write` (a direct write to the socket) instead of queueing, if the queue is empty
-    /// and the receiver said it holds nothing unwritten ([`Receiver::poll_recv`] with `idle`).
+    /// and the receiver said it holds nothing unwritten ([`Receiver::mark_idle`]).
     /// Under the queue's lock: no item queued meanwhile can be overtaken. After a partial write
     /// the receiver is woken to finish it, and nothing bypasses the queue until it has.
     pub(crate) fn try_direct(&self, write: impl FnOnce() -> Direct) -> Direct {
         let waker = {
             let mut state = self.shared.lock();
-            if !state.direct || !state.items.is_empty() || state.receiver_gone {
+            let direct = self.shared.direct.load(Ordering::Acquire);
+            if !direct || !state.items.is_empty() || state.receiver_gone {
                 return Direct::Refused;
             }
             match write() {
                 Direct::Partial => {
-                    state.direct = false;
+                    self.shared.direct.store(false, Ordering::Release);
                     state.waker.take()
                 }
                 done => return done,
@@ -171,22 +174,20 @@ impl<T> Receiver<T> {
     /// The next item; `None` once the queue is empty and the sender gone. Cancel-safe.
     #[cfg(test)]
     pub(crate) async fn recv(&mut self) -> Option<T> {
-        poll_fn(|cx| self.poll_recv(cx, false)).await
+        poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// Polls for the next item; on `Pending` the task is woken by the next `try_send`, by
-    /// [`Sender::wake`] or when the sender goes. `idle`: the receiver holds nothing it has not
-    /// written, so that, while the queue stays empty, items may bypass it.
-    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>, idle: bool) -> Poll<Option<T>> {
+    /// [`Sender::wake`] or when the sender goes.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let mut state = self.shared.lock();
         if let Some(item) = state.items.pop_front() {
-            state.direct = false;
+            self.shared.direct.store(false, Ordering::Release);
             self.shared
                 .queued
                 .store(state.items.len(), Ordering::Release);
             return Poll::Ready(Some(item));
         }
-        state.direct = idle && !state.sender_gone;
         if state.sender_gone {
             return Poll::Ready(None);
         }
@@ -196,6 +197,14 @@ impl<T> Receiver<T> {
         }
         register(&mut state.waker, cx);
         Poll::Pending
+    }
+
+    /// Says the receiver holds nothing it has not written: until the next item is queued,
+    /// items may bypass the queue ([`Sender::try_direct`]).
+    pub(crate) fn mark_idle(&self) {
+        if self.shared.queued.load(Ordering::Acquire) == 0 {
+            self.shared.direct.store(true, Ordering::Release);
+        }
     }
 
     /// Forgets the waiting task: the receiver's own task is running and will look at the queue
