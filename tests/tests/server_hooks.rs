@@ -191,3 +191,33 @@ async fn close_codes_an_application_may_not_send_become_1011() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_connection_handle_kept_by_the_app_does_not_keep_the_socket_open() {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncReadExt;
+    use tokio_tungstenite::MaybeTlsStream;
+
+    let (probe, _events) = probe();
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let k = kept.clone();
+    let builder = demo_builder(&probe).on_open(move |conn| {
+        k.lock().unwrap().push(conn);
+        async { Ok(()) }
+    });
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    within("the close handshake", async {
+        let _ = c.ws.close(None).await;
+        while let Some(Ok(_)) = c.ws.next().await {}
+    })
+    .await;
+    // The server closes its end of the TCP connection although the app still holds a handle.
+    let MaybeTlsStream::Plain(tcp) = c.ws.get_mut() else {
+        panic!("plain TCP expected");
+    };
+    let mut buf = [0u8; 64];
+    let n = within("the server's FIN", tcp.read(&mut buf)).await;
+    assert!(matches!(n, Ok(0)), "{n:?}");
+    assert_eq!(kept.lock().unwrap().len(), 1);
+}

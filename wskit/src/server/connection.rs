@@ -348,6 +348,9 @@ async fn run_inner<D, S>(
         .unwrap_or_else(|| CloseReason::new(1006, ""));
     tracing::debug!(code = reason.code, reason = %reason.reason, "connection closed");
     // The slot is free once the socket is gone, before the close hooks run.
+    if let Some(socket) = &conn.socket {
+        socket.release();
+    }
     drop(ws);
     drop(slot);
     for hook in &shared.hooks.close {

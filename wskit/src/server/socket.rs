@@ -16,6 +16,7 @@ use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
 /// Frames up to this size are written from one copied buffer rather than two slices.
 const SMALL_FRAME: usize = 1024;
@@ -32,16 +33,17 @@ pub(crate) enum Direct {
     Refused,
 }
 
-/// The TCP socket of one connection, shared by tokio-tungstenite (through [`Socket`]) and
-/// direct writers.
+/// The write half of one connection's TCP socket, shared by tokio-tungstenite (through
+/// [`Socket`]) and direct writers.
 pub(crate) struct Shared {
-    tcp: TcpStream,
     gate: Mutex<Gate>,
     /// `gate.rest` is set: the connection's task must flush.
     owed: AtomicBool,
 }
 
 struct Gate {
+    /// `None` once the connection ended ([`Shared::release`]).
+    write: Option<OwnedWriteHalf>,
     /// Every byte tokio-tungstenite handed to `poll_write` went out: the stream is between
     /// frames.
     clean: bool,
@@ -67,6 +69,9 @@ impl Shared {
         if !gate.clean || !gate.rest.is_empty() {
             return Direct::Refused;
         }
+        let Some(write) = &gate.write else {
+            return Direct::Refused;
+        };
         let (header, header_len) = text_frame_header(payload.len());
         let header = &header[..header_len];
         let total = header.len() + payload.len();
@@ -75,10 +80,10 @@ impl Shared {
             let mut buf = [0u8; SMALL_FRAME];
             buf[..header.len()].copy_from_slice(header);
             buf[header.len()..total].copy_from_slice(payload);
-            self.tcp.try_write(&buf[..total])
+            write.try_write(&buf[..total])
         } else {
             let slices = [IoSlice::new(header), IoSlice::new(payload)];
-            self.tcp.try_write_vectored(&slices)
+            write.try_write_vectored(&slices)
         };
         match written {
             Ok(n) if n == total => Direct::Written,
@@ -99,18 +104,22 @@ impl Shared {
         }
     }
 
+    /// Drops the write half: the socket closes once the connection's task is gone too, however
+    /// long handles to the connection live on.
+    pub(crate) fn release(&self) {
+        let write = self.gate().write.take();
+        drop(write);
+    }
+
     /// Writes what is owed of a direct write; `Ready(Ok)` once nothing is.
     fn poll_rest(&self, gate: &mut Gate, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !gate.rest.is_empty() {
-            ready!(self.tcp.poll_write_ready(cx))?;
-            match self.tcp.try_write(&gate.rest) {
-                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Ok(n) => {
-                    gate.rest.drain(..n);
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
+            let write = gate.write.as_mut().ok_or_else(not_connected)?;
+            let n = ready!(Pin::new(write).poll_write(cx, &gate.rest))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
+            gate.rest.drain(..n);
         }
         if self.owed.load(Ordering::Relaxed) {
             gate.rest = Vec::new();
@@ -118,6 +127,10 @@ impl Shared {
         }
         Poll::Ready(Ok(()))
     }
+}
+
+fn not_connected() -> io::Error {
+    io::ErrorKind::NotConnected.into()
 }
 
 /// The header of an unmasked, final text frame of `len` payload bytes (RFC 6455 5.2).
@@ -138,42 +151,39 @@ fn text_frame_header(len: usize) -> ([u8; 10], usize) {
     }
 }
 
-/// The stream tokio-tungstenite runs on: the shared socket.
-pub(crate) struct Socket(Arc<Shared>);
+/// The stream tokio-tungstenite runs on: the read half, and the shared write half.
+pub(crate) struct Socket {
+    read: OwnedReadHalf,
+    write: Arc<Shared>,
+}
 
 impl Socket {
     /// Wraps an accepted TCP stream; returns the stream and the handle for direct writes.
     pub(crate) fn new(tcp: TcpStream) -> (Socket, Arc<Shared>) {
+        let (read, write) = tcp.into_split();
         let shared = Arc::new(Shared {
-            tcp,
             gate: Mutex::new(Gate {
+                write: Some(write),
                 clean: true,
                 rest: Vec::new(),
             }),
             owed: AtomicBool::new(false),
         });
-        (Socket(shared.clone()), shared)
+        let socket = Socket {
+            read,
+            write: shared.clone(),
+        };
+        (socket, shared)
     }
 }
 
 impl AsyncRead for Socket {
     fn poll_read(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let tcp = &self.0.tcp;
-        loop {
-            ready!(tcp.poll_read_ready(cx))?;
-            match tcp.try_read(buf.initialize_unfilled()) {
-                Ok(n) => {
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        Pin::new(&mut self.read).poll_read(cx, buf)
     }
 }
 
@@ -183,26 +193,19 @@ impl AsyncWrite for Socket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let shared = &*self.0;
+        let shared = &*self.write;
         let mut gate = shared.gate();
         // tokio-tungstenite holds unwritten bytes until this call takes all of them.
         gate.clean = false;
         ready!(shared.poll_rest(&mut gate, cx))?;
-        loop {
-            ready!(shared.tcp.poll_write_ready(cx))?;
-            match shared.tcp.try_write(buf) {
-                Ok(n) => {
-                    gate.clean = n == buf.len();
-                    return Poll::Ready(Ok(n));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
+        let write = gate.write.as_mut().ok_or_else(not_connected)?;
+        let n = ready!(Pin::new(write).poll_write(cx, buf))?;
+        gate.clean = n == buf.len();
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let shared = &*self.0;
+        let shared = &*self.write;
         if !shared.owes() {
             return Poll::Ready(Ok(()));
         }
@@ -210,12 +213,13 @@ impl AsyncWrite for Socket {
         shared.poll_rest(&mut gate, cx)
     }
 
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.as_mut().poll_flush(cx))?;
-        let sock = socket2::SockRef::from(&self.0.tcp);
-        match sock.shutdown(std::net::Shutdown::Write) {
-            Err(e) if e.kind() != io::ErrorKind::NotConnected => Poll::Ready(Err(e)),
-            _ => Poll::Ready(Ok(())),
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let shared = &*self.write;
+        let mut gate = shared.gate();
+        ready!(shared.poll_rest(&mut gate, cx))?;
+        match gate.write.as_mut() {
+            Some(write) => Pin::new(write).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
         }
     }
 }
