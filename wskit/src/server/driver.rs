@@ -10,11 +10,10 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
-use futures_util::task::AtomicWaker;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep, sleep_until};
@@ -87,26 +86,6 @@ enum CloseSend {
     Sent,
 }
 
-/// The waker the socket's read path gets: it notes that the socket may have something to read
-/// (or to flush) before it wakes the task, so that a wake-up for a queued frame, the common
-/// case of a pub/sub fan-out, does not try a read that would only find the socket empty.
-#[derive(Default)]
-struct ReadSignal {
-    signalled: AtomicBool,
-    task: AtomicWaker,
-}
-
-impl Wake for ReadSignal {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.signalled.store(true, Ordering::Release);
-        self.task.wake();
-    }
-}
-
 /// The state of one connection's loop.
 struct Driver<'a, D, S> {
     conn: &'a Arc<Conn<D>>,
@@ -117,11 +96,6 @@ struct Driver<'a, D, S> {
     close_send: CloseSend,
     /// Frames read since the last write pass.
     streak: u32,
-    /// Notes wake-ups of the read path; `read_waker` wakes it.
-    read_signal: Arc<ReadSignal>,
-    read_waker: Waker,
-    /// The last read found the socket empty, and `read_signal` has not fired since.
-    read_idle: bool,
     /// The task's waker is registered with the outbound queue (it waits for frames to write).
     rx_registered: bool,
     /// Frames fed to the socket and not yet flushed.
@@ -161,7 +135,6 @@ where
     let armed = timer.at().unwrap_or_else(far);
     let sleep = sleep_until(armed);
     tokio::pin!(sleep);
-    let read_signal = Arc::new(ReadSignal::default());
     let mut driver = Driver {
         conn,
         ws,
@@ -169,9 +142,6 @@ where
         closing: false,
         close_send: CloseSend::NotYet,
         streak: 0,
-        read_waker: Waker::from(read_signal.clone()),
-        read_signal,
-        read_idle: false,
         rx_registered: false,
         unflushed: false,
         timer,
@@ -329,26 +299,10 @@ where
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, tungstenite::Error>>> {
-        self.read_signal.task.register(cx.waker());
-        if self.read_idle && !self.read_signal.signalled.load(Ordering::Acquire) {
-            // Nothing happened on the socket since it was found empty.
-            return Poll::Pending;
-        }
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        // A wake-up from here on is for a later read.
-        self.read_signal.signalled.store(false, Ordering::Release);
-        let mut read_cx = Context::from_waker(&self.read_waker);
-        match self.ws.poll_next_unpin(&mut read_cx) {
-            Poll::Ready(msg) => {
-                self.read_idle = false;
-                coop.made_progress();
-                Poll::Ready(msg)
-            }
-            Poll::Pending => {
-                self.read_idle = true;
-                Poll::Pending
-            }
-        }
+        let msg = std::task::ready!(self.ws.poll_next_unpin(cx));
+        coop.made_progress();
+        Poll::Ready(msg)
     }
 
     /// Feeds every queued frame (then, when closing, the close frame) and flushes. `Ready(Ok)`
