@@ -175,3 +175,30 @@ async fn extra_top_level_keys_are_ignored() {
         r#"{"type":"USER_DATA","meta":{"correlationId":"e"},"payload":{"name":"Ada"}}"#
     );
 }
+
+#[tokio::test]
+async fn a_peer_that_closes_with_answers_still_queued_gets_the_close_answer() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    // One write: the server reads both frames in one go, so the 50 answers of the first are
+    // still queued when it reads the close.
+    let flood = r#"{"type":"FLOOD","payload":{"count":50,"size":10}}"#;
+    let close = CloseFrame {
+        code: CloseCode::from(4001),
+        reason: "bye".into(),
+    };
+    within("the frames", async {
+        c.ws.feed(Message::text(flood)).await.unwrap();
+        c.ws.feed(Message::Close(Some(close))).await.unwrap();
+        c.ws.flush().await.unwrap();
+    })
+    .await;
+    let (close, _texts) = c.recv_close().await;
+    assert_eq!(close, Some((4001, "bye".to_owned())));
+}

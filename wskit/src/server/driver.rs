@@ -442,8 +442,9 @@ where
     let slow = conn.slow.load(Ordering::Acquire);
     let reason = conn.close_reason();
     let finished = tokio::time::timeout(conn.shared.rt.limits.close_timeout, async {
-        if !slow {
-            // Frames queued before the close still go out (replies of finished handlers).
+        // Frames queued before the close still go out (replies of finished handlers), unless
+        // the peer closed first: no data frame may follow its close, only the answer to it.
+        if !slow && end.peer_close.is_none() {
             while let Ok(m) = rx.try_recv() {
                 ws.feed(m).await?;
             }
