@@ -39,7 +39,7 @@ pub(crate) struct Conn<D> {
     pub id: ClientId,
     pub data: RwLock<D>,
     pub shared: Arc<Shared<D>>,
-    out: outbound::Sender<Message>,
+    pub(super) out: outbound::Sender<Message>,
     /// The socket, for direct writes of publications (connections of the embedded server).
     pub(super) socket: Option<Arc<socket::Shared>>,
     /// Bytes queued in `out` and not yet taken by the connection loop.
@@ -133,7 +133,10 @@ impl<D: Send + Sync + 'static> Conn<D> {
     }
 
     /// Marks the connection closing, cancels its handlers and wakes its loop.
+    /// The queue closes first, so that the loop, once it sees the flag, knows nothing more can
+    /// be queued or written directly; the wake-up comes last, so that it finds the flag set.
     pub(super) fn shut(&self) {
+        self.out.close();
         self.closing_flag.store(true, Ordering::Release);
         self.closing.cancel();
         self.out.wake();
@@ -226,6 +229,15 @@ impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
     }
 }
 
+/// Releases the socket's write half when dropped.
+struct ReleaseOnDrop(Arc<socket::Shared>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 /// What the server registry needs to close a connection on shutdown.
 pub(crate) trait Closer: Send + Sync {
     fn close_with(&self, code: u16, reason: &str);
@@ -268,6 +280,9 @@ async fn run_inner<D, S>(
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let (tx, mut rx) = outbound::channel(shared.rt.limits.outbound_queue);
+    // However this future ends (even dropped mid-way), the socket closes with it, not with the
+    // last handle to the connection.
+    let release = socket.clone().map(ReleaseOnDrop);
     let conn = Arc::new(Conn {
         id,
         data: RwLock::new(data),
@@ -348,9 +363,7 @@ async fn run_inner<D, S>(
         .unwrap_or_else(|| CloseReason::new(1006, ""));
     tracing::debug!(code = reason.code, reason = %reason.reason, "connection closed");
     // The slot is free once the socket is gone, before the close hooks run.
-    if let Some(socket) = &conn.socket {
-        socket.release();
-    }
+    drop(release);
     drop(ws);
     drop(slot);
     for hook in &shared.hooks.close {

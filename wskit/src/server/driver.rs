@@ -288,7 +288,12 @@ where
             self.streak = 1;
             return Poll::Ready(Event::Inbound(msg));
         }
-        // 4. The timers.
+        // 4. A close from another thread between the check above and the queue registration
+        // of the write pass found no waker to wake: look again before waiting.
+        if !self.closing && self.conn.is_closing() {
+            return Poll::Ready(Event::Closing);
+        }
+        // 5. The timers.
         self.poll_timer(cx)
     }
 
@@ -314,7 +319,9 @@ where
             match self.rx.poll_recv(cx) {
                 Poll::Ready(Some(m)) => {
                     self.conn.dequeued(&m);
-                    if !slow {
+                    // Nothing is queued after the close (the queue is closed first), and
+                    // nothing may follow our close frame.
+                    if !slow && self.close_send == CloseSend::NotYet {
                         self.ws.start_send_unpin(m)?;
                         self.unflushed = true;
                     }

@@ -57,6 +57,8 @@ pub mod auth;
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;
+#[cfg(test)]
+mod close_races;
 mod connection;
 mod context;
 mod dispatch;

@@ -30,6 +30,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             waker: None,
             sender_gone: false,
             receiver_gone: false,
+            closed: false,
         }),
         capacity: capacity.max(1),
         queued: AtomicUsize::new(0),
@@ -62,6 +63,8 @@ struct State<T> {
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
+    /// [`Sender::close`] was called: nothing more is queued or written past the queue.
+    closed: bool,
 }
 
 impl<T> Shared<T> {
@@ -89,7 +92,7 @@ impl<T> Sender<T> {
     pub(crate) fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
         let waker = {
             let mut state = self.shared.lock();
-            if state.receiver_gone {
+            if state.receiver_gone || state.closed {
                 return Err(TrySendError::Closed(item));
             }
             if state.items.len() >= self.shared.capacity {
@@ -121,7 +124,7 @@ impl<T> Sender<T> {
         let waker = {
             let mut state = self.shared.lock();
             let direct = self.shared.direct.load(Ordering::Acquire);
-            if !direct || !state.items.is_empty() || state.receiver_gone {
+            if !direct || !state.items.is_empty() || state.receiver_gone || state.closed {
                 return Direct::Refused;
             }
             match write() {
@@ -136,6 +139,13 @@ impl<T> Sender<T> {
             waker.wake();
         }
         Direct::Partial
+    }
+
+    /// Takes no more items (`try_send` answers `Closed`, `try_direct` refuses); the items
+    /// already queued stay for the receiver.
+    pub(crate) fn close(&self) {
+        self.shared.lock().closed = true;
+        self.shared.direct.store(false, Ordering::Release);
     }
 
     /// Wakes the receiver's task, if it waits, without queueing anything.
