@@ -96,6 +96,8 @@ struct Driver<'a, D, S> {
     close_send: CloseSend,
     /// Frames read since the last write pass.
     streak: u32,
+    /// When the frames of the current streak were read: one clock reading for them all.
+    stamp: Option<dispatch::Received>,
     /// The task's waker is registered with the outbound queue (it waits for frames to write).
     rx_registered: bool,
     /// Frames fed to the socket and not yet flushed.
@@ -142,6 +144,7 @@ where
         closing: false,
         close_send: CloseSend::NotYet,
         streak: 0,
+        stamp: None,
         rx_registered: false,
         unflushed: false,
         timer,
@@ -174,10 +177,11 @@ where
                     driver.timer = Timer::Ping(Instant::now() + hb.interval);
                 }
                 let closing = driver.closing;
+                let at = *driver.stamp.get_or_insert_with(received);
                 match msg {
-                    Message::Text(text) if !closing => dispatch::frame(conn, text, received()),
+                    Message::Text(text) if !closing => dispatch::frame(conn, text, at),
                     Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
-                        Ok(text) => dispatch::frame(conn, text, received()),
+                        Ok(text) => dispatch::frame(conn, text, at),
                         Err(_) => dispatch::answer_bad_frame(
                             conn,
                             Error::invalid_argument("binary frame is not valid UTF-8"),
@@ -266,6 +270,8 @@ where
             read_polled = true;
         }
         self.streak = 0;
+        // The next frames are a new streak, read at a new time.
+        self.stamp = None;
         // 2. Write what is queued.
         match self.poll_write(cx) {
             Poll::Ready(Ok(())) => self.write_deadline = None,
