@@ -46,8 +46,6 @@ pub(crate) struct Conn<D> {
     queued_bytes: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
     pub closing: CancellationToken,
-    /// Set just before `closing` fires: the check on hot paths (a token's check takes a lock).
-    closing_flag: AtomicBool,
     /// The close frame the server sends (the first close wins).
     close_reason: Mutex<Option<CloseReason>>,
     /// Closed as a slow consumer: the frames still queued are dropped, not written.
@@ -132,19 +130,17 @@ impl<D: Send + Sync + 'static> Conn<D> {
         self.shut();
     }
 
-    /// Marks the connection closing, cancels its handlers and wakes its loop.
-    /// The queue closes first, so that the loop, once it sees the flag, knows nothing more can
-    /// be queued or written directly; the wake-up comes last, so that it finds the flag set.
+    /// Marks the connection closing (its queue closes: nothing more is queued or written
+    /// directly), cancels its handlers and wakes its loop, which then finds the queue closed.
     pub(super) fn shut(&self) {
         self.out.close();
-        self.closing_flag.store(true, Ordering::Release);
         self.closing.cancel();
         self.out.wake();
     }
 
-    /// Whether the connection is closing or closed.
+    /// Whether the connection is closing or closed (its outbound queue is closed).
     pub(crate) fn is_closing(&self) -> bool {
-        self.closing_flag.load(Ordering::Acquire)
+        self.out.is_closed()
     }
 
     pub(super) fn close_reason(&self) -> Option<CloseReason> {
@@ -291,7 +287,6 @@ async fn run_inner<D, S>(
         socket,
         queued_bytes: AtomicUsize::new(0),
         closing: shared.rt.shutdown_now.child_token(),
-        closing_flag: AtomicBool::new(false),
         close_reason: Mutex::new(None),
         slow: AtomicBool::new(false),
         topics: Mutex::new(HashSet::new()),

@@ -77,15 +77,6 @@ enum Event {
     WriteFailed(tungstenite::Error),
 }
 
-/// Where the sending of our close frame stands.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CloseSend {
-    /// Open, or closing with frames still to write first.
-    NotYet,
-    /// Fed to the socket.
-    Sent,
-}
-
 /// The state of one connection's loop.
 struct Driver<'a, D, S> {
     conn: &'a Arc<Conn<D>>,
@@ -93,7 +84,8 @@ struct Driver<'a, D, S> {
     rx: &'a mut outbound::Receiver<Message>,
     /// `Conn::close` was seen.
     closing: bool,
-    close_send: CloseSend,
+    /// Our close frame was fed to the socket.
+    close_sent: bool,
     /// Frames read since the last write pass.
     streak: u32,
     /// When the frames of the current streak were read: one clock reading for them all.
@@ -142,7 +134,7 @@ where
         ws,
         rx,
         closing: false,
-        close_send: CloseSend::NotYet,
+        close_sent: false,
         streak: 0,
         stamp: None,
         rx_registered: false,
@@ -157,7 +149,7 @@ where
         peer_close,
         broken,
         write_failed: false,
-        close_sent: driver.close_send == CloseSend::Sent,
+        close_sent: driver.close_sent,
     };
     loop {
         let event = std::future::poll_fn(|cx| driver.poll_event(cx)).await;
@@ -327,7 +319,7 @@ where
                     self.conn.dequeued(&m);
                     // Nothing is queued after the close (the queue is closed first), and
                     // nothing may follow our close frame.
-                    if !slow && self.close_send == CloseSend::NotYet {
+                    if !slow && !self.close_sent {
                         self.ws.start_send_unpin(m)?;
                         self.unflushed = true;
                     }
@@ -339,14 +331,14 @@ where
                 }
             }
         }
-        if self.closing && self.close_send == CloseSend::NotYet {
+        if self.closing && !self.close_sent {
             // Frames queued before the close went first; no more are queued after it.
             let frame = self.conn.close_reason().map(|r| CloseFrame {
                 code: r.code.into(),
                 reason: r.reason.into(),
             });
             self.ws.start_send_unpin(Message::Close(frame))?;
-            self.close_send = CloseSend::Sent;
+            self.close_sent = true;
             self.unflushed = true;
         }
         let socket = self.conn.socket.as_ref();

@@ -30,11 +30,11 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             waker: None,
             sender_gone: false,
             receiver_gone: false,
-            closed: false,
         }),
         capacity: capacity.max(1),
         queued: AtomicUsize::new(0),
         direct: AtomicBool::new(false),
+        closed: AtomicBool::new(false),
     });
     (
         Sender {
@@ -55,6 +55,9 @@ struct Shared<T> {
     /// and every item taken; `try_direct` checks the queue itself under the lock, so a stale
     /// `true` with items queued lets nothing overtake them.
     direct: AtomicBool,
+    /// [`Sender::close`] was called: nothing more is queued or written past the queue. Set
+    /// under the lock; read under it where a push or direct write is decided.
+    closed: AtomicBool,
 }
 
 struct State<T> {
@@ -63,8 +66,6 @@ struct State<T> {
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
-    /// [`Sender::close`] was called: nothing more is queued or written past the queue.
-    closed: bool,
 }
 
 impl<T> Shared<T> {
@@ -92,7 +93,7 @@ impl<T> Sender<T> {
     pub(crate) fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
         let waker = {
             let mut state = self.shared.lock();
-            if state.receiver_gone || state.closed {
+            if state.receiver_gone || self.shared.closed.load(Ordering::Relaxed) {
                 return Err(TrySendError::Closed(item));
             }
             if state.items.len() >= self.shared.capacity {
@@ -124,7 +125,8 @@ impl<T> Sender<T> {
         let waker = {
             let mut state = self.shared.lock();
             let direct = self.shared.direct.load(Ordering::Acquire);
-            if !direct || !state.items.is_empty() || state.receiver_gone || state.closed {
+            let closed = self.shared.closed.load(Ordering::Relaxed);
+            if !direct || !state.items.is_empty() || state.receiver_gone || closed {
                 return Direct::Refused;
             }
             match write() {
@@ -144,8 +146,14 @@ impl<T> Sender<T> {
     /// Takes no more items (`try_send` answers `Closed`, `try_direct` refuses); the items
     /// already queued stay for the receiver.
     pub(crate) fn close(&self) {
-        self.shared.lock().closed = true;
+        let _state = self.shared.lock();
+        self.shared.closed.store(true, Ordering::Release);
         self.shared.direct.store(false, Ordering::Release);
+    }
+
+    /// Whether [`Sender::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
     }
 
     /// Wakes the receiver's task, if it waits, without queueing anything.
