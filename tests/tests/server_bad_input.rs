@@ -107,6 +107,68 @@ async fn validation_failure_lists_every_issue() {
     still_alive(&mut c).await;
 }
 
+/// Frames that start `{"type":"<a routed type>"` are routed before they are parsed (the fast
+/// path); whatever is wrong further on is answered exactly as on the parse-first path.
+#[tokio::test]
+async fn a_routed_frame_that_goes_bad_later_is_answered_as_a_parsed_one() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    let not_json = error_frame(None, &Error::invalid_argument("frame is not valid JSON"));
+    let not_object = error_frame(
+        None,
+        &Error::invalid_argument("frame must be a JSON object with a string \"type\""),
+    );
+    let array = |cid: Option<&str>, path: &str| {
+        let meta = cid.map_or("{}".to_owned(), |c| format!(r#"{{"correlationId":"{c}"}}"#));
+        let ty = if cid.is_some() { "RPC_ERROR" } else { "ERROR" };
+        format!(
+            r#"{{"type":"{ty}","meta":{meta},"payload":{{"code":"INVALID_ARGUMENT","message":"Validation failed: {path}: expected object, got array","details":{{"issues":[{{"path":"{path}","message":"expected object, got array"}}]}}}}}}"#
+        )
+    };
+    let cases = [
+        (
+            r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}"#,
+            not_json.clone(),
+        ),
+        (
+            r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}} x"#,
+            not_json.clone(),
+        ),
+        (
+            r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"},"type":"GET_USER"}"#,
+            not_object.clone(),
+        ),
+        // serde reads a struct from its array form; the wire does not.
+        (
+            r#"{"type":"GET_USER","meta":{"correlationId":"b"},"payload":["u1"]}"#,
+            array(Some("b"), "payload"),
+        ),
+        (
+            r#"{"type":"GET_USER","meta":["b"],"payload":{"userId":"u1"}}"#,
+            array(None, "meta"),
+        ),
+    ];
+    for (input, expected) in cases {
+        c.send(input).await;
+        assert_eq!(c.recv().await, expected, "input {input}");
+    }
+    // Any other layout goes the parse-first way to the same answer.
+    for input in [
+        r#"{"payload":{"userId":"u1"},"meta":{"correlationId":"c"},"type":"GET_USER"}"#,
+        r#"{ "type" : "GET_USER", "meta":{"correlationId":"c"},"payload":{"userId":"u1"}}"#,
+        r#"{"type":"GET_USER","meta":{"correlationId":"c"},"payload":{"userId":"u1"},"x":[1,{"y":2}]}"#,
+    ] {
+        c.send(input).await;
+        assert_eq!(
+            c.recv().await,
+            r#"{"type":"USER_DATA","meta":{"correlationId":"c"},"payload":{"name":"Ada"}}"#,
+            "input {input}"
+        );
+    }
+    still_alive(&mut c).await;
+}
+
 #[tokio::test]
 async fn payload_presence_rules_and_meta_are_validated() {
     let (probe, _events) = probe();

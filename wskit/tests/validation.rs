@@ -471,3 +471,42 @@ fn standard_meta_takes_the_same_rules_on_the_fast_and_the_slow_path() {
         Err("meta.correlationId: duplicate key".to_owned())
     );
 }
+
+/// serde's derive reads a struct from its array form and a unit variant from `{"name": null}`;
+/// the wire allows neither, and the fast decoding path must refuse them as the strict one does.
+#[test]
+fn array_and_map_forms_of_structs_and_enums_are_refused() {
+    wskit::protocol! {
+        protocol Forms {
+            message Pair { a: String, b: i64 }
+            message Painted { color: Color, at: Point }
+            enum Color { Red, Green }
+            type Point { x: i64, y: i64 }
+        }
+    }
+    fn issues<T>(r: Result<T, Issues>) -> String {
+        r.map(|_| ()).unwrap_err().to_string()
+    }
+    assert_eq!(
+        issues(decode_payload::<Pair>(Some(&raw(r#"["x", 5]"#)))),
+        "payload: expected object, got array"
+    );
+    assert_eq!(
+        issues(decode_payload::<Painted>(Some(&raw(
+            r#"{"color":"red","at":[1,2]}"#
+        )))),
+        "payload.at: expected object, got array"
+    );
+    assert_eq!(
+        issues(decode_payload::<Painted>(Some(&raw(
+            r#"{"color":{"red":null},"at":{"x":1,"y":2}}"#
+        )))),
+        "payload.color: expected string, got object"
+    );
+    assert_eq!(
+        issues(decode_meta::<Pair>(Some(&raw(r#"["c-1"]"#)))),
+        "meta: expected object, got array"
+    );
+    let ok = decode_payload::<Painted>(Some(&raw(r#"{"color":"green","at":{"x":1,"y":2}}"#)));
+    assert_eq!(ok.unwrap().color, Color::Green);
+}

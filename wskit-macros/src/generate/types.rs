@@ -19,22 +19,36 @@ pub fn generate(p: &Protocol) -> TokenStream {
 
 /// A struct whose serde form is the JSON object of PROTOCOL.md: camelCase (or renamed) keys,
 /// unknown keys refused, `None` left out.
+///
+/// `Deserialize` goes through a derived shadow struct read only from a JSON object: serde's derive
+/// alone also accepts a struct's array form (`["x", 5]`), which the wire does not allow.
 pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> TokenStream {
     let vis = &p.vis;
     let doc = docs_or(doc, || format!("Type `{name}` of the protocol."));
-    let fields = fields.iter().map(|f| {
-        let name = &f.name;
-        let ty = rust_type(&f.ty);
+    let serde_attr = |f: &Field| {
         let wire = &f.wire;
-        let doc = docs_or(&f.docs, || format!("`{wire}` on the wire."));
         let skip = matches!(f.ty, FieldType::Option(_))
             .then(|| quote!(, default, skip_serializing_if = "::std::option::Option::is_none"));
+        quote!(#[serde(rename = #wire #skip)])
+    };
+    let pub_fields = fields.iter().map(|f| {
+        let name = &f.name;
+        let ty = rust_type(&f.ty);
+        let attr = serde_attr(f);
+        let doc = docs_or(&f.docs, || format!("`{}` on the wire.", f.wire));
         quote! {
             #doc
-            #[serde(rename = #wire #skip)]
+            #attr
             pub #name: #ty
         }
     });
+    let shadow_fields = fields.iter().map(|f| {
+        let name = &f.name;
+        let ty = rust_type(&f.ty);
+        let attr = serde_attr(f);
+        quote!(#attr #name: #ty)
+    });
+    let names: Vec<_> = fields.iter().map(|f| &f.name).collect();
     quote! {
         #doc
         #[derive(
@@ -42,12 +56,29 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
             ::std::clone::Clone,
             ::std::cmp::PartialEq,
             ::wskit::__private::serde::Serialize,
-            ::wskit::__private::serde::Deserialize,
         )]
-        #[serde(crate = "::wskit::__private::serde", deny_unknown_fields)]
+        #[serde(crate = "::wskit::__private::serde")]
         #vis struct #name {
-            #( #fields, )*
+            #( #pub_fields, )*
         }
+
+        const _: () = {
+            #[derive(::wskit::__private::serde::Deserialize)]
+            #[serde(crate = "::wskit::__private::serde", deny_unknown_fields)]
+            struct Shadow {
+                #( #shadow_fields, )*
+            }
+
+            impl<'de> ::wskit::__private::serde::Deserialize<'de> for #name {
+                fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                where
+                    D: ::wskit::__private::serde::Deserializer<'de>,
+                {
+                    let shadow: Shadow = ::wskit::__private::deserialize_object(deserializer)?;
+                    ::std::result::Result::Ok(#name { #( #names: shadow.#names, )* })
+                }
+            }
+        };
     }
 }
 
@@ -134,7 +165,7 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
         Shape::Enum(variants) => {
             let vis = &p.vis;
             let doc = docs_or(&t.docs, || format!("Type `{name}` of the protocol."));
-            let variants = variants.iter().map(|v| {
+            let decl = variants.iter().map(|v| {
                 let vname = &v.name;
                 let wire = &v.wire;
                 let doc = docs_or(&v.docs, || format!("`\"{wire}\"` on the wire."));
@@ -144,6 +175,9 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
                     #vname
                 }
             });
+            let vnames: Vec<_> = variants.iter().map(|v| &v.name).collect();
+            let wires: Vec<_> = variants.iter().map(|v| &v.wire).collect();
+            // Read from a JSON string only: serde's derive also accepts `{"red": null}`.
             quote! {
                 #doc
                 #[derive(
@@ -154,11 +188,21 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
                     ::std::cmp::Eq,
                     ::std::hash::Hash,
                     ::wskit::__private::serde::Serialize,
-                    ::wskit::__private::serde::Deserialize,
                 )]
                 #[serde(crate = "::wskit::__private::serde")]
                 #vis enum #name {
-                    #( #variants, )*
+                    #( #decl, )*
+                }
+
+                impl<'de> ::wskit::__private::serde::Deserialize<'de> for #name {
+                    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                    where
+                        D: ::wskit::__private::serde::Deserializer<'de>,
+                    {
+                        const VARIANTS: &[#name] = &[#( #name::#vnames ),*];
+                        let i = ::wskit::__private::deserialize_unit_variant(deserializer, &[#( #wires ),*])?;
+                        ::std::result::Result::Ok(VARIANTS[i])
+                    }
                 }
             }
         }

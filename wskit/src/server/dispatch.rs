@@ -13,7 +13,7 @@ use std::task::{Context as TaskContext, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
-use futures_util::future::BoxFuture;
+use futures_util::future::{BoxFuture, Either};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::Instrument;
@@ -22,7 +22,7 @@ use super::connection::Conn;
 use super::context::{Connection, Context, ReqState, RpcContext};
 use super::hooks::ErrorCause;
 use super::middleware::{Chain, Endpoint, Next};
-use crate::validate::{decode_meta_text, decode_payload_text};
+use crate::validate::{decode_frame_text, decode_meta_text, decode_payload_text};
 use crate::wire::{self, InboundFrame, types};
 use crate::{Error, ErrorCode, Issues, Message, Rpc};
 
@@ -42,8 +42,9 @@ pub(crate) struct Received {
 pub struct Request<D> {
     ty: &'static str,
     text: Utf8Bytes,
-    meta: Option<Range<usize>>,
-    payload: Option<Range<usize>>,
+    /// Where `meta` and `payload` are in `text`; `None` for a frame routed on its peeked type,
+    /// whose envelope is parsed together with its meta and payload ([`decode_frame_text`]).
+    parts: Option<Parts>,
     received: Received,
     /// The route's middleware; `None` when there is none.
     chain: Option<Chain<D>>,
@@ -104,9 +105,24 @@ impl<D> Drop for Registered<D> {
     }
 }
 
-fn range_in(text: &str, part: &str) -> Range<usize> {
-    let start = part.as_ptr() as usize - text.as_ptr() as usize;
-    start..start + part.len()
+/// Where the `meta` and `payload` values of a parsed envelope are in the frame's text.
+#[derive(Debug, Clone, Default)]
+struct Parts {
+    meta: Option<Range<usize>>,
+    payload: Option<Range<usize>>,
+}
+
+impl Parts {
+    fn of(text: &str, frame: &InboundFrame<'_>) -> Self {
+        let range_in = |part: &str| {
+            let start = part.as_ptr() as usize - text.as_ptr() as usize;
+            start..start + part.len()
+        };
+        Parts {
+            meta: frame.meta.map(|m| range_in(m.get())),
+            payload: frame.payload.map(|p| range_in(p.get())),
+        }
+    }
 }
 
 fn now_ms() -> u64 {
@@ -141,11 +157,17 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
     text: Utf8Bytes,
     received: Received,
 ) {
+    let shared = &conn.shared;
+    // Fast path: a frame that starts `{"type":"<a routed type>"` is routed before it is parsed,
+    // and then parsed once, envelope, meta and payload together, by its message's decoder.
+    let peeked = wire::peek_type(&text).filter(|ty| !wire::is_reserved_type(ty));
+    if let Some(route) = peeked.and_then(|ty| shared.routes.get(ty)) {
+        return routed(conn, route, text, None, received);
+    }
     let frame = match InboundFrame::parse(&text) {
         Ok(f) => f,
         Err(e) => return answer_bad_frame(conn, e, ErrorCause::BadFrame),
     };
-    let shared = &conn.shared;
     match &*frame.ty {
         types::HEARTBEAT => {
             let ack = format!(
@@ -178,61 +200,73 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
                     ErrorCause::UnknownType,
                 );
             };
-            if shared.rt.shutdown.is_cancelled() {
-                let error = Error::unavailable("server shutting down")
-                    .with_retry_after_ms(SHUTDOWN_RETRY_AFTER_MS);
-                let cid = frame.correlation_id();
-                return answer(
-                    conn,
-                    Some(ty),
-                    cid.as_deref(),
-                    error,
-                    ErrorCause::ShuttingDown,
-                );
-            }
-            let limit = shared.rt.limits.max_in_flight;
-            if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
-                let correlation_id = frame.correlation_id();
-                conn.in_flight.fetch_sub(1, Ordering::AcqRel);
-                let error = Error::resource_exhausted(format!(
-                    "too many requests in flight on this connection (limit {limit})"
-                ));
-                return answer(
-                    conn,
-                    Some(ty),
-                    correlation_id.as_deref(),
-                    error,
-                    ErrorCause::TooManyInFlight,
-                );
-            }
-            shared.rt.request_started();
-            let meta = frame.meta.map(|m| range_in(&text, m.get()));
-            let payload = frame.payload.map(|p| range_in(&text, p.get()));
+            let parts = Parts::of(&text, &frame);
             drop(frame);
-            let static_ty = route.ty;
-            let request = Request {
-                ty: static_ty,
-                text,
-                meta,
-                payload,
-                received,
-                chain: route.chain.clone(),
-                guard: InFlight { conn: conn.clone() },
-            };
-            let call = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                shared.services[route.service].call(request)
-            }));
-            match call {
-                Ok(fut) => run_inline_or_spawn(shared, fut),
-                Err(panic) => answer(
-                    conn,
-                    Some(static_ty),
-                    None,
-                    Error::from_code(ErrorCode::Internal),
-                    ErrorCause::Panic(panic_message(&panic)),
-                ),
-            }
+            routed(conn, route, text, Some(parts), received);
         }
+    }
+}
+
+/// A frame of a routed type: the shutdown and in-flight checks, then the route's service.
+/// `parts` is `None` when the envelope is not parsed yet.
+fn routed<D: Send + Sync + 'static>(
+    conn: &Arc<Conn<D>>,
+    route: &super::builder::Route<D>,
+    text: Utf8Bytes,
+    parts: Option<Parts>,
+    received: Received,
+) {
+    let shared = &conn.shared;
+    let ty = route.ty;
+    // The refusals below name the frame's correlationId, which needs its envelope parsed: a bad
+    // envelope is answered as such first, as on the parse-first path.
+    let refuse = |error: Error, cause: ErrorCause| {
+        let cid = match &parts {
+            Some(parts) => parts
+                .meta
+                .clone()
+                .and_then(|r| wire::peek_correlation_id(&text[r])),
+            None => match InboundFrame::parse(&text) {
+                Ok(frame) => frame.correlation_id(),
+                Err(e) => return answer_bad_frame(conn, e, ErrorCause::BadFrame),
+            },
+        };
+        answer(conn, Some(ty), cid.as_deref(), error, cause);
+    };
+    if shared.rt.shutdown.is_cancelled() {
+        let error =
+            Error::unavailable("server shutting down").with_retry_after_ms(SHUTDOWN_RETRY_AFTER_MS);
+        return refuse(error, ErrorCause::ShuttingDown);
+    }
+    let limit = shared.rt.limits.max_in_flight;
+    if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
+        conn.in_flight.fetch_sub(1, Ordering::AcqRel);
+        let error = Error::resource_exhausted(format!(
+            "too many requests in flight on this connection (limit {limit})"
+        ));
+        return refuse(error, ErrorCause::TooManyInFlight);
+    }
+    shared.rt.request_started();
+    let request = Request {
+        ty,
+        text,
+        parts,
+        received,
+        chain: route.chain.clone(),
+        guard: InFlight { conn: conn.clone() },
+    };
+    let call = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        shared.services[route.service].call(request)
+    }));
+    match call {
+        Ok(fut) => run_inline_or_spawn(shared, fut),
+        Err(panic) => answer(
+            conn,
+            Some(ty),
+            None,
+            Error::from_code(ErrorCode::Internal),
+            ErrorCause::Panic(panic_message(&panic)),
+        ),
     }
 }
 
@@ -267,25 +301,34 @@ pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
 }
 
 impl<D: Send + Sync + 'static> Request<D> {
-    fn text_part(&self, range: &Option<Range<usize>>) -> Option<&str> {
-        range.clone().map(|r| &self.text[r])
+    /// The envelope's parts, parsing it if it was not yet; `None` for a frame that is not a
+    /// valid envelope (answered by the caller).
+    fn parts(&mut self) -> Result<&Parts, Error> {
+        if self.parts.is_none() {
+            let frame = InboundFrame::parse(&self.text)?;
+            self.parts = Some(Parts::of(&self.text, &frame));
+        }
+        Ok(self.parts.get_or_insert_default())
     }
 
     /// The correlationId in the frame's meta, read without validating the rest (for answers
     /// before or instead of validation).
-    fn correlation_id(&self) -> Option<String> {
-        wire::peek_correlation_id(&self.text[self.meta.clone()?])
+    fn correlation_id(&mut self) -> Option<String> {
+        let meta = self.parts().ok()?.meta.clone()?;
+        wire::peek_correlation_id(&self.text[meta])
     }
 
     /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
     fn decode_guarded<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let conn = self.guard.conn.clone();
         let ty = self.ty;
-        let (text, meta_range) = (self.text.clone(), self.meta.clone());
+        let text = self.text.clone();
         match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
             Ok(decoded) => decoded,
             Err(panic) => {
-                let cid = meta_range.and_then(|r| wire::peek_correlation_id(&text[r]));
+                let cid = InboundFrame::parse(&text)
+                    .ok()
+                    .and_then(|f| f.correlation_id());
                 let error = Error::from_code(ErrorCode::Internal);
                 let cause = ErrorCause::Panic(panic_message(&panic));
                 answer(&conn, Some(ty), cid.as_deref(), error, cause);
@@ -295,34 +338,29 @@ impl<D: Send + Sync + 'static> Request<D> {
     }
 
     /// Validates meta and payload as message `M`; on failure answers `INVALID_ARGUMENT` with
-    /// every issue and returns `None`.
-    fn decode<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
-        // The ranges are slices of the frame parsed in `frame()`: valid JSON, read once more here.
-        let meta = decode_meta_text::<M>(self.text_part(&self.meta));
-        // Decoding checks the constraints too (`Validate`): no second pass.
-        let payload = decode_payload_text::<M>(self.text_part(&self.payload));
+    /// every issue (or the bad envelope) and returns `None`.
+    fn decode<M: Message>(mut self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let conn = self.guard.conn.clone();
-        let (meta, typed, msg) = match (meta, payload) {
-            (Ok((meta, typed)), Ok(msg)) => (meta, typed, msg),
-            (meta, payload) => {
-                let mut all: Vec<crate::Issue> = Vec::new();
-                if let Err(issues) = meta {
-                    all.extend(issues);
+        // One pass over a frame not parsed yet; anything it refuses goes the two-step way below
+        // for its exact answer.
+        let fast = match self.parts {
+            None => decode_frame_text::<M>(&self.text),
+            Some(_) => None,
+        };
+        let (meta, typed, msg) = match fast {
+            Some(decoded) => decoded,
+            None => match self.decode_parts::<M>() {
+                Ok(decoded) => decoded,
+                Err((error, ErrorCause::BadFrame)) => {
+                    answer_bad_frame(&conn, error, ErrorCause::BadFrame);
+                    return None;
                 }
-                if let Err(issues) = payload {
-                    all.extend(issues);
+                Err((error, cause)) => {
+                    let cid = self.correlation_id();
+                    answer(&conn, Some(self.ty), cid.as_deref(), error, cause);
+                    return None;
                 }
-                let error = Issues::from(all).into_error();
-                let cid = self.correlation_id();
-                answer(
-                    &conn,
-                    Some(self.ty),
-                    cid.as_deref(),
-                    error,
-                    ErrorCause::Validation,
-                );
-                return None;
-            }
+            },
         };
         // Counted from the receive instant; one too far to represent is no deadline.
         let deadline = meta
@@ -342,6 +380,35 @@ impl<D: Send + Sync + 'static> Request<D> {
         };
         Some((ctx, msg, self.guard))
     }
+
+    /// Parses the envelope (if not yet), then meta and payload, every issue collected.
+    #[allow(clippy::type_complexity)]
+    fn decode_parts<M: Message>(
+        &mut self,
+    ) -> Result<(crate::wire::Meta, M::Meta, M), (Error, ErrorCause)> {
+        let parts = match self.parts() {
+            Ok(parts) => parts.clone(),
+            Err(e) => return Err((e, ErrorCause::BadFrame)),
+        };
+        let part = |range: Option<Range<usize>>| range.map(|r| &self.text[r]);
+        // The ranges are slices of a parsed frame: valid JSON, read once more here.
+        let meta = decode_meta_text::<M>(part(parts.meta));
+        // Decoding checks the constraints too (`Validate`): no second pass.
+        let payload = decode_payload_text::<M>(part(parts.payload));
+        match (meta, payload) {
+            (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
+            (meta, payload) => {
+                let mut all: Vec<crate::Issue> = Vec::new();
+                if let Err(issues) = meta {
+                    all.extend(issues);
+                }
+                if let Err(issues) = payload {
+                    all.extend(issues);
+                }
+                Err((Issues::from(all).into_error(), ErrorCause::Validation))
+            }
+        }
+    }
 }
 
 /// How a request ended.
@@ -352,22 +419,41 @@ enum Outcome {
     DeadlineExceeded,
 }
 
+/// The route's middleware around `call`, or `call` itself (not boxed) when there is none.
+fn with_chain<D, F, Fut>(
+    ctx: &Context<D>,
+    chain: Option<Chain<D>>,
+    call: F,
+) -> Either<BoxFuture<'static, Result<(), Error>>, Fut>
+where
+    D: Send + Sync + 'static,
+    F: FnOnce(Context<D>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    match chain {
+        Some(chain) => {
+            let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(call(ctx)));
+            Either::Left(Next::new(chain, endpoint).run(ctx.clone()))
+        }
+        None => Either::Right(call(ctx.clone())),
+    }
+}
+
 /// Runs middleware and handler with panics caught, cancellation and the deadline; answers errors.
 async fn run<D: Send + Sync + 'static>(
     ctx: Context<D>,
-    chain: Option<Chain<D>>,
-    endpoint: Endpoint<D>,
+    handler: impl Future<Output = Result<(), Error>> + Send,
 ) {
-    let handler = match chain {
-        Some(chain) => Next::new(chain, endpoint).run(ctx.clone()),
-        None => endpoint(ctx.clone()),
-    };
     let guarded = AssertUnwindSafe(handler).catch_unwind();
     let req = &ctx.req;
     let closing = &ctx.conn.conn.closing;
+    // Boxed, and only when there is a deadline: a timer is large, and most requests have none.
+    let timer = req
+        .deadline
+        .map(|at| Box::pin(tokio::time::sleep_until(at)));
     let deadline = async {
-        match req.deadline {
-            Some(at) => tokio::time::sleep_until(at).await,
+        match timer {
+            Some(timer) => timer.await,
             None => std::future::pending().await,
         }
     };
@@ -455,8 +541,8 @@ where
             let Some((ctx, msg, _guard, chain)) = begin::<D, M>(request, false, &this_span) else {
                 return;
             };
-            let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(handler(ctx, msg)));
-            run(ctx, chain, endpoint).await;
+            let handler = with_chain(&ctx, chain, move |ctx| handler(ctx, msg));
+            run(ctx, handler).await;
         }
         .instrument(span),
     )
@@ -490,20 +576,20 @@ where
                 ctx.fail(error, ErrorCause::DuplicateCorrelationId);
                 return;
             }
-            let endpoint: Endpoint<D> = Box::new(move |ctx| {
+            let handler = with_chain(&ctx, chain, move |ctx| {
                 let rpc = RpcContext::<D, R> {
                     ctx,
                     _rpc: PhantomData,
                 };
-                Box::pin(async move {
+                async move {
                     let response = handler(rpc.clone(), req).await?;
                     rpc.reply(&response);
                     Ok(())
-                })
+                }
             });
             // Most RPCs finish in their first poll (inline on the connection task): only one that
             // does not goes in the abort registry, before the next frame is read.
-            let mut running = std::pin::pin!(run(ctx.clone(), chain, endpoint));
+            let mut running = std::pin::pin!(run(ctx.clone(), handler));
             let mut registered: Option<Registered<D>> = None;
             std::future::poll_fn(|cx| {
                 let poll = running.as_mut().poll(cx);
@@ -524,6 +610,7 @@ where
 
 #[doc(hidden)]
 pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFuture<'static, ()> {
+    let mut request = request;
     let conn = request.guard.conn.clone();
     let error = Error::from_code(ErrorCode::Unimplemented)
         .with_details(serde_json::json!({ "type": request.ty }));

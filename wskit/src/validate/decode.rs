@@ -464,53 +464,157 @@ pub(crate) fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, 
     }
 }
 
+/// The standard meta keys, read by serde on the fast paths (`deny_unknown_fields`: a declared or
+/// unknown key sends the frame down the issue-collecting path).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StandardMeta<'a> {
+    #[serde(rename = "correlationId", default, borrow, deserialize_with = "some")]
+    correlation_id: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "some")]
+    timestamp: Option<f64>,
+    #[serde(rename = "timeoutMs", default, deserialize_with = "some")]
+    timeout_ms: Option<f64>,
+    #[serde(rename = "clientId", default)]
+    _client_id: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "receivedAt", default)]
+    _received_at: Option<serde::de::IgnoredAny>,
+}
+
+impl StandardMeta<'_> {
+    /// The validated meta; `None` when `timeoutMs` is out of range.
+    fn into_meta(self) -> Option<Meta> {
+        let timeout_ms = match self.timeout_ms {
+            Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
+            Some(_) => return None,
+            None => None,
+        };
+        Some(Meta {
+            correlation_id: self.correlation_id.map(Cow::into_owned),
+            timestamp: self.timestamp,
+            timeout_ms,
+            extra: Map::new(),
+        })
+    }
+}
+
+/// A derived struct read only from a JSON object (see [`deserialize_object`]).
+struct ObjectOnly<T>(T);
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_object(d).map(ObjectOnly)
+    }
+}
+
+/// A present key must hold a value of its type: `null` is refused, not read as absent.
+fn some<'de, D: Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `M::Meta` when it is [`crate::NoMeta`] (the message declares no meta): only then do the fast
+/// paths apply, since declared meta fields go through `M::Meta`'s own decoder.
+fn no_meta<M: Message>() -> Option<M::Meta> {
+    use std::any::Any;
+    let mut no_meta = Some(crate::NoMeta {});
+    (&mut no_meta as &mut dyn Any)
+        .downcast_mut::<Option<M::Meta>>()?
+        .take()
+}
+
 /// The fast path of [`decode_meta`] for a message that declares no meta: serde reads the
 /// standard keys (and skips the reserved ones). `None` sends the frame down the
 /// issue-collecting path.
 fn standard_meta<M: Message>(text: Option<&str>) -> Option<(Meta, M::Meta)> {
-    use std::any::Any;
-
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Standard<'a> {
-        #[serde(rename = "correlationId", default, borrow, deserialize_with = "some")]
-        correlation_id: Option<Cow<'a, str>>,
-        #[serde(default, deserialize_with = "some")]
-        timestamp: Option<f64>,
-        #[serde(rename = "timeoutMs", default, deserialize_with = "some")]
-        timeout_ms: Option<f64>,
-        #[serde(rename = "clientId", default)]
-        _client_id: Option<serde::de::IgnoredAny>,
-        #[serde(rename = "receivedAt", default)]
-        _received_at: Option<serde::de::IgnoredAny>,
-    }
-
-    /// A present key must hold a value of its type: `null` is refused, not read as absent.
-    fn some<'de, D: Deserializer<'de>, T: serde::Deserialize<'de>>(
-        d: D,
-    ) -> Result<Option<T>, D::Error> {
-        T::deserialize(d).map(Some)
-    }
-
-    // Only for `NoMeta`: declared meta fields go through `M::Meta`'s own decoder.
-    let mut no_meta = Some(crate::NoMeta {});
-    let typed = (&mut no_meta as &mut dyn Any)
-        .downcast_mut::<Option<M::Meta>>()?
-        .take()?;
+    let typed = no_meta::<M>()?;
     let Some(text) = text else {
         return Some((Meta::default(), typed));
     };
-    let standard: Standard<'_> = serde_json::from_str(text).ok()?;
-    let timeout_ms = match standard.timeout_ms {
-        Some(ms) if ms.is_finite() && ms >= 0.0 => Some(ms as u64),
-        Some(_) => return None,
-        None => None,
+    let ObjectOnly(standard) = serde_json::from_str::<ObjectOnly<StandardMeta<'_>>>(text).ok()?;
+    Some((standard.into_meta()?, typed))
+}
+
+/// A whole frame of message `M`, read in one pass: the fast path of the server's inbound frames.
+#[derive(serde::Deserialize)]
+#[serde(bound(deserialize = "M: DeserializeOwned"))]
+struct WholeFrame<'a, M> {
+    /// Routed on before this parse; required here, and refused when repeated.
+    #[serde(rename = "type")]
+    _ty: serde::de::IgnoredAny,
+    #[serde(default, borrow, deserialize_with = "some")]
+    meta: Option<ObjectOnly<StandardMeta<'a>>>,
+    #[serde(default, deserialize_with = "some")]
+    payload: Option<M>,
+}
+
+/// Decodes a whole frame of message `M` (envelope, meta and payload) in one pass, for a frame
+/// routed on its type before its envelope was parsed.
+///
+/// Accepts exactly what [`crate::wire::InboundFrame::parse`] followed by [`decode_meta`] and
+/// [`decode_payload`] accept, for messages that declare no meta; `None` for anything else (invalid
+/// JSON, a bad envelope, a message with declared meta, any issue), which then goes down that
+/// path for its exact answer.
+pub(crate) fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
+    let typed = no_meta::<M>()?;
+    let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
+    let meta = match whole.meta {
+        Some(ObjectOnly(standard)) => standard.into_meta()?,
+        None => Meta::default(),
     };
-    let meta = Meta {
-        correlation_id: standard.correlation_id.map(Cow::into_owned),
-        timestamp: standard.timestamp,
-        timeout_ms,
-        extra: Map::new(),
+    let msg = match whole.payload {
+        Some(msg) if M::HAS_PAYLOAD => msg,
+        None if !M::HAS_PAYLOAD => serde_json::from_str::<M>("{}").ok()?,
+        _ => return None,
     };
-    Some((meta, typed))
+    let mut issues = Issues::new();
+    msg.validate(&Path::root("payload"), &mut issues);
+    issues.is_empty().then_some((meta, typed, msg))
+}
+
+/// Deserializes a derived struct from a JSON object only. serde's derive also reads a struct
+/// from its array form (`["x", 5]`), which the wire does not allow; generated types read
+/// themselves through this.
+#[doc(hidden)]
+pub fn deserialize_object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+    impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for ObjectVisitor<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+}
+
+/// Deserializes a unit-only enum from a JSON string: the index of `s` in `wires`. serde's derive
+/// also reads `{"red": null}`, which the wire does not allow; generated enums read themselves
+/// through this.
+#[doc(hidden)]
+pub fn deserialize_unit_variant<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    wires: &'static [&'static str],
+) -> Result<usize, D::Error> {
+    struct VariantVisitor(&'static [&'static str]);
+    impl Visitor<'_> for VariantVisitor {
+        type Value = usize;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("one of the enum's strings")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<usize, E> {
+            self.0
+                .iter()
+                .position(|w| *w == s)
+                .ok_or_else(|| E::unknown_variant(s, self.0))
+        }
+    }
+    deserializer.deserialize_str(VariantVisitor(wires))
 }

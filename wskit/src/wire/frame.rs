@@ -88,18 +88,33 @@ impl<'a> InboundFrame<'a> {
     }
 }
 
+/// The type of a frame that starts exactly `{"type":"<name>"` with no escape in the name (how
+/// ws-kit and wskit clients write frames), read without parsing the rest. A fast path only: the
+/// caller must still parse the whole frame before trusting it, and falls back to
+/// [`InboundFrame::parse`] for any other layout.
+pub(crate) fn peek_type(text: &str) -> Option<&str> {
+    let rest = text.strip_prefix(r#"{"type":""#)?;
+    let end = rest.find(['"', '\\'])?;
+    (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
+}
+
 /// The correlationId in the text of a frame's `meta`, if it is an object with a string
 /// `correlationId` (read without validating the rest): the one place that peeks it.
 ///
 /// ```
 /// assert_eq!(wskit::wire::peek_correlation_id(r#"{"correlationId":"c-1","x":[1]}"#).as_deref(), Some("c-1"));
 /// assert_eq!(wskit::wire::peek_correlation_id(r#"{"correlationId":7}"#), None);
+/// assert_eq!(wskit::wire::peek_correlation_id(r#"["c-1"]"#), None);
 /// ```
 pub fn peek_correlation_id(meta: &str) -> Option<String> {
     #[derive(Deserialize)]
     struct Peek {
         #[serde(rename = "correlationId")]
         correlation_id: Option<Value>,
+    }
+    // serde would also read `Peek` from an array (`["c-1"]`); meta must be an object.
+    if !meta.trim_start().starts_with('{') {
+        return None;
     }
     let peek: Peek = serde_json::from_str(meta).ok()?;
     match peek.correlation_id? {
@@ -121,9 +136,36 @@ pub fn encode_frame<M: Serialize + ?Sized, P: Serialize + ?Sized>(
     meta: Option<&M>,
     payload: Option<&P>,
 ) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    write_frame(&mut out, ty, meta, payload, None::<&()>);
-    out
+    encode_with(|out| write_frame(out, ty, meta, payload, None::<&()>))
+}
+
+/// The largest scratch buffer a thread keeps between frames.
+const SCRATCH_KEPT: usize = 64 * 1024;
+
+/// Runs `write` on this thread's reused buffer and returns an exactly-sized copy of what it
+/// wrote: one allocation per frame and none spent growing a buffer. (An exactly-sized `Vec` also
+/// becomes `Bytes` without another allocation.)
+fn encode_with(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            write(&mut buf);
+            let out = buf.to_vec();
+            if buf.capacity() > SCRATCH_KEPT {
+                *buf = Vec::new();
+            }
+            out
+        }
+        // Re-entered (a `Serialize` impl that encodes a frame): a buffer of its own.
+        Err(_) => {
+            let mut out = Vec::new();
+            write(&mut out);
+            out
+        }
+    })
 }
 
 /// Like [`encode_frame`], with a trailing extra key: `"data"` of progress frames.
@@ -207,15 +249,15 @@ pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
 /// Writes a `$ws:rpc-progress` frame; the update goes under both `payload` and `data`.
 pub fn encode_progress<P: Serialize + ?Sized>(correlation_id: Option<&str>, update: &P) -> Vec<u8> {
     let meta = OutMeta::correlated(correlation_id);
-    let mut out = Vec::with_capacity(128);
-    write_frame(
-        &mut out,
-        types::RPC_PROGRESS,
-        Some(&meta),
-        Some(update),
-        Some(update),
-    );
-    out
+    encode_with(|out| {
+        write_frame(
+            out,
+            types::RPC_PROGRESS,
+            Some(&meta),
+            Some(update),
+            Some(update),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -239,6 +281,16 @@ mod tests {
         }
         let f = InboundFrame::parse(r#"{"type":"A"}"#).unwrap();
         assert!(f.meta.is_none() && f.payload.is_none());
+    }
+
+    #[test]
+    fn peek_type_reads_only_the_plain_leading_type() {
+        assert_eq!(peek_type(r#"{"type":"ECHO","payload":{}}"#), Some("ECHO"));
+        assert_eq!(peek_type(r#"{"type":"","x":1}"#), Some(""));
+        assert_eq!(peek_type(r#"{"type":"A\"B"}"#), None);
+        assert_eq!(peek_type(r#"{ "type":"ECHO"}"#), None);
+        assert_eq!(peek_type(r#"{"payload":{},"type":"ECHO"}"#), None);
+        assert_eq!(peek_type(r#"{"type":"ECHO"#), None);
     }
 
     #[test]
