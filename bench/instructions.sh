@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# User-space instructions per request of each rpc server, counted by valgrind's callgrind.
+#
+#   bash bench/instructions.sh                 # echo, echo-batch, wskit; 64-byte rpc, C=50, W=16
+#   SERVERS="wskit" WINDOW=1 bash bench/instructions.sh
+#
+# Unlike the throughput figures of bench/run.sh, an instruction count does not move with the
+# machine's load: the same binary and input give the same count, so it shows what a code change
+# costs or saves. It counts only the server's own code and libraries (not the kernel, where most
+# of the time goes), and the whole process: start-up and the 50 connections' handshakes are
+# included, spread over the requests (under 1% at these counts). Needs valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SERVERS=${SERVERS:-"echo echo-batch wskit"}
+WINDOW=${WINDOW:-16}
+DURATION=${DURATION:-8}
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+BIN=$TARGET_DIR/release
+WORK=$TARGET_DIR/bench
+mkdir -p "$WORK"
+
+command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
+cargo build --release -p wskit-bench --bins
+
+echo "| server | requests | instructions | instructions per request |"
+echo "|---|---|---|---|"
+for server in $SERVERS; do
+    case $server in
+    echo) cmd=("$BIN/echo") ;;
+    echo-batch) cmd=("$BIN/echo" --batch) ;;
+    wskit) cmd=("$BIN/wskit_server") ;;
+    *) echo "unknown server $server" >&2; exit 1 ;;
+    esac
+    out=$WORK/callgrind-$server.out log=$WORK/callgrind-$server.log
+    : >"$log"
+    taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" >"$log" 2>&1 &
+    pid=$!
+    port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+        [ -n "$port" ] && break
+        sleep 0.2
+    done
+    [ -n "$port" ] || { echo "$server did not start:" >&2; cat "$log" >&2; exit 1; }
+    result=$(taskset -c 1 "$BIN/loadgen" --addr "127.0.0.1:$port" --mode rpc --conns 50 \
+        --window "$WINDOW" --frame-bytes 64 --duration "$DURATION" --warmup 0)
+    # The wskit server stops on SIGINT; the raw echo servers on SIGTERM. Either way callgrind
+    # writes its counts as the process exits.
+    kill -INT "$pid" 2>/dev/null || true
+    sleep 1
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    sent=$(echo "$result" | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
+    total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+    printf '| `%s` | %s | %s | %s |\n' "$server" "$sent" "$total" "$((total / sent))"
+done
