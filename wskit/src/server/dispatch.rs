@@ -301,8 +301,8 @@ pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
 }
 
 impl<D: Send + Sync + 'static> Request<D> {
-    /// The envelope's parts, parsing it if it was not yet; `None` for a frame that is not a
-    /// valid envelope (answered by the caller).
+    /// The envelope's parts, parsing it if it was not yet; the `INVALID_ARGUMENT` answer for a frame
+    /// that is not a valid envelope.
     fn parts(&mut self) -> Result<&Parts, Error> {
         if self.parts.is_none() {
             let frame = InboundFrame::parse(&self.text)?;
