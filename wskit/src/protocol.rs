@@ -28,6 +28,11 @@ pub trait Message:
     const HAS_PAYLOAD: bool;
     /// Client-to-server messages marked `#[subscription]`: re-sent by the client after a reconnect.
     const SUBSCRIPTION: bool = false;
+    /// Whether serde's derive accepts only what the strict decoder accepts, so that decoding may
+    /// try it first (false for a message with a map in it: serde keeps a repeated key's last
+    /// value, the strict decoder refuses it).
+    #[doc(hidden)]
+    const __SERDE_STRICT: bool = true;
     /// The extra meta fields the message declares ([`NoMeta`] when none).
     type Meta: Serialize + Decode + Send + Sync + 'static;
 }

@@ -357,3 +357,42 @@ fn declared_meta_goes_into_the_frame_meta() {
         br#"{"type":"JOIN_ROOM","meta":{"correlationId":"c-1","traceId":"t-1"},"payload":{"roomId":"general"}}"#
     );
 }
+
+/// Names the generated code uses inside its `Deserialize` impls (its private shadow struct, its
+/// generic parameter) do not clash with protocol types of the same names.
+mod generated_names {
+    mod shadow {
+        wskit::protocol! {
+            pub protocol Names {
+                message Hello { s: Shadow }
+                type Shadow { x: u32 }
+            }
+        }
+    }
+    mod structs {
+        wskit::protocol! {
+            pub protocol Letters {
+                message Hello { d: D }
+                type D { x: u32 }
+            }
+        }
+    }
+    mod enums {
+        wskit::protocol! {
+            pub protocol Letters2 {
+                message Hello2 { d: D }
+                enum D { A, B }
+            }
+        }
+    }
+
+    #[test]
+    fn types_named_like_generated_helpers_roundtrip() {
+        let h: shadow::Hello = serde_json::from_str(r#"{"s":{"x":1}}"#).unwrap();
+        assert_eq!(h.s.x, 1);
+        let h: structs::Hello = serde_json::from_str(r#"{"d":{"x":1}}"#).unwrap();
+        assert_eq!(h.d.x, 1);
+        let h: enums::Hello2 = serde_json::from_str(r#"{"d":"a"}"#).unwrap();
+        assert_eq!(h.d, enums::D::A);
+    }
+}

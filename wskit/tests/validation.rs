@@ -510,3 +510,30 @@ fn array_and_map_forms_of_structs_and_enums_are_refused() {
     let ok = decode_payload::<Painted>(Some(&raw(r#"{"color":"green","at":{"x":1,"y":2}}"#)));
     assert_eq!(ok.unwrap().color, Color::Green);
 }
+
+/// serde keeps the last value of a map's repeated key; the strict decoder refuses it, and a
+/// message with a map anywhere in it is decoded by the strict decoder only.
+#[test]
+fn duplicate_key_in_a_map_field_is_refused() {
+    wskit::protocol! {
+        protocol Maps {
+            message Limits { limits: std::collections::BTreeMap<String, i32> }
+            message Nested { items: Vec<Holder> }
+            type Holder { tags: Option<std::collections::HashMap<String, bool>> }
+        }
+    }
+    assert_eq!(
+        decode_payload::<Limits>(Some(&raw(r#"{"limits":{"x":1,"x":2}}"#)))
+            .unwrap_err()
+            .to_string(),
+        "payload.limits.x: duplicate key"
+    );
+    assert_eq!(
+        decode_payload::<Nested>(Some(&raw(r#"{"items":[{"tags":{"a":true,"a":false}}]}"#)))
+            .unwrap_err()
+            .to_string(),
+        "payload.items[0].tags.a: duplicate key"
+    );
+    let ok = decode_payload::<Limits>(Some(&raw(r#"{"limits":{"x":1,"y":2}}"#))).unwrap();
+    assert_eq!(ok.limits.len(), 2);
+}

@@ -101,6 +101,10 @@ pub fn generate(p: &Protocol) -> TokenStream {
                 <#proto as ::wskit::Protocol>::description()
             }
 
+            fn __decodes_unparsed(&self) -> bool {
+                true
+            }
+
             fn call(
                 &self,
                 request: ::wskit::server::Request<H::Data>,

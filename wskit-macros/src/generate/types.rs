@@ -65,17 +65,18 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
         const _: () = {
             #[derive(::wskit::__private::serde::Deserialize)]
             #[serde(crate = "::wskit::__private::serde", deny_unknown_fields)]
-            struct Shadow {
+            // `__` names: the DSL refuses them for user types, so nothing here shadows a field's type.
+            struct __WskitShadow {
                 #( #shadow_fields, )*
             }
 
             impl<'de> ::wskit::__private::serde::Deserialize<'de> for #name {
-                fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                fn deserialize<__D>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error>
                 where
-                    D: ::wskit::__private::serde::Deserializer<'de>,
+                    __D: ::wskit::__private::serde::Deserializer<'de>,
                 {
-                    let shadow: Shadow = ::wskit::__private::deserialize_object(deserializer)?;
-                    ::std::result::Result::Ok(#name { #( #names: shadow.#names, )* })
+                    let __shadow: __WskitShadow = ::wskit::__private::deserialize_object(__deserializer)?;
+                    ::std::result::Result::Ok(Self { #( #names: __shadow.#names, )* })
                 }
             }
         };
@@ -113,11 +114,15 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
         }
         None => quote!(::wskit::NoMeta),
     };
+    // serde keeps the last of a map's repeated keys, where the strict decoder refuses them: a
+    // message with a map anywhere in it is decoded by the strict decoder only.
+    let serde_strict = !m.fields.iter().any(|f| has_map(p, &f.ty, &mut Vec::new()));
     out.extend(quote! {
         impl ::wskit::Message for #name {
             const TYPE: &'static str = #wire;
             const HAS_PAYLOAD: bool = #has_payload;
             const SUBSCRIPTION: bool = #subscription;
+            const __SERDE_STRICT: bool = #serde_strict;
             type Meta = #meta;
         }
     });
@@ -137,6 +142,24 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
         });
     }
     out
+}
+
+/// Whether a field type holds a `HashMap`/`BTreeMap`, through options, lists and the block's own
+/// types (`seen` stops a recursive type).
+fn has_map(p: &Protocol, ty: &FieldType, seen: &mut Vec<syn::Ident>) -> bool {
+    match ty {
+        FieldType::Map(..) => true,
+        FieldType::Option(inner) | FieldType::Vec(inner) => has_map(p, inner, seen),
+        FieldType::Named(name) if !seen.contains(name) => {
+            seen.push(name.clone());
+            p.types.iter().any(|t| {
+                &t.name == name
+                    && matches!(&t.shape, Shape::Struct(fields)
+                        if fields.iter().any(|f| has_map(p, &f.ty, seen)))
+            })
+        }
+        _ => false,
+    }
 }
 
 fn default_doc(p: &Protocol, m: &Message) -> String {
@@ -195,13 +218,13 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
                 }
 
                 impl<'de> ::wskit::__private::serde::Deserialize<'de> for #name {
-                    fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                    fn deserialize<__D>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error>
                     where
-                        D: ::wskit::__private::serde::Deserializer<'de>,
+                        __D: ::wskit::__private::serde::Deserializer<'de>,
                     {
-                        const VARIANTS: &[#name] = &[#( #name::#vnames ),*];
-                        let i = ::wskit::__private::deserialize_unit_variant(deserializer, &[#( #wires ),*])?;
-                        ::std::result::Result::Ok(VARIANTS[i])
+                        const __VARIANTS: &[#name] = &[#( #name::#vnames ),*];
+                        let __i = ::wskit::__private::deserialize_unit_variant(__deserializer, &[#( #wires ),*])?;
+                        ::std::result::Result::Ok(__VARIANTS[__i])
                     }
                 }
             }

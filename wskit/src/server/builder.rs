@@ -187,6 +187,9 @@ pub(crate) struct Route<D> {
     pub service: usize,
     /// The middleware around its handler (global, then per type); `None` when there is none.
     pub chain: Option<Chain<D>>,
+    /// Whether its service decodes frames the server has not parsed ([`Service::__decodes_unparsed`]):
+    /// only then may a frame be routed on its peeked type.
+    pub fast: bool,
 }
 
 /// Everything a server's connections share.
@@ -509,6 +512,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
                     ty: msg.wire_type,
                     service: i,
                     chain: None,
+                    fast: service.__decodes_unparsed(),
                 };
                 routes.insert(msg.wire_type, route);
             }

@@ -161,7 +161,10 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
     // Fast path: a frame that starts `{"type":"<a routed type>"` is routed before it is parsed,
     // and then parsed once, envelope, meta and payload together, by its message's decoder.
     let peeked = wire::peek_type(&text).filter(|ty| !wire::is_reserved_type(ty));
-    if let Some(route) = peeked.and_then(|ty| shared.routes.get(ty)) {
+    if let Some(route) = peeked
+        .and_then(|ty| shared.routes.get(ty))
+        .filter(|route| route.fast)
+    {
         return routed(conn, route, text, None, received);
     }
     let frame = match InboundFrame::parse(&text) {
@@ -612,6 +615,10 @@ where
 pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFuture<'static, ()> {
     let mut request = request;
     let conn = request.guard.conn.clone();
+    if let Err(e) = request.parts() {
+        answer_bad_frame(&conn, e, ErrorCause::BadFrame);
+        return Box::pin(std::future::ready(()));
+    }
     let error = Error::from_code(ErrorCode::Unimplemented)
         .with_details(serde_json::json!({ "type": request.ty }));
     let cid = request.correlation_id();

@@ -97,4 +97,11 @@ pub trait Service<D>: Send + Sync + 'static {
     /// Handles one routed inbound frame whose type belongs to this protocol (a client-to-server
     /// message or rpc request).
     fn call(&self, request: Request<D>) -> BoxFuture<'static, ()>;
+    /// Whether `call` parses and validates the whole frame itself (the generated services do, through
+    /// `serve_message`/`serve_rpc`), so that the server may route a frame on its peeked type
+    /// before parsing it. A hand-written service keeps `false`: it only sees parsed frames.
+    #[doc(hidden)]
+    fn __decodes_unparsed(&self) -> bool {
+        false
+    }
 }

@@ -343,7 +343,7 @@ pub(crate) fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, I
         None if !M::HAS_PAYLOAD => "{}",
         _ => "",
     };
-    if !fast.is_empty() {
+    if !fast.is_empty() && M::__SERDE_STRICT {
         if let Ok(value) = serde_json::from_str::<M>(fast) {
             let mut issues = Issues::new();
             value.validate(&path, &mut issues);
@@ -557,6 +557,9 @@ struct WholeFrame<'a, M> {
 /// JSON, a bad envelope, a message with declared meta, any issue), which then goes down that
 /// path for its exact answer.
 pub(crate) fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
+    if !M::__SERDE_STRICT {
+        return None;
+    }
     let typed = no_meta::<M>()?;
     let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
     let meta = match whole.meta {

@@ -149,22 +149,28 @@ fn encode_with(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut buf) => {
+    let mut write = Some(write);
+    let mut written = None;
+    let _ = SCRATCH.try_with(|scratch| {
+        // Taken only when free: a `Serialize` impl that encodes a frame re-enters here.
+        if let Ok(mut buf) = scratch.try_borrow_mut()
+            && let Some(write) = write.take()
+        {
             buf.clear();
             write(&mut buf);
-            let out = buf.to_vec();
+            written = Some(buf.to_vec());
             if buf.capacity() > SCRATCH_KEPT {
                 *buf = Vec::new();
             }
-            out
         }
-        // Re-entered (a `Serialize` impl that encodes a frame): a buffer of its own.
-        Err(_) => {
-            let mut out = Vec::new();
+    });
+    // Re-entered, or the thread is exiting: a buffer of its own.
+    written.unwrap_or_else(|| {
+        let mut out = Vec::new();
+        if let Some(write) = write {
             write(&mut out);
-            out
         }
+        out
     })
 }
 
