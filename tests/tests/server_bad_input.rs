@@ -4,6 +4,19 @@
 use wskit::{Error, ErrorCode};
 use wskit_tests::*;
 
+/// The answer to a frame that is not JSON.
+fn not_json() -> String {
+    error_frame(None, &Error::invalid_argument("frame is not valid JSON"))
+}
+
+/// The answer to JSON that is not an object with a string `type`.
+fn not_object() -> String {
+    error_frame(
+        None,
+        &Error::invalid_argument("frame must be a JSON object with a string \"type\""),
+    )
+}
+
 async fn still_alive(c: &mut Client) {
     c.send(r#"{"type":"GET_USER","meta":{"correlationId":"alive"},"payload":{"userId":"u1"}}"#)
         .await;
@@ -18,11 +31,7 @@ async fn not_json_not_object_or_no_string_type_is_invalid_argument() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    let not_json = error_frame(None, &Error::invalid_argument("frame is not valid JSON"));
-    let not_object = error_frame(
-        None,
-        &Error::invalid_argument("frame must be a JSON object with a string \"type\""),
-    );
+    let (not_json, not_object) = (not_json(), not_object());
     for (input, expected) in [
         ("hello", &not_json),
         ("{\"type\":", &not_json),
@@ -114,11 +123,7 @@ async fn a_routed_frame_that_goes_bad_later_is_answered_as_a_parsed_one() {
     let (probe, _events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
-    let not_json = error_frame(None, &Error::invalid_argument("frame is not valid JSON"));
-    let not_object = error_frame(
-        None,
-        &Error::invalid_argument("frame must be a JSON object with a string \"type\""),
-    );
+    let (not_json, not_object) = (not_json(), not_object());
     let array = |cid: Option<&str>, path: &str| {
         let meta = cid.map_or("{}".to_owned(), |c| format!(r#"{{"correlationId":"{c}"}}"#));
         let ty = if cid.is_some() { "RPC_ERROR" } else { "ERROR" };

@@ -130,6 +130,7 @@ pub mod __private {
         __serve_unknown as serve_unknown,
     };
     pub use crate::validate::*;
+    pub use crate::wire::strict::{deserialize_object, deserialize_unit_variant};
     pub use futures_util::future::BoxFuture;
     pub use regex::Regex;
     pub use serde;

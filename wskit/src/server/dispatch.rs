@@ -113,6 +113,22 @@ struct Parts {
 }
 
 impl Parts {
+    /// The parts of `text`, parsing its envelope unless `parts` already holds them; the
+    /// `INVALID_ARGUMENT` answer for a frame that is not a valid envelope.
+    fn get<'p>(parts: &'p mut Option<Parts>, text: &str) -> Result<&'p Parts, Error> {
+        if parts.is_none() {
+            let frame = InboundFrame::parse(text)?;
+            *parts = Some(Parts::of(text, &frame));
+        }
+        Ok(parts.get_or_insert_default())
+    }
+
+    /// The correlationId in the frame's meta, read without validating the rest (for answers
+    /// before or instead of validation).
+    fn correlation_id(&self, text: &str) -> Option<String> {
+        wire::peek_correlation_id(&text[self.meta.clone()?])
+    }
+
     fn of(text: &str, frame: &InboundFrame<'_>) -> Self {
         let range_in = |part: &str| {
             let start = part.as_ptr() as usize - text.as_ptr() as usize;
@@ -223,23 +239,19 @@ fn routed<D: Send + Sync + 'static>(
     let ty = route.ty;
     // The refusals below name the frame's correlationId, which needs its envelope parsed: a bad
     // envelope is answered as such first, as on the parse-first path.
-    let refuse = |error: Error, cause: ErrorCause| {
-        let cid = match &parts {
-            Some(parts) => parts
-                .meta
-                .clone()
-                .and_then(|r| wire::peek_correlation_id(&text[r])),
-            None => match InboundFrame::parse(&text) {
-                Ok(frame) => frame.correlation_id(),
-                Err(e) => return answer_bad_frame(conn, e, ErrorCause::BadFrame),
-            },
-        };
-        answer(conn, Some(ty), cid.as_deref(), error, cause);
+    let refuse = |mut parts: Option<Parts>, error: Error, cause: ErrorCause| match Parts::get(
+        &mut parts, &text,
+    ) {
+        Ok(parts) => {
+            let cid = parts.correlation_id(&text);
+            answer(conn, Some(ty), cid.as_deref(), error, cause);
+        }
+        Err(e) => answer_bad_frame(conn, e, ErrorCause::BadFrame),
     };
     if shared.rt.shutdown.is_cancelled() {
         let error =
             Error::unavailable("server shutting down").with_retry_after_ms(SHUTDOWN_RETRY_AFTER_MS);
-        return refuse(error, ErrorCause::ShuttingDown);
+        return refuse(parts, error, ErrorCause::ShuttingDown);
     }
     let limit = shared.rt.limits.max_in_flight;
     if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
@@ -247,7 +259,7 @@ fn routed<D: Send + Sync + 'static>(
         let error = Error::resource_exhausted(format!(
             "too many requests in flight on this connection (limit {limit})"
         ));
-        return refuse(error, ErrorCause::TooManyInFlight);
+        return refuse(parts, error, ErrorCause::TooManyInFlight);
     }
     shared.rt.request_started();
     let request = Request {
@@ -304,34 +316,29 @@ pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
 }
 
 impl<D: Send + Sync + 'static> Request<D> {
-    /// The envelope's parts, parsing it if it was not yet; the `INVALID_ARGUMENT` answer for a frame
-    /// that is not a valid envelope.
+    /// The envelope's parts ([`Parts::get`]).
     fn parts(&mut self) -> Result<&Parts, Error> {
-        if self.parts.is_none() {
-            let frame = InboundFrame::parse(&self.text)?;
-            self.parts = Some(Parts::of(&self.text, &frame));
-        }
-        Ok(self.parts.get_or_insert_default())
+        Parts::get(&mut self.parts, &self.text)
     }
 
-    /// The correlationId in the frame's meta, read without validating the rest (for answers
-    /// before or instead of validation).
+    /// The correlationId in the frame's meta, `None` too for a frame that is not a valid envelope.
     fn correlation_id(&mut self) -> Option<String> {
-        let meta = self.parts().ok()?.meta.clone()?;
-        wire::peek_correlation_id(&self.text[meta])
+        Parts::get(&mut self.parts, &self.text)
+            .ok()?
+            .correlation_id(&self.text)
     }
 
     /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
     fn decode_guarded<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let conn = self.guard.conn.clone();
         let ty = self.ty;
-        let text = self.text.clone();
+        let (text, mut parts) = (self.text.clone(), self.parts.clone());
         match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
             Ok(decoded) => decoded,
             Err(panic) => {
-                let cid = InboundFrame::parse(&text)
+                let cid = Parts::get(&mut parts, &text)
                     .ok()
-                    .and_then(|f| f.correlation_id());
+                    .and_then(|p| p.correlation_id(&text));
                 let error = Error::from_code(ErrorCode::Internal);
                 let cause = ErrorCause::Panic(panic_message(&panic));
                 answer(&conn, Some(ty), cid.as_deref(), error, cause);
@@ -352,18 +359,29 @@ impl<D: Send + Sync + 'static> Request<D> {
         };
         let (meta, typed, msg) = match fast {
             Some(decoded) => decoded,
-            None => match self.decode_parts::<M>() {
-                Ok(decoded) => decoded,
-                Err((error, ErrorCause::BadFrame)) => {
-                    answer_bad_frame(&conn, error, ErrorCause::BadFrame);
-                    return None;
+            None => {
+                let parts = match self.parts() {
+                    Ok(parts) => parts.clone(),
+                    Err(e) => {
+                        answer_bad_frame(&conn, e, ErrorCause::BadFrame);
+                        return None;
+                    }
+                };
+                match self.decode_parts::<M>(&parts) {
+                    Ok(decoded) => decoded,
+                    Err(error) => {
+                        let cid = parts.correlation_id(&self.text);
+                        answer(
+                            &conn,
+                            Some(self.ty),
+                            cid.as_deref(),
+                            error,
+                            ErrorCause::Validation,
+                        );
+                        return None;
+                    }
                 }
-                Err((error, cause)) => {
-                    let cid = self.correlation_id();
-                    answer(&conn, Some(self.ty), cid.as_deref(), error, cause);
-                    return None;
-                }
-            },
+            }
         };
         // Counted from the receive instant; one too far to represent is no deadline.
         let deadline = meta
@@ -384,20 +402,17 @@ impl<D: Send + Sync + 'static> Request<D> {
         Some((ctx, msg, self.guard))
     }
 
-    /// Parses the envelope (if not yet), then meta and payload, every issue collected.
-    #[allow(clippy::type_complexity)]
+    /// Decodes meta and payload from the envelope's `parts`, every issue collected into the
+    /// `INVALID_ARGUMENT` answer.
     fn decode_parts<M: Message>(
-        &mut self,
-    ) -> Result<(crate::wire::Meta, M::Meta, M), (Error, ErrorCause)> {
-        let parts = match self.parts() {
-            Ok(parts) => parts.clone(),
-            Err(e) => return Err((e, ErrorCause::BadFrame)),
-        };
-        let part = |range: Option<Range<usize>>| range.map(|r| &self.text[r]);
+        &self,
+        parts: &Parts,
+    ) -> Result<(crate::wire::Meta, M::Meta, M), Error> {
+        let part = |range: &Option<Range<usize>>| range.clone().map(|r| &self.text[r]);
         // The ranges are slices of a parsed frame: valid JSON, read once more here.
-        let meta = decode_meta_text::<M>(part(parts.meta));
+        let meta = decode_meta_text::<M>(part(&parts.meta));
         // Decoding checks the constraints too (`Validate`): no second pass.
-        let payload = decode_payload_text::<M>(part(parts.payload));
+        let payload = decode_payload_text::<M>(part(&parts.payload));
         match (meta, payload) {
             (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
             (meta, payload) => {
@@ -408,7 +423,7 @@ impl<D: Send + Sync + 'static> Request<D> {
                 if let Err(issues) = payload {
                     all.extend(issues);
                 }
-                Err((Issues::from(all).into_error(), ErrorCause::Validation))
+                Err(Issues::from(all).into_error())
             }
         }
     }

@@ -12,8 +12,6 @@ use std::fmt;
 pub use check::*;
 pub use decode::{Decode, decode_meta, decode_payload, decode_with_serde, field, object_entries};
 pub(crate) use decode::{decode_frame_text, decode_meta_text, decode_payload_text};
-#[doc(hidden)]
-pub use decode::{deserialize_object, deserialize_unit_variant};
 
 /// One problem found in an inbound value.
 ///

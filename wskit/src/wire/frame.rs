@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::Error;
+use super::strict::ObjectOnly;
 
 /// Frame types the runtime itself uses (PROTOCOL.md section 2).
 pub mod types {
@@ -112,11 +113,7 @@ pub fn peek_correlation_id(meta: &str) -> Option<String> {
         #[serde(rename = "correlationId")]
         correlation_id: Option<Value>,
     }
-    // serde would also read `Peek` from an array (`["c-1"]`); meta must be an object.
-    if !meta.trim_start().starts_with('{') {
-        return None;
-    }
-    let peek: Peek = serde_json::from_str(meta).ok()?;
+    let ObjectOnly(peek) = serde_json::from_str::<ObjectOnly<Peek>>(meta).ok()?;
     match peek.correlation_id? {
         Value::String(s) => Some(s),
         _ => None,
@@ -297,6 +294,27 @@ mod tests {
         assert_eq!(peek_type(r#"{ "type":"ECHO"}"#), None);
         assert_eq!(peek_type(r#"{"payload":{},"type":"ECHO"}"#), None);
         assert_eq!(peek_type(r#"{"type":"ECHO"#), None);
+    }
+
+    /// A `Serialize` impl that encodes a frame itself re-enters the scratch buffer: it gets a
+    /// buffer of its own, and both frames come out whole.
+    #[test]
+    fn encoding_inside_encoding_gets_its_own_buffer() {
+        struct Nested;
+        impl Serialize for Nested {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let inner = encode_frame("INNER", None::<&()>, Some(&1));
+                s.serialize_str(std::str::from_utf8(&inner).expect("UTF-8"))
+            }
+        }
+        assert_eq!(
+            encode_frame("OUTER", None::<&()>, Some(&Nested)),
+            br#"{"type":"OUTER","payload":"{\"type\":\"INNER\",\"payload\":1}"}"#
+        );
+        assert_eq!(
+            encode_frame("AFTER", None::<&()>, Some(&2)),
+            br#"{"type":"AFTER","payload":2}"#
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod error;
 mod frame;
+pub(crate) mod strict;
 
 pub use error::{Error, ErrorCode};
 pub(crate) use frame::peek_type;
