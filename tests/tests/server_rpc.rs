@@ -275,3 +275,50 @@ async fn a_timeout_too_far_to_represent_is_no_deadline() {
         r#"{"type":"SLOW_DONE","meta":{"correlationId":"f"}}"#
     );
 }
+
+wskit::protocol! {
+    protocol Clock {
+        /// Answers `ctx.received_at()` (microseconds since the epoch), after waiting `wait_ms`.
+        rpc WhenReceived(wait_ms: u64) -> ReceivedAt { micros: u64 }
+    }
+}
+
+struct ClockApp;
+
+impl ClockHandler for ClockApp {
+    type Data = ();
+
+    async fn when_received(
+        &self,
+        ctx: wskit::server::RpcContext<(), WhenReceived>,
+        req: WhenReceived,
+    ) -> Result<ReceivedAt, wskit::Error> {
+        tokio::time::sleep(Duration::from_millis(req.wait_ms)).await;
+        let since_epoch = ctx.received_at().duration_since(std::time::UNIX_EPOCH);
+        Ok(ReceivedAt {
+            micros: since_epoch.unwrap_or_default().as_micros() as u64,
+        })
+    }
+}
+
+#[tokio::test]
+async fn received_at_is_when_the_frame_arrived_not_when_asked() {
+    let server =
+        start(wskit::server::Server::<()>::builder().service(Clock::server(ClockApp))).await;
+    let mut c = connect(&server).await;
+    let micros = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64
+    };
+    let sent = micros(std::time::SystemTime::now());
+    c.send(r#"{"type":"WHEN_RECEIVED","meta":{"correlationId":"w"},"payload":{"waitMs":300}}"#)
+        .await;
+    let f = c.recv_json().await;
+    let answered = micros(std::time::SystemTime::now());
+    let received = f["payload"]["micros"].as_u64().expect("micros");
+    assert!(received >= sent, "received {received} before sent {sent}");
+    // Asked 300 ms after the frame arrived, at the earliest: the answer is the arrival time.
+    assert!(
+        received + 250_000 <= answered,
+        "received {received} is not the arrival (answered {answered})"
+    );
+}

@@ -75,7 +75,8 @@ pub(crate) struct Runtime {
     /// Connections open or being upgraded (counted against `max_connections`).
     reserved: AtomicUsize,
     in_flight: AtomicUsize,
-    /// A shutdown waits for `in_flight` to reach 0: only then is `idle` notified.
+    /// A shutdown has started (set just before `shutdown` is cancelled). It waits for
+    /// `in_flight` to reach 0: only then is `idle` notified.
     draining: AtomicBool,
     idle: Notify,
     /// Stop accepting.
@@ -98,6 +99,12 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
+    }
+
+    /// Whether a shutdown has started: new requests are refused. An atomic, read for every
+    /// request, rather than `shutdown.is_cancelled()`, which takes a lock.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
     }
 
     pub(crate) fn request_started(&self) {
@@ -134,8 +141,8 @@ impl Runtime {
     /// Graceful shutdown: stop accepting, wait for handlers in flight up to the limit, close
     /// every socket with 1001, wait for the connections to end.
     pub(crate) async fn shutdown(&self) {
-        self.shutdown.cancel();
         self.draining.store(true, Ordering::SeqCst);
+        self.shutdown.cancel();
         let wait_idle = async {
             loop {
                 let idle = self.idle.notified();

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -53,7 +53,7 @@ pub(crate) struct Conn<D> {
     pub topics: Mutex<HashSet<String>>,
     /// RPCs in flight by correlationId, for `$ws:abort` and duplicate detection. Only requests
     /// that did not finish in their first (inline) poll are here.
-    pub requests: Mutex<HashMap<Arc<str>, Arc<ReqState>>>,
+    pub requests: Registry,
     pub in_flight: AtomicUsize,
 }
 
@@ -193,15 +193,52 @@ impl<D: Send + Sync + 'static> Conn<D> {
 
     /// `$ws:abort`: cancels the RPC with this correlationId; no terminal frame is owed.
     pub(crate) fn abort(&self, correlation_id: &str) {
-        let req = self
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(correlation_id)
-            .cloned();
-        if let Some(req) = req {
+        if let Some(req) = self.requests.get(correlation_id) {
             req.mark_terminal();
             req.cancel(&self.closing);
+        }
+    }
+}
+
+/// The RPCs of one connection still running after their first poll, by correlationId.
+#[derive(Default)]
+pub(crate) struct Registry {
+    map: Mutex<HashMap<Arc<str>, Arc<ReqState>>>,
+    /// `map.len()`, kept beside it so that the common case (nothing registered: every RPC so far
+    /// finished in its first poll) is seen without taking the lock.
+    len: AtomicUsize,
+}
+
+impl Registry {
+    fn map(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<ReqState>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The request registered under this correlationId.
+    pub(crate) fn get(&self, correlation_id: &str) -> Option<Arc<ReqState>> {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.map().get(correlation_id).cloned()
+    }
+
+    /// Whether a request is registered under this correlationId.
+    pub(crate) fn contains(&self, correlation_id: &str) -> bool {
+        self.len.load(Ordering::Acquire) != 0 && self.map().contains_key(correlation_id)
+    }
+
+    pub(crate) fn insert(&self, correlation_id: Arc<str>, req: Arc<ReqState>) {
+        let mut map = self.map();
+        map.insert(correlation_id, req);
+        self.len.store(map.len(), Ordering::Release);
+    }
+
+    /// Removes the entry of this correlationId if it is still `req`'s.
+    pub(crate) fn remove(&self, correlation_id: &str, req: &Arc<ReqState>) {
+        let mut map = self.map();
+        if map.get(correlation_id).is_some_and(|r| Arc::ptr_eq(r, req)) {
+            map.remove(correlation_id);
+            self.len.store(map.len(), Ordering::Release);
         }
     }
 }
@@ -290,7 +327,7 @@ async fn run_inner<D, S>(
         close_reason: Mutex::new(None),
         slow: AtomicBool::new(false),
         topics: Mutex::new(HashSet::new()),
-        requests: Mutex::new(HashMap::new()),
+        requests: Registry::default(),
         in_flight: AtomicUsize::new(0),
     });
     shared.rt.register(id, conn.clone());

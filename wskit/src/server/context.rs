@@ -242,7 +242,8 @@ pub(crate) struct ReqState {
     pub ty: &'static str,
     pub meta: Meta,
     pub typed_meta: Box<dyn Any + Send + Sync>,
-    pub received_at: SystemTime,
+    /// When the frame was read.
+    pub received: Instant,
     pub deadline: Option<Instant>,
     /// Set by `$ws:abort` or the deadline.
     aborted: AtomicBool,
@@ -250,10 +251,12 @@ pub(crate) struct ReqState {
     pub wake: Notify,
     /// The token handed to `cancelled()`, created on first use (most handlers never ask).
     token: OnceLock<CancellationToken>,
-    /// A terminal frame (reply or error) was sent, or none is owed any more. A lock rather than
-    /// an atomic: a progress frame is checked and queued under it, so none follows the terminal
-    /// frame even when a spawned task sends it.
-    terminal: Mutex<bool>,
+    /// A terminal frame (reply or error) was sent, or none is owed any more. Set under
+    /// `progress`.
+    terminal: AtomicBool,
+    /// Held while a progress frame is checked and queued, and while `terminal` is set: no
+    /// progress frame follows the terminal frame, even when a spawned task sends it.
+    progress: Mutex<()>,
     pub is_rpc: bool,
 }
 
@@ -262,7 +265,7 @@ impl ReqState {
         ty: &'static str,
         meta: Meta,
         typed_meta: Box<dyn Any + Send + Sync>,
-        received_at: SystemTime,
+        received: Instant,
         deadline: Option<Instant>,
         is_rpc: bool,
     ) -> Self {
@@ -270,12 +273,13 @@ impl ReqState {
             ty,
             meta,
             typed_meta,
-            received_at,
+            received,
             deadline,
             aborted: AtomicBool::new(false),
             wake: Notify::new(),
             token: OnceLock::new(),
-            terminal: Mutex::new(false),
+            terminal: AtomicBool::new(false),
+            progress: Mutex::new(()),
             is_rpc,
         }
     }
@@ -296,18 +300,22 @@ impl ReqState {
         self.token.get_or_init(|| closing.child_token())
     }
 
-    fn terminal(&self) -> std::sync::MutexGuard<'_, bool> {
-        self.terminal.lock().unwrap_or_else(|e| e.into_inner())
+    fn progress_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Marks the terminal frame as sent (or not owed); whether this call was the first.
     pub(crate) fn mark_terminal(&self) -> bool {
-        !std::mem::replace(&mut *self.terminal(), true)
+        if self.is_terminal() {
+            return false;
+        }
+        let _progress = self.progress_lock();
+        !self.terminal.swap(true, Ordering::AcqRel)
     }
 
     /// Whether the terminal frame was sent (or is not owed).
     pub(crate) fn is_terminal(&self) -> bool {
-        *self.terminal()
+        self.terminal.load(Ordering::Acquire)
     }
 }
 
@@ -383,9 +391,11 @@ impl<D: Send + Sync + 'static> Context<D> {
         self.req.meta.correlation_id.as_deref()
     }
 
-    /// When the server received the frame.
+    /// When the server received the frame, on the wall clock. (The server reads only the
+    /// monotonic clock per frame; this is the wall clock now, less the time since.)
     pub fn received_at(&self) -> SystemTime {
-        self.req.received_at
+        let now = SystemTime::now();
+        now.checked_sub(self.req.received.elapsed()).unwrap_or(now)
     }
 
     /// The deadline from `meta.timeoutMs`, if given. When it passes an RPC is answered
@@ -465,8 +475,8 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
     pub fn progress(&self, update: R::Progress) {
         let frame = wire::encode_progress(self.ctx.correlation_id(), &update);
         // Checked and queued under the terminal lock: never after the reply.
-        let terminal = self.ctx.req.terminal();
-        if !*terminal {
+        let _progress = self.ctx.req.progress_lock();
+        if !self.ctx.req.is_terminal() {
             let _ = self.ctx.conn.conn.push(utf8(frame));
         }
     }

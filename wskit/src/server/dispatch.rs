@@ -29,15 +29,6 @@ use crate::{Error, ErrorCode, Issues, Message, Rpc};
 /// `retryAfterMs` of the `UNAVAILABLE` answer to a request that arrives during shutdown.
 const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
 
-/// When a frame was received.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Received {
-    /// The wall clock (`Context::received_at`).
-    pub at: SystemTime,
-    /// The monotonic clock: `meta.timeoutMs` counts from here.
-    pub instant: Instant,
-}
-
 /// One inbound frame routed to a service, with its connection.
 pub struct Request<D> {
     ty: &'static str,
@@ -45,7 +36,8 @@ pub struct Request<D> {
     /// Where `meta` and `payload` are in `text`; `None` for a frame routed on its peeked type,
     /// whose envelope is parsed together with its meta and payload ([`decode_frame_text`]).
     parts: Option<Parts>,
-    received: Received,
+    /// When the frame was read: `meta.timeoutMs` counts from here.
+    received: Instant,
     /// The route's middleware; `None` when there is none.
     chain: Option<Chain<D>>,
     guard: InFlight<D>,
@@ -82,8 +74,6 @@ impl<D> Registered<D> {
         let correlation_id: Arc<str> = correlation_id.into();
         let conn = ctx.conn.conn.clone();
         conn.requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
             .insert(correlation_id.clone(), ctx.req.clone());
         Registered {
             conn,
@@ -95,13 +85,7 @@ impl<D> Registered<D> {
 
 impl<D> Drop for Registered<D> {
     fn drop(&mut self) {
-        let mut requests = self.conn.requests.lock().unwrap_or_else(|e| e.into_inner());
-        if requests
-            .get(&self.correlation_id)
-            .is_some_and(|r| Arc::ptr_eq(r, &self.req))
-        {
-            requests.remove(&self.correlation_id);
-        }
+        self.conn.requests.remove(&self.correlation_id, &self.req);
     }
 }
 
@@ -171,7 +155,7 @@ pub(crate) fn answer_bad_frame<D: Send + Sync + 'static>(
 pub(crate) fn frame<D: Send + Sync + 'static>(
     conn: &Arc<Conn<D>>,
     text: Utf8Bytes,
-    received: Received,
+    received: Instant,
 ) {
     let shared = &conn.shared;
     // Fast path: a frame that starts `{"type":"<a routed type>"` is routed before it is parsed,
@@ -233,7 +217,7 @@ fn routed<D: Send + Sync + 'static>(
     route: &super::builder::Route<D>,
     text: Utf8Bytes,
     parts: Option<Parts>,
-    received: Received,
+    received: Instant,
 ) {
     let shared = &conn.shared;
     let ty = route.ty;
@@ -248,7 +232,7 @@ fn routed<D: Send + Sync + 'static>(
         }
         Err(e) => answer_bad_frame(conn, e, ErrorCause::BadFrame),
     };
-    if shared.rt.shutdown.is_cancelled() {
+    if shared.rt.is_draining() {
         let error =
             Error::unavailable("server shutting down").with_retry_after_ms(SHUTDOWN_RETRY_AFTER_MS);
         return refuse(parts, error, ErrorCause::ShuttingDown);
@@ -386,12 +370,12 @@ impl<D: Send + Sync + 'static> Request<D> {
         // Counted from the receive instant; one too far to represent is no deadline.
         let deadline = meta
             .timeout_ms
-            .and_then(|ms| self.received.instant.checked_add(Duration::from_millis(ms)));
+            .and_then(|ms| self.received.checked_add(Duration::from_millis(ms)));
         let req = Arc::new(ReqState::new(
             self.ty,
             meta,
             Box::new(typed),
-            self.received.at,
+            self.received,
             deadline,
             is_rpc,
         ));
@@ -582,13 +566,7 @@ where
                 return;
             };
             if let Some(cid) = ctx.correlation_id()
-                && ctx
-                    .conn
-                    .conn
-                    .requests
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains_key(cid)
+                && ctx.conn.conn.requests.contains(cid)
             {
                 let error = Error::invalid_argument("duplicate correlationId in flight");
                 ctx.fail(error, ErrorCause::DuplicateCorrelationId);

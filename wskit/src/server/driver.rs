@@ -12,7 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -89,7 +89,7 @@ struct Driver<'a, D, S> {
     /// Frames read since the last write pass.
     streak: u32,
     /// When the frames of the current streak were read: one clock reading for them all.
-    stamp: Option<dispatch::Received>,
+    stamp: Option<Instant>,
     /// The task's waker is registered with the outbound queue (it waits for frames to write).
     rx_registered: bool,
     /// Frames fed to the socket and not yet flushed.
@@ -169,7 +169,7 @@ where
                     driver.timer = Timer::Ping(Instant::now() + hb.interval);
                 }
                 let closing = driver.closing;
-                let at = *driver.stamp.get_or_insert_with(received);
+                let at = *driver.stamp.get_or_insert_with(Instant::now);
                 match msg {
                     Message::Text(text) if !closing => dispatch::frame(conn, text, at),
                     Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
@@ -386,15 +386,6 @@ where
             self.armed = due.unwrap_or_else(far);
             self.sleep.as_mut().reset(self.armed);
         }
-    }
-}
-
-/// When a frame was received: the wall clock (for `receivedAt`) and the monotonic clock (the
-/// origin of its deadline).
-fn received() -> dispatch::Received {
-    dispatch::Received {
-        at: SystemTime::now(),
-        instant: Instant::now(),
     }
 }
 

@@ -35,6 +35,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
         queued: AtomicUsize::new(0),
         direct: AtomicBool::new(false),
         closed: AtomicBool::new(false),
+        waiting: AtomicBool::new(false),
     });
     (
         Sender {
@@ -58,11 +59,15 @@ struct Shared<T> {
     /// [`Sender::close`] was called: nothing more is queued or written past the queue. Set
     /// under the lock; read under it where a push or direct write is decided.
     closed: AtomicBool,
+    /// The receiver waits for `waker` to be woken. Set under the lock; cleared under it by a
+    /// waking sender, or without it by the receiver's own running task ([`Receiver::unregister`]),
+    /// which keeps the waker: registering the same task again then clones nothing.
+    waiting: AtomicBool,
 }
 
 struct State<T> {
     items: VecDeque<T>,
-    /// The receiver waiting in `recv`.
+    /// The receiver's task, woken while `waiting`.
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
@@ -73,13 +78,23 @@ impl<T> Shared<T> {
         // Nothing panics while holding the lock, but a poisoned queue is still consistent.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-/// Stores the task's waker unless the stored one already wakes it.
-fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
-    match slot {
-        Some(w) if w.will_wake(cx.waker()) => {}
-        slot => *slot = Some(cx.waker().clone()),
+    /// Has the receiver's task woken by the next item (call under the lock).
+    fn register(&self, state: &mut State<T>, cx: &Context<'_>) {
+        match &state.waker {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => state.waker = Some(cx.waker().clone()),
+        }
+        self.waiting.store(true, Ordering::Release);
+    }
+
+    /// Wakes the receiver if it waits (call under the lock).
+    fn wake(&self, state: &State<T>) {
+        if self.waiting.swap(false, Ordering::AcqRel)
+            && let Some(waker) = &state.waker
+        {
+            waker.wake_by_ref();
+        }
     }
 }
 
@@ -91,29 +106,24 @@ pub(crate) struct Sender<T> {
 impl<T> Sender<T> {
     /// Queues `item` unless the queue is full or the receiver is gone.
     pub(crate) fn try_send(&self, item: T) -> Result<(), TrySendError<T>> {
-        let waker = {
-            let mut state = self.shared.lock();
-            if state.receiver_gone || self.shared.closed.load(Ordering::Relaxed) {
-                return Err(TrySendError::Closed(item));
-            }
-            if state.items.len() >= self.shared.capacity {
-                return Err(TrySendError::Full(item));
-            }
-            if state.items.capacity() == 0 {
-                // One slot, not the four a first push would get: most connections queue one
-                // frame at a time, and the slots stay allocated.
-                state.items.reserve_exact(1);
-            }
-            state.items.push_back(item);
-            self.shared.direct.store(false, Ordering::Release);
-            self.shared
-                .queued
-                .store(state.items.len(), Ordering::Release);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        let mut state = self.shared.lock();
+        if state.receiver_gone || self.shared.closed.load(Ordering::Relaxed) {
+            return Err(TrySendError::Closed(item));
         }
+        if state.items.len() >= self.shared.capacity {
+            return Err(TrySendError::Full(item));
+        }
+        if state.items.capacity() == 0 {
+            // One slot, not the four a first push would get: most connections queue one
+            // frame at a time, and the slots stay allocated.
+            state.items.reserve_exact(1);
+        }
+        state.items.push_back(item);
+        self.shared.direct.store(false, Ordering::Release);
+        self.shared
+            .queued
+            .store(state.items.len(), Ordering::Release);
+        self.shared.wake(&state);
         Ok(())
     }
 
@@ -122,25 +132,18 @@ impl<T> Sender<T> {
     /// Under the queue's lock: no item queued meanwhile can be overtaken. After a partial write
     /// the receiver is woken to finish it, and nothing bypasses the queue until it has.
     pub(crate) fn try_direct(&self, write: impl FnOnce() -> Direct) -> Direct {
-        let waker = {
-            let mut state = self.shared.lock();
-            let direct = self.shared.direct.load(Ordering::Acquire);
-            let closed = self.shared.closed.load(Ordering::Relaxed);
-            if !direct || !state.items.is_empty() || state.receiver_gone || closed {
-                return Direct::Refused;
-            }
-            match write() {
-                Direct::Partial => {
-                    self.shared.direct.store(false, Ordering::Release);
-                    state.waker.take()
-                }
-                done => return done,
-            }
-        };
-        if let Some(waker) = waker {
-            waker.wake();
+        let state = self.shared.lock();
+        let direct = self.shared.direct.load(Ordering::Acquire);
+        let closed = self.shared.closed.load(Ordering::Relaxed);
+        if !direct || !state.items.is_empty() || state.receiver_gone || closed {
+            return Direct::Refused;
         }
-        Direct::Partial
+        let done = write();
+        if done == Direct::Partial {
+            self.shared.direct.store(false, Ordering::Release);
+            self.shared.wake(&state);
+        }
+        done
     }
 
     /// Takes no more items (`try_send` answers `Closed`, `try_direct` refuses); the items
@@ -158,10 +161,8 @@ impl<T> Sender<T> {
 
     /// Wakes the receiver's task, if it waits, without queueing anything.
     pub(crate) fn wake(&self) {
-        let waker = self.shared.lock().waker.take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        let state = self.shared.lock();
+        self.shared.wake(&state);
     }
 
     /// Free slots: the capacity less the items queued and not yet taken.
@@ -172,14 +173,9 @@ impl<T> Sender<T> {
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        let waker = {
-            let mut state = self.shared.lock();
-            state.sender_gone = true;
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
+        let mut state = self.shared.lock();
+        state.sender_gone = true;
+        self.shared.wake(&state);
     }
 }
 
@@ -213,7 +209,7 @@ impl<T> Receiver<T> {
             // Idle after a burst: give the burst's slots back.
             state.items = VecDeque::new();
         }
-        register(&mut state.waker, cx);
+        self.shared.register(&mut state, cx);
         Poll::Pending
     }
 
@@ -225,16 +221,17 @@ impl<T> Receiver<T> {
         }
     }
 
-    /// Forgets the waiting task: the receiver's own task is running and will look at the queue
-    /// before it waits again, so the items it queues itself need not wake it.
+    /// Stops waiting: the receiver's own task is running and will look at the queue before it
+    /// waits again, so the items it queues itself need not wake it.
     pub(crate) fn unregister(&self) {
-        self.shared.lock().waker = None;
+        self.shared.waiting.store(false, Ordering::Release);
     }
 
     /// Has the task woken by the next `try_send` or [`Sender::wake`] without taking an item
     /// (for a task that cannot take items now but must hear of new ones).
     pub(crate) fn register(&self, cx: &mut Context<'_>) {
-        register(&mut self.shared.lock().waker, cx);
+        let mut state = self.shared.lock();
+        self.shared.register(&mut state, cx);
     }
 
     /// The next item if one is queued.
@@ -261,6 +258,7 @@ impl<T> Drop for Receiver<T> {
         state.items = VecDeque::new();
         self.shared.queued.store(0, Ordering::Release);
         state.waker = None;
+        self.shared.waiting.store(false, Ordering::Release);
     }
 }
 
@@ -337,5 +335,56 @@ mod tests {
             .unwrap();
         assert_eq!(first, Some(7));
         assert_eq!(second, None);
+    }
+
+    #[test]
+    fn a_running_receiver_is_not_woken_and_its_waker_is_kept() {
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.wake_by_ref();
+            }
+            fn wake_by_ref(self: &Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let wakes = || count.0.load(Ordering::SeqCst);
+        let (tx, mut rx) = channel::<u32>(4);
+
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        // `count`, `waker` and the queue's clone.
+        assert_eq!(Arc::strong_count(&count), 3);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        assert_eq!(wakes(), 1, "woken once, by the first item");
+
+        // The task runs: it takes the items and waits again, with the waker it already gave.
+        rx.unregister();
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(1))));
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(2))));
+        assert!(rx.poll_recv(&mut cx).is_pending());
+        assert_eq!(
+            Arc::strong_count(&count),
+            3,
+            "the waker was not cloned again"
+        );
+
+        // While it runs, what it queues itself does not wake it.
+        rx.unregister();
+        tx.try_send(3).unwrap();
+        assert_eq!(wakes(), 1);
+        assert!(matches!(rx.try_recv(), Ok(3)));
+
+        // Registered without taking an item: woken by `wake` and by the sender going.
+        rx.register(&mut cx);
+        tx.wake();
+        assert_eq!(wakes(), 2);
+        rx.register(&mut cx);
+        drop(tx);
+        assert_eq!(wakes(), 3);
+        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(None)));
     }
 }
