@@ -9,7 +9,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context as TaskContext, Waker};
+use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
@@ -421,6 +421,16 @@ enum Outcome {
     DeadlineExceeded,
 }
 
+impl Outcome {
+    /// The outcome of a handler that ran to its end (or panicked).
+    fn of(result: std::thread::Result<Result<(), Error>>) -> Self {
+        match result {
+            Ok(result) => Outcome::Done(result),
+            Err(panic) => Outcome::Panicked(panic_message(&panic)),
+        }
+    }
+}
+
 /// The route's middleware around `call`, or `call` itself (not boxed) when there is none.
 fn with_chain<D, F, Fut>(
     ctx: &Context<D>,
@@ -441,34 +451,90 @@ where
     }
 }
 
-/// Runs middleware and handler with panics caught, cancellation and the deadline; answers errors.
-async fn run<D: Send + Sync + 'static>(
+/// The future of a request that is already over (it allocates nothing when boxed).
+struct Over;
+
+impl Future for Over {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
+        Poll::Ready(())
+    }
+}
+
+fn over() -> BoxFuture<'static, ()> {
+    Box::pin(Over)
+}
+
+/// Runs a decoded request's handler (middleware included), with panics caught.
+///
+/// The handler is polled once here, on the connection task: most finish in that poll, and are
+/// answered at once, with nothing allocated but the handler's own future. One that does not
+/// finish goes on in the returned future, which also ends it on cancellation (an abort, the
+/// connection closing) or at its deadline; an RPC among them goes in the abort registry first,
+/// before the next frame is read.
+fn start<D, Fut>(
     ctx: Context<D>,
-    handler: impl Future<Output = Result<(), Error>> + Send,
-) {
-    let guarded = AssertUnwindSafe(handler).catch_unwind();
+    guard: InFlight<D>,
+    span: tracing::Span,
+    handler: Fut,
+) -> BoxFuture<'static, ()>
+where
+    D: Send + Sync + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let mut guarded = Box::pin(AssertUnwindSafe(handler).catch_unwind());
+    let first = span.in_scope(|| {
+        guarded
+            .as_mut()
+            .poll(&mut TaskContext::from_waker(Waker::noop()))
+    });
+    if let Poll::Ready(result) = first {
+        span.in_scope(|| conclude(&ctx, Outcome::of(result)));
+        drop(guard);
+        return over();
+    }
+    let registered = match ctx.correlation_id() {
+        Some(cid) if ctx.req.is_rpc => Some(Registered::new(&ctx, cid)),
+        _ => None,
+    };
+    Box::pin(
+        async move {
+            let outcome = watch(&ctx, guarded).await;
+            conclude(&ctx, outcome);
+            drop(registered);
+            drop(guard);
+        }
+        .instrument(span),
+    )
+}
+
+/// Waits for a handler that did not finish in its first poll, or for its cancellation or
+/// deadline (the handler first, each time it is woken).
+async fn watch<D, F>(ctx: &Context<D>, guarded: Pin<Box<F>>) -> Outcome
+where
+    D: Send + Sync + 'static,
+    F: Future<Output = std::thread::Result<Result<(), Error>>>,
+{
     let req = &ctx.req;
-    let closing = &ctx.conn.conn.closing;
-    // Boxed, and only when there is a deadline: a timer is large, and most requests have none.
-    let timer = req
-        .deadline
-        .map(|at| Box::pin(tokio::time::sleep_until(at)));
     let deadline = async {
-        match timer {
-            Some(timer) => timer.await,
+        match req.deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
             None => std::future::pending().await,
         }
     };
-    let outcome = tokio::select! {
+    tokio::select! {
         biased;
-        r = guarded => match r {
-            Ok(result) => Outcome::Done(result),
-            Err(panic) => Outcome::Panicked(panic_message(&panic)),
-        },
-        _ = closing.cancelled() => Outcome::Cancelled,
+        r = guarded => Outcome::of(r),
+        _ = ctx.conn.conn.closing.cancelled() => Outcome::Cancelled,
         _ = req.wake.notified() => Outcome::Cancelled,
         _ = deadline => Outcome::DeadlineExceeded,
-    };
+    }
+}
+
+/// Answers what a request's outcome owes: the handler's error, or for an RPC that ended without
+/// a terminal frame, an error in its place.
+fn conclude<D: Send + Sync + 'static>(ctx: &Context<D>, outcome: Outcome) {
+    let req = &ctx.req;
     match outcome {
         Outcome::Done(Ok(())) => {
             if req.is_rpc && !req.is_terminal() {
@@ -488,7 +554,7 @@ async fn run<D: Send + Sync + 'static>(
         }
         Outcome::Cancelled => tracing::debug!("request cancelled"),
         Outcome::DeadlineExceeded => {
-            req.cancel(closing);
+            req.cancel(&ctx.conn.conn.closing);
             ctx.fail(
                 Error::from_code(ErrorCode::DeadlineExceeded),
                 ErrorCause::DeadlineExceeded,
@@ -537,17 +603,12 @@ where
     Fut: Future<Output = Result<(), Error>> + Send + 'static,
 {
     let span = request_span(request.ty);
-    let this_span = span.clone();
-    Box::pin(
-        async move {
-            let Some((ctx, msg, _guard, chain)) = begin::<D, M>(request, false, &this_span) else {
-                return;
-            };
-            let handler = with_chain(&ctx, chain, move |ctx| handler(ctx, msg));
-            run(ctx, handler).await;
-        }
-        .instrument(span),
-    )
+    let Some((ctx, msg, guard, chain)) = span.in_scope(|| begin::<D, M>(request, false, &span))
+    else {
+        return over();
+    };
+    let handler = with_chain(&ctx, chain, move |ctx| handler(ctx, msg));
+    start(ctx, guard, span, handler)
 }
 
 #[doc(hidden)]
@@ -559,49 +620,29 @@ where
     Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
 {
     let span = request_span(request.ty);
-    let this_span = span.clone();
-    Box::pin(
+    let Some((ctx, req, guard, chain)) = span.in_scope(|| begin::<D, R>(request, true, &span))
+    else {
+        return over();
+    };
+    if let Some(cid) = ctx.correlation_id()
+        && ctx.conn.conn.requests.contains(cid)
+    {
+        let error = Error::invalid_argument("duplicate correlationId in flight");
+        span.in_scope(|| ctx.fail(error, ErrorCause::DuplicateCorrelationId));
+        return over();
+    }
+    let handler = with_chain(&ctx, chain, move |ctx| {
+        let rpc = RpcContext::<D, R> {
+            ctx,
+            _rpc: PhantomData,
+        };
         async move {
-            let Some((ctx, req, _guard, chain)) = begin::<D, R>(request, true, &this_span) else {
-                return;
-            };
-            if let Some(cid) = ctx.correlation_id()
-                && ctx.conn.conn.requests.contains(cid)
-            {
-                let error = Error::invalid_argument("duplicate correlationId in flight");
-                ctx.fail(error, ErrorCause::DuplicateCorrelationId);
-                return;
-            }
-            let handler = with_chain(&ctx, chain, move |ctx| {
-                let rpc = RpcContext::<D, R> {
-                    ctx,
-                    _rpc: PhantomData,
-                };
-                async move {
-                    let response = handler(rpc.clone(), req).await?;
-                    rpc.reply(&response);
-                    Ok(())
-                }
-            });
-            // Most RPCs finish in their first poll (inline on the connection task): only one that
-            // does not goes in the abort registry, before the next frame is read.
-            let mut running = std::pin::pin!(run(ctx.clone(), handler));
-            let mut registered: Option<Registered<D>> = None;
-            std::future::poll_fn(|cx| {
-                let poll = running.as_mut().poll(cx);
-                if poll.is_pending()
-                    && registered.is_none()
-                    && let Some(cid) = ctx.correlation_id()
-                {
-                    registered = Some(Registered::new(&ctx, cid));
-                }
-                poll
-            })
-            .await;
-            drop(registered);
+            let response = handler(rpc.clone(), req).await?;
+            rpc.reply(&response);
+            Ok(())
         }
-        .instrument(span),
-    )
+    });
+    start(ctx, guard, span, handler)
 }
 
 #[doc(hidden)]
@@ -610,7 +651,7 @@ pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFutu
     let conn = request.guard.conn.clone();
     if let Err(e) = request.parts() {
         answer_bad_frame(&conn, e, ErrorCause::BadFrame);
-        return Box::pin(std::future::ready(()));
+        return over();
     }
     let error = Error::from_code(ErrorCode::Unimplemented)
         .with_details(serde_json::json!({ "type": request.ty }));
@@ -622,5 +663,5 @@ pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFutu
         error,
         ErrorCause::UnknownType,
     );
-    Box::pin(std::future::ready(()))
+    over()
 }
