@@ -9,10 +9,9 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::builder::Shared;
+use super::ws::WsStream;
 use super::{Server, connection, http, upgrade};
 
 impl<D: Send + Sync + 'static> Server<D> {
@@ -74,7 +73,7 @@ async fn upgrade_request<D: Send + Sync + 'static>(
         match on_upgrade.await {
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
-                let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
+                let ws = WsStream::new(io, Vec::new(), config);
                 connection::run(shared, ws, None, id, data, slot).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),

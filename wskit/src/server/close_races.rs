@@ -11,10 +11,9 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::Role;
 
+use super::ws::WsStream;
 use super::{Connection, ErrorCause, Server};
 use crate::pubsub::ClientId;
 
@@ -117,7 +116,7 @@ async fn a_close_between_the_check_and_the_registration_is_seen() {
         armed: armed.clone(),
         conn: slot.clone(),
     };
-    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(shared.rt.ws_config)).await;
+    let ws = WsStream::new(io, Vec::new(), shared.rt.ws_config);
     let cslot = shared.rt.reserve().unwrap();
     let _task = tokio::spawn(super::connection::run(
         shared.clone(),

@@ -10,7 +10,6 @@ use futures_util::FutureExt;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -23,6 +22,7 @@ use super::hooks::{CloseReason, ErrorCause, ErrorEvent, app_close_code};
 use super::limits::SlowConsumerPolicy;
 use super::outbound;
 use super::socket::{self, Direct};
+use super::ws::WsStream;
 use crate::Error;
 use crate::pubsub::{ClientId, FrameSink};
 use crate::wire;
@@ -287,7 +287,7 @@ impl<D: Send + Sync + 'static> Closer for Conn<D> {
 /// `run_inner`'s state alone, without a copy of the arguments.
 pub(crate) fn run<D, S>(
     shared: Arc<Shared<D>>,
-    ws: WebSocketStream<S>,
+    ws: WsStream<S>,
     socket: Option<Arc<socket::Shared>>,
     id: ClientId,
     data: D,
@@ -303,7 +303,7 @@ where
 
 async fn run_inner<D, S>(
     shared: Arc<Shared<D>>,
-    mut ws: WebSocketStream<S>,
+    mut ws: WsStream<S>,
     socket: Option<Arc<socket::Shared>>,
     id: ClientId,
     data: D,

@@ -17,7 +17,6 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep, sleep_until};
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
@@ -27,6 +26,7 @@ use super::dispatch;
 use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
 use super::hooks::{CloseReason, ErrorCause};
 use super::outbound;
+use super::ws::WsStream;
 use crate::Error;
 
 /// Frames read in a row before the answers queued so far are written.
@@ -80,7 +80,7 @@ enum Event {
 /// The state of one connection's loop.
 struct Driver<'a, D, S> {
     conn: &'a Arc<Conn<D>>,
-    ws: &'a mut WebSocketStream<S>,
+    ws: &'a mut WsStream<S>,
     rx: &'a mut outbound::Receiver<Message>,
     /// `Conn::close` was seen.
     closing: bool,
@@ -114,7 +114,7 @@ fn far() -> Instant {
 /// or writing fails.
 pub(crate) async fn run_loop<D, S>(
     conn: &Arc<Conn<D>>,
-    ws: &mut WebSocketStream<S>,
+    ws: &mut WsStream<S>,
     rx: &mut outbound::Receiver<Message>,
 ) -> LoopEnd
 where
@@ -424,7 +424,7 @@ fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Err
 /// Whether the socket is still good for a graceful shutdown.
 pub(crate) async fn finish<D, S>(
     conn: &Arc<Conn<D>>,
-    ws: &mut WebSocketStream<S>,
+    ws: &mut WsStream<S>,
     rx: &mut outbound::Receiver<Message>,
     end: &LoopEnd,
 ) -> bool

@@ -71,6 +71,7 @@ mod outbound;
 mod shutdown;
 mod socket;
 mod upgrade;
+mod ws;
 
 use futures_util::future::BoxFuture;
 

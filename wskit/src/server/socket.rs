@@ -1,11 +1,11 @@
-//! The embedded server's socket: tokio-tungstenite reads and writes it, and a publication may
-//! also be written to it directly, without waking the connection's task, while the connection
-//! is idle (see [`Conn::deliver`](super::connection::Conn)).
+//! The embedded server's socket: the connection's WebSocket stream reads and writes it, and a
+//! publication may also be written to it directly, without waking the connection's task, while
+//! the connection is idle (see [`Conn::deliver`](super::connection::Conn)).
 //!
 //! A direct write is one `writev` of a ready frame (header and the publication's shared bytes).
-//! It happens only at a frame boundary: every byte tokio-tungstenite handed to the socket went
+//! It happens only at a frame boundary: every byte tungstenite handed to the socket went
 //! out (`clean`) and no earlier direct write is still owed (`rest`). The outbound queue decides
-//! the rest (nothing queued, nothing fed to tokio-tungstenite and not yet flushed), under its
+//! the rest (nothing queued, nothing fed to tungstenite and not yet flushed), under its
 //! lock, so a direct frame never overtakes a queued one.
 
 use std::io::{self, IoSlice};
@@ -33,7 +33,7 @@ pub(crate) enum Direct {
     Refused,
 }
 
-/// The write half of one connection's TCP socket, shared by tokio-tungstenite (through
+/// The write half of one connection's TCP socket, shared by tungstenite (through
 /// [`Socket`]) and direct writers.
 pub(crate) struct Shared {
     gate: Mutex<Gate>,
@@ -44,7 +44,7 @@ pub(crate) struct Shared {
 struct Gate {
     /// `None` once the connection ended ([`Shared::release`]).
     write: Option<OwnedWriteHalf>,
-    /// Every byte tokio-tungstenite handed to `poll_write` went out: the stream is between
+    /// Every byte tungstenite handed to `poll_write` went out: the stream is between
     /// frames.
     clean: bool,
     /// The unwritten end of a direct write.
@@ -151,7 +151,8 @@ fn text_frame_header(len: usize) -> ([u8; 10], usize) {
     }
 }
 
-/// The stream tokio-tungstenite runs on: the read half, and the shared write half.
+/// The stream the connection's [`WsStream`](super::ws::WsStream) runs on: the read half, and the
+/// shared write half.
 pub(crate) struct Socket {
     read: OwnedReadHalf,
     write: Arc<Shared>,
@@ -195,7 +196,7 @@ impl AsyncWrite for Socket {
     ) -> Poll<io::Result<usize>> {
         let shared = &*self.write;
         let mut gate = shared.gate();
-        // tokio-tungstenite holds unwritten bytes until this call takes all of them.
+        // tungstenite holds unwritten bytes until this call takes all of them.
         gate.clean = false;
         ready!(shared.poll_rest(&mut gate, cx))?;
         let write = gate.write.as_mut().ok_or_else(not_connected)?;

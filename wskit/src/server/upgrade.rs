@@ -5,15 +5,14 @@ use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
-use tokio_tungstenite::tungstenite::protocol::Role;
 
 use super::auth::{offered_subprotocols, select_subprotocol};
 use super::builder::{ConnSlot, Shared};
 use super::connection;
 use super::http;
 use super::socket::{self, Socket};
+use super::ws::WsStream;
 use crate::pubsub::ClientId;
 
 /// The largest upgrade request head read.
@@ -114,13 +113,7 @@ pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, 
 async fn handshake<D: Send + Sync + 'static>(
     shared: &Arc<Shared<D>>,
     mut tcp: TcpStream,
-) -> Option<(
-    WebSocketStream<Socket>,
-    Arc<socket::Shared>,
-    ClientId,
-    D,
-    ConnSlot,
-)> {
+) -> Option<(WsStream<Socket>, Arc<socket::Shared>, ClientId, D, ConnSlot)> {
     let Some(slot) = shared.rt.reserve() else {
         let _ = write_refusal(&mut tcp, &over_limit()).await;
         return None;
@@ -164,9 +157,7 @@ async fn handshake<D: Send + Sync + 'static>(
     }
     drop(out);
     let (tcp, direct) = Socket::new(tcp);
-    let ws =
-        WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(shared.rt.ws_config))
-            .await;
+    let ws = WsStream::new(tcp, rest, shared.rt.ws_config);
     Some((ws, direct, id, data, slot))
 }
 
