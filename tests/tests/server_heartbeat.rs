@@ -86,3 +86,30 @@ async fn client_heartbeat_is_acknowledged_even_without_server_pings() {
     assert!(ack["meta"]["ts"].as_u64().unwrap() > 1_700_000_000_000);
     assert!(ack.get("payload").is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn pings_go_out_on_time_while_the_client_keeps_sending() {
+    let (probe, _events) = probe();
+    let hb = Heartbeat {
+        interval: Duration::from_secs(10),
+        timeout: Duration::from_secs(5),
+    };
+    let server = start(with_close_probe(&probe, Some(hb))).await;
+    let mut c = connect(&server).await;
+    // 25 s of frames, one every 100 ms, each waking the connection's task; the client reads
+    // nothing meanwhile. Each frame is a sign of life, so the ping after a ping's frame comes one
+    // interval later: pings at about 10 s and 20 s.
+    for _ in 0..250 {
+        c.send(r#"{"type":"__heartbeat"}"#).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (mut acks, mut pings) = (0, 0);
+    while acks < 250 {
+        match within("a frame", c.ws.next()).await {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(Message::Text(t))) if t.contains("__heartbeat_ack") => acks += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(pings, 2);
+}

@@ -11,7 +11,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -103,6 +103,9 @@ struct Driver<'a, D, S> {
     sleep: Pin<&'a mut Sleep>,
     /// The deadline `sleep` is armed for.
     armed: Instant,
+    /// The waker `sleep` was polled with (pending) since it was last armed: it wakes that task
+    /// when it fires, so until it has (`is_elapsed`) there is no need to poll it again.
+    sleep_waker: Option<Waker>,
 }
 
 /// A deadline that never comes (a year away).
@@ -143,6 +146,7 @@ where
         write_deadline: None,
         sleep,
         armed,
+        sleep_waker: None,
     };
     let close_timeout = conn.shared.rt.limits.close_timeout;
     let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
@@ -363,13 +367,17 @@ where
                 (a, b) => a.or(b),
             };
             match due {
-                Some(at) if at < self.armed => {
-                    self.sleep.as_mut().reset(at);
-                    self.armed = at;
-                }
+                Some(at) if at < self.armed => self.arm(at),
                 _ => {}
             }
+            let registered = (self.sleep_waker.as_ref()).is_some_and(|w| w.will_wake(cx.waker()));
+            if registered && !self.sleep.is_elapsed() {
+                return Poll::Pending;
+            }
             if self.sleep.as_mut().poll(cx).is_pending() {
+                if !registered {
+                    self.sleep_waker = Some(cx.waker().clone());
+                }
                 return Poll::Pending;
             }
             let now = Instant::now();
@@ -378,14 +386,19 @@ where
                 return Poll::Ready(Event::WriteTimedOut);
             }
             if self.timer.at().is_some_and(|at| at <= now) {
-                self.armed = far();
-                self.sleep.as_mut().reset(self.armed);
+                self.arm(far());
                 return Poll::Ready(Event::Timer);
             }
             // Fired for a deadline that was pushed back: wait for the next one.
-            self.armed = due.unwrap_or_else(far);
-            self.sleep.as_mut().reset(self.armed);
+            self.arm(due.unwrap_or_else(far));
         }
+    }
+
+    /// Arms the timer for `at` (it must be polled again to wake the task).
+    fn arm(&mut self, at: Instant) {
+        self.sleep.as_mut().reset(at);
+        self.armed = at;
+        self.sleep_waker = None;
     }
 }
 
