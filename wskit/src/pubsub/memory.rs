@@ -7,6 +7,9 @@ use futures_util::future::BoxFuture;
 
 use super::{ClientId, FrameSink, Matched, PubSub, PubSubError, Publication, Subscriber};
 
+/// Subscribers warmed ([`FrameSink::warm`]) together before a fan-out delivers to them.
+const WARM_BATCH: usize = 16;
+
 /// Topics and their subscribers in this process.
 ///
 /// Delivery never blocks: each subscriber's sink gets a clone of the shared frame bytes (the
@@ -87,8 +90,14 @@ impl PubSub for MemoryPubSub {
                         .collect()
                 })
         };
-        for sink in &sinks {
-            sink.deliver(publication.frame.clone());
+        // A delivery is mostly a socket write, and the first touch of each subscriber's state
+        // is a cache miss: a batch's subscribers are warmed together (their misses overlap),
+        // then delivered to one by one.
+        for batch in sinks.chunks(WARM_BATCH) {
+            batch.iter().for_each(|sink| sink.warm());
+            for sink in batch {
+                sink.deliver(publication.frame.clone());
+            }
         }
         Box::pin(std::future::ready(Ok(Matched::Exact(sinks.len()))))
     }
@@ -198,5 +207,61 @@ mod tests {
         assert_eq!(matched, Matched::Exact(1));
         assert_eq!(*sink.delivered.lock().unwrap(), 1);
         assert_eq!(bus.subscriber_count("other"), 1);
+    }
+
+    /// Records the order of `warm` and `deliver` calls across all sinks.
+    struct Traced {
+        n: usize,
+        log: Arc<Mutex<Vec<(char, usize)>>>,
+    }
+    impl FrameSink for Traced {
+        fn deliver(&self, _frame: Utf8Bytes) {
+            self.log.lock().unwrap().push(('d', self.n));
+        }
+        fn warm(&self) {
+            self.log.lock().unwrap().push(('w', self.n));
+        }
+    }
+
+    #[test]
+    fn a_fan_out_warms_each_batch_before_delivering_to_it() {
+        let bus = MemoryPubSub::new();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let n = 2 * WARM_BATCH + 3;
+        for i in 0..n {
+            let sink = Arc::new(Traced {
+                n: i,
+                log: log.clone(),
+            });
+            let sub = Subscriber {
+                client_id: ClientId::new(),
+                sink,
+            };
+            bus.subscribe("t", sub).unwrap();
+        }
+        let publication = Publication {
+            topic: "t".into(),
+            wire_type: "X",
+            frame: r#"{"type":"X"}"#.into(),
+            exclude: None,
+        };
+        let matched = bus.publish(publication).now_or_never().unwrap().unwrap();
+        assert_eq!(matched, Matched::Exact(n));
+        let log = log.lock().unwrap();
+        // Every sink is warmed once and delivered to once, in batches: all of a batch's warms,
+        // then its deliveries in the same order.
+        assert_eq!(log.len(), 2 * n);
+        let mut at = 0;
+        for size in [WARM_BATCH, WARM_BATCH, 3] {
+            let (warms, delivers) = log[at..at + 2 * size].split_at(size);
+            assert!(warms.iter().all(|(k, _)| *k == 'w'), "{warms:?}");
+            assert!(delivers.iter().all(|(k, _)| *k == 'd'), "{delivers:?}");
+            let order = |entries: &[(char, usize)]| entries.iter().map(|e| e.1).collect::<Vec<_>>();
+            assert_eq!(order(warms), order(delivers));
+            at += 2 * size;
+        }
+        let mut seen: Vec<usize> = log.iter().filter(|e| e.0 == 'd').map(|e| e.1).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..n).collect::<Vec<_>>());
     }
 }

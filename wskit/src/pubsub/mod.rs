@@ -143,6 +143,33 @@ pub fn check_topic(topic: &str) -> Result<(), PubSubError> {
 pub trait FrameSink: Send + Sync + 'static {
     /// Hands one encoded frame to the subscriber.
     fn deliver(&self, frame: Utf8Bytes);
+
+    /// Reads what [`deliver`](Self::deliver) reads first. A fan-out calls it for a batch of
+    /// subscribers before delivering to each of them: their state is then fetched into the
+    /// cache together, instead of one cache miss after another between socket writes. The
+    /// default does nothing.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use tokio_tungstenite::tungstenite::Utf8Bytes;
+    /// use wskit::pubsub::FrameSink;
+    ///
+    /// struct Counter(AtomicUsize);
+    /// impl FrameSink for Counter {
+    ///     fn deliver(&self, _frame: Utf8Bytes) {
+    ///         self.0.fetch_add(1, Ordering::Relaxed);
+    ///     }
+    ///     fn warm(&self) {
+    ///         // A load of what `deliver` updates, ahead of it.
+    ///         std::hint::black_box(self.0.load(Ordering::Relaxed));
+    ///     }
+    /// }
+    /// let sink = Counter(AtomicUsize::new(0));
+    /// sink.warm();
+    /// sink.deliver("{}".into());
+    /// assert_eq!(sink.0.load(Ordering::Relaxed), 1);
+    /// ```
+    fn warm(&self) {}
 }
 
 /// One local subscriber: its connection id and where its frames go.

@@ -260,6 +260,15 @@ impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
         }
         let _ = self.push(frame);
     }
+
+    /// Loads what `deliver` reads first, from each of the objects it touches: the connection,
+    /// its outbound queue and its socket.
+    fn warm(&self) {
+        if let Some(socket) = &self.socket {
+            socket.warm();
+        }
+        self.out.warm();
+    }
 }
 
 /// Releases the socket's write half when dropped.

@@ -154,6 +154,16 @@ impl<T> Sender<T> {
         self.shared.direct.store(false, Ordering::Release);
     }
 
+    /// Loads what [`Sender::try_direct`] reads first: the lock word (through the poison flag
+    /// beside it) and the flags (for a fan-out's `FrameSink::warm`).
+    pub(crate) fn warm(&self) {
+        let flags = (
+            self.shared.closed.load(Ordering::Relaxed),
+            self.shared.direct.load(Ordering::Relaxed),
+        );
+        std::hint::black_box((self.shared.state.is_poisoned(), flags));
+    }
+
     /// Whether [`Sender::close`] was called.
     pub(crate) fn is_closed(&self) -> bool {
         self.shared.closed.load(Ordering::Acquire)

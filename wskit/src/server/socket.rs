@@ -56,6 +56,12 @@ impl Shared {
         self.gate.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Loads what [`Shared::write_text_frame`] reads first: the lock word (through the poison
+    /// flag beside it) and the gate (for a fan-out's `FrameSink::warm`).
+    pub(crate) fn warm(&self) {
+        std::hint::black_box((self.gate.is_poisoned(), self.owes()));
+    }
+
     /// Whether part of a direct write is still owed.
     pub(crate) fn owes(&self) -> bool {
         self.owed.load(Ordering::Acquire)
