@@ -3,8 +3,10 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use wskit::server::Heartbeat;
+use wskit::server::{Heartbeat, Server};
 use wskit_tests::*;
 
 fn with_close_probe(probe: &Probe, hb: Option<Heartbeat>) -> wskit::server::ServerBuilder<String> {
@@ -112,4 +114,48 @@ async fn pings_go_out_on_time_while_the_client_keeps_sending() {
         }
     }
     assert_eq!(pings, 2);
+}
+
+/// Found in review: a connection whose first frames came with its upgrade request used up the
+/// task's cooperative budget before the heartbeat timer's first poll, which then registered
+/// nothing; the timer counted as registered and no ping ever went out.
+#[tokio::test(start_paused = true)]
+async fn pings_go_out_after_a_burst_sent_with_the_upgrade() {
+    let hb = Heartbeat {
+        interval: Duration::from_secs(10),
+        timeout: Duration::from_secs(5),
+    };
+    let server = start(Server::<()>::builder().heartbeat(Some(hb))).await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let mut out = b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    // 400 masked empty pongs, pipelined after the request.
+    for _ in 0..400 {
+        out.extend_from_slice(&[0x8a, 0x80, 1, 2, 3, 4]);
+    }
+    tcp.write_all(&out).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    let end = tokio::time::Instant::now() + Duration::from_secs(60);
+    while let Ok(Ok(n)) = tokio::time::timeout_at(end, tcp.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+        if got.windows(2).any(|w| w == [0x89, 0x00]) {
+            break;
+        }
+    }
+    let head_end = got
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a response")
+        + 4;
+    assert!(got.starts_with(b"HTTP/1.1 101"));
+    assert_eq!(
+        &got[head_end..],
+        &[0x89, 0x00],
+        "a ping within 60 s (interval 10 s)"
+    );
 }

@@ -121,6 +121,38 @@ async fn a_middleware_that_swallows_an_rpc_still_yields_one_terminal_frame() {
     );
 }
 
+/// Found in review: a middleware that panics before it returns its future (synchronous code in
+/// `handle`) was answered `ERROR` without the request's correlationId.
+#[tokio::test]
+async fn a_middleware_that_panics_before_its_future_answers_rpc_error_internal() {
+    let (probe, _events) = probe();
+    let builder = demo_builder(&probe).middleware(
+        |ctx: Context<String>,
+         next: Next<String>|
+         -> futures_util::future::BoxFuture<'static, Result<(), Error>> {
+            if ctx.message_type() == "GET_USER" {
+                panic!("middleware bug (expected by the test)");
+            }
+            next.run(ctx)
+        },
+    );
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"m"},"payload":{"userId":"u1"}}"#)
+        .await;
+    let f = c.recv_json().await;
+    assert_eq!(f["type"], "RPC_ERROR");
+    assert_eq!(f["meta"]["correlationId"], "m");
+    assert_eq!(code_of(&f), wskit::ErrorCode::Internal);
+    // The connection goes on.
+    c.send(r#"{"type":"SLOW","meta":{"correlationId":"n"},"payload":{"ms":1}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"SLOW_DONE","meta":{"correlationId":"n"}}"#
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn rate_limit_answers_resource_exhausted_with_retry_after() {
     let (probe, _events) = probe();

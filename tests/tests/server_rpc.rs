@@ -278,12 +278,18 @@ async fn a_timeout_too_far_to_represent_is_no_deadline() {
 
 wskit::protocol! {
     protocol Clock {
-        /// Answers `ctx.received_at()` (microseconds since the epoch), after waiting `wait_ms`.
-        rpc WhenReceived(wait_ms: u64) -> ReceivedAt { micros: u64 }
+        /// Waits `wait_ms`, then answers `ctx.received_at()` twice (microseconds since the epoch).
+        rpc WhenReceived(wait_ms: u64) -> ReceivedAt { micros: u64, again: u64 }
     }
 }
 
 struct ClockApp;
+
+fn micros(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64
+}
 
 impl ClockHandler for ClockApp {
     type Data = ();
@@ -294,21 +300,23 @@ impl ClockHandler for ClockApp {
         req: WhenReceived,
     ) -> Result<ReceivedAt, wskit::Error> {
         tokio::time::sleep(Duration::from_millis(req.wait_ms)).await;
-        let since_epoch = ctx.received_at().duration_since(std::time::UNIX_EPOCH);
+        let first = micros(ctx.received_at());
+        std::hint::black_box((0..1000).sum::<u64>());
         Ok(ReceivedAt {
-            micros: since_epoch.unwrap_or_default().as_micros() as u64,
+            micros: first,
+            again: micros(ctx.received_at()),
         })
     }
 }
 
+fn clock_server() -> wskit::server::ServerBuilder<()> {
+    wskit::server::Server::<()>::builder().service(Clock::server(ClockApp))
+}
+
 #[tokio::test]
 async fn received_at_is_when_the_frame_arrived_not_when_asked() {
-    let server =
-        start(wskit::server::Server::<()>::builder().service(Clock::server(ClockApp))).await;
+    let server = start(clock_server()).await;
     let mut c = connect(&server).await;
-    let micros = |t: std::time::SystemTime| {
-        t.duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as u64
-    };
     let sent = micros(std::time::SystemTime::now());
     c.send(r#"{"type":"WHEN_RECEIVED","meta":{"correlationId":"w"},"payload":{"waitMs":300}}"#)
         .await;
@@ -320,5 +328,25 @@ async fn received_at_is_when_the_frame_arrived_not_when_asked() {
     assert!(
         received + 250_000 <= answered,
         "received {received} is not the arrival (answered {answered})"
+    );
+    // One value, however often it is asked.
+    assert_eq!(f["payload"]["again"], f["payload"]["micros"]);
+}
+
+/// Found in review: derived from the monotonic clock, `received_at` moved with tokio's paused
+/// clock (seconds before the frame was sent, after a handler's virtual sleep).
+#[tokio::test(start_paused = true)]
+async fn received_at_is_the_wall_clock_under_a_paused_runtime_clock() {
+    let server = start(clock_server()).await;
+    let mut c = connect(&server).await;
+    let sent = micros(std::time::SystemTime::now());
+    c.send(r#"{"type":"WHEN_RECEIVED","meta":{"correlationId":"p"},"payload":{"waitMs":5000}}"#)
+        .await;
+    let f = c.recv_json().await;
+    let received = f["payload"]["micros"].as_u64().expect("micros");
+    let answered = micros(std::time::SystemTime::now());
+    assert!(
+        (sent..=answered).contains(&received),
+        "received {received} outside [{sent}, {answered}]"
     );
 }

@@ -242,8 +242,7 @@ pub(crate) struct ReqState {
     pub ty: &'static str,
     pub meta: Meta,
     pub typed_meta: Box<dyn Any + Send + Sync>,
-    /// When the frame was read.
-    pub received: Instant,
+    pub received_at: SystemTime,
     pub deadline: Option<Instant>,
     /// Set by `$ws:abort` or the deadline.
     aborted: AtomicBool,
@@ -265,7 +264,7 @@ impl ReqState {
         ty: &'static str,
         meta: Meta,
         typed_meta: Box<dyn Any + Send + Sync>,
-        received: Instant,
+        received_at: SystemTime,
         deadline: Option<Instant>,
         is_rpc: bool,
     ) -> Self {
@@ -273,7 +272,7 @@ impl ReqState {
             ty,
             meta,
             typed_meta,
-            received,
+            received_at,
             deadline,
             aborted: AtomicBool::new(false),
             wake: Notify::new(),
@@ -391,11 +390,10 @@ impl<D: Send + Sync + 'static> Context<D> {
         self.req.meta.correlation_id.as_deref()
     }
 
-    /// When the server received the frame, on the wall clock. (The server reads only the
-    /// monotonic clock per frame; this is the wall clock now, less the time since.)
+    /// When the server received the frame (the wall clock, read once for the frames read
+    /// together).
     pub fn received_at(&self) -> SystemTime {
-        let now = SystemTime::now();
-        now.checked_sub(self.req.received.elapsed()).unwrap_or(now)
+        self.req.received_at
     }
 
     /// The deadline from `meta.timeoutMs`, if given. When it passes an RPC is answered

@@ -29,6 +29,24 @@ use crate::{Error, ErrorCode, Issues, Message, Rpc};
 /// `retryAfterMs` of the `UNAVAILABLE` answer to a request that arrives during shutdown.
 const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
 
+/// When a frame was read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// The wall clock (`Context::received_at`).
+    pub at: SystemTime,
+    /// The monotonic clock: `meta.timeoutMs` counts from here.
+    pub instant: Instant,
+}
+
+impl Received {
+    pub(crate) fn now() -> Self {
+        Received {
+            at: SystemTime::now(),
+            instant: Instant::now(),
+        }
+    }
+}
+
 /// One inbound frame routed to a service, with its connection.
 pub struct Request<D> {
     ty: &'static str,
@@ -36,8 +54,7 @@ pub struct Request<D> {
     /// Where `meta` and `payload` are in `text`; `None` for a frame routed on its peeked type,
     /// whose envelope is parsed together with its meta and payload ([`decode_frame_text`]).
     parts: Option<Parts>,
-    /// When the frame was read: `meta.timeoutMs` counts from here.
-    received: Instant,
+    received: Received,
     /// The route's middleware; `None` when there is none.
     chain: Option<Chain<D>>,
     guard: InFlight<D>,
@@ -155,7 +172,7 @@ pub(crate) fn answer_bad_frame<D: Send + Sync + 'static>(
 pub(crate) fn frame<D: Send + Sync + 'static>(
     conn: &Arc<Conn<D>>,
     text: Utf8Bytes,
-    received: Instant,
+    received: Received,
 ) {
     let shared = &conn.shared;
     // Fast path: a frame that starts `{"type":"<a routed type>"` is routed before it is parsed,
@@ -217,7 +234,7 @@ fn routed<D: Send + Sync + 'static>(
     route: &super::builder::Route<D>,
     text: Utf8Bytes,
     parts: Option<Parts>,
-    received: Instant,
+    received: Received,
 ) {
     let shared = &conn.shared;
     let ty = route.ty;
@@ -370,12 +387,12 @@ impl<D: Send + Sync + 'static> Request<D> {
         // Counted from the receive instant; one too far to represent is no deadline.
         let deadline = meta
             .timeout_ms
-            .and_then(|ms| self.received.checked_add(Duration::from_millis(ms)));
+            .and_then(|ms| self.received.instant.checked_add(Duration::from_millis(ms)));
         let req = Arc::new(ReqState::new(
             self.ty,
             meta,
             Box::new(typed),
-            self.received,
+            self.received.at,
             deadline,
             is_rpc,
         ));
@@ -465,7 +482,8 @@ fn over() -> BoxFuture<'static, ()> {
     Box::pin(Over)
 }
 
-/// Runs a decoded request's handler (middleware included), with panics caught.
+/// Runs a decoded request's handler (middleware included), with panics caught: `make` builds
+/// its future (which may run middleware's or a handler's synchronous code).
 ///
 /// The handler is polled once here, on the connection task: most finish in that poll, and are
 /// answered at once, with nothing allocated but the handler's own future. One that does not
@@ -476,12 +494,20 @@ fn start<D, Fut>(
     ctx: Context<D>,
     guard: InFlight<D>,
     span: tracing::Span,
-    handler: Fut,
+    make: impl FnOnce(&Context<D>) -> Fut,
 ) -> BoxFuture<'static, ()>
 where
     D: Send + Sync + 'static,
     Fut: Future<Output = Result<(), Error>> + Send + 'static,
 {
+    let handler = match span.in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| make(&ctx))))
+    {
+        Ok(handler) => handler,
+        Err(panic) => {
+            span.in_scope(|| conclude(&ctx, Outcome::Panicked(panic_message(&panic))));
+            return over();
+        }
+    };
     let mut guarded = Box::pin(AssertUnwindSafe(handler).catch_unwind());
     let first = span.in_scope(|| {
         guarded
@@ -607,8 +633,9 @@ where
     else {
         return over();
     };
-    let handler = with_chain(&ctx, chain, move |ctx| handler(ctx, msg));
-    start(ctx, guard, span, handler)
+    start(ctx, guard, span, |ctx| {
+        with_chain(ctx, chain, move |ctx| handler(ctx, msg))
+    })
 }
 
 #[doc(hidden)]
@@ -631,18 +658,19 @@ where
         span.in_scope(|| ctx.fail(error, ErrorCause::DuplicateCorrelationId));
         return over();
     }
-    let handler = with_chain(&ctx, chain, move |ctx| {
-        let rpc = RpcContext::<D, R> {
-            ctx,
-            _rpc: PhantomData,
-        };
-        async move {
-            let response = handler(rpc.clone(), req).await?;
-            rpc.reply(&response);
-            Ok(())
-        }
-    });
-    start(ctx, guard, span, handler)
+    start(ctx, guard, span, |ctx| {
+        with_chain(ctx, chain, move |ctx| {
+            let rpc = RpcContext::<D, R> {
+                ctx,
+                _rpc: PhantomData,
+            };
+            async move {
+                let response = handler(rpc.clone(), req).await?;
+                rpc.reply(&response);
+                Ok(())
+            }
+        })
+    })
 }
 
 #[doc(hidden)]

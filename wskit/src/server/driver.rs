@@ -89,7 +89,7 @@ struct Driver<'a, D, S> {
     /// Frames read since the last write pass.
     streak: u32,
     /// When the frames of the current streak were read: one clock reading for them all.
-    stamp: Option<Instant>,
+    stamp: Option<dispatch::Received>,
     /// The task's waker is registered with the outbound queue (it waits for frames to write).
     rx_registered: bool,
     /// Frames fed to the socket and not yet flushed.
@@ -103,8 +103,9 @@ struct Driver<'a, D, S> {
     sleep: Pin<&'a mut Sleep>,
     /// The deadline `sleep` is armed for.
     armed: Instant,
-    /// The waker `sleep` was polled with (pending) since it was last armed: it wakes that task
-    /// when it fires, so until it has (`is_elapsed`) there is no need to poll it again.
+    /// The waker `sleep` was polled with (pending, not for want of budget) since it was last
+    /// armed: it wakes that task when it fires, so until it has (`is_elapsed`) there is no need
+    /// to poll it again.
     sleep_waker: Option<Waker>,
 }
 
@@ -173,7 +174,7 @@ where
                     driver.timer = Timer::Ping(Instant::now() + hb.interval);
                 }
                 let closing = driver.closing;
-                let at = *driver.stamp.get_or_insert_with(Instant::now);
+                let at = *driver.stamp.get_or_insert_with(dispatch::Received::now);
                 match msg {
                     Message::Text(text) if !closing => dispatch::frame(conn, text, at),
                     Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
@@ -374,8 +375,11 @@ where
             if registered && !self.sleep.is_elapsed() {
                 return Poll::Pending;
             }
+            // A poll refused for want of the task's cooperative budget registers nothing (the
+            // timer may not even exist yet): only a poll that ran counts as registered.
+            let ran = tokio::task::coop::has_budget_remaining();
             if self.sleep.as_mut().poll(cx).is_pending() {
-                if !registered {
+                if !registered && ran {
                     self.sleep_waker = Some(cx.waker().clone());
                 }
                 return Poll::Pending;
