@@ -485,7 +485,7 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
         if self.ctx.req.is_terminal() {
             return false;
         }
-        let meta = OutMeta::correlated(self.ctx.correlation_id());
+        let meta = wire::Correlated(self.ctx.correlation_id());
         let frame = wire::encode_frame(
             <R::Response as Message>::TYPE,
             Some(&meta),

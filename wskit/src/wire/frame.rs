@@ -233,6 +233,21 @@ impl<'a> OutMeta<'a> {
     }
 }
 
+/// `{"correlationId":..}`, or `{}` without one: the meta of replies, errors and progress, as
+/// [`OutMeta::correlated`] writes it, without the map form `OutMeta`'s flattened extras need.
+pub(crate) struct Correlated<'a>(pub Option<&'a str>);
+
+impl Serialize for Correlated<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut meta = serializer.serialize_struct("Meta", usize::from(self.0.is_some()))?;
+        if let Some(correlation_id) = self.0 {
+            meta.serialize_field("correlationId", correlation_id)?;
+        }
+        meta.end()
+    }
+}
+
 /// Writes an `RPC_ERROR` (when there is a correlationId) or `ERROR` frame.
 ///
 /// ```
@@ -240,7 +255,7 @@ impl<'a> OutMeta<'a> {
 /// assert_eq!(f, br#"{"type":"RPC_ERROR","meta":{"correlationId":"c-1"},"payload":{"code":"NOT_FOUND","message":"gone"}}"#);
 /// ```
 pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
-    let meta = OutMeta::correlated(correlation_id);
+    let meta = Correlated(correlation_id);
     let ty = if correlation_id.is_some() {
         types::RPC_ERROR
     } else {
@@ -251,7 +266,7 @@ pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
 
 /// Writes a `$ws:rpc-progress` frame; the update goes under both `payload` and `data`.
 pub fn encode_progress<P: Serialize + ?Sized>(correlation_id: Option<&str>, update: &P) -> Vec<u8> {
-    let meta = OutMeta::correlated(correlation_id);
+    let meta = Correlated(correlation_id);
     encode_with(|out| {
         write_frame(
             out,
@@ -266,6 +281,16 @@ pub fn encode_progress<P: Serialize + ?Sized>(correlation_id: Option<&str>, upda
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn correlated_meta_is_written_as_out_meta_writes_it() {
+        for cid in [None, Some("c-1"), Some("a \"quoted\" \\ id\n\u{7f}é")] {
+            assert_eq!(
+                serde_json::to_string(&Correlated(cid)).unwrap(),
+                serde_json::to_string(&OutMeta::correlated(cid)).unwrap(),
+            );
+        }
+    }
 
     #[test]
     fn progress_has_payload_and_data() {
