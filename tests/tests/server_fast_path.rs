@@ -57,6 +57,14 @@ async fn fast_and_parse_first_paths_agree() {
         Some(r#"[]"#),
         Some(r#"["a"]"#),
         Some(r#""a""#),
+        // Ids the byte-matching read of the common layout must leave to the parser.
+        Some("{\"correlationId\":\"a\tb\"}"),
+        Some(r#"{"correlationId":"a\"b"}"#),
+        Some(r#"{"correlationId":"a\\"}"#),
+        Some("{\"correlationId\":\"\u{e9}\u{7f}\"}"),
+        Some(r#"{"correlationId":""}"#),
+        Some(r#"{"correlationId":"a"} "#),
+        Some(r#"{ "correlationId":"a"}"#),
     ];
     let payloads: &[(&str, &[Option<&str>])] = &[
         (
@@ -131,6 +139,11 @@ async fn fast_and_parse_first_paths_agree() {
         r#"{"type":"GET_USER","meta":{"correlationId":"a"},"p\u0061yload":{"userId":"u1"}}"#,
         r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}}  "#,
         r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"},"x":1e400}"#,
+        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload": {"userId":"u1"} }"#,
+        r#"{"type":"GET_USER","payload":{"userId":"u1"},"meta":{"correlationId":"a"}}"#,
+        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}"#,
+        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"} , "x":1}"#,
+        r#"{"type":"GET_USER", "meta":{"correlationId":"a"},"payload":{"userId":"u1"}}"#,
     ] {
         frames.push(extra.to_owned());
     }
@@ -151,6 +164,18 @@ async fn fast_and_parse_first_paths_agree() {
         bad.len(),
         bad.join("\n")
     );
+    // Junk after a frame of the common layout (which `reordered` cannot move `type` past).
+    for f in [
+        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}}}"#,
+        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}}{}"#,
+    ] {
+        let (answered, handled) = answers(&mut c, &mut events, f).await;
+        assert!(handled.is_empty(), "{f}: {handled:?}");
+        assert!(
+            answered.len() == 1 && answered[0].contains("frame is not valid JSON"),
+            "{f}: {answered:?}"
+        );
+    }
 }
 
 #[tokio::test]

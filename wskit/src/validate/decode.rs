@@ -528,6 +528,34 @@ fn standard_meta<M: Message>(text: Option<&str>) -> Option<(Meta, M::Meta)> {
     Some((standard.into_meta()?, typed))
 }
 
+/// Splits a frame of type `ty` laid out exactly as
+/// `{"type":"<ty>","meta":{"correlationId":"<id>"},"payload":<payload>}` into the id and the
+/// payload's text, without a JSON parser. The meta may also be `{}` or absent; the id must be a
+/// plain JSON string (no escapes, no control characters). `None` for any other layout. The
+/// payload's text is everything up to the frame's closing brace: it is a valid frame of this
+/// layout exactly when that text parses as one JSON value.
+fn split_common<'a>(text: &'a str, ty: &str) -> Option<(Option<&'a str>, &'a str)> {
+    let rest = text
+        .strip_prefix(r#"{"type":""#)?
+        .strip_prefix(ty)?
+        .strip_prefix(r#"","#)?;
+    let (correlation_id, rest) =
+        if let Some(meta) = rest.strip_prefix(r#""meta":{"correlationId":""#) {
+            let end = meta.find('"')?;
+            let id = &meta[..end];
+            if id.bytes().any(|b| b == b'\\' || b < 0x20) {
+                return None;
+            }
+            (Some(id), meta[end..].strip_prefix(r#""},"#)?)
+        } else if let Some(rest) = rest.strip_prefix(r#""meta":{},"#) {
+            (None, rest)
+        } else {
+            (None, rest)
+        };
+    let payload = rest.strip_prefix(r#""payload":"#)?.strip_suffix('}')?;
+    Some((correlation_id, payload))
+}
+
 /// A whole frame of message `M`, read in one pass: the fast path of the server's inbound frames.
 #[derive(serde::Deserialize)]
 #[serde(bound(deserialize = "M: DeserializeOwned"))]
@@ -553,6 +581,20 @@ pub(crate) fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta
         return None;
     }
     let typed = no_meta::<M>()?;
+    // The layout clients write (ws-kit's and ours), its envelope read by matching bytes; any
+    // other layout, or a payload that does not parse, is read by the whole-frame parse below.
+    if M::HAS_PAYLOAD
+        && let Some((correlation_id, payload)) = split_common(text, M::TYPE)
+        && let Ok(msg) = serde_json::from_str::<M>(payload)
+    {
+        let meta = Meta {
+            correlation_id: correlation_id.map(str::to_owned),
+            ..Meta::default()
+        };
+        let mut issues = Issues::new();
+        msg.validate(&Path::root("payload"), &mut issues);
+        return issues.is_empty().then_some((meta, typed, msg));
+    }
     let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
     let meta = match whole.meta {
         Some(ObjectOnly(standard)) => standard.into_meta()?,
