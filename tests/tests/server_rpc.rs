@@ -309,20 +309,25 @@ impl ClockHandler for ClockApp {
     }
 }
 
-fn clock_server() -> wskit::server::ServerBuilder<()> {
-    wskit::server::Server::<()>::builder().service(Clock::server(ClockApp))
+/// Asks a fresh clock server for `received_at` after the handler waits `wait_ms`; returns the
+/// wall clock when the frame was sent, the answer's payload, and the wall clock when it came.
+async fn when_received(wait_ms: u64) -> (u64, serde_json::Value, u64) {
+    let builder = wskit::server::Server::<()>::builder().service(Clock::server(ClockApp));
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    let sent = micros(std::time::SystemTime::now());
+    c.send(&format!(
+        r#"{{"type":"WHEN_RECEIVED","meta":{{"correlationId":"w"}},"payload":{{"waitMs":{wait_ms}}}}}"#
+    ))
+    .await;
+    let payload = c.recv_json().await["payload"].clone();
+    (sent, payload, micros(std::time::SystemTime::now()))
 }
 
 #[tokio::test]
 async fn received_at_is_when_the_frame_arrived_not_when_asked() {
-    let server = start(clock_server()).await;
-    let mut c = connect(&server).await;
-    let sent = micros(std::time::SystemTime::now());
-    c.send(r#"{"type":"WHEN_RECEIVED","meta":{"correlationId":"w"},"payload":{"waitMs":300}}"#)
-        .await;
-    let f = c.recv_json().await;
-    let answered = micros(std::time::SystemTime::now());
-    let received = f["payload"]["micros"].as_u64().expect("micros");
+    let (sent, payload, answered) = when_received(300).await;
+    let received = payload["micros"].as_u64().expect("micros");
     assert!(received >= sent, "received {received} before sent {sent}");
     // Asked 300 ms after the frame arrived, at the earliest: the answer is the arrival time.
     assert!(
@@ -330,21 +335,15 @@ async fn received_at_is_when_the_frame_arrived_not_when_asked() {
         "received {received} is not the arrival (answered {answered})"
     );
     // One value, however often it is asked.
-    assert_eq!(f["payload"]["again"], f["payload"]["micros"]);
+    assert_eq!(payload["again"], payload["micros"]);
 }
 
 /// Found in review: derived from the monotonic clock, `received_at` moved with tokio's paused
 /// clock (seconds before the frame was sent, after a handler's virtual sleep).
 #[tokio::test(start_paused = true)]
 async fn received_at_is_the_wall_clock_under_a_paused_runtime_clock() {
-    let server = start(clock_server()).await;
-    let mut c = connect(&server).await;
-    let sent = micros(std::time::SystemTime::now());
-    c.send(r#"{"type":"WHEN_RECEIVED","meta":{"correlationId":"p"},"payload":{"waitMs":5000}}"#)
-        .await;
-    let f = c.recv_json().await;
-    let received = f["payload"]["micros"].as_u64().expect("micros");
-    let answered = micros(std::time::SystemTime::now());
+    let (sent, payload, answered) = when_received(5000).await;
+    let received = payload["micros"].as_u64().expect("micros");
     assert!(
         (sent..=answered).contains(&received),
         "received {received} outside [{sent}, {answered}]"

@@ -172,6 +172,16 @@ mod tests {
 
     use super::*;
 
+    /// A publication of `{"type":"X"}` to topic `t`.
+    fn x_on_t(exclude: Option<ClientId>) -> Publication {
+        Publication {
+            topic: "t".into(),
+            wire_type: "X",
+            frame: r#"{"type":"X"}"#.into(),
+            exclude,
+        }
+    }
+
     #[derive(Default)]
     struct Inbox(Mutex<Vec<Utf8Bytes>>);
     impl FrameSink for Inbox {
@@ -192,12 +202,7 @@ mod tests {
             };
             bus.subscribe("t", sub).unwrap();
         }
-        let publication = Publication {
-            topic: "t".into(),
-            wire_type: "X",
-            frame: r#"{"type":"X"}"#.into(),
-            exclude: Some(ids[0]),
-        };
+        let publication = x_on_t(Some(ids[0]));
         let original = publication.frame.as_str().as_ptr();
         let matched = bus.publish(publication).now_or_never().unwrap().unwrap();
         assert_eq!(matched, Matched::Exact(2));
@@ -244,12 +249,7 @@ mod tests {
             sink: sink.clone(),
         };
         bus.subscribe("t", sub).unwrap();
-        let publication = Publication {
-            topic: "t".into(),
-            wire_type: "X",
-            frame: r#"{"type":"X"}"#.into(),
-            exclude: None,
-        };
+        let publication = x_on_t(None);
         let (tx, rx) = std::sync::mpsc::channel();
         let bus2 = bus.clone();
         std::thread::spawn(move || {
@@ -294,12 +294,7 @@ mod tests {
             };
             bus.subscribe("t", sub).unwrap();
         }
-        let publication = Publication {
-            topic: "t".into(),
-            wire_type: "X",
-            frame: r#"{"type":"X"}"#.into(),
-            exclude: None,
-        };
+        let publication = x_on_t(None);
         let matched = bus.publish(publication).now_or_never().unwrap().unwrap();
         assert_eq!(matched, Matched::Exact(n));
         let log = log.lock().unwrap();
@@ -343,12 +338,7 @@ mod tests {
         }
         assert!(!bus.unsubscribe("t", ids[1]));
         bus.subscribe("t", sub(1)).unwrap();
-        let publication = Publication {
-            topic: "t".into(),
-            wire_type: "X",
-            frame: r#"{"type":"X"}"#.into(),
-            exclude: Some(ids[10]),
-        };
+        let publication = x_on_t(Some(ids[10]));
         let matched = bus.publish(publication).now_or_never().unwrap().unwrap();
         let delivered: Vec<usize> = (log.lock().unwrap().iter())
             .filter(|e| e.0 == 'd')

@@ -547,10 +547,8 @@ fn split_common<'a>(text: &'a str, ty: &str) -> Option<(Option<&'a str>, &'a str
                 return None;
             }
             (Some(id), meta[end..].strip_prefix(r#""},"#)?)
-        } else if let Some(rest) = rest.strip_prefix(r#""meta":{},"#) {
-            (None, rest)
         } else {
-            (None, rest)
+            (None, rest.strip_prefix(r#""meta":{},"#).unwrap_or(rest))
         };
     let payload = rest.strip_prefix(r#""payload":"#)?.strip_suffix('}')?;
     Some((correlation_id, payload))
@@ -582,28 +580,36 @@ pub(crate) fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta
     }
     let typed = no_meta::<M>()?;
     // The layout clients write (ws-kit's and ours), its envelope read by matching bytes; any
-    // other layout, or a payload that does not parse, is read by the whole-frame parse below.
-    if M::HAS_PAYLOAD
-        && let Some((correlation_id, payload)) = split_common(text, M::TYPE)
-        && let Ok(msg) = serde_json::from_str::<M>(payload)
-    {
-        let meta = Meta {
-            correlation_id: correlation_id.map(str::to_owned),
-            ..Meta::default()
-        };
-        let mut issues = Issues::new();
-        msg.validate(&Path::root("payload"), &mut issues);
-        return issues.is_empty().then_some((meta, typed, msg));
-    }
-    let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
-    let meta = match whole.meta {
-        Some(ObjectOnly(standard)) => standard.into_meta()?,
-        None => Meta::default(),
-    };
-    let msg = match whole.payload {
-        Some(msg) if M::HAS_PAYLOAD => msg,
-        None if !M::HAS_PAYLOAD => serde_json::from_str::<M>("{}").ok()?,
-        _ => return None,
+    // other layout, or a payload that does not parse, is read by the whole-frame parse.
+    let common = M::HAS_PAYLOAD
+        .then(|| split_common(text, M::TYPE))
+        .flatten()
+        .and_then(|(correlation_id, payload)| {
+            let msg = serde_json::from_str::<M>(payload).ok()?;
+            let correlation_id = correlation_id.map(str::to_owned);
+            Some((
+                Meta {
+                    correlation_id,
+                    ..Meta::default()
+                },
+                msg,
+            ))
+        });
+    let (meta, msg) = match common {
+        Some(decoded) => decoded,
+        None => {
+            let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
+            let meta = match whole.meta {
+                Some(ObjectOnly(standard)) => standard.into_meta()?,
+                None => Meta::default(),
+            };
+            let msg = match whole.payload {
+                Some(msg) if M::HAS_PAYLOAD => msg,
+                None if !M::HAS_PAYLOAD => serde_json::from_str::<M>("{}").ok()?,
+                _ => return None,
+            };
+            (meta, msg)
+        }
     };
     let mut issues = Issues::new();
     msg.validate(&Path::root("payload"), &mut issues);

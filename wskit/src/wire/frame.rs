@@ -224,7 +224,8 @@ pub struct OutMeta<'a> {
 }
 
 impl<'a> OutMeta<'a> {
-    /// Meta with only this (borrowed) correlationId: the meta of replies, errors and progress.
+    /// Meta with only this (borrowed) correlationId. (The runtime writes its own replies, errors
+    /// and progress through `Correlated`, the same bytes without building an `OutMeta`.)
     pub fn correlated(correlation_id: Option<&'a str>) -> Self {
         OutMeta {
             correlation_id: correlation_id.map(Cow::Borrowed),
@@ -234,7 +235,8 @@ impl<'a> OutMeta<'a> {
 }
 
 /// `{"correlationId":..}`, or `{}` without one: the meta of replies, errors and progress, as
-/// [`OutMeta::correlated`] writes it, without the map form `OutMeta`'s flattened extras need.
+/// [`OutMeta::correlated`] writes it. Building an `OutMeta` builds its `extra` map (an
+/// `IndexMap`, which seeds a hasher): measured at about 130 instructions per reply.
 pub(crate) struct Correlated<'a>(pub Option<&'a str>);
 
 impl Serialize for Correlated<'_> {
@@ -290,6 +292,18 @@ mod tests {
                 serde_json::to_string(&OutMeta::correlated(cid)).unwrap(),
             );
         }
+        let mut extra = Map::new();
+        extra.insert("trace".into(), Value::from("t"));
+        let full = OutMeta {
+            correlation_id: Some("c".into()),
+            timestamp: Some(5),
+            timeout_ms: Some(100),
+            extra,
+        };
+        assert_eq!(
+            serde_json::to_string(&full).unwrap(),
+            r#"{"correlationId":"c","timestamp":5,"timeoutMs":100,"trace":"t"}"#
+        );
     }
 
     #[test]
