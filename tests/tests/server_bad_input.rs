@@ -180,11 +180,11 @@ async fn payload_presence_rules_and_meta_are_validated() {
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
     let cases = [
-        // payload on a message that declares none
+        // a non-empty payload on a message that declares no fields
         (
-            r#"{"type":"PING","payload":{}}"#,
-            "payload",
-            "not allowed: this message has no fields",
+            r#"{"type":"PING","payload":{"x":1}}"#,
+            "payload.x",
+            "unknown key",
         ),
         // missing payload on one that declares some
         (r#"{"type":"SAY"}"#, "payload", "required"),

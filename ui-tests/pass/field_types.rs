@@ -60,7 +60,7 @@ fn main() {
     assert_eq!(Priced::TYPE, "QUOTED");
     assert_eq!(Move::TYPE, "MOVE");
     assert_eq!(RenderStep::TYPE, "RENDER/STEP");
-    assert!(!Rendered::HAS_PAYLOAD);
+    assert!(!Rendered::PAYLOAD.is_written());
     let _ = ShippedMeta { region: "eu".into() };
     let _: fn(&ShopClient, Move) -> Result<(), wskit::client::ClientError> = ShopClient::r#move;
     let _: fn(&ShopClient, Match) -> Result<(), wskit::client::ClientError> = ShopClient::r#match;

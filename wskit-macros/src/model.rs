@@ -48,6 +48,8 @@ pub struct Message {
     pub wire: String,
     pub docs: Docs,
     pub fields: Vec<Field>,
+    /// How its frames carry `payload`.
+    pub payload: PayloadForm,
     /// Declared extra meta fields (`None`: the message declares none).
     pub meta: Option<Vec<Field>>,
     pub subscription: bool,
@@ -56,6 +58,30 @@ pub struct Message {
     pub response: Option<Ident>,
     /// For a request: its progress type.
     pub progress: Option<Ident>,
+}
+
+/// How a message's frames carry `payload`, mirroring `wskit::PayloadForm`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum PayloadForm {
+    /// Declared without braces: no `payload` key.
+    None,
+    /// Declared with empty braces: `"payload":{}`.
+    #[allow(dead_code)] // until the grammar tells `message Ping;` from `message Ping {}`
+    Empty,
+    /// At least one field.
+    Fields,
+}
+
+impl PayloadForm {
+    /// The variant's name in `wskit::PayloadForm`.
+    pub fn variant(self) -> proc_macro2::Ident {
+        let name = match self {
+            PayloadForm::None => "None",
+            PayloadForm::Empty => "Empty",
+            PayloadForm::Fields => "Fields",
+        };
+        proc_macro2::Ident::new(name, proc_macro2::Span::call_site())
+    }
 }
 
 /// One field of a payload, meta or `type`.

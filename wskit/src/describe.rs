@@ -87,7 +87,9 @@ pub struct MessageDesc {
     pub kind: MessageKind,
     /// Doc comment lines, joined by newlines.
     pub docs: &'static str,
-    /// The payload's fields (empty: no `payload` on the wire).
+    /// How frames carry `payload`: not at all, as `{}`, or as an object of [`fields`](Self::fields).
+    pub payload: crate::PayloadForm,
+    /// The payload's fields.
     pub fields: &'static [FieldDesc],
     /// Declared extra meta fields.
     pub meta: &'static [FieldDesc],

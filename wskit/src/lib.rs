@@ -86,7 +86,7 @@ pub mod server;
 pub mod validate;
 pub mod wire;
 
-pub use protocol::{EventSet, Message, NoMeta, NoProgress, Protocol, Rpc};
+pub use protocol::{EventSet, Message, NoMeta, NoProgress, PayloadForm, Protocol, Rpc};
 pub use validate::{Issue, Issues, Validate};
 pub use wire::{Error, ErrorCode};
 /// Declares a protocol: its messages, events, rpcs and shared types, with validation rules.

@@ -17,15 +17,15 @@ use crate::wire::InboundFrame;
 /// }
 /// use wskit::Message;
 /// assert_eq!(JoinRoom::TYPE, "JOIN_ROOM");
-/// assert!(JoinRoom::HAS_PAYLOAD);
+/// assert_eq!(JoinRoom::PAYLOAD, wskit::PayloadForm::Fields);
 /// ```
 pub trait Message:
     Serialize + DeserializeOwned + Decode + Validate + Send + Sync + 'static
 {
     /// The wire type name (`"JOIN_ROOM"`).
     const TYPE: &'static str;
-    /// Whether frames of this type carry a `payload` (the message has fields).
-    const HAS_PAYLOAD: bool;
+    /// How frames of this type carry `payload`: not at all, as `{}`, or as an object of fields.
+    const PAYLOAD: PayloadForm;
     /// Client-to-server messages marked `#[subscription]`: re-sent by the client after a reconnect.
     const SUBSCRIPTION: bool = false;
     /// Whether serde's derive accepts only what the strict decoder accepts, so that decoding may
@@ -35,6 +35,42 @@ pub trait Message:
     const __SERDE_STRICT: bool = true;
     /// The extra meta fields the message declares ([`NoMeta`] when none).
     type Meta: Serialize + Decode + Send + Sync + 'static;
+}
+
+/// How the frames of a message carry `payload` (PROTOCOL.md section 1).
+///
+/// ws-kit tells apart a message declared without a payload (`message("PING")`: no `payload` key)
+/// and one whose payload is an empty object (`message("PING", {})`: `"payload":{}`). wskit writes
+/// exactly the declared form and, inbound, accepts either for a message without fields.
+///
+/// ```
+/// wskit::protocol! {
+///     protocol Demo { message Say { text: String } }
+/// }
+/// use wskit::{Message, PayloadForm};
+/// assert_eq!(Say::PAYLOAD, PayloadForm::Fields);
+/// assert!(Say::PAYLOAD.is_written() && !Say::PAYLOAD.may_be_absent());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PayloadForm {
+    /// Declared without a payload (`message Ping;`): frames have no `payload` key.
+    None,
+    /// Declared with an empty payload (`message Ping {}`): frames carry `"payload":{}`.
+    Empty,
+    /// A payload object with at least one field.
+    Fields,
+}
+
+impl PayloadForm {
+    /// Whether outbound frames carry a `payload` key.
+    pub const fn is_written(self) -> bool {
+        !matches!(self, PayloadForm::None)
+    }
+
+    /// Whether an inbound frame may leave `payload` out (the message has no fields).
+    pub const fn may_be_absent(self) -> bool {
+        !matches!(self, PayloadForm::Fields)
+    }
 }
 
 /// An RPC: its request type is the message, with a response and optionally progress updates.
@@ -113,6 +149,6 @@ impl Validate for NoProgress {
 
 impl Message for NoProgress {
     const TYPE: &'static str = "$ws:rpc-progress";
-    const HAS_PAYLOAD: bool = true;
+    const PAYLOAD: PayloadForm = PayloadForm::Fields;
     type Meta = NoMeta;
 }

@@ -104,10 +104,10 @@ fn event_frame_is_protocol_md_form() {
 
 #[test]
 fn message_without_fields_has_no_payload() {
-    const { assert!(!Ping::HAS_PAYLOAD) };
+    const { assert!(!Ping::PAYLOAD.is_written()) };
     assert_eq!(Ping::TYPE, "PING");
     round_trip(&Ping {}, "{}");
-    let payload = Ping::HAS_PAYLOAD.then_some(&Ping {});
+    let payload = Ping::PAYLOAD.is_written().then_some(&Ping {});
     assert_eq!(
         encode_frame(Ping::TYPE, None::<&OutMeta>, payload),
         br#"{"type":"PING"}"#

@@ -12,7 +12,8 @@ use syn::spanned::Spanned;
 use syn::{Ident, LitStr};
 
 use crate::model::{
-    Constraint, Docs, Field, FieldType, Kind, Message, Protocol, Shape, TypeDecl, Variant,
+    Constraint, Docs, Field, FieldType, Kind, Message, PayloadForm, Protocol, Shape, TypeDecl,
+    Variant,
 };
 use crate::names;
 use crate::parse::{FieldAst, ItemAst, ItemKindAst, NamedFieldsAst, ProtocolAst};
@@ -145,7 +146,7 @@ impl Checker {
     }
 
     fn item(&mut self, item: &ItemAst, messages: &mut Vec<Message>, types: &mut Vec<TypeDecl>) {
-        let message = |kind, attrs: Attrs, name: &Ident, fields, meta| Message {
+        let message = |kind, attrs: Attrs, name: &Ident, fields: Vec<Field>, meta| Message {
             kind,
             name: name.clone(),
             wire: attrs
@@ -153,6 +154,11 @@ impl Checker {
                 .as_ref()
                 .map_or_else(|| names::screaming_snake(&name.to_string()), LitStr::value),
             docs: attrs.docs,
+            payload: if fields.is_empty() {
+                PayloadForm::None
+            } else {
+                PayloadForm::Fields
+            },
             fields,
             meta,
             subscription: attrs.subscription,

@@ -49,6 +49,7 @@ fn message(m: &Message) -> TokenStream {
     };
     let docs = m.docs.joined();
     let fields = m.fields.iter().map(field);
+    let payload = m.payload.variant();
     let meta = m.meta.iter().flatten().map(field);
     let response = opt_str(m.response.as_ref().map(ToString::to_string));
     let progress = opt_str(m.progress.as_ref().map(ToString::to_string));
@@ -60,6 +61,7 @@ fn message(m: &Message) -> TokenStream {
             wire_type: #wire,
             kind: #d::MessageKind::#kind,
             docs: #docs,
+            payload: ::wskit::PayloadForm::#payload,
             fields: &[ #( #fields, )* ],
             meta: &[ #( #meta, )* ],
             response: #response,

@@ -100,7 +100,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     }
     let mut out = strukt(p, name, &doc, &m.fields);
     let wire = &m.wire;
-    let has_payload = !m.fields.is_empty();
+    let payload = m.payload.variant();
     let subscription = m.subscription;
     let meta = match &m.meta {
         Some(fields) => {
@@ -120,7 +120,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     out.extend(quote! {
         impl ::wskit::Message for #name {
             const TYPE: &'static str = #wire;
-            const HAS_PAYLOAD: bool = #has_payload;
+            const PAYLOAD: ::wskit::PayloadForm = ::wskit::PayloadForm::#payload;
             const SUBSCRIPTION: bool = #subscription;
             const __SERDE_STRICT: bool = #serde_strict;
             type Meta = #meta;

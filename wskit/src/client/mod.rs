@@ -101,7 +101,7 @@ fn encode_message<M: Message>(msg: &M, meta: OutMeta) -> Arc<str> {
     frame_text(encode_frame(
         M::TYPE,
         Some(&meta),
-        M::HAS_PAYLOAD.then_some(msg),
+        M::PAYLOAD.is_written().then_some(msg),
     ))
 }
 

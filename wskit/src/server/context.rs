@@ -96,7 +96,7 @@ pub(crate) fn encode_publication<M: Message>(
 ) -> Result<Publication, PubSubError> {
     pubsub::check_topic(topic)?;
     let meta = meta.filter(|m| !m.is_empty());
-    let frame = wire::encode_frame(M::TYPE, meta, M::HAS_PAYLOAD.then_some(msg));
+    let frame = wire::encode_frame(M::TYPE, meta, M::PAYLOAD.is_written().then_some(msg));
     Ok(Publication {
         topic: topic.to_owned(),
         wire_type: M::TYPE,
@@ -164,7 +164,8 @@ impl<D: Send + Sync + 'static> Connection<D> {
 
     /// Sends a message to this client with this meta (declared meta fields in `extra`).
     pub fn send_with_meta<M: Message>(&self, msg: &M, meta: OutMeta) -> Result<(), SendError> {
-        let frame = wire::encode_frame(M::TYPE, Some(&meta), M::HAS_PAYLOAD.then_some(msg));
+        let frame =
+            wire::encode_frame(M::TYPE, Some(&meta), M::PAYLOAD.is_written().then_some(msg));
         self.conn.push(utf8(frame))
     }
 
@@ -489,7 +490,9 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
         let frame = wire::encode_frame(
             <R::Response as Message>::TYPE,
             Some(&meta),
-            <R::Response as Message>::HAS_PAYLOAD.then_some(response),
+            <R::Response as Message>::PAYLOAD
+                .is_written()
+                .then_some(response),
         );
         self.ctx.finish(frame)
     }

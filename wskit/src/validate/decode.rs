@@ -340,9 +340,9 @@ pub(crate) fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, I
     // only what the issue-collecting path below accepts; anything it refuses goes there, so the
     // answer lists every issue.
     let fast = match text {
-        Some(text) if M::HAS_PAYLOAD => text,
-        None if !M::HAS_PAYLOAD => "{}",
-        _ => "",
+        Some(text) => text,
+        None if M::PAYLOAD.may_be_absent() => "{}",
+        None => "",
     };
     if !fast.is_empty() && M::__SERDE_STRICT {
         if let Ok(value) = serde_json::from_str::<M>(fast) {
@@ -363,12 +363,8 @@ pub(crate) fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, I
         None => None,
     };
     let value = match raw {
-        None if M::HAS_PAYLOAD => {
+        None if !M::PAYLOAD.may_be_absent() => {
             issues.push(&path, "required");
-            None
-        }
-        Some(_) if !M::HAS_PAYLOAD => {
-            issues.push(&path, "not allowed: this message has no fields");
             None
         }
         Some(raw) => M::decode(raw, &path, &mut issues),
@@ -581,20 +577,17 @@ pub(crate) fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta
     let typed = no_meta::<M>()?;
     // The layout clients write (ws-kit's and ours), its envelope read by matching bytes; any
     // other layout, or a payload that does not parse, is read by the whole-frame parse.
-    let common = M::HAS_PAYLOAD
-        .then(|| split_common(text, M::TYPE))
-        .flatten()
-        .and_then(|(correlation_id, payload)| {
-            let msg = serde_json::from_str::<M>(payload).ok()?;
-            let correlation_id = correlation_id.map(str::to_owned);
-            Some((
-                Meta {
-                    correlation_id,
-                    ..Meta::default()
-                },
-                msg,
-            ))
-        });
+    let common = split_common(text, M::TYPE).and_then(|(correlation_id, payload)| {
+        let msg = serde_json::from_str::<M>(payload).ok()?;
+        let correlation_id = correlation_id.map(str::to_owned);
+        Some((
+            Meta {
+                correlation_id,
+                ..Meta::default()
+            },
+            msg,
+        ))
+    });
     let (meta, msg) = match common {
         Some(decoded) => decoded,
         None => {
@@ -604,9 +597,9 @@ pub(crate) fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta
                 None => Meta::default(),
             };
             let msg = match whole.payload {
-                Some(msg) if M::HAS_PAYLOAD => msg,
-                None if !M::HAS_PAYLOAD => serde_json::from_str::<M>("{}").ok()?,
-                _ => return None,
+                Some(msg) => msg,
+                None if M::PAYLOAD.may_be_absent() => serde_json::from_str::<M>("{}").ok()?,
+                None => return None,
             };
             (meta, msg)
         }
