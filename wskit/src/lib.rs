@@ -79,16 +79,14 @@
 #![warn(missing_docs)]
 
 pub mod client;
-pub mod describe;
-mod protocol;
 pub mod pubsub;
 pub mod server;
-pub mod validate;
-pub mod wire;
 
-pub use protocol::{EventSet, Message, NoMeta, NoProgress, PayloadForm, Protocol, Rpc};
-pub use validate::{Issue, Issues, Validate};
-pub use wire::{Error, ErrorCode};
+pub use wskit_core::{describe, validate, wire};
+
+pub use wskit_core::{Error, ErrorCode};
+pub use wskit_core::{EventSet, Message, NoMeta, NoProgress, PayloadForm, Protocol, Rpc};
+pub use wskit_core::{Issue, Issues, Validate};
 /// Declares a protocol: its messages, events, rpcs and shared types, with validation rules.
 ///
 /// ```
@@ -129,12 +127,12 @@ pub mod __private {
         __serve_message as serve_message, __serve_rpc as serve_rpc,
         __serve_unknown as serve_unknown,
     };
-    pub use crate::validate::*;
-    pub use crate::wire::strict::{deserialize_object, deserialize_unit_variant};
     pub use futures_util::future::BoxFuture;
     pub use regex::Regex;
     pub use serde;
     pub use serde_json;
     pub use serde_json::value::RawValue;
     pub use std::sync::LazyLock;
+    pub use wskit_core::validate::*;
+    pub use wskit_core::wire::strict::{deserialize_object, deserialize_unit_variant};
 }

@@ -15,9 +15,9 @@ use tokio::sync::{Notify, mpsc};
 use super::report::ErrorReport;
 use super::shared::{Inner, Reports, error_payload};
 use super::{Client, ClientError};
-use crate::validate::{Issues, Path, decode_payload};
-use crate::wire::{InboundFrame, types};
-use crate::{Message, Rpc};
+use wskit_core::validate::{Issues, Path, decode_payload};
+use wskit_core::wire::{InboundFrame, types};
+use wskit_core::{Message, Rpc};
 
 /// How many undelivered updates one [`Progress`] stream buffers before it drops new ones.
 ///

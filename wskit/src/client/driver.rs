@@ -24,7 +24,7 @@ use super::queue::Outbound;
 use super::report::{ErrorReport, Unhandled};
 use super::shared::{Inner, Reports, abort_frame, call_hook, error_payload, frame_text};
 use super::state::{ConnectionState, Gap};
-use crate::wire::{InboundFrame, OutMeta, encode_frame, types};
+use wskit_core::wire::{InboundFrame, OutMeta, encode_frame, types};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -495,7 +495,7 @@ fn handle_inbound(inner: &Inner, text: &str) {
         match error_payload(frame.payload) {
             Ok(e) => reports.push(ErrorReport::Server(e)),
             Err(why) => reports.push(ErrorReport::Parse {
-                error: crate::Error::invalid_argument(why),
+                error: wskit_core::Error::invalid_argument(why),
                 text: text.to_owned(),
             }),
         }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::validate::Issues;
+use wskit_core::validate::Issues;
 
 /// Errors of the client: of a call, a send, or the connection.
 ///
@@ -23,7 +23,7 @@ pub enum ClientError {
     /// The call was cancelled through its [`CancelHandle`](super::CancelHandle).
     Cancelled,
     /// The server answered with `RPC_ERROR`: code, message, details, retryable, retryAfterMs.
-    Rpc(crate::Error),
+    Rpc(wskit_core::Error),
     /// The reply failed validation against the response type.
     InvalidReply(Issues),
     /// The outbound message failed its own validation and was not sent.

@@ -6,9 +6,9 @@ use std::task::{Context, Poll};
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
-use crate::EventSet;
-use crate::validate::Issues;
-use crate::wire::InboundFrame;
+use wskit_core::EventSet;
+use wskit_core::validate::Issues;
+use wskit_core::wire::InboundFrame;
 
 /// What offering a frame to one stream did.
 pub(crate) enum Dispatch {

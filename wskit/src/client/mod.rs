@@ -49,8 +49,8 @@ pub use state::{ConnectionState, Gap};
 use events::EventSink;
 use shared::{Inner, Started, frame_text};
 
-use crate::wire::{OutMeta, encode_frame};
-use crate::{EventSet, Message, Rpc};
+use wskit_core::wire::{OutMeta, encode_frame};
+use wskit_core::{EventSet, Message, Rpc};
 
 /// A connection to a server, shared by every clone. When the last clone (and every call it
 /// started) is dropped, the connection closes.

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::validate::Issues;
+use wskit_core::validate::Issues;
 
 /// A problem that concerns no particular call, given to the `on_error` hook.
 ///
@@ -17,7 +17,7 @@ pub enum ErrorReport {
     /// An inbound frame that is not a JSON object with a string `type`.
     Parse {
         /// Why it was refused.
-        error: crate::Error,
+        error: wskit_core::Error,
         /// The frame's text.
         text: String,
     },
@@ -29,7 +29,7 @@ pub enum ErrorReport {
         issues: Issues,
     },
     /// An `ERROR` frame from the server (an error that answers no request).
-    Server(crate::Error),
+    Server(wskit_core::Error),
     /// The offline queue overflowed and dropped a frame of this type.
     QueueOverflow {
         /// The dropped frame's type.

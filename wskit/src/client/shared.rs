@@ -14,7 +14,7 @@ use super::report::ErrorReport;
 use super::state::{ConnectionState, Gap};
 use serde_json::value::RawValue;
 
-use crate::wire::{OutMeta, encode_frame, types};
+use wskit_core::wire::{OutMeta, encode_frame, types};
 
 /// A request awaiting its reply.
 pub(crate) struct Pending {
@@ -118,9 +118,10 @@ pub(crate) fn abort_frame(id: &str) -> Arc<str> {
 }
 
 /// The error in the payload of an `ERROR` / `RPC_ERROR` frame, or why it is not one.
-pub(crate) fn error_payload(payload: Option<&RawValue>) -> Result<crate::Error, String> {
+pub(crate) fn error_payload(payload: Option<&RawValue>) -> Result<wskit_core::Error, String> {
     let payload = payload.map_or("null", RawValue::get);
-    serde_json::from_str::<crate::Error>(payload).map_err(|e| format!("not an error payload: {e}"))
+    serde_json::from_str::<wskit_core::Error>(payload)
+        .map_err(|e| format!("not an error payload: {e}"))
 }
 
 /// Calls a user hook; a panic in it is caught so that it cannot take the connection task down.

@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 pub use memory::MemoryPubSub;
 
-use crate::Error;
+use wskit_core::Error;
 
 /// The longest topic name accepted, in characters.
 pub const MAX_TOPIC_LEN: usize = 128;
@@ -229,9 +229,9 @@ impl Matched {
 /// and `publish` sends the publication over its bus instead of delivering it directly; every
 /// node, the publisher's included, delivers what arrives on the bus to its own subscribers,
 /// skipping [`Publication::exclude`], and `publish` returns [`Matched::Unknown`]. The bus message
-/// is built from [`Publication::frame`] (parse it with [`crate::wire::InboundFrame::parse`] for
+/// is built from [`Publication::frame`] (parse it with [`wskit_core::wire::InboundFrame::parse`] for
 /// its `meta` and `payload`), and a received one is turned back into a frame with
-/// [`crate::wire::encode_frame`].
+/// [`wskit_core::wire::encode_frame`].
 pub trait PubSub: Send + Sync + 'static {
     /// Adds `subscriber` to `topic` (idempotent).
     fn subscribe(&self, topic: &str, subscriber: Subscriber) -> Result<(), PubSubError>;

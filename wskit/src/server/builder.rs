@@ -21,9 +21,9 @@ use super::hooks::{self, CloseReason, ErrorEvent, Hooks};
 use super::limits::{Limits, SlowConsumerPolicy};
 use super::middleware::{Chain, Middleware};
 use super::{Service, http};
-use crate::Message;
-use crate::describe::MessageKind;
 use crate::pubsub::{ClientId, Matched, MemoryPubSub, PubSub, PubSubError};
+use wskit_core::Message;
+use wskit_core::describe::MessageKind;
 
 /// Why a server could not be built.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,9 +23,9 @@ use super::limits::SlowConsumerPolicy;
 use super::outbound;
 use super::socket::{self, Direct};
 use super::ws::WsStream;
-use crate::Error;
 use crate::pubsub::{ClientId, FrameSink};
-use crate::wire;
+use wskit_core::Error;
+use wskit_core::wire;
 
 /// Close code and reason for a slow consumer.
 const SLOW_CONSUMER_CODE: u16 = 1008;
@@ -360,7 +360,7 @@ async fn run_inner<D, S>(
             Err(panic) => {
                 let message = dispatch::panic_message(&panic);
                 conn.report(
-                    Error::from_code(crate::ErrorCode::Internal),
+                    Error::from_code(wskit_core::ErrorCode::Internal),
                     ErrorCause::OpenHookPanic(message),
                 );
                 conn.close(1011, "internal error".into());

@@ -17,8 +17,8 @@ use tokio_util::sync::CancellationToken;
 use super::connection::Conn;
 use super::hooks::{ErrorCause, app_close_code};
 use crate::pubsub::{self, ClientId, Matched, PubSubError, Publication, Subscriber};
-use crate::wire::{self, Meta, OutMeta};
-use crate::{Error, Message, Rpc};
+use wskit_core::wire::{self, Meta, OutMeta};
+use wskit_core::{Error, Message, Rpc};
 
 /// Why a frame could not be queued for a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +170,7 @@ impl<D: Send + Sync + 'static> Connection<D> {
     }
 
     /// Subscribes this connection to `topic` (idempotent). Fails for a bad topic name
-    /// (`INVALID_ARGUMENT` as a [`crate::Error`]) or a full topic set (`RESOURCE_EXHAUSTED`).
+    /// (`INVALID_ARGUMENT` as a [`wskit_core::Error`]) or a full topic set (`RESOURCE_EXHAUSTED`).
     pub fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
         pubsub::check_topic(topic)?;
         let limit = self.conn.shared.rt.limits.max_topics_per_connection;

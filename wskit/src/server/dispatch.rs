@@ -22,9 +22,9 @@ use super::connection::Conn;
 use super::context::{Connection, Context, ReqState, RpcContext};
 use super::hooks::ErrorCause;
 use super::middleware::{Chain, Endpoint, Next};
-use crate::validate::{decode_frame_text, decode_meta_text, decode_payload_text};
-use crate::wire::{self, InboundFrame, types};
-use crate::{Error, ErrorCode, Issues, Message, Rpc};
+use wskit_core::wire::{self, InboundFrame, types};
+use wskit_core::wire::{decode_frame_text, decode_meta_text, decode_payload_text};
+use wskit_core::{Error, ErrorCode, Issues, Message, Rpc};
 
 /// `retryAfterMs` of the `UNAVAILABLE` answer to a request that arrives during shutdown.
 const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
@@ -408,7 +408,7 @@ impl<D: Send + Sync + 'static> Request<D> {
     fn decode_parts<M: Message>(
         &self,
         parts: &Parts,
-    ) -> Result<(crate::wire::Meta, M::Meta, M), Error> {
+    ) -> Result<(wskit_core::wire::Meta, M::Meta, M), Error> {
         let part = |range: &Option<Range<usize>>| range.clone().map(|r| &self.text[r]);
         // The ranges are slices of a parsed frame: valid JSON, read once more here.
         let meta = decode_meta_text::<M>(part(&parts.meta));
@@ -417,7 +417,7 @@ impl<D: Send + Sync + 'static> Request<D> {
         match (meta, payload) {
             (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
             (meta, payload) => {
-                let mut all: Vec<crate::Issue> = Vec::new();
+                let mut all: Vec<wskit_core::Issue> = Vec::new();
                 if let Err(issues) = meta {
                     all.extend(issues);
                 }

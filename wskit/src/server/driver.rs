@@ -27,7 +27,7 @@ use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
 use super::hooks::{CloseReason, ErrorCause};
 use super::outbound;
 use super::ws::WsStream;
-use crate::Error;
+use wskit_core::Error;
 
 /// Frames read in a row before the answers queued so far are written.
 const READ_STREAK: u32 = 32;

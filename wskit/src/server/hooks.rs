@@ -7,8 +7,8 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 
 use super::Connection;
-use crate::Error;
 use crate::pubsub::ClientId;
+use wskit_core::Error;
 
 /// A close code and reason: what the open hook returns to refuse a connection, and what the close
 /// hook receives.

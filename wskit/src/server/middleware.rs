@@ -23,7 +23,7 @@ use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
 use super::Context;
-use crate::Error;
+use wskit_core::Error;
 
 /// A middleware: implemented for every `Fn(Context<D>, Next<D>) -> impl Future<Output =
 /// Result<(), Error>>`.

@@ -87,7 +87,7 @@ pub use middleware::{Middleware, Next, RateLimit};
 /// The `http` crate (requests given to `auth`, status codes of rejections).
 pub use tokio_tungstenite::tungstenite::http;
 
-use crate::describe::ProtocolDesc;
+use wskit_core::describe::ProtocolDesc;
 
 /// One protocol's handlers, ready to be served: what `Chat::server(handler)` returns.
 ///

@@ -6,7 +6,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::Error;
+use super::error::Error;
 use super::strict::ObjectOnly;
 
 /// Frame types the runtime itself uses (PROTOCOL.md section 2).
@@ -93,7 +93,7 @@ impl<'a> InboundFrame<'a> {
 /// ws-kit and wskit clients write frames), read without parsing the rest. A fast path only: the
 /// caller must still parse the whole frame before trusting it, and falls back to
 /// [`InboundFrame::parse`] for any other layout.
-pub(crate) fn peek_type(text: &str) -> Option<&str> {
+pub fn peek_type(text: &str) -> Option<&str> {
     let rest = text.strip_prefix(r#"{"type":""#)?;
     let end = rest.find(['"', '\\'])?;
     (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
@@ -237,7 +237,7 @@ impl<'a> OutMeta<'a> {
 /// `{"correlationId":..}`, or `{}` without one: the meta of replies, errors and progress, as
 /// [`OutMeta::correlated`] writes it. Building an `OutMeta` builds its `extra` map (an
 /// `IndexMap`, which seeds a hasher): measured at about 130 instructions per reply.
-pub(crate) struct Correlated<'a>(pub Option<&'a str>);
+pub struct Correlated<'a>(pub Option<&'a str>);
 
 impl Serialize for Correlated<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

@@ -1,319 +1,23 @@
-//! Strict decoding from borrowed JSON that records every issue instead of stopping at the first.
+//! Decoding one frame of a known message type: its `meta` and `payload`, strictly (every issue at
+//! once, PROTOCOL.md section 1), and the one-pass read of a whole frame that the server's fast path
+//! uses.
+//!
+//! Per-frame code, deliberately clever: [`decode_frame_text`] reads the layout clients write
+//! (`{"type":..,"meta":{"correlationId":".."},"payload":..}`) by matching bytes and hands only the
+//! payload to serde; anything else goes to serde's strict derive, and anything that refuses to the
+//! issue-collecting path. `tests/tests/server_fast_path.rs` sends every frame both ways.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
-use std::hash::BuildHasher;
 
-use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, Deserializer};
+use serde_json::Map;
 use serde_json::value::RawValue;
-use serde_json::{Map, Number, Value};
 
-use super::{Issues, Path, Validate};
-use crate::protocol::Message;
-use crate::wire::strict::ObjectOnly;
-use crate::wire::{Meta, RESERVED_META_KEYS};
-
-/// A type that decodes from wire JSON, recording every issue under `path`.
-///
-/// Implemented for the field types the `protocol!` DSL accepts and for every generated type.
-///
-/// ```
-/// use wskit::validate::{Decode, Issues, Path};
-/// let raw = serde_json::value::RawValue::from_string("[1, \"x\", 3]".into()).unwrap();
-/// let mut issues = Issues::new();
-/// let v = Vec::<u8>::decode(&raw, &Path::root("payload"), &mut issues);
-/// assert!(v.is_none());
-/// assert_eq!(issues.to_string(), "payload[1]: expected integer, got string");
-/// ```
-pub trait Decode: Sized {
-    /// Decodes `raw`; `None` when any issue was recorded for it.
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self>;
-
-    /// The value of an absent key, or `None` when the key is required.
-    fn absent() -> Option<Self> {
-        None
-    }
-}
-
-/// The JSON kind of a raw value, for "expected X, got Y" messages.
-fn kind(raw: &RawValue) -> &'static str {
-    match raw.get().as_bytes().first() {
-        Some(b'"') => "string",
-        Some(b'{') => "object",
-        Some(b'[') => "array",
-        Some(b't' | b'f') => "boolean",
-        Some(b'n') => "null",
-        _ => "number",
-    }
-}
-
-fn mismatch(expected: &str, raw: &RawValue, path: &Path<'_>, issues: &mut Issues) {
-    issues.push(path, format!("expected {expected}, got {}", kind(raw)));
-}
-
-impl Decode for String {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        match serde_json::from_str::<Cow<'_, str>>(raw.get()) {
-            Ok(s) => Some(s.into_owned()),
-            Err(_) => {
-                mismatch("string", raw, path, issues);
-                None
-            }
-        }
-    }
-}
-
-impl Decode for bool {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        match raw.get() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => {
-                mismatch("boolean", raw, path, issues);
-                None
-            }
-        }
-    }
-}
-
-fn number(raw: &RawValue, expected: &str, path: &Path<'_>, issues: &mut Issues) -> Option<Number> {
-    if kind(raw) != "number" {
-        mismatch(expected, raw, path, issues);
-        return None;
-    }
-    match serde_json::from_str::<Number>(raw.get()) {
-        Ok(n) => Some(n),
-        Err(_) => {
-            mismatch(expected, raw, path, issues);
-            None
-        }
-    }
-}
-
-macro_rules! integers {
-    ($($t:ty),*) => {$(
-        impl Decode for $t {
-            fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-                let n = number(raw, "integer", path, issues)?;
-                let exact = if let Some(i) = n.as_i64() {
-                    <$t>::try_from(i).ok()
-                } else if let Some(u) = n.as_u64() {
-                    <$t>::try_from(u).ok()
-                } else {
-                    let f = n.as_f64().unwrap_or(f64::NAN);
-                    if f.fract() == 0.0 && f >= <$t>::MIN as f64 && f <= <$t>::MAX as f64 {
-                        Some(f as $t)
-                    } else if f.fract() != 0.0 {
-                        issues.push(path, "expected integer, got number");
-                        return None;
-                    } else {
-                        None
-                    }
-                };
-                if exact.is_none() {
-                    issues.push(
-                        path,
-                        format!("expected integer from {} to {}", <$t>::MIN, <$t>::MAX),
-                    );
-                }
-                exact
-            }
-        }
-    )*};
-}
-
-integers!(u8, u16, u32, u64, i8, i16, i32, i64);
-
-impl Decode for f64 {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        number(raw, "number", path, issues)?.as_f64()
-    }
-}
-
-impl Decode for f32 {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        f64::decode(raw, path, issues).map(|v| v as f32)
-    }
-}
-
-impl Decode for Value {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        match serde_json::from_str(raw.get()) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                issues.push(path, format!("invalid JSON: {e}"));
-                None
-            }
-        }
-    }
-}
-
-impl<T: Decode> Decode for Option<T> {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        if raw.get() == "null" {
-            Some(None)
-        } else {
-            T::decode(raw, path, issues).map(Some)
-        }
-    }
-
-    fn absent() -> Option<Self> {
-        Some(None)
-    }
-}
-
-impl<T: Decode> Decode for Vec<T> {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(raw.get()) else {
-            mismatch("array", raw, path, issues);
-            return None;
-        };
-        let mut out = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for (i, item) in items.into_iter().enumerate() {
-            if issues.is_full() {
-                issues.truncate();
-                return None;
-            }
-            match T::decode(item, &path.index(i), issues) {
-                Some(v) if ok => out.push(v),
-                Some(_) => {}
-                None => ok = false,
-            }
-        }
-        ok.then_some(out)
-    }
-}
-
-impl<T: Decode, S: BuildHasher + Default> Decode for HashMap<String, T, S> {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        decode_map(raw, path, issues)
-    }
-}
-
-impl<T: Decode> Decode for BTreeMap<String, T> {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        decode_map(raw, path, issues)
-    }
-}
-
-fn decode_map<T: Decode, C: FromIterator<(String, T)>>(
-    raw: &RawValue,
-    path: &Path<'_>,
-    issues: &mut Issues,
-) -> Option<C> {
-    let entries = object_entries(raw, path, issues)?;
-    let mut out = Vec::with_capacity(entries.len());
-    let mut ok = true;
-    for (k, v) in entries {
-        if issues.is_full() {
-            issues.truncate();
-            return None;
-        }
-        match T::decode(v, &path.field(&k), issues) {
-            Some(v) if ok => out.push((k.into_owned(), v)),
-            Some(_) => {}
-            None => ok = false,
-        }
-    }
-    ok.then(|| out.into_iter().collect())
-}
-
-impl<T: Decode> Decode for Box<T> {
-    fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        T::decode(raw, path, issues).map(Box::new)
-    }
-}
-
-/// The keys and raw values of a JSON object, in document order; an issue when `raw` is not an
-/// object or repeats a key.
-pub fn object_entries<'a>(
-    raw: &'a RawValue,
-    path: &Path<'_>,
-    issues: &mut Issues,
-) -> Option<Vec<(Cow<'a, str>, &'a RawValue)>> {
-    struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-    impl<'de> serde::Deserialize<'de> for Entries<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Entries<'de>;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                    while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                        let v: &'de RawValue = map.next_value()?;
-                        out.push((k, v));
-                    }
-                    Ok(Entries(out))
-                }
-            }
-            d.deserialize_map(V)
-        }
-    }
-    let Ok(Entries(entries)) = serde_json::from_str::<Entries<'a>>(raw.get()) else {
-        mismatch("object", raw, path, issues);
-        return None;
-    };
-    if let Some(k) = first_duplicate(&entries) {
-        issues.push(&path.field(k), "duplicate key");
-        return None;
-    }
-    Some(entries)
-}
-
-/// The first key that appears twice: a linear scan for the usual small object, a hash set for a
-/// large one (a hostile frame may carry many thousands of keys).
-fn first_duplicate<'e>(entries: &'e [(Cow<'_, str>, &RawValue)]) -> Option<&'e str> {
-    if entries.len() <= 16 {
-        return entries
-            .iter()
-            .enumerate()
-            .find(|(i, (k, _))| entries[..*i].iter().any(|(prev, _)| prev == k))
-            .map(|(_, (k, _))| &**k);
-    }
-    let mut seen = std::collections::HashSet::with_capacity(entries.len());
-    entries
-        .iter()
-        .find(|(k, _)| !seen.insert(&**k))
-        .map(|(k, _)| &**k)
-}
-
-/// Decodes one field of an object: an absent key is `T::absent()` or a "required" issue.
-pub fn field<T: Decode>(raw: Option<&RawValue>, path: &Path<'_>, issues: &mut Issues) -> Option<T> {
-    match raw {
-        Some(raw) => T::decode(raw, path, issues),
-        None => {
-            let v = T::absent();
-            if v.is_none() {
-                issues.push(path, "required");
-            }
-            v
-        }
-    }
-}
-
-/// Decodes a user's own field type through serde, then runs its [`Validate`] impl.
-pub fn decode_with_serde<T: DeserializeOwned + Validate>(
-    raw: &RawValue,
-    path: &Path<'_>,
-    issues: &mut Issues,
-) -> Option<T> {
-    match serde_json::from_str::<T>(raw.get()) {
-        Ok(v) => {
-            let before = issues.len();
-            v.validate(path, issues);
-            (issues.len() == before).then_some(v)
-        }
-        Err(e) => {
-            issues.push(path, e.to_string());
-            None
-        }
-    }
-}
+use super::frame::{Meta, RESERVED_META_KEYS};
+use super::strict::ObjectOnly;
+use crate::protocol::{Message, NoMeta};
+use crate::validate::decode::{Decode, object_entries};
+use crate::validate::issues::{Issues, Path};
 
 /// Decodes the `payload` of a frame of message `M`, as PROTOCOL.md section 1 says: present exactly
 /// when `M` has fields, never `null`, strict.
@@ -334,7 +38,7 @@ pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
 
 /// [`decode_payload`] from the payload's JSON text, which the caller knows to be one valid JSON
 /// value (a slice of a frame it parsed): the fast path reads it once, without re-checking it.
-pub(crate) fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
+pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
     let path = Path::root("payload");
     // Fast path: serde's strict derive (`deny_unknown_fields`) and the constraints. It accepts
     // only what the issue-collecting path below accepts; anything it refuses goes there, so the
@@ -391,7 +95,7 @@ pub fn decode_meta<M: Message>(raw: Option<&RawValue>) -> Result<(Meta, M::Meta)
 }
 
 /// [`decode_meta`] from the meta's JSON text, which the caller knows to be one valid JSON value.
-pub(crate) fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta), Issues> {
+pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta), Issues> {
     if let Some(fast) = standard_meta::<M>(text) {
         return Ok(fast);
     }
@@ -502,11 +206,11 @@ fn some<'de, D: Deserializer<'de>, T: serde::Deserialize<'de>>(
     T::deserialize(d).map(Some)
 }
 
-/// `M::Meta` when it is [`crate::NoMeta`] (the message declares no meta): only then do the fast
+/// `M::Meta` when it is [`NoMeta`] (the message declares no meta): only then do the fast
 /// paths apply, since declared meta fields go through `M::Meta`'s own decoder.
 fn no_meta<M: Message>() -> Option<M::Meta> {
     use std::any::Any;
-    let mut no_meta = Some(crate::NoMeta {});
+    let mut no_meta = Some(NoMeta {});
     (&mut no_meta as &mut dyn Any)
         .downcast_mut::<Option<M::Meta>>()?
         .take()
@@ -566,11 +270,11 @@ struct WholeFrame<'a, M> {
 /// Decodes a whole frame of message `M` (envelope, meta and payload) in one pass, for a frame
 /// routed on its type before its envelope was parsed.
 ///
-/// Accepts exactly what [`crate::wire::InboundFrame::parse`] followed by [`decode_meta`] and
+/// Accepts exactly what [`InboundFrame::parse`](super::frame::InboundFrame::parse) followed by [`decode_meta`] and
 /// [`decode_payload`] accept, for messages that declare no meta; `None` for anything else (invalid
 /// JSON, a bad envelope, a message with declared meta, any issue), which then goes down that
 /// path for its exact answer.
-pub(crate) fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
+pub fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
     if !M::__SERDE_STRICT {
         return None;
     }

@@ -1,17 +1,6 @@
-//! Validation: the issue type, decoding that reports every issue of a payload at once, and the
-//! constraint checks that generated code calls.
-//!
-//! Decoding is strict, as PROTOCOL.md section 1 asks: unknown keys, missing required keys and
-//! wrong types are issues, each with a JSON path such as `payload.userId` or `payload.tags[2]`.
-
-mod check;
-mod decode;
+//! The issue type, the paths issues are recorded under, and the `Validate` trait.
 
 use std::fmt;
-
-pub use check::*;
-pub use decode::{Decode, decode_meta, decode_payload, decode_with_serde, field, object_entries};
-pub(crate) use decode::{decode_frame_text, decode_meta_text, decode_payload_text};
 
 /// One problem found in an inbound value.
 ///
@@ -113,7 +102,7 @@ impl Issues {
     /// assert_eq!(err.message, "Validation failed: payload[0]: expected string, got number (and more)");
     /// assert_eq!(err.details.unwrap()["issues"].as_array().unwrap().len(), 20);
     /// ```
-    pub fn into_error(self) -> crate::Error {
+    pub fn into_error(self) -> crate::wire::error::Error {
         let summary = match self.list.first() {
             Some(first) if self.more > 0 => format!("Validation failed: {first} (and more)"),
             Some(first) if self.list.len() == 1 => format!("Validation failed: {first}"),
@@ -135,7 +124,8 @@ impl Issues {
             .collect();
         let mut details = serde_json::Map::with_capacity(1);
         details.insert("issues".to_owned(), serde_json::Value::Array(issues));
-        crate::Error::invalid_argument(summary).with_details(serde_json::Value::Object(details))
+        crate::wire::error::Error::invalid_argument(summary)
+            .with_details(serde_json::Value::Object(details))
     }
 }
 

@@ -2,12 +2,17 @@
 //!
 //! Server and client both read and write frames through this module only.
 
-mod error;
-mod frame;
-pub(crate) mod strict;
+pub(crate) mod decode;
+pub(crate) mod error;
+pub(crate) mod frame;
+#[doc(hidden)]
+pub mod strict;
 
+#[doc(hidden)]
+pub use decode::{decode_frame_text, decode_meta_text, decode_payload_text};
 pub use error::{Error, ErrorCode};
-pub(crate) use frame::{Correlated, peek_type};
+#[doc(hidden)]
+pub use frame::{Correlated, peek_type};
 pub use frame::{
     InboundFrame, Meta, OutMeta, RESERVED_META_KEYS, STANDARD_META_KEYS, encode_error,
     encode_frame, encode_progress, is_reserved_type, peek_correlation_id, types,

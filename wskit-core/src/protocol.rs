@@ -5,9 +5,11 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::describe::ProtocolDesc;
-use crate::validate::{Decode, Issues, Path, Validate};
-use crate::wire::InboundFrame;
+use crate::describe::{PayloadForm, ProtocolDesc};
+use crate::validate::check::unknown_key;
+use crate::validate::decode::{Decode, object_entries};
+use crate::validate::issues::{Issues, Path, Validate};
+use crate::wire::frame::InboundFrame;
 
 /// A message type: one struct per `message`, `event`, `rpc` request, response and progress.
 ///
@@ -35,42 +37,6 @@ pub trait Message:
     const __SERDE_STRICT: bool = true;
     /// The extra meta fields the message declares ([`NoMeta`] when none).
     type Meta: Serialize + Decode + Send + Sync + 'static;
-}
-
-/// How the frames of a message carry `payload` (PROTOCOL.md section 1).
-///
-/// ws-kit tells apart a message declared without a payload (`message("PING")`: no `payload` key)
-/// and one whose payload is an empty object (`message("PING", {})`: `"payload":{}`). wskit writes
-/// exactly the declared form and, inbound, accepts either for a message without fields.
-///
-/// ```
-/// wskit::protocol! {
-///     protocol Demo { message Say { text: String } }
-/// }
-/// use wskit::{Message, PayloadForm};
-/// assert_eq!(Say::PAYLOAD, PayloadForm::Fields);
-/// assert!(Say::PAYLOAD.is_written() && !Say::PAYLOAD.may_be_absent());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum PayloadForm {
-    /// Declared without a payload (`message Ping;`): frames have no `payload` key.
-    None,
-    /// Declared with an empty payload (`message Ping {}`): frames carry `"payload":{}`.
-    Empty,
-    /// A payload object with at least one field.
-    Fields,
-}
-
-impl PayloadForm {
-    /// Whether outbound frames carry a `payload` key.
-    pub const fn is_written(self) -> bool {
-        !matches!(self, PayloadForm::None)
-    }
-
-    /// Whether an inbound frame may leave `payload` out (the message has no fields).
-    pub const fn may_be_absent(self) -> bool {
-        !matches!(self, PayloadForm::Fields)
-    }
 }
 
 /// An RPC: its request type is the message, with a response and optionally progress updates.
@@ -114,9 +80,9 @@ impl Decode for NoMeta {
         path: &Path<'_>,
         issues: &mut Issues,
     ) -> Option<Self> {
-        let entries = crate::validate::object_entries(raw, path, issues)?;
+        let entries = object_entries(raw, path, issues)?;
         for (k, _) in &entries {
-            crate::validate::unknown_key(&path.field(k), issues);
+            unknown_key(&path.field(k), issues);
         }
         entries.is_empty().then_some(NoMeta {})
     }

@@ -88,7 +88,7 @@ pub struct MessageDesc {
     /// Doc comment lines, joined by newlines.
     pub docs: &'static str,
     /// How frames carry `payload`: not at all, as `{}`, or as an object of [`fields`](Self::fields).
-    pub payload: crate::PayloadForm,
+    pub payload: PayloadForm,
     /// The payload's fields.
     pub fields: &'static [FieldDesc],
     /// Declared extra meta fields.
@@ -203,4 +203,40 @@ pub struct VariantDesc {
     pub wire_name: &'static str,
     /// Doc comment lines, joined by newlines.
     pub docs: &'static str,
+}
+
+/// How the frames of a message carry `payload` (PROTOCOL.md section 1).
+///
+/// ws-kit tells apart a message declared without a payload (`message("PING")`: no `payload` key)
+/// and one whose payload is an empty object (`message("PING", {})`: `"payload":{}`). wskit writes
+/// exactly the declared form and, inbound, accepts either for a message without fields.
+///
+/// ```
+/// wskit::protocol! {
+///     protocol Demo { message Say { text: String } }
+/// }
+/// use wskit::{Message, PayloadForm};
+/// assert_eq!(Say::PAYLOAD, PayloadForm::Fields);
+/// assert!(Say::PAYLOAD.is_written() && !Say::PAYLOAD.may_be_absent());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PayloadForm {
+    /// Declared without a payload (`message Ping;`): frames have no `payload` key.
+    None,
+    /// Declared with an empty payload (`message Ping {}`): frames carry `"payload":{}`.
+    Empty,
+    /// A payload object with at least one field.
+    Fields,
+}
+
+impl PayloadForm {
+    /// Whether outbound frames carry a `payload` key.
+    pub const fn is_written(self) -> bool {
+        !matches!(self, PayloadForm::None)
+    }
+
+    /// Whether an inbound frame may leave `payload` out (the message has no fields).
+    pub const fn may_be_absent(self) -> bool {
+        !matches!(self, PayloadForm::Fields)
+    }
 }

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{Issues, Path};
+use super::issues::{Issues, Path};
 
 /// Records the issue for a key that the declaration does not have.
 pub fn unknown_key(path: &Path<'_>, issues: &mut Issues) {
