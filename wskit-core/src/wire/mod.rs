@@ -2,6 +2,7 @@
 //!
 //! Server and client both read and write frames through this module only.
 
+pub mod close;
 pub(crate) mod decode;
 pub(crate) mod error;
 pub(crate) mod frame;

@@ -12,9 +12,10 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::sync::{Notify, mpsc};
 
+use super::error::ClientError;
+use super::handle::Client;
 use super::report::ErrorReport;
 use super::shared::{Inner, Reports, error_payload};
-use super::{Client, ClientError};
 use wskit_core::validate::{Issues, Path, decode_payload};
 use wskit_core::wire::{InboundFrame, types};
 use wskit_core::{Message, Rpc};
@@ -60,6 +61,19 @@ pub struct Call<R: Rpc> {
     timeout: Duration,
     progress_tx: Option<mpsc::Sender<String>>,
     cancel: CancelHandle,
+}
+
+impl Client {
+    /// Starts an RPC; await the returned call for the reply.
+    ///
+    /// ```no_run
+    /// # async fn demo<R: wskit::Rpc>(client: wskit::client::Client, req: R) -> Result<(), wskit::client::ClientError> {
+    /// let reply = client.request(req).timeout(std::time::Duration::from_secs(2)).await?;
+    /// # let _ = reply; Ok(()) }
+    /// ```
+    pub fn request<R: Rpc>(&self, req: R) -> Call<R> {
+        Call::new(self.clone(), req)
+    }
 }
 
 impl<R: Rpc> Call<R> {

@@ -16,8 +16,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
-use super::ClientError;
 use super::backoff::JitterRng;
+use super::error::ClientError;
 use super::events::Dispatch;
 use super::options::{AuthTransport, Options, ProtocolPosition};
 use super::queue::Outbound;

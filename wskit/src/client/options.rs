@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::Client;
 use super::backoff::Backoff;
 use super::queue::QueuePolicy;
 use super::report::{ErrorReport, Unhandled};
@@ -107,7 +106,7 @@ pub(crate) struct Options {
     pub on_gap: Option<Hook<Gap>>,
 }
 
-/// Builds a [`Client`]. Defaults (PROTOCOL.md section 7):
+/// Builds a [`Client`](super::Client). Defaults (PROTOCOL.md section 7):
 ///
 /// | option | default |
 /// |---|---|
@@ -285,15 +284,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Called after every reconnect (see [`Client::gaps`]).
+    /// Called after every reconnect (see [`Client::gaps`](super::Client::gaps)).
     pub fn on_gap(mut self, hook: impl Fn(Gap) + Send + Sync + 'static) -> Self {
         self.opts.on_gap = Some(Arc::new(hook));
         self
-    }
-
-    /// The client, not connected yet: call [`Client::connect`].
-    pub fn build(self) -> Client {
-        Client::from_options(self.opts)
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
-use super::ClientError;
+use super::error::ClientError;
 use super::events::EventSink;
 use super::options::Options;
 use super::queue::{OfflineQueue, Outbound, Pushed};
@@ -217,7 +217,7 @@ impl Inner {
                 }
                 Ok(())
             }
-            Pushed::Refused if sh.queue.policy() == super::QueuePolicy::Off => {
+            Pushed::Refused if sh.queue.policy() == super::queue::QueuePolicy::Off => {
                 Err(ClientError::NotConnected)
             }
             Pushed::Refused => Err(ClientError::QueueFull),

@@ -5,7 +5,7 @@ use std::sync::{Arc, RwLock};
 
 use futures_util::future::BoxFuture;
 
-use super::{ClientId, FrameSink, Matched, PubSub, PubSubError, Publication, Subscriber};
+use super::backend::{ClientId, FrameSink, Matched, PubSub, PubSubError, Publication, Subscriber};
 
 /// Subscribers warmed ([`FrameSink::warm`]) together before a fan-out delivers to them.
 const WARM_BATCH: usize = 16;

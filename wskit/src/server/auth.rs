@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use super::http;
+use tokio_tungstenite::tungstenite::http;
 
 /// The answer to a refused upgrade: an HTTP status and a text body. No handler runs.
 ///

@@ -10,9 +10,11 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 
-use super::builder::Shared;
-use super::ws::WsStream;
-use super::{Server, connection, http, upgrade};
+use super::io::ws::WsStream;
+use super::serve::Server;
+use super::state::ServerState;
+use super::{session, upgrade};
+use tokio_tungstenite::tungstenite::http;
 
 impl<D: Send + Sync + 'static> Server<D> {
     /// A router that serves WebSocket upgrades at `path`; merge or nest it into your app.
@@ -44,7 +46,7 @@ impl<D: Send + Sync + 'static> Server<D> {
 }
 
 async fn upgrade_request<D: Send + Sync + 'static>(
-    shared: Arc<Shared<D>>,
+    shared: Arc<ServerState<D>>,
     mut req: axum::extract::Request,
 ) -> Response {
     let on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
@@ -74,7 +76,7 @@ async fn upgrade_request<D: Send + Sync + 'static>(
             Ok(upgraded) => {
                 let io = TokioIo::new(upgraded);
                 let ws = WsStream::new(io, Vec::new(), config);
-                connection::run(shared, ws, None, id, data, slot).await;
+                session::run(shared, ws, None, id, data, slot).await;
             }
             Err(e) => tracing::debug!(error = %e, "upgrade failed"),
         }

@@ -1,27 +1,31 @@
-//! Building a server: services, auth, hooks, middleware, limits; and the state they share.
+//! Building a server: services, auth, hooks, middleware, limits, checked into a route table.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::auth::{self, AuthFn, Rejection};
-use super::connection::{Closer, SHUTDOWN_CODE, SHUTDOWN_REASON};
-use super::context::{Connection, PublishOptions, encode_publication};
+use super::close::CloseReason;
+use super::connection::Connection;
 use super::heartbeat::Heartbeat;
-use super::hooks::{self, CloseReason, ErrorEvent, Hooks};
+use super::hooks::{self, Hooks};
 use super::limits::{Limits, SlowConsumerPolicy};
 use super::middleware::{Chain, Middleware};
-use super::{Service, http};
-use crate::pubsub::{ClientId, Matched, MemoryPubSub, PubSub, PubSubError};
+use super::report::{ErrorEvent, ErrorHook};
+use super::runtime::Runtime;
+use super::serve::Server;
+use super::service::Service;
+use super::state::{Route, ServerState};
+use crate::pubsub::{MemoryPubSub, PubSub};
+use tokio_tungstenite::tungstenite::http;
 use wskit_core::Message;
 use wskit_core::describe::MessageKind;
 
@@ -65,173 +69,6 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// The server state that does not depend on the connection data type.
-pub(crate) struct Runtime {
-    pub limits: Limits,
-    pub ws_config: WebSocketConfig,
-    pub pubsub: Arc<dyn PubSub>,
-    pub subprotocols: Vec<String>,
-    connections: Mutex<HashMap<ClientId, Arc<dyn Closer>>>,
-    /// Connections open or being upgraded (counted against `max_connections`).
-    reserved: AtomicUsize,
-    in_flight: AtomicUsize,
-    /// A shutdown has started (set just before `shutdown` is cancelled). It waits for
-    /// `in_flight` to reach 0: only then is `idle` notified.
-    draining: AtomicBool,
-    idle: Notify,
-    /// Stop accepting.
-    pub shutdown: CancellationToken,
-    /// Parent of every connection's closing token.
-    pub shutdown_now: CancellationToken,
-    pub tracker: TaskTracker,
-}
-
-impl Runtime {
-    pub(crate) fn register(&self, id: ClientId, conn: Arc<dyn Closer>) {
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, conn);
-    }
-
-    pub(crate) fn unregister(&self, id: ClientId) {
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-    }
-
-    /// Whether a shutdown has started: new requests are refused. An atomic, read for every
-    /// request, rather than `shutdown.is_cancelled()`, which takes a lock.
-    pub(crate) fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn request_started(&self) {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn request_done(&self) {
-        // SeqCst with the shutdown's store of `draining` and load of `in_flight`: one of the
-        // two sees the other.
-        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
-            && self.draining.load(Ordering::SeqCst)
-        {
-            self.idle.notify_waiters();
-        }
-    }
-
-    /// Takes a connection slot, or `None` at the limit.
-    pub(crate) fn reserve(self: &Arc<Self>) -> Option<ConnSlot> {
-        let before = self.reserved.fetch_add(1, Ordering::AcqRel);
-        if before >= self.limits.max_connections {
-            self.reserved.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(ConnSlot { rt: self.clone() })
-    }
-
-    fn open_connections(&self) -> usize {
-        self.connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .len()
-    }
-
-    /// Graceful shutdown: stop accepting, wait for handlers in flight up to the limit, close
-    /// every socket with 1001, wait for the connections to end.
-    pub(crate) async fn shutdown(&self) {
-        self.draining.store(true, Ordering::SeqCst);
-        self.shutdown.cancel();
-        let wait_idle = async {
-            loop {
-                let idle = self.idle.notified();
-                if self.in_flight.load(Ordering::SeqCst) == 0 {
-                    return;
-                }
-                idle.await;
-            }
-        };
-        if tokio::time::timeout(self.limits.shutdown_timeout, wait_idle)
-            .await
-            .is_err()
-        {
-            tracing::warn!("shutdown: handlers still in flight after the timeout; cancelling them");
-        }
-        let conns: Vec<Arc<dyn Closer>> = self
-            .connections
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
-        for conn in conns {
-            conn.close_with(SHUTDOWN_CODE, SHUTDOWN_REASON);
-        }
-        self.shutdown_now.cancel();
-        self.tracker.close();
-        let grace = self.limits.close_timeout * 2 + Duration::from_millis(100);
-        let _ = tokio::time::timeout(grace, self.tracker.wait()).await;
-    }
-}
-
-/// A connection slot; released on drop.
-pub(crate) struct ConnSlot {
-    rt: Arc<Runtime>,
-}
-
-impl Drop for ConnSlot {
-    fn drop(&mut self) {
-        self.rt.reserved.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
-/// Where one wire type goes.
-pub(crate) struct Route<D> {
-    /// The wire type, with a static lifetime.
-    pub ty: &'static str,
-    /// Index of the service in `Shared::services`.
-    pub service: usize,
-    /// The middleware around its handler (global, then per type); `None` when there is none.
-    pub chain: Option<Chain<D>>,
-    /// Whether its service decodes frames the server has not parsed ([`Service::__decodes_unparsed`]):
-    /// only then may a frame be routed on its peeked type.
-    pub fast: bool,
-}
-
-/// Everything a server's connections share.
-pub(crate) struct Shared<D> {
-    pub rt: Arc<Runtime>,
-    pub services: Vec<Box<dyn Service<D>>>,
-    pub routes: HashMap<&'static str, Route<D>>,
-    pub auth: AuthFn<D>,
-    pub hooks: Hooks<D>,
-    pub heartbeat: Option<Heartbeat>,
-}
-
-/// A wskit server: serve it on an address, or mount it in an axum router (feature `axum`).
-///
-/// ```no_run
-/// # async fn demo() -> std::io::Result<()> {
-/// use wskit::server::Server;
-/// let server = Server::<()>::builder() /* .service(Chat::server(handler)) */
-///     .build()
-///     .expect("valid server");
-/// server.serve("127.0.0.1:3000").await // until Ctrl-C
-/// # }
-/// ```
-pub struct Server<D> {
-    pub(crate) shared: Arc<Shared<D>>,
-}
-
-impl<D> Clone for Server<D> {
-    fn clone(&self) -> Self {
-        Server {
-            shared: self.shared.clone(),
-        }
-    }
-}
-
 impl<D: Send + Sync + 'static> Server<D> {
     /// A builder with the defaults of [`Limits`] and [`Heartbeat`], the in-memory pub/sub, and
     /// no auth (every upgrade accepted, allowed only when `D` is `()`).
@@ -240,6 +77,7 @@ impl<D: Send + Sync + 'static> Server<D> {
             services: Vec::new(),
             auth: None,
             hooks: Hooks::default(),
+            errors: Vec::new(),
             middleware: Vec::new(),
             per_type: Vec::new(),
             limits: Limits::default(),
@@ -247,69 +85,6 @@ impl<D: Send + Sync + 'static> Server<D> {
             pubsub: None,
             subprotocols: Vec::new(),
         }
-    }
-
-    /// A handle to publish from outside handlers, count connections and shut down.
-    pub fn handle(&self) -> ServerHandle {
-        ServerHandle {
-            rt: self.shared.rt.clone(),
-        }
-    }
-}
-
-/// Publishes from outside handlers, counts connections, shuts the server down. Cheap to clone.
-///
-/// ```
-/// use wskit::server::{PublishOptions, ServerHandle};
-/// async fn announce<M: wskit::Message>(handle: &ServerHandle, msg: &M) {
-///     let matched = handle.publish("news", msg, PublishOptions::default()).await;
-///     println!("{matched:?} subscribers; {} connections", handle.connection_count());
-/// }
-/// ```
-#[derive(Clone)]
-pub struct ServerHandle {
-    rt: Arc<Runtime>,
-}
-
-impl fmt::Debug for ServerHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerHandle")
-            .field("connections", &self.connection_count())
-            .finish()
-    }
-}
-
-impl ServerHandle {
-    /// Publishes `msg` to `topic` (no connection to exclude; `exclude_self` is ignored).
-    pub async fn publish<M: Message>(
-        &self,
-        topic: &str,
-        msg: &M,
-        options: PublishOptions,
-    ) -> Result<Matched, PubSubError> {
-        let publication = encode_publication(topic, msg, options.meta.as_ref(), None)?;
-        self.rt.pubsub.publish(publication).await
-    }
-
-    /// Open connections.
-    pub fn connection_count(&self) -> usize {
-        self.rt.open_connections()
-    }
-
-    /// Local subscribers of a topic.
-    pub fn subscriber_count(&self, topic: &str) -> usize {
-        self.rt.pubsub.subscriber_count(topic)
-    }
-
-    /// Graceful shutdown: stop accepting, wait for handlers in flight (up to
-    /// [`Limits::shutdown_timeout`]), close every socket with 1001, wait for the connections.
-    pub async fn shutdown(&self) {
-        self.rt.shutdown().await
-    }
-
-    /// Whether a shutdown has started.
-    pub fn is_shutting_down(&self) -> bool {
-        self.rt.shutdown.is_cancelled()
     }
 }
 
@@ -320,6 +95,7 @@ pub struct ServerBuilder<D> {
     services: Vec<Box<dyn Service<D>>>,
     auth: Option<AuthFn<D>>,
     hooks: Hooks<D>,
+    errors: Vec<ErrorHook>,
     middleware: Vec<Arc<dyn Middleware<D>>>,
     per_type: Vec<(&'static str, Arc<dyn Middleware<D>>)>,
     limits: Limits,
@@ -392,7 +168,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
 
     /// Receives every error the server answers or swallows, with its context.
     pub fn on_error(mut self, f: impl Fn(&ErrorEvent) + Send + Sync + 'static) -> Self {
-        self.hooks.error.push(Arc::new(f));
+        self.errors.push(Arc::new(f));
         self
     }
 
@@ -547,6 +323,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             limits,
             pubsub: self.pubsub.unwrap_or_else(|| Arc::new(MemoryPubSub::new())),
             subprotocols: self.subprotocols,
+            errors: self.errors,
             connections: Mutex::new(HashMap::new()),
             reserved: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
@@ -557,7 +334,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             tracker: TaskTracker::new(),
         });
         Ok(Server {
-            shared: Arc::new(Shared {
+            shared: Arc::new(ServerState {
                 rt,
                 services: self.services,
                 routes,

@@ -1,53 +1,70 @@
-//! One connection: its shared state, the outbound queue, and its life from open hooks to close
-//! hooks (the loop that reads, dispatches and writes is in `driver`).
+//! One connection: its shared state (`Conn`, read by its socket loop, its handlers and its
+//! subscriptions) and the handle hooks and handlers get ([`Connection`]).
 
-use std::collections::{HashMap, HashSet};
-use std::panic::AssertUnwindSafe;
+use std::collections::HashSet;
+use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
-use futures_util::FutureExt;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
-use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
-use super::builder::{ConnSlot, Shared};
-use super::context::{Connection, ReqState, SendError, utf8};
-use super::dispatch;
-use super::driver;
-use super::hooks::{CloseReason, ErrorCause, ErrorEvent, app_close_code};
+use super::close::{CloseReason, Closer};
+use super::io::socket::{self, Direct};
+use super::io::{outbound, utf8};
 use super::limits::SlowConsumerPolicy;
-use super::outbound;
-use super::socket::{self, Direct};
-use super::ws::WsStream;
-use crate::pubsub::{ClientId, FrameSink};
-use wskit_core::Error;
-use wskit_core::wire;
+use super::publish::{PublishOptions, encode_publication};
+use super::report::{ErrorCause, ErrorEvent};
+use super::request::Registry;
+use super::runtime::Runtime;
+use crate::pubsub::{self, ClientId, FrameSink, Matched, PubSubError, Subscriber};
+use wskit_core::wire::{self, OutMeta, close};
+use wskit_core::{Error, Message};
 
-/// Close code and reason for a slow consumer.
-const SLOW_CONSUMER_CODE: u16 = 1008;
-const SLOW_CONSUMER_REASON: &str = "slow consumer";
-/// Close code and reason of a graceful shutdown.
-pub(crate) const SHUTDOWN_CODE: u16 = 1001;
-pub(crate) const SHUTDOWN_REASON: &str = "server shutting down";
+/// Why a frame could not be queued for a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The connection is closed or closing.
+    Closed,
+    /// The outbound queue is full (a slow consumer); the slow-consumer policy was applied.
+    QueueFull,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::Closed => "connection closed",
+            SendError::QueueFull => "outbound queue full (slow consumer)",
+        })
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        Error::unavailable(e.to_string())
+    }
+}
 
 /// The state of one connection, shared by its loop, handlers and subscriptions.
 pub(crate) struct Conn<D> {
     pub id: ClientId,
     pub data: RwLock<D>,
-    pub shared: Arc<Shared<D>>,
-    pub(super) out: outbound::Sender<Message>,
+    /// The server-wide state (limits, pub/sub, error hooks).
+    pub rt: Arc<Runtime>,
+    pub(super) out: outbound::Sender<WsMessage>,
     /// The socket, for direct writes of publications (connections of the embedded server).
     pub(super) socket: Option<Arc<socket::Shared>>,
     /// Bytes queued in `out` and not yet taken by the connection loop.
-    queued_bytes: AtomicUsize,
+    pub(super) queued_bytes: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
     pub closing: CancellationToken,
     /// The close frame the server sends (the first close wins).
-    close_reason: Mutex<Option<CloseReason>>,
+    pub(super) close_reason: Mutex<Option<CloseReason>>,
     /// Closed as a slow consumer: the frames still queued are dropped, not written.
     pub(super) slow: AtomicBool,
     pub topics: Mutex<HashSet<String>>,
@@ -60,15 +77,15 @@ pub(crate) struct Conn<D> {
 impl<D: Send + Sync + 'static> Conn<D> {
     /// Queues a frame, applying the slow-consumer policy when the queue is full.
     pub(crate) fn push(&self, frame: Utf8Bytes) -> Result<(), SendError> {
-        self.push_message(Message::Text(frame))
+        self.push_message(WsMessage::Text(frame))
     }
 
-    pub(super) fn push_message(&self, msg: Message) -> Result<(), SendError> {
+    pub(super) fn push_message(&self, msg: WsMessage) -> Result<(), SendError> {
         if self.is_closing() {
             return Err(SendError::Closed);
         }
         let len = msg.len();
-        let budget = self.shared.rt.limits.outbound_queue_bytes;
+        let budget = self.rt.limits.outbound_queue_bytes;
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
         // A frame bigger than the whole budget still goes out alone.
         if before > 0 && before + len > budget {
@@ -93,7 +110,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
             Error::resource_exhausted("outbound queue full"),
             ErrorCause::SlowConsumer,
         );
-        if self.shared.rt.limits.slow_consumer == SlowConsumerPolicy::Close {
+        if self.rt.limits.slow_consumer == SlowConsumerPolicy::Close {
             self.close_slow();
         }
         SendError::QueueFull
@@ -103,18 +120,18 @@ impl<D: Send + Sync + 'static> Conn<D> {
     pub(super) fn close_slow(&self) {
         tracing::warn!(client_id = %self.id, "slow consumer: closing");
         self.slow.store(true, Ordering::Release);
-        self.close(SLOW_CONSUMER_CODE, SLOW_CONSUMER_REASON.into());
+        self.close(close::POLICY_VIOLATION, close::SLOW_CONSUMER_REASON.into());
     }
 
     /// The connection loop took this frame off the queue.
-    pub(super) fn dequeued(&self, msg: &Message) {
+    pub(super) fn dequeued(&self, msg: &WsMessage) {
         self.queued_bytes.fetch_sub(msg.len(), Ordering::AcqRel);
     }
 
     /// Whether the outbound queue has room for the answers of another inbound frame (more than
     /// half of both its frame and its byte budget free).
     pub(super) fn has_room(&self) -> bool {
-        let limits = &self.shared.rt.limits;
+        let limits = &self.rt.limits;
         self.out.capacity() >= (limits.outbound_queue / 2).max(1)
             && self.queued_bytes.load(Ordering::Acquire) <= limits.outbound_queue_bytes / 2
     }
@@ -164,7 +181,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
         cause: ErrorCause,
         answered: bool,
     ) {
-        self.shared.hooks.report(ErrorEvent {
+        self.rt.report(ErrorEvent {
             client_id: Some(self.id),
             wire_type: wire_type.map(str::to_owned),
             correlation_id: correlation_id.map(str::to_owned),
@@ -200,49 +217,6 @@ impl<D: Send + Sync + 'static> Conn<D> {
     }
 }
 
-/// The RPCs of one connection still running after their first poll, by correlationId.
-#[derive(Default)]
-pub(crate) struct Registry {
-    map: Mutex<HashMap<Arc<str>, Arc<ReqState>>>,
-    /// `map.len()`, kept beside it so that the common case (nothing registered: every RPC so far
-    /// finished in its first poll) is seen without taking the lock.
-    len: AtomicUsize,
-}
-
-impl Registry {
-    fn map(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<ReqState>>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The request registered under this correlationId.
-    pub(crate) fn get(&self, correlation_id: &str) -> Option<Arc<ReqState>> {
-        if self.len.load(Ordering::Acquire) == 0 {
-            return None;
-        }
-        self.map().get(correlation_id).cloned()
-    }
-
-    /// Whether a request is registered under this correlationId.
-    pub(crate) fn contains(&self, correlation_id: &str) -> bool {
-        self.len.load(Ordering::Acquire) != 0 && self.map().contains_key(correlation_id)
-    }
-
-    pub(crate) fn insert(&self, correlation_id: Arc<str>, req: Arc<ReqState>) {
-        let mut map = self.map();
-        map.insert(correlation_id, req);
-        self.len.store(map.len(), Ordering::Release);
-    }
-
-    /// Removes the entry of this correlationId if it is still `req`'s.
-    pub(crate) fn remove(&self, correlation_id: &str, req: &Arc<ReqState>) {
-        let mut map = self.map();
-        if map.get(correlation_id).is_some_and(|r| Arc::ptr_eq(r, req)) {
-            map.remove(correlation_id);
-            self.len.store(map.len(), Ordering::Release);
-        }
-    }
-}
-
 impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
     /// A publication: written straight to the socket when the connection is idle (nothing
     /// queued or unwritten), which spares a fan-out a wake-up of every subscriber's task; queued
@@ -271,145 +245,141 @@ impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
     }
 }
 
-/// Releases the socket's write half when dropped.
-struct ReleaseOnDrop(Arc<socket::Shared>);
-
-impl Drop for ReleaseOnDrop {
-    fn drop(&mut self) {
-        self.0.release();
-    }
-}
-
-/// What the server registry needs to close a connection on shutdown.
-pub(crate) trait Closer: Send + Sync {
-    fn close_with(&self, code: u16, reason: &str);
-}
-
 impl<D: Send + Sync + 'static> Closer for Conn<D> {
     fn close_with(&self, code: u16, reason: &str) {
         self.close(code, reason.to_owned());
     }
 }
 
-/// Runs one upgraded connection to its end: open hooks, the connection loop, cleanup, close
-/// hooks. Not an `async fn`: the returned future, which lives as long as the connection, holds
-/// `run_inner`'s state alone, without a copy of the arguments.
-pub(crate) fn run<D, S>(
-    shared: Arc<Shared<D>>,
-    ws: WsStream<S>,
-    socket: Option<Arc<socket::Shared>>,
-    id: ClientId,
-    data: D,
-    slot: ConnSlot,
-) -> impl Future<Output = ()> + Send
-where
-    D: Send + Sync + 'static,
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let span = tracing::info_span!("ws.connection", client_id = %id);
-    run_inner(shared, ws, socket, id, data, slot).instrument(span)
+/// One connection: its id, its data, sending, pub/sub and closing. Cheap to clone.
+///
+/// Lifecycle hooks receive it; handlers reach it through [`Context`](super::Context) (which derefs to it).
+///
+/// ```
+/// use wskit::server::{CloseReason, Server};
+/// let _b = Server::<String>::builder().on_open(|conn| async move {
+///     if conn.data().is_empty() {
+///         return Err(CloseReason::new(4001, "no name"));
+///     }
+///     conn.subscribe(&format!("user:{}", *conn.data())).map_err(|_| CloseReason::new(1011, "topic"))?;
+///     Ok(())
+/// });
+/// ```
+pub struct Connection<D> {
+    pub(crate) conn: Arc<Conn<D>>,
 }
 
-async fn run_inner<D, S>(
-    shared: Arc<Shared<D>>,
-    mut ws: WsStream<S>,
-    socket: Option<Arc<socket::Shared>>,
-    id: ClientId,
-    data: D,
-    slot: ConnSlot,
-) where
-    D: Send + Sync + 'static,
-    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let (tx, mut rx) = outbound::channel(shared.rt.limits.outbound_queue);
-    // However this future ends (even dropped mid-way), the socket closes with it, not with the
-    // last handle to the connection.
-    let release = socket.clone().map(ReleaseOnDrop);
-    let conn = Arc::new(Conn {
-        id,
-        data: RwLock::new(data),
-        shared: shared.clone(),
-        out: tx,
-        socket,
-        queued_bytes: AtomicUsize::new(0),
-        closing: shared.rt.shutdown_now.child_token(),
-        close_reason: Mutex::new(None),
-        slow: AtomicBool::new(false),
-        topics: Mutex::new(HashSet::new()),
-        requests: Registry::default(),
-        in_flight: AtomicUsize::new(0),
-    });
-    shared.rt.register(id, conn.clone());
-    if shared.rt.shutdown.is_cancelled() {
-        // Registered after shutdown took its snapshot of the connections to close.
-        conn.close(SHUTDOWN_CODE, SHUTDOWN_REASON.into());
-    }
-    tracing::debug!("connection open");
-
-    let connection = Connection { conn: conn.clone() };
-    for hook in &shared.hooks.open {
-        match AssertUnwindSafe(hook(connection.clone()))
-            .catch_unwind()
-            .await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(reason)) => {
-                conn.close(app_close_code(reason.code), reason.reason);
-                break;
-            }
-            Err(panic) => {
-                let message = dispatch::panic_message(&panic);
-                conn.report(
-                    Error::from_code(wskit_core::ErrorCode::Internal),
-                    ErrorCause::OpenHookPanic(message),
-                );
-                conn.close(1011, "internal error".into());
-                break;
-            }
+impl<D> Clone for Connection<D> {
+    fn clone(&self) -> Self {
+        Connection {
+            conn: self.conn.clone(),
         }
     }
+}
 
-    let end = driver::run_loop(&conn, &mut ws, &mut rx).await;
+impl<D> fmt::Debug for Connection<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("client_id", &self.conn.id)
+            .finish_non_exhaustive()
+    }
+}
 
-    // The end: cancel handlers, drop subscriptions, write what is left and the close frame.
-    conn.shut();
-    {
-        let mut topics = conn.topics.lock().unwrap_or_else(|e| e.into_inner());
-        for topic in topics.drain() {
-            shared.rt.pubsub.unsubscribe(&topic, id);
+impl<D: Send + Sync + 'static> Connection<D> {
+    /// The connection's id (also in the `x-client-id` upgrade response header).
+    pub fn client_id(&self) -> ClientId {
+        self.conn.id
+    }
+
+    /// The connection data that authentication produced. Do not hold the guard across an
+    /// `.await` (it is not `Send`).
+    pub fn data(&self) -> RwLockReadGuard<'_, D> {
+        self.conn.data.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the connection data; returns what `f` returns.
+    pub fn update_data<R>(&self, f: impl FnOnce(&mut D) -> R) -> R {
+        let mut guard = self.conn.data.write().unwrap_or_else(|e| e.into_inner());
+        f(&mut guard)
+    }
+
+    /// Sends a message to this client (`"meta":{}`).
+    pub fn send<M: Message>(&self, msg: &M) -> Result<(), SendError> {
+        self.send_with_meta(msg, OutMeta::default())
+    }
+
+    /// Sends a message to this client with this meta (declared meta fields in `extra`).
+    pub fn send_with_meta<M: Message>(&self, msg: &M, meta: OutMeta) -> Result<(), SendError> {
+        let frame =
+            wire::encode_frame(M::TYPE, Some(&meta), M::PAYLOAD.is_written().then_some(msg));
+        self.conn.push(utf8(frame))
+    }
+
+    /// Subscribes this connection to `topic` (idempotent). Fails for a bad topic name
+    /// (`INVALID_ARGUMENT` as a [`wskit_core::Error`]) or a full topic set (`RESOURCE_EXHAUSTED`).
+    pub fn subscribe(&self, topic: &str) -> Result<(), PubSubError> {
+        pubsub::check_topic(topic)?;
+        let limit = self.conn.rt.limits.max_topics_per_connection;
+        // Under the topics lock, so that a subscription cannot slip past the cleanup of a
+        // closing connection (which takes the same lock after `closing` fires).
+        let mut topics = self.conn.topics.lock().unwrap_or_else(|e| e.into_inner());
+        if self.conn.is_closing() {
+            return Err(PubSubError::ConnectionClosed);
         }
-    }
-    shared.rt.unregister(id);
-    let writable = driver::finish(&conn, &mut ws, &mut rx, &end).await;
-    if end.broken && writable {
-        // The peer may still be sending (a frame over the limit): let it see our close frame
-        // before the socket goes, instead of a reset.
-        let close_timeout = shared.rt.limits.close_timeout;
-        let io = ws.get_mut();
-        let _ = timeout(close_timeout, async {
-            let _ = io.shutdown().await;
-            let mut buf = vec![0u8; 4096];
-            while let Ok(n) = io.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-            }
-        })
-        .await;
+        if topics.contains(topic) {
+            return Ok(());
+        }
+        if topics.len() >= limit {
+            return Err(PubSubError::TooManyTopics { limit });
+        }
+        let subscriber = Subscriber {
+            client_id: self.conn.id,
+            sink: self.conn.clone(),
+        };
+        self.conn.rt.pubsub.subscribe(topic, subscriber)?;
+        topics.insert(topic.to_owned());
+        Ok(())
     }
 
-    let reason = conn
-        .close_reason()
-        .or(end.peer_close)
-        .unwrap_or_else(|| CloseReason::new(1006, ""));
-    tracing::debug!(code = reason.code, reason = %reason.reason, "connection closed");
-    // The slot is free once the socket is gone, before the close hooks run.
-    drop(release);
-    drop(ws);
-    drop(slot);
-    for hook in &shared.hooks.close {
-        let _ = AssertUnwindSafe(hook(connection.clone(), reason.clone()))
-            .catch_unwind()
-            .await;
+    /// Unsubscribes from `topic`; whether the connection was subscribed.
+    pub fn unsubscribe(&self, topic: &str) -> bool {
+        let mut topics = self.conn.topics.lock().unwrap_or_else(|e| e.into_inner());
+        let held = topics.remove(topic);
+        if held {
+            self.conn.rt.pubsub.unsubscribe(topic, self.conn.id);
+        }
+        held
+    }
+
+    /// The topics this connection holds.
+    pub fn topics(&self) -> Vec<String> {
+        let topics = self.conn.topics.lock().unwrap_or_else(|e| e.into_inner());
+        topics.iter().cloned().collect()
+    }
+
+    /// Publishes `msg` to `topic`: every subscriber receives `{"type":..,"payload":..}` (with
+    /// `meta` only when given). Returns how many subscribers it reached.
+    pub fn publish<M: Message>(
+        &self,
+        topic: &str,
+        msg: &M,
+        options: PublishOptions,
+    ) -> impl Future<Output = Result<Matched, PubSubError>> + Send + 'static {
+        let exclude = options.exclude_self.then_some(self.conn.id);
+        let publication = encode_publication(topic, msg, options.meta.as_ref(), exclude);
+        let bus = self.conn.rt.pubsub.clone();
+        async move { bus.publish(publication?).await }
+    }
+
+    /// Closes the connection with this code and reason (handlers in flight are cancelled).
+    /// Codes an application may use: 1000, 1001, 1008, 1011 and 3000-4999; any other is sent
+    /// as 1011.
+    pub fn close(&self, code: u16, reason: impl Into<String>) {
+        self.conn.close(close::for_application(code), reason.into());
+    }
+
+    /// Whether the connection is closed or closing.
+    pub fn is_closed(&self) -> bool {
+        self.conn.is_closing()
     }
 }

@@ -1,7 +1,6 @@
 //! The inbound path of one frame: parse, runtime frame types, route, limits, then (in the
 //! generated `Service::call`) validation, middleware and the handler.
 
-use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -14,70 +13,23 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Either};
-use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tracing::Instrument;
 
-use super::connection::Conn;
-use super::context::{Connection, Context, ReqState, RpcContext};
-use super::hooks::ErrorCause;
+use super::connection::{Conn, Connection};
+use super::context::{Context, RpcContext};
 use super::middleware::{Chain, Endpoint, Next};
+use super::report::{ErrorCause, panic_message};
+use super::request::{Parts, Received, ReqState};
+use super::runtime::Runtime;
+use super::service::{InFlight, Request};
+use super::state::{Route, ServerState};
 use wskit_core::wire::{self, InboundFrame, types};
 use wskit_core::wire::{decode_frame_text, decode_meta_text, decode_payload_text};
 use wskit_core::{Error, ErrorCode, Issues, Message, Rpc};
 
 /// `retryAfterMs` of the `UNAVAILABLE` answer to a request that arrives during shutdown.
 const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
-
-/// When a frame was read.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Received {
-    /// The wall clock (`Context::received_at`).
-    pub at: SystemTime,
-    /// The monotonic clock: `meta.timeoutMs` counts from here.
-    pub instant: Instant,
-}
-
-impl Received {
-    pub(crate) fn now() -> Self {
-        Received {
-            at: SystemTime::now(),
-            instant: Instant::now(),
-        }
-    }
-}
-
-/// One inbound frame routed to a service, with its connection.
-pub struct Request<D> {
-    ty: &'static str,
-    text: Utf8Bytes,
-    /// Where `meta` and `payload` are in `text`; `None` for a frame routed on its peeked type,
-    /// whose envelope is parsed together with its meta and payload ([`decode_frame_text`]).
-    parts: Option<Parts>,
-    received: Received,
-    /// The route's middleware; `None` when there is none.
-    chain: Option<Chain<D>>,
-    guard: InFlight<D>,
-}
-
-impl<D> Request<D> {
-    /// The frame's wire type.
-    pub fn wire_type(&self) -> &str {
-        self.ty
-    }
-}
-
-/// Counts a request in flight on its connection and on the server until dropped.
-struct InFlight<D> {
-    conn: Arc<Conn<D>>,
-}
-
-impl<D> Drop for InFlight<D> {
-    fn drop(&mut self) {
-        self.conn.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.conn.shared.rt.request_done();
-    }
-}
 
 /// Keeps an RPC in the abort registry until it ends.
 struct Registered<D> {
@@ -103,42 +55,6 @@ impl<D> Registered<D> {
 impl<D> Drop for Registered<D> {
     fn drop(&mut self) {
         self.conn.requests.remove(&self.correlation_id, &self.req);
-    }
-}
-
-/// Where the `meta` and `payload` values of a parsed envelope are in the frame's text.
-#[derive(Debug, Clone, Default)]
-struct Parts {
-    meta: Option<Range<usize>>,
-    payload: Option<Range<usize>>,
-}
-
-impl Parts {
-    /// The parts of `text`, parsing its envelope unless `parts` already holds them; the
-    /// `INVALID_ARGUMENT` answer for a frame that is not a valid envelope.
-    fn get<'p>(parts: &'p mut Option<Parts>, text: &str) -> Result<&'p Parts, Error> {
-        if parts.is_none() {
-            let frame = InboundFrame::parse(text)?;
-            *parts = Some(Parts::of(text, &frame));
-        }
-        Ok(parts.get_or_insert_default())
-    }
-
-    /// The correlationId in the frame's meta, read without validating the rest (for answers
-    /// before or instead of validation).
-    fn correlation_id(&self, text: &str) -> Option<String> {
-        wire::peek_correlation_id(&text[self.meta.clone()?])
-    }
-
-    fn of(text: &str, frame: &InboundFrame<'_>) -> Self {
-        let range_in = |part: &str| {
-            let start = part.as_ptr() as usize - text.as_ptr() as usize;
-            start..start + part.len()
-        };
-        Parts {
-            meta: frame.meta.map(|m| range_in(m.get())),
-            payload: frame.payload.map(|p| range_in(p.get())),
-        }
     }
 }
 
@@ -170,11 +86,11 @@ pub(crate) fn answer_bad_frame<D: Send + Sync + 'static>(
 
 /// Handles one inbound text frame.
 pub(crate) fn frame<D: Send + Sync + 'static>(
+    shared: &ServerState<D>,
     conn: &Arc<Conn<D>>,
     text: Utf8Bytes,
     received: Received,
 ) {
-    let shared = &conn.shared;
     // Fast path: a frame that starts `{"type":"<a routed type>"` is routed before it is parsed,
     // and then parsed once, envelope, meta and payload together, by its message's decoder.
     let peeked = wire::peek_type(&text).filter(|ty| !wire::is_reserved_type(ty));
@@ -182,7 +98,7 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
         .and_then(|ty| shared.routes.get(ty))
         .filter(|route| route.fast)
     {
-        return routed(conn, route, text, None, received);
+        return routed(shared, conn, route, text, None, received);
     }
     let frame = match InboundFrame::parse(&text) {
         Ok(f) => f,
@@ -222,7 +138,7 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
             };
             let parts = Parts::of(&text, &frame);
             drop(frame);
-            routed(conn, route, text, Some(parts), received);
+            routed(shared, conn, route, text, Some(parts), received);
         }
     }
 }
@@ -230,13 +146,13 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
 /// A frame of a routed type: the shutdown and in-flight checks, then the route's service.
 /// `parts` is `None` when the envelope is not parsed yet.
 fn routed<D: Send + Sync + 'static>(
+    shared: &ServerState<D>,
     conn: &Arc<Conn<D>>,
-    route: &super::builder::Route<D>,
+    route: &Route<D>,
     text: Utf8Bytes,
     parts: Option<Parts>,
     received: Received,
 ) {
-    let shared = &conn.shared;
     let ty = route.ty;
     // The refusals below name the frame's correlationId, which needs its envelope parsed: a bad
     // envelope is answered as such first, as on the parse-first path.
@@ -275,7 +191,7 @@ fn routed<D: Send + Sync + 'static>(
         shared.services[route.service].call(request)
     }));
     match call {
-        Ok(fut) => run_inline_or_spawn(shared, fut),
+        Ok(fut) => run_inline_or_spawn(&shared.rt, fut),
         Err(panic) => answer(
             conn,
             Some(ty),
@@ -288,10 +204,7 @@ fn routed<D: Send + Sync + 'static>(
 
 /// Polls a handler future once on the connection task: most handlers finish at once, and then no
 /// task is spawned. A pending one goes on as its own task.
-fn run_inline_or_spawn<D: Send + Sync + 'static>(
-    shared: &super::builder::Shared<D>,
-    fut: BoxFuture<'static, ()>,
-) {
+fn run_inline_or_spawn(rt: &Runtime, fut: BoxFuture<'static, ()>) {
     // Backstop: panics of decoding, middleware and handlers are caught (and answered) inside
     // the request; this one keeps the connection alive whatever a `Service` impl does.
     let mut fut = AssertUnwindSafe(fut).catch_unwind().map(|r| {
@@ -301,18 +214,7 @@ fn run_inline_or_spawn<D: Send + Sync + 'static>(
     });
     let mut cx = TaskContext::from_waker(Waker::noop());
     if Pin::new(&mut fut).poll(&mut cx).is_pending() {
-        shared.rt.tracker.spawn(fut);
-    }
-}
-
-/// The text of a caught panic.
-pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> String {
-    if let Some(s) = panic.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = panic.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic".to_owned()
+        rt.tracker.spawn(fut);
     }
 }
 

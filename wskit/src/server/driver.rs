@@ -21,13 +21,16 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
+use super::close::CloseReason;
 use super::connection::Conn;
 use super::dispatch;
-use super::heartbeat::{PING_TIMEOUT_CODE, PING_TIMEOUT_REASON};
-use super::hooks::{CloseReason, ErrorCause};
-use super::outbound;
-use super::ws::WsStream;
+use super::io::outbound;
+use super::io::ws::WsStream;
+use super::report::ErrorCause;
+use super::request::Received;
+use super::state::ServerState;
 use wskit_core::Error;
+use wskit_core::wire::close;
 
 /// Frames read in a row before the answers queued so far are written.
 const READ_STREAK: u32 = 32;
@@ -89,7 +92,7 @@ struct Driver<'a, D, S> {
     /// Frames read since the last write pass.
     streak: u32,
     /// When the frames of the current streak were read: one clock reading for them all.
-    stamp: Option<dispatch::Received>,
+    stamp: Option<Received>,
     /// The task's waker is registered with the outbound queue (it waits for frames to write).
     rx_registered: bool,
     /// Frames fed to the socket and not yet flushed.
@@ -117,6 +120,7 @@ fn far() -> Instant {
 /// Runs the connection until the peer closes, the stream ends or breaks, the close grace passes,
 /// or writing fails.
 pub(crate) async fn run_loop<D, S>(
+    shared: &ServerState<D>,
     conn: &Arc<Conn<D>>,
     ws: &mut WsStream<S>,
     rx: &mut outbound::Receiver<Message>,
@@ -125,7 +129,7 @@ where
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let heartbeat = conn.shared.heartbeat;
+    let heartbeat = shared.heartbeat;
     let timer = match heartbeat {
         Some(hb) => Timer::Ping(Instant::now() + hb.interval),
         None => Timer::Off,
@@ -149,7 +153,7 @@ where
         armed,
         sleep_waker: None,
     };
-    let close_timeout = conn.shared.rt.limits.close_timeout;
+    let close_timeout = conn.rt.limits.close_timeout;
     let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
         peer_close,
         broken,
@@ -174,11 +178,11 @@ where
                     driver.timer = Timer::Ping(Instant::now() + hb.interval);
                 }
                 let closing = driver.closing;
-                let at = *driver.stamp.get_or_insert_with(dispatch::Received::now);
+                let at = *driver.stamp.get_or_insert_with(Received::now);
                 match msg {
-                    Message::Text(text) if !closing => dispatch::frame(conn, text, at),
+                    Message::Text(text) if !closing => dispatch::frame(shared, conn, text, at),
                     Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
-                        Ok(text) => dispatch::frame(conn, text, at),
+                        Ok(text) => dispatch::frame(shared, conn, text, at),
                         Err(_) => dispatch::answer_bad_frame(
                             conn,
                             Error::invalid_argument("binary frame is not valid UTF-8"),
@@ -188,7 +192,7 @@ where
                     Message::Close(frame) => {
                         let reason = frame
                             .map(|f| CloseReason::new(f.code.into(), f.reason.as_str()))
-                            .unwrap_or_else(|| CloseReason::new(1005, ""));
+                            .unwrap_or_else(|| CloseReason::new(close::NO_STATUS, ""));
                         return end(&driver, Some(reason), false);
                     }
                     _ => {}
@@ -209,17 +213,17 @@ where
                 Timer::Pong(_) => {
                     tracing::debug!("ping timeout");
                     conn.report(
-                        Error::deadline_exceeded(PING_TIMEOUT_REASON),
+                        Error::deadline_exceeded(close::PING_TIMEOUT_REASON),
                         ErrorCause::PingTimeout,
                     );
-                    conn.close(PING_TIMEOUT_CODE, PING_TIMEOUT_REASON.into());
+                    conn.close(close::GOING_AWAY, close::PING_TIMEOUT_REASON.into());
                     driver.timer = Timer::Off;
                 }
                 Timer::CloseGrace(_) => return end(&driver, None, false),
                 Timer::Off => {}
             },
             Event::WriteTimedOut => {
-                let write_timeout = conn.shared.rt.limits.write_timeout;
+                let write_timeout = conn.rt.limits.write_timeout;
                 conn.report(
                     Error::resource_exhausted(format!(
                         "outbound frames not written within {write_timeout:?}"
@@ -278,7 +282,7 @@ where
                 self.rx.register(cx);
                 self.rx_registered = true;
                 if self.write_deadline.is_none() && !self.closing {
-                    let limit = self.conn.shared.rt.limits.write_timeout;
+                    let limit = self.conn.rt.limits.write_timeout;
                     self.write_deadline = Some(Instant::now() + limit);
                 }
             }
@@ -410,7 +414,7 @@ where
 fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Error) -> bool {
     match e {
         tungstenite::Error::Capacity(CapacityError::MessageTooLong { .. }) => {
-            let limit = conn.shared.rt.limits.max_frame_bytes;
+            let limit = conn.rt.limits.max_frame_bytes;
             conn.report(
                 Error::resource_exhausted(format!("frame larger than {limit} bytes")),
                 ErrorCause::FrameTooBig,
@@ -454,7 +458,7 @@ where
     }
     let slow = conn.slow.load(Ordering::Acquire);
     let reason = conn.close_reason();
-    let finished = tokio::time::timeout(conn.shared.rt.limits.close_timeout, async {
+    let finished = tokio::time::timeout(conn.rt.limits.close_timeout, async {
         // Frames queued before the close still go out (replies of finished handlers), unless
         // the peer closed first: no data frame may follow its close, only the answer to it.
         if !slow && end.peer_close.is_none() {

@@ -29,8 +29,3 @@ impl Default for Heartbeat {
         }
     }
 }
-
-/// The close code sent to a connection that missed its pong.
-pub(crate) const PING_TIMEOUT_CODE: u16 = 1001;
-/// The close reason sent to a connection that missed its pong.
-pub(crate) const PING_TIMEOUT_REASON: &str = "ping timeout";

@@ -22,7 +22,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
 
-use super::Context;
+use super::context::Context;
 use wskit_core::Error;
 
 /// A middleware: implemented for every `Fn(Context<D>, Next<D>) -> impl Future<Output =

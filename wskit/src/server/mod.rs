@@ -57,52 +57,40 @@ pub mod auth;
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;
-#[cfg(test)]
-mod close_races;
+mod close;
 mod connection;
 mod context;
 mod dispatch;
 mod driver;
 mod heartbeat;
 mod hooks;
+mod io;
 mod limits;
 mod middleware;
-mod outbound;
-mod shutdown;
-mod socket;
+mod publish;
+mod report;
+mod request;
+mod runtime;
+mod serve;
+mod service;
+mod session;
+mod state;
+#[cfg(test)]
+mod tests;
 mod upgrade;
-mod ws;
 
-use futures_util::future::BoxFuture;
-
-pub use builder::{BuildError, Server, ServerBuilder, ServerHandle};
-pub use context::{Connection, Context, PublishOptions, RpcContext, SendError};
-pub use dispatch::Request;
+pub use builder::{BuildError, ServerBuilder};
+pub use close::CloseReason;
+pub use connection::{Connection, SendError};
+pub use context::{Context, RpcContext};
 #[doc(hidden)]
 pub use dispatch::{__serve_message, __serve_rpc, __serve_unknown};
 pub use heartbeat::Heartbeat;
-pub use hooks::{CloseReason, ErrorCause, ErrorEvent};
 pub use limits::{Limits, SlowConsumerPolicy};
 pub use middleware::{Middleware, Next, RateLimit};
+pub use publish::PublishOptions;
+pub use report::{ErrorCause, ErrorEvent};
+pub use serve::{Server, ServerHandle};
+pub use service::{Request, Service};
 /// The `http` crate (requests given to `auth`, status codes of rejections).
 pub use tokio_tungstenite::tungstenite::http;
-
-use wskit_core::describe::ProtocolDesc;
-
-/// One protocol's handlers, ready to be served: what `Chat::server(handler)` returns.
-///
-/// `D` is the typed connection data that authentication produced; every service of one server shares it.
-pub trait Service<D>: Send + Sync + 'static {
-    /// The protocol this service implements.
-    fn description(&self) -> &'static ProtocolDesc;
-    /// Handles one routed inbound frame whose type belongs to this protocol (a client-to-server
-    /// message or rpc request).
-    fn call(&self, request: Request<D>) -> BoxFuture<'static, ()>;
-    /// Whether `call` parses and validates the whole frame itself (the generated services do, through
-    /// `serve_message`/`serve_rpc`), so that the server may route a frame on its peeked type
-    /// before parsing it. A hand-written service keeps `false`: it only sees parsed frames.
-    #[doc(hidden)]
-    fn __decodes_unparsed(&self) -> bool {
-        false
-    }
-}

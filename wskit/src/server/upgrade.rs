@@ -8,12 +8,13 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_response};
 
 use super::auth::{offered_subprotocols, select_subprotocol};
-use super::builder::{ConnSlot, Shared};
-use super::connection;
-use super::http;
-use super::socket::{self, Socket};
-use super::ws::WsStream;
+use super::io::socket::{self, Socket};
+use super::io::ws::WsStream;
+use super::runtime::ConnSlot;
+use super::session;
+use super::state::ServerState;
 use crate::pubsub::ClientId;
+use tokio_tungstenite::tungstenite::http;
 
 /// The largest upgrade request head read.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -51,7 +52,7 @@ fn over_limit() -> Refused {
 /// Decides on one upgrade request. `slot` is the connection slot the caller reserved when it
 /// accepted the socket (the embedded server); without one (axum) it is reserved here.
 pub(crate) async fn prepare<D: Send + Sync + 'static>(
-    shared: &Arc<Shared<D>>,
+    shared: &Arc<ServerState<D>>,
     req: &http::Request<()>,
     slot: Option<ConnSlot>,
 ) -> Result<Accepted<D>, Refused> {
@@ -99,19 +100,22 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
 /// with it the handshake's state: the request, the response, the head buffers) ends there, so a
 /// long-lived connection keeps only its connection future. (That task's span, `ws.connection`,
 /// is created here, inside this task's `ws.accept` span, so it stays its child.)
-pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(shared: Arc<Shared<D>>, tcp: TcpStream) {
+pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
+    shared: Arc<ServerState<D>>,
+    tcp: TcpStream,
+) {
     let Some((ws, socket, id, data, slot)) = handshake(&shared, tcp).await else {
         return;
     };
     let tracker = shared.rt.tracker.clone();
-    tracker.spawn(connection::run(shared, ws, Some(socket), id, data, slot));
+    tracker.spawn(session::run(shared, ws, Some(socket), id, data, slot));
 }
 
 /// The embedded server's upgrade: reads the request, decides on it, writes the answer. Returns
 /// the upgraded socket (and its handle for direct writes) and what the connection starts with,
 /// or `None` once a refusal is sent.
 async fn handshake<D: Send + Sync + 'static>(
-    shared: &Arc<Shared<D>>,
+    shared: &Arc<ServerState<D>>,
     mut tcp: TcpStream,
 ) -> Option<(WsStream<Socket>, Arc<socket::Shared>, ClientId, D, ConnSlot)> {
     let Some(slot) = shared.rt.reserve() else {

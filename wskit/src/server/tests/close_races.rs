@@ -13,9 +13,9 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::ws::WsStream;
-use super::{Connection, ErrorCause, Server};
 use crate::pubsub::ClientId;
+use crate::server::io::ws::WsStream;
+use crate::server::{Connection, ErrorCause, Server};
 
 type Slot = Arc<Mutex<Option<Connection<()>>>>;
 
@@ -118,7 +118,7 @@ async fn a_close_between_the_check_and_the_registration_is_seen() {
     };
     let ws = WsStream::new(io, Vec::new(), shared.rt.ws_config);
     let cslot = shared.rt.reserve().unwrap();
-    let _task = tokio::spawn(super::connection::run(
+    let _task = tokio::spawn(crate::server::session::run(
         shared.clone(),
         ws,
         None,
@@ -158,7 +158,7 @@ async fn tcp_conn(slot: &Slot, server: &Server<()>) -> TcpStream {
     let shared = server.shared.clone();
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
-        super::upgrade::serve_tcp(shared, tcp).await;
+        crate::server::upgrade::serve_tcp(shared, tcp).await;
     });
     let mut c = TcpStream::connect(addr).await.unwrap();
     c.write_all(
@@ -205,7 +205,7 @@ async fn no_direct_write_follows_the_close_frame() {
     let r = conn
         .out
         .try_direct(|| conn.socket.as_ref().unwrap().write_text_frame(b"late"));
-    assert_eq!(r, super::socket::Direct::Refused);
+    assert_eq!(r, crate::server::io::socket::Direct::Refused);
     let got = read_for(&mut c, Duration::from_millis(300)).await;
     let close_at = got.iter().position(|&b| b == 0x88).expect("close frame");
     assert!(

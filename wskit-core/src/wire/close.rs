@@ -1,0 +1,41 @@
+//! The WebSocket close codes and reasons of PROTOCOL.md section 5, in one place: the server sends
+//! them, the client sends [`NORMAL`], and an application's own code goes through
+//! [`for_application`].
+//!
+//! ```
+//! use wskit::wire::close;
+//! assert_eq!(close::for_application(4001), 4001);
+//! assert_eq!(close::for_application(1005), close::INTERNAL_ERROR);
+//! ```
+
+/// 1000: a deliberate close (the client's `close()`).
+pub const NORMAL: u16 = 1000;
+/// 1001: the server is shutting down, or the peer missed its pong.
+pub const GOING_AWAY: u16 = 1001;
+/// 1005: the peer's close frame carried no code (never sent; what a close hook is told).
+pub const NO_STATUS: u16 = 1005;
+/// 1006: the connection ended without a close frame (never sent; what a close hook is told).
+pub const ABNORMAL: u16 = 1006;
+/// 1008: a policy violation (a slow consumer).
+pub const POLICY_VIOLATION: u16 = 1008;
+/// 1011: an internal error (an open hook that panicked, or an application code not allowed).
+pub const INTERNAL_ERROR: u16 = 1011;
+
+/// The reason sent with [`GOING_AWAY`] on a graceful shutdown.
+pub const SHUTDOWN_REASON: &str = "server shutting down";
+/// The reason sent with [`GOING_AWAY`] to a connection that missed its pong.
+pub const PING_TIMEOUT_REASON: &str = "ping timeout";
+/// The reason sent with [`POLICY_VIOLATION`] to a slow consumer.
+pub const SLOW_CONSUMER_REASON: &str = "slow consumer";
+/// The reason sent with [`INTERNAL_ERROR`] when an open hook panicked.
+pub const INTERNAL_ERROR_REASON: &str = "internal error";
+
+/// The close code actually sent for a code an application asked for: 1000, 1001, 1008, 1011
+/// and 3000-4999 as given; any other (reserved by RFC 6455, or a transport condition the server
+/// reports itself) as [`INTERNAL_ERROR`].
+pub const fn for_application(code: u16) -> u16 {
+    match code {
+        NORMAL | GOING_AWAY | POLICY_VIOLATION | INTERNAL_ERROR | 3000..=4999 => code,
+        _ => INTERNAL_ERROR,
+    }
+}

@@ -1,0 +1,195 @@
+//! One request in flight: when its frame was received, where its envelope's parts are, the state
+//! its contexts share (meta, deadline, cancellation, the terminal-frame rule), and the table of
+//! a connection's RPCs still running (for `$ws:abort` and duplicate correlationIds).
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::SystemTime;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use wskit_core::Error;
+use wskit_core::wire::{self, InboundFrame, Meta};
+
+/// When a frame was read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Received {
+    /// The wall clock (`Context::received_at`).
+    pub at: SystemTime,
+    /// The monotonic clock: `meta.timeoutMs` counts from here.
+    pub instant: Instant,
+}
+
+impl Received {
+    pub(crate) fn now() -> Self {
+        Received {
+            at: SystemTime::now(),
+            instant: Instant::now(),
+        }
+    }
+}
+
+/// Where the `meta` and `payload` values of a parsed envelope are in the frame's text.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Parts {
+    pub meta: Option<Range<usize>>,
+    pub payload: Option<Range<usize>>,
+}
+
+impl Parts {
+    /// The parts of `text`, parsing its envelope unless `parts` already holds them; the
+    /// `INVALID_ARGUMENT` answer for a frame that is not a valid envelope.
+    pub(crate) fn get<'p>(parts: &'p mut Option<Parts>, text: &str) -> Result<&'p Parts, Error> {
+        if parts.is_none() {
+            let frame = InboundFrame::parse(text)?;
+            *parts = Some(Parts::of(text, &frame));
+        }
+        Ok(parts.get_or_insert_default())
+    }
+
+    /// The correlationId in the frame's meta, read without validating the rest (for answers
+    /// before or instead of validation).
+    pub(crate) fn correlation_id(&self, text: &str) -> Option<String> {
+        wire::peek_correlation_id(&text[self.meta.clone()?])
+    }
+
+    pub(crate) fn of(text: &str, frame: &InboundFrame<'_>) -> Self {
+        let range_in = |part: &str| {
+            let start = part.as_ptr() as usize - text.as_ptr() as usize;
+            start..start + part.len()
+        };
+        Parts {
+            meta: frame.meta.map(|m| range_in(m.get())),
+            payload: frame.payload.map(|p| range_in(p.get())),
+        }
+    }
+}
+
+/// The per-request state shared by a request's contexts.
+pub(crate) struct ReqState {
+    pub ty: &'static str,
+    pub meta: Meta,
+    pub typed_meta: Box<dyn Any + Send + Sync>,
+    pub received_at: SystemTime,
+    pub deadline: Option<Instant>,
+    /// Set by `$ws:abort` or the deadline.
+    aborted: AtomicBool,
+    /// Wakes the request's runner on abort.
+    pub wake: Notify,
+    /// The token handed to `cancelled()`, created on first use (most handlers never ask).
+    token: OnceLock<CancellationToken>,
+    /// A terminal frame (reply or error) was sent, or none is owed any more. Set under
+    /// `progress`.
+    terminal: AtomicBool,
+    /// Held while a progress frame is checked and queued, and while `terminal` is set: no
+    /// progress frame follows the terminal frame, even when a spawned task sends it.
+    progress: Mutex<()>,
+    pub is_rpc: bool,
+}
+
+impl ReqState {
+    pub(crate) fn new(
+        ty: &'static str,
+        meta: Meta,
+        typed_meta: Box<dyn Any + Send + Sync>,
+        received_at: SystemTime,
+        deadline: Option<Instant>,
+        is_rpc: bool,
+    ) -> Self {
+        ReqState {
+            ty,
+            meta,
+            typed_meta,
+            received_at,
+            deadline,
+            aborted: AtomicBool::new(false),
+            wake: Notify::new(),
+            token: OnceLock::new(),
+            terminal: AtomicBool::new(false),
+            progress: Mutex::new(()),
+            is_rpc,
+        }
+    }
+
+    /// Cancels the request (`$ws:abort` or the deadline). `closing` is the connection's token.
+    pub(crate) fn cancel(&self, closing: &CancellationToken) {
+        self.aborted.store(true, Ordering::Release);
+        self.wake.notify_one();
+        // Through the one token, whoever creates it: a concurrent `cancelled()` cannot miss it.
+        self.token(closing).cancel();
+    }
+
+    pub(crate) fn is_cancelled(&self, closing: &CancellationToken) -> bool {
+        self.aborted.load(Ordering::Acquire) || closing.is_cancelled()
+    }
+
+    pub(crate) fn token(&self, closing: &CancellationToken) -> &CancellationToken {
+        self.token.get_or_init(|| closing.child_token())
+    }
+
+    pub(crate) fn progress_lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the terminal frame as sent (or not owed); whether this call was the first.
+    pub(crate) fn mark_terminal(&self) -> bool {
+        if self.is_terminal() {
+            return false;
+        }
+        let _progress = self.progress_lock();
+        !self.terminal.swap(true, Ordering::AcqRel)
+    }
+
+    /// Whether the terminal frame was sent (or is not owed).
+    pub(crate) fn is_terminal(&self) -> bool {
+        self.terminal.load(Ordering::Acquire)
+    }
+}
+
+/// The RPCs of one connection still running after their first poll, by correlationId.
+#[derive(Default)]
+pub(crate) struct Registry {
+    map: Mutex<HashMap<Arc<str>, Arc<ReqState>>>,
+    /// `map.len()`, kept beside it so that the common case (nothing registered: every RPC so far
+    /// finished in its first poll) is seen without taking the lock.
+    len: AtomicUsize,
+}
+
+impl Registry {
+    fn map(&self) -> MutexGuard<'_, HashMap<Arc<str>, Arc<ReqState>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The request registered under this correlationId.
+    pub(crate) fn get(&self, correlation_id: &str) -> Option<Arc<ReqState>> {
+        if self.len.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        self.map().get(correlation_id).cloned()
+    }
+
+    /// Whether a request is registered under this correlationId.
+    pub(crate) fn contains(&self, correlation_id: &str) -> bool {
+        self.len.load(Ordering::Acquire) != 0 && self.map().contains_key(correlation_id)
+    }
+
+    pub(crate) fn insert(&self, correlation_id: Arc<str>, req: Arc<ReqState>) {
+        let mut map = self.map();
+        map.insert(correlation_id, req);
+        self.len.store(map.len(), Ordering::Release);
+    }
+
+    /// Removes the entry of this correlationId if it is still `req`'s.
+    pub(crate) fn remove(&self, correlation_id: &str, req: &Arc<ReqState>) {
+        let mut map = self.map();
+        if map.get(correlation_id).is_some_and(|r| Arc::ptr_eq(r, req)) {
+            map.remove(correlation_id);
+            self.len.store(map.len(), Ordering::Release);
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The server-wide state that does not depend on the connection data type: limits, the pub/sub
+//! backend, the open connections, the requests in flight, the error hooks and shutdown.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::close::Closer;
+use super::limits::Limits;
+use super::report::{self, ErrorEvent, ErrorHook};
+use crate::pubsub::{ClientId, PubSub};
+use wskit_core::wire::close;
+
+/// The server state that does not depend on the connection data type.
+pub(crate) struct Runtime {
+    pub limits: Limits,
+    pub ws_config: WebSocketConfig,
+    pub pubsub: Arc<dyn PubSub>,
+    pub subprotocols: Vec<String>,
+    /// The error hooks (`ServerBuilder::on_error`).
+    pub errors: Vec<ErrorHook>,
+    pub(crate) connections: Mutex<HashMap<ClientId, Arc<dyn Closer>>>,
+    /// Connections open or being upgraded (counted against `max_connections`).
+    pub(crate) reserved: AtomicUsize,
+    pub(crate) in_flight: AtomicUsize,
+    /// A shutdown has started (set just before `shutdown` is cancelled). It waits for
+    /// `in_flight` to reach 0: only then is `idle` notified.
+    pub(crate) draining: AtomicBool,
+    pub(crate) idle: Notify,
+    /// Stop accepting.
+    pub shutdown: CancellationToken,
+    /// Parent of every connection's closing token.
+    pub shutdown_now: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl Runtime {
+    /// Reports an error to the error hooks.
+    pub(crate) fn report(&self, event: ErrorEvent) {
+        report::report(&self.errors, event);
+    }
+
+    pub(crate) fn register(&self, id: ClientId, conn: Arc<dyn Closer>) {
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, conn);
+    }
+
+    pub(crate) fn unregister(&self, id: ClientId) {
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    /// Whether a shutdown has started: new requests are refused. An atomic, read for every
+    /// request, rather than `shutdown.is_cancelled()`, which takes a lock.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn request_started(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn request_done(&self) {
+        // SeqCst with the shutdown's store of `draining` and load of `in_flight`: one of the
+        // two sees the other.
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1
+            && self.draining.load(Ordering::SeqCst)
+        {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Takes a connection slot, or `None` at the limit.
+    pub(crate) fn reserve(self: &Arc<Self>) -> Option<ConnSlot> {
+        let before = self.reserved.fetch_add(1, Ordering::AcqRel);
+        if before >= self.limits.max_connections {
+            self.reserved.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(ConnSlot { rt: self.clone() })
+    }
+
+    pub(crate) fn open_connections(&self) -> usize {
+        self.connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+
+    /// Graceful shutdown: stop accepting, wait for handlers in flight up to the limit, close
+    /// every socket with 1001, wait for the connections to end.
+    pub(crate) async fn shutdown(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.shutdown.cancel();
+        let wait_idle = async {
+            loop {
+                let idle = self.idle.notified();
+                if self.in_flight.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        if tokio::time::timeout(self.limits.shutdown_timeout, wait_idle)
+            .await
+            .is_err()
+        {
+            tracing::warn!("shutdown: handlers still in flight after the timeout; cancelling them");
+        }
+        let conns: Vec<Arc<dyn Closer>> = self
+            .connections
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for conn in conns {
+            conn.close_with(close::GOING_AWAY, close::SHUTDOWN_REASON);
+        }
+        self.shutdown_now.cancel();
+        self.tracker.close();
+        let grace = self.limits.close_timeout * 2 + Duration::from_millis(100);
+        let _ = tokio::time::timeout(grace, self.tracker.wait()).await;
+    }
+}
+
+/// A connection slot; released on drop.
+pub(crate) struct ConnSlot {
+    rt: Arc<Runtime>,
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        self.rt.reserved.fetch_sub(1, Ordering::AcqRel);
+    }
+}

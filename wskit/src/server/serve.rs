@@ -1,0 +1,155 @@
+//! The server and its handle: serving on a TCP listener until a shutdown signal, then shutting
+//! down gracefully; publishing from outside handlers.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+use tokio::net::{TcpListener, ToSocketAddrs};
+
+use super::publish::{PublishOptions, encode_publication};
+use super::runtime::Runtime;
+use super::state::ServerState;
+use super::upgrade;
+use crate::pubsub::{Matched, PubSubError};
+use wskit_core::Message;
+
+/// A wskit server: serve it on an address, or mount it in an axum router (feature `axum`).
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use wskit::server::Server;
+/// let server = Server::<()>::builder() /* .service(Chat::server(handler)) */
+///     .build()
+///     .expect("valid server");
+/// server.serve("127.0.0.1:3000").await // until Ctrl-C
+/// # }
+/// ```
+pub struct Server<D> {
+    pub(crate) shared: Arc<ServerState<D>>,
+}
+
+impl<D> Clone for Server<D> {
+    fn clone(&self) -> Self {
+        Server {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<D: Send + Sync + 'static> Server<D> {
+    /// A handle to publish from outside handlers, count connections and shut down.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            rt: self.shared.rt.clone(),
+        }
+    }
+}
+
+/// Publishes from outside handlers, counts connections, shuts the server down. Cheap to clone.
+///
+/// ```
+/// use wskit::server::{PublishOptions, ServerHandle};
+/// async fn announce<M: wskit::Message>(handle: &ServerHandle, msg: &M) {
+///     let matched = handle.publish("news", msg, PublishOptions::default()).await;
+///     println!("{matched:?} subscribers; {} connections", handle.connection_count());
+/// }
+/// ```
+#[derive(Clone)]
+pub struct ServerHandle {
+    rt: Arc<Runtime>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("connections", &self.connection_count())
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    /// Publishes `msg` to `topic` (no connection to exclude; `exclude_self` is ignored).
+    pub async fn publish<M: Message>(
+        &self,
+        topic: &str,
+        msg: &M,
+        options: PublishOptions,
+    ) -> Result<Matched, PubSubError> {
+        let publication = encode_publication(topic, msg, options.meta.as_ref(), None)?;
+        self.rt.pubsub.publish(publication).await
+    }
+
+    /// Open connections.
+    pub fn connection_count(&self) -> usize {
+        self.rt.open_connections()
+    }
+
+    /// Local subscribers of a topic.
+    pub fn subscriber_count(&self, topic: &str) -> usize {
+        self.rt.pubsub.subscriber_count(topic)
+    }
+
+    /// Graceful shutdown: stop accepting, wait for handlers in flight (up to
+    /// [`Limits::shutdown_timeout`](super::Limits::shutdown_timeout)), close every socket with 1001, wait for the connections.
+    pub async fn shutdown(&self) {
+        self.rt.shutdown().await
+    }
+
+    /// Whether a shutdown has started.
+    pub fn is_shutting_down(&self) -> bool {
+        self.rt.shutdown.is_cancelled()
+    }
+}
+
+impl<D: Send + Sync + 'static> Server<D> {
+    /// Binds `addr` and serves until Ctrl-C (SIGINT), then shuts down gracefully.
+    pub async fn serve(self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let listener = TcpListener::bind(addr).await?;
+        tracing::info!(addr = ?listener.local_addr().ok(), "wskit server listening");
+        self.serve_with_shutdown(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Serves on `listener` until `signal` resolves or [`ServerHandle::shutdown`] is called; then
+    /// stops accepting, waits for handlers in flight (up to the shutdown timeout), closes every
+    /// socket with 1001 and waits for the connections to end.
+    ///
+    /// [`ServerHandle::shutdown`]: ServerHandle::shutdown
+    pub async fn serve_with_shutdown(
+        self,
+        listener: TcpListener,
+        signal: impl Future<Output = ()> + Send,
+    ) -> io::Result<()> {
+        let rt = self.shared.rt.clone();
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut signal => break,
+                _ = rt.shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((tcp, peer)) => {
+                        let shared = Arc::clone(&self.shared);
+                        let span = tracing::debug_span!("ws.accept", %peer);
+                        rt.tracker.spawn(tracing::Instrument::instrument(
+                            upgrade::serve_tcp(shared, tcp),
+                            span,
+                        ));
+                    }
+                    Err(e) => {
+                        // Out of file descriptors and the like: keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                },
+            }
+        }
+        drop(listener);
+        rt.shutdown().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Unit tests of the server that need its private parts.
+
+mod close_races;
