@@ -79,6 +79,9 @@
 #![warn(missing_docs)]
 
 pub mod client;
+mod clock;
+mod heartbeat;
+mod percent;
 pub mod pubsub;
 pub mod server;
 

@@ -13,7 +13,7 @@ use serde::de::{DeserializeOwned, Deserializer};
 use serde_json::Map;
 use serde_json::value::RawValue;
 
-use super::frame::{Meta, RESERVED_META_KEYS};
+use super::frame::{Meta, RESERVED_META_KEYS, meta_keys};
 use super::strict::ObjectOnly;
 use crate::protocol::{Message, NoMeta};
 use crate::validate::decode::{Decode, object_entries};
@@ -119,9 +119,11 @@ pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta
         let at = path.field(&key);
         match &*key {
             k if RESERVED_META_KEYS.contains(&k) => {}
-            "correlationId" => meta.correlation_id = String::decode(value, &at, &mut issues),
-            "timestamp" => meta.timestamp = f64::decode(value, &at, &mut issues),
-            "timeoutMs" => {
+            meta_keys::CORRELATION_ID => {
+                meta.correlation_id = String::decode(value, &at, &mut issues)
+            }
+            meta_keys::TIMESTAMP => meta.timestamp = f64::decode(value, &at, &mut issues),
+            meta_keys::TIMEOUT_MS => {
                 meta.timeout_ms = f64::decode(value, &at, &mut issues).and_then(|ms| {
                     if ms.is_finite() && ms >= 0.0 {
                         Some(ms as u64)

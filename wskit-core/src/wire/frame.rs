@@ -36,11 +36,30 @@ pub fn is_reserved_type(ty: &str) -> bool {
     ty.starts_with('$') || ty.starts_with("__")
 }
 
+/// The meta keys PROTOCOL.md section 1 defines, spelled once. (serde attributes in this crate spell
+/// them too, since an attribute cannot name a constant; the tests of this module pin both.)
+pub mod meta_keys {
+    /// Pairs a reply, error or progress frame with its request.
+    pub const CORRELATION_ID: &str = "correlationId";
+    /// When the sender wrote the frame (milliseconds since the epoch).
+    pub const TIMESTAMP: &str = "timestamp";
+    /// The request's deadline, counted from its receipt.
+    pub const TIMEOUT_MS: &str = "timeoutMs";
+    /// Reserved: the server's id of the connection.
+    pub const CLIENT_ID: &str = "clientId";
+    /// Reserved: when the server received the frame.
+    pub const RECEIVED_AT: &str = "receivedAt";
+}
+
 /// Meta keys a sender may never set (the server owns them).
-pub const RESERVED_META_KEYS: [&str; 2] = ["clientId", "receivedAt"];
+pub const RESERVED_META_KEYS: [&str; 2] = [meta_keys::CLIENT_ID, meta_keys::RECEIVED_AT];
 
 /// Meta keys every message may carry.
-pub const STANDARD_META_KEYS: [&str; 3] = ["correlationId", "timestamp", "timeoutMs"];
+pub const STANDARD_META_KEYS: [&str; 3] = [
+    meta_keys::CORRELATION_ID,
+    meta_keys::TIMESTAMP,
+    meta_keys::TIMEOUT_MS,
+];
 
 /// An inbound frame split into its parts, borrowing from the text it was read from.
 ///
@@ -244,7 +263,7 @@ impl Serialize for Correlated<'_> {
         use serde::ser::SerializeStruct;
         let mut meta = serializer.serialize_struct("Meta", usize::from(self.0.is_some()))?;
         if let Some(correlation_id) = self.0 {
-            meta.serialize_field("correlationId", correlation_id)?;
+            meta.serialize_field(meta_keys::CORRELATION_ID, correlation_id)?;
         }
         meta.end()
     }
@@ -278,6 +297,19 @@ pub fn encode_progress<P: Serialize + ?Sized>(correlation_id: Option<&str>, upda
             Some(update),
         )
     })
+}
+
+/// Writes the `__heartbeat_ack` that answers a client's `__heartbeat`: `{"type":"__heartbeat_ack","meta":{"ts":<ms>}}`.
+///
+/// ```
+/// assert_eq!(wskit::wire::encode_heartbeat_ack(7), br#"{"type":"__heartbeat_ack","meta":{"ts":7}}"#);
+/// ```
+pub fn encode_heartbeat_ack(now_ms: u64) -> Vec<u8> {
+    format!(
+        r#"{{"type":"{}","meta":{{"ts":{now_ms}}}}}"#,
+        types::HEARTBEAT_ACK
+    )
+    .into_bytes()
 }
 
 #[cfg(test)]

@@ -16,5 +16,6 @@ pub use error::{Error, ErrorCode};
 pub use frame::{Correlated, peek_type};
 pub use frame::{
     InboundFrame, Meta, OutMeta, RESERVED_META_KEYS, STANDARD_META_KEYS, encode_error,
-    encode_frame, encode_progress, is_reserved_type, peek_correlation_id, types,
+    encode_frame, encode_heartbeat_ack, encode_progress, is_reserved_type, meta_keys,
+    peek_correlation_id, types,
 };

@@ -19,11 +19,14 @@ use crate::names;
 use crate::parse::{FieldAst, ItemAst, ItemKindAst, NamedFieldsAst, ProtocolAst};
 
 /// Meta keys the server owns (PROTOCOL.md section 1).
-const RESERVED_META: [&str; 2] = ["clientId", "receivedAt"];
+use wskit_core::wire::RESERVED_META_KEYS as RESERVED_META;
 /// Meta keys every message already carries.
-const STANDARD_META: [&str; 3] = ["correlationId", "timestamp", "timeoutMs"];
+use wskit_core::wire::STANDARD_META_KEYS as STANDARD_META;
 /// Wire types of the runtime's own frames (PROTOCOL.md section 2) that do not start with `$`/`__`.
-const RUNTIME_TYPES: [&str; 2] = ["RPC_ERROR", "ERROR"];
+const RUNTIME_TYPES: [&str; 2] = [
+    wskit_core::wire::types::RPC_ERROR,
+    wskit_core::wire::types::ERROR,
+];
 /// Type names the DSL resolves itself: a declaration may not shadow them.
 const BUILT_IN_TYPES: [&str; 7] = [
     "String", "Option", "Vec", "HashMap", "BTreeMap", "Value", "Box",

@@ -12,7 +12,6 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
@@ -24,7 +23,8 @@ use super::queue::Outbound;
 use super::report::{ErrorReport, Unhandled};
 use super::shared::{Inner, Reports, abort_frame, call_hook, error_payload, frame_text};
 use super::state::{ConnectionState, Gap};
-use wskit_core::wire::{InboundFrame, OutMeta, encode_frame, types};
+use crate::percent;
+use wskit_core::wire::{InboundFrame, OutMeta, close, encode_frame, types};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -176,24 +176,12 @@ fn with_query(url: &str, name: &str, value: &str) -> String {
         Some(_) => {}
     }
     out.push(if out.contains('?') { '&' } else { '?' });
-    out.push_str(&percent_encode(name));
+    out.push_str(&percent::encode(name));
     out.push('=');
-    out.push_str(&percent_encode(value));
+    out.push_str(&percent::encode(value));
     if let Some(fragment) = fragment {
         out.push('#');
         out.push_str(fragment);
-    }
-    out
-}
-
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
     }
     out
 }
@@ -400,7 +388,7 @@ async fn close_gracefully(
             }
         }
         let frame = CloseFrame {
-            code: CloseCode::Normal,
+            code: close::NORMAL.into(),
             reason: "".into(),
         };
         let close = ws.send(tungstenite::Message::Close(Some(frame)));
@@ -617,10 +605,5 @@ mod tests {
             with_query("ws://h:1/ws?x=1#f", "t", "a"),
             "ws://h:1/ws?x=1&t=a#f"
         );
-    }
-
-    #[test]
-    fn percent_encoding() {
-        assert_eq!(super::percent_encode("a b/c~"), "a%20b%2Fc~");
     }
 }

@@ -12,6 +12,7 @@ use super::options;
 use super::options::ClientBuilder;
 use super::shared::{Inner, Started, frame_text};
 use super::state::{ConnectionState, Gap};
+use crate::clock::now_ms;
 
 use wskit_core::wire::{OutMeta, encode_frame};
 use wskit_core::{EventSet, Message, Rpc};
@@ -53,12 +54,6 @@ impl std::fmt::Debug for Client {
             .field("state", &self.state())
             .finish_non_exhaustive()
     }
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn encode_message<M: Message>(msg: &M, meta: OutMeta) -> Arc<str> {

@@ -34,12 +34,13 @@ mod report;
 mod shared;
 mod state;
 
+pub use crate::heartbeat::Heartbeat;
 pub use backoff::{Backoff, JitterRng};
 pub use call::{Call, CancelHandle, PROGRESS_BUFFER, Progress};
 pub use error::ClientError;
 pub use events::Events;
 pub use handle::Client;
-pub use options::{AuthTransport, ClientBuilder, Heartbeat, ProtocolPosition};
+pub use options::{AuthTransport, ClientBuilder, ProtocolPosition};
 pub use queue::QueuePolicy;
 pub use report::{ErrorReport, Unhandled};
 pub use state::{ConnectionState, Gap};

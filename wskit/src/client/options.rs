@@ -10,6 +10,7 @@ use super::backoff::Backoff;
 use super::queue::QueuePolicy;
 use super::report::{ErrorReport, Unhandled};
 use super::state::Gap;
+use crate::heartbeat::Heartbeat;
 
 /// Where the auth token goes on the upgrade request (PROTOCOL.md section 5).
 ///
@@ -51,32 +52,6 @@ pub enum ProtocolPosition {
     Append,
     /// Before them.
     Prepend,
-}
-
-/// Client heartbeat: a `__heartbeat` frame every `interval`; when nothing at all arrives from
-/// the server within `timeout` after one, the connection is treated as gone and the client
-/// reconnects.
-///
-/// ```
-/// use std::time::Duration;
-/// let hb = wskit::client::Heartbeat::default();
-/// assert_eq!((hb.interval, hb.timeout), (Duration::from_secs(30), Duration::from_secs(5)));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Heartbeat {
-    /// Time between heartbeats (default 30 s).
-    pub interval: Duration,
-    /// How long to wait for any frame after a heartbeat (default 5 s).
-    pub timeout: Duration,
-}
-
-impl Default for Heartbeat {
-    fn default() -> Self {
-        Heartbeat {
-            interval: Duration::from_secs(30),
-            timeout: Duration::from_secs(5),
-        }
-    }
 }
 
 pub(crate) type TokenProvider = Arc<dyn Fn() -> BoxFuture<'static, Option<String>> + Send + Sync>;

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
+use crate::percent;
 use tokio_tungstenite::tungstenite::http;
 
 /// The answer to a refused upgrade: an HTTP status and a text body. No handler runs.
@@ -90,7 +91,7 @@ pub fn token_from_query<B>(req: &http::Request<B>) -> Option<String> {
     let query = req.uri().query()?;
     query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == "access_token" && !v.is_empty()).then(|| percent_decode(v))
+        (k == "access_token" && !v.is_empty()).then(|| percent::decode(v))
     })
 }
 
@@ -135,48 +136,4 @@ pub fn select_subprotocol<'a>(offered: &[&'a str], supported: &[String]) -> Opti
         .find(|p| supported.iter().any(|s| s == *p))
         .or_else(|| offered.first())
         .copied()
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decodes_percent_escapes() {
-        assert_eq!(percent_decode("a%2Bb%20c+d"), "a+b c d");
-        assert_eq!(percent_decode("100%"), "100%");
-        assert_eq!(percent_decode("%zz"), "%zz");
-    }
 }

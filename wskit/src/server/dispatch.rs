@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context as TaskContext, Poll, Waker};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Either};
@@ -18,12 +18,14 @@ use tracing::Instrument;
 
 use super::connection::{Conn, Connection};
 use super::context::{Context, RpcContext};
+use super::io::utf8;
 use super::middleware::{Chain, Endpoint, Next};
 use super::report::{ErrorCause, panic_message};
 use super::request::{Parts, Received, ReqState};
 use super::runtime::Runtime;
 use super::service::{InFlight, Request};
 use super::state::{Route, ServerState};
+use crate::clock::now_ms;
 use wskit_core::wire::{self, InboundFrame, types};
 use wskit_core::wire::{decode_frame_text, decode_meta_text, decode_payload_text};
 use wskit_core::{Error, ErrorCode, Issues, Message, Rpc};
@@ -56,12 +58,6 @@ impl<D> Drop for Registered<D> {
     fn drop(&mut self) {
         self.conn.requests.remove(&self.correlation_id, &self.req);
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Answers a frame that has no request (yet): `RPC_ERROR` when it carried a correlationId,
@@ -106,12 +102,7 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
     };
     match &*frame.ty {
         types::HEARTBEAT => {
-            let ack = format!(
-                r#"{{"type":"{}","meta":{{"ts":{}}}}}"#,
-                types::HEARTBEAT_ACK,
-                now_ms()
-            );
-            let _ = conn.push(ack.into());
+            let _ = conn.push(utf8(wire::encode_heartbeat_ack(now_ms())));
         }
         types::ABORT => {
             if let Some(cid) = frame.correlation_id() {

@@ -62,7 +62,6 @@ mod connection;
 mod context;
 mod dispatch;
 mod driver;
-mod heartbeat;
 mod hooks;
 mod io;
 mod limits;
@@ -79,13 +78,13 @@ mod state;
 mod tests;
 mod upgrade;
 
+pub use crate::heartbeat::Heartbeat;
 pub use builder::{BuildError, ServerBuilder};
 pub use close::CloseReason;
 pub use connection::{Connection, SendError};
 pub use context::{Context, RpcContext};
 #[doc(hidden)]
 pub use dispatch::{__serve_message, __serve_rpc, __serve_unknown};
-pub use heartbeat::Heartbeat;
 pub use limits::{Limits, SlowConsumerPolicy};
 pub use middleware::{Middleware, Next, RateLimit};
 pub use publish::PublishOptions;

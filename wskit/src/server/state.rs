@@ -5,11 +5,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::auth::AuthFn;
-use super::heartbeat::Heartbeat;
 use super::hooks::Hooks;
 use super::middleware::Chain;
 use super::runtime::Runtime;
 use super::service::Service;
+use crate::heartbeat::Heartbeat;
 
 /// Where one wire type goes.
 pub(crate) struct Route<D> {
