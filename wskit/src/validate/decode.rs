@@ -557,7 +557,8 @@ struct WholeFrame<'a, M> {
     /// Routed on before this parse; required here, and refused when repeated.
     #[serde(rename = "type")]
     _ty: serde::de::IgnoredAny,
-    #[serde(default, borrow, deserialize_with = "some")]
+    /// `"meta": null` reads as no meta.
+    #[serde(default, borrow)]
     meta: Option<ObjectOnly<StandardMeta<'a>>>,
     #[serde(default, deserialize_with = "some")]
     payload: Option<M>,
