@@ -344,13 +344,14 @@ pub(crate) fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, I
         None if M::PAYLOAD.may_be_absent() => "{}",
         None => "",
     };
-    if !fast.is_empty() && M::__SERDE_STRICT {
-        if let Ok(value) = serde_json::from_str::<M>(fast) {
-            let mut issues = Issues::new();
-            value.validate(&path, &mut issues);
-            if issues.is_empty() {
-                return Ok(value);
-            }
+    if !fast.is_empty()
+        && M::__SERDE_STRICT
+        && let Ok(value) = serde_json::from_str::<M>(fast)
+    {
+        let mut issues = Issues::new();
+        value.validate(&path, &mut issues);
+        if issues.is_empty() {
+            return Ok(value);
         }
     }
     let mut issues = Issues::new();
