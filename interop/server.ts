@@ -28,11 +28,29 @@ const Join = rpc("JOIN", { room: z.string() }, "JOINED", { room: z.string() });
 const Say = message("SAY", { room: z.string(), text: z.string() });
 const NewMessage = message("NEW_MESSAGE", { room: z.string(), text: z.string(), from: z.string() });
 
+// No payload (`message("X")`: frames have no payload key) and an empty payload
+// (`message("X", {})`: frames carry "payload":{}), each answered in its own form.
+const PingNone = message("PING_NONE");
+const PongNone = message("PONG_NONE");
+const PingEmpty = message("PING_EMPTY", {});
+const PongEmpty = message("PONG_EMPTY", {});
+// An rpc whose request and reply are empty objects.
+const Touch = rpc("TOUCH", {}, "TOUCHED", {});
+
 type Data = { user: string };
 
 const router = createRouter<Data>()
   .plugin(withZod())
   .plugin(withPubSub({ adapter: memoryPubSub() }))
+  .on(PingNone, (ctx) => {
+    ctx.send(PongNone);
+  })
+  .on(PingEmpty, (ctx) => {
+    ctx.send(PongEmpty, {});
+  })
+  .rpc(Touch, (ctx) => {
+    ctx.reply({});
+  })
   .on(Chat, (ctx) => {
     ctx.send(Echoed, { text: ctx.payload.text, user: ctx.data.user });
   })

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use peer::*;
 use serde_json::json;
-use wskit::client::{Backoff, Client, ClientError, ConnectionState, Heartbeat, JitterRng};
+use wskit::client::{
+    Backoff, Client, ClientError, ConnectError, ConnectionState, Heartbeat, JitterRng,
+};
 
 #[tokio::test(start_paused = true)]
 async fn backoff_delays_follow_the_formula_under_a_paused_clock() {
@@ -219,7 +221,7 @@ async fn attempt_counter_resets_on_open_and_backoff_can_give_up() {
         .build();
     let err = within("giving up", client.connect()).await.unwrap_err();
     assert!(
-        matches!(err, ClientError::Connect(ref why) if why.contains("refused")),
+        matches!(err, ClientError::Connect(ConnectError::Transport(ref why)) if why.contains("refused")),
         "{err:?}"
     );
     assert_eq!(client.state(), ConnectionState::Closed);

@@ -10,7 +10,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use wskit::client::{
-    AuthTransport, Backoff, Client, ClientError, ConnectionState, Heartbeat, ProtocolPosition,
+    AuthTransport, Backoff, Client, ClientError, ConnectError, ConnectionState, Heartbeat,
+    ProtocolPosition,
 };
 use wskit::server::{Context, PublishOptions, RpcContext, Server, ServerHandle, auth, http};
 use wskit::{Error, ErrorCode};
@@ -440,9 +441,63 @@ async fn errors_progress_and_auth() {
         .backoff(Backoff::Never)
         .build();
     match within("refusal", refused.connect()).await {
-        Err(ClientError::Connect(why)) => assert!(why.contains("401"), "{why}"),
+        Err(ClientError::Connect(ConnectError::Rejected { status: 401, .. })) => {}
         other => panic!("expected a refused upgrade, got {other:?}"),
     }
+}
+
+/// A 401 at the upgrade is not transient: with the default backoff (unlimited attempts),
+/// `connect()` returns the rejection after one attempt and the client is `Closed`; only a
+/// client that opts in (a token provider that refreshes) keeps trying.
+#[tokio::test]
+async fn a_refused_token_stops_the_client_unless_it_opts_into_retrying() {
+    let (tx, _seen) = probe();
+    let server = start(&tx, false).await;
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counting = |attempts: &std::sync::Arc<std::sync::atomic::AtomicU32>| {
+        let attempts = attempts.clone();
+        move || {
+            attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Some("bad".to_owned()) }
+        }
+    };
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let client = Client::builder(server.url())
+        .token(counting(&attempts))
+        .on_error({
+            let reports = reports.clone();
+            move |r| reports.lock().unwrap().push(r.to_string())
+        })
+        .build();
+    match within("refusal", client.connect()).await {
+        Err(ClientError::Connect(ConnectError::Rejected { status, body })) => {
+            assert_eq!((status, body.as_str()), (401, "Unauthorized"));
+        }
+        other => panic!("expected a refused upgrade, got {other:?}"),
+    }
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(
+        *reports.lock().unwrap(),
+        ["connection attempt failed: the server refused the upgrade: HTTP 401 (Unauthorized)"]
+    );
+
+    // Opted in: the token is asked for again on every attempt, until the backoff gives up.
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let client = Client::builder(server.url())
+        .token(counting(&attempts))
+        .retry_rejected(true)
+        .backoff(Backoff::ExponentialJitter {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            max_attempts: Some(3),
+        })
+        .build();
+    match within("refusals", client.connect()).await {
+        Err(ClientError::Connect(ConnectError::Rejected { status: 401, .. })) => {}
+        other => panic!("expected a refused upgrade, got {other:?}"),
+    }
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
 
 #[tokio::test]

@@ -37,6 +37,33 @@ async fn token_from_bearer_subprotocol_is_accepted_and_a_subprotocol_selected() 
     assert_eq!(who_am_i(&mut c).await["payload"]["user"], "bob");
 }
 
+/// \[beyond\] A client that can set headers may send `Authorization: Bearer <token>`; the query
+/// and the subprotocol come first.
+#[tokio::test]
+async fn token_from_authorization_header_is_accepted_after_query_and_subprotocol() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let with_header = |url: String, value: &str| {
+        let mut req = url.into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", value.parse().unwrap());
+        req
+    };
+    let mut c = connect_to(with_header(server.url("/"), "Bearer carol")).await;
+    assert_eq!(who_am_i(&mut c).await["payload"]["user"], "carol");
+    let mut c = connect_to(with_header(server.url("/"), "bearer  dave ")).await;
+    assert_eq!(who_am_i(&mut c).await["payload"]["user"], "dave");
+    let mut c = connect_to(with_header(server.url("/?access_token=q"), "Bearer h")).await;
+    assert_eq!(who_am_i(&mut c).await["payload"]["user"], "q");
+    // Another scheme is not a bearer token.
+    let mut c = connect_to(with_header(server.url("/"), "Basic Ym9iOng=")).await;
+    assert_eq!(who_am_i(&mut c).await["payload"]["user"], "anon");
+    assert_eq!(
+        refused(with_header(server.url("/"), "Bearer bad")).await.0,
+        401
+    );
+}
+
 #[tokio::test]
 async fn supported_subprotocol_is_preferred_over_the_first_offered() {
     let (probe, _events) = probe();

@@ -88,8 +88,8 @@ async fn reserved_type_is_invalid_argument() {
     ] {
         c.send(&format!(r#"{{"type":"{ty}"}}"#)).await;
         let expected = format!(
-            r#"{{"type":"ERROR","meta":{{}},"payload":{{"code":"INVALID_ARGUMENT","message":"type \"{}\" is reserved"}}}}"#,
-            ty
+            r#"{{"type":"ERROR","meta":{{}},"payload":{{"code":"INVALID_ARGUMENT","message":"type \"{}\" is reserved","details":{{"type":"{}"}}}}}}"#,
+            ty, ty
         );
         assert_eq!(c.recv().await, expected);
     }
@@ -111,7 +111,7 @@ async fn validation_failure_lists_every_issue() {
     c.send(r#"{"type":"SAY","payload":{}}"#).await;
     assert_eq!(
         c.recv().await,
-        r#"{"type":"ERROR","meta":{},"payload":{"code":"INVALID_ARGUMENT","message":"Validation failed: payload.text: required","details":{"issues":[{"path":"payload.text","message":"required"}]}}}"#
+        r#"{"type":"ERROR","meta":{},"payload":{"code":"INVALID_ARGUMENT","message":"Validation failed: payload.text: required","details":{"issues":[{"path":"payload.text","message":"required"}],"type":"SAY"}}}"#
     );
     still_alive(&mut c).await;
 }
@@ -126,9 +126,13 @@ async fn a_routed_frame_that_goes_bad_later_is_answered_as_a_parsed_one() {
     let (not_json, not_object) = (not_json(), not_object());
     let array = |cid: Option<&str>, path: &str| {
         let meta = cid.map_or("{}".to_owned(), |c| format!(r#"{{"correlationId":"{c}"}}"#));
-        let ty = if cid.is_some() { "RPC_ERROR" } else { "ERROR" };
+        // An `ERROR` (no correlationId) names the type it answers.
+        let (ty, named) = match cid {
+            Some(_) => ("RPC_ERROR", ""),
+            None => ("ERROR", r#","type":"GET_USER""#),
+        };
         format!(
-            r#"{{"type":"{ty}","meta":{meta},"payload":{{"code":"INVALID_ARGUMENT","message":"Validation failed: {path}: expected object, got array","details":{{"issues":[{{"path":"{path}","message":"expected object, got array"}}]}}}}}}"#
+            r#"{{"type":"{ty}","meta":{meta},"payload":{{"code":"INVALID_ARGUMENT","message":"Validation failed: {path}: expected object, got array","details":{{"issues":[{{"path":"{path}","message":"expected object, got array"}}]{named}}}}}}}"#
         )
     };
     let cases = [
@@ -257,7 +261,7 @@ async fn handler_panic_is_internal_and_fails_only_that_request() {
     c.send(r#"{"type":"SAY","payload":{"text":"panic"}}"#).await;
     assert_eq!(
         c.recv().await,
-        r#"{"type":"ERROR","meta":{},"payload":{"code":"INTERNAL","message":"Unexpected server error (bug)","retryAfterMs":200}}"#
+        r#"{"type":"ERROR","meta":{},"payload":{"code":"INTERNAL","message":"Unexpected server error (bug)","details":{"type":"SAY"},"retryAfterMs":200}}"#
     );
     assert_eq!(events.next().await, "say:panic");
     still_alive(&mut c).await;

@@ -33,7 +33,7 @@ async fn readme_walkthrough() {
         .await;
     assert_eq!(
         alice.recv().await,
-        r#"{"type":"ERROR","meta":{},"payload":{"code":"FAILED_PRECONDITION","message":"join the room first"}}"#
+        r#"{"type":"ERROR","meta":{},"payload":{"code":"FAILED_PRECONDITION","message":"join the room first","details":{"type":"SEND_MESSAGE"}}}"#
     );
 
     // A second user, through the bearer subprotocol, sees joins, messages and leaves.

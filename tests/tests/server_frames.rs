@@ -67,7 +67,7 @@ async fn error_of_a_message_without_correlation_id_is_error() {
     c.send(r#"{"type":"SAY","payload":{"text":"fail"}}"#).await;
     assert_eq!(
         c.recv().await,
-        r#"{"type":"ERROR","meta":{},"payload":{"code":"NOT_FOUND","message":"nothing here"}}"#
+        r#"{"type":"ERROR","meta":{},"payload":{"code":"NOT_FOUND","message":"nothing here","details":{"type":"SAY"}}}"#
     );
 }
 
@@ -201,4 +201,27 @@ async fn a_peer_that_closes_with_answers_still_queued_gets_the_close_answer() {
     .await;
     let (close, _texts) = c.recv_close().await;
     assert_eq!(close, Some((4001, "bye".to_owned())));
+}
+
+/// ws-kit reads `"meta": null` as `{}`; so does wskit, on both the routed and the parsed path.
+#[tokio::test]
+async fn null_meta_reads_as_empty_meta() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"GET_USER","meta":null,"payload":{"userId":"u1"}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"USER_DATA","meta":{},"payload":{"name":"Ada"}}"#
+    );
+    // Another key order: not the layout the routed path reads by bytes.
+    c.send(r#"{"payload":{"userId":"u1"},"meta":null,"type":"GET_USER"}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"USER_DATA","meta":{},"payload":{"name":"Ada"}}"#
+    );
+    c.send(r#"{"type":"PING","meta":null}"#).await;
+    assert_eq!(events.next().await, "ping");
 }

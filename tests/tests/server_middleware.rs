@@ -97,7 +97,7 @@ async fn middleware_can_stop_with_an_error_and_the_handler_does_not_run() {
     c.send(r#"{"type":"PING"}"#).await;
     assert_eq!(
         c.recv().await,
-        r#"{"type":"ERROR","meta":{},"payload":{"code":"PERMISSION_DENIED","message":"guests may not do that"}}"#
+        r#"{"type":"ERROR","meta":{},"payload":{"code":"PERMISSION_DENIED","message":"guests may not do that","details":{"type":"PING"}}}"#
     );
     assert_eq!(events.next().await, "outer:before:GET_USER");
     assert_eq!(events.next().await, "outer:after:err");

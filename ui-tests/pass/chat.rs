@@ -1,4 +1,4 @@
-//! The example of the issue: every kind of declaration, a handler written with `async fn`, a
+//! Every kind of declaration, a handler written with `async fn`, a
 //! service, a client and the event enum.
 
 use wskit::server::{Context, RpcContext, Service};

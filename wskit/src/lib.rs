@@ -122,6 +122,11 @@ pub use wskit_core::{Issue, Issues, Validate};
 /// "protocol DSL" section describes the grammar, the field types and the constraints.
 pub use wskit_macros::protocol;
 
+/// Every Rust block of the README, compiled (and run, unless marked `no_run`) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 /// What generated code reaches the runtime through. Not public API: no stability promise.
 #[doc(hidden)]
 pub mod __private {

@@ -7,7 +7,7 @@ use wskit::{Issues, Validate};
 
 /// A rule the DSL cannot express.
 fn even(v: &u32) -> Result<(), String> {
-    if v % 2 == 0 {
+    if v.is_multiple_of(2) {
         Ok(())
     } else {
         Err(format!("must be even, got {v}"))

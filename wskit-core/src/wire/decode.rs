@@ -48,13 +48,14 @@ pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> 
         None if M::PAYLOAD.may_be_absent() => "{}",
         None => "",
     };
-    if !fast.is_empty() && M::__SERDE_STRICT {
-        if let Ok(value) = serde_json::from_str::<M>(fast) {
-            let mut issues = Issues::new();
-            value.validate(&path, &mut issues);
-            if issues.is_empty() {
-                return Ok(value);
-            }
+    if !fast.is_empty()
+        && M::__SERDE_STRICT
+        && let Ok(value) = serde_json::from_str::<M>(fast)
+    {
+        let mut issues = Issues::new();
+        value.validate(&path, &mut issues);
+        if issues.is_empty() {
+            return Ok(value);
         }
     }
     let mut issues = Issues::new();
@@ -263,7 +264,8 @@ struct WholeFrame<'a, M> {
     /// Routed on before this parse; required here, and refused when repeated.
     #[serde(rename = "type")]
     _ty: serde::de::IgnoredAny,
-    #[serde(default, borrow, deserialize_with = "some")]
+    /// `"meta": null` reads as no meta.
+    #[serde(default, borrow)]
     meta: Option<ObjectOnly<StandardMeta<'a>>>,
     #[serde(default, deserialize_with = "some")]
     payload: Option<M>,

@@ -246,6 +246,19 @@ impl Error {
         self.retryable = Some(retryable);
         self
     }
+
+    /// The error as it answers a frame of type `wire_type` that carried no correlationId
+    /// (an `ERROR` frame): `details.type` names that type, so a client can tell which of its
+    /// sends failed (PROTOCOL.md section 3). Details the error already has are kept, and a
+    /// `type` the handler set itself wins.
+    #[doc(hidden)]
+    pub fn answering(mut self, wire_type: &str) -> Self {
+        let details = self.details.get_or_insert_with(Box::default);
+        details
+            .entry("type")
+            .or_insert_with(|| Value::String(wire_type.to_owned()));
+        self
+    }
 }
 
 impl fmt::Display for Error {

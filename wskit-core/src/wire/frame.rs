@@ -71,14 +71,17 @@ pub const STANDARD_META_KEYS: [&str; 3] = [
 /// assert_eq!(f.ty, "PING");
 /// assert_eq!(f.payload.unwrap().get(), "null");
 /// assert!(InboundFrame::parse("[1]").is_err());
+/// // `"meta": null` reads as no meta.
+/// assert!(InboundFrame::parse(r#"{"type":"PING","meta":null}"#).unwrap().meta.is_none());
 /// ```
 #[derive(Debug, Deserialize)]
 pub struct InboundFrame<'a> {
     /// The routing key.
     #[serde(rename = "type", borrow)]
     pub ty: Cow<'a, str>,
-    /// The raw `meta` value, if present.
-    #[serde(default, borrow, deserialize_with = "present")]
+    /// The raw `meta` value, if present and not `null` (`"meta":null` reads as no meta, as
+    /// ws-kit reads it).
+    #[serde(default, borrow, deserialize_with = "present_not_null")]
     pub meta: Option<&'a RawValue>,
     /// The raw `payload` value, if present.
     #[serde(default, borrow, deserialize_with = "present")]
@@ -87,6 +90,11 @@ pub struct InboundFrame<'a> {
 
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&'de RawValue>::deserialize(d).map(Some)
+}
+
+fn present_not_null<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    let raw = <&'de RawValue>::deserialize(d)?;
+    Ok((raw.get() != "null").then_some(raw))
 }
 
 impl<'a> InboundFrame<'a> {

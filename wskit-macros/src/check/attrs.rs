@@ -42,16 +42,15 @@ impl Checker {
             }
             match name.as_str() {
                 "doc" => {
-                    if let Ok(nv) = attr.meta.require_name_value() {
-                        if let Expr::Lit(syn::ExprLit {
+                    if let Ok(nv) = attr.meta.require_name_value()
+                        && let Expr::Lit(syn::ExprLit {
                             lit: Lit::Str(s), ..
                         }) = &nv.value
-                        {
-                            let v = s.value();
-                            out.docs
-                                .0
-                                .push(v.strip_prefix(' ').unwrap_or(&v).to_owned());
-                        }
+                    {
+                        let v = s.value();
+                        out.docs
+                            .0
+                            .push(v.strip_prefix(' ').unwrap_or(&v).to_owned());
                     }
                 }
                 "wire" => match attr.meta.require_name_value() {
@@ -238,11 +237,11 @@ impl Checker {
         min: Option<T>,
         max: Option<T>,
     ) {
-        if let (Some(lo), Some(hi)) = (min, max) {
-            if lo > hi {
-                self.errors
-                    .push(span, format!("`min` ({lo}) is greater than `max` ({hi})"));
-            }
+        if let (Some(lo), Some(hi)) = (min, max)
+            && lo > hi
+        {
+            self.errors
+                .push(span, format!("`min` ({lo}) is greater than `max` ({hi})"));
         }
     }
 }

@@ -66,13 +66,13 @@ impl Checker {
         let mut methods: HashMap<String, &Ident> = HashMap::new();
         for m in p.messages.iter().filter(|m| m.kind.client_to_server()) {
             let method = names::snake(&m.name.to_string());
-            if let Some(first) = methods.insert(method.clone(), &m.name) {
-                if first != &m.name {
-                    self.errors.push(
+            if let Some(first) = methods.insert(method.clone(), &m.name)
+                && first != &m.name
+            {
+                self.errors.push(
                         m.name.span(),
                         format!("`{}` and `{first}` would both be handled by the method `{method}`; rename one", m.name),
                     );
-                }
             }
             if CLIENT_METHODS.contains(&method.as_str()) {
                 self.errors.push(
@@ -129,13 +129,13 @@ impl Checker {
                     format!("wire type `{wire}` is reserved for the runtime's error frames; rename the message or set `#[wire = \"...\"]`"),
                 );
             }
-            if let Some(first) = seen.insert(wire, &m.name) {
-                if first != &m.name {
-                    self.errors.push(
-                        span,
-                        format!("duplicate wire type `{wire}`: `{first}` already uses it"),
-                    );
-                }
+            if let Some(first) = seen.insert(wire, &m.name)
+                && first != &m.name
+            {
+                self.errors.push(
+                    span,
+                    format!("duplicate wire type `{wire}`: `{first}` already uses it"),
+                );
             }
         }
     }

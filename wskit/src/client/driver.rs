@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
 use super::backoff::JitterRng;
-use super::error::ClientError;
+use super::error::{ClientError, ConnectError};
 use super::events::Dispatch;
 use super::options::{AuthTransport, Options, ProtocolPosition};
 use super::queue::Outbound;
@@ -57,7 +57,7 @@ pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) 
         inner.set_task_state(&inner.lock(), ConnectionState::Connecting);
         let connected = tokio::select! {
             r = tokio::time::timeout(connect_timeout, connect(&inner.opts)) => {
-                r.unwrap_or_else(|_| Err(format!("timed out after {connect_timeout:?}")))
+                r.unwrap_or(Err(ConnectError::Timeout(connect_timeout)))
             }
             _ = &mut close_rx => {
                 finish.deliberate = true;
@@ -80,10 +80,16 @@ pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) 
                 }
             }
             Err(why) => {
+                // A refused token stays refused: stop (a token provider that refreshes may
+                // opt into retrying).
+                let stop = why.is_auth_rejection() && !inner.opts.retry_rejected;
                 inner.lock().last_error = Some(why.clone());
                 let mut reports = Reports::default();
                 reports.push(ErrorReport::Connect(why));
                 inner.report(reports);
+                if stop {
+                    return;
+                }
             }
         }
         attempt = attempt.saturating_add(1);
@@ -115,11 +121,11 @@ impl Drop for Finish {
 }
 
 /// The token from the provider; a panicking provider fails the attempt.
-async fn token(opts: &Options) -> Result<Option<String>, String> {
+async fn token(opts: &Options) -> Result<Option<String>, ConnectError> {
     let Some(provider) = &opts.token else {
         return Ok(None);
     };
-    let panicked = || "the token provider panicked".to_owned();
+    let panicked = || ConnectError::TokenProvider;
     let future =
         std::panic::catch_unwind(AssertUnwindSafe(|| provider())).map_err(|_| panicked())?;
     AssertUnwindSafe(future)
@@ -129,7 +135,8 @@ async fn token(opts: &Options) -> Result<Option<String>, String> {
 }
 
 /// The upgrade request: URL (with the token as a query parameter), subprotocols, headers.
-async fn connect(opts: &Options) -> Result<Socket, String> {
+async fn connect(opts: &Options) -> Result<Socket, ConnectError> {
+    let invalid = |e: &dyn std::fmt::Display| ConnectError::InvalidRequest(e.to_string());
     let token = token(opts).await?;
     let mut url = opts.url.clone();
     let mut protocols = opts.protocols.clone();
@@ -145,18 +152,29 @@ async fn connect(opts: &Options) -> Result<Socket, String> {
             }
         }
     }
-    let mut request = url.into_client_request().map_err(|e| e.to_string())?;
+    let mut request = url.into_client_request().map_err(|e| invalid(&e))?;
     let headers = request.headers_mut();
     for (name, value) in &opts.headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| e.to_string())?;
-        let value = HeaderValue::from_str(value).map_err(|e| e.to_string())?;
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| invalid(&e))?;
+        let value = HeaderValue::from_str(value).map_err(|e| invalid(&e))?;
         headers.append(name, value);
     }
     if !protocols.is_empty() {
-        let value = HeaderValue::from_str(&protocols.join(", ")).map_err(|e| e.to_string())?;
+        let value = HeaderValue::from_str(&protocols.join(", ")).map_err(|e| invalid(&e))?;
         headers.insert("sec-websocket-protocol", value);
     }
-    let (ws, _response) = connect_async(request).await.map_err(|e| e.to_string())?;
+    let (ws, _response) = connect_async(request).await.map_err(|e| match e {
+        tungstenite::Error::Http(response) => ConnectError::Rejected {
+            status: response.status().as_u16(),
+            body: response
+                .body()
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                .unwrap_or_default(),
+        },
+        tungstenite::Error::Url(e) => invalid(&e),
+        e => ConnectError::Transport(e.to_string()),
+    })?;
     Ok(ws)
 }
 

@@ -39,9 +39,75 @@ pub enum ClientError {
     },
     /// The offline queue is full (drop-newest), or evicted this request (drop-oldest).
     QueueFull,
-    /// Connecting failed and the backoff gave up; the last failure.
-    Connect(String),
+    /// Connecting failed for good: the server refused the upgrade (401/403, unless
+    /// [`retry_rejected`](super::ClientBuilder::retry_rejected) is set), or the backoff gave up.
+    /// The last attempt's failure.
+    Connect(ConnectError),
 }
+
+/// Why one connection attempt failed.
+///
+/// ```
+/// use wskit::client::ConnectError;
+/// let e = ConnectError::Rejected { status: 401, body: "Unauthorized".into() };
+/// assert_eq!(e.to_string(), "the server refused the upgrade: HTTP 401 (Unauthorized)");
+/// assert!(e.is_auth_rejection());
+/// assert!(!ConnectError::Rejected { status: 503, body: String::new() }.is_auth_rejection());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The server answered the upgrade with an HTTP status instead of 101 (401/403: the token
+    /// was refused; 503: the server is full or shutting down).
+    Rejected {
+        /// The HTTP status code.
+        status: u16,
+        /// The response body, as text (lossy), if any.
+        body: String,
+    },
+    /// The attempt (token, TCP, upgrade) took longer than the builder's `connect_timeout`.
+    Timeout(std::time::Duration),
+    /// The token provider panicked.
+    TokenProvider,
+    /// The URL, a header or a subprotocol is not valid in an upgrade request.
+    InvalidRequest(String),
+    /// The network or the WebSocket handshake failed (connection refused or reset, a name that
+    /// does not resolve, a response that is not a WebSocket upgrade).
+    Transport(String),
+}
+
+impl ConnectError {
+    /// A refusal by the server's authentication (HTTP 401 or 403): retrying with the same token
+    /// would be refused again, so the client stops unless told otherwise.
+    pub fn is_auth_rejection(&self) -> bool {
+        matches!(
+            self,
+            ConnectError::Rejected {
+                status: 401 | 403,
+                ..
+            }
+        )
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Rejected { status, body } if body.is_empty() => {
+                write!(f, "the server refused the upgrade: HTTP {status}")
+            }
+            ConnectError::Rejected { status, body } => {
+                write!(f, "the server refused the upgrade: HTTP {status} ({body})")
+            }
+            ConnectError::Timeout(after) => write!(f, "timed out after {after:?}"),
+            ConnectError::TokenProvider => f.write_str("the token provider panicked"),
+            ConnectError::InvalidRequest(why) => write!(f, "invalid upgrade request: {why}"),
+            ConnectError::Transport(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ConnectError {}
 
 impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,6 +134,7 @@ impl std::error::Error for ClientError {
         match self {
             ClientError::Rpc(e) => Some(e),
             ClientError::InvalidReply(i) | ClientError::InvalidMessage(i) => Some(i),
+            ClientError::Connect(e) => Some(e),
             _ => None,
         }
     }

@@ -101,8 +101,9 @@ impl Client {
     /// Connects (reconnecting per the backoff until open) and waits until open. Idempotent:
     /// while connecting or open it only waits. Needs a tokio runtime.
     ///
-    /// Fails with [`ClientError::Connect`] when the backoff gave up, [`ClientError::Closed`]
-    /// when [`close`](Self::close) was called meanwhile.
+    /// Fails with [`ClientError::Connect`] when the server refused the upgrade with 401 or 403
+    /// (the client is then `Closed`; see [`ClientBuilder::retry_rejected`]) or the backoff gave
+    /// up, with [`ClientError::Closed`] when [`close`](Self::close) was called meanwhile.
     pub async fn connect(&self) -> Result<(), ClientError> {
         let mut states = loop {
             let (mut states, closing) = {

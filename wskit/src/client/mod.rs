@@ -37,7 +37,7 @@ mod state;
 pub use crate::heartbeat::Heartbeat;
 pub use backoff::{Backoff, JitterRng};
 pub use call::{Call, CancelHandle, PROGRESS_BUFFER, Progress};
-pub use error::ClientError;
+pub use error::{ClientError, ConnectError};
 pub use events::Events;
 pub use handle::Client;
 pub use options::{AuthTransport, ClientBuilder, ProtocolPosition};

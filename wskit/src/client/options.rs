@@ -66,6 +66,7 @@ pub(crate) struct Options {
     pub protocols: Vec<String>,
     pub headers: Vec<(String, String)>,
     pub backoff: Backoff,
+    pub retry_rejected: bool,
     pub jitter_seed: Option<u64>,
     pub queue_policy: QueuePolicy,
     pub queue_size: usize,
@@ -86,6 +87,7 @@ pub(crate) struct Options {
 /// | option | default |
 /// |---|---|
 /// | [`backoff`](Self::backoff) | exponential with full jitter, 300 ms to 10 s, unlimited attempts |
+/// | [`retry_rejected`](Self::retry_rejected) | off: a 401/403 at the upgrade stops the client |
 /// | [`queue`](Self::queue) | [`QueuePolicy::DropNewest`], 1000 frames |
 /// | [`request_timeout`](Self::request_timeout) | 30 s, counted from the moment the request frame is written |
 /// | [`max_pending`](Self::max_pending) | 1000 requests |
@@ -128,6 +130,7 @@ impl ClientBuilder {
                 protocols: Vec::new(),
                 headers: Vec::new(),
                 backoff: Backoff::default(),
+                retry_rejected: false,
                 jitter_seed: None,
                 queue_policy: QueuePolicy::default(),
                 queue_size: 1000,
@@ -180,6 +183,29 @@ impl ClientBuilder {
     /// The reconnect strategy.
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.opts.backoff = backoff;
+        self
+    }
+
+    /// Whether to go on reconnecting (per the backoff) after the server refused the upgrade
+    /// with 401 or 403. Off by default: a refused token is refused again, so the client stops
+    /// (`Closed`) and [`Client::connect`](super::Client::connect) fails with
+    /// [`ClientError::Connect`](super::ClientError::Connect)`(`[`ConnectError::Rejected`](super::ConnectError::Rejected)`)`.
+    /// Turn it on when the [`token`](Self::token) provider fetches a fresh token each attempt.
+    ///
+    /// ```
+    /// # async fn demo() {
+    /// use wskit::client::{Client, ClientError, ConnectError};
+    /// let client = Client::builder("ws://127.0.0.1:9/ws")
+    ///     .token(|| async { Some("expired".to_owned()) })
+    ///     .build();
+    /// match client.connect().await {
+    ///     Err(ClientError::Connect(ConnectError::Rejected { status: 401, .. })) => { /* log in again */ }
+    ///     _ => {}
+    /// }
+    /// # }
+    /// ```
+    pub fn retry_rejected(mut self, retry: bool) -> Self {
+        self.opts.retry_rejected = retry;
         self
     }
 

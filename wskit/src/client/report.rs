@@ -40,8 +40,9 @@ pub enum ErrorReport {
         /// The dropped event's type.
         ty: String,
     },
-    /// A connection attempt failed (the client will retry if its backoff allows).
-    Connect(String),
+    /// A connection attempt failed (the client retries if its backoff allows, and unless the
+    /// server refused the token: see [`ConnectError::is_auth_rejection`](super::ConnectError::is_auth_rejection)).
+    Connect(super::error::ConnectError),
     /// A user hook (`on_unhandled`, `on_gap`) panicked; the client caught it and went on.
     HookPanicked {
         /// The hook's builder method.

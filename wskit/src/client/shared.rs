@@ -79,7 +79,7 @@ pub(crate) struct Shared {
     /// Tells the connection task to close; taken by `close`.
     pub close_tx: Option<oneshot::Sender<()>>,
     /// Why the last connection attempt failed.
-    pub last_error: Option<String>,
+    pub last_error: Option<super::error::ConnectError>,
     /// `close()` was called (or every handle dropped) and the task has not finished yet: sends
     /// are refused and the task sets no state but `Closed`.
     pub closing: bool,

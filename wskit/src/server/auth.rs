@@ -103,10 +103,43 @@ pub fn token_from_subprotocol<B>(req: &http::Request<B>) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The token from the query parameter, else from the subprotocol: the two transports of
-/// `@ws-kit/client`.
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive), for
+/// clients that can set headers (browsers cannot on a WebSocket).
+///
+/// ```
+/// use wskit::server::{auth, http};
+/// let req = http::Request::get("/ws").header("authorization", "Bearer s3cret").body(()).unwrap();
+/// assert_eq!(auth::token_from_header(&req).as_deref(), Some("s3cret"));
+/// let req = http::Request::get("/ws").header("authorization", "Basic dTpw").body(()).unwrap();
+/// assert_eq!(auth::token_from_header(&req), None);
+/// ```
+pub fn token_from_header<B>(req: &http::Request<B>) -> Option<String> {
+    let value = req
+        .headers()
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// The token from the query parameter, else from a `bearer.` subprotocol (the two transports
+/// of `@ws-kit/client`), else from an `Authorization: Bearer` header.
+///
+/// ```
+/// use wskit::server::{auth, http};
+/// let req = http::Request::get("/ws?access_token=q")
+///     .header("authorization", "Bearer h")
+///     .body(()).unwrap();
+/// assert_eq!(auth::token(&req).as_deref(), Some("q"));
+/// let req = http::Request::get("/ws").header("authorization", "Bearer h").body(()).unwrap();
+/// assert_eq!(auth::token(&req).as_deref(), Some("h"));
+/// ```
 pub fn token<B>(req: &http::Request<B>) -> Option<String> {
-    token_from_query(req).or_else(|| token_from_subprotocol(req))
+    token_from_query(req)
+        .or_else(|| token_from_subprotocol(req))
+        .or_else(|| token_from_header(req))
 }
 
 /// The subprotocols a client offers, in order.

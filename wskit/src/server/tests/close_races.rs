@@ -35,10 +35,11 @@ impl AsyncRead for Hook {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
-        if r.is_pending() && self.armed.swap(false, Ordering::SeqCst) {
-            if let Some(c) = self.conn.lock().unwrap().as_ref() {
-                c.close(1000, "bye");
-            }
+        if r.is_pending()
+            && self.armed.swap(false, Ordering::SeqCst)
+            && let Some(c) = self.conn.lock().unwrap().as_ref()
+        {
+            c.close(1000, "bye");
         }
         r
     }
