@@ -1,6 +1,7 @@
 //! The JSON envelope of PROTOCOL.md section 1: parsing inbound frames, writing outbound ones.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
@@ -114,6 +115,96 @@ impl<'a> InboundFrame<'a> {
     pub fn correlation_id(&self) -> Option<String> {
         peek_correlation_id(self.meta?.get())
     }
+}
+
+/// Where the `meta` and `payload` values of a parsed frame are in its text: owned byte ranges, so
+/// that the text can travel on (to a request, to the call waiting for its reply) and its parts be
+/// read again without a second parse of the frame.
+///
+/// ```
+/// use wskit::wire::{FrameParts, InboundFrame};
+/// let text = r#"{"type":"X","meta":{"correlationId":"c"},"payload":{"a":1}}"#;
+/// let parts = FrameParts::of(text, &InboundFrame::parse(text).unwrap());
+/// assert_eq!(parts.payload(text), Some(r#"{"a":1}"#));
+/// assert_eq!(parts.correlation_id(text).as_deref(), Some("c"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameParts {
+    /// The bytes of the `meta` value (`None`: absent or `null`).
+    pub meta: Option<Range<usize>>,
+    /// The bytes of the `payload` value (`None`: absent).
+    pub payload: Option<Range<usize>>,
+}
+
+impl FrameParts {
+    /// The parts of `frame`, parsed from `text`.
+    pub fn of(text: &str, frame: &InboundFrame<'_>) -> Self {
+        let range_in = |part: &str| {
+            let start = part.as_ptr() as usize - text.as_ptr() as usize;
+            start..start + part.len()
+        };
+        FrameParts {
+            meta: frame.meta.map(|m| range_in(m.get())),
+            payload: frame.payload.map(|p| range_in(p.get())),
+        }
+    }
+
+    /// The parts of `text`, parsing its envelope unless `parts` already holds them; the
+    /// `INVALID_ARGUMENT` answer for a frame that is not a valid envelope.
+    pub fn get_or_parse<'p>(parts: &'p mut Option<Self>, text: &str) -> Result<&'p Self, Error> {
+        if parts.is_none() {
+            let frame = InboundFrame::parse(text)?;
+            *parts = Some(FrameParts::of(text, &frame));
+        }
+        Ok(parts.get_or_insert_default())
+    }
+
+    /// The text of the `meta` value.
+    pub fn meta<'t>(&self, text: &'t str) -> Option<&'t str> {
+        self.meta.clone().map(|r| &text[r])
+    }
+
+    /// The text of the `payload` value.
+    pub fn payload<'t>(&self, text: &'t str) -> Option<&'t str> {
+        self.payload.clone().map(|r| &text[r])
+    }
+
+    /// The correlationId in the frame's meta, read without validating the rest (for answers
+    /// before or instead of validation).
+    pub fn correlation_id(&self, text: &str) -> Option<String> {
+        peek_correlation_id(self.meta(text)?)
+    }
+}
+
+/// The error in the payload of an `ERROR` / `RPC_ERROR` frame, or why it is not one.
+///
+/// ```
+/// let e = wskit::wire::error_payload(Some(r#"{"code":"NOT_FOUND","message":"gone"}"#)).unwrap();
+/// assert_eq!(e.code, wskit::ErrorCode::NotFound);
+/// assert!(wskit::wire::error_payload(None).is_err());
+/// ```
+pub fn error_payload(payload: Option<&str>) -> Result<Error, String> {
+    serde_json::from_str::<Error>(payload.unwrap_or("null"))
+        .map_err(|e| format!("not an error payload: {e}"))
+}
+
+/// The update of a `$ws:rpc-progress` frame: its `payload`, else its `data` (ws-kit writes both).
+///
+/// ```
+/// let text = r#"{"type":"$ws:rpc-progress","meta":{"correlationId":"c"},"data":{"percent":5}}"#;
+/// assert_eq!(wskit::wire::progress_update(text).unwrap().unwrap().get(), r#"{"percent":5}"#);
+/// ```
+pub fn progress_update(text: &str) -> Result<Option<&RawValue>, String> {
+    #[derive(Deserialize)]
+    struct ProgressFrame<'a> {
+        #[serde(borrow, default)]
+        payload: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        data: Option<&'a RawValue>,
+    }
+    let frame: ProgressFrame<'_> =
+        serde_json::from_str(text).map_err(|e| format!("unreadable progress frame: {e}"))?;
+    Ok(frame.payload.or(frame.data))
 }
 
 /// The type of a frame that starts exactly `{"type":"<name>"` with no escape in the name (how

@@ -15,7 +15,7 @@ pub use error::{Error, ErrorCode};
 #[doc(hidden)]
 pub use frame::{Correlated, peek_type};
 pub use frame::{
-    InboundFrame, Meta, OutMeta, RESERVED_META_KEYS, STANDARD_META_KEYS, encode_error,
-    encode_frame, encode_heartbeat_ack, encode_progress, is_reserved_type, meta_keys,
-    peek_correlation_id, types,
+    FrameParts, InboundFrame, Meta, OutMeta, RESERVED_META_KEYS, STANDARD_META_KEYS, encode_error,
+    encode_frame, encode_heartbeat_ack, encode_progress, error_payload, is_reserved_type,
+    meta_keys, peek_correlation_id, progress_update, types,
 };

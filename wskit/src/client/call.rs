@@ -8,16 +8,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::Stream;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tokio::sync::{Notify, mpsc};
 
 use super::error::ClientError;
 use super::handle::Client;
 use super::report::ErrorReport;
-use super::shared::{Inner, Reports, error_payload};
+use super::shared::{Inner, Reply, Reports};
 use wskit_core::validate::{Issues, Path, decode_payload};
-use wskit_core::wire::{InboundFrame, types};
+use wskit_core::wire::{decode_payload_text, error_payload, progress_update, types};
 use wskit_core::{Message, Rpc};
 
 /// How many undelivered updates one [`Progress`] stream buffers before it drops new ones.
@@ -205,10 +203,10 @@ impl Drop for Abandon {
 }
 
 fn finish<R: Rpc>(
-    reply: Result<Result<String, ClientError>, tokio::sync::oneshot::error::RecvError>,
+    reply: Result<Result<Reply, ClientError>, tokio::sync::oneshot::error::RecvError>,
 ) -> Result<R::Response, ClientError> {
     match reply {
-        Ok(Ok(text)) => decode_reply::<R>(&text),
+        Ok(Ok(reply)) => decode_reply::<R>(&reply),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(ClientError::ConnectionClosed),
     }
@@ -220,13 +218,13 @@ fn one_issue(root: &str, message: String) -> Issues {
     issues
 }
 
-/// Reads the terminal frame of a call: the response, or an `RPC_ERROR`.
-fn decode_reply<R: Rpc>(text: &str) -> Result<R::Response, ClientError> {
-    let frame = InboundFrame::parse(text)
-        .map_err(|e| ClientError::InvalidReply(one_issue("frame", e.message)))?;
-    let ty = frame.ty.as_ref();
+/// Reads the terminal frame of a call, parsed once already by the connection task: the response,
+/// or an `RPC_ERROR`.
+fn decode_reply<R: Rpc>(reply: &Reply) -> Result<R::Response, ClientError> {
+    let ty = reply.ty.as_str();
+    let payload = reply.parts.payload(&reply.text);
     if ty == types::RPC_ERROR || ty == types::ERROR {
-        return match error_payload(frame.payload) {
+        return match error_payload(payload) {
             Ok(e) => Err(ClientError::Rpc(e)),
             Err(why) => Err(ClientError::InvalidReply(one_issue("payload", why))),
         };
@@ -238,7 +236,8 @@ fn decode_reply<R: Rpc>(text: &str) -> Result<R::Response, ClientError> {
             format!("expected {expected}, got {ty}"),
         )));
     }
-    decode_payload::<R::Response>(frame.payload).map_err(ClientError::InvalidReply)
+    // A slice of a frame the connection task parsed: valid JSON, read once more here.
+    decode_payload_text::<R::Response>(payload).map_err(ClientError::InvalidReply)
 }
 
 /// Cancels a call from anywhere: the call resolves to [`ClientError::Cancelled`] and the server
@@ -293,19 +292,10 @@ pub struct Progress<R: Rpc> {
     _rpc: std::marker::PhantomData<fn() -> R>,
 }
 
-#[derive(Deserialize)]
-struct ProgressFrame<'a> {
-    #[serde(borrow, default)]
-    payload: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    data: Option<&'a RawValue>,
-}
-
 /// Reads the update of a `$ws:rpc-progress` frame from `payload`, else `data`.
 fn decode_progress<R: Rpc>(text: &str) -> Result<R::Progress, Issues> {
-    let frame: ProgressFrame<'_> = serde_json::from_str(text)
-        .map_err(|e| one_issue("frame", format!("unreadable progress frame: {e}")))?;
-    decode_payload::<R::Progress>(frame.payload.or(frame.data))
+    let update = progress_update(text).map_err(|why| one_issue("frame", why))?;
+    decode_payload::<R::Progress>(update)
 }
 
 impl<R: Rpc> Progress<R> {

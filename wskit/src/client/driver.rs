@@ -21,10 +21,12 @@ use super::events::Dispatch;
 use super::options::{AuthTransport, Options, ProtocolPosition};
 use super::queue::Outbound;
 use super::report::{ErrorReport, Unhandled};
-use super::shared::{Inner, Reports, abort_frame, call_hook, error_payload, frame_text};
+use super::shared::{Inner, Reply, Reports, abort_frame, call_hook, frame_text};
 use super::state::{ConnectionState, Gap};
 use crate::percent;
-use wskit_core::wire::{InboundFrame, OutMeta, close, encode_frame, types};
+use wskit_core::wire::{
+    FrameParts, InboundFrame, OutMeta, close, encode_frame, error_payload, types,
+};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -486,7 +488,12 @@ fn handle_inbound(inner: &Inner, text: &str) {
             if let Some((id, p)) = sh.pending.remove_entry(id.as_str()) {
                 sh.recent.remember(id);
                 drop(sh);
-                let _ = p.reply_tx.send(Ok(text.to_owned()));
+                let reply = Reply {
+                    ty: ty.to_owned(),
+                    text: text.to_owned(),
+                    parts: FrameParts::of(text, &frame),
+                };
+                let _ = p.reply_tx.send(Ok(reply));
             }
             return;
         }
@@ -498,7 +505,7 @@ fn handle_inbound(inner: &Inner, text: &str) {
         return;
     }
     if ty == types::ERROR || ty == types::RPC_ERROR {
-        match error_payload(frame.payload) {
+        match error_payload(frame.payload.map(|p| p.get())) {
             Ok(e) => reports.push(ErrorReport::Server(e)),
             Err(why) => reports.push(ErrorReport::Parse {
                 error: wskit_core::Error::invalid_argument(why),

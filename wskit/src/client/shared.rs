@@ -12,9 +12,8 @@ use super::options::Options;
 use super::queue::{OfflineQueue, Outbound, Pushed};
 use super::report::ErrorReport;
 use super::state::{ConnectionState, Gap};
-use serde_json::value::RawValue;
 
-use wskit_core::wire::{OutMeta, encode_frame, types};
+use wskit_core::wire::{FrameParts, OutMeta, encode_frame, types};
 
 /// A request awaiting its reply.
 pub(crate) struct Pending {
@@ -27,7 +26,7 @@ pub(crate) struct Pending {
     /// Whether the frame was handed to the socket (the request is "in flight").
     pub written: bool,
     pub written_tx: Option<oneshot::Sender<()>>,
-    pub reply_tx: oneshot::Sender<Result<String, ClientError>>,
+    pub reply_tx: oneshot::Sender<Result<Reply, ClientError>>,
     pub progress_tx: Option<mpsc::Sender<String>>,
 }
 
@@ -35,7 +34,7 @@ pub(crate) struct Pending {
 pub(crate) struct Started {
     pub id: Arc<str>,
     pub written_rx: oneshot::Receiver<()>,
-    pub reply_rx: oneshot::Receiver<Result<String, ClientError>>,
+    pub reply_rx: oneshot::Receiver<Result<Reply, ClientError>>,
 }
 
 /// Correlation ids answered or abandoned lately, so late replies are dropped quietly.
@@ -109,19 +108,21 @@ pub(crate) fn frame_text(bytes: Vec<u8>) -> Arc<str> {
     }
 }
 
+/// The terminal frame of a call, parsed once by the connection task: its type, its text and
+/// where its meta and payload are in that text.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub ty: String,
+    pub text: String,
+    pub parts: FrameParts,
+}
+
 pub(crate) fn abort_frame(id: &str) -> Arc<str> {
     let meta = OutMeta {
         correlation_id: Some(id.into()),
         ..OutMeta::default()
     };
     frame_text(encode_frame(types::ABORT, Some(&meta), None::<&()>))
-}
-
-/// The error in the payload of an `ERROR` / `RPC_ERROR` frame, or why it is not one.
-pub(crate) fn error_payload(payload: Option<&RawValue>) -> Result<wskit_core::Error, String> {
-    let payload = payload.map_or("null", RawValue::get);
-    serde_json::from_str::<wskit_core::Error>(payload)
-        .map_err(|e| format!("not an error payload: {e}"))
 }
 
 /// Calls a user hook; a panic in it is caught so that it cannot take the connection task down.

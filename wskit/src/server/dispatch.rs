@@ -3,7 +3,6 @@
 
 use std::future::Future;
 use std::marker::PhantomData;
-use std::ops::Range;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,11 +20,12 @@ use super::context::{Context, RpcContext};
 use super::io::utf8;
 use super::middleware::{Chain, Endpoint, Next};
 use super::report::{ErrorCause, panic_message};
-use super::request::{Parts, Received, ReqState};
+use super::request::{Received, ReqState};
 use super::runtime::Runtime;
 use super::service::{InFlight, Request};
 use super::state::{Route, ServerState};
 use crate::clock::now_ms;
+use wskit_core::wire::FrameParts as Parts;
 use wskit_core::wire::{self, InboundFrame, types};
 use wskit_core::wire::{decode_frame_text, decode_meta_text, decode_payload_text};
 use wskit_core::{Error, ErrorCode, Issues, Message, Rpc};
@@ -147,15 +147,16 @@ fn routed<D: Send + Sync + 'static>(
     let ty = route.ty;
     // The refusals below name the frame's correlationId, which needs its envelope parsed: a bad
     // envelope is answered as such first, as on the parse-first path.
-    let refuse = |mut parts: Option<Parts>, error: Error, cause: ErrorCause| match Parts::get(
-        &mut parts, &text,
-    ) {
-        Ok(parts) => {
-            let cid = parts.correlation_id(&text);
-            answer(conn, Some(ty), cid.as_deref(), error, cause);
-        }
-        Err(e) => answer_bad_frame(conn, e, ErrorCause::BadFrame),
-    };
+    let refuse =
+        |mut parts: Option<Parts>, error: Error, cause: ErrorCause| match Parts::get_or_parse(
+            &mut parts, &text,
+        ) {
+            Ok(parts) => {
+                let cid = parts.correlation_id(&text);
+                answer(conn, Some(ty), cid.as_deref(), error, cause);
+            }
+            Err(e) => answer_bad_frame(conn, e, ErrorCause::BadFrame),
+        };
     if shared.rt.is_draining() {
         let error =
             Error::unavailable("server shutting down").with_retry_after_ms(SHUTDOWN_RETRY_AFTER_MS);
@@ -210,14 +211,14 @@ fn run_inline_or_spawn(rt: &Runtime, fut: BoxFuture<'static, ()>) {
 }
 
 impl<D: Send + Sync + 'static> Request<D> {
-    /// The envelope's parts ([`Parts::get`]).
+    /// The envelope's parts (`FrameParts::get_or_parse`).
     fn parts(&mut self) -> Result<&Parts, Error> {
-        Parts::get(&mut self.parts, &self.text)
+        Parts::get_or_parse(&mut self.parts, &self.text)
     }
 
     /// The correlationId in the frame's meta, `None` too for a frame that is not a valid envelope.
     fn correlation_id(&mut self) -> Option<String> {
-        Parts::get(&mut self.parts, &self.text)
+        Parts::get_or_parse(&mut self.parts, &self.text)
             .ok()?
             .correlation_id(&self.text)
     }
@@ -230,7 +231,7 @@ impl<D: Send + Sync + 'static> Request<D> {
         match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
             Ok(decoded) => decoded,
             Err(panic) => {
-                let cid = Parts::get(&mut parts, &text)
+                let cid = Parts::get_or_parse(&mut parts, &text)
                     .ok()
                     .and_then(|p| p.correlation_id(&text));
                 let error = Error::from_code(ErrorCode::Internal);
@@ -302,11 +303,10 @@ impl<D: Send + Sync + 'static> Request<D> {
         &self,
         parts: &Parts,
     ) -> Result<(wskit_core::wire::Meta, M::Meta, M), Error> {
-        let part = |range: &Option<Range<usize>>| range.clone().map(|r| &self.text[r]);
         // The ranges are slices of a parsed frame: valid JSON, read once more here.
-        let meta = decode_meta_text::<M>(part(&parts.meta));
+        let meta = decode_meta_text::<M>(parts.meta(&self.text));
         // Decoding checks the constraints too (`Validate`): no second pass.
-        let payload = decode_payload_text::<M>(part(&parts.payload));
+        let payload = decode_payload_text::<M>(parts.payload(&self.text));
         match (meta, payload) {
             (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
             (meta, payload) => {

@@ -1,10 +1,9 @@
-//! One request in flight: when its frame was received, where its envelope's parts are, the state
+//! One request in flight: when its frame was received, the state
 //! its contexts share (meta, deadline, cancellation, the terminal-frame rule), and the table of
 //! a connection's RPCs still running (for `$ws:abort` and duplicate correlationIds).
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::SystemTime;
@@ -13,8 +12,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use wskit_core::Error;
-use wskit_core::wire::{self, InboundFrame, Meta};
+use wskit_core::wire::Meta;
 
 /// When a frame was read.
 #[derive(Debug, Clone, Copy)]
@@ -30,42 +28,6 @@ impl Received {
         Received {
             at: SystemTime::now(),
             instant: Instant::now(),
-        }
-    }
-}
-
-/// Where the `meta` and `payload` values of a parsed envelope are in the frame's text.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Parts {
-    pub meta: Option<Range<usize>>,
-    pub payload: Option<Range<usize>>,
-}
-
-impl Parts {
-    /// The parts of `text`, parsing its envelope unless `parts` already holds them; the
-    /// `INVALID_ARGUMENT` answer for a frame that is not a valid envelope.
-    pub(crate) fn get<'p>(parts: &'p mut Option<Parts>, text: &str) -> Result<&'p Parts, Error> {
-        if parts.is_none() {
-            let frame = InboundFrame::parse(text)?;
-            *parts = Some(Parts::of(text, &frame));
-        }
-        Ok(parts.get_or_insert_default())
-    }
-
-    /// The correlationId in the frame's meta, read without validating the rest (for answers
-    /// before or instead of validation).
-    pub(crate) fn correlation_id(&self, text: &str) -> Option<String> {
-        wire::peek_correlation_id(&text[self.meta.clone()?])
-    }
-
-    pub(crate) fn of(text: &str, frame: &InboundFrame<'_>) -> Self {
-        let range_in = |part: &str| {
-            let start = part.as_ptr() as usize - text.as_ptr() as usize;
-            start..start + part.len()
-        };
-        Parts {
-            meta: frame.meta.map(|m| range_in(m.get())),
-            payload: frame.payload.map(|p| range_in(p.get())),
         }
     }
 }

@@ -9,8 +9,9 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::connection::Conn;
 use super::middleware::Chain;
-use super::request::{Parts, Received};
+use super::request::Received;
 use wskit_core::describe::ProtocolDesc;
+use wskit_core::wire::FrameParts as Parts;
 
 /// One protocol's handlers, ready to be served: what `Chat::server(handler)` returns.
 ///
