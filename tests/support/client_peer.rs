@@ -293,6 +293,24 @@ pub async fn connected(peer: &Peer) -> (wskit::client::Client, Conn) {
     (client, conn)
 }
 
+/// Starts `request` on `client` as a task and reads the request frame at the peer: the shape of
+/// most request tests (spawn the call, read the request, answer or not, check the outcome).
+/// Returns the call's task and the frame's correlationId.
+pub async fn spawn_request<R: wskit::Rpc>(
+    client: &wskit::client::Client,
+    conn: &mut Conn,
+    request: R,
+) -> (
+    tokio::task::JoinHandle<Result<R::Response, wskit::client::ClientError>>,
+    String,
+) {
+    let call = tokio::spawn(std::future::IntoFuture::into_future(
+        client.request(request),
+    ));
+    let id = id_of(&conn.recv().await);
+    (call, id)
+}
+
 /// The correlationId of a frame the client sent.
 pub fn id_of(frame: &Value) -> String {
     frame["meta"]["correlationId"]

@@ -2,7 +2,7 @@
 //! (`$ws:abort`), first reply wins, progress. Against a raw WebSocket peer on 127.0.0.1.
 
 use wskit_tests::client_peer as peer;
-use wskit_tests::client_peer::{connected, id_of};
+use wskit_tests::client_peer::{connected, id_of, spawn_request};
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -52,14 +52,14 @@ async fn request_carries_uuid_and_timestamp_and_gets_its_reply() {
 async fn rpc_error_is_typed() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = tokio::spawn(
-        client
-            .request(GetUser {
-                user_id: "u1".into(),
-            })
-            .into_future(),
-    );
-    let id = id_of(&conn.recv().await);
+    let (call, id) = spawn_request(
+        &client,
+        &mut conn,
+        GetUser {
+            user_id: "u1".into(),
+        },
+    )
+    .await;
     conn.send(
         json!({"type":"RPC_ERROR","meta":{"correlationId":id},"payload":{
         "code":"RESOURCE_EXHAUSTED","message":"slow down","details":{"limit":5},
@@ -80,14 +80,14 @@ async fn rpc_error_is_typed() {
 async fn reply_that_fails_validation_is_invalid_reply() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = tokio::spawn(
-        client
-            .request(GetUser {
-                user_id: "u1".into(),
-            })
-            .into_future(),
-    );
-    let id = id_of(&conn.recv().await);
+    let (call, id) = spawn_request(
+        &client,
+        &mut conn,
+        GetUser {
+            user_id: "u1".into(),
+        },
+    )
+    .await;
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":7}}))
         .await;
     match within("the reply", call).await.unwrap() {
@@ -100,14 +100,14 @@ async fn reply_that_fails_validation_is_invalid_reply() {
         other => panic!("expected InvalidReply, got {other:?}"),
     }
     // A reply of the wrong type for this request.
-    let call = tokio::spawn(
-        client
-            .request(GetUser {
-                user_id: "u2".into(),
-            })
-            .into_future(),
-    );
-    let id = id_of(&conn.recv().await);
+    let (call, id) = spawn_request(
+        &client,
+        &mut conn,
+        GetUser {
+            user_id: "u2".into(),
+        },
+    )
+    .await;
     conn.send(json!({"type":"NOTICE","meta":{"correlationId":id},"payload":{"text":"?"}}))
         .await;
     match within("the reply", call).await.unwrap() {
@@ -130,14 +130,14 @@ async fn only_the_first_reply_counts() {
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     let mut conn = conn;
-    let call = tokio::spawn(
-        client
-            .request(GetUser {
-                user_id: "u1".into(),
-            })
-            .into_future(),
-    );
-    let id = id_of(&conn.recv().await);
+    let (call, id) = spawn_request(
+        &client,
+        &mut conn,
+        GetUser {
+            user_id: "u1".into(),
+        },
+    )
+    .await;
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":"first"}}))
         .await;
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":"second"}}))
@@ -180,14 +180,14 @@ async fn timeout_fails_the_call_and_aborts_it_on_the_server() {
     // A reply after the timeout goes nowhere and breaks nothing.
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":"late"}}))
         .await;
-    let call = tokio::spawn(
-        client
-            .request(GetUser {
-                user_id: "u2".into(),
-            })
-            .into_future(),
-    );
-    let id2 = id_of(&conn.recv().await);
+    let (call, id2) = spawn_request(
+        &client,
+        &mut conn,
+        GetUser {
+            user_id: "u2".into(),
+        },
+    )
+    .await;
     conn.send(json!({"type":"USER_DATA","meta":{"correlationId":id2},"payload":{"name":"ok"}}))
         .await;
     assert_eq!(within("the reply", call).await.unwrap().unwrap().name, "ok");
@@ -229,14 +229,14 @@ async fn pending_limit_refuses_more_requests() {
             })
             .into_future(),
     );
-    let b = tokio::spawn(
-        client
-            .request(GetUser {
-                user_id: "b".into(),
-            })
-            .into_future(),
-    );
-    let ida = id_of(&conn.recv().await);
+    let (b, ida) = spawn_request(
+        &client,
+        &mut conn,
+        GetUser {
+            user_id: "b".into(),
+        },
+    )
+    .await;
     let _idb = id_of(&conn.recv().await);
     let third = client
         .request(GetUser {
@@ -265,14 +265,14 @@ async fn pending_limit_refuses_more_requests() {
 async fn dropping_the_call_sends_abort() {
     let peer = Peer::bind().await;
     let (client, mut conn) = connected(&peer).await;
-    let call = tokio::spawn(
-        client
-            .request(CreateOrder {
-                item: "book".into(),
-            })
-            .into_future(),
-    );
-    let id = id_of(&conn.recv().await);
+    let (call, id) = spawn_request(
+        &client,
+        &mut conn,
+        CreateOrder {
+            item: "book".into(),
+        },
+    )
+    .await;
     call.abort(); // drops the call's future
     let abort = conn.recv().await;
     assert_eq!(abort["type"], "$ws:abort");

@@ -1,10 +1,6 @@
 //! The chat example (`cargo run --example chat`) behaves as the README's walkthrough shows.
 
-#[path = "../../examples/chat_protocol.rs"]
-mod chat_protocol;
-#[path = "../../examples/chat_server.rs"]
-mod chat_server;
-
+use crate::chat_server;
 use wskit_tests::*;
 
 #[tokio::test]
