@@ -84,7 +84,7 @@ fn request_payload_is_protocol_md_example() {
         ..OutMeta::default()
     };
     assert_eq!(
-        encode_frame(GetUser::TYPE, Some(&meta), Some(&req)),
+        encode_frame(GetUser::TYPE, Some(&meta), Some(&req)).unwrap(),
         br#"{"type":"GET_USER","meta":{"correlationId":"c-1","timestamp":1764160000000},"payload":{"userId":"u1"}}"#
     );
 }
@@ -97,7 +97,7 @@ fn event_frame_is_protocol_md_form() {
     };
     round_trip(&ev, r#"{"roomId":"r","userId":"u"}"#);
     assert_eq!(
-        encode_frame(UserJoined::TYPE, Some(&OutMeta::default()), Some(&ev)),
+        encode_frame(UserJoined::TYPE, Some(&OutMeta::default()), Some(&ev)).unwrap(),
         br#"{"type":"USER_JOINED","meta":{},"payload":{"roomId":"r","userId":"u"}}"#
     );
 }
@@ -109,7 +109,7 @@ fn message_without_fields_has_no_payload() {
     round_trip(&Ping {}, "{}");
     let payload = Ping::PAYLOAD.is_written().then_some(&Ping {});
     assert_eq!(
-        encode_frame(Ping::TYPE, None::<&OutMeta>, payload),
+        encode_frame(Ping::TYPE, None::<&OutMeta>, payload).unwrap(),
         br#"{"type":"PING"}"#
     );
 }
@@ -145,7 +145,7 @@ fn response_with_nested_type_enum_and_omitted_option() {
         ..OutMeta::default()
     };
     assert_eq!(
-        encode_frame(UserData::TYPE, Some(&meta), Some(&data)),
+        encode_frame(UserData::TYPE, Some(&meta), Some(&data)).unwrap(),
         br#"{"type":"USER_DATA","meta":{"correlationId":"c-1"},"payload":{"name":"Ada","email":"ada@example.com","role":"member"}}"#
     );
 }
@@ -326,12 +326,12 @@ fn published_event_and_progress_frames() {
         user_id: "u".into(),
     };
     assert_eq!(
-        encode_frame(UserJoined::TYPE, None::<&OutMeta>, Some(&ev)),
+        encode_frame(UserJoined::TYPE, None::<&OutMeta>, Some(&ev)).unwrap(),
         br#"{"type":"USER_JOINED","payload":{"roomId":"r","userId":"u"}}"#
     );
     // Section 2: progress goes under both `payload` and `data`.
     assert_eq!(
-        wskit::wire::encode_progress(Some("c-1"), &ExportProgress { percent: 5 }),
+        wskit::wire::encode_progress(Some("c-1"), &ExportProgress { percent: 5 }).unwrap(),
         br#"{"type":"$ws:rpc-progress","meta":{"correlationId":"c-1"},"payload":{"percent":5},"data":{"percent":5}}"#
     );
 }
@@ -353,7 +353,7 @@ fn declared_meta_goes_into_the_frame_meta() {
         room_id: "general".into(),
     };
     assert_eq!(
-        encode_frame(JoinRoom::TYPE, Some(&out), Some(&join)),
+        encode_frame(JoinRoom::TYPE, Some(&out), Some(&join)).unwrap(),
         br#"{"type":"JOIN_ROOM","meta":{"correlationId":"c-1","traceId":"t-1"},"payload":{"roomId":"general"}}"#
     );
 }

@@ -241,16 +241,21 @@ pub fn peek_correlation_id(meta: &str) -> Option<String> {
 /// Writes one outbound frame: `{"type":..,"meta":..,"payload":..}`.
 ///
 /// `meta` is written when `Some` (pass an empty map for `"meta":{}`); `payload` when `Some`.
+/// Fails only when a `Serialize` impl of `meta` or `payload` fails (a map with non-string keys,
+/// a user's own impl): then no frame is written at all, rather than a truncated one.
 ///
 /// ```
 /// let bytes = wskit::wire::encode_frame("USER_JOINED", Some(&wskit::wire::OutMeta::default()), Some(&serde_json::json!({"roomId":"r"})));
-/// assert_eq!(bytes, br#"{"type":"USER_JOINED","meta":{},"payload":{"roomId":"r"}}"#);
+/// assert_eq!(bytes.unwrap(), br#"{"type":"USER_JOINED","meta":{},"payload":{"roomId":"r"}}"#);
+/// // A payload that cannot be JSON (a map keyed by a pair) is an error, not half a frame:
+/// let bad: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+/// assert!(wskit::wire::encode_frame("X", None::<&()>, Some(&bad)).is_err());
 /// ```
 pub fn encode_frame<M: Serialize + ?Sized, P: Serialize + ?Sized>(
     ty: &str,
     meta: Option<&M>,
     payload: Option<&P>,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, serde_json::Error> {
     encode_with(|out| write_frame(out, ty, meta, payload, None::<&()>))
 }
 
@@ -260,7 +265,9 @@ const SCRATCH_KEPT: usize = 64 * 1024;
 /// Runs `write` on this thread's reused buffer and returns an exactly-sized copy of what it
 /// wrote: one allocation per frame and none spent growing a buffer. (An exactly-sized `Vec` also
 /// becomes `Bytes` without another allocation.)
-fn encode_with(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+fn encode_with(
+    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> serde_json::Result<Vec<u8>> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
@@ -272,8 +279,7 @@ fn encode_with(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
             && let Some(write) = write.take()
         {
             buf.clear();
-            write(&mut buf);
-            written = Some(buf.to_vec());
+            written = Some(write(&mut buf).map(|()| buf.to_vec()));
             if buf.capacity() > SCRATCH_KEPT {
                 *buf = Vec::new();
             }
@@ -283,9 +289,9 @@ fn encode_with(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     written.unwrap_or_else(|| {
         let mut out = Vec::new();
         if let Some(write) = write {
-            write(&mut out);
+            write(&mut out)?;
         }
-        out
+        Ok(out)
     })
 }
 
@@ -296,23 +302,24 @@ fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Serialize + ?Siz
     meta: Option<&M>,
     payload: Option<&P>,
     data: Option<&X>,
-) {
+) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"type\":");
-    // Writing into a Vec cannot fail, and our types serialize infallibly.
-    let _ = serde_json::to_writer(&mut *out, ty);
+    // Writing into a Vec cannot fail; a `Serialize` impl can.
+    serde_json::to_writer(&mut *out, ty)?;
     if let Some(meta) = meta {
         out.extend_from_slice(b",\"meta\":");
-        let _ = serde_json::to_writer(&mut *out, meta);
+        serde_json::to_writer(&mut *out, meta)?;
     }
     if let Some(payload) = payload {
         out.extend_from_slice(b",\"payload\":");
-        let _ = serde_json::to_writer(&mut *out, payload);
+        serde_json::to_writer(&mut *out, payload)?;
     }
     if let Some(data) = data {
         out.extend_from_slice(b",\"data\":");
-        let _ = serde_json::to_writer(&mut *out, data);
+        serde_json::to_writer(&mut *out, data)?;
     }
     out.push(b'}');
+    Ok(())
 }
 
 /// The `meta` of an outbound frame: a correlationId, a timestamp, and any declared extras.
@@ -381,11 +388,20 @@ pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
     } else {
         types::ERROR
     };
-    encode_frame(ty, Some(&meta), Some(error))
+    // An `Error` is strings and JSON values: it always serializes. Were that ever to break, the
+    // answer would still be a well-formed frame.
+    encode_frame(ty, Some(&meta), Some(error)).unwrap_or_else(|_| {
+        let fallback = Error::from_code(super::error::ErrorCode::Internal);
+        encode_frame(ty, Some(&meta), Some(&fallback)).unwrap_or_default()
+    })
 }
 
-/// Writes a `$ws:rpc-progress` frame; the update goes under both `payload` and `data`.
-pub fn encode_progress<P: Serialize + ?Sized>(correlation_id: Option<&str>, update: &P) -> Vec<u8> {
+/// Writes a `$ws:rpc-progress` frame; the update goes under both `payload` and `data`. Fails
+/// only when the update's `Serialize` impl fails.
+pub fn encode_progress<P: Serialize + ?Sized>(
+    correlation_id: Option<&str>,
+    update: &P,
+) -> Result<Vec<u8>, serde_json::Error> {
     let meta = Correlated(correlation_id);
     encode_with(|out| {
         write_frame(
@@ -439,7 +455,7 @@ mod tests {
 
     #[test]
     fn progress_has_payload_and_data() {
-        let f = encode_progress(Some("c-1"), &serde_json::json!({"percent":5}));
+        let f = encode_progress(Some("c-1"), &serde_json::json!({"percent":5})).unwrap();
         assert_eq!(
             f,
             br#"{"type":"$ws:rpc-progress","meta":{"correlationId":"c-1"},"payload":{"percent":5},"data":{"percent":5}}"#
@@ -473,16 +489,16 @@ mod tests {
         struct Nested;
         impl Serialize for Nested {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let inner = encode_frame("INNER", None::<&()>, Some(&1));
+                let inner = encode_frame("INNER", None::<&()>, Some(&1)).unwrap();
                 s.serialize_str(std::str::from_utf8(&inner).expect("UTF-8"))
             }
         }
         assert_eq!(
-            encode_frame("OUTER", None::<&()>, Some(&Nested)),
+            encode_frame("OUTER", None::<&()>, Some(&Nested)).unwrap(),
             br#"{"type":"OUTER","payload":"{\"type\":\"INNER\",\"payload\":1}"}"#
         );
         assert_eq!(
-            encode_frame("AFTER", None::<&()>, Some(&2)),
+            encode_frame("AFTER", None::<&()>, Some(&2)).unwrap(),
             br#"{"type":"AFTER","payload":2}"#
         );
     }

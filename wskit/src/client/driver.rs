@@ -271,7 +271,8 @@ async fn session(
                     return lost(inner, rx);
                 }
                 if now >= ping_at {
-                    let frame = encode_frame(types::HEARTBEAT, None::<&OutMeta>, None::<&()>);
+                    let frame = encode_frame(types::HEARTBEAT, None::<&OutMeta>, None::<&()>)
+                        .expect("a frame of a type alone always encodes");
                     if !write(&mut ws, &frame_text(frame), write_timeout).await {
                         return lost(inner, rx);
                     }

@@ -26,7 +26,8 @@ pub enum ClientError {
     Rpc(wskit_core::Error),
     /// The reply failed validation against the response type.
     InvalidReply(Issues),
-    /// The outbound message failed its own validation and was not sent.
+    /// The outbound message failed its own validation, or could not be encoded (its `Serialize`
+    /// impl failed), and was not sent.
     InvalidMessage(Issues),
     /// Not open, and the offline queue is off.
     NotConnected,

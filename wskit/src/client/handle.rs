@@ -56,12 +56,17 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn encode_message<M: Message>(msg: &M, meta: OutMeta) -> Arc<str> {
-    frame_text(encode_frame(
-        M::TYPE,
-        Some(&meta),
-        M::PAYLOAD.is_written().then_some(msg),
-    ))
+/// The frame of a message, or why it cannot be one (its `Serialize` impl failed): an issue at
+/// `payload`, as [`ClientError::InvalidMessage`] reports it.
+fn encode_message<M: Message>(msg: &M, meta: OutMeta) -> Result<Arc<str>, ClientError> {
+    encode_frame(M::TYPE, Some(&meta), M::PAYLOAD.is_written().then_some(msg))
+        .map(frame_text)
+        .map_err(|e| {
+            let mut issues = wskit_core::Issues::new();
+            let why = format!("could not be encoded: {e}");
+            issues.push(&wskit_core::validate::Path::root("payload"), why);
+            ClientError::InvalidMessage(issues)
+        })
 }
 
 /// Declared meta fields as JSON object entries for [`OutMeta::extra`].
@@ -237,7 +242,7 @@ impl Client {
             extra,
             ..OutMeta::default()
         };
-        let frame = encode_message(&msg, meta);
+        let frame = encode_message(&msg, meta)?;
         self.inner.send_frame(M::TYPE, frame, M::SUBSCRIPTION)
     }
 
@@ -252,7 +257,8 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn forget_subscription<M: Message>(&self, msg: &M) -> bool {
-        self.forget_subscription_frame(encode_message(msg, OutMeta::default()))
+        encode_message(msg, OutMeta::default())
+            .is_ok_and(|frame| self.forget_subscription_frame(frame))
     }
 
     /// [`forget_subscription`](Self::forget_subscription) of a message sent with declared meta.
@@ -261,7 +267,7 @@ impl Client {
             extra: extra_meta(meta),
             ..OutMeta::default()
         };
-        self.forget_subscription_frame(encode_message(msg, meta))
+        encode_message(msg, meta).is_ok_and(|frame| self.forget_subscription_frame(frame))
     }
 
     fn forget_subscription_frame(&self, frame: Arc<str>) -> bool {
@@ -285,7 +291,7 @@ impl Client {
             extra: meta.as_ref().map(extra_meta).unwrap_or_default(),
             ..OutMeta::default()
         };
-        let frame = encode_message(&req, meta);
+        let frame = encode_message(&req, meta)?;
         self.inner
             .start_request(id, R::TYPE, frame, R::IDEMPOTENT, progress_tx)
     }

@@ -122,7 +122,8 @@ pub(crate) fn abort_frame(id: &str) -> Arc<str> {
         correlation_id: Some(id.into()),
         ..OutMeta::default()
     };
-    frame_text(encode_frame(types::ABORT, Some(&meta), None::<&()>))
+    // A type and a correlationId, no payload: nothing that can fail to serialize.
+    frame_text(encode_frame(types::ABORT, Some(&meta), None::<&()>).expect("abort frame"))
 }
 
 /// Calls a user hook; a panic in it is caught so that it cannot take the connection task down.

@@ -62,6 +62,8 @@ pub enum PubSubError {
     ConnectionClosed,
     /// The backend failed (a cluster backend lost its bus, for instance).
     Backend(String),
+    /// The message could not be encoded (its `Serialize` impl failed): nothing was published.
+    Encode(String),
 }
 
 impl fmt::Display for PubSubError {
@@ -73,6 +75,7 @@ impl fmt::Display for PubSubError {
             }
             PubSubError::ConnectionClosed => f.write_str("connection closed"),
             PubSubError::Backend(why) => write!(f, "pub/sub backend failed: {why}"),
+            PubSubError::Encode(why) => write!(f, "message could not be encoded: {why}"),
         }
     }
 }
@@ -81,7 +84,8 @@ impl std::error::Error for PubSubError {}
 
 impl From<PubSubError> for Error {
     /// `INVALID_ARGUMENT` for a bad topic, `RESOURCE_EXHAUSTED` for a full set, `UNAVAILABLE`
-    /// otherwise (PROTOCOL.md section 6).
+    /// for a closed connection or a failed backend (PROTOCOL.md section 6), `INTERNAL` for a
+    /// message that could not be encoded.
     fn from(e: PubSubError) -> Error {
         match &e {
             PubSubError::InvalidTopic(_) => Error::invalid_argument(e.to_string()),
@@ -89,6 +93,7 @@ impl From<PubSubError> for Error {
             PubSubError::ConnectionClosed | PubSubError::Backend(_) => {
                 Error::unavailable(e.to_string())
             }
+            PubSubError::Encode(_) => Error::internal(e.to_string()),
         }
     }
 }

@@ -31,6 +31,8 @@ pub enum SendError {
     Closed,
     /// The outbound queue is full (a slow consumer); the slow-consumer policy was applied.
     QueueFull,
+    /// The message could not be encoded (its `Serialize` impl failed): nothing was queued.
+    Encode,
 }
 
 impl fmt::Display for SendError {
@@ -38,6 +40,7 @@ impl fmt::Display for SendError {
         f.write_str(match self {
             SendError::Closed => "connection closed",
             SendError::QueueFull => "outbound queue full (slow consumer)",
+            SendError::Encode => "message could not be encoded",
         })
     }
 }
@@ -45,8 +48,12 @@ impl fmt::Display for SendError {
 impl std::error::Error for SendError {}
 
 impl From<SendError> for Error {
+    /// `UNAVAILABLE`, or `INTERNAL` for a message that could not be encoded.
     fn from(e: SendError) -> Error {
-        Error::unavailable(e.to_string())
+        match e {
+            SendError::Encode => Error::internal(e.to_string()),
+            _ => Error::unavailable(e.to_string()),
+        }
     }
 }
 
@@ -315,7 +322,8 @@ impl<D: Send + Sync + 'static> Connection<D> {
     /// Sends a message to this client with this meta (declared meta fields in `extra`).
     pub fn send_with_meta<M: Message>(&self, msg: &M, meta: OutMeta) -> Result<(), SendError> {
         let frame =
-            wire::encode_frame(M::TYPE, Some(&meta), M::PAYLOAD.is_written().then_some(msg));
+            wire::encode_frame(M::TYPE, Some(&meta), M::PAYLOAD.is_written().then_some(msg))
+                .map_err(|_| SendError::Encode)?;
         self.conn.push(utf8(frame))
     }
 

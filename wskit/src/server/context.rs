@@ -167,9 +167,16 @@ impl<D, R: Rpc> std::ops::Deref for RpcContext<D, R> {
 }
 
 impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
-    /// Sends a progress update (before the reply; dropped after it).
+    /// Sends a progress update (before the reply; dropped after it). An update that cannot be
+    /// encoded (its `Serialize` impl failed) is dropped and reported to the error hook.
     pub fn progress(&self, update: R::Progress) {
-        let frame = wire::encode_progress(self.ctx.correlation_id(), &update);
+        let frame = match wire::encode_progress(self.ctx.correlation_id(), &update) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let error = Error::internal(format!("progress update could not be encoded: {e}"));
+                return self.ctx.conn.conn.report(error, ErrorCause::Handler);
+            }
+        };
         // Checked and queued under the terminal lock: never after the reply.
         let _progress = self.ctx.req.progress_lock();
         if !self.ctx.req.is_terminal() {
@@ -178,7 +185,8 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
     }
 
     /// Replies now; whether this was the first terminal frame. The handler's own return value is
-    /// then dropped.
+    /// then dropped. A response that cannot be encoded (its `Serialize` impl failed) is answered
+    /// `INTERNAL` instead.
     pub fn reply(&self, response: &R::Response) -> bool {
         if self.ctx.req.is_terminal() {
             return false;
@@ -191,7 +199,10 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
                 .is_written()
                 .then_some(response),
         );
-        self.ctx.finish(frame)
+        match frame {
+            Ok(frame) => self.ctx.finish(frame),
+            Err(e) => self.error(Error::internal(format!("reply could not be encoded: {e}"))),
+        }
     }
 
     /// Answers with an error now; whether this was the first terminal frame.

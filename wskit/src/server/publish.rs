@@ -44,7 +44,8 @@ pub(crate) fn encode_publication<M: Message>(
 ) -> Result<Publication, PubSubError> {
     pubsub::check_topic(topic)?;
     let meta = meta.filter(|m| !m.is_empty());
-    let frame = wire::encode_frame(M::TYPE, meta, M::PAYLOAD.is_written().then_some(msg));
+    let frame = wire::encode_frame(M::TYPE, meta, M::PAYLOAD.is_written().then_some(msg))
+        .map_err(|e| PubSubError::Encode(e.to_string()))?;
     Ok(Publication {
         topic: topic.to_owned(),
         wire_type: M::TYPE,
