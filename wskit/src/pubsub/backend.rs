@@ -124,6 +124,54 @@ pub fn check_topic(topic: &str) -> Result<(), PubSubError> {
     Ok(())
 }
 
+/// One encoded text frame, as a backend hands it to subscribers: a clone shares the bytes (a
+/// fan-out copies nothing). wskit's own type, so that a backend does not depend on the
+/// WebSocket library the server uses.
+///
+/// ```
+/// let frame = wskit::pubsub::Frame::from(r#"{"type":"X"}"#);
+/// let copy = frame.clone();
+/// assert_eq!(copy.as_str(), r#"{"type":"X"}"#);
+/// assert_eq!(frame.as_str().as_ptr(), copy.as_str().as_ptr());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(Utf8Bytes);
+
+impl Frame {
+    /// The frame's text.
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    /// The frame's bytes (UTF-8).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// The frame as the server's socket writes it.
+    pub(crate) fn into_text(self) -> Utf8Bytes {
+        self.0
+    }
+}
+
+impl From<Utf8Bytes> for Frame {
+    fn from(text: Utf8Bytes) -> Self {
+        Frame(text)
+    }
+}
+
+impl From<String> for Frame {
+    fn from(text: String) -> Self {
+        Frame(text.into())
+    }
+}
+
+impl From<&str> for Frame {
+    fn from(text: &str) -> Self {
+        Frame(text.into())
+    }
+}
+
 /// Where a backend delivers frames for one subscriber: the connection.
 ///
 /// `deliver` must not block; the server's implementation writes the frame straight to the
@@ -131,7 +179,7 @@ pub fn check_topic(topic: &str) -> Result<(), PubSubError> {
 /// applies the slow-consumer policy.
 pub trait FrameSink: Send + Sync + 'static {
     /// Hands one encoded frame to the subscriber.
-    fn deliver(&self, frame: Utf8Bytes);
+    fn deliver(&self, frame: Frame);
 
     /// Reads what [`deliver`](Self::deliver) reads first. A fan-out calls it for a batch of
     /// subscribers before delivering to each of them: their state is then fetched into the
@@ -140,12 +188,11 @@ pub trait FrameSink: Send + Sync + 'static {
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
-    /// use tokio_tungstenite::tungstenite::Utf8Bytes;
-    /// use wskit::pubsub::FrameSink;
+    /// use wskit::pubsub::{Frame, FrameSink};
     ///
     /// struct Counter(AtomicUsize);
     /// impl FrameSink for Counter {
-    ///     fn deliver(&self, _frame: Utf8Bytes) {
+    ///     fn deliver(&self, _frame: Frame) {
     ///         self.0.fetch_add(1, Ordering::Relaxed);
     ///     }
     ///     fn warm(&self) {
@@ -187,7 +234,7 @@ pub struct Publication {
     /// The message's wire type (a cluster backend writes it on its bus).
     pub wire_type: &'static str,
     /// The frame, shared by every subscriber.
-    pub frame: Utf8Bytes,
+    pub frame: Frame,
     /// A subscriber that must not receive it (the publisher, when it excluded itself).
     pub exclude: Option<ClientId>,
 }

@@ -18,12 +18,11 @@ const WARM_BATCH: usize = 16;
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
-/// use wskit::pubsub::{ClientId, FrameSink, Matched, MemoryPubSub, PubSub, Publication, Subscriber};
-/// use tokio_tungstenite::tungstenite::Utf8Bytes;
+/// use wskit::pubsub::{ClientId, Frame, FrameSink, Matched, MemoryPubSub, PubSub, Publication, Subscriber};
 ///
-/// struct Inbox(Mutex<Vec<Utf8Bytes>>);
+/// struct Inbox(Mutex<Vec<Frame>>);
 /// impl FrameSink for Inbox {
-///     fn deliver(&self, frame: Utf8Bytes) { self.0.lock().unwrap().push(frame) }
+///     fn deliver(&self, frame: Frame) { self.0.lock().unwrap().push(frame) }
 /// }
 /// let bus = MemoryPubSub::new();
 /// let inbox = Arc::new(Inbox(Mutex::new(Vec::new())));
@@ -168,9 +167,9 @@ mod tests {
     use std::sync::Mutex;
 
     use futures_util::FutureExt;
-    use tokio_tungstenite::tungstenite::Utf8Bytes;
 
     use super::*;
+    use crate::pubsub::Frame;
 
     /// A publication of `{"type":"X"}` to topic `t`.
     fn x_on_t(exclude: Option<ClientId>) -> Publication {
@@ -183,9 +182,9 @@ mod tests {
     }
 
     #[derive(Default)]
-    struct Inbox(Mutex<Vec<Utf8Bytes>>);
+    struct Inbox(Mutex<Vec<Frame>>);
     impl FrameSink for Inbox {
-        fn deliver(&self, frame: Utf8Bytes) {
+        fn deliver(&self, frame: Frame) {
             self.0.lock().unwrap().push(frame);
         }
     }
@@ -227,7 +226,7 @@ mod tests {
         delivered: Mutex<usize>,
     }
     impl FrameSink for Resubscriber {
-        fn deliver(&self, _frame: Utf8Bytes) {
+        fn deliver(&self, _frame: Frame) {
             *self.delivered.lock().unwrap() += 1;
             let other = Subscriber {
                 client_id: ClientId::new(),
@@ -270,7 +269,7 @@ mod tests {
         log: Arc<Mutex<Vec<(char, usize)>>>,
     }
     impl FrameSink for Traced {
-        fn deliver(&self, _frame: Utf8Bytes) {
+        fn deliver(&self, _frame: Frame) {
             self.log.lock().unwrap().push(('d', self.n));
         }
         fn warm(&self) {

@@ -16,7 +16,7 @@ mod backend;
 mod memory;
 
 pub use backend::{
-    ClientId, DEFAULT_MAX_TOPICS_PER_CONNECTION, FrameSink, MAX_TOPIC_LEN, Matched, PubSub,
+    ClientId, DEFAULT_MAX_TOPICS_PER_CONNECTION, Frame, FrameSink, MAX_TOPIC_LEN, Matched, PubSub,
     PubSubError, Publication, Subscriber, check_topic,
 };
 pub use memory::MemoryPubSub;

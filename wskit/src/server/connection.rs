@@ -19,7 +19,7 @@ use super::publish::{PublishOptions, encode_publication};
 use super::report::{ErrorCause, ErrorEvent};
 use super::request::Registry;
 use super::runtime::Runtime;
-use crate::pubsub::{self, ClientId, FrameSink, Matched, PubSubError, Subscriber};
+use crate::pubsub::{self, ClientId, Frame, FrameSink, Matched, PubSubError, Subscriber};
 use wskit_core::wire::{self, OutMeta, close};
 use wskit_core::{Error, Message};
 
@@ -232,7 +232,7 @@ impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
     /// A publication: written straight to the socket when the connection is idle (nothing
     /// queued or unwritten), which spares a fan-out a wake-up of every subscriber's task; queued
     /// otherwise.
-    fn deliver(&self, frame: Utf8Bytes) {
+    fn deliver(&self, frame: Frame) {
         if let Some(socket) = &self.socket
             && !self.is_closing()
         {
@@ -243,7 +243,7 @@ impl<D: Send + Sync + 'static> FrameSink for Conn<D> {
                 return;
             }
         }
-        let _ = self.push(frame);
+        let _ = self.push(frame.into_text());
     }
 
     /// Loads what `deliver` reads first, from each of the objects it touches: the connection,

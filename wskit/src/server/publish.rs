@@ -49,7 +49,7 @@ pub(crate) fn encode_publication<M: Message>(
     Ok(Publication {
         topic: topic.to_owned(),
         wire_type: M::TYPE,
-        frame: utf8(frame),
+        frame: utf8(frame).into(),
         exclude,
     })
 }
