@@ -142,4 +142,16 @@ pub mod __private {
     pub use serde_json;
     pub use serde_json::value::RawValue;
     pub use std::sync::LazyLock;
+
+    /// Entry points of the fuzz targets (`fuzz/`): each decode path of the server on its own,
+    /// and the client's handling of one inbound frame.
+    pub mod fuzz {
+        pub use crate::validate::frame_reads::*;
+
+        /// Handles one inbound text frame as the client's connection task does (replies,
+        /// progress, `ERROR`, events, unhandled frames), without a socket.
+        pub fn client_inbound(client: &crate::client::Client, text: &str) {
+            client.handle_inbound_text(text);
+        }
+    }
 }

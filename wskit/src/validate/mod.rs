@@ -12,6 +12,10 @@ use std::fmt;
 pub use check::*;
 pub use decode::{Decode, decode_meta, decode_payload, decode_with_serde, field, object_entries};
 pub(crate) use decode::{decode_frame_text, decode_meta_text, decode_payload_text};
+/// The fast and reference reads of a whole frame, for the fuzz targets (`wskit::__private::fuzz`).
+pub(crate) mod frame_reads {
+    pub use super::decode::{decode_frame_common, decode_frame_reference, decode_frame_whole};
+}
 
 /// One problem found in an inbound value.
 ///
