@@ -44,7 +44,7 @@ mod api {
             message Move {}
             message Match { id: String }
             event Shipped {} meta { region: String }
-            rpc Render(page: u32) -> Rendered {} progress #[wire = "RENDER/STEP"] RenderStep { done: u32 }
+            rpc Render(page: u32) -> Rendered progress #[wire = "RENDER/STEP"] RenderStep { done: u32 }
             rpc Quote(lines: Vec<Line>) -> #[wire = "QUOTED"] /// The price.
                 Priced { total: money::Money } meta { currency: String }
             type Line { sku: String, qty: u32 }
@@ -61,6 +61,7 @@ fn main() {
     assert_eq!(Move::TYPE, "MOVE");
     assert_eq!(RenderStep::TYPE, "RENDER/STEP");
     assert!(!Rendered::PAYLOAD.is_written());
+    assert_eq!(Move::PAYLOAD, wskit::PayloadForm::Empty);
     let _ = ShippedMeta { region: "eu".into() };
     let _: fn(&ShopClient, Move) -> Result<(), wskit::client::ClientError> = ShopClient::r#move;
     let _: fn(&ShopClient, Match) -> Result<(), wskit::client::ClientError> = ShopClient::r#match;

@@ -26,7 +26,8 @@ wskit::protocol! {
             room_id: String,                                // wire key `roomId`
             #[wire = "uid"] user: Option<String>,           // wire key `uid`; may be omitted
         } meta { trace_id: Option<String> }                 // extra meta keys -> JoinRoomMeta
-        message Ping {}                                     // no fields: no `payload` key at all
+        message Ping;                                       // no payload: no `payload` key
+        message Touch {}                                    // an empty payload: `"payload":{}`
         /// Server -> client, unicast or published.
         event UserJoined { room_id: String, user_id: String }
         #[idempotent]

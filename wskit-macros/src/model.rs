@@ -66,7 +66,6 @@ pub enum PayloadForm {
     /// Declared without braces: no `payload` key.
     None,
     /// Declared with empty braces: `"payload":{}`.
-    #[allow(dead_code)] // until the grammar tells `message Ping;` from `message Ping {}`
     Empty,
     /// At least one field.
     Fields,

@@ -2,14 +2,19 @@
 //! `check` can report every mistake of a block at once.
 //!
 //! ```text
-//! protocol  := attrs vis "protocol" Ident "{" item* "}"
-//! item      := attrs ( "message" | "event" ) Ident fields meta?
-//!            | attrs "rpc" Ident "(" field,* ")" ( "->" attrs Ident fields )? ( "progress" attrs Ident fields )? meta?
+//! protocol  := attrs vis "protocol" Ident "{" ( item ";"? )* "}"
+//! item      := attrs ( "message" | "event" ) Ident fields? meta?
+//!            | attrs "rpc" Ident args? ( "->" attrs Ident fields? )? ( "progress" attrs Ident fields? )? meta?
 //!            | attrs "type" Ident fields
 //!            | attrs "enum" Ident "{" ( attrs Ident ),* "}"
 //! fields    := "{" ( attrs Ident ":" Type ),* "}"
+//! args      := "(" ( attrs Ident ":" Type ),* ")"
 //! meta      := "meta" fields
 //! ```
+//!
+//! Braces (parentheses for an rpc request) make a payload object, possibly empty (`"payload":{}`
+//! on the wire); without them the message has no payload (no `payload` key). A `;` may end any
+//! declaration. `-> Name` without braces names a `type` of the block when there is one.
 
 use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
@@ -46,15 +51,17 @@ pub struct ItemAst {
 /// What a declaration declares.
 pub enum ItemKindAst {
     Message {
-        fields: Vec<FieldAst>,
+        /// `None`: declared without braces (no payload).
+        fields: Option<Vec<FieldAst>>,
         meta: Option<Vec<FieldAst>>,
     },
     Event {
-        fields: Vec<FieldAst>,
+        fields: Option<Vec<FieldAst>>,
         meta: Option<Vec<FieldAst>>,
     },
     Rpc {
-        fields: Vec<FieldAst>,
+        /// `None`: declared without parentheses (no payload).
+        fields: Option<Vec<FieldAst>>,
         response: Option<NamedFieldsAst>,
         progress: Option<NamedFieldsAst>,
         meta: Option<Vec<FieldAst>>,
@@ -67,11 +74,12 @@ pub enum ItemKindAst {
     },
 }
 
-/// The inline response or progress type of an rpc.
+/// The response or progress type of an rpc: inline (with braces), or without braces (a `type` of
+/// the block, or else a message without payload).
 pub struct NamedFieldsAst {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
-    pub fields: Vec<FieldAst>,
+    pub fields: Option<Vec<FieldAst>>,
 }
 
 /// `attrs name: Type`.
@@ -104,6 +112,7 @@ impl Parse for ProtocolAst {
                 Ok(item) => {
                     body.advance_to(&fork);
                     items.push(item);
+                    body.parse::<Option<Token![;]>>()?;
                 }
                 Err(e) => {
                     errors.push(e);
@@ -117,6 +126,9 @@ impl Parse for ProtocolAst {
                         body.parse::<proc_macro2::TokenTree>()?;
                     }
                     while !body.is_empty() && !starts_item(&body) {
+                        if body.parse::<Option<Token![;]>>()?.is_some() {
+                            break;
+                        }
                         body.parse::<proc_macro2::TokenTree>()?;
                     }
                 }
@@ -152,23 +164,29 @@ impl Parse for ItemAst {
         let (name, kind) = if look.peek(kw::message) {
             input.parse::<kw::message>()?;
             let name = input.parse()?;
-            let fields = parse_fields(input)?;
+            let fields = parse_opt_fields(input)?;
             let meta = parse_meta(input)?;
             (name, ItemKindAst::Message { fields, meta })
         } else if look.peek(kw::event) {
             input.parse::<kw::event>()?;
             let name = input.parse()?;
-            let fields = parse_fields(input)?;
+            let fields = parse_opt_fields(input)?;
             let meta = parse_meta(input)?;
             (name, ItemKindAst::Event { fields, meta })
         } else if look.peek(kw::rpc) {
             input.parse::<kw::rpc>()?;
             let name = input.parse()?;
-            let args;
-            parenthesized!(args in input);
-            let fields = Punctuated::<FieldAst, Token![,]>::parse_terminated(&args)?
-                .into_iter()
-                .collect();
+            let fields = if input.peek(syn::token::Paren) {
+                let args;
+                parenthesized!(args in input);
+                Some(
+                    Punctuated::<FieldAst, Token![,]>::parse_terminated(&args)?
+                        .into_iter()
+                        .collect(),
+                )
+            } else {
+                None
+            };
             let response = if input.peek(Token![->]) {
                 input.parse::<Token![->]>()?;
                 Some(input.parse()?)
@@ -215,7 +233,7 @@ impl Parse for NamedFieldsAst {
         Ok(NamedFieldsAst {
             attrs: input.call(Attribute::parse_outer)?,
             name: input.parse()?,
-            fields: parse_fields(input)?,
+            fields: parse_opt_fields(input)?,
         })
     }
 }
@@ -245,6 +263,15 @@ fn parse_fields(input: ParseStream) -> syn::Result<Vec<FieldAst>> {
     Ok(Punctuated::<FieldAst, Token![,]>::parse_terminated(&body)?
         .into_iter()
         .collect())
+}
+
+/// Braced fields if the braces are there (`None`: no payload).
+fn parse_opt_fields(input: ParseStream) -> syn::Result<Option<Vec<FieldAst>>> {
+    if input.peek(syn::token::Brace) {
+        parse_fields(input).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 fn parse_meta(input: ParseStream) -> syn::Result<Option<Vec<FieldAst>>> {

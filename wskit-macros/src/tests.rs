@@ -108,16 +108,68 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         }
     });
     let names: Vec<String> = ast.items.iter().map(|i| i.name.to_string()).collect();
-    assert_eq!(names, ["A", "D", "G"]);
+    assert_eq!(names, ["A", "D", "F", "G"]);
     let errs: Vec<String> = ast.errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         errs,
         [
             "expected one of: `message`, `event`, `rpc`, `type`, `enum`",
             "expected `:`",
-            "expected curly braces",
         ]
     );
+}
+
+#[test]
+fn braces_tell_an_empty_payload_from_none() {
+    use crate::model::PayloadForm::{Empty, Fields, None};
+    let p = model(quote! {
+        protocol P {
+            message A;
+            message B {}
+            message C { x: u8 };
+            message D meta { trace: String }
+            message E
+            event F
+            event G {};
+            rpc H -> HDone
+            rpc I() -> IDone {} progress IStep;
+            rpc J(x: u8) -> JDone { y: u8 } progress JStep {} meta { trace: String };
+        }
+    });
+    let forms: Vec<(String, crate::model::PayloadForm)> = p
+        .messages
+        .iter()
+        .map(|m| (m.name.to_string(), m.payload))
+        .collect();
+    let expected = [
+        ("A", None),
+        ("B", Empty),
+        ("C", Fields),
+        ("D", None),
+        ("E", None),
+        ("F", None),
+        ("G", Empty),
+        ("H", None),
+        ("HDone", None),
+        ("I", Empty),
+        ("IDone", Empty),
+        ("IStep", None),
+        ("J", Fields),
+        ("JDone", Fields),
+        ("JStep", Empty),
+    ];
+    let expected: Vec<(String, crate::model::PayloadForm)> = expected
+        .iter()
+        .map(|(n, f)| ((*n).to_owned(), *f))
+        .collect();
+    assert_eq!(forms, expected);
+    assert!(p.messages[3].meta.is_some());
+    // Both forms generate a braced struct, so user code is the same.
+    let out = crate::expand(quote!(protocol P { message A; message B {} })).to_string();
+    assert!(out.contains("struct A { }"), "{out}");
+    assert!(out.contains("struct B { }"), "{out}");
+    assert!(out.contains(":: wskit :: PayloadForm :: None"), "{out}");
+    assert!(out.contains(":: wskit :: PayloadForm :: Empty"), "{out}");
 }
 
 #[test]

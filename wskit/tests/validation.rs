@@ -44,7 +44,7 @@ wskit::protocol! {
             addresses: Vec<Address>,
             currency: Option<money::Code>,
         }
-        message Ping {}
+        message Ping;
         message Tagged { label: String } meta { #[validate(length(max = 3))] trace_id: Option<String>, shard: u8 }
         type Address { city: String, #[validate(pattern = "^[0-9]{5}$")] zip: String }
         enum Role { Admin, Member }

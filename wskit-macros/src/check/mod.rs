@@ -146,26 +146,28 @@ impl Checker {
     }
 
     fn item(&mut self, item: &ItemAst, messages: &mut Vec<Message>, types: &mut Vec<TypeDecl>) {
-        let message = |kind, attrs: Attrs, name: &Ident, fields: Vec<Field>, meta| Message {
-            kind,
-            name: name.clone(),
-            wire: attrs
-                .wire
-                .as_ref()
-                .map_or_else(|| names::screaming_snake(&name.to_string()), LitStr::value),
-            docs: attrs.docs,
-            payload: if fields.is_empty() {
-                PayloadForm::None
-            } else {
-                PayloadForm::Fields
-            },
-            fields,
-            meta,
-            subscription: attrs.subscription,
-            idempotent: attrs.idempotent,
-            response: None,
-            progress: None,
-        };
+        // `fields`: `None` when declared without braces (or parentheses): no payload.
+        let message =
+            |kind, attrs: Attrs, name: &Ident, fields: Option<Vec<Field>>, meta| Message {
+                kind,
+                name: name.clone(),
+                wire: attrs
+                    .wire
+                    .as_ref()
+                    .map_or_else(|| names::screaming_snake(&name.to_string()), LitStr::value),
+                docs: attrs.docs,
+                payload: match &fields {
+                    None => PayloadForm::None,
+                    Some(f) if f.is_empty() => PayloadForm::Empty,
+                    Some(_) => PayloadForm::Fields,
+                },
+                fields: fields.unwrap_or_default(),
+                meta,
+                subscription: attrs.subscription,
+                idempotent: attrs.idempotent,
+                response: None,
+                progress: None,
+            };
         match &item.kind {
             ItemKindAst::Message { fields, meta } | ItemKindAst::Event { fields, meta } => {
                 let (kind, place) = match item.kind {
@@ -173,7 +175,7 @@ impl Checker {
                     _ => (Kind::Event, Place::Event),
                 };
                 let attrs = self.attrs(&item.attrs, place);
-                let fields = self.fields(fields);
+                let fields = fields.as_ref().map(|f| self.fields(f));
                 let meta = meta.as_ref().map(|m| self.meta_fields(m));
                 messages.push(message(kind, attrs, &item.name, fields, meta));
             }
@@ -184,7 +186,7 @@ impl Checker {
                 meta,
             } => {
                 let attrs = self.attrs(&item.attrs, Place::Rpc);
-                let fields = self.fields(fields);
+                let fields = fields.as_ref().map(|f| self.fields(f));
                 let meta = meta.as_ref().map(|m| self.meta_fields(m));
                 let mut request = message(Kind::Request, attrs, &item.name, fields, meta);
                 if response.is_none() {
@@ -198,7 +200,7 @@ impl Checker {
                 }
                 let mut part = |ast: &NamedFieldsAst, kind| {
                     let attrs = self.attrs(&ast.attrs, Place::RpcPart);
-                    let fields = self.fields(&ast.fields);
+                    let fields = ast.fields.as_ref().map(|f| self.fields(f));
                     message(kind, attrs, &ast.name, fields, None)
                 };
                 let response = response.as_ref().map(|r| part(r, Kind::Response));
