@@ -28,7 +28,7 @@ mod api {
             message PlaceOrder {
                 /// The buyer.
                 #[wire = "buyer"] customer_id: String,
-                r#type: String,
+                #[validate(length(max = 10))] r#type: String,
                 paid: bool,
                 a: u8, b: u16, c: u32, d: u64, e: i8, f: i16, g: i32, h: i64, x: f32, y: f64,
                 raw: serde_json::Value,
@@ -87,4 +87,11 @@ fn main() {
         r#"{"buyer":"c","type":"gift","paid":true,"a":1,"b":2,"c":3,"d":4,"e":-1,"f":-2,"g":-3,"h":-4,"x":0.5,"y":1.5,"raw":null,"alsoRaw":[1],"lines":[{"sku":"s","qty":1}],"bySku":{},"sorted":{"k":[1,null]},"total":{"cents":100},"refunds":[],"status":"done"}"#
     );
     assert_eq!(serde_json::to_string(&Status::SuperSeded).unwrap(), r#""superSeded""#);
+    // A raw identifier: Rust field `r#type`, wire key and description name `type`.
+    use wskit::Protocol;
+    let field = &Shop::description().message("ORDER/PLACE").unwrap().fields[1];
+    assert_eq!((field.name, field.wire_name), ("type", "type"));
+    let mut issues = wskit::Issues::new();
+    wskit::Validate::validate(&order, &wskit::validate::Path::root("payload"), &mut issues);
+    assert!(issues.is_empty(), "{issues}");
 }

@@ -308,7 +308,7 @@ fn every_error_of_a_block_is_reported() {
     assert_eq!(
         errs,
         [
-            "unknown type `Strin`: declare it in the protocol (`type Strin { ... }`), or name a type of your own by its path (`crate::Strin`)",
+            "unknown type `Strin`: did you mean `String`?",
             "rpc `C` has no response: add `-> ResponseName { ... }` after its arguments",
             "`min` (5) is greater than `max` (1)",
             "unknown constraint `bogus`; expected one of: length, range, pattern, email, url, uuid, items, custom",
@@ -422,4 +422,53 @@ fn a_valid_block_expands_without_errors() {
     assert!(!out.contains("compile_error"));
     assert!(out.contains("\"^a\""));
     assert!(out.contains("impl :: wskit :: Message for A"));
+}
+
+#[test]
+fn did_you_mean_knows_built_in_types() {
+    let errs = errors(quote! {
+        protocol P {
+            message M {
+                a: Strin, b: u46, c: Vex<u8>, d: Optoin<u8>, e: Hashmap<String, u8>,
+                f: BTreeMapp<String, u8>, g: boool, h: f46, i: Adress, j: Wrapping, k: u9,
+            }
+            type Address { city: String }
+        }
+    });
+    assert_eq!(
+        errs,
+        [
+            "unknown type `Strin`: did you mean `String`?",
+            "unknown type `u46`: did you mean `u64`?",
+            "unknown type `Vex`: did you mean `Vec`?",
+            "unknown type `Optoin`: did you mean `Option`?",
+            "unknown type `Hashmap`: did you mean `HashMap`?",
+            "unknown type `BTreeMapp`: did you mean `BTreeMap`?",
+            "unknown type `boool`: did you mean `bool`?",
+            "unknown type `f46`: did you mean `f64`?",
+            "unknown type `Adress`: did you mean `Address`?",
+            "unknown type `Wrapping`: declare it in the protocol (`type Wrapping { ... }`), or name a type of your own by its path (`crate::Wrapping`)",
+            "unsupported field type `u9`",
+        ]
+    );
+}
+
+#[test]
+fn keywords_as_field_names() {
+    let p = model(quote! {
+        protocol P { message M { r#type: String, r#match: Option<u8> } }
+    });
+    let f = &p.messages[0].fields;
+    assert_eq!(f[0].name.to_string(), "r#type");
+    assert_eq!((f[0].wire.as_str(), f[1].wire.as_str()), ("type", "match"));
+    let errs = errors(quote! {
+        protocol P { message M { type: String, self: u8 } }
+    });
+    assert_eq!(
+        errs,
+        [
+            "`type` is a Rust keyword: write `r#type` (its wire key stays `type`)",
+            "`self` cannot name a field, even as a raw identifier: choose another name and keep the key with `#[wire = \"self\"]`",
+        ]
+    );
 }

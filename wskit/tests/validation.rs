@@ -154,9 +154,9 @@ fn collection_length_and_item_constraints() {
     assert_eq!(
         profile_issues(&with("tags", r#"["",""]"#)),
         [
-            "payload.tags[0]: must have at least 1 characters",
+            "payload.tags[0]: must have at least 1 character",
             "payload.tags[0]: must match pattern ^#",
-            "payload.tags[1]: must have at least 1 characters",
+            "payload.tags[1]: must have at least 1 character",
             "payload.tags[1]: must match pattern ^#",
         ]
     );

@@ -270,6 +270,7 @@ impl Checker {
         for f in fields {
             let attrs = self.attrs(&f.attrs, Place::Field);
             let rust = syn::ext::IdentExt::unraw(&f.name).to_string();
+            let name = self.field_name(&f.name, &rust);
             let wire = attrs
                 .wire
                 .as_ref()
@@ -295,7 +296,7 @@ impl Checker {
                 }
             }
             out.push(Field {
-                name: f.name.clone(),
+                name,
                 wire,
                 docs: attrs.docs,
                 ty: ty.unwrap_or(FieldType::Json),
@@ -303,6 +304,28 @@ impl Checker {
             });
         }
         out
+    }
+
+    /// A field's Rust name: a keyword must be written raw (`r#type`); the model goes on with a
+    /// name that compiles.
+    fn field_name(&mut self, name: &Ident, rust: &str) -> Ident {
+        if name.to_string().starts_with("r#") || !names::is_keyword(rust) {
+            return name.clone();
+        }
+        if matches!(rust, "self" | "Self" | "super" | "crate") {
+            self.errors.push(
+                name.span(),
+                format!(
+                    "`{rust}` cannot name a field, even as a raw identifier: choose another name and keep the key with `#[wire = \"{rust}\"]`"
+                ),
+            );
+            return Ident::new(&format!("{rust}_"), name.span());
+        }
+        self.errors.push(
+            name.span(),
+            format!("`{rust}` is a Rust keyword: write `r#{rust}` (its wire key stays `{rust}`)"),
+        );
+        Ident::new_raw(rust, name.span())
     }
 
     fn meta_fields(&mut self, fields: &[FieldAst]) -> Vec<Field> {
