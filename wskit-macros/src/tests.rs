@@ -472,3 +472,29 @@ fn keywords_as_field_names() {
         ]
     );
 }
+
+#[test]
+fn generated_docs_show_constraints_and_wire_types() {
+    let out = crate::expand(quote! {
+        protocol Chat {
+            message JoinRoom {
+                /// The room.
+                #[validate(length(min = 1, max = 200), custom = crate::not_blank)] room_id: String,
+                #[validate(length(max = 4), items(range(min = -2.5)))] tags: Vec<f64>,
+                plain: u8,
+            }
+            event Left { #[validate(length(max = 3), pattern = "^a`b")] who: String }
+        }
+    })
+    .to_string();
+    for doc in [
+        r#"# [doc = " The room."] # [doc = " "] # [doc = " Constraints: length 1..=200, custom `crate::not_blank`."]"#,
+        r#"# [doc = " `tags` on the wire."] # [doc = " "] # [doc = " Constraints: length ..=4, items(range -2.5..)."]"#,
+        r#"# [doc = " `plain` on the wire."] # [serde (rename = "plain")] pub plain"#,
+        r#"# [doc = " Constraints: length ..=3, pattern `` ^a`b ``."]"#,
+        r#"# [doc = " The wire type of [`JoinRoom`]: `\"JOIN_ROOM\"`."] const TYPE"#,
+        r#"# [doc = " The wire type of [`Left`]: `\"LEFT\"`."] const TYPE"#,
+    ] {
+        assert!(out.contains(doc), "missing {doc} in {out}");
+    }
+}

@@ -12,7 +12,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::model::{Docs, FieldType, MapKind, Protocol};
+use crate::model::{Constraint, Docs, FieldType, MapKind, Protocol, Rule, path_string};
 
 pub use stub::stubs;
 
@@ -106,4 +106,46 @@ fn opt_f64(v: Option<f64>) -> TokenStream {
         }
         None => quote!(::std::option::Option::None),
     }
+}
+
+/// One line for a field's rustdoc listing its constraints (`Constraints: length 1..=200, custom
+/// `not_blank``), if it has any.
+fn constraints_doc(cs: &[Constraint]) -> Option<String> {
+    (!cs.is_empty()).then(|| format!("Constraints: {}.", constraint_list(cs)))
+}
+
+fn constraint_list(cs: &[Constraint]) -> String {
+    let bounds = |min: Option<String>, max: Option<String>| match (min, max) {
+        (Some(lo), Some(hi)) => format!("{lo}..={hi}"),
+        (Some(lo), None) => format!("{lo}.."),
+        (None, Some(hi)) => format!("..={hi}"),
+        (None, None) => "..".to_owned(),
+    };
+    // Inline code that may itself hold backticks.
+    let code = |s: String| {
+        if s.contains('`') {
+            format!("`` {s} ``")
+        } else {
+            format!("`{s}`")
+        }
+    };
+    cs.iter()
+        .map(|c| match &c.rule {
+            Rule::Length { min, max } => format!(
+                "length {}",
+                bounds(min.map(|v| v.to_string()), max.map(|v| v.to_string()))
+            ),
+            Rule::Range { min, max } => format!(
+                "range {}",
+                bounds(min.map(|v| v.to_string()), max.map(|v| v.to_string()))
+            ),
+            Rule::Pattern(lit) => format!("pattern {}", code(lit.value())),
+            Rule::Email => "email".to_owned(),
+            Rule::Url => "url".to_owned(),
+            Rule::Uuid => "uuid".to_owned(),
+            Rule::Items(items) => format!("items({})", constraint_list(items)),
+            Rule::Custom(f) => format!("custom {}", code(path_string(f))),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
