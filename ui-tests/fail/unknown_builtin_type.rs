@@ -6,4 +6,21 @@ wskit::protocol! {
     }
 }
 
-fn main() {}
+struct App;
+
+impl ShopHandler for App {
+    type Data = ();
+
+    async fn order(&self, _: wskit::server::Context<()>, msg: Order) -> Result<(), wskit::Error> {
+        let _ = (msg.sku, msg.qty, msg.tags, msg.gift, msg.at);
+        Ok(())
+    }
+}
+
+fn _client(c: ShopClient, o: Order) {
+    let _ = c.order(o);
+}
+
+fn main() {
+    let _ = Shop::server(App);
+}

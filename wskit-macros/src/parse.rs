@@ -37,7 +37,8 @@ pub struct ProtocolAst {
     pub name: Ident,
     pub items: Vec<ItemAst>,
     /// Grammar errors inside the block: each bad declaration is skipped and reported, so the
-    /// others are still checked and stubbed.
+    /// others are still checked and generated (a bad one as an empty item when its kind and name
+    /// are known).
     pub errors: Vec<syn::Error>,
 }
 
@@ -46,6 +47,9 @@ pub struct ItemAst {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
     pub kind: ItemKindAst,
+    /// A declaration with a grammar error (reported): only its kind and name are known, so that
+    /// the item still exists, empty, and uses of it do not add errors.
+    pub recovered: bool,
 }
 
 /// What a declaration declares.
@@ -116,6 +120,9 @@ impl Parse for ProtocolAst {
                 }
                 Err(e) => {
                     errors.push(e);
+                    if let Some(item) = recover(&body.fork()) {
+                        items.push(item);
+                    }
                     // Skip the bad declaration on `body` itself (the fork holds the half-parsed
                     // state): its attributes, its keyword, then up to the next declaration.
                     let attrs = body.fork();
@@ -145,6 +152,43 @@ impl Parse for ProtocolAst {
             errors,
         })
     }
+}
+
+/// The kind and name of a declaration that does not parse, as an empty item.
+fn recover(input: ParseStream) -> Option<ItemAst> {
+    input.call(Attribute::parse_outer).ok()?;
+    let kind = if input.parse::<Option<kw::message>>().ok()?.is_some() {
+        ItemKindAst::Message {
+            fields: None,
+            meta: None,
+        }
+    } else if input.parse::<Option<kw::event>>().ok()?.is_some() {
+        ItemKindAst::Event {
+            fields: None,
+            meta: None,
+        }
+    } else if input.parse::<Option<kw::rpc>>().ok()?.is_some() {
+        ItemKindAst::Rpc {
+            fields: None,
+            response: None,
+            progress: None,
+            meta: None,
+        }
+    } else if input.parse::<Option<Token![type]>>().ok()?.is_some() {
+        ItemKindAst::Type { fields: Vec::new() }
+    } else if input.parse::<Option<Token![enum]>>().ok()?.is_some() {
+        ItemKindAst::Enum {
+            variants: Vec::new(),
+        }
+    } else {
+        return None;
+    };
+    Some(ItemAst {
+        attrs: Vec::new(),
+        name: input.parse().ok()?,
+        kind,
+        recovered: true,
+    })
 }
 
 /// Whether a declaration (or its attributes) starts here.
@@ -224,7 +268,12 @@ impl Parse for ItemAst {
         } else {
             return Err(look.error());
         };
-        Ok(ItemAst { attrs, name, kind })
+        Ok(ItemAst {
+            attrs,
+            name,
+            kind,
+            recovered: false,
+        })
     }
 }
 

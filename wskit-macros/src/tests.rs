@@ -12,15 +12,15 @@ fn parse(tokens: proc_macro2::TokenStream) -> ProtocolAst {
 
 fn model(tokens: proc_macro2::TokenStream) -> Protocol {
     match check(&parse(tokens)) {
-        Ok(p) => p,
-        Err(failed) => panic!("unexpected errors: {:?}", errors_of(failed.0)),
+        (p, None) => p,
+        (_, Some(e)) => panic!("unexpected errors: {:?}", errors_of(e)),
     }
 }
 
 fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
     match check(&parse(tokens)) {
-        Ok(_) => panic!("expected errors"),
-        Err(failed) => errors_of(failed.0),
+        (_, None) => panic!("expected errors"),
+        (_, Some(e)) => errors_of(e),
     }
 }
 
@@ -107,8 +107,20 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
             event G {}
         }
     });
-    let names: Vec<String> = ast.items.iter().map(|i| i.name.to_string()).collect();
-    assert_eq!(names, ["A", "D", "F", "G"]);
+    // A declaration that does not parse is still there, empty, when its kind and name are known.
+    let names: Vec<(String, bool)> = ast
+        .items
+        .iter()
+        .map(|i| (i.name.to_string(), i.recovered))
+        .collect();
+    let expected = [
+        ("A", false),
+        ("B", true),
+        ("D", false),
+        ("F", false),
+        ("G", false),
+    ];
+    assert_eq!(names, expected.map(|(n, r)| (n.to_owned(), r)));
     let errs: Vec<String> = ast.errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         errs,
@@ -387,30 +399,63 @@ fn reserved_and_duplicate_names() {
 }
 
 #[test]
-fn an_invalid_block_expands_to_its_errors_and_stubs() {
+fn an_invalid_block_expands_to_its_errors_and_all_the_code_of_the_rest() {
     let out = crate::expand(quote! {
-        pub protocol Chat { message A { x: Nope, y: u8 } rpc B(id: String) enum R { X } }
+        pub protocol Chat {
+            message A { x: Nope, y: u8, y: u16, #[validate(email)] z: u8 }
+            rpc B(id: String)
+            enum R { X, X }
+            message A {}
+            message ChatClient {}
+            message Events {}
+            message HttpGet {}
+            message HTTPGet {}
+            message C { a bad }
+            rpc D(x: u8) -> B {}
+        }
     })
     .to_string();
     assert!(out.contains("compile_error"), "{out}");
-    for stub in [
+    for item in [
         "struct A",
-        "struct B",
+        "impl :: wskit :: Message for A",
+        "impl :: wskit :: Rpc for B",
+        "type Response = :: wskit :: NoProgress",
         "enum R",
         "struct Chat",
         "trait ChatHandler",
+        "fn a (",
+        "fn b (",
+        "fn http_get (",
+        "fn c (",
         "struct ChatClient",
         "enum ChatEvent",
+        "fn server <",
+        "impl :: wskit :: Protocol for Chat",
     ] {
-        assert!(out.contains(stub), "missing {stub} in {out}");
+        assert!(out.contains(item), "missing {item} in {out}");
     }
-    // Fields are kept; an unresolved type reads as a JSON value.
+    // Fields are kept; an unresolved type reads as a JSON value; a duplicate keeps the first; a
+    // constraint that does not fit is left out.
     assert!(
         out.contains("pub x : :: wskit :: __private :: serde_json :: Value"),
         "{out}"
     );
     assert!(out.contains("pub y : u8"), "{out}");
+    assert!(!out.contains("pub y : u16"), "{out}");
+    assert!(!out.contains("check_email"), "{out}");
     assert!(out.contains("pub id : :: std :: string :: String"), "{out}");
+    // The second `A`, the message named like the client, and the variant `X` again are left
+    // out; so are the client method `events` of `Events` and the second `http_get`.
+    assert_eq!(out.matches("struct A ").count(), 1, "{out}");
+    assert_eq!(out.matches("struct ChatClient ").count(), 1, "{out}");
+    assert_eq!(out.matches("fn events (").count(), 2, "{out}"); // handler + the client's own
+    assert!(
+        !out.contains("msg : Events) -> :: std :: result :: Result < ()"),
+        "{out}"
+    );
+    assert_eq!(out.matches("fn http_get (").count(), 2, "{out}"); // handler + client
+    assert_eq!(out.matches("R :: X").count(), 2, "{out}"); // deserialize + decode
 }
 
 #[test]

@@ -57,9 +57,12 @@ impl Errors {
     }
 }
 
-/// Checks the block: the model to generate from, or every error together with the model as far as
-/// it could be built (unresolved field types read as JSON values), for stubs.
-pub fn check(ast: &ProtocolAst) -> Result<Protocol, Box<(syn::Error, Protocol)>> {
+/// Checks the block: the model to generate from, with every error found. When there are errors,
+/// the model is still one that generates code which compiles (a best effort: an unresolved field
+/// type reads as a JSON value, a duplicate keeps the first, a constraint that does not fit is left
+/// out, an rpc without response replies with `wskit::NoProgress`), so that the user's code around
+/// the block gets no follow-on errors.
+pub fn check(ast: &ProtocolAst) -> (Protocol, Option<syn::Error>) {
     let mut cx = Checker {
         errors: Errors::default(),
         declared: HashMap::new(),
@@ -68,10 +71,7 @@ pub fn check(ast: &ProtocolAst) -> Result<Protocol, Box<(syn::Error, Protocol)>>
         cx.errors.add(e.clone());
     }
     let protocol = cx.protocol(ast);
-    match cx.errors.into_result() {
-        Ok(()) => Ok(protocol),
-        Err(e) => Err(Box::new((e, protocol))),
-    }
+    (protocol, cx.errors.into_result().err())
 }
 
 struct Checker {
@@ -133,15 +133,31 @@ impl Checker {
         for item in &ast.items {
             self.item(item, &mut messages, &mut types);
         }
-        let protocol = Protocol {
+        let mut protocol = Protocol {
             vis: ast.vis.clone(),
             name: ast.name.clone(),
             docs,
             messages,
             types,
         };
-        self.names(&protocol);
+        self.names(&mut protocol);
         self.wire_types(&protocol, ast);
+        // A request whose response or progress was left out replies with `wskit::NoProgress`.
+        let names: std::collections::HashSet<String> = protocol
+            .messages
+            .iter()
+            .map(|m| m.name.to_string())
+            .collect();
+        for m in &mut protocol.messages {
+            for part in [&mut m.response, &mut m.progress] {
+                if part
+                    .as_ref()
+                    .is_some_and(|r| !names.contains(&r.to_string()))
+                {
+                    *part = None;
+                }
+            }
+        }
         protocol
     }
 
@@ -189,7 +205,7 @@ impl Checker {
                 let fields = fields.as_ref().map(|f| self.fields(f));
                 let meta = meta.as_ref().map(|m| self.meta_fields(m));
                 let mut request = message(Kind::Request, attrs, &item.name, fields, meta);
-                if response.is_none() {
+                if response.is_none() && !item.recovered {
                     self.errors.push(
                         item.name.span(),
                         format!(
@@ -222,7 +238,7 @@ impl Checker {
             }
             ItemKindAst::Enum { variants } => {
                 let docs = self.attrs(&item.attrs, Place::TypeDecl).docs;
-                if variants.is_empty() {
+                if variants.is_empty() && !item.recovered {
                     self.errors.push(
                         item.name.span(),
                         format!(
@@ -232,28 +248,34 @@ impl Checker {
                     );
                 }
                 let mut seen: HashMap<String, &Ident> = HashMap::new();
-                let variants = variants
-                    .iter()
-                    .map(|v| {
-                        let attrs = self.attrs(&v.attrs, Place::Variant);
-                        let wire = attrs
-                            .wire
-                            .as_ref()
-                            .map_or_else(|| names::camel_variant(&v.name.to_string()), LitStr::value);
-                        if let Some(first) = seen.insert(wire.clone(), &v.name) {
-                            let span = attrs.wire.as_ref().map_or(v.name.span(), LitStr::span);
-                            self.errors.push(
-                                span,
-                                format!("duplicate wire name \"{wire}\": variant `{first}` already uses it"),
-                            );
-                        }
-                        Variant {
+                let mut names_seen = std::collections::HashSet::new();
+                let mut kept = Vec::new();
+                for (i, v) in variants.iter().enumerate() {
+                    let attrs = self.attrs(&v.attrs, Place::Variant);
+                    let mut wire = attrs
+                        .wire
+                        .as_ref()
+                        .map_or_else(|| names::camel_variant(&v.name.to_string()), LitStr::value);
+                    if let Some(first) = seen.insert(wire.clone(), &v.name) {
+                        let span = attrs.wire.as_ref().map_or(v.name.span(), LitStr::span);
+                        self.errors.push(
+                            span,
+                            format!(
+                                "duplicate wire name \"{wire}\": variant `{first}` already uses it"
+                            ),
+                        );
+                        wire = format!("{wire} (duplicate {i})");
+                    }
+                    // A repeated variant (already reported by its wire name) is left out.
+                    if names_seen.insert(v.name.to_string()) {
+                        kept.push(Variant {
                             name: v.name.clone(),
                             wire,
                             docs: attrs.docs,
-                        }
-                    })
-                    .collect();
+                        });
+                    }
+                }
+                let variants = kept;
                 types.push(TypeDecl {
                     name: item.name.clone(),
                     docs,
@@ -279,7 +301,9 @@ impl Checker {
                 self.errors
                     .push(lit.span(), "the wire name cannot be empty");
             }
-            if by_name.insert(rust.clone(), &f.name).is_some() {
+            let mut wire = wire;
+            let duplicate = by_name.insert(rust.clone(), &f.name).is_some();
+            if duplicate {
                 self.errors
                     .push(f.name.span(), format!("duplicate field `{rust}`"));
             } else if let Some(first) = by_wire.insert(wire.clone(), &f.name) {
@@ -288,19 +312,27 @@ impl Checker {
                     span,
                     format!("duplicate wire name \"{wire}\": field `{first}` already uses it"),
                 );
+                // A wire name no key can have, so the generated code stays valid.
+                wire = format!("{wire} (duplicate {})", out.len());
             }
             let ty = self.resolve(&f.ty);
-            if let Some(ty) = &ty {
-                for c in &attrs.constraints {
-                    self.applies(c, ty);
-                }
+            let constraints = match &ty {
+                Some(ty) => attrs
+                    .constraints
+                    .into_iter()
+                    .filter(|c| self.applies(c, ty))
+                    .collect(),
+                None => Vec::new(),
+            };
+            if duplicate {
+                continue;
             }
             out.push(Field {
                 name,
                 wire,
                 docs: attrs.docs,
                 ty: ty.unwrap_or(FieldType::Json),
-                constraints: attrs.constraints,
+                constraints,
             });
         }
         out

@@ -5,18 +5,15 @@ mod client;
 mod decode;
 mod describe;
 mod server;
-mod stub;
 mod types;
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use crate::model::{Constraint, Docs, FieldType, MapKind, Protocol, Rule, path_string};
+use crate::model::{Constraint, Docs, FieldType, MapKind, Message, Protocol, Rule, path_string};
 
-pub use stub::stubs;
-
-/// Everything one valid `protocol!` block expands to.
+/// Everything a `protocol!` block expands to (for an invalid block, `check`'s best-effort model).
 pub fn generate(p: &Protocol) -> TokenStream {
     let types = types::generate(p);
     let decode = decode::generate(p);
@@ -148,4 +145,33 @@ fn constraint_list(cs: &[Constraint]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The client-to-server messages that get a handler method, in order: the first of each method
+/// name (`check` reports the others).
+fn served(p: &Protocol) -> Vec<&Message> {
+    let mut methods = std::collections::HashSet::new();
+    p.messages
+        .iter()
+        .filter(|m| m.kind.client_to_server() && methods.insert(method_name(&m.name).to_string()))
+        .collect()
+}
+
+/// The first message of each wire type among `messages` (`check` reports the others), for
+/// `match` arms.
+fn first_per_wire<'a>(messages: &[&'a Message]) -> Vec<&'a Message> {
+    let mut wires = std::collections::HashSet::new();
+    messages
+        .iter()
+        .copied()
+        .filter(|m| wires.insert(m.wire.clone()))
+        .collect()
+}
+
+/// A request's response type (`wskit::NoProgress` for an rpc whose response `check` reported).
+fn response_type(m: &Message) -> TokenStream {
+    match &m.response {
+        Some(r) => quote!(#r),
+        None => quote!(::wskit::NoProgress),
+    }
 }

@@ -136,7 +136,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
         }
     });
     if m.kind == Kind::Request {
-        let response = m.response.as_ref().map(|r| quote!(#r));
+        let response = super::response_type(m);
         let progress = match &m.progress {
             Some(pr) => quote!(#pr),
             None => quote!(::wskit::NoProgress),
