@@ -58,6 +58,9 @@ pub struct Message {
     pub response: Option<Ident>,
     /// For a request: its progress type.
     pub progress: Option<Ident>,
+    /// A `type` of the block that an rpc replies with (`-> Todo`): its struct, `Decode` and
+    /// `Validate` come from the `type`; this adds its `impl Message` and its description entry.
+    pub shared: bool,
 }
 
 /// How a message's frames carry `payload`, mirroring `wskit::PayloadForm`.
@@ -84,6 +87,7 @@ impl PayloadForm {
 }
 
 /// One field of a payload, meta or `type`.
+#[derive(Clone)]
 pub struct Field {
     pub name: Ident,
     pub wire: String,

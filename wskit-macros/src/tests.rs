@@ -543,3 +543,108 @@ fn generated_docs_show_constraints_and_wire_types() {
         assert!(out.contains(doc), "missing {doc} in {out}");
     }
 }
+
+#[test]
+fn a_response_or_progress_may_name_a_shared_type() {
+    use crate::model::PayloadForm;
+    let p = model(quote! {
+        protocol Todos {
+            rpc AddTodo(title: String) -> Todo
+            rpc Rename(id: u32, title: String) -> Todo progress Step
+            rpc Sync() -> Synced progress Item;
+            /// A todo.
+            type Todo { id: u32, title: String }
+            #[wire = "ITEM/V1"]
+            type Item {}
+        }
+    });
+    let m: Vec<(String, &str, Kind, bool, PayloadForm)> = p
+        .messages
+        .iter()
+        .map(|m| {
+            (
+                m.name.to_string(),
+                m.wire.as_str(),
+                m.kind,
+                m.shared,
+                m.payload,
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "AddTodo",
+            "ADD_TODO",
+            Kind::Request,
+            false,
+            PayloadForm::Fields,
+        ),
+        ("Todo", "TODO", Kind::Response, true, PayloadForm::Fields),
+        (
+            "Rename",
+            "RENAME",
+            Kind::Request,
+            false,
+            PayloadForm::Fields,
+        ),
+        ("Step", "STEP", Kind::Progress, false, PayloadForm::None),
+        ("Sync", "SYNC", Kind::Request, false, PayloadForm::Empty),
+        ("Synced", "SYNCED", Kind::Response, false, PayloadForm::None),
+        ("Item", "ITEM/V1", Kind::Progress, true, PayloadForm::Empty),
+    ];
+    assert_eq!(
+        m,
+        expected.map(|(n, w, k, s, f)| (n.to_owned(), w, k, s, f))
+    );
+    assert_eq!(p.messages[1].fields.len(), 2);
+    assert_eq!(p.messages[1].docs.joined(), "A todo.");
+    assert_eq!(p.messages[2].response.as_ref().unwrap(), "Todo");
+    assert_eq!(p.types.len(), 2);
+    // The type's struct is generated once, with one `impl Message`.
+    let out = crate::expand(quote! {
+        protocol Todos {
+            rpc AddTodo(title: String) -> Todo
+            rpc Rename(id: u32) -> Todo
+            type Todo { id: u32 }
+        }
+    })
+    .to_string();
+    assert!(!out.contains("compile_error"), "{out}");
+    assert_eq!(out.matches("struct Todo ").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("impl :: wskit :: Message for Todo").count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("impl :: wskit :: __private :: Decode for Todo")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn mistakes_naming_a_shared_type() {
+    let errs = errors(quote! {
+        protocol Todos {
+            rpc AddTodo(title: String) -> Tood
+            rpc Edit(id: u32) -> Todo { id: u32 }
+            rpc Pick() -> Role
+            rpc Get() -> #[wire = "T"] Todo
+            type Todo { id: u32 }
+            #[wire = "NOPE"] type Unused {}
+            enum Role { Admin }
+        }
+    });
+    assert_eq!(
+        errs,
+        [
+            "no `type Tood` is declared: did you mean `Todo`? (a response without payload needs a name not this close to a declared type)",
+            "`Todo` is declared twice, here and as `type Todo`: write `-> Todo` to reply with the declared type, or rename one",
+            "`type Todo` is declared here; the response `Todo { ... }` repeats its name",
+            "`Role` is an `enum`: a response is an object; declare a `type` or write its fields (`-> RoleReply { ... }`)",
+            "the wire type of `Todo` goes on its declaration: `#[wire = \"...\"] type Todo { ... }`",
+            "`#[wire]` on `type Unused` is its wire type as a response or progress, but no rpc replies with it (`-> Unused`)",
+        ]
+    );
+}

@@ -23,25 +23,40 @@ impl Checker {
     /// The declared or built-in type name closest to `name`, if it is close enough to be a typo
     /// (case aside, at most 2 edits and fewer than half of its letters).
     fn suggest(&self, name: &str) -> Option<String> {
-        let lower = name.to_lowercase();
-        let close = |d: &str| {
-            let n = names::distance(&d.to_lowercase(), &lower);
-            (n <= 2 && 2 * n < name.chars().count()).then_some(n)
-        };
-        self.declared
+        let candidates = self
+            .declared
             .keys()
             .map(String::as_str)
-            .chain(BUILT_IN_NAMES)
-            // Ties go to the same letters in another order (`u46`: `u64`, not `u16`), then to the
-            // closer case, then by name.
-            .filter_map(|d| {
-                let not_anagram = sorted(d) != sorted(name);
-                Some((close(d)?, not_anagram, names::distance(d, name), d))
-            })
-            .min()
-            .map(|(_, _, _, d)| d.to_owned())
+            .chain(BUILT_IN_NAMES);
+        closest(candidates, name)
     }
 
+    /// The declared `type` closest to `name`, if close enough to be a typo.
+    pub(super) fn suggest_struct(&self, name: &str) -> Option<String> {
+        closest(self.structs.keys().map(String::as_str), name)
+    }
+}
+
+/// The candidate closest to `name`, if it is close enough to be a typo (case aside, at most 2
+/// edits and fewer than half of its letters).
+fn closest<'a>(candidates: impl Iterator<Item = &'a str>, name: &str) -> Option<String> {
+    let lower = name.to_lowercase();
+    let close = |d: &str| {
+        let n = names::distance(&d.to_lowercase(), &lower);
+        (n <= 2 && 2 * n < name.chars().count()).then_some(n)
+    };
+    candidates
+        // Ties go to the same letters in another order (`u46`: `u64`, not `u16`), then to the
+        // closer case, then by name.
+        .filter_map(|d| {
+            let not_anagram = sorted(d) != sorted(name);
+            Some((close(d)?, not_anagram, names::distance(d, name), d))
+        })
+        .min()
+        .map(|(_, _, _, d)| d.to_owned())
+}
+
+impl Checker {
     /// A field's Rust type into the model; a diagnostic (and `None`) when it is not supported.
     pub(super) fn resolve(&mut self, ty: &Type) -> Option<FieldType> {
         let path = match ty {

@@ -35,14 +35,18 @@ impl Checker {
             }
         }
         let mut seen: HashMap<String, &Ident> = HashMap::new();
+        // The message of a `type` an rpc replies with is that type: its name is checked once.
         let all = p
             .messages
             .iter()
-            .map(|m| &m.name)
-            .chain(p.types.iter().map(|t| &t.name));
+            .map(|m| (&m.name, m.shared))
+            .chain(p.types.iter().map(|t| (&t.name, false)));
         // Indexes into messages then types.
         let mut dropped = HashSet::new();
-        for (i, name) in all.enumerate() {
+        for (i, (name, shared)) in all.enumerate() {
+            if shared {
+                continue;
+            }
             let s = name.to_string();
             let mut drop = false;
             if let Some(what) = generated.get(&s) {

@@ -105,7 +105,12 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     if doc.0.is_empty() {
         doc.0.push(default_doc(p, m));
     }
-    let mut out = strukt(p, name, &doc, &m.fields);
+    // A `type` an rpc replies with has its struct already.
+    let mut out = if m.shared {
+        TokenStream::new()
+    } else {
+        strukt(p, name, &doc, &m.fields)
+    };
     let wire = &m.wire;
     let type_doc = format!(" The wire type of [`{name}`]: `\"{wire}\"`.");
     let payload = m.payload.variant();
