@@ -24,9 +24,11 @@ pub struct ProtocolDesc {
     pub name: &'static str,
     /// Doc comment lines, joined by newlines.
     pub docs: &'static str,
-    /// Messages, events, RPC requests, responses and progress types, in declaration order.
+    /// Messages, events, RPC requests, responses and progress types, in declaration order. A
+    /// `type` that an rpc replies with (`-> Todo`) is here once too, at its first use, with the
+    /// type's fields and docs.
     pub messages: &'static [MessageDesc],
-    /// Shared nested types (`type` and `enum` declarations).
+    /// Shared nested types (`type` and `enum` declarations), including those an rpc replies with.
     pub types: &'static [TypeDesc],
 }
 

@@ -111,7 +111,7 @@ pub use wire::{Error, ErrorCode};
 ///     &serde_json::value::RawValue::from_string(r#"{"roomId":"","x":1}"#.into()).unwrap(),
 /// ))
 /// .unwrap_err();
-/// assert_eq!(issues.to_string(), "payload.roomId: must have at least 1 characters; payload.x: unknown key");
+/// assert_eq!(issues.to_string(), "payload.roomId: must have at least 1 character; payload.x: unknown key");
 /// ```
 ///
 /// It generates one struct per message, event, request, response, progress and `type` (an enum

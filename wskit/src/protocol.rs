@@ -45,10 +45,14 @@ pub trait Message:
 ///
 /// ```
 /// wskit::protocol! {
-///     protocol Demo { message Say { text: String } }
+///     protocol Demo { message Ping; message Pong {} message Say { text: String } }
 /// }
 /// use wskit::{Message, PayloadForm};
+/// assert_eq!(Ping::PAYLOAD, PayloadForm::None);
+/// assert_eq!(Pong::PAYLOAD, PayloadForm::Empty);
 /// assert_eq!(Say::PAYLOAD, PayloadForm::Fields);
+/// assert!(!Ping::PAYLOAD.is_written() && Ping::PAYLOAD.may_be_absent());
+/// assert!(Pong::PAYLOAD.is_written() && Pong::PAYLOAD.may_be_absent());
 /// assert!(Say::PAYLOAD.is_written() && !Say::PAYLOAD.may_be_absent());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
