@@ -128,6 +128,11 @@ impl DemoHandler for DemoApp {
         Ok(())
     }
 
+    async fn touch(&self, _ctx: Context<String>, _msg: Touch) -> Result<(), Error> {
+        self.probe.note("touch");
+        Ok(())
+    }
+
     async fn join(&self, ctx: Context<String>, msg: Join) -> Result<(), Error> {
         ctx.subscribe(&msg.room)?;
         self.probe.note(format!("joined:{}", msg.room));

@@ -17,7 +17,7 @@ wskit::protocol! {
         message JoinRoom { room_id: String }
         message Say { text: String }
         message Tagged { text: String } meta { trace_id: Option<String> }
-        message Ping {}
+        message Ping;
         event UserJoined { room_id: String, user_id: String }
         #[idempotent]
         rpc GetUser(user_id: String) -> UserData { name: String, email: Option<String> }

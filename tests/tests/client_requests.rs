@@ -374,7 +374,7 @@ async fn invalid_outbound_message_is_refused_and_queue_off_gives_not_connected()
         Err(ClientError::InvalidMessage(issues)) => {
             assert_eq!(
                 issues.to_string(),
-                "payload.text: must have at least 1 characters"
+                "payload.text: must have at least 1 character"
             )
         }
         other => panic!("expected InvalidMessage, got {other:?}"),

@@ -28,7 +28,7 @@ mod api {
             message PlaceOrder {
                 /// The buyer.
                 #[wire = "buyer"] customer_id: String,
-                r#type: String,
+                #[validate(length(max = 10))] r#type: String,
                 paid: bool,
                 a: u8, b: u16, c: u32, d: u64, e: i8, f: i16, g: i32, h: i64, x: f32, y: f64,
                 raw: serde_json::Value,
@@ -44,7 +44,7 @@ mod api {
             message Move {}
             message Match { id: String }
             event Shipped {} meta { region: String }
-            rpc Render(page: u32) -> Rendered {} progress #[wire = "RENDER/STEP"] RenderStep { done: u32 }
+            rpc Render(page: u32) -> Rendered progress #[wire = "RENDER/STEP"] RenderStep { done: u32 }
             rpc Quote(lines: Vec<Line>) -> #[wire = "QUOTED"] /// The price.
                 Priced { total: money::Money } meta { currency: String }
             type Line { sku: String, qty: u32 }
@@ -61,6 +61,7 @@ fn main() {
     assert_eq!(Move::TYPE, "MOVE");
     assert_eq!(RenderStep::TYPE, "RENDER/STEP");
     assert!(!Rendered::PAYLOAD.is_written());
+    assert_eq!(Move::PAYLOAD, wskit::PayloadForm::Empty);
     let _ = ShippedMeta { region: "eu".into() };
     let _: fn(&ShopClient, Move) -> Result<(), wskit::client::ClientError> = ShopClient::r#move;
     let _: fn(&ShopClient, Match) -> Result<(), wskit::client::ClientError> = ShopClient::r#match;
@@ -86,4 +87,11 @@ fn main() {
         r#"{"buyer":"c","type":"gift","paid":true,"a":1,"b":2,"c":3,"d":4,"e":-1,"f":-2,"g":-3,"h":-4,"x":0.5,"y":1.5,"raw":null,"alsoRaw":[1],"lines":[{"sku":"s","qty":1}],"bySku":{},"sorted":{"k":[1,null]},"total":{"cents":100},"refunds":[],"status":"done"}"#
     );
     assert_eq!(serde_json::to_string(&Status::SuperSeded).unwrap(), r#""superSeded""#);
+    // A raw identifier: Rust field `r#type`, wire key and description name `type`.
+    use wskit::Protocol;
+    let field = &Shop::description().message("ORDER/PLACE").unwrap().fields[1];
+    assert_eq!((field.name, field.wire_name), ("type", "type"));
+    let mut issues = wskit::Issues::new();
+    wskit::Validate::validate(&order, &wskit::validate::Path::root("payload"), &mut issues);
+    assert!(issues.is_empty(), "{issues}");
 }

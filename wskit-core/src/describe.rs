@@ -24,9 +24,11 @@ pub struct ProtocolDesc {
     pub name: &'static str,
     /// Doc comment lines, joined by newlines.
     pub docs: &'static str,
-    /// Messages, events, RPC requests, responses and progress types, in declaration order.
+    /// Messages, events, RPC requests, responses and progress types, in declaration order. A
+    /// `type` that an rpc replies with (`-> Todo`) is here once too, at its first use, with the
+    /// type's fields and docs.
     pub messages: &'static [MessageDesc],
-    /// Shared nested types (`type` and `enum` declarations).
+    /// Shared nested types (`type` and `enum` declarations), including those an rpc replies with.
     pub types: &'static [TypeDesc],
 }
 
@@ -213,10 +215,14 @@ pub struct VariantDesc {
 ///
 /// ```
 /// wskit::protocol! {
-///     protocol Demo { message Say { text: String } }
+///     protocol Demo { message Ping; message Pong {} message Say { text: String } }
 /// }
 /// use wskit::{Message, PayloadForm};
+/// assert_eq!(Ping::PAYLOAD, PayloadForm::None);
+/// assert_eq!(Pong::PAYLOAD, PayloadForm::Empty);
 /// assert_eq!(Say::PAYLOAD, PayloadForm::Fields);
+/// assert!(!Ping::PAYLOAD.is_written() && Ping::PAYLOAD.may_be_absent());
+/// assert!(Pong::PAYLOAD.is_written() && Pong::PAYLOAD.may_be_absent());
 /// assert!(Say::PAYLOAD.is_written() && !Say::PAYLOAD.may_be_absent());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

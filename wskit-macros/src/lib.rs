@@ -3,10 +3,11 @@
 //!
 //! The pipeline: `parse` reads the block into a syntax tree, `check` turns it into the small
 //! `model` while collecting every mistake (each spanned on the user's token), and `generate`
-//! writes the code, one file per output. An invalid block expands to its errors plus empty stubs
-//! of the declared items, so that one mistake does not cascade.
+//! writes the code, one file per output. An invalid block expands to its errors plus the code of
+//! the best-effort model `check` still builds (everything but the broken parts), so that one
+//! mistake gives one error, not a cascade at every use of the protocol.
 
-use proc_macro::TokenStream;
+use proc_macro2::TokenStream;
 
 mod check;
 mod generate;
@@ -18,23 +19,18 @@ mod tests;
 
 /// See `wskit::protocol!`.
 #[proc_macro]
-pub fn protocol(input: TokenStream) -> TokenStream {
+pub fn protocol(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand(input.into()).into()
 }
 
 /// The expansion of a block, as tokens (testable without a compiler session).
-fn expand(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+fn expand(input: TokenStream) -> TokenStream {
     let ast: parse::ProtocolAst = match syn::parse2(input) {
         Ok(ast) => ast,
         Err(e) => return e.to_compile_error(),
     };
-    match check::check(&ast) {
-        Ok(model) => generate::generate(&model),
-        Err(failed) => {
-            let (errors, partial) = *failed;
-            let mut out = errors.to_compile_error();
-            out.extend(generate::stubs(&partial));
-            out
-        }
-    }
+    let (model, errors) = check::check(&ast);
+    let mut out = errors.map_or_else(TokenStream::new, |e| e.to_compile_error());
+    out.extend(generate::generate(&model));
+    out
 }

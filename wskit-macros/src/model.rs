@@ -58,6 +58,9 @@ pub struct Message {
     pub response: Option<Ident>,
     /// For a request: its progress type.
     pub progress: Option<Ident>,
+    /// A `type` of the block that an rpc replies with (`-> Todo`): its struct, `Decode` and
+    /// `Validate` come from the `type`; this adds its `impl Message` and its description entry.
+    pub shared: bool,
 }
 
 /// How a message's frames carry `payload`, mirroring `wskit::PayloadForm`.
@@ -66,7 +69,6 @@ pub enum PayloadForm {
     /// Declared without braces: no `payload` key.
     None,
     /// Declared with empty braces: `"payload":{}`.
-    #[allow(dead_code)] // until the grammar tells `message Ping;` from `message Ping {}`
     Empty,
     /// At least one field.
     Fields,
@@ -85,6 +87,7 @@ impl PayloadForm {
 }
 
 /// One field of a payload, meta or `type`.
+#[derive(Clone)]
 pub struct Field {
     pub name: Ident,
     pub wire: String,

@@ -64,19 +64,32 @@ pub fn camel_variant(name: &str) -> String {
     }
 }
 
-/// The edit distance of two names, for "did you mean" suggestions.
+/// The edit distance of two names, for "did you mean" suggestions: insertions, deletions,
+/// substitutions and transpositions of two neighbours each count one (`u46` is one from `u64`).
 pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
+    // d[i][j]: the distance of a[..i] and b[..j].
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    prev[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j - 1] + cost)
+                .min(d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// Rust keywords that cannot be method names without `r#`.
@@ -165,5 +178,7 @@ mod tests {
         assert_eq!(distance("Adress", "Address"), 1);
         assert_eq!(distance("Role", "Role"), 0);
         assert_eq!(distance("", "ab"), 2);
+        assert_eq!(distance("u46", "u64"), 1);
+        assert_eq!(distance("u46", "u16"), 1);
     }
 }

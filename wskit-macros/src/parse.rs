@@ -2,14 +2,19 @@
 //! `check` can report every mistake of a block at once.
 //!
 //! ```text
-//! protocol  := attrs vis "protocol" Ident "{" item* "}"
-//! item      := attrs ( "message" | "event" ) Ident fields meta?
-//!            | attrs "rpc" Ident "(" field,* ")" ( "->" attrs Ident fields )? ( "progress" attrs Ident fields )? meta?
+//! protocol  := attrs vis "protocol" Ident "{" ( item ";"? )* "}"
+//! item      := attrs ( "message" | "event" ) Ident fields? meta?
+//!            | attrs "rpc" Ident args? ( "->" attrs Ident fields? )? ( "progress" attrs Ident fields? )? meta?
 //!            | attrs "type" Ident fields
 //!            | attrs "enum" Ident "{" ( attrs Ident ),* "}"
 //! fields    := "{" ( attrs Ident ":" Type ),* "}"
+//! args      := "(" ( attrs Ident ":" Type ),* ")"
 //! meta      := "meta" fields
 //! ```
+//!
+//! Braces (parentheses for an rpc request) make a payload object, possibly empty (`"payload":{}`
+//! on the wire); without them the message has no payload (no `payload` key). A `;` may end any
+//! declaration. `-> Name` without braces names a `type` of the block when there is one.
 
 use syn::parse::discouraged::Speculative;
 use syn::parse::{Parse, ParseStream};
@@ -32,7 +37,8 @@ pub struct ProtocolAst {
     pub name: Ident,
     pub items: Vec<ItemAst>,
     /// Grammar errors inside the block: each bad declaration is skipped and reported, so the
-    /// others are still checked and stubbed.
+    /// others are still checked and generated (a bad one as an empty item when its kind and name
+    /// are known).
     pub errors: Vec<syn::Error>,
 }
 
@@ -41,20 +47,25 @@ pub struct ItemAst {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
     pub kind: ItemKindAst,
+    /// A declaration with a grammar error (reported): only its kind and name are known, so that
+    /// the item still exists, empty, and uses of it do not add errors.
+    pub recovered: bool,
 }
 
 /// What a declaration declares.
 pub enum ItemKindAst {
     Message {
-        fields: Vec<FieldAst>,
+        /// `None`: declared without braces (no payload).
+        fields: Option<Vec<FieldAst>>,
         meta: Option<Vec<FieldAst>>,
     },
     Event {
-        fields: Vec<FieldAst>,
+        fields: Option<Vec<FieldAst>>,
         meta: Option<Vec<FieldAst>>,
     },
     Rpc {
-        fields: Vec<FieldAst>,
+        /// `None`: declared without parentheses (no payload).
+        fields: Option<Vec<FieldAst>>,
         response: Option<NamedFieldsAst>,
         progress: Option<NamedFieldsAst>,
         meta: Option<Vec<FieldAst>>,
@@ -67,11 +78,12 @@ pub enum ItemKindAst {
     },
 }
 
-/// The inline response or progress type of an rpc.
+/// The response or progress type of an rpc: inline (with braces), or without braces (a `type` of
+/// the block, or else a message without payload).
 pub struct NamedFieldsAst {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
-    pub fields: Vec<FieldAst>,
+    pub fields: Option<Vec<FieldAst>>,
 }
 
 /// `attrs name: Type`.
@@ -104,9 +116,13 @@ impl Parse for ProtocolAst {
                 Ok(item) => {
                     body.advance_to(&fork);
                     items.push(item);
+                    body.parse::<Option<Token![;]>>()?;
                 }
                 Err(e) => {
                     errors.push(e);
+                    if let Some(item) = recover(&body.fork()) {
+                        items.push(item);
+                    }
                     // Skip the bad declaration on `body` itself (the fork holds the half-parsed
                     // state): its attributes, its keyword, then up to the next declaration.
                     let attrs = body.fork();
@@ -117,6 +133,9 @@ impl Parse for ProtocolAst {
                         body.parse::<proc_macro2::TokenTree>()?;
                     }
                     while !body.is_empty() && !starts_item(&body) {
+                        if body.parse::<Option<Token![;]>>()?.is_some() {
+                            break;
+                        }
                         body.parse::<proc_macro2::TokenTree>()?;
                     }
                 }
@@ -133,6 +152,43 @@ impl Parse for ProtocolAst {
             errors,
         })
     }
+}
+
+/// The kind and name of a declaration that does not parse, as an empty item.
+fn recover(input: ParseStream) -> Option<ItemAst> {
+    input.call(Attribute::parse_outer).ok()?;
+    let kind = if input.parse::<Option<kw::message>>().ok()?.is_some() {
+        ItemKindAst::Message {
+            fields: None,
+            meta: None,
+        }
+    } else if input.parse::<Option<kw::event>>().ok()?.is_some() {
+        ItemKindAst::Event {
+            fields: None,
+            meta: None,
+        }
+    } else if input.parse::<Option<kw::rpc>>().ok()?.is_some() {
+        ItemKindAst::Rpc {
+            fields: None,
+            response: None,
+            progress: None,
+            meta: None,
+        }
+    } else if input.parse::<Option<Token![type]>>().ok()?.is_some() {
+        ItemKindAst::Type { fields: Vec::new() }
+    } else if input.parse::<Option<Token![enum]>>().ok()?.is_some() {
+        ItemKindAst::Enum {
+            variants: Vec::new(),
+        }
+    } else {
+        return None;
+    };
+    Some(ItemAst {
+        attrs: Vec::new(),
+        name: input.parse().ok()?,
+        kind,
+        recovered: true,
+    })
 }
 
 /// Whether a declaration (or its attributes) starts here.
@@ -152,23 +208,29 @@ impl Parse for ItemAst {
         let (name, kind) = if look.peek(kw::message) {
             input.parse::<kw::message>()?;
             let name = input.parse()?;
-            let fields = parse_fields(input)?;
+            let fields = parse_opt_fields(input)?;
             let meta = parse_meta(input)?;
             (name, ItemKindAst::Message { fields, meta })
         } else if look.peek(kw::event) {
             input.parse::<kw::event>()?;
             let name = input.parse()?;
-            let fields = parse_fields(input)?;
+            let fields = parse_opt_fields(input)?;
             let meta = parse_meta(input)?;
             (name, ItemKindAst::Event { fields, meta })
         } else if look.peek(kw::rpc) {
             input.parse::<kw::rpc>()?;
             let name = input.parse()?;
-            let args;
-            parenthesized!(args in input);
-            let fields = Punctuated::<FieldAst, Token![,]>::parse_terminated(&args)?
-                .into_iter()
-                .collect();
+            let fields = if input.peek(syn::token::Paren) {
+                let args;
+                parenthesized!(args in input);
+                Some(
+                    Punctuated::<FieldAst, Token![,]>::parse_terminated(&args)?
+                        .into_iter()
+                        .collect(),
+                )
+            } else {
+                None
+            };
             let response = if input.peek(Token![->]) {
                 input.parse::<Token![->]>()?;
                 Some(input.parse()?)
@@ -206,7 +268,12 @@ impl Parse for ItemAst {
         } else {
             return Err(look.error());
         };
-        Ok(ItemAst { attrs, name, kind })
+        Ok(ItemAst {
+            attrs,
+            name,
+            kind,
+            recovered: false,
+        })
     }
 }
 
@@ -215,7 +282,7 @@ impl Parse for NamedFieldsAst {
         Ok(NamedFieldsAst {
             attrs: input.call(Attribute::parse_outer)?,
             name: input.parse()?,
-            fields: parse_fields(input)?,
+            fields: parse_opt_fields(input)?,
         })
     }
 }
@@ -245,6 +312,15 @@ fn parse_fields(input: ParseStream) -> syn::Result<Vec<FieldAst>> {
     Ok(Punctuated::<FieldAst, Token![,]>::parse_terminated(&body)?
         .into_iter()
         .collect())
+}
+
+/// Braced fields if the braces are there (`None`: no payload).
+fn parse_opt_fields(input: ParseStream) -> syn::Result<Option<Vec<FieldAst>>> {
+    if input.peek(syn::token::Brace) {
+        parse_fields(input).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 fn parse_meta(input: ParseStream) -> syn::Result<Option<Vec<FieldAst>>> {

@@ -12,15 +12,15 @@ fn parse(tokens: proc_macro2::TokenStream) -> ProtocolAst {
 
 fn model(tokens: proc_macro2::TokenStream) -> Protocol {
     match check(&parse(tokens)) {
-        Ok(p) => p,
-        Err(failed) => panic!("unexpected errors: {:?}", errors_of(failed.0)),
+        (p, None) => p,
+        (_, Some(e)) => panic!("unexpected errors: {:?}", errors_of(e)),
     }
 }
 
 fn errors(tokens: proc_macro2::TokenStream) -> Vec<String> {
     match check(&parse(tokens)) {
-        Ok(_) => panic!("expected errors"),
-        Err(failed) => errors_of(failed.0),
+        (_, None) => panic!("expected errors"),
+        (_, Some(e)) => errors_of(e),
     }
 }
 
@@ -107,17 +107,81 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
             event G {}
         }
     });
-    let names: Vec<String> = ast.items.iter().map(|i| i.name.to_string()).collect();
-    assert_eq!(names, ["A", "D", "G"]);
+    // A declaration that does not parse is still there, empty, when its kind and name are known.
+    let names: Vec<(String, bool)> = ast
+        .items
+        .iter()
+        .map(|i| (i.name.to_string(), i.recovered))
+        .collect();
+    let expected = [
+        ("A", false),
+        ("B", true),
+        ("D", false),
+        ("F", false),
+        ("G", false),
+    ];
+    assert_eq!(names, expected.map(|(n, r)| (n.to_owned(), r)));
     let errs: Vec<String> = ast.errors.iter().map(ToString::to_string).collect();
     assert_eq!(
         errs,
         [
             "expected one of: `message`, `event`, `rpc`, `type`, `enum`",
             "expected `:`",
-            "expected curly braces",
         ]
     );
+}
+
+#[test]
+fn braces_tell_an_empty_payload_from_none() {
+    use crate::model::PayloadForm::{Empty, Fields, None};
+    let p = model(quote! {
+        protocol P {
+            message A;
+            message B {}
+            message C { x: u8 };
+            message D meta { trace: String }
+            message E
+            event F
+            event G {};
+            rpc H -> HDone
+            rpc I() -> IDone {} progress IStep;
+            rpc J(x: u8) -> JDone { y: u8 } progress JStep {} meta { trace: String };
+        }
+    });
+    let forms: Vec<(String, crate::model::PayloadForm)> = p
+        .messages
+        .iter()
+        .map(|m| (m.name.to_string(), m.payload))
+        .collect();
+    let expected = [
+        ("A", None),
+        ("B", Empty),
+        ("C", Fields),
+        ("D", None),
+        ("E", None),
+        ("F", None),
+        ("G", Empty),
+        ("H", None),
+        ("HDone", None),
+        ("I", Empty),
+        ("IDone", Empty),
+        ("IStep", None),
+        ("J", Fields),
+        ("JDone", Fields),
+        ("JStep", Empty),
+    ];
+    let expected: Vec<(String, crate::model::PayloadForm)> = expected
+        .iter()
+        .map(|(n, f)| ((*n).to_owned(), *f))
+        .collect();
+    assert_eq!(forms, expected);
+    assert!(p.messages[3].meta.is_some());
+    // Both forms generate a braced struct, so user code is the same.
+    let out = crate::expand(quote!(protocol P { message A; message B {} })).to_string();
+    assert!(out.contains("struct A { }"), "{out}");
+    assert!(out.contains("struct B { }"), "{out}");
+    assert!(out.contains(":: wskit :: PayloadForm :: None"), "{out}");
+    assert!(out.contains(":: wskit :: PayloadForm :: Empty"), "{out}");
 }
 
 #[test]
@@ -256,7 +320,7 @@ fn every_error_of_a_block_is_reported() {
     assert_eq!(
         errs,
         [
-            "unknown type `Strin`: declare it in the protocol (`type Strin { ... }`), or name a type of your own by its path (`crate::Strin`)",
+            "unknown type `Strin`: did you mean `String`?",
             "rpc `C` has no response: add `-> ResponseName { ... }` after its arguments",
             "`min` (5) is greater than `max` (1)",
             "unknown constraint `bogus`; expected one of: length, range, pattern, email, url, uuid, items, custom",
@@ -335,30 +399,63 @@ fn reserved_and_duplicate_names() {
 }
 
 #[test]
-fn an_invalid_block_expands_to_its_errors_and_stubs() {
+fn an_invalid_block_expands_to_its_errors_and_all_the_code_of_the_rest() {
     let out = crate::expand(quote! {
-        pub protocol Chat { message A { x: Nope, y: u8 } rpc B(id: String) enum R { X } }
+        pub protocol Chat {
+            message A { x: Nope, y: u8, y: u16, #[validate(email)] z: u8 }
+            rpc B(id: String)
+            enum R { X, X }
+            message A {}
+            message ChatClient {}
+            message Events {}
+            message HttpGet {}
+            message HTTPGet {}
+            message C { a bad }
+            rpc D(x: u8) -> B {}
+        }
     })
     .to_string();
     assert!(out.contains("compile_error"), "{out}");
-    for stub in [
+    for item in [
         "struct A",
-        "struct B",
+        "impl :: wskit :: Message for A",
+        "impl :: wskit :: Rpc for B",
+        "type Response = :: wskit :: NoProgress",
         "enum R",
         "struct Chat",
         "trait ChatHandler",
+        "fn a (",
+        "fn b (",
+        "fn http_get (",
+        "fn c (",
         "struct ChatClient",
         "enum ChatEvent",
+        "fn server <",
+        "impl :: wskit :: Protocol for Chat",
     ] {
-        assert!(out.contains(stub), "missing {stub} in {out}");
+        assert!(out.contains(item), "missing {item} in {out}");
     }
-    // Fields are kept; an unresolved type reads as a JSON value.
+    // Fields are kept; an unresolved type reads as a JSON value; a duplicate keeps the first; a
+    // constraint that does not fit is left out.
     assert!(
         out.contains("pub x : :: wskit :: __private :: serde_json :: Value"),
         "{out}"
     );
     assert!(out.contains("pub y : u8"), "{out}");
+    assert!(!out.contains("pub y : u16"), "{out}");
+    assert!(!out.contains("check_email"), "{out}");
     assert!(out.contains("pub id : :: std :: string :: String"), "{out}");
+    // The second `A`, the message named like the client, and the variant `X` again are left
+    // out; so are the client method `events` of `Events` and the second `http_get`.
+    assert_eq!(out.matches("struct A ").count(), 1, "{out}");
+    assert_eq!(out.matches("struct ChatClient ").count(), 1, "{out}");
+    assert_eq!(out.matches("fn events (").count(), 2, "{out}"); // handler + the client's own
+    assert!(
+        !out.contains("msg : Events) -> :: std :: result :: Result < ()"),
+        "{out}"
+    );
+    assert_eq!(out.matches("fn http_get (").count(), 2, "{out}"); // handler + client
+    assert_eq!(out.matches("R :: X").count(), 2, "{out}"); // deserialize + decode
 }
 
 #[test]
@@ -370,4 +467,184 @@ fn a_valid_block_expands_without_errors() {
     assert!(!out.contains("compile_error"));
     assert!(out.contains("\"^a\""));
     assert!(out.contains("impl :: wskit :: Message for A"));
+}
+
+#[test]
+fn did_you_mean_knows_built_in_types() {
+    let errs = errors(quote! {
+        protocol P {
+            message M {
+                a: Strin, b: u46, c: Vex<u8>, d: Optoin<u8>, e: Hashmap<String, u8>,
+                f: BTreeMapp<String, u8>, g: boool, h: f46, i: Adress, j: Wrapping, k: u9,
+            }
+            type Address { city: String }
+        }
+    });
+    assert_eq!(
+        errs,
+        [
+            "unknown type `Strin`: did you mean `String`?",
+            "unknown type `u46`: did you mean `u64`?",
+            "unknown type `Vex`: did you mean `Vec`?",
+            "unknown type `Optoin`: did you mean `Option`?",
+            "unknown type `Hashmap`: did you mean `HashMap`?",
+            "unknown type `BTreeMapp`: did you mean `BTreeMap`?",
+            "unknown type `boool`: did you mean `bool`?",
+            "unknown type `f46`: did you mean `f64`?",
+            "unknown type `Adress`: did you mean `Address`?",
+            "unknown type `Wrapping`: declare it in the protocol (`type Wrapping { ... }`), or name a type of your own by its path (`crate::Wrapping`)",
+            "unsupported field type `u9`",
+        ]
+    );
+}
+
+#[test]
+fn keywords_as_field_names() {
+    let p = model(quote! {
+        protocol P { message M { r#type: String, r#match: Option<u8> } }
+    });
+    let f = &p.messages[0].fields;
+    assert_eq!(f[0].name.to_string(), "r#type");
+    assert_eq!((f[0].wire.as_str(), f[1].wire.as_str()), ("type", "match"));
+    let errs = errors(quote! {
+        protocol P { message M { type: String, self: u8 } }
+    });
+    assert_eq!(
+        errs,
+        [
+            "`type` is a Rust keyword: write `r#type` (its wire key stays `type`)",
+            "`self` cannot name a field, even as a raw identifier: choose another name and keep the key with `#[wire = \"self\"]`",
+        ]
+    );
+}
+
+#[test]
+fn generated_docs_show_constraints_and_wire_types() {
+    let out = crate::expand(quote! {
+        protocol Chat {
+            message JoinRoom {
+                /// The room.
+                #[validate(length(min = 1, max = 200), custom = crate::not_blank)] room_id: String,
+                #[validate(length(max = 4), items(range(min = -2.5)))] tags: Vec<f64>,
+                plain: u8,
+            }
+            event Left { #[validate(length(max = 3), pattern = "^a`b")] who: String }
+        }
+    })
+    .to_string();
+    for doc in [
+        r#"# [doc = " The room."] # [doc = " "] # [doc = " Constraints: length 1..=200, custom `crate::not_blank`."]"#,
+        r#"# [doc = " `tags` on the wire."] # [doc = " "] # [doc = " Constraints: length ..=4, items(range -2.5..)."]"#,
+        r#"# [doc = " `plain` on the wire."] # [serde (rename = "plain")] pub plain"#,
+        r#"# [doc = " Constraints: length ..=3, pattern `` ^a`b ``."]"#,
+        r#"# [doc = " The wire type of [`JoinRoom`]: `\"JOIN_ROOM\"`."] const TYPE"#,
+        r#"# [doc = " The wire type of [`Left`]: `\"LEFT\"`."] const TYPE"#,
+    ] {
+        assert!(out.contains(doc), "missing {doc} in {out}");
+    }
+}
+
+#[test]
+fn a_response_or_progress_may_name_a_shared_type() {
+    use crate::model::PayloadForm;
+    let p = model(quote! {
+        protocol Todos {
+            rpc AddTodo(title: String) -> Todo
+            rpc Rename(id: u32, title: String) -> Todo progress Step
+            rpc Sync() -> Synced progress Item;
+            /// A todo.
+            type Todo { id: u32, title: String }
+            #[wire = "ITEM/V1"]
+            type Item {}
+        }
+    });
+    let m: Vec<(String, &str, Kind, bool, PayloadForm)> = p
+        .messages
+        .iter()
+        .map(|m| {
+            (
+                m.name.to_string(),
+                m.wire.as_str(),
+                m.kind,
+                m.shared,
+                m.payload,
+            )
+        })
+        .collect();
+    let expected = [
+        (
+            "AddTodo",
+            "ADD_TODO",
+            Kind::Request,
+            false,
+            PayloadForm::Fields,
+        ),
+        ("Todo", "TODO", Kind::Response, true, PayloadForm::Fields),
+        (
+            "Rename",
+            "RENAME",
+            Kind::Request,
+            false,
+            PayloadForm::Fields,
+        ),
+        ("Step", "STEP", Kind::Progress, false, PayloadForm::None),
+        ("Sync", "SYNC", Kind::Request, false, PayloadForm::Empty),
+        ("Synced", "SYNCED", Kind::Response, false, PayloadForm::None),
+        ("Item", "ITEM/V1", Kind::Progress, true, PayloadForm::Empty),
+    ];
+    assert_eq!(
+        m,
+        expected.map(|(n, w, k, s, f)| (n.to_owned(), w, k, s, f))
+    );
+    assert_eq!(p.messages[1].fields.len(), 2);
+    assert_eq!(p.messages[1].docs.joined(), "A todo.");
+    assert_eq!(p.messages[2].response.as_ref().unwrap(), "Todo");
+    assert_eq!(p.types.len(), 2);
+    // The type's struct is generated once, with one `impl Message`.
+    let out = crate::expand(quote! {
+        protocol Todos {
+            rpc AddTodo(title: String) -> Todo
+            rpc Rename(id: u32) -> Todo
+            type Todo { id: u32 }
+        }
+    })
+    .to_string();
+    assert!(!out.contains("compile_error"), "{out}");
+    assert_eq!(out.matches("struct Todo ").count(), 1, "{out}");
+    assert_eq!(
+        out.matches("impl :: wskit :: Message for Todo").count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("impl :: wskit :: __private :: Decode for Todo")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn mistakes_naming_a_shared_type() {
+    let errs = errors(quote! {
+        protocol Todos {
+            rpc AddTodo(title: String) -> Tood
+            rpc Edit(id: u32) -> Todo { id: u32 }
+            rpc Pick() -> Role
+            rpc Get() -> #[wire = "T"] Todo
+            type Todo { id: u32 }
+            #[wire = "NOPE"] type Unused {}
+            enum Role { Admin }
+        }
+    });
+    assert_eq!(
+        errs,
+        [
+            "no `type Tood` is declared: did you mean `Todo`? (a response without payload needs a name not this close to a declared type)",
+            "`Todo` is declared twice, here and as `type Todo`: write `-> Todo` to reply with the declared type, or rename one",
+            "`type Todo` is declared here; the response `Todo { ... }` repeats its name",
+            "`Role` is an `enum`: a response is an object; declare a `type` or write its fields (`-> RoleReply { ... }`)",
+            "the wire type of `Todo` goes on its declaration: `#[wire = \"...\"] type Todo { ... }`",
+            "`#[wire]` on `type Unused` is its wire type as a response or progress, but no rpc replies with it (`-> Unused`)",
+        ]
+    );
 }

@@ -112,7 +112,7 @@ pub use wskit_core::{Issue, Issues, Validate};
 ///     &serde_json::value::RawValue::from_string(r#"{"roomId":"","x":1}"#.into()).unwrap(),
 /// ))
 /// .unwrap_err();
-/// assert_eq!(issues.to_string(), "payload.roomId: must have at least 1 characters; payload.x: unknown key");
+/// assert_eq!(issues.to_string(), "payload.roomId: must have at least 1 character; payload.x: unknown key");
 /// ```
 ///
 /// It generates one struct per message, event, request, response, progress and `type` (an enum
@@ -143,4 +143,18 @@ pub mod __private {
     pub use std::sync::LazyLock;
     pub use wskit_core::validate::*;
     pub use wskit_core::wire::strict::{deserialize_object, deserialize_unit_variant};
+
+    /// Entry points of the fuzz targets (`fuzz/`): each decode path of the server on its own,
+    /// and the client's handling of one inbound frame.
+    pub mod fuzz {
+        pub use wskit_core::wire::{
+            decode_frame_common, decode_frame_reference, decode_frame_whole,
+        };
+
+        /// Handles one inbound text frame as the client's connection task does (replies,
+        /// progress, `ERROR`, events, unhandled frames), without a socket.
+        pub fn client_inbound(client: &crate::client::Client, text: &str) {
+            client.handle_inbound_text(text);
+        }
+    }
 }

@@ -33,7 +33,7 @@ wskit::protocol! {
         #[subscription]
         message JoinRoom { room_id: String } meta { trace_id: Option<String> }
         event UserJoined { room_id: String, user_id: String }
-        message Ping {}
+        message Ping;
         #[wire = "SAY"]
         message SendText {
             #[wire = "txt"] text: String,
@@ -395,4 +395,103 @@ mod generated_names {
         let h: enums::Hello2 = serde_json::from_str(r#"{"d":"a"}"#).unwrap();
         assert_eq!(h.d, enums::D::A);
     }
+}
+
+/// Braces tell an empty payload (`{}` on the wire) from none (no `payload` key), for every kind.
+mod forms {
+    wskit::protocol! {
+        pub protocol Forms {
+            message Ping;
+            message Touch {}
+            message Say { text: String }
+            message Traced meta { trace: String }
+            event Tick
+            event Tock {};
+            rpc Poke -> Poked
+            rpc Nudge() -> Nudged {} progress NudgeStep {}
+            rpc Beat(n: u8) -> Beaten progress BeatStep;
+        }
+    }
+}
+
+#[test]
+fn payload_forms_follow_the_braces() {
+    use forms::*;
+    use wskit::PayloadForm as F;
+    let consts = [
+        ("PING", Ping::PAYLOAD),
+        ("TOUCH", Touch::PAYLOAD),
+        ("SAY", Say::PAYLOAD),
+        ("TRACED", Traced::PAYLOAD),
+        ("TICK", Tick::PAYLOAD),
+        ("TOCK", Tock::PAYLOAD),
+        ("POKE", Poke::PAYLOAD),
+        ("POKED", Poked::PAYLOAD),
+        ("NUDGE", Nudge::PAYLOAD),
+        ("NUDGED", Nudged::PAYLOAD),
+        ("NUDGE_STEP", NudgeStep::PAYLOAD),
+        ("BEAT", Beat::PAYLOAD),
+        ("BEATEN", Beaten::PAYLOAD),
+        ("BEAT_STEP", BeatStep::PAYLOAD),
+    ];
+    let expected = [
+        F::None,
+        F::Empty,
+        F::Fields,
+        F::None,
+        F::None,
+        F::Empty,
+        F::None,
+        F::None,
+        F::Empty,
+        F::Empty,
+        F::Empty,
+        F::Fields,
+        F::None,
+        F::None,
+    ];
+    let forms: Vec<_> = consts.iter().map(|(_, f)| *f).collect();
+    assert_eq!(forms, expected);
+    // The description says the same.
+    let d = Forms::description();
+    for (wire, form) in consts {
+        assert_eq!(d.message(wire).unwrap().payload, form, "{wire}");
+    }
+    assert_eq!(d.message("TRACED").unwrap().meta[0].wire_name, "trace");
+    // Both forms are braced structs whose serde form is `{}`.
+    round_trip(&Touch {}, "{}");
+    round_trip(&Tick {}, "{}");
+    // Frames: `"payload":{}` for the empty form, no key for none.
+    let frame = |ty: &str, form: wskit::PayloadForm| {
+        encode_frame(ty, None::<&OutMeta>, form.is_written().then_some(&Touch {})).unwrap()
+    };
+    assert_eq!(
+        frame(Touch::TYPE, Touch::PAYLOAD),
+        br#"{"type":"TOUCH","payload":{}}"#
+    );
+    assert_eq!(
+        frame(Nudged::TYPE, Nudged::PAYLOAD),
+        br#"{"type":"NUDGED","payload":{}}"#
+    );
+    assert_eq!(frame(Ping::TYPE, Ping::PAYLOAD), br#"{"type":"PING"}"#);
+    assert_eq!(frame(Poked::TYPE, Poked::PAYLOAD), br#"{"type":"POKED"}"#);
+    // Both an absent payload and `{}` decode, whichever form was declared.
+    for text in [None, Some(raw("{}"))] {
+        assert_eq!(
+            wskit::validate::decode_payload::<Touch>(text.as_deref()).unwrap(),
+            Touch {}
+        );
+        assert_eq!(
+            wskit::validate::decode_payload::<Ping>(text.as_deref()).unwrap(),
+            Ping {}
+        );
+    }
+    // The rpc types line up.
+    fn response<R: Rpc>() -> &'static str {
+        <R::Response as Message>::TYPE
+    }
+    assert_eq!(
+        (response::<Poke>(), response::<Nudge>(), response::<Beat>()),
+        ("POKED", "NUDGED", "BEATEN")
+    );
 }

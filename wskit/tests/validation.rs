@@ -44,7 +44,7 @@ wskit::protocol! {
             addresses: Vec<Address>,
             currency: Option<money::Code>,
         }
-        message Ping {}
+        message Ping;
         message Tagged { label: String } meta { #[validate(length(max = 3))] trace_id: Option<String>, shard: u8 }
         type Address { city: String, #[validate(pattern = "^[0-9]{5}$")] zip: String }
         enum Role { Admin, Member }
@@ -154,9 +154,9 @@ fn collection_length_and_item_constraints() {
     assert_eq!(
         profile_issues(&with("tags", r#"["",""]"#)),
         [
-            "payload.tags[0]: must have at least 1 characters",
+            "payload.tags[0]: must have at least 1 character",
             "payload.tags[0]: must match pattern ^#",
-            "payload.tags[1]: must have at least 1 characters",
+            "payload.tags[1]: must have at least 1 character",
             "payload.tags[1]: must match pattern ^#",
         ]
     );

@@ -19,6 +19,9 @@ pub fn unknown_key(path: &Path<'_>, issues: &mut Issues) {
 /// let mut issues = Issues::new();
 /// check_str_length("ab", Some(3), None, &Path::root("payload"), &mut issues);
 /// assert_eq!(issues.to_string(), "payload: must have at least 3 characters");
+/// let mut issues = Issues::new();
+/// check_str_length("", Some(1), None, &Path::root("payload"), &mut issues);
+/// assert_eq!(issues.to_string(), "payload: must have at least 1 character");
 /// ```
 pub fn check_str_length(
     value: &str,
@@ -28,7 +31,7 @@ pub fn check_str_length(
     issues: &mut Issues,
 ) {
     let n = value.chars().count() as u64;
-    bounds(n, min, max, "characters", path, issues);
+    bounds(n, min, max, ("character", "characters"), path, issues);
 }
 
 /// `length(min, max)` on a collection: counted in items (or entries of a map).
@@ -38,6 +41,9 @@ pub fn check_str_length(
 /// let mut issues = Issues::new();
 /// check_len(5, None, Some(2), &Path::root("payload"), &mut issues);
 /// assert_eq!(issues.to_string(), "payload: must have at most 2 items");
+/// let mut issues = Issues::new();
+/// check_len(2, None, Some(1), &Path::root("payload"), &mut issues);
+/// assert_eq!(issues.to_string(), "payload: must have at most 1 item");
 /// ```
 pub fn check_len(
     len: usize,
@@ -46,22 +52,23 @@ pub fn check_len(
     path: &Path<'_>,
     issues: &mut Issues,
 ) {
-    bounds(len as u64, min, max, "items", path, issues);
+    bounds(len as u64, min, max, ("item", "items"), path, issues);
 }
 
 fn bounds(
     n: u64,
     min: Option<u64>,
     max: Option<u64>,
-    unit: &str,
+    (one, many): (&str, &str),
     path: &Path<'_>,
     issues: &mut Issues,
 ) {
+    let unit = |k: u64| if k == 1 { one } else { many };
     if let Some(min) = min.filter(|min| n < *min) {
-        issues.push(path, format!("must have at least {min} {unit}"));
+        issues.push(path, format!("must have at least {min} {}", unit(min)));
     }
     if let Some(max) = max.filter(|max| n > *max) {
-        issues.push(path, format!("must have at most {max} {unit}"));
+        issues.push(path, format!("must have at most {max} {}", unit(max)));
     }
 }
 

@@ -271,6 +271,31 @@ struct WholeFrame<'a, M> {
     payload: Option<M>,
 }
 
+/// The reference path's answer for a frame of message `M`, as the server gives it to a frame it
+/// parsed first: the envelope ([`InboundFrame::parse`](super::frame::InboundFrame::parse)), then
+/// meta and payload, each issue collected. `None` when the frame is not of type `M`. What the
+/// fast reads ([`decode_frame_common`], [`decode_frame_whole`]) must agree with.
+#[allow(clippy::type_complexity)]
+pub fn decode_frame_reference<M: Message>(
+    text: &str,
+) -> Option<Result<(Meta, M::Meta, M), Issues>> {
+    let frame = super::frame::InboundFrame::parse(text).ok()?;
+    if frame.ty != M::TYPE {
+        return None;
+    }
+    let meta = decode_meta::<M>(frame.meta);
+    let payload = decode_payload::<M>(frame.payload);
+    Some(match (meta, payload) {
+        (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
+        (meta, payload) => {
+            let mut all = Vec::new();
+            all.extend(meta.err().into_iter().flatten());
+            all.extend(payload.err().into_iter().flatten());
+            Err(Issues::from(all))
+        }
+    })
+}
+
 /// Decodes a whole frame of message `M` (envelope, meta and payload) in one pass, for a frame
 /// routed on its type before its envelope was parsed.
 ///
@@ -279,39 +304,48 @@ struct WholeFrame<'a, M> {
 /// JSON, a bad envelope, a message with declared meta, any issue), which then goes down that
 /// path for its exact answer.
 pub fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
+    decode_frame_common::<M>(text).or_else(|| decode_frame_whole::<M>(text))
+}
+
+/// The first read of [`decode_frame_text`]: the layout clients write (ws-kit's and ours), its
+/// envelope read by matching bytes (`split_common`) and only the payload by serde. `None` for
+/// any other layout, a payload that does not parse, or any issue.
+pub fn decode_frame_common<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
     if !M::__SERDE_STRICT {
         return None;
     }
     let typed = no_meta::<M>()?;
-    // The layout clients write (ws-kit's and ours), its envelope read by matching bytes; any
-    // other layout, or a payload that does not parse, is read by the whole-frame parse.
-    let common = split_common(text, M::TYPE).and_then(|(correlation_id, payload)| {
-        let msg = serde_json::from_str::<M>(payload).ok()?;
-        let correlation_id = correlation_id.map(str::to_owned);
-        Some((
-            Meta {
-                correlation_id,
-                ..Meta::default()
-            },
-            msg,
-        ))
-    });
-    let (meta, msg) = match common {
-        Some(decoded) => decoded,
-        None => {
-            let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
-            let meta = match whole.meta {
-                Some(ObjectOnly(standard)) => standard.into_meta()?,
-                None => Meta::default(),
-            };
-            let msg = match whole.payload {
-                Some(msg) => msg,
-                None if M::PAYLOAD.may_be_absent() => serde_json::from_str::<M>("{}").ok()?,
-                None => return None,
-            };
-            (meta, msg)
-        }
+    let (correlation_id, payload) = split_common(text, M::TYPE)?;
+    let msg = serde_json::from_str::<M>(payload).ok()?;
+    let meta = Meta {
+        correlation_id: correlation_id.map(str::to_owned),
+        ..Meta::default()
     };
+    validated(meta, typed, msg)
+}
+
+/// The second read of [`decode_frame_text`]: the whole frame by serde, in one pass. `None` for
+/// anything the reference path must answer.
+pub fn decode_frame_whole<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
+    if !M::__SERDE_STRICT {
+        return None;
+    }
+    let typed = no_meta::<M>()?;
+    let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
+    let meta = match whole.meta {
+        Some(ObjectOnly(standard)) => standard.into_meta()?,
+        None => Meta::default(),
+    };
+    let msg = match whole.payload {
+        Some(msg) => msg,
+        None if M::PAYLOAD.may_be_absent() => serde_json::from_str::<M>("{}").ok()?,
+        None => return None,
+    };
+    validated(meta, typed, msg)
+}
+
+/// The decoded frame, if the message passes its constraints.
+fn validated<M: Message>(meta: Meta, typed: M::Meta, msg: M) -> Option<(Meta, M::Meta, M)> {
     let mut issues = Issues::new();
     msg.validate(&Path::root("payload"), &mut issues);
     issues.is_empty().then_some((meta, typed, msg))

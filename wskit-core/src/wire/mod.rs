@@ -10,7 +10,10 @@ pub(crate) mod frame;
 pub mod strict;
 
 #[doc(hidden)]
-pub use decode::{decode_frame_text, decode_meta_text, decode_payload_text};
+pub use decode::{
+    decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
+    decode_meta_text, decode_payload_text,
+};
 pub use error::{Error, ErrorCode};
 #[doc(hidden)]
 pub use frame::{Correlated, peek_type};

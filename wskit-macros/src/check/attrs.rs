@@ -159,8 +159,9 @@ impl Checker {
         Ok(())
     }
 
-    /// Whether a constraint fits the field's type; a diagnostic if not.
-    pub(super) fn applies(&mut self, c: &Constraint, ty: &FieldType) {
+    /// Whether a constraint fits the field's type (its `items` too); a diagnostic if not. The
+    /// model keeps only the constraints that fit, so that the generated checks compile.
+    pub(super) fn applies(&mut self, c: &Constraint, ty: &FieldType) -> bool {
         let inner = ty.unwrap_option();
         let (ok, wants) = match (&c.rule, inner) {
             (Rule::Length { .. }, FieldType::String | FieldType::Vec(_) | FieldType::Map(..)) => {
@@ -188,10 +189,11 @@ impl Checker {
             }
             (Rule::Pattern(_) | Rule::Email | Rule::Url | Rule::Uuid, _) => (false, "a String"),
             (Rule::Items(items), FieldType::Vec(item) | FieldType::Map(_, item)) => {
+                let mut all = true;
                 for c in items {
-                    self.applies(c, item);
+                    all &= self.applies(c, item);
                 }
-                (true, "")
+                (all, "")
             }
             (Rule::Items(_), _) => (false, "a Vec or a map"),
             (Rule::Custom(_), _) => (true, ""),
@@ -207,11 +209,14 @@ impl Checker {
                 Rule::Items(_) => "items",
                 Rule::Custom(_) => "custom",
             };
-            self.errors.push(
-                c.span,
-                format!("`{name}` applies to {wants}, not to `{}`", inner.display()),
-            );
+            if !wants.is_empty() {
+                self.errors.push(
+                    c.span,
+                    format!("`{name}` applies to {wants}, not to `{}`", inner.display()),
+                );
+            }
         }
+        ok
     }
 }
 

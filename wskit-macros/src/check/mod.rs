@@ -5,7 +5,7 @@ mod attrs;
 mod types;
 mod unique;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -34,6 +34,38 @@ const BUILT_IN_TYPES: [&str; 7] = [
 /// Methods of the generated client besides one per message.
 pub const CLIENT_METHODS: [&str; 3] = ["new", "events", "inner"];
 
+/// A message from its interpreted attributes; `fields` is `None` when declared without braces (or
+/// parentheses): no payload.
+fn message(
+    kind: Kind,
+    attrs: Attrs,
+    name: &Ident,
+    fields: Option<Vec<Field>>,
+    meta: Option<Vec<Field>>,
+) -> Message {
+    Message {
+        kind,
+        name: name.clone(),
+        wire: attrs
+            .wire
+            .as_ref()
+            .map_or_else(|| names::screaming_snake(&name.to_string()), LitStr::value),
+        docs: attrs.docs,
+        payload: match &fields {
+            None => PayloadForm::None,
+            Some(f) if f.is_empty() => PayloadForm::Empty,
+            Some(_) => PayloadForm::Fields,
+        },
+        fields: fields.unwrap_or_default(),
+        meta,
+        subscription: attrs.subscription,
+        idempotent: attrs.idempotent,
+        response: None,
+        progress: None,
+        shared: false,
+    }
+}
+
 /// Collected diagnostics.
 #[derive(Default)]
 pub struct Errors(Option<syn::Error>);
@@ -60,27 +92,33 @@ impl Errors {
     }
 }
 
-/// Checks the block: the model to generate from, or every error together with the model as far as
-/// it could be built (unresolved field types read as JSON values), for stubs.
-pub fn check(ast: &ProtocolAst) -> Result<Protocol, Box<(syn::Error, Protocol)>> {
+/// Checks the block: the model to generate from, with every error found. When there are errors,
+/// the model is still one that generates code which compiles (a best effort: an unresolved field
+/// type reads as a JSON value, a duplicate keeps the first, a constraint that does not fit is left
+/// out, an rpc without response replies with `wskit::NoProgress`), so that the user's code around
+/// the block gets no follow-on errors.
+pub fn check(ast: &ProtocolAst) -> (Protocol, Option<syn::Error>) {
     let mut cx = Checker {
         errors: Errors::default(),
         declared: HashMap::new(),
+        structs: HashMap::new(),
+        shared: HashSet::new(),
     };
     for e in &ast.errors {
         cx.errors.add(e.clone());
     }
     let protocol = cx.protocol(ast);
-    match cx.errors.into_result() {
-        Ok(()) => Ok(protocol),
-        Err(e) => Err(Box::new((e, protocol))),
-    }
+    (protocol, cx.errors.into_result().err())
 }
 
 struct Checker {
     errors: Errors,
     /// Names of `type`/`enum` declarations.
     declared: HashMap<String, Ident>,
+    /// The `type` declarations (the first of each name), with their `#[wire]` if any.
+    structs: HashMap<String, (Ident, Option<LitStr>)>,
+    /// The `type`s an rpc replies with (`-> Todo`), already in the messages.
+    shared: HashSet<String>,
 }
 
 /// The attributes of one item, field or variant, interpreted.
@@ -101,6 +139,9 @@ enum Place {
     Event,
     Rpc,
     RpcPart,
+    /// A `type`.
+    Struct,
+    /// An `enum`.
     TypeDecl,
     Field,
     Variant,
@@ -111,7 +152,7 @@ impl Place {
         match self {
             Place::Protocol | Place::TypeDecl => &["doc"],
             Place::Message => &["doc", "wire", "subscription"],
-            Place::Event | Place::RpcPart | Place::Variant => &["doc", "wire"],
+            Place::Event | Place::RpcPart | Place::Struct | Place::Variant => &["doc", "wire"],
             Place::Rpc => &["doc", "wire", "idempotent"],
             Place::Field => &["doc", "wire", "validate"],
         }
@@ -130,45 +171,58 @@ impl Checker {
                     .entry(item.name.to_string())
                     .or_insert_with(|| item.name.clone());
             }
+            if matches!(item.kind, ItemKindAst::Type { .. }) {
+                // Read here without diagnostics: `attrs` reports a bad `#[wire]` with the item.
+                let wire = item.attrs.iter().find_map(|a| match &a.meta {
+                    syn::Meta::NameValue(nv) if nv.path.is_ident("wire") => match &nv.value {
+                        syn::Expr::Lit(syn::ExprLit {
+                            lit: syn::Lit::Str(s),
+                            ..
+                        }) => Some(s.clone()),
+                        _ => None,
+                    },
+                    _ => None,
+                });
+                self.structs
+                    .entry(item.name.to_string())
+                    .or_insert_with(|| (item.name.clone(), wire));
+            }
         }
         let mut messages = Vec::new();
         let mut types = Vec::new();
         for item in &ast.items {
             self.item(item, &mut messages, &mut types);
         }
-        let protocol = Protocol {
+        let mut protocol = Protocol {
             vis: ast.vis.clone(),
             name: ast.name.clone(),
             docs,
             messages,
             types,
         };
-        self.names(&protocol);
+        self.names(&mut protocol);
+        self.shared_types(&mut protocol);
         self.wire_types(&protocol, ast);
+        // A request whose response or progress was left out replies with `wskit::NoProgress`.
+        let names: std::collections::HashSet<String> = protocol
+            .messages
+            .iter()
+            .map(|m| m.name.to_string())
+            .collect();
+        for m in &mut protocol.messages {
+            for part in [&mut m.response, &mut m.progress] {
+                if part
+                    .as_ref()
+                    .is_some_and(|r| !names.contains(&r.to_string()))
+                {
+                    *part = None;
+                }
+            }
+        }
         protocol
     }
 
     fn item(&mut self, item: &ItemAst, messages: &mut Vec<Message>, types: &mut Vec<TypeDecl>) {
-        let message = |kind, attrs: Attrs, name: &Ident, fields: Vec<Field>, meta| Message {
-            kind,
-            name: name.clone(),
-            wire: attrs
-                .wire
-                .as_ref()
-                .map_or_else(|| names::screaming_snake(&name.to_string()), LitStr::value),
-            docs: attrs.docs,
-            payload: if fields.is_empty() {
-                PayloadForm::None
-            } else {
-                PayloadForm::Fields
-            },
-            fields,
-            meta,
-            subscription: attrs.subscription,
-            idempotent: attrs.idempotent,
-            response: None,
-            progress: None,
-        };
         match &item.kind {
             ItemKindAst::Message { fields, meta } | ItemKindAst::Event { fields, meta } => {
                 let (kind, place) = match item.kind {
@@ -176,7 +230,7 @@ impl Checker {
                     _ => (Kind::Event, Place::Event),
                 };
                 let attrs = self.attrs(&item.attrs, place);
-                let fields = self.fields(fields);
+                let fields = fields.as_ref().map(|f| self.fields(f));
                 let meta = meta.as_ref().map(|m| self.meta_fields(m));
                 messages.push(message(kind, attrs, &item.name, fields, meta));
             }
@@ -187,10 +241,10 @@ impl Checker {
                 meta,
             } => {
                 let attrs = self.attrs(&item.attrs, Place::Rpc);
-                let fields = self.fields(fields);
+                let fields = fields.as_ref().map(|f| self.fields(f));
                 let meta = meta.as_ref().map(|m| self.meta_fields(m));
-                let mut request = message(Kind::Request, attrs, &item.name, fields, meta);
-                if response.is_none() {
+                let request = message(Kind::Request, attrs, &item.name, fields, meta);
+                if response.is_none() && !item.recovered {
                     self.errors.push(
                         item.name.span(),
                         format!(
@@ -199,21 +253,19 @@ impl Checker {
                         ),
                     );
                 }
-                let mut part = |ast: &NamedFieldsAst, kind| {
-                    let attrs = self.attrs(&ast.attrs, Place::RpcPart);
-                    let fields = self.fields(&ast.fields);
-                    message(kind, attrs, &ast.name, fields, None)
-                };
-                let response = response.as_ref().map(|r| part(r, Kind::Response));
-                let progress = progress.as_ref().map(|p| part(p, Kind::Progress));
-                request.response = response.as_ref().map(|r| r.name.clone());
-                request.progress = progress.as_ref().map(|p| p.name.clone());
+                let at = messages.len();
                 messages.push(request);
-                messages.extend(response);
-                messages.extend(progress);
+                let response = response
+                    .as_ref()
+                    .and_then(|r| self.rpc_part(r, Kind::Response, messages));
+                let progress = progress
+                    .as_ref()
+                    .and_then(|p| self.rpc_part(p, Kind::Progress, messages));
+                messages[at].response = response;
+                messages[at].progress = progress;
             }
             ItemKindAst::Type { fields } => {
-                let docs = self.attrs(&item.attrs, Place::TypeDecl).docs;
+                let docs = self.attrs(&item.attrs, Place::Struct).docs;
                 let fields = self.fields(fields);
                 types.push(TypeDecl {
                     name: item.name.clone(),
@@ -223,7 +275,7 @@ impl Checker {
             }
             ItemKindAst::Enum { variants } => {
                 let docs = self.attrs(&item.attrs, Place::TypeDecl).docs;
-                if variants.is_empty() {
+                if variants.is_empty() && !item.recovered {
                     self.errors.push(
                         item.name.span(),
                         format!(
@@ -233,28 +285,34 @@ impl Checker {
                     );
                 }
                 let mut seen: HashMap<String, &Ident> = HashMap::new();
-                let variants = variants
-                    .iter()
-                    .map(|v| {
-                        let attrs = self.attrs(&v.attrs, Place::Variant);
-                        let wire = attrs
-                            .wire
-                            .as_ref()
-                            .map_or_else(|| names::camel_variant(&v.name.to_string()), LitStr::value);
-                        if let Some(first) = seen.insert(wire.clone(), &v.name) {
-                            let span = attrs.wire.as_ref().map_or(v.name.span(), LitStr::span);
-                            self.errors.push(
-                                span,
-                                format!("duplicate wire name \"{wire}\": variant `{first}` already uses it"),
-                            );
-                        }
-                        Variant {
+                let mut names_seen = std::collections::HashSet::new();
+                let mut kept = Vec::new();
+                for (i, v) in variants.iter().enumerate() {
+                    let attrs = self.attrs(&v.attrs, Place::Variant);
+                    let mut wire = attrs
+                        .wire
+                        .as_ref()
+                        .map_or_else(|| names::camel_variant(&v.name.to_string()), LitStr::value);
+                    if let Some(first) = seen.insert(wire.clone(), &v.name) {
+                        let span = attrs.wire.as_ref().map_or(v.name.span(), LitStr::span);
+                        self.errors.push(
+                            span,
+                            format!(
+                                "duplicate wire name \"{wire}\": variant `{first}` already uses it"
+                            ),
+                        );
+                        wire = format!("{wire} (duplicate {i})");
+                    }
+                    // A repeated variant (already reported by its wire name) is left out.
+                    if names_seen.insert(v.name.to_string()) {
+                        kept.push(Variant {
                             name: v.name.clone(),
                             wire,
                             docs: attrs.docs,
-                        }
-                    })
-                    .collect();
+                        });
+                    }
+                }
+                let variants = kept;
                 types.push(TypeDecl {
                     name: item.name.clone(),
                     docs,
@@ -271,6 +329,7 @@ impl Checker {
         for f in fields {
             let attrs = self.attrs(&f.attrs, Place::Field);
             let rust = syn::ext::IdentExt::unraw(&f.name).to_string();
+            let name = self.field_name(&f.name, &rust);
             let wire = attrs
                 .wire
                 .as_ref()
@@ -279,7 +338,9 @@ impl Checker {
                 self.errors
                     .push(lit.span(), "the wire name cannot be empty");
             }
-            if by_name.insert(rust.clone(), &f.name).is_some() {
+            let mut wire = wire;
+            let duplicate = by_name.insert(rust.clone(), &f.name).is_some();
+            if duplicate {
                 self.errors
                     .push(f.name.span(), format!("duplicate field `{rust}`"));
             } else if let Some(first) = by_wire.insert(wire.clone(), &f.name) {
@@ -288,22 +349,176 @@ impl Checker {
                     span,
                     format!("duplicate wire name \"{wire}\": field `{first}` already uses it"),
                 );
+                // A wire name no key can have, so the generated code stays valid.
+                wire = format!("{wire} (duplicate {})", out.len());
             }
             let ty = self.resolve(&f.ty);
-            if let Some(ty) = &ty {
-                for c in &attrs.constraints {
-                    self.applies(c, ty);
-                }
+            let constraints = match &ty {
+                Some(ty) => attrs
+                    .constraints
+                    .into_iter()
+                    .filter(|c| self.applies(c, ty))
+                    .collect(),
+                None => Vec::new(),
+            };
+            if duplicate {
+                continue;
             }
             out.push(Field {
-                name: f.name.clone(),
+                name,
                 wire,
                 docs: attrs.docs,
                 ty: ty.unwrap_or(FieldType::Json),
-                constraints: attrs.constraints,
+                constraints,
             });
         }
         out
+    }
+
+    /// The response or progress of an rpc: inline (`-> Done { .. }`), a `type` of the block
+    /// (`-> Todo`), or a new message without payload (`-> Done`). Pushes it to `messages` unless
+    /// it is there already; the name the rpc refers to, if any.
+    fn rpc_part(
+        &mut self,
+        ast: &NamedFieldsAst,
+        kind: Kind,
+        messages: &mut Vec<Message>,
+    ) -> Option<Ident> {
+        let name = ast.name.to_string();
+        let what = if kind == Kind::Response {
+            "response"
+        } else {
+            "progress"
+        };
+        let is_struct = self.structs.contains_key(&name);
+        let is_enum = !is_struct && self.declared.contains_key(&name);
+        let target = match &ast.fields {
+            None if is_struct => name,
+            None if is_enum => {
+                self.attrs(&ast.attrs, Place::RpcPart);
+                self.errors.push(
+                    ast.name.span(),
+                    format!("`{name}` is an `enum`: a {what} is an object; declare a `type` or write its fields (`-> {name}Reply {{ ... }}`)"),
+                );
+                return None;
+            }
+            None => match self.suggest_struct(&name) {
+                Some(close) => {
+                    self.errors.push(
+                        ast.name.span(),
+                        format!("no `type {name}` is declared: did you mean `{close}`? (a {what} without payload needs a name not this close to a declared type)"),
+                    );
+                    close
+                }
+                None => {
+                    let attrs = self.attrs(&ast.attrs, Place::RpcPart);
+                    messages.push(message(kind, attrs, &ast.name, None, None));
+                    return Some(ast.name.clone());
+                }
+            },
+            Some(fields) if is_struct || is_enum => {
+                self.fields(fields);
+                let declared = self.declared[&name].clone();
+                let keyword = if is_struct { "type" } else { "enum" };
+                self.errors.push(
+                    ast.name.span(),
+                    format!("`{name}` is declared twice, here and as `{keyword} {name}`: write `-> {name}` to reply with the declared type, or rename one"),
+                );
+                self.errors.push(
+                    declared.span(),
+                    format!("`{keyword} {name}` is declared here; the {what} `{name} {{ ... }}` repeats its name"),
+                );
+                if is_enum {
+                    return None;
+                }
+                name
+            }
+            Some(fields) => {
+                let attrs = self.attrs(&ast.attrs, Place::RpcPart);
+                let fields = self.fields(fields);
+                messages.push(message(kind, attrs, &ast.name, Some(fields), None));
+                return Some(ast.name.clone());
+            }
+        };
+        // A `type` of the block: one message for every rpc that replies with it.
+        let attrs = self.attrs(&ast.attrs, Place::RpcPart);
+        if let Some(lit) = &attrs.wire {
+            self.errors.push(
+                lit.span(),
+                format!("the wire type of `{target}` goes on its declaration: `#[wire = \"...\"] type {target} {{ ... }}`"),
+            );
+        }
+        let (ident, wire) = self.structs[&target].clone();
+        if self.shared.insert(target) {
+            let attrs = Attrs {
+                wire,
+                ..Attrs::default()
+            };
+            let mut m = message(kind, attrs, &ident, Some(Vec::new()), None);
+            m.shared = true;
+            messages.push(m);
+        }
+        Some(ident)
+    }
+
+    /// The messages of `type`s an rpc replies with get the type's fields and docs (or go, when the
+    /// type was left out); a `#[wire]` on a `type` no rpc replies with is reported.
+    fn shared_types(&mut self, p: &mut Protocol) {
+        let types = &p.types;
+        p.messages.retain_mut(|m| {
+            if !m.shared {
+                return true;
+            }
+            let Some(t) = types.iter().find(|t| t.name == m.name) else {
+                return false;
+            };
+            let Shape::Struct(fields) = &t.shape else {
+                return false;
+            };
+            m.fields = fields.clone();
+            m.docs = t.docs.clone();
+            m.payload = if fields.is_empty() {
+                PayloadForm::Empty
+            } else {
+                PayloadForm::Fields
+            };
+            true
+        });
+        let mut unused: Vec<_> = self
+            .structs
+            .iter()
+            .filter(|(name, (_, wire))| wire.is_some() && !self.shared.contains(*name))
+            .map(|(name, (_, wire))| (name.clone(), wire.clone().unwrap()))
+            .collect();
+        unused.sort_by(|a, b| a.0.cmp(&b.0));
+        for (name, lit) in unused {
+            self.errors.push(
+                lit.span(),
+                format!("`#[wire]` on `type {name}` is its wire type as a response or progress, but no rpc replies with it (`-> {name}`)"),
+            );
+        }
+    }
+
+    /// A field's Rust name: a keyword must be written raw (`r#type`); the model goes on with a
+    /// name that compiles.
+    fn field_name(&mut self, name: &Ident, rust: &str) -> Ident {
+        if name.to_string().starts_with("r#") || !names::is_keyword(rust) {
+            return name.clone();
+        }
+        if matches!(rust, "self" | "Self" | "super" | "crate") {
+            self.errors.push(
+                name.span(),
+                format!(
+                    "`{rust}` cannot name a field, even as a raw identifier: choose another name and keep the key with `#[wire = \"{rust}\"]`"
+                ),
+            );
+            return Ident::new(&format!("{rust}_"), name.span());
+        }
+        self.errors.push(
+            name.span(),
+            format!("`{rust}` is a Rust keyword: write `r#{rust}` (its wire key stays `{rust}`)"),
+        );
+        Ident::new_raw(rust, name.span())
     }
 
     fn meta_fields(&mut self, fields: &[FieldAst]) -> Vec<Field> {

@@ -7,6 +7,55 @@ use super::Checker;
 use crate::model::{FieldType, MapKind, path_string};
 use crate::names;
 
+/// The type names the DSL resolves itself, for "did you mean" suggestions.
+const BUILT_IN_NAMES: [&str; 17] = [
+    "String", "bool", "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32", "f64", "Value",
+    "Option", "Vec", "HashMap", "BTreeMap",
+];
+
+fn sorted(s: &str) -> Vec<char> {
+    let mut v: Vec<char> = s.to_lowercase().chars().collect();
+    v.sort_unstable();
+    v
+}
+
+impl Checker {
+    /// The declared or built-in type name closest to `name`, if it is close enough to be a typo
+    /// (case aside, at most 2 edits and fewer than half of its letters).
+    fn suggest(&self, name: &str) -> Option<String> {
+        let candidates = self
+            .declared
+            .keys()
+            .map(String::as_str)
+            .chain(BUILT_IN_NAMES);
+        closest(candidates, name)
+    }
+
+    /// The declared `type` closest to `name`, if close enough to be a typo.
+    pub(super) fn suggest_struct(&self, name: &str) -> Option<String> {
+        closest(self.structs.keys().map(String::as_str), name)
+    }
+}
+
+/// The candidate closest to `name`, if it is close enough to be a typo (case aside, at most 2
+/// edits and fewer than half of its letters).
+fn closest<'a>(candidates: impl Iterator<Item = &'a str>, name: &str) -> Option<String> {
+    let lower = name.to_lowercase();
+    let close = |d: &str| {
+        let n = names::distance(&d.to_lowercase(), &lower);
+        (n <= 2 && 2 * n < name.chars().count()).then_some(n)
+    };
+    candidates
+        // Ties go to the same letters in another order (`u46`: `u64`, not `u16`), then to the
+        // closer case, then by name.
+        .filter_map(|d| {
+            let not_anagram = sorted(d) != sorted(name);
+            Some((close(d)?, not_anagram, names::distance(d, name), d))
+        })
+        .min()
+        .map(|(_, _, _, d)| d.to_owned())
+}
+
 impl Checker {
     /// A field's Rust type into the model; a diagnostic (and `None`) when it is not supported.
     pub(super) fn resolve(&mut self, ty: &Type) -> Option<FieldType> {
@@ -149,12 +198,7 @@ impl Checker {
                 None
             }
             _ if path.segments.len() == 1 && name.starts_with(|c: char| c.is_uppercase()) => {
-                let close = self
-                    .declared
-                    .keys()
-                    .filter(|d| names::distance(&d.to_lowercase(), &name.to_lowercase()) <= 2)
-                    .min_by_key(|d| names::distance(d, &name));
-                let msg = match close {
+                let msg = match self.suggest(&name) {
                     Some(d) => format!("unknown type `{name}`: did you mean `{d}`?"),
                     None => format!(
                         "unknown type `{name}`: declare it in the protocol (`type {name} {{ ... }}`), or name a type of your own by its path (`crate::{name}`)"
@@ -170,6 +214,16 @@ impl Checker {
                     }
                     "str" => ": use `String`",
                     "char" => ": use `String` with `#[validate(length(min = 1, max = 1))]`",
+                    _ if path.segments.len() == 1 => {
+                        if let Some(d) = self.suggest(&name) {
+                            self.errors.push(
+                                last.ident.span(),
+                                format!("unknown type `{name}`: did you mean `{d}`?"),
+                            );
+                            return None;
+                        }
+                        ""
+                    }
                     _ => "",
                 };
                 self.errors.spanned(

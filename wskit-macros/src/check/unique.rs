@@ -1,6 +1,6 @@
 //! Names: Rust names unique and free of generated items, wire types unique and not reserved.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::Span;
 use syn::spanned::Spanned;
@@ -12,8 +12,10 @@ use crate::names;
 use crate::parse::{ItemKindAst, ProtocolAst};
 
 impl Checker {
-    /// Rust names: unique, not reserved, not taken by a generated item.
-    pub(super) fn names(&mut self, p: &Protocol) {
+    /// Rust names: unique, not reserved, not taken by a generated item. A declaration whose name
+    /// is taken (by an earlier declaration, a generated item or a built-in type) is left out of the
+    /// model, so the generated code keeps compiling.
+    pub(super) fn names(&mut self, p: &mut Protocol) {
         let proto = p.name.to_string();
         let mut generated: HashMap<String, String> = [
             (proto.clone(), "the protocol's marker type".to_owned()),
@@ -33,18 +35,26 @@ impl Checker {
             }
         }
         let mut seen: HashMap<String, &Ident> = HashMap::new();
+        // The message of a `type` an rpc replies with is that type: its name is checked once.
         let all = p
             .messages
             .iter()
-            .map(|m| &m.name)
-            .chain(p.types.iter().map(|t| &t.name));
-        for name in all {
+            .map(|m| (&m.name, m.shared))
+            .chain(p.types.iter().map(|t| (&t.name, false)));
+        // Indexes into messages then types.
+        let mut dropped = HashSet::new();
+        for (i, (name, shared)) in all.enumerate() {
+            if shared {
+                continue;
+            }
             let s = name.to_string();
+            let mut drop = false;
             if let Some(what) = generated.get(&s) {
                 self.errors.push(
                     name.span(),
                     format!("`{s}` collides with {what} that `protocol!` generates for `{proto}`"),
                 );
+                drop = true;
             }
             if s.starts_with("__") {
                 self.errors.push(
@@ -57,12 +67,28 @@ impl Checker {
                     name.span(),
                     format!("`{s}` is a built-in field type of the DSL; choose another name"),
                 );
+                drop = true;
             }
             if seen.insert(s.clone(), name).is_some() {
                 self.errors
                     .push(name.span(), format!("`{s}` is declared more than once"));
+                drop = true;
+            }
+            if drop {
+                dropped.insert(i);
             }
         }
+        let n = p.messages.len();
+        let mut i = 0;
+        p.messages.retain(|_| {
+            i += 1;
+            !dropped.contains(&(i - 1))
+        });
+        let mut i = n;
+        p.types.retain(|_| {
+            i += 1;
+            !dropped.contains(&(i - 1))
+        });
         let mut methods: HashMap<String, &Ident> = HashMap::new();
         for m in p.messages.iter().filter(|m| m.kind.client_to_server()) {
             let method = names::snake(&m.name.to_string());

@@ -27,7 +27,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
         let doc = format!(" [`{name}`]");
         quote!(#[doc = #doc] #name(#name))
     });
-    let event_arms = events.iter().map(|m| {
+    let event_arms = super::first_per_wire(&events).into_iter().map(|m| {
         let name = &m.name;
         let wire = &m.wire;
         quote! {
@@ -46,7 +46,12 @@ pub fn generate(p: &Protocol) -> TokenStream {
             }
         }
     });
-    let methods = p.messages.iter().filter(|m| m.kind.client_to_server()).map(|m| {
+    // A message whose method would be one of the client's own (`check` reports it) gets none.
+    let served = super::served(p);
+    let methods = served.iter().filter(|m| {
+        !crate::check::CLIENT_METHODS.contains(&method_name(&m.name).to_string().as_str())
+    });
+    let methods = methods.map(|m| {
         let method = method_name(&m.name);
         let name = &m.name;
         if m.kind == Kind::Request {

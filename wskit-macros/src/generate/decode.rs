@@ -12,7 +12,7 @@ use crate::model::{Constraint, Field, FieldType, Protocol, Rule, Shape, Variant}
 
 pub fn generate(p: &Protocol) -> TokenStream {
     let mut out = TokenStream::new();
-    for m in &p.messages {
+    for m in p.messages.iter().filter(|m| !m.shared) {
         out.extend(strukt(&m.name, &m.fields));
     }
     for t in &p.types {

@@ -11,11 +11,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
     let proto = &p.name;
     let handler = format_ident!("{}Handler", proto);
     let service = format_ident!("{}Service", proto);
-    let incoming: Vec<_> = p
-        .messages
-        .iter()
-        .filter(|m| m.kind.client_to_server())
-        .collect();
+    let incoming = super::served(p);
     let methods = incoming.iter().map(|m| {
         let method = method_name(&m.name);
         let name = &m.name;
@@ -25,7 +21,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
         }
         let doc = docs(&doc);
         if m.kind == Kind::Request {
-            let response = &m.response;
+            let response = super::response_type(m);
             quote! {
                 #doc
                 fn #method(
@@ -45,7 +41,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
             }
         }
     });
-    let arms = incoming.iter().map(|m| {
+    let arms = super::first_per_wire(&incoming).into_iter().map(|m| {
         let method = method_name(&m.name);
         let name = &m.name;
         let wire = &m.wire;

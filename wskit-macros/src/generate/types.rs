@@ -35,7 +35,14 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
         let name = &f.name;
         let ty = rust_type(&f.ty);
         let attr = serde_attr(f);
-        let doc = docs_or(&f.docs, || format!("`{}` on the wire.", f.wire));
+        let mut doc = f.docs.clone();
+        if doc.0.is_empty() {
+            doc.0.push(format!("`{}` on the wire.", f.wire));
+        }
+        if let Some(line) = super::constraints_doc(&f.constraints) {
+            doc.0.extend([String::new(), line]);
+        }
+        let doc = docs(&doc);
         quote! {
             #doc
             #attr
@@ -98,8 +105,14 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     if doc.0.is_empty() {
         doc.0.push(default_doc(p, m));
     }
-    let mut out = strukt(p, name, &doc, &m.fields);
+    // A `type` an rpc replies with has its struct already.
+    let mut out = if m.shared {
+        TokenStream::new()
+    } else {
+        strukt(p, name, &doc, &m.fields)
+    };
     let wire = &m.wire;
+    let type_doc = format!(" The wire type of [`{name}`]: `\"{wire}\"`.");
     let payload = m.payload.variant();
     let subscription = m.subscription;
     let meta = match &m.meta {
@@ -119,6 +132,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     let serde_strict = !m.fields.iter().any(|f| has_map(p, &f.ty, &mut Vec::new()));
     out.extend(quote! {
         impl ::wskit::Message for #name {
+            #[doc = #type_doc]
             const TYPE: &'static str = #wire;
             const PAYLOAD: ::wskit::PayloadForm = ::wskit::PayloadForm::#payload;
             const SUBSCRIPTION: bool = #subscription;
@@ -127,7 +141,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
         }
     });
     if m.kind == Kind::Request {
-        let response = m.response.as_ref().map(|r| quote!(#r));
+        let response = super::response_type(m);
         let progress = match &m.progress {
             Some(pr) => quote!(#pr),
             None => quote!(::wskit::NoProgress),

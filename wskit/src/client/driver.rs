@@ -453,7 +453,7 @@ fn report_panic(inner: &Inner, hook: &'static str) {
 }
 
 /// Routes one inbound frame: a reply or progress of a pending request, an `ERROR`, an event.
-fn handle_inbound(inner: &Inner, text: &str) {
+pub(crate) fn handle_inbound(inner: &Inner, text: &str) {
     let mut reports = Reports::default();
     let frame = match InboundFrame::parse(text) {
         Ok(frame) => frame,

@@ -95,6 +95,11 @@ impl Client {
         ClientBuilder::new(url)
     }
 
+    /// One inbound frame, handled as the connection task handles it (for the fuzz targets).
+    pub(crate) fn handle_inbound_text(&self, text: &str) {
+        driver::handle_inbound(&self.inner, text);
+    }
+
     pub(crate) fn from_options(opts: options::Options) -> Client {
         let inner = Arc::new(Inner::new(opts));
         Client {

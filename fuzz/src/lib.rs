@@ -1,0 +1,186 @@
+//! What the fuzz targets share: a protocol that uses every field type and constraint, and the
+//! properties each target checks. The properties are plain functions, so a crash the fuzzer
+//! finds becomes a unit test here (`tests` below) that runs on stable.
+
+use serde_json::value::RawValue;
+use wskit::__private::fuzz::{decode_frame_common, decode_frame_reference, decode_frame_whole};
+use wskit::Message;
+use wskit::validate::Path;
+
+/// A user's own type, named by path: decoded by serde, then validated.
+pub mod money {
+    /// Cents, never negative.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    pub struct Money {
+        /// The amount.
+        pub cents: i64,
+    }
+
+    impl wskit::Validate for Money {
+        fn validate(&self, path: &wskit::validate::Path<'_>, issues: &mut wskit::Issues) {
+            if self.cents < 0 {
+                issues.push(path, "must not be negative");
+            }
+        }
+    }
+}
+
+/// A custom validator.
+pub fn not_blank(s: &str) -> Result<(), String> {
+    if s.trim().is_empty() {
+        Err("must not be blank".into())
+    } else {
+        Ok(())
+    }
+}
+
+wskit::protocol! {
+    /// Every field type and every constraint.
+    pub protocol Fuzz {
+        rpc GetUser(#[validate(uuid)] user_id: String) -> UserData { name: String, email: Option<String> }
+        message Ping {}
+        message Everything {
+            #[validate(length(min = 1, max = 8), pattern = "^[a-z]+$")] name: String,
+            #[validate(email)] email: Option<String>,
+            #[validate(url)] site: Option<String>,
+            #[validate(custom = crate::not_blank)] note: String,
+            flag: bool,
+            #[validate(range(min = 1, max = 200))] a: u8,
+            b: u16, c: u32, d: u64,
+            #[validate(range(min = -5, max = 5))] e: i8,
+            f: i16, g: i32, h: i64,
+            #[validate(range(min = -1.5, max = 1.5))] x: f32,
+            y: f64,
+            raw: serde_json::Value,
+            #[validate(length(max = 4), items(range(min = 1, max = 99)))] nums: Vec<u32>,
+            nested: Vec<Option<Vec<Line>>>,
+            #[validate(length(max = 3), items(length(min = 1)))] tags: HashMap<String, String>,
+            sorted: BTreeMap<String, Line>,
+            total: crate::money::Money,
+            status: Status,
+            address: Option<Address>,
+        }
+        event Told { text: String }
+        rpc Count(to: u32) -> Counted { total: u32 } progress CountStep { n: u32 }
+        type Line { #[validate(length(min = 1))] sku: String, qty: u32 }
+        type Address { city: String, #[validate(pattern = "^[0-9]{5}$")] zip: String }
+        enum Status { Open, #[wire = "done"] Closed, SuperSeded }
+    }
+}
+
+/// Whether the server would route `text` to `M` before parsing it: it starts
+/// `{"type":"<M::TYPE>"` (the fast path's peek).
+fn routed_to<M: Message>(text: &str) -> bool {
+    text.strip_prefix(r#"{"type":""#)
+        .and_then(|rest| rest.strip_prefix(M::TYPE))
+        .is_some_and(|rest| rest.starts_with('"'))
+}
+
+/// The server's three reads of a frame agree: what the byte-matched read accepts, the
+/// whole-frame serde read accepts too, with the same value; and what either fast read accepts,
+/// the reference path (envelope, then meta and payload with every issue collected) accepts,
+/// with the same value.
+pub fn check_frame<M: Message + PartialEq + std::fmt::Debug>(text: &str)
+where
+    M::Meta: PartialEq + std::fmt::Debug,
+{
+    let reference = decode_frame_reference::<M>(text);
+    if !routed_to::<M>(text) {
+        return;
+    }
+    let common = decode_frame_common::<M>(text);
+    let whole = decode_frame_whole::<M>(text);
+    if let Some(common) = &common {
+        assert_eq!(
+            Some(common),
+            whole.as_ref(),
+            "byte-matched vs whole-frame read of {text}"
+        );
+    }
+    if let Some(fast) = common.or(whole) {
+        match reference {
+            Some(Ok(reference)) => assert_eq!(fast, reference, "fast vs reference read of {text}"),
+            other => {
+                panic!("the fast path accepted {text} but the reference path answers {other:?}")
+            }
+        }
+    }
+}
+
+/// Every frame type of the fuzz protocol, through [`check_frame`].
+pub fn check_frame_all(text: &str) {
+    check_frame::<GetUser>(text);
+    check_frame::<Ping>(text);
+    check_frame::<Everything>(text);
+    check_frame::<Count>(text);
+}
+
+/// A payload's two decoders agree: what serde's strict derive accepts and the constraints pass,
+/// the issue-collecting decoder accepts, with the same value (for messages whose serde form is
+/// strict). An accepted value written out and read again is the same value.
+pub fn check_payload<M: Message + PartialEq + std::fmt::Debug>(text: &str) {
+    let Ok(raw) = serde_json::from_str::<&RawValue>(text) else {
+        return;
+    };
+    let path = Path::root("payload");
+    let mut issues = wskit::Issues::new();
+    let decoded = M::decode(raw, &path, &mut issues);
+    let decoded = decoded.filter(|_| issues.is_empty());
+    if M::__SERDE_STRICT
+        && let Ok(value) = serde_json::from_str::<M>(text)
+    {
+        let mut problems = wskit::Issues::new();
+        value.validate(&path, &mut problems);
+        if problems.is_empty() {
+            assert_eq!(
+                decoded.as_ref(),
+                Some(&value),
+                "serde vs strict decoder on {text}"
+            );
+        }
+    }
+    if let Some(value) = decoded {
+        let written = serde_json::to_string(&value).expect("a decoded value serializes");
+        let again = wskit::validate::decode_payload::<M>(Some(
+            &RawValue::from_string(written.clone()).expect("serde writes JSON"),
+        ));
+        assert_eq!(
+            again.as_ref(),
+            Ok(&value),
+            "round trip of {text} through {written}"
+        );
+    }
+}
+
+/// Every payload type of the fuzz protocol, through [`check_payload`].
+pub fn check_payload_all(text: &str) {
+    check_payload::<GetUser>(text);
+    check_payload::<UserData>(text);
+    check_payload::<Ping>(text);
+    check_payload::<Everything>(text);
+    check_payload::<Counted>(text);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seed corpus of each target passes its property (and, below, crashes found by the
+    /// fuzzer, each kept as a case).
+    #[test]
+    fn seed_corpora_hold() {
+        for dir in ["corpus/frame_decode", "corpus/payload_decode"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let mut n = 0;
+            for entry in std::fs::read_dir(&dir).expect("corpus") {
+                let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+                if let Ok(text) = std::str::from_utf8(&bytes) {
+                    check_frame_all(text);
+                    check_payload_all(text);
+                    n += 1;
+                }
+            }
+            assert!(n > 10, "{} holds {n} inputs", dir.display());
+        }
+    }
+}
