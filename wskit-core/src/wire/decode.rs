@@ -237,6 +237,7 @@ fn standard_meta<M: Message>(text: Option<&str>) -> Option<(Meta, M::Meta)> {
 /// plain JSON string (no escapes, no control characters). `None` for any other layout. The
 /// payload's text is everything up to the frame's closing brace: it is a valid frame of this
 /// layout exactly when that text parses as one JSON value.
+#[inline]
 fn split_common<'a>(text: &'a str, ty: &str) -> Option<(Option<&'a str>, &'a str)> {
     let rest = text
         .strip_prefix(r#"{"type":""#)?

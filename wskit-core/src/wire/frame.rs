@@ -33,6 +33,7 @@ pub mod types {
 /// assert!(wskit::wire::is_reserved_type("__heartbeat"));
 /// assert!(!wskit::wire::is_reserved_type("GET_USER"));
 /// ```
+#[inline]
 pub fn is_reserved_type(ty: &str) -> bool {
     ty.starts_with('$') || ty.starts_with("__")
 }
@@ -138,6 +139,7 @@ pub struct FrameParts {
 
 impl FrameParts {
     /// The parts of `frame`, parsed from `text`.
+    #[inline]
     pub fn of(text: &str, frame: &InboundFrame<'_>) -> Self {
         let range_in = |part: &str| {
             let start = part.as_ptr() as usize - text.as_ptr() as usize;
@@ -160,11 +162,13 @@ impl FrameParts {
     }
 
     /// The text of the `meta` value.
+    #[inline]
     pub fn meta<'t>(&self, text: &'t str) -> Option<&'t str> {
         self.meta.clone().map(|r| &text[r])
     }
 
     /// The text of the `payload` value.
+    #[inline]
     pub fn payload<'t>(&self, text: &'t str) -> Option<&'t str> {
         self.payload.clone().map(|r| &text[r])
     }
@@ -211,6 +215,7 @@ pub fn progress_update(text: &str) -> Result<Option<&RawValue>, String> {
 /// ws-kit and wskit clients write frames), read without parsing the rest. A fast path only: the
 /// caller must still parse the whole frame before trusting it, and falls back to
 /// [`InboundFrame::parse`] for any other layout.
+#[inline]
 pub fn peek_type(text: &str) -> Option<&str> {
     let rest = text.strip_prefix(r#"{"type":""#)?;
     let end = rest.find(['"', '\\'])?;
