@@ -1,11 +1,13 @@
 // A grammar mistake in one declaration is reported with the other declarations' mistakes; the
-// declarations that parse are still checked and their items still exist.
+// declarations that parse are still checked and their items still exist. A field whose name
+// parses stays (as a JSON value); a declaration that does not parse at all stays, empty.
 use wskit::server::Context;
 
 wskit::protocol! {
     protocol Shop {
-        message Order { sku String }
+        message Order { sku String, qty: u32 }
         message Pay { amount: Mony }
+        message Refund { amount: u32 reason: String }
         type Line { qty: u32 }
     }
 }
@@ -19,6 +21,10 @@ impl ShopHandler for App {
         let _ = msg;
         Ok(())
     }
+    async fn refund(&self, _: Context<()>, msg: Refund) -> Result<(), wskit::Error> {
+        let _ = msg;
+        Ok(())
+    }
     async fn pay(&self, _: Context<()>, msg: Pay) -> Result<(), wskit::Error> {
         let _ = msg;
         Ok(())
@@ -26,7 +32,8 @@ impl ShopHandler for App {
 }
 
 fn _client(c: ShopClient) {
-    let _ = c.order(Order {});
+    let _ = c.order(Order { sku: "A-1".into(), qty: 1 });
+    let _ = c.refund(Refund {});
     let _ = c.pay(Pay { amount: Default::default() });
 }
 

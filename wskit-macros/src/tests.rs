@@ -89,10 +89,16 @@ fn grammar_errors_are_parse_errors() {
         Some("expected one of: `message`, `event`, `rpc`, `type`, `enum`")
     );
     assert_eq!(
-        bad(quote!(protocol P { message X { a } })).as_deref(),
-        Some("expected `:`")
+        bad(quote!(protocol P { message X { a: u8 b: u8 } })).as_deref(),
+        Some("expected `,`")
     );
     assert!(bad(quote!(protocol P {} protocol Q {})).is_some());
+    // Inside a field list, a field whose name parses keeps its error for `check`.
+    assert_eq!(bad(quote!(protocol P { message X { a } })), None);
+    assert_eq!(
+        errors(quote!(protocol P { message X { a } })),
+        ["expected `:`"]
+    );
 }
 
 #[test]
@@ -101,8 +107,9 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         protocol P {
             struct C {}
             message A { x: String }
-            message B { y String }
+            message B { y String, z: u8 }
             rpc D(id: String) -> E {}
+            message H { a: u8 b: u8 }
             message F;
             event G {}
         }
@@ -115,8 +122,9 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         .collect();
     let expected = [
         ("A", false),
-        ("B", true),
+        ("B", false),
         ("D", false),
+        ("H", true),
         ("F", false),
         ("G", false),
     ];
@@ -126,9 +134,25 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         errs,
         [
             "expected one of: `message`, `event`, `rpc`, `type`, `enum`",
-            "expected `:`",
+            "expected `,`",
         ]
     );
+    // A field that does not parse stays, as a JSON value, with its error; the next one is read.
+    let ItemKindAst::Message {
+        fields: Some(fields),
+        ..
+    } = &ast.items[1].kind
+    else {
+        panic!()
+    };
+    let fields: Vec<(String, bool)> = fields
+        .iter()
+        .map(|f| (f.name.to_string(), f.error.is_some()))
+        .collect();
+    assert_eq!(fields, [("y".to_owned(), true), ("z".to_owned(), false)]);
+    let (p, _) = check(&ast);
+    let b = p.messages.iter().find(|m| m.name == "B").unwrap();
+    assert!(matches!(b.fields[0].ty, FieldType::Json));
 }
 
 #[test]

@@ -324,6 +324,9 @@ impl Checker {
         let mut by_wire: HashMap<String, &Ident> = HashMap::new();
         let mut out = Vec::new();
         for f in fields {
+            if let Some(e) = &f.error {
+                self.errors.add(e.clone());
+            }
             let attrs = self.attrs(&f.attrs, Place::Field);
             let rust = syn::ext::IdentExt::unraw(&f.name).to_string();
             let name = self.field_name(&f.name, &rust);
@@ -358,9 +361,9 @@ impl Checker {
                     .collect(),
                 None => Vec::new(),
             };
-            if duplicate {
+            let Some(name) = name.filter(|_| !duplicate) else {
                 continue;
-            }
+            };
             out.push(Field {
                 name,
                 wire,
@@ -496,11 +499,11 @@ impl Checker {
         }
     }
 
-    /// A field's Rust name: a keyword must be written raw (`r#type`); the model goes on with a
-    /// name that compiles.
-    fn field_name(&mut self, name: &Ident, rust: &str) -> Ident {
+    /// A field's Rust name: a keyword must be written raw (`r#type`); the model goes on with the
+    /// raw name, or without the field for the keywords no Rust field can have (`self`).
+    fn field_name(&mut self, name: &Ident, rust: &str) -> Option<Ident> {
         if name.to_string().starts_with("r#") || !names::is_keyword(rust) {
-            return name.clone();
+            return Some(name.clone());
         }
         if matches!(rust, "self" | "Self" | "super" | "crate") {
             self.errors.push(
@@ -509,13 +512,13 @@ impl Checker {
                     "`{rust}` cannot name a field, even as a raw identifier: choose another name and keep the key with `#[wire = \"{rust}\"]`"
                 ),
             );
-            return Ident::new(&format!("{rust}_"), name.span());
+            return None;
         }
         self.errors.push(
             name.span(),
             format!("`{rust}` is a Rust keyword: write `r#{rust}` (its wire key stays `{rust}`)"),
         );
-        Ident::new_raw(rust, name.span())
+        Some(Ident::new_raw(rust, name.span()))
     }
 
     fn meta_fields(&mut self, fields: &[FieldAst]) -> Vec<Field> {
