@@ -395,7 +395,7 @@ fn reserved_and_duplicate_names() {
             message Error {}
             message __C {}
             message D { a: String, #[wire = "a"] b: String, a: u8 }
-            enum E { X, #[wire = "x"] Y }
+            enum E { X, #[wire = "x"] Y, X }
             enum F {}
             message New {}
             type String { a: u8 }
@@ -409,6 +409,7 @@ fn reserved_and_duplicate_names() {
             "duplicate wire name \"a\": field `a` already uses it",
             "duplicate field `a`",
             "duplicate wire name \"x\": variant `X` already uses it",
+            "duplicate variant `X`",
             "enum `F` has no variants: a string enum needs at least one",
             "`__C` is reserved: names starting with `__` belong to the runtime",
             "`String` is a built-in field type of the DSL; choose another name",

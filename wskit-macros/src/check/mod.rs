@@ -290,6 +290,11 @@ impl Checker {
                         .wire
                         .as_ref()
                         .map_or_else(|| names::camel_variant(&v.name.to_string()), LitStr::value);
+                    if !names_seen.insert(v.name.to_string()) {
+                        self.errors
+                            .push(v.name.span(), format!("duplicate variant `{}`", v.name));
+                        continue;
+                    }
                     if let Some(first) = seen.insert(wire.clone(), &v.name) {
                         let span = attrs.wire.as_ref().map_or(v.name.span(), LitStr::span);
                         self.errors.push(
@@ -300,14 +305,11 @@ impl Checker {
                         );
                         wire = format!("{wire} (duplicate {i})");
                     }
-                    // A repeated variant (already reported by its wire name) is left out.
-                    if names_seen.insert(v.name.to_string()) {
-                        kept.push(Variant {
-                            name: v.name.clone(),
-                            wire,
-                            docs: attrs.docs,
-                        });
-                    }
+                    kept.push(Variant {
+                        name: v.name.clone(),
+                        wire,
+                        docs: attrs.docs,
+                    });
                 }
                 let variants = kept;
                 types.push(TypeDecl {
