@@ -345,7 +345,7 @@ fn every_error_of_a_block_is_reported() {
         errs,
         [
             "unknown type `Strin`: did you mean `String`?",
-            "rpc `C` has no response: add `-> ResponseName { ... }` after its arguments",
+            "rpc `C` has no response: add `-> Reply { ... }` after its arguments (or `-> Reply` for a declared `type Reply`, or a reply without payload)",
             "`min` (5) is greater than `max` (1)",
             "unknown constraint `bogus`; expected one of: length, range, pattern, email, url, uuid, items, custom",
             "`email` applies to a String, not to `u8`",

@@ -245,7 +245,7 @@ impl Checker {
                     self.errors.push(
                         item.name.span(),
                         format!(
-                            "rpc `{}` has no response: add `-> ResponseName {{ ... }}` after its arguments",
+                            "rpc `{}` has no response: add `-> Reply {{ ... }}` after its arguments (or `-> Reply` for a declared `type Reply`, or a reply without payload)",
                             item.name
                         ),
                     );
