@@ -91,8 +91,9 @@ pub struct FieldAst {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
     pub ty: Type,
-    /// A field whose name parsed but not the rest: its grammar error (reported by `check`), and
-    /// the field stays, typed as a JSON value, so uses of it add no errors.
+    /// A grammar error of the field, reported by `check`: when its name parsed but not its type,
+    /// the field stays typed as a JSON value, so uses of it add no errors; a missing comma after
+    /// it is reported here too.
     pub error: Option<syn::Error>,
 }
 
@@ -280,7 +281,12 @@ impl Parse for NamedFieldsAst {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         Ok(NamedFieldsAst {
             attrs: input.call(Attribute::parse_outer)?,
-            name: input.parse()?,
+            name: input.parse().map_err(|e: syn::Error| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the name of a response or progress type: `-> Reply { ... }`, `-> Reply`, `progress Step { ... }`",
+                )
+            })?,
             fields: parse_opt_fields(input)?,
         })
     }
@@ -317,7 +323,8 @@ fn parse_fields(input: ParseStream) -> syn::Result<Vec<FieldAst>> {
 }
 
 /// Fields separated by commas. A field whose name parses but not the rest is kept with its error
-/// (see `FieldAst::error`), skipping to the next comma outside `<...>`.
+/// (see `FieldAst::error`), skipping to the next comma outside `<...>`; a missing comma between
+/// two fields is reported with the first and both are kept.
 fn field_list(body: ParseStream) -> syn::Result<Vec<FieldAst>> {
     let mut out = Vec::new();
     while !body.is_empty() {
@@ -355,7 +362,23 @@ fn field_list(body: ParseStream) -> syn::Result<Vec<FieldAst>> {
         if body.is_empty() {
             break;
         }
-        body.parse::<Token![,]>()?;
+        if body.peek(Token![,]) {
+            body.parse::<Token![,]>()?;
+            continue;
+        }
+        // A missing comma before another field: reported with the field before it.
+        let e = body.error("expected `,`");
+        let next = body.fork();
+        let starts_field = next.call(Attribute::parse_outer).is_ok()
+            && next.call(<Ident as syn::ext::IdentExt>::parse_any).is_ok()
+            && next.peek(Token![:]);
+        match out.last_mut() {
+            Some(field) if starts_field => match &mut field.error {
+                Some(first) => first.combine(e),
+                none => *none = Some(e),
+            },
+            _ => return Err(e),
+        }
     }
     Ok(out)
 }

@@ -89,8 +89,12 @@ fn grammar_errors_are_parse_errors() {
         Some("expected one of: `message`, `event`, `rpc`, `type`, `enum`")
     );
     assert_eq!(
-        bad(quote!(protocol P { message X { a: u8 b: u8 } })).as_deref(),
+        bad(quote!(protocol P { message X { a: u8 b } })).as_deref(),
         Some("expected `,`")
+    );
+    assert_eq!(
+        errors(quote!(protocol P { message X { a: u8 b: u8 } })),
+        ["expected `,`"]
     );
     assert!(bad(quote!(protocol P {} protocol Q {})).is_some());
     // Inside a field list, a field whose name parses keeps its error for `check`.
@@ -109,7 +113,8 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
             message A { x: String }
             message B { y String, z: u8 }
             rpc D(id: String) -> E {}
-            message H { a: u8 b: u8 }
+            rpc H(a: u8) -> { b: u8 }
+            message I { a: u8 b: u8 }
             message F;
             event G {}
         }
@@ -125,6 +130,7 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         ("B", false),
         ("D", false),
         ("H", true),
+        ("I", false),
         ("F", false),
         ("G", false),
     ];
@@ -134,7 +140,7 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         errs,
         [
             "expected one of: `message`, `event`, `rpc`, `type`, `enum`",
-            "expected `,`",
+            "expected the name of a response or progress type: `-> Reply { ... }`, `-> Reply`, `progress Step { ... }`",
         ]
     );
     // A field that does not parse stays, as a JSON value, with its error; the next one is read.
@@ -153,6 +159,13 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
     let (p, _) = check(&ast);
     let b = p.messages.iter().find(|m| m.name == "B").unwrap();
     assert!(matches!(b.fields[0].ty, FieldType::Json));
+    // Both fields around a missing comma stay, with their types.
+    let i = p.messages.iter().find(|m| m.name == "I").unwrap();
+    assert!(
+        matches!(i.fields[1].ty, FieldType::Int("u8")),
+        "{}",
+        i.fields.len()
+    );
 }
 
 #[test]
