@@ -508,7 +508,9 @@ fn floats_are_read_correctly_rounded_and_round_trip() {
         "1e-320",
         "179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
     ] {
-        let payload = format!(r#"{{"txt":"t","tags":[],"scores":{{"s":{text}}},"counts":{{}},"extra":null,"flag":true,"small":0,"big":0}}"#);
+        let payload = format!(
+            r#"{{"txt":"t","tags":[],"scores":{{"s":{text}}},"counts":{{}},"extra":null,"flag":true,"small":0,"big":0}}"#
+        );
         let msg = wskit::validate::decode_payload::<SendText>(Some(&raw(&payload))).unwrap();
         let expected: f64 = text.parse().unwrap();
         assert_eq!(msg.scores["s"].to_bits(), expected.to_bits(), "{text}");
