@@ -217,7 +217,7 @@ pub(crate) struct Shared<D> {
 /// let server = Server::<()>::builder() /* .service(Chat::server(handler)) */
 ///     .build()
 ///     .expect("valid server");
-/// server.serve("127.0.0.1:3000").await // until Ctrl-C
+/// server.serve("127.0.0.1:3000").await // until Ctrl-C or SIGTERM
 /// # }
 /// ```
 pub struct Server<D> {

@@ -69,6 +69,7 @@ mod limits;
 mod middleware;
 mod outbound;
 mod shutdown;
+pub use shutdown::shutdown_signal;
 mod socket;
 mod upgrade;
 mod ws;
