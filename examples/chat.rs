@@ -29,13 +29,12 @@ async fn main() -> std::io::Result<()> {
     let addr = std::env::var("WSKIT_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
-    println!("chat server on ws://{local}  (Ctrl-C to stop)");
+    println!("chat server on ws://{local}  (Ctrl-C or SIGTERM to stop)");
     println!("tokens: alice-token, bob-token, carol-token; try:");
     println!("  websocat 'ws://{local}/?access_token=alice-token'");
     println!(r#"  {{"type":"JOIN_ROOM","payload":{{"roomId":"general"}}}}"#);
+    // Ctrl-C or SIGTERM: close every connection with 1001, run the close hooks, drain.
     server
-        .serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .serve_with_shutdown(listener, wskit::server::shutdown_signal())
         .await
 }

@@ -133,6 +133,12 @@ impl DemoHandler for DemoApp {
         Ok(())
     }
 
+    async fn nudge(&self, ctx: RpcContext<String, Nudge>, _req: Nudge) -> Result<Nudged, Error> {
+        self.probe.note("nudge");
+        ctx.send(&Poked {})?;
+        Ok(Nudged {})
+    }
+
     async fn join(&self, ctx: Context<String>, msg: Join) -> Result<(), Error> {
         ctx.subscribe(&msg.room)?;
         self.probe.note(format!("joined:{}", msg.room));

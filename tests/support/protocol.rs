@@ -15,6 +15,9 @@ wskit::protocol! {
         message Say { text: String }
         message Ping;
         message Touch {}
+        event Poked {}
+        /// Empty request and response objects: `"payload":{}` both ways.
+        rpc Nudge() -> Nudged {}
         message Join { room: String }
         message Leave { room: String }
         message Flood { count: u32, size: u32 }

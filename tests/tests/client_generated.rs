@@ -18,6 +18,10 @@ wskit::protocol! {
         message Say { text: String }
         message Tagged { text: String } meta { trace_id: Option<String> }
         message Ping;
+        message Touch {}
+        event Poked {}
+        rpc Nudge() -> Nudged {}
+        rpc Bare -> BareDone
         event UserJoined { room_id: String, user_id: String }
         #[idempotent]
         rpc GetUser(user_id: String) -> UserData { name: String, email: Option<String> }
@@ -140,4 +144,54 @@ async fn declared_meta_and_messages_without_fields() {
     let frame = conn.recv().await;
     assert_eq!(frame["type"], "PING");
     assert!(frame.get("payload").is_none(), "no payload key: {frame}");
+}
+
+/// The client writes exactly the declared form: no `payload` key for `message Ping;` and
+/// `rpc Bare`, `"payload":{}` for `message Touch {}` and `rpc Nudge()`; it reads an empty reply
+/// or event with `{}` or without a payload.
+#[tokio::test]
+async fn empty_and_absent_payloads_are_written_as_declared() {
+    let peer = Peer::bind().await;
+    let (client, mut conn) = peer::connected(&peer).await;
+    let chat = ChatClient::new(client.clone());
+    let mut events = chat.events();
+    chat.ping(Ping {}).unwrap();
+    let sent = conn.recv().await;
+    assert_eq!(sent["type"], "PING");
+    assert!(sent.get("payload").is_none(), "{sent}");
+    chat.touch(Touch {}).unwrap();
+    let sent = conn.recv().await;
+    assert_eq!(
+        (&sent["type"], &sent["payload"]),
+        (&json!("TOUCH"), &json!({}))
+    );
+
+    for reply in [json!({}), serde_json::Value::Null] {
+        let call = tokio::spawn(chat.nudge(Nudge {}).into_future());
+        let sent = conn.recv().await;
+        assert_eq!(sent["type"], "NUDGE");
+        assert_eq!(sent["payload"], json!({}));
+        let mut frame = json!({"type":"NUDGED","meta":{"correlationId": id_of(&sent)}});
+        if !reply.is_null() {
+            frame["payload"] = reply;
+        }
+        conn.send(frame).await;
+        assert_eq!(within("NUDGED", call).await.unwrap(), Ok(Nudged {}));
+    }
+    let call = tokio::spawn(chat.bare(Bare {}).into_future());
+    let sent = conn.recv().await;
+    assert_eq!(sent["type"], "BARE");
+    assert!(sent.get("payload").is_none(), "{sent}");
+    conn.send(json!({"type":"BARE_DONE","meta":{"correlationId": id_of(&sent)}}))
+        .await;
+    assert_eq!(within("BARE_DONE", call).await.unwrap(), Ok(BareDone {}));
+
+    conn.send(json!({"type":"POKED","payload":{}})).await;
+    conn.send(json!({"type":"POKED"})).await;
+    for _ in 0..2 {
+        assert_eq!(
+            within("POKED", events.recv()).await,
+            Some(ChatEvent::Poked(Poked {}))
+        );
+    }
 }

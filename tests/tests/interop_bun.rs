@@ -25,6 +25,13 @@ wskit::protocol! {
         rpc Join(room: String) -> Joined { room: String }
         message Say { room: String, text: String }
         event NewMessage { room: String, text: String, from: String }
+        /// ws-kit's `message("PING_NONE")` and `message("PING_EMPTY", {})`: each takes only
+        /// its own form.
+        message PingNone;
+        event PongNone;
+        message PingEmpty {}
+        event PongEmpty {}
+        rpc Touch() -> Touched {}
     }
 }
 
@@ -214,6 +221,21 @@ async fn wskit_client_talks_to_ws_kit_on_bun() {
         within("alice's delivery", alice_events.recv()).await,
         Some(expected)
     );
+
+    // Both empty forms, written as declared: ws-kit drops the other form silently, so each
+    // answer shows that the frame had the form the ws-kit server was declared with.
+    api.ping_none(PingNone {}).unwrap();
+    assert_eq!(
+        within("PONG_NONE", alice_events.recv()).await,
+        Some(InteropEvent::PongNone(PongNone {}))
+    );
+    api.ping_empty(PingEmpty {}).unwrap();
+    assert_eq!(
+        within("PONG_EMPTY", alice_events.recv()).await,
+        Some(InteropEvent::PongEmpty(PongEmpty {}))
+    );
+    let touched = within("TOUCH", api.touch(Touch {}).into_future()).await;
+    assert_eq!(touched.unwrap(), Touched {});
 
     alice.close().await;
     bob.close().await;

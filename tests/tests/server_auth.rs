@@ -170,6 +170,43 @@ async fn a_request_that_is_not_an_upgrade_is_400() {
     assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
 }
 
+/// The raw answer of the server to an upgrade request `head`.
+async fn answer_to(server: &TestServer, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    within("the answer", tcp.read_to_string(&mut out))
+        .await
+        .unwrap();
+    out
+}
+
+/// RFC 6455 section 4.2.2: a version the server does not speak gets 426 with the version it
+/// does; section 4.2.1: a request without `Host` gets 400. Neither reaches auth.
+#[tokio::test]
+async fn wrong_version_is_426_and_a_missing_host_is_400() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let upgrade = |version: &str, host: &str| {
+        format!(
+            "GET / HTTP/1.1\r\n{host}upgrade: websocket\r\nconnection: Upgrade\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nsec-websocket-version: {version}\r\n\r\n"
+        )
+    };
+    let out = answer_to(&server, &upgrade("8", "host: 127.0.0.1\r\n")).await;
+    assert!(
+        out.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+        "{out}"
+    );
+    assert!(out.contains("\r\nsec-websocket-version: 13\r\n"), "{out}");
+    let out = answer_to(&server, &upgrade("13", "")).await;
+    assert!(out.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{out}");
+    assert!(out.ends_with("Missing Host header"), "{out}");
+    // With a Host and version 13, the upgrade goes through.
+    let mut c = connect_to(server.url("/")).await;
+    c.send(r#"{"type":"PING"}"#).await;
+}
+
 #[tokio::test]
 async fn no_auth_is_allowed_only_for_unit_data() {
     assert!(Server::<()>::builder().build().is_ok());

@@ -225,3 +225,42 @@ async fn null_meta_reads_as_empty_meta() {
     c.send(r#"{"type":"PING","meta":null}"#).await;
     assert_eq!(events.next().await, "ping");
 }
+
+/// ws-kit's `message("X", {})`: frames carry `"payload":{}`. The server writes that form for an
+/// event and a response declared with empty braces (`event Poked {}`, `-> Nudged {}`), and
+/// reads a request declared so with `{}` or without a payload; a message declared without one
+/// (`message Ping;`) is read with either too, and its siblings written without a payload key.
+#[tokio::test]
+async fn empty_payloads_are_written_as_declared_and_read_either_way() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    for request in [
+        r#"{"type":"NUDGE","meta":{"correlationId":"n"},"payload":{}}"#,
+        r#"{"type":"NUDGE","meta":{"correlationId":"n"}}"#,
+        r#"{"payload":{},"type":"NUDGE","meta":{"correlationId":"n"}}"#,
+    ] {
+        c.send(request).await;
+        assert_eq!(c.recv().await, r#"{"type":"POKED","meta":{},"payload":{}}"#);
+        assert_eq!(
+            c.recv().await,
+            r#"{"type":"NUDGED","meta":{"correlationId":"n"},"payload":{}}"#
+        );
+        assert_eq!(events.next().await, "nudge");
+    }
+    for (frame, note) in [
+        (r#"{"type":"TOUCH","payload":{}}"#, "touch"),
+        (r#"{"type":"TOUCH"}"#, "touch"),
+        (r#"{"type":"PING"}"#, "ping"),
+        (r#"{"type":"PING","payload":{}}"#, "ping"),
+    ] {
+        c.send(frame).await;
+        assert_eq!(events.next().await, note, "{frame}");
+    }
+    // Only `{}`: anything in it is an unknown key.
+    c.send(r#"{"type":"TOUCH","payload":{"x":1}}"#).await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"ERROR","meta":{},"payload":{"code":"INVALID_ARGUMENT","message":"Validation failed: payload.x: unknown key","details":{"issues":[{"path":"payload.x","message":"unknown key"}],"type":"TOUCH"}}}"#
+    );
+}

@@ -97,3 +97,62 @@ async fn requests_arriving_during_a_graceful_shutdown_are_unavailable() {
     within("shutdown", shutdown).await.unwrap();
     assert_eq!(events.next().await, "finished:300");
 }
+
+/// SIGTERM (what docker, systemd and Kubernetes send) stops `Server::serve` gracefully, as
+/// Ctrl-C does: every client gets close 1001, the close hooks run, and `serve` returns.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_stops_serve_gracefully() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_serve_until_signal"))
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = within("the server to start", lines.next_line())
+        .await
+        .unwrap()
+        .expect("a first line");
+    let addr = first
+        .strip_prefix("listening on ")
+        .expect(&first)
+        .to_owned();
+    // `serve` binds after printing: retry until it accepts.
+    let mut clients = Vec::new();
+    for _ in 0..2 {
+        let url = format!("ws://{addr}/");
+        let client = within("the upgrade", async {
+            loop {
+                if let Ok((ws, response)) = tokio_tungstenite::connect_async(url.as_str()).await {
+                    break Client { ws, response };
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        clients.push(client);
+    }
+    for c in &mut clients {
+        c.send(r#"{"type":"PING"}"#).await;
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for c in &mut clients {
+        let (close, _) = c.recv_close().await;
+        assert_eq!(close.map(|(code, _)| code), Some(1001));
+    }
+    let mut rest = Vec::new();
+    while let Some(line) = within("the server's output", lines.next_line())
+        .await
+        .unwrap()
+    {
+        rest.push(line);
+    }
+    assert_eq!(rest, ["closed 1001", "closed 1001", "stopped"]);
+    let exit = within("the server to exit", child.wait()).await.unwrap();
+    assert!(exit.success(), "{exit:?}");
+}

@@ -1,7 +1,8 @@
-// A keyword as a field name is one error that says how to write it; the rest still compiles.
+// A keyword as a field name is one error that says how to write it (`self` cannot be a field at
+// all, so it is left out); the rest still compiles.
 wskit::protocol! {
     protocol Tags {
-        message Tag { type: String, label: String }
+        message Tag { type: String, label: String, self: u8 }
         rpc Find(match: String) -> Found { count: u32 }
     }
 }

@@ -1,3 +1,5 @@
+use wskit::server::Context;
+
 wskit::protocol! {
     protocol Forms {
         message SignUp {
@@ -6,4 +8,21 @@ wskit::protocol! {
     }
 }
 
-fn main() {}
+struct App;
+
+impl FormsHandler for App {
+    type Data = ();
+
+    async fn sign_up(&self, _: Context<()>, msg: SignUp) -> Result<(), wskit::Error> {
+        println!("{}", msg.name);
+        Ok(())
+    }
+}
+
+fn _client(c: FormsClient) {
+    let _ = c.sign_up(SignUp { name: "ada".into() });
+}
+
+fn main() {
+    let _ = Forms::server(App);
+}

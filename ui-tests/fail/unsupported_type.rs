@@ -1,3 +1,5 @@
+use wskit::server::Context;
+
 wskit::protocol! {
     protocol Shop {
         message Order {
@@ -8,8 +10,35 @@ wskit::protocol! {
             lines: [String; 4],
             ids: std::collections::HashSet<String>,
             boxed: Box<String>,
+            note: String,
         }
     }
 }
 
-fn main() {}
+struct App;
+
+impl ShopHandler for App {
+    type Data = ();
+
+    async fn order(&self, _: Context<()>, msg: Order) -> Result<(), wskit::Error> {
+        println!("{}", msg.note);
+        Ok(())
+    }
+}
+
+fn _client(c: ShopClient) {
+    let _ = c.order(Order {
+        sku: Default::default(),
+        pair: Default::default(),
+        count: Default::default(),
+        by_id: Default::default(),
+        lines: Default::default(),
+        ids: Default::default(),
+        boxed: Default::default(),
+        note: "n".into(),
+    });
+}
+
+fn main() {
+    let _ = Shop::server(App);
+}

@@ -91,6 +91,10 @@ pub struct FieldAst {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
     pub ty: Type,
+    /// A grammar error of the field, reported by `check`: when its name parsed but not its type,
+    /// the field stays typed as a JSON value, so uses of it add no errors; a missing comma after
+    /// it is reported here too.
+    pub error: Option<syn::Error>,
 }
 
 /// `attrs Name` inside an `enum`.
@@ -223,11 +227,7 @@ impl Parse for ItemAst {
             let fields = if input.peek(syn::token::Paren) {
                 let args;
                 parenthesized!(args in input);
-                Some(
-                    Punctuated::<FieldAst, Token![,]>::parse_terminated(&args)?
-                        .into_iter()
-                        .collect(),
-                )
+                Some(field_list(&args)?)
             } else {
                 None
             };
@@ -281,7 +281,12 @@ impl Parse for NamedFieldsAst {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         Ok(NamedFieldsAst {
             attrs: input.call(Attribute::parse_outer)?,
-            name: input.parse()?,
+            name: input.parse().map_err(|e: syn::Error| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the name of a response or progress type: `-> Reply { ... }`, `-> Reply`, `progress Step { ... }`",
+                )
+            })?,
             fields: parse_opt_fields(input)?,
         })
     }
@@ -293,7 +298,12 @@ impl Parse for FieldAst {
         let name = input.call(<Ident as syn::ext::IdentExt>::parse_any)?;
         input.parse::<Token![:]>()?;
         let ty = input.parse()?;
-        Ok(FieldAst { attrs, name, ty })
+        Ok(FieldAst {
+            attrs,
+            name,
+            ty,
+            error: None,
+        })
     }
 }
 
@@ -309,9 +319,68 @@ impl Parse for VariantAst {
 fn parse_fields(input: ParseStream) -> syn::Result<Vec<FieldAst>> {
     let body;
     braced!(body in input);
-    Ok(Punctuated::<FieldAst, Token![,]>::parse_terminated(&body)?
-        .into_iter()
-        .collect())
+    field_list(&body)
+}
+
+/// Fields separated by commas. A field whose name parses but not the rest is kept with its error
+/// (see `FieldAst::error`), skipping to the next comma outside `<...>`; a missing comma between
+/// two fields is reported with the first and both are kept.
+fn field_list(body: ParseStream) -> syn::Result<Vec<FieldAst>> {
+    let mut out = Vec::new();
+    while !body.is_empty() {
+        let fork = body.fork();
+        match fork.parse::<FieldAst>() {
+            Ok(field) => {
+                body.advance_to(&fork);
+                out.push(field);
+            }
+            Err(e) => {
+                let named = body.fork();
+                let _ = named.call(Attribute::parse_outer);
+                let name = named
+                    .call(<Ident as syn::ext::IdentExt>::parse_any)
+                    .map_err(|_| e.clone())?;
+                let mut depth = 0usize;
+                let at_comma = |b: ParseStream, depth: usize| depth == 0 && b.peek(Token![,]);
+                while !body.is_empty() && !at_comma(body, depth) {
+                    match body.parse::<proc_macro2::TokenTree>()? {
+                        proc_macro2::TokenTree::Punct(p) if p.as_char() == '<' => depth += 1,
+                        proc_macro2::TokenTree::Punct(p) if p.as_char() == '>' => {
+                            depth = depth.saturating_sub(1);
+                        }
+                        _ => {}
+                    }
+                }
+                out.push(FieldAst {
+                    attrs: Vec::new(),
+                    name,
+                    ty: syn::parse_quote!(serde_json::Value),
+                    error: Some(e),
+                });
+            }
+        }
+        if body.is_empty() {
+            break;
+        }
+        if body.peek(Token![,]) {
+            body.parse::<Token![,]>()?;
+            continue;
+        }
+        // A missing comma before another field: reported with the field before it.
+        let e = body.error("expected `,`");
+        let next = body.fork();
+        let starts_field = next.call(Attribute::parse_outer).is_ok()
+            && next.call(<Ident as syn::ext::IdentExt>::parse_any).is_ok()
+            && next.peek(Token![:]);
+        match out.last_mut() {
+            Some(field) if starts_field => match &mut field.error {
+                Some(first) => first.combine(e),
+                none => *none = Some(e),
+            },
+            _ => return Err(e),
+        }
+    }
+    Ok(out)
 }
 
 /// Braced fields if the braces are there (`None`: no payload).

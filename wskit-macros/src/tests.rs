@@ -89,10 +89,20 @@ fn grammar_errors_are_parse_errors() {
         Some("expected one of: `message`, `event`, `rpc`, `type`, `enum`")
     );
     assert_eq!(
-        bad(quote!(protocol P { message X { a } })).as_deref(),
-        Some("expected `:`")
+        bad(quote!(protocol P { message X { a: u8 b } })).as_deref(),
+        Some("expected `,`")
+    );
+    assert_eq!(
+        errors(quote!(protocol P { message X { a: u8 b: u8 } })),
+        ["expected `,`"]
     );
     assert!(bad(quote!(protocol P {} protocol Q {})).is_some());
+    // Inside a field list, a field whose name parses keeps its error for `check`.
+    assert_eq!(bad(quote!(protocol P { message X { a } })), None);
+    assert_eq!(
+        errors(quote!(protocol P { message X { a } })),
+        ["expected `:`"]
+    );
 }
 
 #[test]
@@ -101,8 +111,10 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         protocol P {
             struct C {}
             message A { x: String }
-            message B { y String }
+            message B { y String, z: u8 }
             rpc D(id: String) -> E {}
+            rpc H(a: u8) -> { b: u8 }
+            message I { a: u8 b: u8 }
             message F;
             event G {}
         }
@@ -115,8 +127,10 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         .collect();
     let expected = [
         ("A", false),
-        ("B", true),
+        ("B", false),
         ("D", false),
+        ("H", true),
+        ("I", false),
         ("F", false),
         ("G", false),
     ];
@@ -126,8 +140,31 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         errs,
         [
             "expected one of: `message`, `event`, `rpc`, `type`, `enum`",
-            "expected `:`",
+            "expected the name of a response or progress type: `-> Reply { ... }`, `-> Reply`, `progress Step { ... }`",
         ]
+    );
+    // A field that does not parse stays, as a JSON value, with its error; the next one is read.
+    let ItemKindAst::Message {
+        fields: Some(fields),
+        ..
+    } = &ast.items[1].kind
+    else {
+        panic!()
+    };
+    let fields: Vec<(String, bool)> = fields
+        .iter()
+        .map(|f| (f.name.to_string(), f.error.is_some()))
+        .collect();
+    assert_eq!(fields, [("y".to_owned(), true), ("z".to_owned(), false)]);
+    let (p, _) = check(&ast);
+    let b = p.messages.iter().find(|m| m.name == "B").unwrap();
+    assert!(matches!(b.fields[0].ty, FieldType::Json));
+    // Both fields around a missing comma stay, with their types.
+    let i = p.messages.iter().find(|m| m.name == "I").unwrap();
+    assert!(
+        matches!(i.fields[1].ty, FieldType::Int("u8")),
+        "{}",
+        i.fields.len()
     );
 }
 
@@ -321,7 +358,7 @@ fn every_error_of_a_block_is_reported() {
         errs,
         [
             "unknown type `Strin`: did you mean `String`?",
-            "rpc `C` has no response: add `-> ResponseName { ... }` after its arguments",
+            "rpc `C` has no response: add `-> Reply { ... }` after its arguments (or `-> Reply` for a declared `type Reply`, or a reply without payload)",
             "`min` (5) is greater than `max` (1)",
             "unknown constraint `bogus`; expected one of: length, range, pattern, email, url, uuid, items, custom",
             "`email` applies to a String, not to `u8`",
@@ -371,7 +408,7 @@ fn reserved_and_duplicate_names() {
             message Error {}
             message __C {}
             message D { a: String, #[wire = "a"] b: String, a: u8 }
-            enum E { X, #[wire = "x"] Y }
+            enum E { X, #[wire = "x"] Y, X }
             enum F {}
             message New {}
             type String { a: u8 }
@@ -385,6 +422,7 @@ fn reserved_and_duplicate_names() {
             "duplicate wire name \"a\": field `a` already uses it",
             "duplicate field `a`",
             "duplicate wire name \"x\": variant `X` already uses it",
+            "duplicate variant `X`",
             "enum `F` has no variants: a string enum needs at least one",
             "`__C` is reserved: names starting with `__` belong to the runtime",
             "`String` is a built-in field type of the DSL; choose another name",

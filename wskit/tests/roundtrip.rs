@@ -495,3 +495,29 @@ fn payload_forms_follow_the_braces() {
         ("POKED", "NUDGED", "BEATEN")
     );
 }
+
+/// Found by the `payload_decode` fuzz target: a number read into an `f64` is the nearest double
+/// to what was written, so a value written back out reads as the same value (serde_json's
+/// default float parsing is not always correctly rounded; wskit enables `float_roundtrip`).
+#[test]
+fn floats_are_read_correctly_rounded_and_round_trip() {
+    for text in [
+        "2200000000000000000000000000000000000000005",
+        "2.1999999999999998e42",
+        "0.30000000000000004",
+        "1e-320",
+        "179769313486231570000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let payload = format!(
+            r#"{{"txt":"t","tags":[],"scores":{{"s":{text}}},"counts":{{}},"extra":null,"flag":true,"small":0,"big":0}}"#
+        );
+        let msg = wskit::validate::decode_payload::<SendText>(Some(&raw(&payload))).unwrap();
+        let expected: f64 = text.parse().unwrap();
+        assert_eq!(msg.scores["s"].to_bits(), expected.to_bits(), "{text}");
+        let again = wskit::validate::decode_payload::<SendText>(Some(&raw(
+            &serde_json::to_string(&msg).unwrap(),
+        )))
+        .unwrap();
+        assert_eq!(again, msg, "{text}");
+    }
+}

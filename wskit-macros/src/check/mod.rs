@@ -248,7 +248,7 @@ impl Checker {
                     self.errors.push(
                         item.name.span(),
                         format!(
-                            "rpc `{}` has no response: add `-> ResponseName {{ ... }}` after its arguments",
+                            "rpc `{}` has no response: add `-> Reply {{ ... }}` after its arguments (or `-> Reply` for a declared `type Reply`, or a reply without payload)",
                             item.name
                         ),
                     );
@@ -293,6 +293,11 @@ impl Checker {
                         .wire
                         .as_ref()
                         .map_or_else(|| names::camel_variant(&v.name.to_string()), LitStr::value);
+                    if !names_seen.insert(v.name.to_string()) {
+                        self.errors
+                            .push(v.name.span(), format!("duplicate variant `{}`", v.name));
+                        continue;
+                    }
                     if let Some(first) = seen.insert(wire.clone(), &v.name) {
                         let span = attrs.wire.as_ref().map_or(v.name.span(), LitStr::span);
                         self.errors.push(
@@ -303,14 +308,11 @@ impl Checker {
                         );
                         wire = format!("{wire} (duplicate {i})");
                     }
-                    // A repeated variant (already reported by its wire name) is left out.
-                    if names_seen.insert(v.name.to_string()) {
-                        kept.push(Variant {
-                            name: v.name.clone(),
-                            wire,
-                            docs: attrs.docs,
-                        });
-                    }
+                    kept.push(Variant {
+                        name: v.name.clone(),
+                        wire,
+                        docs: attrs.docs,
+                    });
                 }
                 let variants = kept;
                 types.push(TypeDecl {
@@ -327,6 +329,9 @@ impl Checker {
         let mut by_wire: HashMap<String, &Ident> = HashMap::new();
         let mut out = Vec::new();
         for f in fields {
+            if let Some(e) = &f.error {
+                self.errors.add(e.clone());
+            }
             let attrs = self.attrs(&f.attrs, Place::Field);
             let rust = syn::ext::IdentExt::unraw(&f.name).to_string();
             let name = self.field_name(&f.name, &rust);
@@ -361,9 +366,9 @@ impl Checker {
                     .collect(),
                 None => Vec::new(),
             };
-            if duplicate {
+            let Some(name) = name.filter(|_| !duplicate) else {
                 continue;
-            }
+            };
             out.push(Field {
                 name,
                 wire,
@@ -499,11 +504,11 @@ impl Checker {
         }
     }
 
-    /// A field's Rust name: a keyword must be written raw (`r#type`); the model goes on with a
-    /// name that compiles.
-    fn field_name(&mut self, name: &Ident, rust: &str) -> Ident {
+    /// A field's Rust name: a keyword must be written raw (`r#type`); the model goes on with the
+    /// raw name, or without the field for the keywords no Rust field can have (`self`).
+    fn field_name(&mut self, name: &Ident, rust: &str) -> Option<Ident> {
         if name.to_string().starts_with("r#") || !names::is_keyword(rust) {
-            return name.clone();
+            return Some(name.clone());
         }
         if matches!(rust, "self" | "Self" | "super" | "crate") {
             self.errors.push(
@@ -512,13 +517,13 @@ impl Checker {
                     "`{rust}` cannot name a field, even as a raw identifier: choose another name and keep the key with `#[wire = \"{rust}\"]`"
                 ),
             );
-            return Ident::new(&format!("{rust}_"), name.span());
+            return None;
         }
         self.errors.push(
             name.span(),
             format!("`{rust}` is a Rust keyword: write `r#{rust}` (its wire key stays `{rust}`)"),
         );
-        Ident::new_raw(rust, name.span())
+        Some(Ident::new_raw(rust, name.span()))
     }
 
     fn meta_fields(&mut self, fields: &[FieldAst]) -> Vec<Field> {

@@ -54,7 +54,13 @@ async fn upgrade_request<D: Send + Sync + 'static>(
     let head = http::Request::from_parts(parts, ());
     let accepted = match upgrade::prepare(&shared, &head, None).await {
         Ok(a) => a,
-        Err(refused) => return (refused.status, refused.body).into_response(),
+        Err(refused) => {
+            let mut response = (refused.status, refused.body).into_response();
+            if let Some((name, value)) = refused.header {
+                response.headers_mut().insert(name, value);
+            }
+            return response;
+        }
     };
     let Some(on_upgrade) = on_upgrade else {
         return (

@@ -89,7 +89,7 @@ pub use limits::{Limits, SlowConsumerPolicy};
 pub use middleware::{Middleware, Next, RateLimit};
 pub use publish::PublishOptions;
 pub use report::{ErrorCause, ErrorEvent};
-pub use serve::{Server, ServerHandle};
+pub use serve::{Server, ServerHandle, shutdown_signal};
 pub use service::{Request, Service};
 /// The `http` crate (requests given to `auth`, status codes of rejections).
 pub use tokio_tungstenite::tungstenite::http;

@@ -23,7 +23,7 @@ use wskit_core::Message;
 /// let server = Server::<()>::builder() /* .service(Chat::server(handler)) */
 ///     .build()
 ///     .expect("valid server");
-/// server.serve("127.0.0.1:3000").await // until Ctrl-C
+/// server.serve("127.0.0.1:3000").await // until Ctrl-C or SIGTERM
 /// # }
 /// ```
 pub struct Server<D> {
@@ -103,15 +103,45 @@ impl ServerHandle {
     }
 }
 
+/// Resolves when the process is asked to stop: SIGINT (Ctrl-C) or SIGTERM (what docker,
+/// systemd and Kubernetes send) on Unix, Ctrl-C elsewhere. [`Server::serve`] stops gracefully
+/// on it; pass it to [`Server::serve_with_shutdown`] to do the same with your own listener.
+///
+/// ```no_run
+/// # async fn demo(server: wskit::server::Server<()>) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// server.serve_with_shutdown(listener, wskit::server::shutdown_signal()).await
+/// # }
+/// ```
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 impl<D: Send + Sync + 'static> Server<D> {
-    /// Binds `addr` and serves until Ctrl-C (SIGINT), then shuts down gracefully.
+    /// Binds `addr` and serves until Ctrl-C (SIGINT) or SIGTERM ([`shutdown_signal`]), then shuts down gracefully.
     pub async fn serve(self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let listener = TcpListener::bind(addr).await?;
         tracing::info!(addr = ?listener.local_addr().ok(), "wskit server listening");
-        self.serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        self.serve_with_shutdown(listener, shutdown_signal()).await
     }
 
     /// Serves on `listener` until `signal` resolves or [`ServerHandle::shutdown`] is called; then

@@ -28,10 +28,12 @@ pub(crate) struct Accepted<D> {
     pub slot: ConnSlot,
 }
 
-/// A refused upgrade: status and text body.
+/// A refused upgrade: status, text body, and a header the status calls for.
 pub(crate) struct Refused {
     pub status: http::StatusCode,
     pub body: String,
+    /// `Sec-WebSocket-Version: 13` on a 426 (RFC 6455 section 4.2.2).
+    pub header: Option<(http::HeaderName, http::HeaderValue)>,
 }
 
 impl Refused {
@@ -39,8 +41,38 @@ impl Refused {
         Refused {
             status,
             body: body.into(),
+            header: None,
         }
     }
+}
+
+/// The WebSocket version this server speaks.
+const WS_VERSION: &str = "13";
+
+/// What RFC 6455 section 4.2.1 asks of the request beyond what tungstenite checks: a `Host`
+/// header (400 without one), and version 13 (426 with `Sec-WebSocket-Version: 13` otherwise,
+/// so that a client can retry with a version the server speaks).
+fn check_request(req: &http::Request<()>) -> Result<(), Refused> {
+    let version = req.headers().get(http::header::SEC_WEBSOCKET_VERSION);
+    if version.is_some_and(|v| v.as_bytes() != WS_VERSION.as_bytes()) {
+        let mut refused = Refused::new(
+            http::StatusCode::UPGRADE_REQUIRED,
+            "Unsupported WebSocket version: this server speaks version 13",
+        );
+        refused.header = Some((
+            http::header::SEC_WEBSOCKET_VERSION,
+            http::HeaderValue::from_static(WS_VERSION),
+        ));
+        return Err(refused);
+    }
+    let host = req.headers().get(http::header::HOST);
+    if host.is_none_or(|h| h.as_bytes().trim_ascii().is_empty()) {
+        return Err(Refused::new(
+            http::StatusCode::BAD_REQUEST,
+            "Missing Host header",
+        ));
+    }
+    Ok(())
 }
 
 /// The refusal of a connection over `max_connections`.
@@ -63,6 +95,7 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
             "Server shutting down",
         ));
     }
+    check_request(req)?;
     let Some(slot) = slot.or_else(|| rt.reserve()) else {
         return Err(over_limit());
     };
@@ -213,8 +246,12 @@ fn to_http(parsed: &httparse::Request<'_, '_>) -> Result<http::Request<()>, Refu
 }
 
 async fn write_refusal(tcp: &mut TcpStream, refused: &Refused) -> std::io::Result<()> {
+    let extra = match &refused.header {
+        Some((name, value)) => format!("{name}: {}\r\n", value.to_str().unwrap_or_default()),
+        None => String::new(),
+    };
     let head = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\n{extra}content-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
         refused.status.as_u16(),
         refused.status.canonical_reason().unwrap_or(""),
         refused.body.len()
