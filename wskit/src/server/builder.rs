@@ -71,6 +71,7 @@ pub(crate) struct Runtime {
     pub ws_config: WebSocketConfig,
     pub pubsub: Arc<dyn PubSub>,
     pub subprotocols: Vec<String>,
+    pub origins: auth::OriginPolicy,
     connections: Mutex<HashMap<ClientId, Arc<dyn Closer>>>,
     /// Connections open or being upgraded (counted against `max_connections`).
     reserved: AtomicUsize,
@@ -246,6 +247,7 @@ impl<D: Send + Sync + 'static> Server<D> {
             heartbeat: Some(Heartbeat::default()),
             pubsub: None,
             subprotocols: Vec::new(),
+            origins: auth::OriginPolicy::Any,
         }
     }
 
@@ -326,6 +328,7 @@ pub struct ServerBuilder<D> {
     heartbeat: Option<Heartbeat>,
     pubsub: Option<Arc<dyn PubSub>>,
     subprotocols: Vec<String>,
+    origins: auth::OriginPolicy,
 }
 
 impl<D: Send + Sync + 'static> ServerBuilder<D> {
@@ -356,6 +359,19 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         Fut: Future<Output = Result<D, Rejection>> + Send + 'static,
     {
         self.auth = Some(auth::boxed(f));
+        self
+    }
+
+    /// Which browser origins may connect ([`OriginPolicy`](auth::OriginPolicy); default: any).
+    /// Checked before auth; a refused origin is answered `403 Forbidden`. Set it when auth
+    /// relies on cookies.
+    ///
+    /// ```
+    /// use wskit::server::{auth::OriginPolicy, Server};
+    /// let _b = Server::<()>::builder().origins(OriginPolicy::allow(["https://app.example"]));
+    /// ```
+    pub fn origins(mut self, policy: auth::OriginPolicy) -> Self {
+        self.origins = policy;
         self
     }
 
@@ -547,6 +563,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             limits,
             pubsub: self.pubsub.unwrap_or_else(|| Arc::new(MemoryPubSub::new())),
             subprotocols: self.subprotocols,
+            origins: self.origins,
             connections: Mutex::new(HashMap::new()),
             reserved: AtomicUsize::new(0),
             in_flight: AtomicUsize::new(0),
