@@ -8,7 +8,8 @@ use crate::chat_protocol::*;
 use wskit::Error;
 use wskit::server::{
     BuildError, CloseReason, Connection, Context, PublishOptions, RateLimit, RpcContext, Server,
-    auth, http,
+    auth::{self, OriginPolicy},
+    http,
 };
 
 /// Who may connect: token -> user name. A real server would check a signed token instead.
@@ -194,5 +195,17 @@ pub fn chat_server() -> Result<Server<User>, BuildError> {
         .on_error(|e| tracing::warn!(cause = ?e.cause, code = %e.error.code, "request failed"))
         // 20 frames at once, then 5 per second, per connection.
         .middleware(RateLimit::per_connection(20, 5.0))
+        // Browsers: only pages served from this machine (another site's page is refused with
+        // 403 before auth). Clients that are not browsers send no Origin and are let through.
+        .origins(OriginPolicy::check(|origin| {
+            origin.is_none_or(|o| {
+                ["http://127.0.0.1", "http://localhost"]
+                    .iter()
+                    .any(|local| {
+                        o.strip_prefix(local)
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+                    })
+            })
+        }))
         .build()
 }

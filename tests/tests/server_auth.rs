@@ -207,6 +207,39 @@ async fn wrong_version_is_426_and_a_missing_host_is_400() {
     c.send(r#"{"type":"PING"}"#).await;
 }
 
+/// An origin policy is checked before auth: a refused origin is 403 and auth never runs.
+#[tokio::test]
+async fn origin_policy_refuses_other_origins_with_403_before_auth() {
+    let (probe, _events) = probe();
+    let auth_calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let builder = Server::<String>::builder()
+        .service(demo_server(DemoApp {
+            probe: probe.clone(),
+        }))
+        .origins(auth::OriginPolicy::allow(["https://app.example"]));
+    let counted = {
+        let calls = auth_calls.clone();
+        builder.auth(move |_req: &http::Request<()>| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { Ok("anon".to_owned()) }
+        })
+    };
+    let server = start(counted).await;
+    let from = |origin: &str| {
+        let mut req = server.url("/").into_client_request().unwrap();
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        req
+    };
+    assert_eq!(
+        refused(from("https://evil.example")).await,
+        (403, "Origin not allowed".to_owned())
+    );
+    assert_eq!(auth_calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+    connect_to(from("https://APP.example")).await;
+    connect_to(server.url("/")).await; // no Origin: not a browser
+    assert_eq!(auth_calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn no_auth_is_allowed_only_for_unit_data() {
     assert!(Server::<()>::builder().build().is_ok());

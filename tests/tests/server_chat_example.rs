@@ -65,3 +65,27 @@ async fn readme_walkthrough() {
         (401, "Unauthorized".to_owned())
     );
 }
+
+/// The example's origin policy: a page of another site is refused with 403 before auth; pages
+/// served from this machine and clients that send no Origin (not browsers) connect.
+#[tokio::test]
+async fn chat_example_refuses_other_sites_pages() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = start_server(chat_server::chat_server().unwrap()).await;
+    let from = |origin: &str| {
+        let mut req = server
+            .url("/?access_token=alice-token")
+            .into_client_request()
+            .unwrap();
+        req.headers_mut().insert("origin", origin.parse().unwrap());
+        req
+    };
+    assert_eq!(
+        refused(from("https://evil.example")).await,
+        (403, "Origin not allowed".to_owned())
+    );
+    assert_eq!(refused(from("http://127.0.0.1.evil.example")).await.0, 403);
+    connect_to(from("http://127.0.0.1:3000")).await;
+    connect_to(from("http://localhost")).await;
+    connect_to(server.url("/?access_token=alice-token")).await;
+}

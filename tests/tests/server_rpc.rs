@@ -217,7 +217,7 @@ async fn progress_after_the_terminal_frame_is_dropped() {
 }
 
 #[tokio::test]
-async fn a_duplicate_correlation_id_in_flight_is_invalid_argument() {
+async fn a_duplicate_correlation_id_in_flight_is_an_error_that_names_it() {
     let (probe, mut events) = probe();
     let server = start(demo_builder(&probe)).await;
     let mut c = connect(&server).await;
@@ -226,12 +226,11 @@ async fn a_duplicate_correlation_id_in_flight_is_invalid_argument() {
     assert_eq!(events.next().await, "started:60000");
     c.send(r#"{"type":"SLOW","meta":{"correlationId":"d"},"payload":{"ms":1}}"#)
         .await;
+    // Answered with `ERROR`, the id in its details: an `RPC_ERROR` under "d" would be taken for
+    // the first request's answer.
     assert_eq!(
         c.recv().await,
-        error_frame(
-            Some("d"),
-            &wskit::Error::invalid_argument("duplicate correlationId in flight")
-        )
+        r#"{"type":"ERROR","meta":{},"payload":{"code":"INVALID_ARGUMENT","message":"duplicate correlationId in flight","details":{"correlationId":"d","type":"SLOW"}}}"#
     );
     // The duplicate's handler did not run, and the first request is still the one registered:
     // aborting "d" cancels it.

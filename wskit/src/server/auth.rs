@@ -74,6 +74,74 @@ impl fmt::Display for Rejection {
 
 impl std::error::Error for Rejection {}
 
+/// Which browser origins may open a connection: the `Origin` header of the upgrade, checked
+/// before auth; a refused origin gets `403 Forbidden` and no handler or auth function runs.
+///
+/// Browsers send `Origin` on every WebSocket upgrade and let any page open a socket to any
+/// server: with cookie auth, a page on another site could act as the user (cross-site
+/// WebSocket hijacking). Token auth (`access_token`, `bearer.` subprotocol) is not exposed to
+/// that, since another site does not have the token. Clients that are not browsers send no
+/// `Origin`: an [`AllowList`](OriginPolicy::AllowList) lets them through (set
+/// [`Check`](OriginPolicy::check) to decide otherwise).
+///
+/// ```
+/// use wskit::server::auth::OriginPolicy;
+/// let policy = OriginPolicy::allow(["https://app.example", "http://127.0.0.1:3000"]);
+/// assert!(policy.allows(Some("https://app.example")));
+/// assert!(!policy.allows(Some("https://evil.example")));
+/// assert!(policy.allows(None)); // not a browser
+/// let strict = OriginPolicy::check(|origin| origin.is_some_and(|o| o.ends_with(".app.example")));
+/// assert!(!strict.allows(None));
+/// assert!(OriginPolicy::Any.allows(Some("https://evil.example")));
+/// ```
+#[derive(Clone, Default)]
+pub enum OriginPolicy {
+    /// Every origin (the default, as ws-kit: pair it with token auth).
+    #[default]
+    Any,
+    /// Only these origins (`scheme://host[:port]`, compared ASCII case-insensitively), and
+    /// requests without an `Origin` header.
+    AllowList(Vec<String>),
+    /// A function of the `Origin` header (`None` when absent): `true` lets the request through.
+    Check(OriginCheck),
+}
+
+/// The function of an [`OriginPolicy::Check`].
+pub type OriginCheck = Arc<dyn Fn(Option<&str>) -> bool + Send + Sync>;
+
+impl OriginPolicy {
+    /// An [`AllowList`](Self::AllowList).
+    pub fn allow<I: IntoIterator<Item = S>, S: Into<String>>(origins: I) -> Self {
+        OriginPolicy::AllowList(origins.into_iter().map(Into::into).collect())
+    }
+
+    /// A [`Check`](Self::Check).
+    pub fn check(f: impl Fn(Option<&str>) -> bool + Send + Sync + 'static) -> Self {
+        OriginPolicy::Check(Arc::new(f))
+    }
+
+    /// Whether a request with this `Origin` header may go on.
+    pub fn allows(&self, origin: Option<&str>) -> bool {
+        match self {
+            OriginPolicy::Any => true,
+            OriginPolicy::AllowList(list) => {
+                origin.is_none_or(|o| list.iter().any(|a| a.eq_ignore_ascii_case(o.trim())))
+            }
+            OriginPolicy::Check(f) => f(origin),
+        }
+    }
+}
+
+impl fmt::Debug for OriginPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OriginPolicy::Any => f.write_str("Any"),
+            OriginPolicy::AllowList(list) => f.debug_tuple("AllowList").field(list).finish(),
+            OriginPolicy::Check(_) => f.write_str("Check(..)"),
+        }
+    }
+}
+
 /// The boxed form of an authentication function.
 pub(crate) type AuthFn<D> =
     Arc<dyn Fn(&http::Request<()>) -> BoxFuture<'static, Result<D, Rejection>> + Send + Sync>;

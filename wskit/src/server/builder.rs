@@ -84,6 +84,7 @@ impl<D: Send + Sync + 'static> Server<D> {
             heartbeat: Some(Heartbeat::default()),
             pubsub: None,
             subprotocols: Vec::new(),
+            origins: auth::OriginPolicy::Any,
         }
     }
 }
@@ -102,6 +103,7 @@ pub struct ServerBuilder<D> {
     heartbeat: Option<Heartbeat>,
     pubsub: Option<Arc<dyn PubSub>>,
     subprotocols: Vec<String>,
+    origins: auth::OriginPolicy,
 }
 
 impl<D: Send + Sync + 'static> ServerBuilder<D> {
@@ -132,6 +134,19 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         Fut: Future<Output = Result<D, Rejection>> + Send + 'static,
     {
         self.auth = Some(auth::boxed(f));
+        self
+    }
+
+    /// Which browser origins may connect ([`OriginPolicy`](auth::OriginPolicy); default: any).
+    /// Checked before auth; a refused origin is answered `403 Forbidden`. Set it when auth
+    /// relies on cookies.
+    ///
+    /// ```
+    /// use wskit::server::{auth::OriginPolicy, Server};
+    /// let _b = Server::<()>::builder().origins(OriginPolicy::allow(["https://app.example"]));
+    /// ```
+    pub fn origins(mut self, policy: auth::OriginPolicy) -> Self {
+        self.origins = policy;
         self
     }
 
@@ -323,6 +338,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             limits,
             pubsub: self.pubsub.unwrap_or_else(|| Arc::new(MemoryPubSub::new())),
             subprotocols: self.subprotocols,
+            origins: self.origins,
             errors: self.errors,
             connections: Mutex::new(HashMap::new()),
             reserved: AtomicUsize::new(0),

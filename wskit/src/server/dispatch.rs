@@ -547,8 +547,13 @@ where
     if let Some(cid) = ctx.correlation_id()
         && ctx.conn.conn.requests.contains(cid)
     {
-        let error = Error::invalid_argument("duplicate correlationId in flight");
-        span.in_scope(|| ctx.fail(error, ErrorCause::DuplicateCorrelationId));
+        // Answered as `ERROR`, not under the id: an `RPC_ERROR` with it would reach the client
+        // before the first request's reply and be taken for that request's answer.
+        let error = Error::invalid_argument("duplicate correlationId in flight")
+            .with_details(serde_json::json!({ "correlationId": cid }));
+        let cause = ErrorCause::DuplicateCorrelationId;
+        let conn = &ctx.conn.conn;
+        span.in_scope(|| conn.send_error(Some(ctx.req.ty), None, error, cause, true));
         return over();
     }
     start(ctx, guard, span, |ctx| {

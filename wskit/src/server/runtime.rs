@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::auth::OriginPolicy;
 use super::close::Closer;
 use super::limits::Limits;
 use super::report::{self, ErrorEvent, ErrorHook};
@@ -23,6 +24,7 @@ pub(crate) struct Runtime {
     pub ws_config: WebSocketConfig,
     pub pubsub: Arc<dyn PubSub>,
     pub subprotocols: Vec<String>,
+    pub origins: OriginPolicy,
     /// The error hooks (`ServerBuilder::on_error`).
     pub errors: Vec<ErrorHook>,
     pub(crate) connections: Mutex<HashMap<ClientId, Arc<dyn Closer>>>,

@@ -96,6 +96,17 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
         ));
     }
     check_request(req)?;
+    let origin = req
+        .headers()
+        .get(http::header::ORIGIN)
+        .map(|o| o.to_str().unwrap_or(""));
+    if !rt.origins.allows(origin) {
+        tracing::debug!(?origin, "upgrade refused: origin not allowed");
+        return Err(Refused::new(
+            http::StatusCode::FORBIDDEN,
+            "Origin not allowed",
+        ));
+    }
     let Some(slot) = slot.or_else(|| rt.reserve()) else {
         return Err(over_limit());
     };
