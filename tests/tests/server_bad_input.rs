@@ -384,3 +384,39 @@ async fn every_truncation_of_a_valid_frame_is_answered_and_nothing_breaks() {
     c.send(frame).await;
     assert_eq!(c.recv_json().await["payload"]["name"], "Ada");
 }
+
+/// RFC 6455 section 8.1: a text frame (or a close reason) that is not UTF-8 fails the connection with 1007
+/// (PROTOCOL.md section 3); the same bytes in a binary frame are only bad input.
+#[tokio::test]
+async fn invalid_utf8_in_a_text_frame_closes_with_1007() {
+    use tokio::io::AsyncWriteExt;
+    use tokio_tungstenite::MaybeTlsStream;
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send_binary(&[0xff, 0xfe, b'A']).await;
+    assert_eq!(
+        code_of(&c.recv_json().await),
+        wskit::ErrorCode::InvalidArgument
+    );
+    // A masked text frame (mask key 0) written by hand: tungstenite will not send one.
+    let MaybeTlsStream::Plain(tcp) = c.ws.get_mut() else {
+        panic!("plain TCP");
+    };
+    tcp.write_all(&[0x81, 0x83, 0, 0, 0, 0, 0xff, 0xfe, b'A'])
+        .await
+        .unwrap();
+    let (close, _) = c.recv_close().await;
+    assert_eq!(close.map(|(code, _)| code), Some(1007));
+
+    // A close frame whose reason is not UTF-8: 1007 too.
+    let mut c = connect(&server).await;
+    let MaybeTlsStream::Plain(tcp) = c.ws.get_mut() else {
+        panic!("plain TCP");
+    };
+    tcp.write_all(&[0x88, 0x84, 0, 0, 0, 0, 0x03, 0xe8, 0xff, 0xfe])
+        .await
+        .unwrap();
+    let (close, _) = c.recv_close().await;
+    assert_eq!(close.map(|(code, _)| code), Some(1007));
+}

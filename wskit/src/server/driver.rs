@@ -422,6 +422,17 @@ fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Err
             conn.close(1009, "frame too big".into());
             true
         }
+        // A text frame (or a close reason) that is not UTF-8 breaks RFC 6455: 1007 (section
+        // 7.4.1), as PROTOCOL.md section 3 says. A binary frame that is not UTF-8 is only bad
+        // input (answered where frames are handled).
+        tungstenite::Error::Utf8(why) => {
+            conn.report(
+                Error::invalid_argument(format!("text frame is not valid UTF-8: {why}")),
+                ErrorCause::NotUtf8,
+            );
+            conn.close(1007, "invalid UTF-8".into());
+            true
+        }
         tungstenite::Error::ConnectionClosed
         | tungstenite::Error::AlreadyClosed
         | tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => false,
