@@ -12,12 +12,18 @@
 pub const NORMAL: u16 = 1000;
 /// 1001: the server is shutting down, or the peer missed its pong.
 pub const GOING_AWAY: u16 = 1001;
+/// 1002: the peer broke the WebSocket protocol.
+pub const PROTOCOL_ERROR: u16 = 1002;
 /// 1005: the peer's close frame carried no code (never sent; what a close hook is told).
 pub const NO_STATUS: u16 = 1005;
 /// 1006: the connection ended without a close frame (never sent; what a close hook is told).
 pub const ABNORMAL: u16 = 1006;
+/// 1007: a text frame (or a close reason) that is not valid UTF-8.
+pub const INVALID_PAYLOAD: u16 = 1007;
 /// 1008: a policy violation (a slow consumer).
 pub const POLICY_VIOLATION: u16 = 1008;
+/// 1009: a frame larger than the server's limit.
+pub const MESSAGE_TOO_BIG: u16 = 1009;
 /// 1011: an internal error (an open hook that panicked, or an application code not allowed).
 pub const INTERNAL_ERROR: u16 = 1011;
 
@@ -27,6 +33,12 @@ pub const SHUTDOWN_REASON: &str = "server shutting down";
 pub const PING_TIMEOUT_REASON: &str = "ping timeout";
 /// The reason sent with [`POLICY_VIOLATION`] to a slow consumer.
 pub const SLOW_CONSUMER_REASON: &str = "slow consumer";
+/// The reason sent with [`PROTOCOL_ERROR`].
+pub const PROTOCOL_ERROR_REASON: &str = "protocol error";
+/// The reason sent with [`INVALID_PAYLOAD`].
+pub const INVALID_PAYLOAD_REASON: &str = "invalid UTF-8";
+/// The reason sent with [`MESSAGE_TOO_BIG`].
+pub const MESSAGE_TOO_BIG_REASON: &str = "frame too big";
 /// The reason sent with [`INTERNAL_ERROR`] when an open hook panicked.
 pub const INTERNAL_ERROR_REASON: &str = "internal error";
 

@@ -419,7 +419,7 @@ fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Err
                 Error::resource_exhausted(format!("frame larger than {limit} bytes")),
                 ErrorCause::FrameTooBig,
             );
-            conn.close(1009, "frame too big".into());
+            conn.close(close::MESSAGE_TOO_BIG, close::MESSAGE_TOO_BIG_REASON.into());
             true
         }
         // A text frame (or a close reason) that is not UTF-8 breaks RFC 6455: 1007 (section
@@ -430,7 +430,7 @@ fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Err
                 Error::invalid_argument(format!("text frame is not valid UTF-8: {why}")),
                 ErrorCause::NotUtf8,
             );
-            conn.close(1007, "invalid UTF-8".into());
+            conn.close(close::INVALID_PAYLOAD, close::INVALID_PAYLOAD_REASON.into());
             true
         }
         tungstenite::Error::ConnectionClosed
@@ -443,7 +443,7 @@ fn read_error<D: Send + Sync + 'static>(conn: &Arc<Conn<D>>, e: tungstenite::Err
                 ErrorCause::Transport(other.to_string()),
             );
             if let tungstenite::Error::Protocol(_) = other {
-                conn.close(1002, "protocol error".into());
+                conn.close(close::PROTOCOL_ERROR, close::PROTOCOL_ERROR_REASON.into());
                 return true;
             }
             false
