@@ -60,6 +60,8 @@ wskit::protocol! {
             status: Status,
             address: Option<Address>,
         }
+        /// No map: served by the fast path, with JSON values of any shape in it.
+        message Loose { v: serde_json::Value, line: Option<Line>, n: u32 }
         event Told { text: String }
         rpc Count(to: u32) -> Counted { total: u32 } progress CountStep { n: u32 }
         type Line { #[validate(length(min = 1))] sku: String, qty: u32 }
@@ -112,6 +114,7 @@ pub fn check_frame_all(text: &str) {
     check_frame::<GetUser>(text);
     check_frame::<Ping>(text);
     check_frame::<Everything>(text);
+    check_frame::<Loose>(text);
     check_frame::<Count>(text);
 }
 
@@ -158,12 +161,38 @@ pub fn check_payload_all(text: &str) {
     check_payload::<UserData>(text);
     check_payload::<Ping>(text);
     check_payload::<Everything>(text);
+    check_payload::<Loose>(text);
     check_payload::<Counted>(text);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Repeated keys: in a field of a declared type both reads refuse them; inside a
+    /// `serde_json::Value` both keep the last (a JSON value is taken as serde reads it).
+    #[test]
+    fn repeated_keys_get_one_answer_on_every_path() {
+        for payload in [
+            r#"{"v":{"a":1,"a":2},"n":1}"#,
+            r#"{"v":1,"n":1,"n":2}"#,
+            r#"{"v":1,"n":1,"line":{"sku":"s","qty":1,"qty":2}}"#,
+            r#"{"v":[{"k":1,"k":{"k":2}}],"n":3}"#,
+        ] {
+            let frame = format!(r#"{{"type":"LOOSE","meta":{{}},"payload":{payload}}}"#);
+            check_frame_all(&frame);
+            check_payload_all(payload);
+        }
+        let accepted = |payload: &str| {
+            let frame = format!(r#"{{"type":"LOOSE","meta":{{}},"payload":{payload}}}"#);
+            decode_frame_reference::<Loose>(&frame).is_some_and(|r| r.is_ok())
+        };
+        assert!(accepted(r#"{"v":{"a":1,"a":2},"n":1}"#));
+        assert!(!accepted(r#"{"v":1,"n":1,"n":2}"#));
+        assert!(!accepted(
+            r#"{"v":1,"n":1,"line":{"sku":"s","qty":1,"qty":2}}"#
+        ));
+    }
 
     /// The seed corpus of each target passes its property (and, below, crashes found by the
     /// fuzzer, each kept as a case).

@@ -156,3 +156,74 @@ async fn sigterm_stops_serve_gracefully() {
     let exit = within("the server to exit", child.wait()).await.unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+/// Out of file descriptors (a server under `ulimit -n 48`), a new client gets `503` at once
+/// instead of waiting in the listen queue, the server goes on, and once connections close a
+/// new client is served again.
+#[cfg(unix)]
+#[tokio::test]
+async fn out_of_file_descriptors_new_clients_get_503_and_the_server_recovers() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let bin = env!("CARGO_BIN_EXE_serve_until_signal");
+    let mut child = tokio::process::Command::new("sh")
+        .args(["-c", &format!("ulimit -n 48 && exec '{bin}'")])
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = within("the server to start", lines.next_line())
+        .await
+        .unwrap()
+        .expect("a first line");
+    let addr = first
+        .strip_prefix("listening on ")
+        .expect(&first)
+        .to_owned();
+    let url = format!("ws://{addr}/");
+    let mut open = Vec::new();
+    let mut refused = None;
+    for _ in 0..100 {
+        match within(
+            "an upgrade or a refusal",
+            tokio_tungstenite::connect_async(url.as_str()),
+        )
+        .await
+        {
+            Ok((ws, response)) => open.push(Client { ws, response }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                refused = Some(response.status().as_u16());
+                break;
+            }
+            // Before serve binds: try again.
+            Err(_) if open.is_empty() => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => panic!("expected an upgrade or a 503, got {e}"),
+        }
+    }
+    assert_eq!(refused, Some(503), "after {} connections", open.len());
+    assert!(
+        open.len() > 10,
+        "{} connections before running out",
+        open.len()
+    );
+    // The connections open before still work.
+    for c in open.iter_mut().take(3) {
+        c.send(r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}}"#)
+            .await;
+        assert!(c.recv().await.starts_with(r#"{"type":"USER_DATA""#));
+    }
+    drop(open);
+    // Served again once descriptors are free (the server notices the closes first).
+    let again = within("a new upgrade", async {
+        loop {
+            match tokio_tungstenite::connect_async(url.as_str()).await {
+                Ok(ok) => break ok,
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    })
+    .await;
+    drop(again);
+}

@@ -156,6 +156,7 @@ impl<D: Send + Sync + 'static> Server<D> {
     ) -> io::Result<()> {
         let rt = self.shared.rt.clone();
         tokio::pin!(signal);
+        let mut out_of_fds = OutOfFds::new();
         loop {
             tokio::select! {
                 biased;
@@ -163,6 +164,13 @@ impl<D: Send + Sync + 'static> Server<D> {
                 _ = rt.shutdown.cancelled() => break,
                 accepted = listener.accept() => match accepted {
                     Ok((tcp, peer)) => {
+                        if out_of_fds.refusing {
+                            // Accepted with the spare descriptor: refuse, then take it back.
+                            upgrade::refuse_out_of_fds(tcp).await;
+                            out_of_fds.recovered();
+                            continue;
+                        }
+                        out_of_fds.ok();
                         let shared = Arc::clone(&self.shared);
                         let span = tracing::debug_span!("ws.accept", %peer);
                         rt.tracker.spawn(tracing::Instrument::instrument(
@@ -170,16 +178,92 @@ impl<D: Send + Sync + 'static> Server<D> {
                             span,
                         ));
                     }
-                    Err(e) => {
-                        // Out of file descriptors and the like: keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                    }
+                    Err(e) => out_of_fds.accept_failed(&e).await,
                 },
             }
         }
         drop(listener);
         rt.shutdown().await;
         Ok(())
+    }
+}
+
+/// What the accept loop does when `accept` fails. Out of file descriptors (EMFILE, ENFILE) or
+/// memory, the listen queue keeps the clients waiting: the loop gives up one spare descriptor
+/// it holds for this, so that the next accept succeeds and that client gets `503` at once, and
+/// backs off (10 ms, doubling to 1 s) while it cannot take the spare back. Warnings are
+/// limited to one a second, with the number of failures since the last. Other accept errors
+/// concern one connection (reset before it was accepted): the loop goes on at once.
+struct OutOfFds {
+    /// A descriptor held in reserve (`/dev/null`); `None` while given up.
+    spare: Option<std::fs::File>,
+    /// The spare was given up: the next accepted socket is refused.
+    refusing: bool,
+    backoff: std::time::Duration,
+    failures: u64,
+    last_warning: Option<std::time::Instant>,
+}
+
+impl OutOfFds {
+    fn new() -> Self {
+        OutOfFds {
+            spare: std::fs::File::open("/dev/null").ok(),
+            refusing: false,
+            backoff: std::time::Duration::ZERO,
+            failures: 0,
+            last_warning: None,
+        }
+    }
+
+    /// An accept succeeded normally.
+    fn ok(&mut self) {
+        self.backoff = std::time::Duration::ZERO;
+        if self.spare.is_none() {
+            self.spare = std::fs::File::open("/dev/null").ok();
+        }
+    }
+
+    /// The refused socket is closed: take the spare back (it may fail while still out).
+    fn recovered(&mut self) {
+        self.refusing = false;
+        if self.spare.is_none() {
+            self.spare = std::fs::File::open("/dev/null").ok();
+        }
+    }
+
+    async fn accept_failed(&mut self, e: &io::Error) {
+        // EMFILE 24, ENFILE 23, ENOBUFS 105, ENOMEM 12 (Linux numbers; elsewhere only the
+        // backoff applies).
+        let exhausted = matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12));
+        if !exhausted {
+            tracing::debug!(error = %e, "accept failed");
+            return;
+        }
+        self.failures += 1;
+        let now = std::time::Instant::now();
+        if self
+            .last_warning
+            .is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(1))
+        {
+            tracing::warn!(
+                error = %e,
+                failures = self.failures,
+                "accept failed: out of resources; refusing new connections with 503 (raise the \
+                 file descriptor limit, `ulimit -n`, above max_connections)"
+            );
+            self.failures = 0;
+            self.last_warning = Some(now);
+        }
+        if let Some(spare) = self.spare.take() {
+            drop(spare);
+            self.refusing = true;
+            return;
+        }
+        self.backoff = (self.backoff * 2).clamp(
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_secs(1),
+        );
+        tokio::time::sleep(self.backoff).await;
+        self.spare = std::fs::File::open("/dev/null").ok();
     }
 }

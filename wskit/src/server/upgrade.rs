@@ -81,6 +81,21 @@ fn over_limit() -> Refused {
     Refused::new(http::StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
 }
 
+/// Answers a socket accepted with the spare file descriptor while the process is out of them:
+/// `503 Service Unavailable`, without reading its request, so the client learns at once
+/// instead of waiting in the listen queue.
+pub(crate) async fn refuse_out_of_fds(mut tcp: TcpStream) {
+    let refused = Refused::new(
+        http::StatusCode::SERVICE_UNAVAILABLE,
+        "Service Unavailable: the server is out of file descriptors",
+    );
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(1),
+        write_refusal(&mut tcp, &refused),
+    )
+    .await;
+}
+
 /// Decides on one upgrade request. `slot` is the connection slot the caller reserved when it
 /// accepted the socket (the embedded server); without one (axum) it is reserved here.
 pub(crate) async fn prepare<D: Send + Sync + 'static>(
