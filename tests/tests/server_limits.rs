@@ -232,26 +232,45 @@ async fn a_client_that_stops_reading_is_closed_after_the_write_timeout() {
     assert_eq!(server.handle.connection_count(), 0);
 }
 
+/// Sockets that never finish their upgrade request (slowloris, or idle sockets by the
+/// thousand) count against `max_pending_upgrades`, not `max_connections`, so they cannot take
+/// the slots of real clients; and when their places are all taken, a new socket pushes out the
+/// oldest (answered 503), so they cannot keep new clients out either.
 #[tokio::test]
-async fn a_connection_still_upgrading_holds_a_slot() {
+async fn sockets_still_upgrading_neither_take_slots_nor_keep_new_clients_out() {
     let (probe, _events) = probe();
-    let server = start(demo_builder(&probe).max_connections(1)).await;
-    // A client that never finishes its upgrade request (slowloris).
-    let mut stalled = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    stalled.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
-    assert_eq!(
-        refused(server.url("/")).await,
-        (503, "Service Unavailable".to_owned())
+    let server = start(
+        demo_builder(&probe)
+            .max_connections(1)
+            .max_pending_upgrades(2),
+    )
+    .await;
+    async fn stall(server: &TestServer) -> tokio::net::TcpStream {
+        let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        tcp
+    }
+    async fn answer(tcp: &mut tokio::net::TcpStream) -> String {
+        let mut out = String::new();
+        within("the answer", tcp.read_to_string(&mut out))
+            .await
+            .unwrap();
+        out
+    }
+    let mut first = stall(&server).await;
+    let _second = stall(&server).await;
+    let _third = stall(&server).await;
+    // The third pushed the first out.
+    assert!(
+        answer(&mut first)
+            .await
+            .starts_with("HTTP/1.1 503 Service Unavailable\r\n")
     );
-    // Its slot frees when it goes.
-    drop(stalled);
-    let mut c = loop {
-        match tokio_tungstenite::connect_async(server.url("/")).await {
-            Ok((ws, response)) => break Client { ws, response },
-            Err(_) => tokio::task::yield_now().await,
-        }
-    };
+    // A real client gets in (pushing out the second) and takes the one connection slot.
+    let mut c = connect(&server).await;
     assert!(c.frames_before_ack().await.is_empty());
+    // The slot is the limit for upgraded connections.
+    assert_eq!(refused(server.url("/")).await.0, 503);
 }
 
 #[tokio::test]

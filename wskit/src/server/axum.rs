@@ -52,7 +52,7 @@ async fn upgrade_request<D: Send + Sync + 'static>(
     let on_upgrade = req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>();
     let (parts, _body) = req.into_parts();
     let head = http::Request::from_parts(parts, ());
-    let accepted = match upgrade::prepare(&shared, &head, None).await {
+    let accepted = match upgrade::prepare(&shared, &head).await {
         Ok(a) => a,
         Err(refused) => {
             let mut response = (refused.status, refused.body).into_response();

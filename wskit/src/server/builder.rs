@@ -19,7 +19,7 @@ use super::hooks::{self, Hooks};
 use super::limits::{Limits, SlowConsumerPolicy};
 use super::middleware::{Chain, Middleware};
 use super::report::{ErrorEvent, ErrorHook};
-use super::runtime::Runtime;
+use super::runtime::{PendingUpgrades, Runtime};
 use super::serve::Server;
 use super::service::Service;
 use super::state::{Route, ServerState};
@@ -248,9 +248,17 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         self
     }
 
-    /// Time to complete the upgrade request (default 10 s).
+    /// Time to complete the upgrade request (default 5 s); past it, HTTP 408.
     pub fn upgrade_timeout(mut self, t: Duration) -> Self {
         self.limits.upgrade_timeout = t;
+        self
+    }
+
+    /// Sockets whose upgrade request has not arrived yet (default 1000); one more pushes out
+    /// the oldest (answered 503). They do not count against
+    /// [`max_connections`](Self::max_connections).
+    pub fn max_pending_upgrades(mut self, n: usize) -> Self {
+        self.limits.max_pending_upgrades = n;
         self
     }
 
@@ -342,6 +350,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             errors: self.errors,
             connections: Mutex::new(HashMap::new()),
             reserved: AtomicUsize::new(0),
+            upgrading: Mutex::new(PendingUpgrades::default()),
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             idle: Notify::new(),

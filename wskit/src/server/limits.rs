@@ -51,8 +51,13 @@ pub struct Limits {
     pub write_timeout: Duration,
     /// Open connections; one more upgrade is answered 503. Default 10 000.
     pub max_connections: usize,
-    /// Time a client has to send its whole upgrade request. Default 10 s.
+    /// Time a client has to send its whole upgrade request. Default 5 s.
     pub upgrade_timeout: Duration,
+    /// Sockets accepted whose upgrade request has not arrived yet. They do not hold connection
+    /// slots (a socket counts against [`max_connections`](Self::max_connections) once its
+    /// request is read); one more pushes out the oldest (answered 503), so sockets that never
+    /// send a request cannot keep real clients out. Default 1000.
+    pub max_pending_upgrades: usize,
     /// Topics one connection may hold. Default 1000.
     pub max_topics_per_connection: usize,
     /// How long a graceful shutdown waits for handlers in flight before it closes the sockets.
@@ -72,7 +77,8 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(10),
             slow_consumer: SlowConsumerPolicy::Close,
             max_connections: 10_000,
-            upgrade_timeout: Duration::from_secs(10),
+            upgrade_timeout: Duration::from_secs(5),
+            max_pending_upgrades: 1000,
             max_topics_per_connection: crate::pubsub::DEFAULT_MAX_TOPICS_PER_CONNECTION,
             shutdown_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(2),

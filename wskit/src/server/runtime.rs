@@ -30,6 +30,9 @@ pub(crate) struct Runtime {
     pub(crate) connections: Mutex<HashMap<ClientId, Arc<dyn Closer>>>,
     /// Connections open or being upgraded (counted against `max_connections`).
     pub(crate) reserved: AtomicUsize,
+    /// Sockets whose upgrade request is being read, oldest first (at most
+    /// `max_pending_upgrades` live ones; finished ones are skipped and pruned).
+    pub(crate) upgrading: Mutex<PendingUpgrades>,
     pub(crate) in_flight: AtomicUsize,
     /// A shutdown has started (set just before `shutdown` is cancelled). It waits for
     /// `in_flight` to reach 0: only then is `idle` notified.
@@ -92,6 +95,36 @@ impl Runtime {
         Some(ConnSlot { rt: self.clone() })
     }
 
+    /// A place among the sockets whose upgrade request is being read. When
+    /// `max_pending_upgrades` are, the oldest of them is evicted (its [`UpgradeSlot::evicted`]
+    /// fires and it is answered 503): sockets that hold a place without sending a request are
+    /// pushed out by new ones, instead of keeping every new client out.
+    pub(crate) fn reserve_upgrade(self: &Arc<Self>) -> UpgradeSlot {
+        let entry = Arc::new(PendingEntry::default());
+        let mut pending = self.upgrading.lock().unwrap_or_else(|e| e.into_inner());
+        pending.live += 1;
+        pending.queue.push_back(entry.clone());
+        while pending.live > self.limits.max_pending_upgrades.max(1) {
+            let Some(oldest) = pending.queue.pop_front() else {
+                break;
+            };
+            if !oldest.done.load(Ordering::Acquire) && !oldest.evict.is_cancelled() {
+                oldest.evict.cancel();
+                pending.live -= 1;
+            }
+        }
+        // Entries that finished behind the front: prune now and then.
+        if pending.queue.len() > 2 * self.limits.max_pending_upgrades.max(16) {
+            pending
+                .queue
+                .retain(|e| !e.done.load(Ordering::Acquire) && !e.evict.is_cancelled());
+        }
+        UpgradeSlot {
+            rt: self.clone(),
+            entry,
+        }
+    }
+
     pub(crate) fn open_connections(&self) -> usize {
         self.connections
             .lock()
@@ -144,5 +177,50 @@ pub(crate) struct ConnSlot {
 impl Drop for ConnSlot {
     fn drop(&mut self) {
         self.rt.reserved.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The sockets whose upgrade request is being read.
+#[derive(Default)]
+pub(crate) struct PendingUpgrades {
+    /// Oldest first; may hold finished entries.
+    queue: std::collections::VecDeque<Arc<PendingEntry>>,
+    /// Entries neither finished nor evicted.
+    live: usize,
+}
+
+#[derive(Default)]
+struct PendingEntry {
+    done: AtomicBool,
+    evict: CancellationToken,
+}
+
+/// A socket's place among those whose upgrade request is being read; released when dropped.
+pub(crate) struct UpgradeSlot {
+    rt: Arc<Runtime>,
+    entry: Arc<PendingEntry>,
+}
+
+impl UpgradeSlot {
+    /// Fires when a newer socket pushed this one out.
+    pub(crate) async fn evicted(&self) {
+        self.entry.evict.cancelled().await;
+    }
+}
+
+impl Drop for UpgradeSlot {
+    fn drop(&mut self) {
+        let mut pending = self.rt.upgrading.lock().unwrap_or_else(|e| e.into_inner());
+        if !self.entry.evict.is_cancelled() {
+            pending.live -= 1;
+        }
+        self.entry.done.store(true, Ordering::Release);
+        if pending
+            .queue
+            .front()
+            .is_some_and(|e| Arc::ptr_eq(e, &self.entry))
+        {
+            pending.queue.pop_front();
+        }
     }
 }

@@ -96,12 +96,11 @@ pub(crate) async fn refuse_out_of_fds(mut tcp: TcpStream) {
     .await;
 }
 
-/// Decides on one upgrade request. `slot` is the connection slot the caller reserved when it
-/// accepted the socket (the embedded server); without one (axum) it is reserved here.
+/// Decides on one upgrade request; a connection slot is reserved here (the socket counts
+/// against `max_connections` from its request on).
 pub(crate) async fn prepare<D: Send + Sync + 'static>(
     shared: &Arc<ServerState<D>>,
     req: &http::Request<()>,
-    slot: Option<ConnSlot>,
 ) -> Result<Accepted<D>, Refused> {
     let rt = &shared.rt;
     if rt.shutdown.is_cancelled() {
@@ -122,7 +121,7 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
             "Origin not allowed",
         ));
     }
-    let Some(slot) = slot.or_else(|| rt.reserve()) else {
+    let Some(slot) = rt.reserve() else {
         return Err(over_limit());
     };
     let mut response = create_response(req)
@@ -153,7 +152,7 @@ pub(crate) async fn prepare<D: Send + Sync + 'static>(
 }
 
 /// Serves one accepted TCP connection: the upgrade, then the socket loop. The connection counts
-/// against `max_connections` from here (a client slow to send its upgrade request holds a slot).
+/// against `max_pending_upgrades` until its request has arrived, then against `max_connections`.
 ///
 /// The socket loop runs as a task of its own, spawned once the handshake is done: this task (and
 /// with it the handshake's state: the request, the response, the head buffers) ends there, so a
@@ -177,13 +176,22 @@ async fn handshake<D: Send + Sync + 'static>(
     shared: &Arc<ServerState<D>>,
     mut tcp: TcpStream,
 ) -> Option<(WsStream<Socket>, Arc<socket::Shared>, ClientId, D, ConnSlot)> {
-    let Some(slot) = shared.rt.reserve() else {
-        let _ = write_refusal(&mut tcp, &over_limit()).await;
-        return None;
-    };
+    // Until its request has arrived, a socket holds only a place among the pending upgrades,
+    // not a connection slot; when they are all taken, the oldest is pushed out. Sockets that
+    // never send a request cannot starve real clients.
+    let pending = shared.rt.reserve_upgrade();
     let _ = tcp.set_nodelay(true);
     let limit = shared.rt.limits.upgrade_timeout;
-    let (req, rest) = match tokio::time::timeout(limit, read_head(&mut tcp)).await {
+    let head = tokio::select! {
+        head = tokio::time::timeout(limit, read_head(&mut tcp)) => head,
+        () = pending.evicted() => {
+            tracing::debug!("pending upgrade pushed out by a newer one");
+            let refused = Refused::new(http::StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+            let _ = write_refusal(&mut tcp, &refused).await;
+            return None;
+        }
+    };
+    let (req, rest) = match head {
         Ok(Ok(head)) => head,
         Ok(Err(refused)) => {
             let _ = write_refusal(&mut tcp, &refused).await;
@@ -196,7 +204,8 @@ async fn handshake<D: Send + Sync + 'static>(
             return None;
         }
     };
-    let accepted = match prepare(shared, &req, Some(slot)).await {
+    drop(pending);
+    let accepted = match prepare(shared, &req).await {
         Ok(a) => a,
         Err(refused) => {
             let _ = write_refusal(&mut tcp, &refused).await;
