@@ -33,4 +33,3 @@ mod server_pubsub;
 mod server_rpc;
 mod server_services;
 mod server_shutdown;
-mod server_tracing;
