@@ -98,18 +98,23 @@ async fn requests_arriving_during_a_graceful_shutdown_are_unavailable() {
     assert_eq!(events.next().await, "finished:300");
 }
 
-/// SIGTERM (what docker, systemd and Kubernetes send) stops `Server::serve` gracefully, as
-/// Ctrl-C does: every client gets close 1001, the close hooks run, and `serve` returns.
+/// Starts `tests/bin/serve_until_signal.rs` (through `command`) in a child process, killed
+/// when dropped: the child, the rest of its output, and the address it listens on.
 #[cfg(unix)]
-#[tokio::test]
-async fn sigterm_stops_serve_gracefully() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_serve_until_signal"))
+async fn start_child_server(
+    mut command: tokio::process::Command,
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
+    String,
+) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = command
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("start the server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let first = within("the server to start", lines.next_line())
         .await
         .unwrap()
@@ -118,6 +123,18 @@ async fn sigterm_stops_serve_gracefully() {
         .strip_prefix("listening on ")
         .expect(&first)
         .to_owned();
+    (child, lines, addr)
+}
+
+/// SIGTERM (what docker, systemd and Kubernetes send) stops `Server::serve` gracefully, as
+/// Ctrl-C does: every client gets close 1001, the close hooks run, and `serve` returns.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_stops_serve_gracefully() {
+    let (mut child, mut lines, addr) = start_child_server(tokio::process::Command::new(env!(
+        "CARGO_BIN_EXE_serve_until_signal"
+    )))
+    .await;
     // `serve` binds after printing: retry until it accepts.
     let mut clients = Vec::new();
     for _ in 0..2 {
@@ -163,23 +180,10 @@ async fn sigterm_stops_serve_gracefully() {
 #[cfg(unix)]
 #[tokio::test]
 async fn out_of_file_descriptors_new_clients_get_503_and_the_server_recovers() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let bin = env!("CARGO_BIN_EXE_serve_until_signal");
-    let mut child = tokio::process::Command::new("sh")
-        .args(["-c", &format!("ulimit -n 48 && exec '{bin}'")])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the server");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = within("the server to start", lines.next_line())
-        .await
-        .unwrap()
-        .expect("a first line");
-    let addr = first
-        .strip_prefix("listening on ")
-        .expect(&first)
-        .to_owned();
+    let mut sh = tokio::process::Command::new("sh");
+    sh.args(["-c", &format!("ulimit -n 48 && exec '{bin}'")]);
+    let (_child, _lines, addr) = start_child_server(sh).await;
     let url = format!("ws://{addr}/");
     let mut open = Vec::new();
     let mut refused = None;
