@@ -136,11 +136,12 @@ impl<D: Send + Sync + 'static> Conn<D> {
     }
 
     /// Whether the outbound queue has room for the answers of another inbound frame (more than
-    /// half of both its frame and its byte budget free).
-    pub(super) fn has_room(&self) -> bool {
+    /// half of both its frame and its byte budget free), counting `owed`, the bytes handed to
+    /// the socket that it has not taken yet.
+    pub(super) fn has_room(&self, owed: usize) -> bool {
         let limits = &self.rt.limits;
         self.out.capacity() >= (limits.outbound_queue / 2).max(1)
-            && self.queued_bytes.load(Ordering::Acquire) <= limits.outbound_queue_bytes / 2
+            && self.queued_bytes.load(Ordering::Acquire) + owed <= limits.outbound_queue_bytes / 2
     }
 
     /// Starts closing with this code and reason (the first close wins).
