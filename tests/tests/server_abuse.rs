@@ -5,9 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-use wskit::server::{ErrorCause, ErrorEvent};
+use wskit::server::{ErrorCause, ErrorEvent, InboundBudget};
 use wskit_tests::*;
 
 /// A masked client frame (RFC 6455 5.2): `fin`, `opcode`, this payload.
@@ -132,4 +132,273 @@ async fn a_ping_flood_that_never_reads_is_stopped_and_closed() {
         "closed as a slow consumer: {causes:?}"
     );
     another_connection_is_served(&server).await;
+}
+
+/// Reads server frames from a raw socket until a close frame: its code and reason. Pongs and
+/// other frames before it are skipped.
+async fn raw_close(tcp: &mut (impl AsyncRead + Unpin)) -> (u16, String) {
+    loop {
+        let mut head = [0u8; 2];
+        within("a frame", tcp.read_exact(&mut head)).await.unwrap();
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut b = [0u8; 2];
+                tcp.read_exact(&mut b).await.unwrap();
+                u16::from_be_bytes(b) as usize
+            }
+            127 => {
+                let mut b = [0u8; 8];
+                tcp.read_exact(&mut b).await.unwrap();
+                u64::from_be_bytes(b) as usize
+            }
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        tcp.read_exact(&mut payload).await.unwrap();
+        if head[0] & 0x0f == 0x8 {
+            let code = u16::from_be_bytes([payload[0], payload[1]]);
+            return (code, String::from_utf8(payload[2..].to_vec()).unwrap());
+        }
+    }
+}
+
+/// Reads server frames from a raw socket until a text frame, which it returns.
+async fn raw_text(tcp: &mut TcpStream) -> String {
+    loop {
+        let mut head = [0u8; 2];
+        within("a frame", tcp.read_exact(&mut head)).await.unwrap();
+        let len = match head[1] & 0x7f {
+            126 => {
+                let mut b = [0u8; 2];
+                tcp.read_exact(&mut b).await.unwrap();
+                u16::from_be_bytes(b) as usize
+            }
+            n => n as usize,
+        };
+        let mut payload = vec![0u8; len];
+        tcp.read_exact(&mut payload).await.unwrap();
+        match head[0] & 0x0f {
+            0x1 => return String::from_utf8(payload).unwrap(),
+            0x8 => panic!("closed: {payload:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// A `WHO_AM_I` request padded (with a top-level key, which the server ignores) to `len` bytes.
+fn padded_request(id: &str, len: usize) -> Vec<u8> {
+    let head = format!(r#"{{"type":"WHO_AM_I","meta":{{"correlationId":"{id}"}},"pad":""#);
+    let mut text = head.into_bytes();
+    text.resize(len - 2, b'x');
+    text.extend_from_slice(b"\"}");
+    text
+}
+
+/// A message whose last fragment never comes is closed (1008) after the message timeout, even
+/// while its client keeps the connection busy with pings. Fragmented messages that do complete
+/// are answered as any other.
+#[tokio::test]
+async fn a_message_that_never_completes_is_closed_after_the_message_timeout() {
+    let (probe, _events) = probe();
+    let (seen, hook) = recorder();
+    let builder = demo_builder(&probe)
+        .heartbeat(None)
+        .message_timeout(Duration::from_millis(1500))
+        .on_error(hook);
+    let server = start(builder).await;
+    let mut tcp = raw_upgrade(&server, TcpSocket::new_v4().unwrap()).await;
+    let started = std::time::Instant::now();
+
+    // A message in three fragments, a ping between two of them: answered.
+    let text = padded_request("frag", 300);
+    let mut bytes = frame(false, 0x1, &text[..100]);
+    bytes.extend(frame(false, 0x0, &text[100..200]));
+    bytes.extend(frame(true, 0x9, b"hi"));
+    bytes.extend(frame(true, 0x0, &text[200..]));
+    tcp.write_all(&bytes).await.unwrap();
+    let reply = raw_text(&mut tcp).await;
+    assert!(
+        reply.starts_with(r#"{"type":"ME","meta":{"correlationId":"frag"}"#),
+        "{reply}"
+    );
+
+    // Its first fragment only, then pings every 200 ms: busy, but the message never ends.
+    tcp.write_all(&frame(false, 0x1, &text[..100]))
+        .await
+        .unwrap();
+    let (mut read, mut write) = tcp.into_split();
+    let pinger = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if write.write_all(&frame(true, 0x9, b"busy")).await.is_err() {
+                return;
+            }
+        }
+    });
+    let close = within("the close", raw_close(&mut read)).await;
+    pinger.abort();
+    assert_eq!(close, (1008, "message not completed in time".to_owned()));
+    assert!(started.elapsed() >= Duration::from_millis(1500));
+    let causes: Vec<ErrorCause> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.cause.clone())
+        .collect();
+    assert_eq!(causes, [ErrorCause::IncompleteMessage]);
+    another_connection_is_served(&server).await;
+}
+
+/// The bytes held in incomplete messages are bounded across the server: the connection whose
+/// bytes go over the budget is closed (1008); the others complete their messages, and once
+/// they have, the budget is free again.
+#[tokio::test]
+async fn incomplete_messages_have_a_server_wide_budget() {
+    let (probe, _events) = probe();
+    let (seen, hook) = recorder();
+    let builder = demo_builder(&probe)
+        .heartbeat(None)
+        .max_partial_message_bytes(100_000)
+        .on_error(hook);
+    let server = start(builder).await;
+    let text = padded_request("big", 80_000);
+
+    // A: 60 kB of a message, held (a ping answered after it shows the server read it all).
+    let mut a = raw_upgrade(&server, TcpSocket::new_v4().unwrap()).await;
+    let mut bytes = frame(false, 0x1, &text[..60_000]);
+    bytes.extend(frame(true, 0x9, b"a"));
+    a.write_all(&bytes).await.unwrap();
+    raw_pong(&mut a).await;
+
+    // B: 60 kB more would hold 120 kB: B is closed.
+    let mut b = raw_upgrade(&server, TcpSocket::new_v4().unwrap()).await;
+    b.write_all(&frame(false, 0x1, &text[..60_000]))
+        .await
+        .unwrap();
+    assert_eq!(
+        raw_close(&mut b).await,
+        (1008, "partial messages over budget".to_owned())
+    );
+    let causes: Vec<ErrorCause> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.cause.clone())
+        .collect();
+    assert_eq!(causes, [ErrorCause::PartialMessageBudget]);
+
+    // A completes its message and is answered.
+    a.write_all(&frame(true, 0x0, &text[60_000..]))
+        .await
+        .unwrap();
+    let reply = raw_text(&mut a).await;
+    assert!(
+        reply.starts_with(r#"{"type":"ME","meta":{"correlationId":"big"}"#),
+        "{reply}"
+    );
+
+    // With A's message done (and B gone), 80 kB in two fragments fit again.
+    let mut c = raw_upgrade(&server, TcpSocket::new_v4().unwrap()).await;
+    c.write_all(&frame(false, 0x1, &text[..60_000]))
+        .await
+        .unwrap();
+    c.write_all(&frame(true, 0x0, &text[60_000..]))
+        .await
+        .unwrap();
+    let reply = raw_text(&mut c).await;
+    assert!(reply.starts_with(r#"{"type":"ME""#), "{reply}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+/// Reads server frames from a raw socket until a pong.
+async fn raw_pong(tcp: &mut TcpStream) {
+    loop {
+        let mut head = [0u8; 2];
+        within("a frame", tcp.read_exact(&mut head)).await.unwrap();
+        let mut payload = vec![0u8; usize::from(head[1] & 0x7f)];
+        tcp.read_exact(&mut payload).await.unwrap();
+        match head[0] & 0x0f {
+            0xa => return,
+            0x8 => panic!("closed: {payload:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// A frame whose meta holds 100 000 keys is refused with one issue, read no further than the
+/// cap: the answer names the cap, not 20 of the keys.
+#[tokio::test]
+async fn a_frame_with_100k_meta_keys_is_refused_at_the_cap() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe).max_frame_bytes(4 * 1024 * 1024)).await;
+    let mut c = connect(&server).await;
+    let keys: Vec<String> = (0..100_000).map(|i| format!(r#""k{i}":0"#)).collect();
+    let frame = format!(
+        r#"{{"type":"WHO_AM_I","meta":{{"correlationId":"m",{}}}}}"#,
+        keys.join(",")
+    );
+    assert!(frame.len() > 1_000_000);
+    c.send(&frame).await;
+    let reply = c.recv().await;
+    let expected = r#"{"type":"RPC_ERROR","meta":{"correlationId":"m"},"payload":{"code":"INVALID_ARGUMENT","message":"Validation failed: meta: more than 256 values","details":{"issues":[{"path":"meta","message":"more than 256 values"}]}}}"#;
+    assert_eq!(reply, expected);
+    // Deeper than the cap: refused the same way.
+    let deep = format!(
+        r#"{{"type":"WHO_AM_I","meta":{{"correlationId":"d","x":{}0{}}}}}"#,
+        "[".repeat(16),
+        "]".repeat(16)
+    );
+    c.send(&deep).await;
+    let reply = c.recv_json().await;
+    assert_eq!(
+        reply["payload"]["details"]["issues"][0]["message"], "nested deeper than 16 levels",
+        "{reply}"
+    );
+    // The connection lives on.
+    c.send(r#"{"type":"WHO_AM_I","meta":{"correlationId":"ok"}}"#)
+        .await;
+    assert_eq!(c.recv_json().await["type"], "ME");
+}
+
+/// A connection over its inbound budget is not read until the budget refills: every frame
+/// counts, invalid ones and heartbeats included (they bypass any middleware), and none is
+/// dropped, while another connection is served at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_over_its_inbound_budget_is_throttled() {
+    const FRAMES: usize = 30;
+    let (probe, _events) = probe();
+    let builder = demo_builder(&probe)
+        .heartbeat(None)
+        .inbound_budget(InboundBudget::new(10, 1024 * 1024));
+    let server = start(builder).await;
+    let mut c = connect(&server).await;
+    let sent = std::time::Instant::now();
+    for i in 0..FRAMES {
+        let text = if i % 2 == 0 {
+            r#"{"type":"__heartbeat"}"#
+        } else {
+            "not JSON"
+        };
+        c.send(text).await;
+    }
+    // In the first 600 ms, at most the burst (10) and 6 more frames are read and answered.
+    let mut answered = 0;
+    let window = sent + Duration::from_millis(600);
+    while let Ok(frame) = tokio::time::timeout_at(window.into(), c.recv()).await {
+        assert!(frame.contains("__heartbeat_ack") || frame.contains("INVALID_ARGUMENT"));
+        answered += 1;
+    }
+    assert!(
+        answered <= 16,
+        "{answered} of {FRAMES} frames answered within 600 ms at 10 a second"
+    );
+    // Meanwhile another connection is answered.
+    another_connection_is_served(&server).await;
+    // Every frame is answered in the end.
+    while answered < FRAMES {
+        c.recv().await;
+        answered += 1;
+    }
+    // 20 frames past the burst take 2 s at 10 a second.
+    assert!(sent.elapsed() >= Duration::from_millis(1900));
 }

@@ -264,6 +264,10 @@ where
             }
             Event::Closing => {
                 driver.closing = true;
+                // A closing connection's incomplete message will not be handled: its bytes
+                // (bounded by the close grace) no longer count against other connections.
+                driver.partial.charge(0);
+                driver.partial.deadline = None;
                 // A write stuck at close is bounded by the close grace, not the write timeout.
                 driver.write_deadline = None;
                 driver.timer = Timer::CloseGrace(Instant::now() + close_timeout);
@@ -417,7 +421,10 @@ where
     #[inline]
     fn follow_partial(&mut self) {
         let tally = self.ws.tally();
-        let (held, message) = (tally.held(), tally.in_progress());
+        let (held, message) = match self.closing {
+            false => (tally.held(), tally.in_progress()),
+            true => (0, None),
+        };
         if held != self.partial.charged && self.partial.charge(held) && !self.conn.is_closing() {
             let limit = self.conn.rt.limits.max_partial_message_bytes;
             self.conn.report(
