@@ -32,6 +32,7 @@ use super::connection::Conn;
 use super::dispatch;
 use super::io::outbound;
 use super::io::ws::WsStream;
+use super::limits::READ_BUFFER_BYTES;
 use super::report::ErrorCause;
 use super::request::Received;
 use super::runtime::Runtime;
@@ -425,6 +426,9 @@ where
             false => (tally.held(), tally.in_progress()),
             true => (0, None),
         };
+        // What fits in the read buffer every connection has is not counted (and a small frame
+        // split across two reads costs no atomic operation).
+        let held = if held > READ_BUFFER_BYTES { held } else { 0 };
         if held != self.partial.charged && self.partial.charge(held) && !self.conn.is_closing() {
             let limit = self.conn.rt.limits.max_partial_message_bytes;
             self.conn.report(

@@ -72,7 +72,8 @@ pub struct Limits {
     /// Default 10 s.
     pub message_timeout: Duration,
     /// Bytes held in incomplete inbound messages across the whole server (each connection
-    /// holds at most [`max_frame_bytes`](Self::max_frame_bytes) of them). The connection whose
+    /// holds at most [`max_frame_bytes`](Self::max_frame_bytes) of them; a message counts once
+    /// it holds more than the 4 KiB read buffer every connection has). The connection whose
     /// bytes go over it is closed with 1008 "partial messages over budget". Default 64 MiB.
     pub max_partial_message_bytes: usize,
     /// Frames and bytes per second one connection may send, counted for every inbound frame
@@ -88,6 +89,11 @@ pub struct Limits {
     /// How long the server waits for the peer's answer to its close frame. Default 2 s.
     pub close_timeout: Duration,
 }
+
+/// The size of each connection's read buffer (tungstenite's). Up to this many bytes of an
+/// incomplete message fit in the buffer every connection has anyway: only a message holding
+/// more counts against [`Limits::max_partial_message_bytes`].
+pub(crate) const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -120,7 +126,7 @@ impl Limits {
     /// pile up there.
     pub(crate) fn websocket_config(&self) -> WebSocketConfig {
         WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(8 * 1024)
             .max_write_buffer_size(usize::MAX)
             .max_message_size(Some(self.max_frame_bytes))
