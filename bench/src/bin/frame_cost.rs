@@ -1,6 +1,7 @@
 //! What a server spends answering one big frame: an `ECHO` rpc of about 1 MB that it accepts
 //! (the size is in a top-level key the envelope ignores), and one of the same size whose meta
-//! holds 100 000 keys, which it refuses (`INVALID_ARGUMENT`). Each frame is sent alone and
+//! holds 100 000 keys, which it refuses (`INVALID_ARGUMENT`), and one whose payload holds
+//! 100 000 unknown keys (refused too). Each frame is sent alone and
 //! waited for, so the round trip is the server's work on it plus the transfer, which is the
 //! same for both.
 //!
@@ -26,10 +27,27 @@ fn accepted(size: usize) -> String {
     format!("{head}{}\"}}", "x".repeat(size - head.len() - 2))
 }
 
+/// Accepted too, with as many JSON values as the refused frames: 100 000 numbers in the ignored
+/// key (a frame of many small values costs more to parse than one long string).
+fn accepted_values() -> String {
+    let values = vec!["10000"; KEYS].join(",");
+    format!(
+        r#"{{"type":"ECHO","meta":{{"correlationId":"v"}},"payload":{{"text":"hi","n":1}},"pad":[{values}]}}"#
+    )
+}
+
 fn refused() -> String {
     let keys: Vec<String> = (0..KEYS).map(|i| format!(r#""{i:x}":0"#)).collect();
     format!(
         r#"{{"type":"ECHO","meta":{{"correlationId":"r",{}}},"payload":{{"text":"hi","n":1}}}}"#,
+        keys.join(",")
+    )
+}
+
+fn refused_payload() -> String {
+    let keys: Vec<String> = (0..KEYS).map(|i| format!(r#""{i:x}":0"#)).collect();
+    format!(
+        r#"{{"type":"ECHO","meta":{{"correlationId":"p"}},"payload":{{"text":"hi","n":1,{}}}}}"#,
         keys.join(",")
     )
 }
@@ -55,8 +73,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (name, frame, answer) in [
         ("accepted", &accepted, r#"{"type":"ECHO_REPLY""#),
         (
+            "accepted (100k values in an ignored key)",
+            &accepted_values(),
+            r#"{"type":"ECHO_REPLY""#,
+        ),
+        (
             "refused (100k meta keys)",
             &refused,
+            r#"{"type":"RPC_ERROR""#,
+        ),
+        (
+            "refused (100k unknown payload keys)",
+            &refused_payload(),
             r#"{"type":"RPC_ERROR""#,
         ),
     ] {

@@ -10,5 +10,5 @@ pub(crate) mod issues;
 
 pub use crate::wire::decode::{decode_meta, decode_payload};
 pub use check::*;
-pub use decode::{Decode, decode_with_serde, field, object_entries};
+pub use decode::{Decode, decode_with_serde, field, object_entries, object_entries_within};
 pub use issues::{Issue, Issues, Path, Validate};

@@ -320,9 +320,46 @@ struct StandardMeta<'a> {
     #[serde(rename = "timeoutMs", default, deserialize_with = "some")]
     timeout_ms: Option<f64>,
     #[serde(rename = "clientId", default)]
-    _client_id: Option<serde::de::IgnoredAny>,
+    _client_id: Option<Scalar>,
     #[serde(rename = "receivedAt", default)]
-    _received_at: Option<serde::de::IgnoredAny>,
+    _received_at: Option<Scalar>,
+}
+
+/// A reserved meta key's value on the fast paths, skipped: only a scalar. An object or array
+/// there sends the frame down the issue-collecting path, which applies [`check_meta_shape`]
+/// (the fast paths would otherwise accept a reserved key holding more values, or nesting
+/// deeper, than that path allows).
+struct Scalar;
+
+impl<'de> serde::Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number, boolean or null")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl StandardMeta<'_> {
