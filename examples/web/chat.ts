@@ -23,6 +23,7 @@ const histForm = $<HTMLFormElement>("#hist");
 const membersList = $<HTMLUListElement>("#members");
 const progress = $<HTMLProgressElement>("#history-progress");
 const historyList = $<HTMLUListElement>("#history");
+const historyStatus = $<HTMLDivElement>("#history-status");
 
 let client: Client | undefined;
 let room = "";
@@ -180,6 +181,7 @@ histForm.addEventListener("submit", (e) => {
         progress.value = done;
         progress.dataset.updates = String(Number(progress.dataset.updates) + 1);
         progress.dataset.done = `${done}/${total}`;
+        historyStatus.textContent = `${done} of ${total} lines`;
       },
     })
     .then((page) => {

@@ -559,15 +559,18 @@ export class Client {
     };
   }
 
-  /** On open: subscriptions, then in-flight idempotent requests, then the offline queue. */
+  /**
+   * On open: subscriptions, then in-flight idempotent requests, then the offline queue, all
+   * before the state becomes `open` (so that a state listener's own sends come after them).
+   */
   private opened(): void {
     this.attempt = 0;
     this.lastError = undefined;
-    this.setState("open");
     for (const text of this.subscriptions) this.write({ kind: "frame", type: "", text });
     const resend = [...this.pending].filter(([, p]) => p.written).sort(([, a], [, b]) => a.seq - b.seq);
     for (const [id] of resend) this.write({ kind: "request", id });
     for (const item of this.queue.drain()) this.write(item);
+    this.setState("open");
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve();

@@ -113,6 +113,19 @@ describe("chat over the Rust server", () => {
     expect(members).toEqual({ roomId: room, members: ["alice", "bob"] });
   });
 
+  test("on open, subscriptions go before what a state listener sends", async () => {
+    const sent: string[] = [];
+    const dave = client("carol-token", { WebSocket: recordingSocket(sent, []) });
+    let reply: Promise<unknown> | undefined;
+    dave.onState((s) => {
+      if (s === "open") reply = dave.request(ListMembers, { roomId: "order" });
+    });
+    dave.send(JoinRoom, { roomId: "order" });
+    await dave.connect();
+    expect(await reply).toEqual({ roomId: "order", members: ["carol"] });
+    expect(sent.map((s) => JSON.parse(s).type)).toEqual(["JOIN_ROOM", "LIST_MEMBERS"]);
+  });
+
   test("history with progress updates", async () => {
     const room = "progress";
     const alice = client("alice-token");
