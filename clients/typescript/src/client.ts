@@ -300,12 +300,35 @@ export class Client {
   send<D extends MessageDescriptor>(descriptor: D, ...args: PayloadArgs<D, SendOptions<D>>): void {
     const [payload, options] = args;
     if (this.stateValue === "closing") throw new ClientError("closed", "the client is closing");
-    const text = this.encode(descriptor, payload, options?.meta, undefined);
+    // A subscription frame is sent again as it is: no timestamp, so that sending the same
+    // subscription twice is recognised as one (as the Rust client does).
+    const text = this.encode(descriptor, payload, options?.meta, undefined, !descriptor.subscription);
     if (descriptor.subscription) {
       if (!this.subscriptions.includes(text)) this.subscriptions.push(text);
       if (this.stateValue !== "open") return; // sent on open, with the other subscriptions
     }
     this.enqueue({ kind: "frame", type: descriptor.type, text });
+  }
+
+  /**
+   * Stops sending a subscription message again on reconnects (after leaving a room, say).
+   * Returns whether it was remembered; payload and meta must equal the ones sent.
+   */
+  forgetSubscription<D extends MessageDescriptor>(
+    descriptor: D,
+    ...args: PayloadArgs<D, SendOptions<D>>
+  ): boolean {
+    const [payload, options] = args;
+    const text = this.encode(descriptor, payload, options?.meta, undefined, false);
+    const i = this.subscriptions.indexOf(text);
+    if (i < 0) return false;
+    this.subscriptions.splice(i, 1);
+    return true;
+  }
+
+  /** Requests waiting for their reply. */
+  get pendingRequests(): number {
+    return this.pending.size;
   }
 
   /**
@@ -329,7 +352,7 @@ export class Client {
         throw new ClientError("too-many-pending", `more than ${max} requests pending`);
       }
       const id = uuid();
-      const text = this.encode(descriptor, payload, options?.meta, id);
+      const text = this.encode(descriptor, payload, options?.meta, id, true);
       const onAbort = () => {
         this.abandon(id, new ClientError("aborted", "the request was aborted"));
       };
@@ -385,6 +408,7 @@ export class Client {
     payload: unknown,
     meta: unknown,
     correlationId: string | undefined,
+    timestamp: boolean,
   ): string {
     const frame: Record<string, unknown> = { type: d.type };
     const m: Record<string, unknown> = {};
@@ -393,10 +417,8 @@ export class Client {
       if (!checked.success) throw new ValidationError(d.type, issuesOf(checked.error));
       Object.assign(m, checked.data);
     }
-    if (correlationId !== undefined) {
-      m.correlationId = correlationId;
-      m.timestamp = Date.now();
-    }
+    if (correlationId !== undefined) m.correlationId = correlationId;
+    if (timestamp) m.timestamp = Date.now();
     frame.meta = m;
     if (d.payloadForm === "fields") {
       const checked = d.payload.safeParse(payload);

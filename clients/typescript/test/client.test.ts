@@ -13,6 +13,7 @@ import {
 import {
   History,
   JoinRoom,
+  LeaveRoom,
   ListMembers,
   NewMessage,
   SendMessage,
@@ -364,13 +365,22 @@ describe("reconnect", () => {
         WebSocket: recordingSocket(sent, []),
       }, own.wsUrl);
       alice.send(JoinRoom, { roomId: room });
+      alice.send(JoinRoom, { roomId: "left" });
       await alice.connect();
+      alice.send(LeaveRoom, { roomId: "left" });
+      expect(alice.forgetSubscription(JoinRoom, { roomId: "left" })).toBe(true);
+      expect(alice.forgetSubscription(JoinRoom, { roomId: "never" })).toBe(false);
       const seen = next<void>((cb) => {
         let n = 0;
         alice.on(NewMessage, () => ++n === 15 && cb());
       }, "15 lines");
       for (let i = 1; i <= 15; i++) alice.send(SendMessage, { roomId: room, text: `l${i}` });
       await seen;
+      // Messages carry a timestamp; subscriptions none (the same frame every time).
+      const frames = sent.map((t) => JSON.parse(t));
+      expect(frames[0]).toEqual({ type: "JOIN_ROOM", meta: {}, payload: { roomId: room } });
+      expect(typeof frames.find((f) => f.type === "SEND_MESSAGE").meta.timestamp).toBe("number");
+      const before = sent.length;
       let pending: Promise<unknown> | undefined;
       const first = next<void>((cb) => {
         pending = alice.request(History, { roomId: room }, { onProgress: () => cb() });
@@ -384,6 +394,13 @@ describe("reconnect", () => {
       const historyFrames = sent.filter((s) => s.includes('"type":"HISTORY"'));
       expect(historyFrames.length).toBe(2);
       expect(historyFrames[0]).toBe(historyFrames[1]!); // the same frame, the same correlation id
+      // After the reconnect: the remembered subscription, then the request; not the left room.
+      const again = sent.slice(before).map((t) => JSON.parse(t));
+      expect(again.map((f) => `${f.type} ${f.payload?.roomId}`)).toEqual([
+        "HISTORY inflight",
+        `JOIN_ROOM ${room}`,
+        "HISTORY inflight",
+      ]);
     } finally {
       await current.stop();
     }
