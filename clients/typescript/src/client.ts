@@ -266,7 +266,10 @@ export class Client {
     clearTimeout(this.retryTimer);
     this.queue.drain();
     this.subscriptions.length = 0;
-    this.failPending(() => true, () => new ClientError("connection-closed", "the client was closed"));
+    this.failPending(
+      () => true,
+      () => new ClientError("connection-closed", "the client was closed"),
+    );
     this.settleWaiters(new ClientError("closed", "the client was closed"));
     const ws = this.ws;
     this.ws = undefined;
@@ -302,7 +305,8 @@ export class Client {
     if (this.stateValue === "closing") throw new ClientError("closed", "the client is closing");
     // A subscription frame is sent again as it is: no timestamp, so that sending the same
     // subscription twice is recognised as one (as the Rust client does).
-    const text = this.encode(descriptor, payload, options?.meta, undefined, !descriptor.subscription);
+    const stamp = !descriptor.subscription;
+    const text = this.encode(descriptor, payload, options?.meta, undefined, stamp);
     if (descriptor.subscription) {
       if (!this.subscriptions.includes(text)) this.subscriptions.push(text);
       if (this.stateValue !== "open") return; // sent on open, with the other subscriptions
@@ -519,7 +523,7 @@ export class Client {
       const t = this.opts.token;
       token = typeof t === "function" ? await t() : t;
     } catch (e) {
-      return this.attemptFailed(gen, { attempt: this.attempt + 1, code: 0, status: undefined, message: `token provider failed: ${String(e)}` });
+      return this.attemptFailed(gen, this.failure(0, `token provider failed: ${String(e)}`));
     }
     if (gen !== this.generation) return;
     if (token !== undefined) {
@@ -530,13 +534,19 @@ export class Client {
       }
     }
     const Ctor = this.opts.WebSocket ?? (globalThis.WebSocket as WebSocketCtor | undefined);
-    if (!Ctor) throw new Error("no WebSocket implementation: pass options.WebSocket");
+    if (!Ctor) {
+      this.stop(new ClientError("connect", "no WebSocket in this runtime: pass options.WebSocket"));
+      return;
+    }
     let ws: WebSocket;
     try {
       ws = protocols.length > 0 ? new Ctor(url, protocols) : new Ctor(url);
     } catch (e) {
-      return this.attemptFailed(gen, { attempt: this.attempt + 1, code: 0, status: undefined, message: String(e) });
+      // A bad URL or subprotocol: trying again would not help.
+      this.stop(new ClientError("connect", `cannot open ${this.opts.url}: ${String(e)}`));
+      return;
     }
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     let opened = false;
     let errorMessage = "";
@@ -589,7 +599,9 @@ export class Client {
     this.attempt = 0;
     this.lastError = undefined;
     for (const text of this.subscriptions) this.write({ kind: "frame", type: "", text });
-    const resend = [...this.pending].filter(([, p]) => p.written).sort(([, a], [, b]) => a.seq - b.seq);
+    const resend = [...this.pending]
+      .filter(([, p]) => p.written)
+      .sort(([, a], [, b]) => a.seq - b.seq);
     for (const [id] of resend) this.write({ kind: "request", id });
     for (const item of this.queue.drain()) this.write(item);
     this.setState("open");
@@ -604,6 +616,11 @@ export class Client {
       (p) => p.written && !p.idempotent,
       () => new ClientError("connection-closed", "the connection closed before the reply"),
     );
+  }
+
+  /** A failure of the coming attempt before any socket exists. */
+  private failure(code: number, message: string): ConnectFailure {
+    return { attempt: this.attempt + 1, code, status: undefined, message };
   }
 
   private async attemptFailed(gen: number, failure: ConnectFailure): Promise<void> {
@@ -724,7 +741,9 @@ export class Client {
   ): { ok: true; value: unknown } | { ok: false; issues: Issue[] } {
     if (d.payloadForm !== "fields") {
       const p = f.payload;
-      const empty = p === undefined || (typeof p === "object" && p !== null && !Array.isArray(p) && Object.keys(p).length === 0);
+      const empty =
+        p === undefined ||
+        (typeof p === "object" && p !== null && !Array.isArray(p) && Object.keys(p).length === 0);
       return empty
         ? { ok: true, value: d.payloadForm === "empty" ? {} : undefined }
         : { ok: false, issues: [{ path: "payload", message: "expected no payload" }] };
