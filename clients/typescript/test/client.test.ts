@@ -406,6 +406,49 @@ describe("reconnect", () => {
     }
   });
 
+  test("a request that is not idempotent fails with connection-closed when the server dies", async () => {
+    const own = await startChat();
+    try {
+      const room = "once";
+      const alice = client("alice-token", { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } }, own.wsUrl);
+      alice.send(JoinRoom, { roomId: room });
+      await alice.connect();
+      const seen = next<void>((cb) => {
+        let n = 0;
+        alice.on(NewMessage, () => ++n === 15 && cb());
+      }, "15 lines");
+      for (let i = 1; i <= 15; i++) alice.send(SendMessage, { roomId: room, text: `l${i}` });
+      await seen;
+      // The same request, declared without #[idempotent].
+      const once = { ...History, idempotent: false } as const;
+      let pending: Promise<unknown> | undefined;
+      await next<void>((cb) => {
+        pending = alice.request(once, { roomId: room }, { onProgress: () => cb() });
+      }, "first progress");
+      await own.stop("SIGKILL");
+      const error = (await pending!.catch((e) => e)) as ClientError;
+      expect(error).toBeInstanceOf(ClientError);
+      expect(error.kind).toBe("connection-closed");
+    } finally {
+      await own.stop();
+    }
+  });
+
+  test("close() fails pending requests, clears the queue and forgets subscriptions", async () => {
+    const nobody = client("alice-token", {}, "ws://127.0.0.1:9"); // nothing listens there
+    nobody.send(JoinRoom, { roomId: "r" });
+    nobody.send(SendMessage, { roomId: "r", text: "queued" });
+    const call = nobody.request(ListMembers, { roomId: "r" }).catch((e) => e);
+    expect(nobody.queued).toBe(2);
+    expect(nobody.pendingRequests).toBe(1);
+    await nobody.close();
+    expect((await call).kind).toBe("connection-closed");
+    expect(nobody.queued).toBe(0);
+    expect(nobody.pendingRequests).toBe(0);
+    expect(nobody.forgetSubscription(JoinRoom, { roomId: "r" })).toBe(false);
+    expect(nobody.state).toBe("closed");
+  });
+
   test("the backoff gives up after maxAttempts; the client ends closed", async () => {
     const own = await startChat();
     const reports: ClientReport[] = [];
