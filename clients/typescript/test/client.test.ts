@@ -286,6 +286,8 @@ describe("chat over the Rust server", () => {
     const bob = client("bob-token");
     bob.send(JoinRoom, { roomId: room });
     await bob.connect();
+    // Answered after bob's JOIN_ROOM (one connection's frames are handled in order): bob is in.
+    await bob.request(ListMembers, { roomId: room });
     const lines: string[] = [];
     bob.on(NewMessage, (m) => lines.push(m.text));
 
@@ -421,12 +423,13 @@ describe("reconnect", () => {
       await seen;
       // The same request, declared without #[idempotent].
       const once = { ...History, idempotent: false } as const;
-      let pending: Promise<unknown> | undefined;
+      let failed: Promise<unknown> | undefined;
       await next<void>((cb) => {
-        pending = alice.request(once, { roomId: room }, { onProgress: () => cb() });
+        // The handler is attached at once: the rejection may come while the server is stopping.
+        failed = alice.request(once, { roomId: room }, { onProgress: () => cb() }).catch((e) => e);
       }, "first progress");
       await own.stop("SIGKILL");
-      const error = (await pending!.catch((e) => e)) as ClientError;
+      const error = (await failed) as ClientError;
       expect(error).toBeInstanceOf(ClientError);
       expect(error.kind).toBe("connection-closed");
     } finally {
