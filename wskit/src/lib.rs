@@ -141,6 +141,7 @@ pub mod __private {
     pub use serde_json;
     pub use serde_json::value::RawValue;
     pub use std::sync::LazyLock;
+    pub use wskit_core::__private::*;
     pub use wskit_core::validate::*;
     pub use wskit_core::wire::strict::{deserialize_object, deserialize_unit_variant};
 
