@@ -92,6 +92,8 @@ async function join(token: string, roomId: string): Promise<void> {
     url: `${scheme}://${location.host}/`,
     token,
     isRejected: () => tokenRefused(token),
+    onGap: (g) =>
+      line(`back after ${(g.offlineMs / 1000).toFixed(1)} s (${g.attempts} attempt(s)): you may have missed messages`),
     onError: (r) => {
       if (r.kind === "server-error") showError(`Server: ${r.error.code}: ${r.error.message}`);
     },

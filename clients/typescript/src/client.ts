@@ -50,6 +50,18 @@ export type ClientReport =
   | { kind: "queue-overflow"; type: string }
   | { kind: "listener-threw"; type: string; error: unknown };
 
+/** A reconnect after a lost connection (as the Rust client's `Gap`): catch up on what you missed. */
+export interface Gap {
+  /** From the loss to the new open, in ms. */
+  offlineMs: number;
+  /** Connection attempts it took. */
+  attempts: number;
+  /** Subscription messages sent again. */
+  resubscribed: number;
+  /** Idempotent requests in flight sent again. */
+  resent: number;
+}
+
 /** A frame nobody listened for. */
 export interface UnhandledFrame {
   type: string;
@@ -103,6 +115,8 @@ export interface ClientOptions {
   onError?: (report: ClientReport) => void;
   /** Frames of a type nobody listens for. */
   onUnhandled?: (frame: UnhandledFrame) => void;
+  /** Each reconnect after a lost connection, once the connection is open again. */
+  onGap?: (gap: Gap) => void;
 }
 
 /** Options of `send`. */
@@ -206,6 +220,8 @@ export class Client {
   private generation = 0;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the last open connection was lost (`Date.now()`), until the next open. */
+  private lostAt: number | undefined;
   private readonly pending = new Map<string, Pending>();
   private nextSeq = 0;
   private readonly recent = new Set<string>();
@@ -262,6 +278,7 @@ export class Client {
    */
   close(): Promise<void> {
     this.generation++;
+    this.lostAt = undefined;
     this.running = false;
     clearTimeout(this.retryTimer);
     this.queue.drain();
@@ -577,6 +594,7 @@ export class Client {
       if (gen !== this.generation) return;
       this.ws = undefined;
       if (opened) {
+        this.lostAt = Date.now();
         this.lost();
         this.attempt = 0;
         this.scheduleRetry(gen);
@@ -596,7 +614,6 @@ export class Client {
    * before the state becomes `open` (so that a state listener's own sends come after them).
    */
   private opened(): void {
-    this.attempt = 0;
     this.lastError = undefined;
     for (const text of this.subscriptions) this.write({ kind: "frame", type: "", text });
     const resend = [...this.pending]
@@ -604,7 +621,25 @@ export class Client {
       .sort(([, a], [, b]) => a.seq - b.seq);
     for (const [id] of resend) this.write({ kind: "request", id });
     for (const item of this.queue.drain()) this.write(item);
+    const gap =
+      this.lostAt === undefined
+        ? undefined
+        : {
+            offlineMs: Date.now() - this.lostAt,
+            attempts: this.attempt,
+            resubscribed: this.subscriptions.length,
+            resent: resend.length,
+          };
+    this.lostAt = undefined;
+    this.attempt = 0;
     this.setState("open");
+    if (gap) {
+      try {
+        this.opts.onGap?.(gap);
+      } catch (error) {
+        this.report({ kind: "listener-threw", type: "gap", error });
+      }
+    }
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w.resolve();
@@ -670,6 +705,7 @@ export class Client {
   /** The loop stops without a deliberate close: pending requests fail; queue and subscriptions stay. */
   private stop(error: ClientError): void {
     this.running = false;
+    this.lostAt = undefined;
     this.generation++;
     this.failPending(() => true, () => new ClientError("connection-closed", error.message));
     this.settleWaiters(error);

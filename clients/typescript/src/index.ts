@@ -5,6 +5,7 @@ export type {
   ClientReport,
   ConnectFailure,
   ConnectionState,
+  Gap,
   InboundMeta,
   RequestOptions,
   SendOptions,

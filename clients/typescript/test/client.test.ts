@@ -7,6 +7,7 @@ import {
   type ClientOptions,
   type ClientReport,
   type ConnectionState,
+  type Gap,
   RpcError,
   ValidationError,
 } from "../src/index.ts";
@@ -326,7 +327,12 @@ describe("reconnect", () => {
     try {
       const room = "restart";
       const states: ConnectionState[] = [];
-      const alice = client("alice-token", { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } }, own.wsUrl);
+      const gaps: Gap[] = [];
+      const alice = client(
+        "alice-token",
+        { reconnect: { initialDelayMs: 50, maxDelayMs: 500 }, onGap: (g) => gaps.push(g) },
+        own.wsUrl,
+      );
       const bob = client("bob-token", { reconnect: { initialDelayMs: 50, maxDelayMs: 500 } }, own.wsUrl);
       alice.onState((s) => states.push(s));
       alice.send(JoinRoom, { roomId: room });
@@ -350,6 +356,11 @@ describe("reconnect", () => {
       expect(await line).toBe("back again");
       expect(states).toContain("reconnecting");
       expect(states.at(-1)).toBe("open");
+      expect(gaps.length).toBe(1);
+      expect(gaps[0]!.resubscribed).toBe(1);
+      expect(gaps[0]!.resent).toBe(0);
+      expect(gaps[0]!.attempts).toBeGreaterThanOrEqual(1);
+      expect(gaps[0]!.offlineMs).toBeGreaterThanOrEqual(0);
     } finally {
       await current.stop();
     }
@@ -362,9 +373,11 @@ describe("reconnect", () => {
     try {
       const room = "inflight";
       const sent: string[] = [];
+      const gaps: Gap[] = [];
       const alice = client("alice-token", {
         reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
         WebSocket: recordingSocket(sent, []),
+        onGap: (g) => gaps.push(g),
       }, own.wsUrl);
       alice.send(JoinRoom, { roomId: room });
       alice.send(JoinRoom, { roomId: "left" });
@@ -393,6 +406,7 @@ describe("reconnect", () => {
       // The new server has no history, so the re-sent request gets an empty page.
       const page = (await pending) as { roomId: string; lines: unknown[] };
       expect(page).toEqual({ roomId: room, lines: [] });
+      expect(gaps).toEqual([expect.objectContaining({ resubscribed: 1, resent: 1 })]);
       const historyFrames = sent.filter((s) => s.includes('"type":"HISTORY"'));
       expect(historyFrames.length).toBe(2);
       expect(historyFrames[0]).toBe(historyFrames[1]!); // the same frame, the same correlation id
