@@ -73,3 +73,36 @@ async fn slow_handler_gets_503() {
         "{answer}"
     );
 }
+
+/// A handler that panics (before or inside its future) is answered 500 and the server goes on.
+#[tokio::test]
+async fn panicking_handler_gets_500() {
+    let server = Server::<()>::builder()
+        .http_handler(|req: http::Request<()>| {
+            if req.uri().path() == "/early" {
+                panic!("before the future");
+            }
+            async move {
+                if req.uri().path() == "/late" {
+                    panic!("inside the future");
+                }
+                http::Response::new(b"fine".to_vec())
+            }
+        })
+        .build()
+        .unwrap();
+    let server = start_server(server).await;
+    for path in ["/early", "/late"] {
+        let answer = exchange(
+            server.addr,
+            &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"),
+        )
+        .await;
+        assert!(
+            answer.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{answer}"
+        );
+    }
+    let fine = exchange(server.addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(fine.ends_with("\r\n\r\nfine"), "{fine}");
+}

@@ -160,7 +160,8 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
     /// `f` gets the request head (the body, if any, is not read) and returns the response; the
     /// server sets `Content-Length`, answers `HEAD` without the body, and closes the connection
     /// after the response (no keep-alive). The response must come within the
-    /// [`upgrade_timeout`](Self::upgrade_timeout) (else 503). Auth, the origin policy and the
+    /// [`upgrade_timeout`](Self::upgrade_timeout) (else 503); a panic in `f` is answered 500.
+    /// Auth, the origin policy and the
     /// connection limit are not applied: they guard upgrades. With axum, route plain requests
     /// in your router instead.
     ///

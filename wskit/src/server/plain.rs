@@ -3,8 +3,10 @@
 //! socket is closed.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -78,8 +80,14 @@ pub(crate) fn encode(method: &http::Method, response: &http::Response<Vec<u8>>) 
     out
 }
 
-/// Answers one plain request with the handler (503 when it takes longer than `limit`), then
-/// closes the socket.
+fn status_only(status: http::StatusCode) -> http::Response<Vec<u8>> {
+    let mut r = http::Response::new(status.canonical_reason().unwrap_or("").as_bytes().to_vec());
+    *r.status_mut() = status;
+    r
+}
+
+/// Answers one plain request with the handler (503 when it takes longer than `limit`, 500
+/// when it panics), then closes the socket.
 pub(crate) async fn serve(
     handler: &HttpFn,
     req: http::Request<()>,
@@ -87,13 +95,20 @@ pub(crate) async fn serve(
     limit: std::time::Duration,
 ) {
     let method = req.method().clone();
-    let response = match tokio::time::timeout(limit, handler(req)).await {
-        Ok(response) => response,
+    let call = std::panic::catch_unwind(AssertUnwindSafe(|| handler(req)));
+    let answer = match call {
+        Ok(future) => tokio::time::timeout(limit, AssertUnwindSafe(future).catch_unwind()).await,
+        Err(panic) => Ok(Err(panic)),
+    };
+    let response = match answer {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => {
+            tracing::warn!("plain HTTP handler panicked");
+            status_only(http::StatusCode::INTERNAL_SERVER_ERROR)
+        }
         Err(_) => {
             tracing::debug!("plain HTTP handler timed out");
-            let mut r = http::Response::new(b"Service Unavailable".to_vec());
-            *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-            r
+            status_only(http::StatusCode::SERVICE_UNAVAILABLE)
         }
     };
     let bytes = encode(&method, &response);
