@@ -67,6 +67,7 @@ mod hooks;
 mod io;
 mod limits;
 mod middleware;
+mod plain;
 mod publish;
 mod report;
 mod request;
