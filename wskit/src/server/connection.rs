@@ -68,6 +68,9 @@ pub(crate) struct Conn<D> {
     pub(super) socket: Option<Arc<socket::Shared>>,
     /// Bytes queued in `out` and not yet taken by the connection loop.
     pub(super) queued_bytes: AtomicUsize,
+    /// Bytes handed to the socket that it has not taken (automatic pongs among them), as the
+    /// connection loop last saw them: they count against the byte budget with `queued_bytes`.
+    pub(super) unwritten: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
     pub closing: CancellationToken,
     /// The close frame the server sends (the first close wins).
@@ -94,8 +97,9 @@ impl<D: Send + Sync + 'static> Conn<D> {
         let len = msg.len();
         let budget = self.rt.limits.outbound_queue_bytes;
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        let owed = before + self.unwritten.load(Ordering::Relaxed);
         // A frame bigger than the whole budget still goes out alone.
-        if before > 0 && before + len > budget {
+        if owed > 0 && owed + len > budget {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             return Err(self.queue_full());
         }

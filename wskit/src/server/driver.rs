@@ -128,6 +128,8 @@ struct Driver<'a, D, S> {
     bucket: Option<Bucket>,
     /// While the inbound budget holds reading back: when it lets the next frame be read.
     throttled_until: Option<Instant>,
+    /// `ws.owed()` as last stored in `conn.unwritten`.
+    unwritten: usize,
 }
 
 /// One connection's incomplete inbound message: its bytes, charged to the server-wide count
@@ -214,6 +216,7 @@ where
         },
         bucket: (conn.rt.limits.inbound_budget).map(|b| Bucket::new(b, Instant::now())),
         throttled_until: None,
+        unwritten: 0,
     };
     let close_timeout = conn.rt.limits.close_timeout;
     let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
@@ -344,7 +347,13 @@ where
         if self.closing {
             return true;
         }
-        if !self.conn.has_room(self.ws.owed()) {
+        let owed = self.ws.owed();
+        if owed != self.unwritten {
+            // For frames pushed from elsewhere, which check the budget themselves.
+            self.unwritten = owed;
+            self.conn.unwritten.store(owed, Ordering::Relaxed);
+        }
+        if !self.conn.has_room(owed) {
             return false;
         }
         let Some(bucket) = &mut self.bucket else {
