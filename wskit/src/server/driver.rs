@@ -510,15 +510,17 @@ where
             self.partial.deadline = Some(Instant::now() + self.conn.rt.limits.message_timeout);
         }
         loop {
-            let due = [
-                self.timer.at(),
-                self.write_deadline,
-                self.partial.deadline,
-                self.throttled_until,
-            ]
-            .into_iter()
-            .flatten()
-            .min();
+            let mut due = match (self.timer.at(), self.write_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            // Rarely set: a branch each rather than a fold over all four deadlines.
+            if let Some(at) = self.partial.deadline {
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
+            if let Some(at) = self.throttled_until {
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
             match due {
                 Some(at) if at < self.armed => self.arm(at),
                 _ => {}
