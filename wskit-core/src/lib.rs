@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod describe;
+pub mod export;
 mod protocol;
 pub mod validate;
 pub mod wire;

@@ -85,7 +85,7 @@ mod percent;
 pub mod pubsub;
 pub mod server;
 
-pub use wskit_core::{describe, validate, wire};
+pub use wskit_core::{describe, export, validate, wire};
 
 pub use wskit_core::{Error, ErrorCode};
 pub use wskit_core::{EventSet, Message, NoMeta, NoProgress, PayloadForm, Protocol, Rpc};
