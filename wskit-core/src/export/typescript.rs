@@ -554,7 +554,7 @@ impl Gen<'_> {
         );
         let _ = writeln!(
             o,
-            "/** Every frame the server sends: events, responses, `{}`, `{}`, `{}` (an rpc's progress, under `payload` and `data`) and `{}`. */",
+            "/** Every frame the server sends: events, responses, `{}`, `{}`, `{}` (an rpc's progress: under `payload`, else `data`) and `{}`. */",
             types::RPC_ERROR,
             types::ERROR,
             types::RPC_PROGRESS,
