@@ -21,6 +21,7 @@ mod client_server;
 mod export_chat;
 mod export_ts;
 mod interop_bun;
+mod interop_export;
 mod server_auth;
 mod server_axum;
 mod server_bad_input;
