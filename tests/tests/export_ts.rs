@@ -29,7 +29,7 @@ pub mod money {
 
     /// A custom rule: the export leaves it to the server.
     pub fn even(v: &u32) -> Result<(), String> {
-        if v % 2 == 0 {
+        if v.is_multiple_of(2) {
             Ok(())
         } else {
             Err("must be even".into())
