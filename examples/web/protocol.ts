@@ -206,7 +206,7 @@ export type ListMembersFrame = z.infer<typeof ListMembersFrame>;
 /** A frame of type `NEW_MESSAGE`, as on the wire. */
 export const NewMessageFrame = z.object({
   type: z.literal(NewMessage.type),
-  meta: z.strictObject({ ...$meta, ...NewMessage.meta.shape }).nullish(),
+  meta: z.looseObject({ ...$meta, ...NewMessage.meta.shape }).nullish().catch(undefined),
   payload: NewMessage.payload,
 });
 export type NewMessageFrame = z.infer<typeof NewMessageFrame>;
@@ -214,7 +214,7 @@ export type NewMessageFrame = z.infer<typeof NewMessageFrame>;
 /** A frame of type `USER_JOINED`, as on the wire. */
 export const UserJoinedFrame = z.object({
   type: z.literal(UserJoined.type),
-  meta: z.strictObject({ ...$meta, ...UserJoined.meta.shape }).nullish(),
+  meta: z.looseObject({ ...$meta, ...UserJoined.meta.shape }).nullish().catch(undefined),
   payload: UserJoined.payload,
 });
 export type UserJoinedFrame = z.infer<typeof UserJoinedFrame>;
@@ -222,7 +222,7 @@ export type UserJoinedFrame = z.infer<typeof UserJoinedFrame>;
 /** A frame of type `USER_LEFT`, as on the wire. */
 export const UserLeftFrame = z.object({
   type: z.literal(UserLeft.type),
-  meta: z.strictObject({ ...$meta, ...UserLeft.meta.shape }).nullish(),
+  meta: z.looseObject({ ...$meta, ...UserLeft.meta.shape }).nullish().catch(undefined),
   payload: UserLeft.payload,
 });
 export type UserLeftFrame = z.infer<typeof UserLeftFrame>;
@@ -230,7 +230,7 @@ export type UserLeftFrame = z.infer<typeof UserLeftFrame>;
 /** A frame of type `MEMBERS`, as on the wire. */
 export const MembersFrame = z.object({
   type: z.literal(Members.type),
-  meta: z.strictObject({ ...$meta, ...Members.meta.shape }).nullish(),
+  meta: z.looseObject({ ...$meta, ...Members.meta.shape }).nullish().catch(undefined),
   payload: Members.payload,
 });
 export type MembersFrame = z.infer<typeof MembersFrame>;
@@ -255,10 +255,10 @@ export const ServerMessage = z.discriminatedUnion("type", [
   UserJoinedFrame,
   UserLeftFrame,
   MembersFrame,
-  z.object({ type: z.literal("RPC_ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish(), payload: ErrorPayload }),
-  z.object({ type: z.literal("ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish(), payload: ErrorPayload }),
-  z.object({ type: z.literal("$ws:rpc-progress"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish(), payload: $progress.nullish(), data: z.unknown() })
+  z.object({ type: z.literal("RPC_ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: ErrorPayload }),
+  z.object({ type: z.literal("ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: ErrorPayload }),
+  z.object({ type: z.literal("$ws:rpc-progress"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: $progress.nullish(), data: z.unknown() })
     .refine((f) => f.payload != null || $progress.safeParse(f.data).success, "an update under payload or data"),
-  z.object({ type: z.literal("__heartbeat_ack"), meta: z.looseObject({ ts: z.number() }).nullish() }),
+  z.object({ type: z.literal("__heartbeat_ack"), meta: z.looseObject({ ts: z.number() }).nullish().catch(undefined) }),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;

@@ -135,7 +135,7 @@ export type GetBasketFrame = z.infer<typeof GetBasketFrame>;
 /** A frame of type `BASKET_CHANGED`, as on the wire. */
 export const BasketChangedFrame = z.object({
   type: z.literal(BasketChanged.type),
-  meta: z.strictObject({ ...$meta, ...BasketChanged.meta.shape }).nullish(),
+  meta: z.looseObject({ ...$meta, ...BasketChanged.meta.shape }).nullish().catch(undefined),
   payload: BasketChanged.payload,
 });
 export type BasketChangedFrame = z.infer<typeof BasketChangedFrame>;
@@ -143,7 +143,7 @@ export type BasketChangedFrame = z.infer<typeof BasketChangedFrame>;
 /** A frame of type `BASKET`, as on the wire. */
 export const BasketFrame = z.object({
   type: z.literal(Basket.type),
-  meta: z.strictObject({ ...$meta, ...Basket.meta.shape }).nullish(),
+  meta: z.looseObject({ ...$meta, ...Basket.meta.shape }).nullish().catch(undefined),
   payload: Basket.payload,
 });
 export type BasketFrame = z.infer<typeof BasketFrame>;
@@ -164,10 +164,10 @@ export type ClientMessage = z.infer<typeof ClientMessage>;
 export const ServerMessage = z.discriminatedUnion("type", [
   BasketChangedFrame,
   BasketFrame,
-  z.object({ type: z.literal("RPC_ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish(), payload: ErrorPayload }),
-  z.object({ type: z.literal("ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish(), payload: ErrorPayload }),
-  z.object({ type: z.literal("$ws:rpc-progress"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish(), payload: $progress.nullish(), data: z.unknown() })
+  z.object({ type: z.literal("RPC_ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: ErrorPayload }),
+  z.object({ type: z.literal("ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: ErrorPayload }),
+  z.object({ type: z.literal("$ws:rpc-progress"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: $progress.nullish(), data: z.unknown() })
     .refine((f) => f.payload != null || $progress.safeParse(f.data).success, "an update under payload or data"),
-  z.object({ type: z.literal("__heartbeat_ack"), meta: z.looseObject({ ts: z.number() }).nullish() }),
+  z.object({ type: z.literal("__heartbeat_ack"), meta: z.looseObject({ ts: z.number() }).nullish().catch(undefined) }),
 ]);
 export type ServerMessage = z.infer<typeof ServerMessage>;

@@ -14,6 +14,7 @@ use std::process::Command;
 use serde_json::Value;
 use wskit::Protocol;
 use wskit::describe::{FieldDesc, MessageDesc, MessageKind, TypeRef};
+use wskit::validate::decode_payload;
 use wskit::wire::{InboundFrame, decode_frame_reference, error_payload, progress_update, types};
 
 pub mod money {
@@ -629,8 +630,8 @@ fn table() -> Vec<Frame> {
     frames
 }
 
-/// wskit's answer for a frame: the server's reference decoder for messages of the protocol, the
-/// client's readers for error and progress frames.
+/// wskit's answer for a frame: the server's reference decoder for what clients send, the client's
+/// readers for what the server sends (events, responses, errors, progress).
 fn wskit_accepts(text: &str) -> Result<(), String> {
     macro_rules! decode {
         ($($m:ty),*) => {$(
@@ -639,18 +640,23 @@ fn wskit_accepts(text: &str) -> Result<(), String> {
             }
         )*};
     }
-    decode!(
-        Strings, Numbers, Nested, Bare, Empty, Happened, Quiet, Fetch, Address, Export, Exported,
-        Ping, Pong
-    );
+    // What clients send: the server's decoder.
+    decode!(Strings, Numbers, Nested, Bare, Empty, Fetch, Export, Ping);
+    // What the server sends: as wskit's client reads it (the payload; meta only to route).
     let frame = InboundFrame::parse(text).map_err(|e| e.to_string())?;
+    let payload = |r: Result<(), wskit::Issues>| r.map_err(|i| i.to_string());
     match frame.ty.as_ref() {
+        "HAPPENED" => payload(decode_payload::<Happened>(frame.payload).map(drop)),
+        "QUIET" => payload(decode_payload::<Quiet>(frame.payload).map(drop)),
+        "ADDRESS" => payload(decode_payload::<Address>(frame.payload).map(drop)),
+        "EXPORTED" => payload(decode_payload::<Exported>(frame.payload).map(drop)),
+        "PONG" => payload(decode_payload::<Pong>(frame.payload).map(drop)),
         types::RPC_ERROR | types::ERROR => {
             error_payload(frame.payload.map(|p| p.get())).map(|_| ())
         }
         types::RPC_PROGRESS => {
             let update = progress_update(text)?;
-            wskit::validate::decode_payload::<Step>(update)
+            decode_payload::<Step>(update)
                 .map(|_| ())
                 .map_err(|i| i.to_string())
         }

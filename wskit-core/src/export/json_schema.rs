@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 use super::regex_js;
 use super::shape::{check_names, directions, frame_name, int_bounds, progress};
 use crate::describe::{
-    Constraint, FieldDesc, MessageDesc, PayloadForm, ProtocolDesc, TypeRef, TypeShape,
+    Constraint, Direction, FieldDesc, MessageDesc, PayloadForm, ProtocolDesc, TypeRef, TypeShape,
 };
 use crate::validate::check::{EMAIL_PATTERN, URL_PATTERN, UUID_PATTERN};
 use crate::wire::{ErrorCode, meta_keys, types};
@@ -62,8 +62,7 @@ pub(crate) fn generate(desc: &ProtocolDesc) -> Value {
         }),
     );
     let correlated = json!({
-        "type": ["object", "null"],
-        "properties": { meta_keys::CORRELATION_ID: { "type": "string" } },
+        "description": "wskit's client reads only a string correlationId here (to route the frame) and refuses no frame for its meta.",
     });
     let mut client_frames: Vec<Value> = client
         .iter()
@@ -124,7 +123,7 @@ pub(crate) fn generate(desc: &ProtocolDesc) -> Value {
         "type": "object",
         "properties": {
             "type": { "const": types::HEARTBEAT_ACK },
-            "meta": { "type": ["object", "null"], "properties": { "ts": { "type": "number" } } },
+            "meta": { "description": "{\"ts\": <server time in ms>}" },
         },
         "required": ["type"],
     }));
@@ -185,14 +184,30 @@ fn frame(m: &MessageDesc) -> Value {
             meta_required.push(f.wire_name);
         }
     }
-    let meta = json!({
-        "type": if meta_required.is_empty() { json!(["object", "null"]) } else { json!("object") },
-        "properties": meta_props,
-        "required": meta_required,
-        "additionalProperties": false,
-    });
+    let server = m.kind.direction() == Direction::ServerToClient;
+    let meta = if server {
+        // wskit's client reads no meta of a server frame but the correlationId that routes a
+        // reply: meta never makes it refuse one.
+        let keys: Vec<&str> = [meta_keys::CORRELATION_ID, meta_keys::TIMESTAMP]
+            .into_iter()
+            .chain(m.meta.iter().map(|f| f.wire_name))
+            .collect();
+        json!({
+            "description": format!(
+                "Any value: wskit's client refuses no server frame for its meta. Written as an object with the keys {}.",
+                keys.join(", ")
+            ),
+        })
+    } else {
+        json!({
+            "type": if meta_required.is_empty() { json!(["object", "null"]) } else { json!("object") },
+            "properties": meta_props,
+            "required": meta_required,
+            "additionalProperties": false,
+        })
+    };
     let mut required = vec!["type"];
-    if !meta_required.is_empty() {
+    if !meta_required.is_empty() && !server {
         required.push("meta");
     }
     if m.payload == PayloadForm::Fields {

@@ -9,8 +9,8 @@ use super::shape::{
     progress, string,
 };
 use crate::describe::{
-    Constraint, FieldDesc, MessageDesc, MessageKind, PayloadForm, ProtocolDesc, TypeDesc, TypeRef,
-    TypeShape,
+    Constraint, Direction, FieldDesc, MessageDesc, MessageKind, PayloadForm, ProtocolDesc,
+    TypeDesc, TypeRef, TypeShape,
 };
 use crate::validate::check::{EMAIL_PATTERN, URL_PATTERN, UUID_PATTERN};
 use crate::wire::{ErrorCode, meta_keys, types};
@@ -474,11 +474,20 @@ impl Gen<'_> {
                 _ => "z.strictObject({}).optional()".to_owned(),
             };
             let required_meta = m.meta.iter().any(|f| !matches!(f.ty, TypeRef::Option(_)));
-            let meta = format!(
-                "z.strictObject({{ ...$meta, ...{}.meta.shape }}){}",
-                m.name,
-                if required_meta { "" } else { ".nullish()" }
-            );
+            let meta = if m.kind.direction() == Direction::ServerToClient {
+                // wskit's client reads no meta of a server frame but the correlationId that
+                // routes a reply: meta never makes it refuse one. Typed when it fits.
+                format!(
+                    "z.looseObject({{ ...$meta, ...{}.meta.shape }}).nullish().catch(undefined)",
+                    m.name
+                )
+            } else {
+                format!(
+                    "z.strictObject({{ ...$meta, ...{}.meta.shape }}){}",
+                    m.name,
+                    if required_meta { "" } else { ".nullish()" }
+                )
+            };
             let o = &mut self.out;
             let _ = writeln!(
                 o,
@@ -502,7 +511,7 @@ impl Gen<'_> {
             _ => format!("z.union([{}])", progress.join(", ")),
         };
         let correlated = format!(
-            "z.looseObject({{ {}: z.string().optional() }}).nullish()",
+            "z.looseObject({{ {}: z.string().optional() }}).nullish().catch(undefined)",
             meta_keys::CORRELATION_ID
         );
         let mut client_frames: Vec<String> = client.iter().map(|m| frame_name(m)).collect();
@@ -529,7 +538,7 @@ impl Gen<'_> {
             string(types::RPC_PROGRESS)
         ));
         server_frames.push(format!(
-            "z.object({{ type: z.literal({}), meta: z.looseObject({{ ts: z.number() }}).nullish() }})",
+            "z.object({{ type: z.literal({}), meta: z.looseObject({{ ts: z.number() }}).nullish().catch(undefined) }})",
             string(types::HEARTBEAT_ACK)
         ));
         let o = &mut self.out;
