@@ -664,6 +664,130 @@ fn wskit_accepts(text: &str) -> Result<(), String> {
     }
 }
 
+struct PatternCheck {
+    pattern: &'static str,
+    source: String,
+    input: &'static str,
+    rust: bool,
+}
+
+/// Patterns whose meaning differs between Rust and JavaScript, each on strings that tell the
+/// meanings apart; the verdict of the regex crate, and the source the export writes.
+fn pattern_table() -> Vec<PatternCheck> {
+    const PATTERNS: &[&str] = &[
+        r"^\d+$",
+        r"^\w+$",
+        r"^\s*$",
+        r"^\D\W\S$",
+        r"\bfoo\b",
+        r"\Bo",
+        r"\b{start}ab",
+        r"(?i)straße",
+        r"(?i)^k$",
+        r"(?i)^[a-z]+$",
+        r"^.$",
+        r"^.{3}$",
+        r"(?s)^.$",
+        r"(?m)^b$",
+        r"(?m)a$",
+        r"^[^a-z]+$",
+        r"^\p{Greek}+$",
+        r"^\p{L}\p{N}$",
+        r"^\pN$",
+        r"^[[:alpha:]]+$",
+        r"(?x) a b # a comment",
+        r"^a{2,}$",
+        r"^(?:ab|cd)*$",
+        r"^\x{1F600}$",
+        r"(?U)^a+?$",
+        r"^[a-z&&[^aeiou]]+$",
+        r"^[\-\]]+$",
+        r"(?-u:\w)+$",
+        r"^\$\^\.\*$",
+        r"^[/]$",
+        r"a/b",
+        r"^\u{2028}$",
+        r"^[\p{Lu}--[A-Z]]+$",
+        r"^\p{Script=Latin}+$",
+        r"",
+        r"^$",
+        r"^(a|)$",
+        r"^\\$",
+        r"\A\z",
+        r"^\{\}$",
+    ];
+    const INPUTS: &[&str] = &[
+        "",
+        "a",
+        "ab",
+        "abc",
+        "A",
+        "K",
+        "k",
+        "\u{212a}",
+        "ß",
+        "STRASSE",
+        "straße",
+        "STRAẞE",
+        "١٢٣",
+        "123",
+        "x y",
+        " ",
+        "\u{a0}",
+        "\u{2028}",
+        "\n",
+        "a\nb\r",
+        "a\nb",
+        "a\r\nb",
+        "foo",
+        "a foo b",
+        "afoob",
+        "éfooé",
+        "😀",
+        "😀😀😀",
+        "aa",
+        "aaa",
+        "abab",
+        "abcd",
+        "αβγ",
+        "Ωmega",
+        "ÀÉ",
+        "-]",
+        "$^.*",
+        "/",
+        "a/b",
+        "x",
+        "ax",
+        "bcd",
+        "é",
+        "e\u{301}",
+        "_",
+        "\t",
+        "\u{feff}",
+        "a1",
+        "Ω٣",
+        "\\",
+        "{}",
+        "ab ",
+        "abx",
+        "\u{10000}",
+    ];
+    let mut out = Vec::new();
+    for &pattern in PATTERNS {
+        let re = regex::Regex::new(pattern).expect("a valid pattern");
+        let source = wskit::export::ecmascript_pattern(pattern).unwrap_or_else(|e| panic!("{e}"));
+        for &input in INPUTS {
+            out.push(PatternCheck {
+                pattern,
+                source: source.clone(),
+                input,
+                rust: re.is_match(input),
+            });
+        }
+    }
+    out
+}
+
 #[test]
 #[ignore = "needs node and npm packages (.ci/run installs them)"]
 fn generated_typescript_and_json_schema_agree_with_wskit() {
@@ -679,6 +803,16 @@ fn generated_typescript_and_json_schema_agree_with_wskit() {
         serde_json::to_string(&input).unwrap(),
     )
     .unwrap();
+    let patterns = pattern_table();
+    let input: Vec<Value> = patterns
+        .iter()
+        .map(|p| serde_json::json!({ "source": p.source, "input": p.input }))
+        .collect();
+    std::fs::write(
+        dir.join("gen/patterns.json"),
+        serde_json::to_string(&input).unwrap(),
+    )
+    .unwrap();
     let out = run(
         &dir,
         "node",
@@ -687,14 +821,44 @@ fn generated_typescript_and_json_schema_agree_with_wskit() {
             "gen/out/gen/everything.js",
             "gen/everything.schema.json",
             "gen/frames.json",
+            "gen/patterns.json",
         ],
     );
-    let results: Vec<Value> = serde_json::from_str(&out).expect("check.mjs prints JSON");
+    let out: Value = serde_json::from_str(&out).expect("check.mjs prints JSON");
+    let results = out["frames"].as_array().unwrap();
     assert_eq!(results.len(), frames.len());
+
+    // Each pattern, as JavaScript runs the exported source, matches what the regex crate matches.
+    let js = out["patterns"].as_array().unwrap();
+    assert_eq!(js.len(), patterns.len());
+    let wrong: Vec<String> = patterns
+        .iter()
+        .zip(js)
+        .filter(|(p, js)| js.as_bool() != Some(p.rust))
+        .map(|(p, js)| {
+            format!(
+                "{:?} on {:?}: regex {}, JavaScript {js}",
+                p.pattern, p.input, p.rust
+            )
+        })
+        .collect();
+    let matched = patterns.iter().filter(|p| p.rust).count();
+    println!(
+        "{} pattern checks: the regex crate matches {matched}, refuses {}",
+        patterns.len(),
+        patterns.len() - matched
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} pattern checks differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(matched > 100 && patterns.len() - matched > 100);
 
     let (mut accepted, mut refused, mut limited) = (0, 0, 0);
     let mut mismatches = Vec::new();
-    for ((f, rust), js) in frames.iter().zip(&verdicts).zip(&results) {
+    for ((f, rust), js) in frames.iter().zip(&verdicts).zip(results) {
         let (zod, ajv) = (js["zod"].as_bool().unwrap(), js["ajv"].as_bool().unwrap());
         match rust {
             Ok(()) => accepted += 1,

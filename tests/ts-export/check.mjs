@@ -1,15 +1,17 @@
 // Reads a table of frames and answers, for each, whether the generated zod unions and the
 // generated JSON Schema accept it (tests/tests/export_ts.rs compares with wskit's decoder).
 //
-//   node check.mjs <compiled module.js> <schema.json> <frames.json>
+//   node check.mjs <compiled module.js> <schema.json> <frames.json> <patterns.json>
 //
 // frames.json: [{"dir": "client" | "server", "text": "<frame JSON>"}, ...]
-// stdout: [{"zod": bool, "zodIssues": string, "ajv": bool, "ajvErrors": string}, ...]
+// patterns.json: [{"source": "<RegExp source>", "input": "<string>"}, ...]
+// stdout: {"frames": [{"zod": bool, "zodIssues": string, "ajv": bool, "ajvErrors": string}, ...],
+//          "patterns": [bool, ...]}  (whether `new RegExp(source, "u")` matches the input)
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { Ajv2020 } from "ajv/dist/2020.js";
 
-const [modulePath, schemaPath, framesPath] = process.argv.slice(2);
+const [modulePath, schemaPath, framesPath, patternsPath] = process.argv.slice(2);
 const protocol = await import(pathToFileURL(modulePath).href);
 const schema = JSON.parse(readFileSync(schemaPath, "utf8"));
 const frames = JSON.parse(readFileSync(framesPath, "utf8"));
@@ -45,4 +47,7 @@ const results = frames.map(({ dir, text }) => {
     ajvErrors,
   };
 });
-process.stdout.write(JSON.stringify(results));
+const patterns = JSON.parse(readFileSync(patternsPath, "utf8")).map(({ source, input }) =>
+  new RegExp(source, "u").test(input),
+);
+process.stdout.write(JSON.stringify({ frames: results, patterns }));

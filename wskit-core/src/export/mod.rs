@@ -105,3 +105,50 @@ pub fn json_schema(desc: &ProtocolDesc) -> String {
     text.push('\n');
     text
 }
+
+/// A `regex` pattern (as `#[validate(pattern = "..")]` takes it) as the source of an ECMAScript
+/// `RegExp`, to compile with the `u` flag, that matches exactly the strings
+/// `regex::Regex::new(pattern)?.is_match` matches: what both exports write for `pattern`.
+///
+/// Written from the `regex` crate's own parse of the pattern (flags applied, character classes as
+/// explicit ranges of code points), so Rust's meaning survives: Unicode `\d`, `\w`, `\s` and
+/// `\b`, `(?i)`, `(?m)`, `(?s)`, `.` (which excludes only `\n`). `/` is escaped, so the source can
+/// go between slashes; non-ASCII characters are written as `\u{..}`.
+///
+/// ```
+/// assert_eq!(wskit::export::ecmascript_pattern("^[a-z]+$").unwrap(), "^[a-z]+$");
+/// assert_eq!(wskit::export::ecmascript_pattern("(?i)ok").unwrap(), "[Oo][Kk\\u{212a}]");
+/// assert!(wskit::export::ecmascript_pattern("(").is_err());
+/// ```
+pub fn ecmascript_pattern(pattern: &str) -> Result<String, UntranslatablePattern> {
+    regex_js::to_js(pattern).map_err(|e| UntranslatablePattern {
+        pattern: pattern.to_owned(),
+        reason: e.0,
+    })
+}
+
+/// A pattern with no ECMAScript equivalent (or not a valid pattern at all).
+///
+/// ```
+/// let e = wskit::export::ecmascript_pattern("(?mR)^a").unwrap_err();
+/// assert_eq!(e.to_string(), "pattern `(?mR)^a` has no ECMAScript equivalent: it uses the CRLF line mode `(?R)`");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntranslatablePattern {
+    /// The pattern as given.
+    pub pattern: String,
+    /// Why, as a phrase after "it" ("uses the CRLF line mode `(?R)`").
+    pub reason: String,
+}
+
+impl std::fmt::Display for UntranslatablePattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pattern `{}` has no ECMAScript equivalent: it {}",
+            self.pattern, self.reason
+        )
+    }
+}
+
+impl std::error::Error for UntranslatablePattern {}
