@@ -1,8 +1,9 @@
 //! ws-kit users: a ws-kit 0.10 server on Bun (`interop/export_server.ts`) built with
 //! `@ws-kit/zod`'s `message()`/`rpc()` from the schemas `wskit::export::typescript` generated for
 //! a Rust protocol (`interop/generated/shop.ts`, committed), and wskit's generated Rust client
-//! against it: a message answered with an event, an rpc and its response, an `RPC_ERROR`, and a
-//! frame the generated schema refuses on the ws-kit side.
+//! against it: a message answered with an event, an rpc and its response, an `RPC_ERROR`, and
+//! frames the generated schema refuses on the ws-kit side. The server also type-checks against
+//! ws-kit's own types (`tsc --strict`, `tests/ts-export/tsconfig.interop.json`).
 //!
 //! The Bun test needs Bun and the ws-kit packages in `interop/node_modules` (`npm ci` in
 //! `interop/`; `.ci/run` does it). Run with
@@ -62,6 +63,40 @@ fn interop_generated_schemas_are_up_to_date() {
         committed == fresh,
         "{GENERATED} is stale: regenerate it with \
          `WSKIT_REGENERATE=1 cargo test -p wskit-tests --test main interop_generated_schemas_are_up_to_date`"
+    );
+}
+
+/// `interop/export_server.ts` type-checks under `tsc --strict` against ws-kit's own types: the
+/// generated descriptors fit `message()`/`rpc()`, and handlers get typed payloads and replies.
+#[test]
+#[ignore = "needs node and npm packages (.ci/run installs them)"]
+fn ws_kit_server_from_generated_schemas_type_checks() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let check = root.join("tests/ts-export");
+    for needed in [
+        check.join("node_modules/typescript"),
+        root.join("interop/node_modules/@ws-kit/zod"),
+    ] {
+        assert!(
+            needed.exists(),
+            "{} is missing: run `npm ci` in tests/ts-export/ and interop/ (.ci/run does)",
+            needed.display()
+        );
+    }
+    let out = std::process::Command::new("node")
+        .args([
+            "node_modules/typescript/bin/tsc",
+            "-p",
+            "tsconfig.interop.json",
+        ])
+        .current_dir(&check)
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "tsc refuses interop/export_server.ts:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
