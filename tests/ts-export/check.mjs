@@ -21,6 +21,8 @@ const fail = (msg) => {
   throw new Error(`ajv: ${msg}`);
 };
 const ajv = new Ajv2020({ strict: true, allErrors: true, allowUnionTypes: true, logger: { log: console.log, warn: fail, error: fail } });
+// The export's annotation: each message's descriptor.
+ajv.addKeyword("x-wskit");
 if (!ajv.validateSchema(schema)) {
   throw new Error(`not a valid JSON Schema 2020-12: ${ajv.errorsText(ajv.errors)}`);
 }

@@ -195,6 +195,14 @@ fn json_schema_maps_each_field_type_and_constraint() {
         s["$defs"]["Color"]["enum"],
         serde_json::json!(["red", "dark-blue"])
     );
+    // Each payload carries its descriptor as an annotation.
+    assert_eq!(
+        s["$defs"]["Build"]["x-wskit"],
+        serde_json::json!({"name": "Build", "type": "BUILD", "kind": "request", "payloadForm": "fields",
+            "subscription": false, "idempotent": false, "response": "#/$defs/Built", "progress": "#/$defs/Building"})
+    );
+    assert_eq!(s["$defs"]["Nothing"]["x-wskit"]["subscription"], true);
+    assert_eq!(s["$defs"]["Point"]["x-wskit"]["kind"], "response");
     // Frames: the type as a constant; meta with the standard keys and the declared ones.
     let frame = &s["$defs"]["FieldsFrame"];
     assert_eq!(frame["properties"]["type"]["const"], "FIELDS");

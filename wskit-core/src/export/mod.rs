@@ -34,6 +34,11 @@
 //!   (messages, requests, `$ws:abort`, `__heartbeat`) and `ServerMessage` (events, responses,
 //!   `RPC_ERROR`, `ERROR`, `$ws:rpc-progress`, `__heartbeat_ack`).
 //!
+//! A client frame is checked as the server checks it (strict meta: the standard keys and the
+//! declared ones); a server frame as wskit's client reads it: its payload strictly, its meta
+//! never a reason to refuse it (typed when it fits, `undefined` otherwise), since the client
+//! reads only the correlationId that routes a reply and a publication's meta is the publisher's.
+//!
 //! Field keys are the wire names; doc comments become JSDoc. Mapping, chosen so that a schema
 //! accepts what wskit's decoder accepts:
 //!
@@ -52,8 +57,11 @@
 //! What cannot agree, because of JavaScript itself: integers beyond 2^53 - 1 (`u64`, `i64`) lose
 //! precision in `JSON.parse` and `z.int()` refuses them; a repeated key in an object keeps its last
 //! value in `JSON.parse` while wskit refuses the frame; a value of an External type may be left out
-//! on the zod side (`z.unknown()` is optional). A pattern with no ECMAScript equivalent (the CRLF
-//! mode `(?R)`) is left unchecked with a comment saying so.
+//! on the zod side (`z.unknown()` is optional); a lone UTF-16 surrogate (`"\ud800"`) is a string
+//! to `JSON.parse` but not to wskit. A pattern with no ECMAScript equivalent (the CRLF mode
+//! `(?R)`) is left unchecked with a comment saying so ([`ecmascript_pattern`]). The regex crate
+//! never backtracks; a browser's RegExp may, so a pattern that is slow to reject there (nested
+//! quantifiers) is slow on the client only.
 //!
 //! # Panics
 //!
