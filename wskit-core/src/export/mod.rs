@@ -58,7 +58,8 @@
 //! precision in `JSON.parse` and `z.int()` refuses them; a repeated key in an object keeps its last
 //! value in `JSON.parse` while wskit refuses the frame; a value of an External type may be left out
 //! on the zod side (`z.unknown()` is optional); a lone UTF-16 surrogate (`"\ud800"`) is a string
-//! to `JSON.parse` but not to wskit. A pattern with no ECMAScript equivalent (the CRLF mode
+//! to `JSON.parse` but not to wskit; zod cannot check a key named `__proto__` (it reads the
+//! object's prototype where the key is absent), so do not give a field that wire name. A pattern with no ECMAScript equivalent (the CRLF mode
 //! `(?R)`) is left unchecked with a comment saying so ([`ecmascript_pattern`]). The regex crate
 //! never backtracks; a browser's RegExp may, so a pattern that is slow to reject there (nested
 //! quantifiers) is slow on the client only.

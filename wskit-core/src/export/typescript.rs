@@ -86,7 +86,10 @@ fn jsdoc(docs: &str, indent: &str) -> String {
 }
 
 fn key(name: &str) -> String {
-    if is_identifier(name) {
+    if name == "__proto__" {
+        // In an object literal, `__proto__: x` (quoted or not) sets the prototype.
+        format!("[{}]", string(name))
+    } else if is_identifier(name) {
         name.to_owned()
     } else {
         string(name)
