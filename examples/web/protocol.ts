@@ -10,6 +10,13 @@ const $length = (s: string): number => {
   return n;
 };
 
+/** One line of a room's history. */
+export const Line = z.strictObject({
+  user: z.string(),
+  text: z.string(),
+});
+export type Line = z.infer<typeof Line>;
+
 /** Enter a room: its messages, joins and leaves are delivered from then on. */
 export const JoinRoom = {
   name: "JoinRoom",
@@ -140,12 +147,62 @@ export const ListMembers = {
 } as const;
 export type ListMembers = z.infer<typeof ListMembers.payload>;
 
+export const HistoryPage = {
+  name: "HistoryPage",
+  type: "HISTORY_PAGE",
+  kind: "response",
+  payloadForm: "fields",
+  payload: z.strictObject({
+    roomId: z.string(),
+    lines: z.array(Line),
+  }),
+  meta: z.strictObject({}),
+  subscription: false,
+  idempotent: false,
+} as const;
+export type HistoryPage = z.infer<typeof HistoryPage.payload>;
+
+export const HistoryProgress = {
+  name: "HistoryProgress",
+  type: "HISTORY_PROGRESS",
+  kind: "progress",
+  payloadForm: "fields",
+  payload: z.strictObject({
+    done: z.int().min(0).max(4294967295),
+    total: z.int().min(0).max(4294967295),
+  }),
+  meta: z.strictObject({}),
+  subscription: false,
+  idempotent: false,
+} as const;
+export type HistoryProgress = z.infer<typeof HistoryProgress.payload>;
+
+/**
+ * The last lines said in a room (at most 100, oldest first), with progress updates
+ * while they are gathered. A read, so idempotent.
+ */
+export const History = {
+  name: "History",
+  type: "HISTORY",
+  kind: "request",
+  payloadForm: "fields",
+  payload: z.strictObject({
+    roomId: z.string(),
+  }),
+  meta: z.strictObject({}),
+  subscription: false,
+  idempotent: true,
+  response: HistoryPage,
+  progress: HistoryProgress,
+} as const;
+export type History = z.infer<typeof History.payload>;
+
 /** A multi-room chat. */
 export const Chat = {
   name: "Chat",
   messages: [JoinRoom, LeaveRoom, SendMessage],
   events: [NewMessage, UserJoined, UserLeft],
-  requests: [ListMembers],
+  requests: [ListMembers, History],
 } as const;
 
 /** The standard error codes (PROTOCOL.md section 3). */
@@ -203,6 +260,14 @@ export const ListMembersFrame = z.object({
 });
 export type ListMembersFrame = z.infer<typeof ListMembersFrame>;
 
+/** A frame of type `HISTORY`, as on the wire. */
+export const HistoryFrame = z.object({
+  type: z.literal(History.type),
+  meta: z.strictObject({ ...$meta, ...History.meta.shape }).nullish(),
+  payload: History.payload,
+});
+export type HistoryFrame = z.infer<typeof HistoryFrame>;
+
 /** A frame of type `NEW_MESSAGE`, as on the wire. */
 export const NewMessageFrame = z.object({
   type: z.literal(NewMessage.type),
@@ -235,8 +300,16 @@ export const MembersFrame = z.object({
 });
 export type MembersFrame = z.infer<typeof MembersFrame>;
 
+/** A frame of type `HISTORY_PAGE`, as on the wire. */
+export const HistoryPageFrame = z.object({
+  type: z.literal(HistoryPage.type),
+  meta: z.looseObject({ ...$meta, ...HistoryPage.meta.shape }).nullish().catch(undefined),
+  payload: HistoryPage.payload,
+});
+export type HistoryPageFrame = z.infer<typeof HistoryPageFrame>;
+
 /** What an rpc's progress update may be. */
-const $progress = z.unknown();
+const $progress = HistoryProgress.payload;
 
 /** Every frame a client sends: messages, requests, `$ws:abort` and `__heartbeat`. */
 export const ClientMessage = z.discriminatedUnion("type", [
@@ -244,6 +317,7 @@ export const ClientMessage = z.discriminatedUnion("type", [
   LeaveRoomFrame,
   SendMessageFrame,
   ListMembersFrame,
+  HistoryFrame,
   z.object({ type: z.literal("$ws:abort"), meta: z.looseObject({ correlationId: z.string() }) }),
   z.object({ type: z.literal("__heartbeat") }),
 ]);
@@ -255,6 +329,7 @@ export const ServerMessage = z.discriminatedUnion("type", [
   UserJoinedFrame,
   UserLeftFrame,
   MembersFrame,
+  HistoryPageFrame,
   z.object({ type: z.literal("RPC_ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: ErrorPayload }),
   z.object({ type: z.literal("ERROR"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: ErrorPayload }),
   z.object({ type: z.literal("$ws:rpc-progress"), meta: z.looseObject({ correlationId: z.string().optional() }).nullish().catch(undefined), payload: $progress.nullish(), data: z.unknown() })
