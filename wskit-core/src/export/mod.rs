@@ -90,6 +90,11 @@ use crate::describe::ProtocolDesc;
 /// assert!(ts.contains("userId: z.int().min(0).max(4294967295),"));
 /// assert!(ts.contains("  response: User,\n"));
 /// ```
+///
+/// # Panics
+///
+/// When a name of the protocol is one the export gives to something else (see the
+/// [module docs](self#panics)); the message names both.
 pub fn typescript(desc: &ProtocolDesc) -> String {
     typescript::generate(desc)
 }
@@ -108,6 +113,10 @@ pub fn typescript(desc: &ProtocolDesc) -> String {
 /// assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
 /// assert_eq!(schema["$defs"]["Say"]["properties"]["text"]["pattern"], "^[a-z]+$");
 /// ```
+///
+/// # Panics
+///
+/// As [`typescript`]: when a name of the protocol is one the export gives to something else.
 pub fn json_schema(desc: &ProtocolDesc) -> String {
     let mut text = serde_json::to_string_pretty(&json_schema::generate(desc))
         .expect("a JSON value serializes");
