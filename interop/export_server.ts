@@ -8,9 +8,10 @@ import { createBunHandler } from "@ws-kit/bun";
 import { createRouter, message, rpc, withZod } from "@ws-kit/zod";
 import * as Shop from "./generated/shop";
 
-// A descriptor's wire type and payload schema are what @ws-kit/zod takes (zod 4 on both sides).
-const AddItem = message(Shop.AddItem.type, Shop.AddItem.payload);
-const BasketChanged = message(Shop.BasketChanged.type, Shop.BasketChanged.payload);
+// A descriptor's wire type, payload schema and declared meta are what @ws-kit/zod takes (zod 4 on
+// both sides). A message declared without payload (payloadForm "none") is `message(D.type)`.
+const AddItem = message(Shop.AddItem.type, Shop.AddItem.payload, Shop.AddItem.meta.shape);
+const BasketChanged = message(Shop.BasketChanged.type, Shop.BasketChanged.payload, Shop.BasketChanged.meta.shape);
 const GetBasket = rpc(
   Shop.GetBasket.type,
   Shop.GetBasket.payload,
