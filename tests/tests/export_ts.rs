@@ -73,6 +73,7 @@ wskit::protocol! {
             a: u8, b: u16, c: u32, d: u64, e: i8, f: i16, g: i32, h: i64, x: f32, y: f64,
             #[validate(range(min = 1, max = 10))] ranged: u32,
             #[validate(range(min = -1.5, max = 2.5))] ratio: f64,
+            #[validate(range(min = 0.1, max = 1.1))] small: f32,
             #[validate(custom = crate::export_ts::money::even)] even: u32,
         }
         /// Collections and nesting.
@@ -263,8 +264,29 @@ fn candidates(ty: &TypeRef, depth: usize) -> Vec<(String, Limit)> {
             }
             v
         }
-        TypeRef::Float => plain(&[
-            "0", "-1.5", "-1.6", "2.5", "2.6", "1e308", "1e39", "1.5", r#""1""#, "null",
+        TypeRef::Float(_) => plain(&[
+            "0",
+            "-1.5",
+            "-1.6",
+            "2.5",
+            "2.6",
+            "1e308",
+            "1e39",
+            "-1e39",
+            "1.5",
+            r#""1""#,
+            "null",
+            // Around the f32 bounds 0.1 and 1.1: an f32 field's value is rounded to f32 first.
+            "0.1",
+            "0.09999999776482582",
+            "0.09999999776482583",
+            "0.0999999977648258",
+            "0.099999994",
+            "1.1",
+            "1.0999999642372131",
+            "1.0999999642372132",
+            "1.09999996",
+            "1.0999999",
         ]),
         TypeRef::Json => plain(&["null", "1", r#""s""#, r#"[1,{"a":null}]"#, "{}"]),
         TypeRef::Option(inner) => {
@@ -362,6 +384,7 @@ fn base(m: &MessageDesc) -> Vec<(&'static str, &'static str)> {
             ("y", "1.5"),
             ("ranged", "5"),
             ("ratio", "0"),
+            ("small", "0.5"),
             ("even", "2"),
         ],
         "NESTED" => vec![

@@ -23,6 +23,7 @@ wskit::protocol! {
             big: u64,
             signed: i64,
             #[validate(range(min = 0.5))] ratio: f64,
+            #[validate(range(min = 0.1, max = 1.1))] tiny: f32,
             maybe: Option<u16>,
             #[validate(length(max = 2), items(range(max = 3)))] list: Vec<u8>,
             #[validate(length(min = 1))] map: std::collections::HashMap<String, bool>,
@@ -77,6 +78,10 @@ fn typescript_maps_each_field_type_and_constraint() {
     );
     has("signed: z.int() /* i64:");
     has("ratio: z.number().min(0.5),");
+    // wskit rounds an f32 field's value to f32 before checking its range.
+    has(
+        r#"tiny: z.number().refine((v) => Math.fround(v) >= 0.1, "must be at least 0.1").refine((v) => Math.fround(v) <= 1.1, "must be at most 1.1"),"#,
+    );
     has("maybe: z.int().min(0).max(65535).nullish(),");
     has("list: z.array(z.int().min(0).max(3)).max(2),");
     has(
@@ -165,6 +170,11 @@ fn json_schema_maps_each_field_type_and_constraint() {
     assert_eq!(
         p["ratio"],
         serde_json::json!({"type": "number", "minimum": 0.5})
+    );
+    // The f64 thresholds of "rounded to f32, then within 0.1..=1.1".
+    assert_eq!(
+        p["tiny"],
+        serde_json::json!({"type": "number", "exclusiveMinimum": 0.09999999776482582, "maximum": 1.0999999642372131})
     );
     assert_eq!(p["maybe"]["anyOf"][1], serde_json::json!({"type": "null"}));
     assert_eq!(

@@ -371,15 +371,28 @@ fn schema(ty: &TypeRef, constraints: &[Constraint]) -> Value {
             s.insert("minimum".into(), min);
             s.insert("maximum".into(), max);
         }
-        TypeRef::Float => {
+        TypeRef::Float(float) => {
             s.insert("type".into(), "number".into());
             for c in constraints {
                 if let Constraint::Range { min, max } = c {
+                    let f32 = *float == "f32";
                     if let Some(min) = min {
-                        s.insert("minimum".into(), json_f64(*min));
+                        let (bound, inclusive) = if f32 { f32_lower(*min) } else { (*min, true) };
+                        let key = if inclusive {
+                            "minimum"
+                        } else {
+                            "exclusiveMinimum"
+                        };
+                        s.insert(key.into(), json_f64(bound));
                     }
                     if let Some(max) = max {
-                        s.insert("maximum".into(), json_f64(*max));
+                        let (bound, inclusive) = if f32 { f32_upper(*max) } else { (*max, true) };
+                        let key = if inclusive {
+                            "maximum"
+                        } else {
+                            "exclusiveMaximum"
+                        };
+                        s.insert(key.into(), json_f64(bound));
                     }
                 }
             }
@@ -434,6 +447,28 @@ fn schema(ty: &TypeRef, constraints: &[Constraint]) -> Value {
         s.insert("$comment".into(), notes.join("; ").into());
     }
     Value::Object(s)
+}
+
+/// For an `f32` field, whose value wskit rounds to `f32` before checking `min <= value`: the
+/// `f64` threshold that says the same of the JSON number, and whether it is inclusive. A number
+/// rounds to the smallest `f32` at or above `min` (or higher) exactly when it is above the
+/// midpoint below that `f32`, or on it when the tie goes to it (an even mantissa).
+fn f32_lower(min: f64) -> (f64, bool) {
+    if min.is_nan() || min.abs() > f64::from(f32::MAX) {
+        return (min, true);
+    }
+    let mut m = min as f32;
+    if f64::from(m) < min {
+        m = m.next_up();
+    }
+    let mid = (f64::from(m.next_down()) + f64::from(m)) / 2.0;
+    (mid, m.to_bits().is_multiple_of(2))
+}
+
+/// [`f32_lower`] for `value <= max`.
+fn f32_upper(max: f64) -> (f64, bool) {
+    let (mid, inclusive) = f32_lower(-max);
+    (-mid, inclusive)
 }
 
 fn json_int(v: i128) -> Value {

@@ -48,7 +48,7 @@
 //! | `pattern` | `.regex(/../u)`: the `regex` crate's meaning written as ECMAScript, anchored only as written (wskit's check is `is_match`) | `pattern` |
 //! | `email`, `url`, `uuid` | `.regex(..)` with wskit's own rule (zod's `z.uuid()` refuses ids wskit accepts) | `pattern` |
 //! | integers, `range` | `z.int()` with the bounds of the type and of `range` | `integer`, `minimum`/`maximum` |
-//! | `f32`, `f64` | `z.number()` | `number` |
+//! | `f32`, `f64`, `range` | `z.number()` with the bounds; for `f32`, checked on `Math.fround(v)` (wskit rounds the value to `f32` first) | `number`, `minimum`/`maximum` (for `f32`, the thresholds of the rounded value) |
 //! | `Option<T>` | `.nullish()` (omitted or `null`) | not required, `anyOf [T, null]` |
 //! | `Vec<T>`, maps | `z.array`, `z.record(z.string(), ..)` | `array`, `object` with `additionalProperties` |
 //! | `serde_json::Value` | `z.json()` | `{}` |

@@ -327,10 +327,28 @@ impl Gen<'_> {
                     ));
                 }
             }
-            TypeRef::Float => {
+            TypeRef::Float(float) => {
                 s = "z.number()".to_owned();
                 for c in constraints {
                     if let Constraint::Range { min, max } = c {
+                        if *float == "f32" {
+                            // wskit checks an f32 field's value rounded to f32.
+                            if let Some(min) = min {
+                                let _ = write!(
+                                    s,
+                                    ".refine((v) => Math.fround(v) >= {0}, \"must be at least {0}\")",
+                                    number(*min)
+                                );
+                            }
+                            if let Some(max) = max {
+                                let _ = write!(
+                                    s,
+                                    ".refine((v) => Math.fround(v) <= {0}, \"must be at most {0}\")",
+                                    number(*max)
+                                );
+                            }
+                            continue;
+                        }
                         if let Some(min) = min {
                             let _ = write!(s, ".min({})", number(*min));
                         }
