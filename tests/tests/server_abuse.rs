@@ -402,3 +402,59 @@ async fn a_connection_over_its_inbound_budget_is_throttled() {
     // 20 frames past the burst take 2 s at 10 a second.
     assert!(sent.elapsed() >= Duration::from_millis(1900));
 }
+
+/// The bytes the socket has not taken count with the queue for frames pushed from elsewhere
+/// too: a publication to a client that pings and never reads (so the server owes it more than
+/// half its byte budget in pongs, and stopped reading it) meets the slow-consumer policy at
+/// once, not only at the write timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publication_counts_the_pongs_the_socket_has_not_taken() {
+    let (probe, mut events) = probe();
+    let (seen, hook) = recorder();
+    let builder = demo_builder(&probe)
+        .heartbeat(None)
+        .outbound_queue_bytes(64 * 1024)
+        .write_timeout(Duration::from_secs(120))
+        .on_error(hook);
+    let server = start(builder).await;
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.set_send_buffer_size(4096).unwrap();
+    let mut flooder = raw_upgrade(&server, socket).await;
+    let join = frame(true, 0x1, br#"{"type":"JOIN","payload":{"room":"r"}}"#);
+    flooder.write_all(&join).await.unwrap();
+    assert_eq!(events.next().await, "joined:r");
+    // Pings until the server stops reading them (a write that does not finish in a second).
+    let batch = frame(true, 0x9, &[b'p'; 125]).repeat(100);
+    let mut written = 0usize;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(1), flooder.write_all(&batch)).await {
+            Ok(result) => result.unwrap(),
+            Err(_) => break,
+        }
+        written += batch.len();
+        assert!(written < 200_000_000, "the server kept reading the pings");
+    }
+    assert!(seen.lock().unwrap().is_empty());
+    // 40 kB to the room: with the pongs owed, over the 64 KiB budget.
+    let mut other = connect(&server).await;
+    let post = format!(
+        r#"{{"type":"POST","meta":{{"correlationId":"p"}},"payload":{{"room":"r","text":"{}","excludeSelf":true}}}}"#,
+        "x".repeat(40_000)
+    );
+    other.send(&post).await;
+    let reply = other.recv_json().await;
+    assert_eq!(reply["type"], "POSTED", "{reply}");
+    within("the slow-consumer report", async {
+        while !seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|e| e.cause == ErrorCause::SlowConsumer)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    drop(flooder);
+}
