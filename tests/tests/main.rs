@@ -30,6 +30,7 @@ mod server_hooks;
 mod server_limits;
 mod server_middleware;
 mod server_pubsub;
+mod server_redis;
 mod server_rpc;
 mod server_services;
 mod server_shutdown;

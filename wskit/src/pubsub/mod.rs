@@ -15,8 +15,13 @@
 mod backend;
 mod memory;
 
+#[cfg(feature = "redis")]
+mod redis;
+
 pub use backend::{
-    ClientId, DEFAULT_MAX_TOPICS_PER_CONNECTION, Frame, FrameSink, MAX_TOPIC_LEN, Matched, PubSub,
-    PubSubError, Publication, Subscriber, check_topic,
+    BusEvent, BusEvents, ClientId, ClusterCount, DEFAULT_MAX_TOPICS_PER_CONNECTION, Frame,
+    FrameSink, MAX_TOPIC_LEN, Matched, PubSub, PubSubError, Publication, Subscriber, check_topic,
 };
 pub use memory::MemoryPubSub;
+#[cfg(feature = "redis")]
+pub use redis::{RedisPubSub, RedisStats};
