@@ -669,3 +669,40 @@ async fn a_node_killed_and_restarted_mid_stream() {
     }
     assert_eq!(a.stats.gaps(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)"]
+async fn two_chat_example_servers_form_one_chat() {
+    let url = shared_redis_url();
+    let prefix = unique_prefix("chat");
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let bus = RedisPubSub::connect(&url).prefix(&prefix);
+        let stats = bus.stats();
+        let server = crate::chat_server::chat_server_on(bus).unwrap();
+        within("the chat server on the bus", stats.subscribed()).await;
+        servers.push(start_server(server).await);
+    }
+    let mut alice = connect_to(servers[0].url("/?access_token=alice-token")).await;
+    let mut bob = connect_to(servers[1].url("/?access_token=bob-token")).await;
+    alice
+        .send(r#"{"type":"JOIN_ROOM","payload":{"roomId":"general"}}"#)
+        .await;
+    // Alice's join has reached her server before Bob's join is published.
+    alice
+        .send(r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"1"},"payload":{"roomId":"general"}}"#)
+        .await;
+    assert_eq!(alice.recv_json().await["type"], "MEMBERS");
+    bob.send(r#"{"type":"JOIN_ROOM","payload":{"roomId":"general"}}"#)
+        .await;
+    assert_eq!(
+        alice.recv().await,
+        r#"{"type":"USER_JOINED","payload":{"roomId":"general","user":"bob"}}"#
+    );
+    bob.send(r#"{"type":"SEND_MESSAGE","payload":{"roomId":"general","text":"hi alice"}}"#)
+        .await;
+    let line =
+        r#"{"type":"NEW_MESSAGE","payload":{"roomId":"general","user":"bob","text":"hi alice"}}"#;
+    assert_eq!(alice.recv().await, line);
+    assert_eq!(bob.recv().await, line);
+}
