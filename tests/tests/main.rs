@@ -19,6 +19,7 @@ mod client_requests;
 mod client_robustness;
 mod client_server;
 mod interop_bun;
+mod interop_redis_bun;
 mod server_auth;
 mod server_axum;
 mod server_bad_input;
