@@ -706,3 +706,56 @@ async fn two_chat_example_servers_form_one_chat() {
     assert_eq!(alice.recv().await, line);
     assert_eq!(bob.recv().await, line);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)"]
+async fn a_node_cut_off_silently_finds_out_reports_the_gap_and_comes_back() {
+    let url = shared_redis_url();
+    let prefix = unique_prefix("silent");
+    let upstream = url
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .to_owned();
+    let proxy = SilentCut::start(&upstream).await;
+    let (probe, mut events) = probe();
+    // A reaches Redis through the proxy, B directly.
+    let bus_a = bus(&proxy.url(), &prefix)
+        .health_check(Duration::from_millis(100))
+        .publish_timeout(Duration::from_millis(500));
+    let mut a = Node::start_with(&probe, bus_a).await;
+    within("A on the bus", a.stats.subscribed()).await;
+    let b = Node::start(&probe, &url, &prefix).await;
+    let (mut a1, mut b1) = (connect(&a.server).await, connect(&b.server).await);
+    join(&mut a1, &mut events, "room").await;
+    join(&mut b1, &mut events, "room").await;
+    b1.send(&post("room", "before", false)).await;
+    own_copy_and_reply(&mut b1, &new_message("before")).await;
+    assert_eq!(a1.recv().await, new_message("before"));
+
+    // The network between A and Redis goes silent: no close, no error, just nothing.
+    proxy.set_cut(true);
+    eventually("A to notice", || !a.stats.is_subscribed()).await;
+    // Meanwhile B's publications reach B's subscribers, and are lost for A's (at most once).
+    b1.send(&post("room", "lost for A", false)).await;
+    own_copy_and_reply(&mut b1, &new_message("lost for A")).await;
+
+    proxy.set_cut(false);
+    eventually("the gap to be counted", || a.stats.gaps() == 1).await;
+    within("A on the bus again", a.stats.subscribed()).await;
+    b1.send(&post("room", "after", false)).await;
+    own_copy_and_reply(&mut b1, &new_message("after")).await;
+    assert_eq!(a1.recv().await, new_message("after"));
+    let reported = a.bus_events();
+    assert!(
+        reported.iter().any(
+            |(_, e)| matches!(e, BusEvent::Disconnected { reason } if reason.contains("PING"))
+        ),
+        "{reported:?}"
+    );
+    assert!(
+        reported
+            .iter()
+            .any(|(_, e)| matches!(e, BusEvent::Gap { .. })),
+        "{reported:?}"
+    );
+}

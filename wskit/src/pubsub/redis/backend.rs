@@ -51,8 +51,9 @@ const DEFAULT_MAX_QUEUED: usize = 100_000;
 ///   as `UNAVAILABLE` through `?`) and the server reports it to its error hooks
 ///   ([`BusEvent::PublishFailed`](super::super::BusEvent::PublishFailed)); local subscribers do
 ///   not get it either (delivery comes only from the bus).
-/// - *The subscriber connection drops* (Redis restarted, `CLIENT KILL`, network): it is
-///   reconnected with backoff and subscribes again; what the cluster published meanwhile is
+/// - *The subscriber connection drops* (Redis restarted, `CLIENT KILL`, network; a silent one is
+///   found by a `PING` every 5 s, [`RedisPubSub::health_check`]): it is reconnected with backoff
+///   and subscribes again; what the cluster published meanwhile is
 ///   lost for this node (delivery is at most once), and the node reports the gap:
 ///   [`BusEvent::Gap`](super::super::BusEvent::Gap) to the error hooks, and
 ///   [`RedisStats::gaps`].
@@ -114,6 +115,7 @@ impl RedisPubSub {
                 publish_timeout: Duration::from_secs(5),
                 backoff_min: Duration::from_millis(100),
                 backoff_max: Duration::from_secs(5),
+                health_every: Duration::from_secs(5),
                 max_queued: DEFAULT_MAX_QUEUED,
             },
             local: Arc::new(MemoryPubSub::new()),
@@ -147,6 +149,14 @@ impl RedisPubSub {
     pub fn reconnect_backoff(mut self, min: Duration, max: Duration) -> Self {
         self.options.backoff_min = min;
         self.options.backoff_max = max.max(min);
+        self
+    }
+
+    /// How often the subscriber connection is checked with a `PING` (default every 5 s; no
+    /// answer within the publish timeout counts as a lost connection). A connection that died
+    /// without a word (a network partition, a host gone) is found this way.
+    pub fn health_check(mut self, every: Duration) -> Self {
+        self.options.health_every = every.max(Duration::from_millis(10));
         self
     }
 

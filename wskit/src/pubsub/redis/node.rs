@@ -24,6 +24,8 @@ pub(super) struct Options {
     pub publish_timeout: Duration,
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// How often the subscriber connection is checked with a PING.
+    pub health_every: Duration,
     pub max_queued: usize,
 }
 

@@ -25,7 +25,7 @@ pub(super) async fn run(node: Arc<Node>, client: redis::Client, pattern: String)
             _ = node.stop.cancelled() => break,
             attempt = connect(&node, &client, &pattern) => attempt,
         };
-        let mut pubsub = match attempt {
+        let pubsub = match attempt {
             Ok(pubsub) => pubsub,
             Err(why) => {
                 if off_since.is_none() {
@@ -53,25 +53,38 @@ pub(super) async fn run(node: Arc<Node>, client: redis::Client, pattern: String)
             node.events.report(BusEvent::Gap { missed_ms });
         }
         node.stats.set_subscribed(true);
-        let mut messages = pubsub.on_message();
-        loop {
-            let msg = tokio::select! {
-                biased;
-                _ = node.stop.cancelled() => None,
-                msg = messages.next() => msg,
-            };
-            match msg {
-                Some(msg) => on_message(&node, &msg),
-                None => break,
+        // A connection that died without a word (no RST: a partition, a host gone) is found by
+        // a PING every few seconds; the messages keep flowing meanwhile.
+        let (mut sink, mut messages) = pubsub.split();
+        let (every, timeout) = (node.options.health_every, node.options.publish_timeout);
+        let health = async move {
+            loop {
+                tokio::time::sleep(every).await;
+                match tokio::time::timeout(timeout, sink.ping::<redis::Value>()).await {
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => return format!("PING failed: {e}"),
+                    Err(_) => return format!("no answer to PING within {timeout:?}"),
+                }
             }
-        }
+        };
+        tokio::pin!(health);
+        let reason = loop {
+            tokio::select! {
+                biased;
+                _ = node.stop.cancelled() => break None,
+                msg = messages.next() => match msg {
+                    Some(msg) => on_message(&node, &msg),
+                    None => break Some("the subscriber connection was closed".to_owned()),
+                },
+                why = &mut health => break Some(why),
+            }
+        };
         drop(messages);
         node.stats.set_subscribed(false);
-        if node.stop.is_cancelled() {
+        let Some(reason) = reason else {
             break;
-        }
+        };
         off_since = Some(Instant::now());
-        let reason = "the subscriber connection was closed".to_owned();
         tracing::warn!("Redis pub/sub: {reason}; reconnecting");
         node.events.report(BusEvent::Disconnected { reason });
     }
