@@ -30,8 +30,10 @@ fifo) PRIO=(chrt --reset-on-fork -f 1) ;;
 other) PRIO=(chrt -o 0) ;;
 *) echo "SCHED must be fifo or other" >&2; exit 1 ;;
 esac
-SERVERS=${SERVERS:-"echo echo-batch raw-pubsub wskit wskit-redis ws-kit-bun"}
-SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k pubrate-200 idle-10k"}
+# client-raw and client-wskit are load generators, not servers: in the client-* scenarios both
+# drive the wskit server, one with raw frames and one through wskit's generated client.
+SERVERS=${SERVERS:-"echo echo-batch raw-pubsub wskit wskit-redis ws-kit-bun client-raw client-wskit"}
+SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k pubrate-200 idle-10k client-w1 client-w16"}
 # The Redis of the wskit-redis cluster (two wskit servers through RedisPubSub).
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 OUT_MD=${OUT_MD:-BENCHMARKS.md}
@@ -102,7 +104,7 @@ start_server() {
     echo) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" >"$log" 2>&1 & ;;
     echo-batch) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" --batch >"$log" 2>&1 & ;;
     raw-pubsub) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/raw_pubsub" >"$log" 2>&1 & ;;
-    wskit) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
+    wskit | client-raw | client-wskit) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
     wskit-redis) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" --redis "$REDIS_URL" --prefix "$prefix" >"$log" 2>&1 & ;;
     ws-kit-bun) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
@@ -145,6 +147,7 @@ servers_for() {
     fanout-10k) echo "raw-pubsub wskit wskit-redis ws-kit-bun" ;;
     pubrate-200) echo "wskit wskit-redis" ;;
     idle-10k) echo "echo wskit ws-kit-bun" ;;
+    client-*) echo "client-raw client-wskit" ;;
     *) echo "echo echo-batch wskit ws-kit-bun" ;;
     esac
 }
@@ -159,6 +162,8 @@ run_one() {
     fanout-10k) loadgen "${labels[@]}" --mode fanout --subs 10000 --rounds 50 --duration "$DURATION" ;;
     pubrate-200) loadgen "${labels[@]}" --mode pubrate --subs 200 --window 64 --duration "$DURATION" --warmup "$WARMUP" ;;
     idle-10k) loadgen "${labels[@]}" --mode idle --conns 10000 --settle 2 ;;
+    client-w1) loadgen "${labels[@]}" --mode rpc --client "${server#client-}" --conns 50 --window 1 --frame-bytes 64 --duration "$DURATION" --warmup "$WARMUP" ;;
+    client-w16) loadgen "${labels[@]}" --mode rpc --client "${server#client-}" --conns 50 --window 16 --frame-bytes 64 --duration "$DURATION" --warmup "$WARMUP" ;;
     *) echo "unknown scenario $scenario" >&2; return 1 ;;
     esac
 }

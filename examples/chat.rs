@@ -8,6 +8,8 @@
 //! {"type":"LIST_MEMBERS","meta":{"correlationId":"1"},"payload":{"roomId":"general"}}
 //! ```
 //!
+//! The same port serves the browser chat page: open http://127.0.0.1:3000/ (`examples/web`).
+//!
 //! Set `WSKIT_ADDR` to listen elsewhere (`WSKIT_ADDR=127.0.0.1:0` picks a free port).
 //!
 //! Several chat servers form one chat through Redis with `--redis URL` (or `REDIS_URL`):
@@ -45,6 +47,7 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let local = listener.local_addr()?;
     println!("chat server on ws://{local}  (Ctrl-C or SIGTERM to stop)");
+    println!("the chat page: http://{local}/");
     println!("tokens: alice-token, bob-token, carol-token; try:");
     println!("  websocat 'ws://{local}/?access_token=alice-token'");
     println!(r#"  {{"type":"JOIN_ROOM","payload":{{"roomId":"general"}}}}"#);

@@ -25,5 +25,12 @@ wskit::protocol! {
         /// drops while it is in flight.
         #[idempotent]
         rpc ListMembers(room_id: String) -> Members { room_id: String, members: Vec<String> }
+        /// One line of a room's history.
+        type Line { user: String, text: String }
+        /// The last lines said in a room (at most 100, oldest first), with progress updates
+        /// while they are gathered. A read, so idempotent.
+        #[idempotent]
+        rpc History(room_id: String) -> HistoryPage { room_id: String, lines: Vec<Line> }
+            progress HistoryProgress { done: u32, total: u32 }
     }
 }

@@ -1,7 +1,7 @@
 //! The chat server's handlers and configuration (used by `chat.rs`, and by the integration test
 //! that checks the README's walkthrough).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use crate::chat_protocol::*;
@@ -57,6 +57,35 @@ impl Rooms {
     }
 }
 
+/// How many lines of each room's history the server keeps.
+pub const HISTORY_LINES: usize = 100;
+
+/// History is sent in pages of this many lines, with a progress update after each.
+const HISTORY_PAGE: usize = 5;
+
+/// The last [`HISTORY_LINES`] lines of each room, oldest first.
+#[derive(Default)]
+struct Transcripts(Mutex<HashMap<String, VecDeque<Line>>>);
+
+impl Transcripts {
+    fn push(&self, room: &str, line: Line) {
+        let mut rooms = self.0.lock().unwrap();
+        let lines = rooms.entry(room.to_owned()).or_default();
+        if lines.len() == HISTORY_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+
+    fn lines(&self, room: &str) -> Vec<Line> {
+        let rooms = self.0.lock().unwrap();
+        rooms
+            .get(room)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
 /// The topic of a room.
 fn topic(room_id: &str) -> String {
     format!("room:{room_id}")
@@ -64,6 +93,7 @@ fn topic(room_id: &str) -> String {
 
 pub struct ChatServer {
     rooms: Arc<Rooms>,
+    history: Transcripts,
 }
 
 impl ChatHandler for ChatServer {
@@ -118,6 +148,13 @@ impl ChatHandler for ChatServer {
         if msg.text.trim().is_empty() {
             return Err(Error::invalid_argument("empty message"));
         }
+        self.history.push(
+            &msg.room_id,
+            Line {
+                user: user.clone(),
+                text: msg.text.clone(),
+            },
+        );
         let line = NewMessage {
             room_id: msg.room_id.clone(),
             user,
@@ -143,6 +180,30 @@ impl ChatHandler for ChatServer {
             members,
         })
     }
+
+    async fn history(
+        &self,
+        ctx: RpcContext<User, History>,
+        req: History,
+    ) -> Result<HistoryPage, Error> {
+        let all = self.history.lines(&req.room_id);
+        let total = all.len() as u32;
+        let mut lines = Vec::with_capacity(all.len());
+        ctx.progress(HistoryProgress { done: 0, total });
+        for page in all.chunks(HISTORY_PAGE) {
+            // Stands in for reading a slow store, so that a page's progress bar can be seen.
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            lines.extend_from_slice(page);
+            ctx.progress(HistoryProgress {
+                done: lines.len() as u32,
+                total,
+            });
+        }
+        Ok(HistoryPage {
+            room_id: req.room_id,
+            lines,
+        })
+    }
 }
 
 /// The chat server: rooms through pub/sub, `LIST_MEMBERS`, token auth, a rate limit.
@@ -159,6 +220,7 @@ pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>
         .pubsub(pubsub)
         .service(Chat::server(ChatServer {
             rooms: rooms.clone(),
+            history: Transcripts::default(),
         }))
         // The token comes as `?access_token=` or as a `bearer.<token>` subprotocol.
         .auth(|req: &http::Request<()>| {
@@ -200,6 +262,8 @@ pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>
             }
         })
         .on_error(|e| tracing::warn!(cause = ?e.cause, code = %e.error.code, "request failed"))
+        // Plain HTTP on the same port: the browser chat page (examples/web).
+        .http_handler(page::serve)
         // 20 frames at once, then 5 per second, per connection.
         .middleware(RateLimit::per_connection(20, 5.0))
         // Browsers: only pages served from this machine (another site's page is refused with
@@ -215,4 +279,45 @@ pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>
             })
         }))
         .build()
+}
+
+/// The browser chat page (`examples/web`: `index.html` and the bundled client), embedded so that
+/// `cargo run --example chat` serves it with nothing installed; and `/whoami`, which tells the
+/// page whose token it holds (a browser does not see why an upgrade was refused).
+mod page {
+    use super::TOKENS;
+    use wskit::server::{auth, http};
+
+    const INDEX: &str = include_str!("web/index.html");
+    const SCRIPT: &str = include_str!("web/dist/chat.js");
+
+    fn respond(status: u16, content_type: &str, body: &str) -> http::Response<Vec<u8>> {
+        http::Response::builder()
+            .status(status)
+            .header("content-type", content_type)
+            .header("cache-control", "no-cache")
+            .header("x-content-type-options", "nosniff")
+            .body(body.as_bytes().to_vec())
+            .expect("a valid response")
+    }
+
+    /// `GET /`, `/chat.js`, `/whoami` (token as for the WebSocket: query, subprotocol or
+    /// `Authorization: Bearer`); anything else is 404, other methods 405.
+    pub async fn serve(req: http::Request<()>) -> http::Response<Vec<u8>> {
+        if req.method() != http::Method::GET && req.method() != http::Method::HEAD {
+            return respond(405, "text/plain; charset=utf-8", "Method Not Allowed");
+        }
+        match req.uri().path() {
+            "/" | "/index.html" => respond(200, "text/html; charset=utf-8", INDEX),
+            "/chat.js" => respond(200, "text/javascript; charset=utf-8", SCRIPT),
+            "/whoami" => {
+                let token = auth::token(&req);
+                match TOKENS.iter().find(|(t, _)| Some(*t) == token.as_deref()) {
+                    Some((_, name)) => respond(200, "text/plain; charset=utf-8", name),
+                    None => respond(401, "text/plain; charset=utf-8", "Unauthorized"),
+                }
+            }
+            _ => respond(404, "text/plain; charset=utf-8", "Not Found"),
+        }
+    }
 }

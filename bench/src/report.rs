@@ -150,6 +150,14 @@ pub mod names {
     pub const IDLE: &str = "idle-10k";
     /// Publications per second: one publisher, 200 subscribers.
     pub const PUBRATE: &str = "pubrate-200";
+    /// The load generator's raw client against the wskit server (client scenarios).
+    pub const CLIENT_RAW: &str = "client-raw";
+    /// wskit's generated client against the wskit server (client scenarios).
+    pub const CLIENT_WSKIT: &str = "client-wskit";
+    /// Client scenario: small rpc, C=50 W=1.
+    pub const CLIENT_W1: &str = "client-w1";
+    /// Client scenario: small rpc, C=50 W=16.
+    pub const CLIENT_W16: &str = "client-w16";
 }
 
 /// The targets, computed from the medians of `runs`, then informational rows
@@ -157,59 +165,72 @@ pub mod names {
 pub fn targets(runs: &Runs) -> Vec<Target> {
     use names::*;
     let m = |scenario, server, path| runs.median(scenario, server, path);
+    // Server CPU per reply (core-seconds per message).
+    let cpu_per_msg = |scenario, server| {
+        ratio(
+            m(scenario, server, "cpu.server"),
+            m(scenario, server, "msgs_per_s"),
+        )
+    };
+    let ratio_of =
+        |scenario: &'static str, a: &'static str, b: &'static str, path: &'static str| {
+            ratio(m(scenario, a, path), m(scenario, b, path))
+        };
     vec![
         Target {
             what: format!("{RPC_SMALL_W16}: {WSKIT} / {ECHO_BATCH} msgs/s"),
-            measured: ratio(
-                m(RPC_SMALL_W16, WSKIT, "msgs_per_s"),
-                m(RPC_SMALL_W16, ECHO_BATCH, "msgs_per_s"),
-            ),
-            goal: Goal::AtLeast(0.5),
+            measured: ratio_of(RPC_SMALL_W16, WSKIT, ECHO_BATCH, "msgs_per_s"),
+            goal: Goal::AtLeast(0.9),
         },
         Target {
-            what: format!("{RPC_SMALL_W16}: {WSKIT} / {WS_KIT_BUN} msgs/s"),
-            measured: ratio(
-                m(RPC_SMALL_W16, WSKIT, "msgs_per_s"),
-                m(RPC_SMALL_W16, WS_KIT_BUN, "msgs_per_s"),
-            ),
-            goal: Goal::AtLeast(10.0),
-        },
-        Target {
-            what: format!("{RPC_SMALL_W16}: {WSKIT} p99 / {WS_KIT_BUN} p99"),
-            measured: ratio(
-                m(RPC_SMALL_W16, WSKIT, "latency.p99_us"),
-                m(RPC_SMALL_W16, WS_KIT_BUN, "latency.p99_us"),
-            ),
-            goal: Goal::AtMost(0.1),
+            what: format!("{RPC_SMALL_W16}: {WSKIT} p99 / {ECHO_BATCH} p99"),
+            measured: ratio_of(RPC_SMALL_W16, WSKIT, ECHO_BATCH, "latency.p99_us"),
+            goal: Goal::AtMost(1.5),
         },
         Target {
             what: format!("{RPC_SMALL_W1}: {WSKIT} / {ECHO} msgs/s"),
-            measured: ratio(
-                m(RPC_SMALL_W1, WSKIT, "msgs_per_s"),
-                m(RPC_SMALL_W1, ECHO, "msgs_per_s"),
-            ),
-            goal: Goal::AtLeast(0.9),
+            measured: ratio_of(RPC_SMALL_W1, WSKIT, ECHO, "msgs_per_s"),
+            goal: Goal::AtLeast(0.95),
+        },
+        Target {
+            what: format!("{RPC_16K}: {WSKIT} / {ECHO} server CPU per request"),
+            measured: ratio(cpu_per_msg(RPC_16K, WSKIT), cpu_per_msg(RPC_16K, ECHO)),
+            goal: Goal::AtMost(1.3),
+        },
+        Target {
+            what: format!("{FANOUT}: {WSKIT} / {RAW_PUBSUB} deliveries/s"),
+            measured: ratio_of(FANOUT, WSKIT, RAW_PUBSUB, "deliveries_per_s"),
+            goal: Goal::AtLeast(0.95),
         },
         Target {
             what: format!("{IDLE}: {WSKIT} KiB per connection"),
             measured: m(IDLE, WSKIT, "kib_per_conn"),
-            goal: Goal::AtMost(8.0),
+            goal: Goal::AtMost(2.0),
+        },
+        Target {
+            what: format!("{CLIENT_W16}: {CLIENT_WSKIT} / {CLIENT_RAW} msgs/s"),
+            measured: ratio_of(CLIENT_W16, CLIENT_WSKIT, CLIENT_RAW, "msgs_per_s"),
+            goal: Goal::AtLeast(0.8),
+        },
+        Target {
+            what: format!("{CLIENT_W1}: {CLIENT_WSKIT} / {CLIENT_RAW} msgs/s"),
+            measured: ratio_of(CLIENT_W1, CLIENT_WSKIT, CLIENT_RAW, "msgs_per_s"),
+            goal: Goal::Info("(W=1)"),
+        },
+        Target {
+            what: format!("{RPC_SMALL_W16}: {WSKIT} / {WS_KIT_BUN} msgs/s"),
+            measured: ratio_of(RPC_SMALL_W16, WSKIT, WS_KIT_BUN, "msgs_per_s"),
+            goal: Goal::Info("(ws-kit on Bun)"),
         },
         Target {
             what: format!("{FANOUT}: {WSKIT} / {WS_KIT_BUN} deliveries/s"),
-            measured: ratio(
-                m(FANOUT, WSKIT, "deliveries_per_s"),
-                m(FANOUT, WS_KIT_BUN, "deliveries_per_s"),
-            ),
-            goal: Goal::AtLeast(3.0),
+            measured: ratio_of(FANOUT, WSKIT, WS_KIT_BUN, "deliveries_per_s"),
+            goal: Goal::Info("(ws-kit on Bun)"),
         },
         Target {
-            what: format!("{FANOUT}: {WSKIT} / {RAW_PUBSUB} deliveries/s"),
-            measured: ratio(
-                m(FANOUT, WSKIT, "deliveries_per_s"),
-                m(FANOUT, RAW_PUBSUB, "deliveries_per_s"),
-            ),
-            goal: Goal::Info("(floor)"),
+            what: format!("{IDLE}: {WS_KIT_BUN} KiB per connection"),
+            measured: m(IDLE, WS_KIT_BUN, "kib_per_conn"),
+            goal: Goal::Info("(ws-kit on Bun)"),
         },
     ]
 }
@@ -250,24 +271,59 @@ mod tests {
     fn targets_compare_medians_and_report_missing_runs() {
         use names::*;
         let text = [
-            line(WSKIT, RPC_SMALL_W16, 600.0, 10.0),
+            line(WSKIT, RPC_SMALL_W16, 950.0, 10.0),
             line(ECHO_BATCH, RPC_SMALL_W16, 1000.0, 5.0),
             line(WS_KIT_BUN, RPC_SMALL_W16, 50.0, 200.0),
         ]
         .join("\n");
         let t = targets(&Runs::parse(&text).unwrap());
-        assert_eq!(t[0].measured, Some(0.6));
-        assert_eq!(t[0].met(), Some(true));
-        assert_eq!(t[1].measured, Some(12.0));
-        assert_eq!(t[2].measured, Some(0.05));
-        assert_eq!(t[2].met(), Some(true));
+        let find = |what: String| t.iter().find(|t| t.what == what).unwrap();
+        let w16 = find(format!("{RPC_SMALL_W16}: {WSKIT} / {ECHO_BATCH} msgs/s"));
+        assert_eq!(w16.measured, Some(0.95));
+        assert_eq!(w16.met(), Some(true));
+        let p99 = find(format!("{RPC_SMALL_W16}: {WSKIT} p99 / {ECHO_BATCH} p99"));
+        assert_eq!(p99.measured, Some(2.0));
+        assert_eq!(p99.met(), Some(false));
+        let bun = find(format!("{RPC_SMALL_W16}: {WSKIT} / {WS_KIT_BUN} msgs/s"));
+        assert_eq!(bun.measured, Some(19.0));
+        assert_eq!(bun.met(), None);
         // No W=1 runs: nothing measured, nothing claimed.
-        assert_eq!(t[3].measured, None);
-        assert_eq!(t[3].met(), None);
+        let w1 = find(format!("{RPC_SMALL_W1}: {WSKIT} / {ECHO} msgs/s"));
+        assert_eq!(w1.measured, None);
+        assert_eq!(w1.met(), None);
     }
 
     #[test]
-    fn fanout_floor_row_is_the_ratio_to_raw_pubsub_and_never_met_or_missed() {
+    fn cpu_per_request_and_client_ratios() {
+        use names::*;
+        let run = |scenario: &str, server: &str, rate: f64, cpu: f64| {
+            serde_json::json!({"server": server, "scenario": scenario, "msgs_per_s": rate, "cpu": {"server": cpu}})
+                .to_string()
+        };
+        let text = [
+            run(RPC_16K, WSKIT, 50_000.0, 0.9),
+            run(RPC_16K, ECHO, 45_000.0, 0.54),
+            run(CLIENT_W16, CLIENT_WSKIT, 70_000.0, 0.5),
+            run(CLIENT_W16, CLIENT_RAW, 100_000.0, 0.5),
+        ]
+        .join("\n");
+        let t = targets(&Runs::parse(&text).unwrap());
+        let find = |what: String| t.iter().find(|t| t.what == what).unwrap();
+        let cpu = find(format!(
+            "{RPC_16K}: {WSKIT} / {ECHO} server CPU per request"
+        ));
+        // (0.9 / 50,000) / (0.54 / 45,000) = 1.5
+        assert!((cpu.measured.unwrap() - 1.5).abs() < 1e-9);
+        assert_eq!(cpu.met(), Some(false));
+        let client = find(format!(
+            "{CLIENT_W16}: {CLIENT_WSKIT} / {CLIENT_RAW} msgs/s"
+        ));
+        assert_eq!(client.measured, Some(0.7));
+        assert_eq!(client.met(), Some(false));
+    }
+
+    #[test]
+    fn fanout_floor_is_the_target_and_bun_is_information() {
         use names::*;
         let fanout = |server: &str, rate: f64| {
             serde_json::json!({"server": server, "scenario": FANOUT, "deliveries_per_s": rate})
@@ -275,7 +331,7 @@ mod tests {
         };
         let text = [
             fanout(RAW_PUBSUB, 400_000.0),
-            fanout(WSKIT, 300_000.0),
+            fanout(WSKIT, 380_000.0),
             fanout(WS_KIT_BUN, 200_000.0),
         ]
         .join("\n");
@@ -284,16 +340,14 @@ mod tests {
             .iter()
             .find(|t| t.what == format!("{FANOUT}: {WSKIT} / {RAW_PUBSUB} deliveries/s"))
             .unwrap();
-        assert_eq!(floor.measured, Some(0.75));
-        assert_eq!(floor.goal, Goal::Info("(floor)"));
-        assert_eq!(floor.met(), None);
-        // The fan-out target is still wskit against ws-kit on Bun.
+        assert_eq!(floor.measured, Some(0.95));
+        assert_eq!(floor.met(), Some(true));
         let bun = t
             .iter()
             .find(|t| t.what == format!("{FANOUT}: {WSKIT} / {WS_KIT_BUN} deliveries/s"))
             .unwrap();
-        assert_eq!(bun.measured, Some(1.5));
-        assert_eq!(bun.met(), Some(false));
+        assert_eq!(bun.measured, Some(1.9));
+        assert_eq!(bun.met(), None);
     }
 
     #[test]

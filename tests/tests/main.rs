@@ -28,6 +28,7 @@ mod server_fast_path;
 mod server_frames;
 mod server_heartbeat;
 mod server_hooks;
+mod server_http_handler;
 mod server_limits;
 mod server_middleware;
 mod server_pubsub;

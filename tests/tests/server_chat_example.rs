@@ -89,3 +89,68 @@ async fn chat_example_refuses_other_sites_pages() {
     connect_to(from("http://localhost")).await;
     connect_to(server.url("/?access_token=alice-token")).await;
 }
+
+/// One plain HTTP exchange with the embedded server: the whole answer, read until it closes.
+async fn http_exchange(addr: std::net::SocketAddr, request: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        tcp.read_to_end(&mut out),
+    )
+    .await
+    .expect("the server closes after its answer")
+    .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The chat example serves its page through `http_handler` on the WebSocket's port: the page,
+/// the bundle, `/whoami`; 404 and 405 otherwise; HEAD without a body; upgrades still work.
+#[tokio::test]
+async fn chat_example_serves_the_page() {
+    let server = start_server(chat_server::chat_server().unwrap()).await;
+    let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+
+    let page = http_exchange(server.addr, &get("/")).await;
+    let (head, body) = page.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(head.contains("content-type: text/html; charset=utf-8"));
+    assert!(head.contains(&format!("content-length: {}", body.len())));
+    assert!(head.contains("connection: close"));
+    assert_eq!(body, include_str!("../../examples/web/index.html"));
+
+    let script = http_exchange(server.addr, &get("/chat.js")).await;
+    assert!(script.starts_with("HTTP/1.1 200 OK\r\n"));
+    assert!(script.ends_with(include_str!("../../examples/web/dist/chat.js")));
+
+    let who = http_exchange(server.addr, &get("/whoami?access_token=carol-token")).await;
+    assert!(
+        who.starts_with("HTTP/1.1 200 OK\r\n") && who.ends_with("\r\n\r\ncarol"),
+        "{who}"
+    );
+    let bad = http_exchange(
+        server.addr,
+        "GET /whoami HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer nope\r\n\r\n",
+    )
+    .await;
+    assert!(bad.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{bad}");
+    let missing = http_exchange(server.addr, &get("/nope")).await;
+    assert!(missing.starts_with("HTTP/1.1 404 Not Found\r\n"));
+    let post = http_exchange(server.addr, "POST / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(post.starts_with("HTTP/1.1 405 Method Not Allowed\r\n"));
+    let head = http_exchange(server.addr, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    assert!(head.ends_with("connection: close\r\n\r\n"), "{head}");
+    assert!(head.contains(&format!(
+        "content-length: {}",
+        include_str!("../../examples/web/index.html").len()
+    )));
+
+    // Upgrades on the same port and path are untouched.
+    let mut alice = connect_to(server.url("/?access_token=alice-token")).await;
+    alice
+        .send(r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"1"},"payload":{"roomId":"none"}}"#)
+        .await;
+    assert!(alice.recv().await.contains(r#""code":"NOT_FOUND""#));
+}

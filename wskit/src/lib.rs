@@ -76,13 +76,31 @@
 //! ```
 //!
 //! See the README for the DSL, the server and the client.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `server` | yes | [`server`], [`pubsub`], and in each `protocol!` the handler trait and service |
+//! | `client` | yes | [`client`], and in each `protocol!` the typed client stub |
+//! | `axum` | no | mounting a server in an axum 0.8 router (implies `server`) |
+//!
+//! A crate that only calls a server (or only serves) can turn the other side off:
+//! `wskit = { version = "0.1", default-features = false, features = ["client"] }`. The message
+//! types, validation, the protocol description and the event enum are generated either way.
 #![warn(missing_docs)]
 
+#[cfg(feature = "client")]
 pub mod client;
+#[cfg(any(feature = "server", feature = "client"))]
 mod clock;
+#[cfg(any(feature = "server", feature = "client"))]
 mod heartbeat;
+#[cfg(any(feature = "server", feature = "client"))]
 mod percent;
+#[cfg(feature = "server")]
 pub mod pubsub;
+#[cfg(feature = "server")]
 pub mod server;
 
 pub use wskit_core::{describe, validate, wire};
@@ -123,24 +141,28 @@ pub use wskit_core::{Issue, Issues, Validate};
 pub use wskit_macros::protocol;
 
 /// Every Rust block of the README, compiled (and run, unless marked `no_run`) as a doctest.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "server", feature = "client"))]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
 /// What generated code reaches the runtime through. Not public API: no stability promise.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "client")]
     pub use crate::client::Client;
+    #[cfg(feature = "server")]
     pub use crate::server::{
         __serve_message as serve_message, __serve_rpc as serve_rpc,
         __serve_unknown as serve_unknown,
     };
+    pub use crate::{__wskit_if_client as if_client, __wskit_if_server as if_server};
     pub use futures_util::future::BoxFuture;
     pub use regex::Regex;
     pub use serde;
     pub use serde_json;
     pub use serde_json::value::RawValue;
     pub use std::sync::LazyLock;
+    pub use wskit_core::__private::*;
     pub use wskit_core::validate::*;
     pub use wskit_core::wire::strict::{deserialize_object, deserialize_unit_variant};
 
@@ -153,8 +175,42 @@ pub mod __private {
 
         /// Handles one inbound text frame as the client's connection task does (replies,
         /// progress, `ERROR`, events, unhandled frames), without a socket.
+        #[cfg(feature = "client")]
         pub fn client_inbound(client: &crate::client::Client, text: &str) {
             client.handle_inbound_text(text);
         }
     }
+}
+
+// What `protocol!` generates for the server (the handler trait, the service) and for the client
+// (the typed stub) is wrapped in these: a proc macro cannot see the features of the crate it
+// expands in, but wskit's own macros can, so a build without the `server` or `client` feature
+// gets neither the code nor errors about the missing module.
+
+#[cfg(feature = "server")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wskit_if_server {
+    ($($item:tt)*) => { $($item)* };
+}
+
+#[cfg(not(feature = "server"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wskit_if_server {
+    ($($item:tt)*) => {};
+}
+
+#[cfg(feature = "client")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wskit_if_client {
+    ($($item:tt)*) => { $($item)* };
+}
+
+#[cfg(not(feature = "client"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wskit_if_client {
+    ($($item:tt)*) => {};
 }

@@ -2,6 +2,7 @@
 //! upgrade URL (`?access_token=..`), the server reads it back.
 
 /// Percent-encodes a query component: every byte but `A-Z a-z 0-9 - _ . ~` as `%XX`.
+#[cfg_attr(not(feature = "client"), allow(dead_code))]
 pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
@@ -16,6 +17,7 @@ pub(crate) fn encode(s: &str) -> String {
 
 /// Decodes a query component: `%XX` escapes and `+` as a space; a malformed escape stays as
 /// written, invalid UTF-8 is replaced.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! loadgen --addr 127.0.0.1:PORT --mode rpc    [--conns 50] [--window 1] [--frame-bytes 64]
-//!                                             [--duration 5] [--warmup 1]
+//!                                             [--duration 5] [--warmup 1] [--client raw|wskit]
 //! loadgen --addr 127.0.0.1:PORT --mode fanout [--subs 10000] [--rounds 20] [--duration 5] [--addr2 127.0.0.1:PORT2]
 //! loadgen --addr 127.0.0.1:PORT --mode pubrate [--subs 200] [--window 64] [--duration 5] [--addr2 ..]
 //! loadgen --addr 127.0.0.1:PORT --mode idle   --pid SERVER_PID [--conns 10000] [--settle 2]
@@ -15,7 +15,10 @@
 //! - rpc: `conns` connections each keep `window` `ECHO` requests in flight, every one with a unique
 //!   correlationId matched on its reply. Throughput counts the replies received during the measured
 //!   `duration` (after `warmup`); latencies (HDR histogram) are those of requests sent and answered
-//!   within it.
+//!   within it. `--client raw` (default) writes the frames itself on tokio-tungstenite and finds
+//!   each reply's id by a substring search; `--client wskit` makes the same calls through wskit's
+//!   generated client (`BenchClient::echo`: a UUID correlationId and a timestamp in meta, the
+//!   reply parsed and validated), `window` calls in flight per connection, to measure the client.
 //! - fanout: `subs` connections subscribe to one topic, then one more connection asks the server to
 //!   publish, round after round, each round waiting until every subscriber has the message.
 //!   Deliveries per second are deliveries over the time from the publish request to the last
@@ -39,6 +42,7 @@ use tokio::task::LocalSet;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use wskit_bench::args::Args;
+use wskit_bench::protocol::{BenchClient, Echo};
 use wskit_bench::stats::{Latencies, rate};
 use wskit_bench::{frames, proc_status, transport};
 
@@ -231,28 +235,64 @@ struct Window {
     end: Instant,
 }
 
+impl Window {
+    /// `duration` long, starting `warmup` from now.
+    fn after(warmup: Duration, duration: Duration) -> Self {
+        let start = Instant::now() + warmup;
+        Window {
+            start,
+            end: start + duration,
+        }
+    }
+}
+
 async fn rpc(args: &Args, target: Target) -> Result<serde_json::Value, BoxError> {
     let conns: usize = args.get("conns", 50)?;
     let window: usize = args.get("window", 1)?;
     let frame_bytes: usize = args.get("frame-bytes", 64)?;
     let duration = Duration::from_secs_f64(args.get("duration", 5.0)?);
     let warmup = Duration::from_secs_f64(args.get("warmup", 1.0)?);
+    let client: String = args.get("client", "raw".to_owned())?;
 
-    let sockets = connect_all(&target, conns).await?;
-    let start = Instant::now() + warmup;
-    let measured = Window {
-        start,
-        end: start + duration,
-    };
     let tally = Rc::new(RpcTally::default());
-    let tasks: Vec<_> = sockets
-        .into_iter()
-        .enumerate()
-        .map(|(i, ws)| {
-            let tally = tally.clone();
-            tokio::task::spawn_local(rpc_connection(i, ws, window, frame_bytes, measured, tally))
-        })
-        .collect();
+    // Connect first, then start the clock: warm-up and measured window follow the set-up.
+    let (measured, tasks): (Window, Vec<tokio::task::JoinHandle<Result<(), BoxError>>>) =
+        match client.as_str() {
+            "raw" => {
+                let sockets = connect_all(&target, conns).await?;
+                let measured = Window::after(warmup, duration);
+                let tasks = sockets
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, ws)| {
+                        let tally = tally.clone();
+                        tokio::task::spawn_local(async move {
+                            rpc_connection(i, ws, window, frame_bytes, measured, tally).await?;
+                            Ok(())
+                        })
+                    })
+                    .collect();
+                (measured, tasks)
+            }
+            "wskit" => {
+                let clients = wskit_connect_all(&target, conns).await?;
+                let measured = Window::after(warmup, duration);
+                // The same text as the raw client's frame of `frame_bytes` carries.
+                let text: Rc<str> = frames::text(&frames::echo_request("0-0", frame_bytes))
+                    .ok_or("echo_request has a text")?
+                    .into();
+                let tasks = clients
+                    .iter()
+                    .flat_map(|client| (0..window).map(move |_| client.clone()))
+                    .map(|client| {
+                        let (tally, text) = (tally.clone(), text.clone());
+                        tokio::task::spawn_local(wskit_caller(client, text, measured, tally))
+                    })
+                    .collect();
+                (measured, tasks)
+            }
+            other => return Err(format!("unknown --client {other:?} (raw, wskit)").into()),
+        };
     // CPU use over the measured window (the connection tasks run while this one sleeps).
     tokio::time::sleep_until(measured.start.into()).await;
     let meter = CpuMeter::start(args.get::<u32>("pid", 0).ok().filter(|&p| p != 0));
@@ -267,6 +307,7 @@ async fn rpc(args: &Args, target: Target) -> Result<serde_json::Value, BoxError>
     let lat = tally.latencies.borrow().summary();
     Ok(json!({
         "mode": "rpc",
+        "client": client,
         "conns": conns,
         "window": window,
         "frame_bytes": frames::echo_request(&format!("{:x}-{:x}", conns, 1_000_000), frame_bytes).len(),
@@ -281,6 +322,68 @@ async fn rpc(args: &Args, target: Target) -> Result<serde_json::Value, BoxError>
         "latency": lat,
         "cpu": cpu,
     }))
+}
+
+/// Opens `n` wskit clients of the bench protocol, `CONNECT_CONCURRENCY` at a time.
+async fn wskit_connect_all(target: &Target, n: usize) -> Result<Vec<BenchClient>, BoxError> {
+    let url = format!("ws://{}{}", target.addr, target.path);
+    let gate = Rc::new(Semaphore::new(CONNECT_CONCURRENCY));
+    let mut tasks = Vec::with_capacity(n);
+    for i in 0..n {
+        let (gate, url) = (gate.clone(), url.clone());
+        tasks.push(tokio::task::spawn_local(async move {
+            let _permit = gate.acquire().await;
+            let client = wskit::client::Client::builder(url)
+                .max_pending(100_000)
+                .build();
+            tokio::time::timeout(WAIT_LIMIT, client.connect())
+                .await
+                .map_err(|_| format!("client {i}: timed out"))?
+                .map_err(|e| format!("client {i}: {e}"))?;
+            Ok::<_, BoxError>(BenchClient::new(client))
+        }));
+    }
+    let mut out = Vec::with_capacity(n);
+    for t in tasks {
+        out.push(t.await??);
+    }
+    Ok(out)
+}
+
+/// One of a wskit client's `window` callers: one `ECHO` call after another until the window
+/// ends (so each connection has `window` requests in flight, as with the raw client).
+async fn wskit_caller(
+    client: BenchClient,
+    text: Rc<str>,
+    measured: Window,
+    tally: Rc<RpcTally>,
+) -> Result<(), BoxError> {
+    while Instant::now() < measured.end {
+        let sent_at = Instant::now();
+        tally.sent.set(tally.sent.get() + 1);
+        let call = client.echo(Echo {
+            text: text.to_string(),
+            n: 1,
+        });
+        let reply = match tokio::time::timeout_at(measured.end.into(), call).await {
+            Err(_) => break,
+            Ok(reply) => reply,
+        };
+        let now = Instant::now();
+        match reply {
+            Ok(reply) if reply.n == 1 => {
+                if now >= measured.start && now <= measured.end {
+                    tally.replies.set(tally.replies.get() + 1);
+                    if sent_at >= measured.start {
+                        tally.latencies.borrow_mut().record(now - sent_at);
+                    }
+                }
+            }
+            Ok(_) => tally.unmatched.set(tally.unmatched.get() + 1),
+            Err(_) => tally.errors.set(tally.errors.get() + 1),
+        }
+    }
+    Ok(())
 }
 
 /// One connection of an rpc run: keeps `window` requests in flight until the window ends.

@@ -74,6 +74,12 @@ fn describe(server: &str) -> &'static str {
         names::WSKIT_REDIS => {
             "two wskit servers on one core, one cluster through Redis, connections alternating between them"
         }
+        names::CLIENT_RAW => {
+            "raw tokio-tungstenite client: frames written by hand, replies matched by substring"
+        }
+        names::CLIENT_WSKIT => {
+            "wskit's generated client (`BenchClient::echo`; its frames carry a UUID correlationId and a timestamp)"
+        }
         _ => "",
     }
 }
@@ -129,6 +135,14 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
             "Small validated rpc, C=50, W=16 in flight per connection",
         ),
         (names::RPC_16K, "16 KiB rpc, C=50, W=1"),
+        (
+            names::CLIENT_W1,
+            "The client: small rpc through wskit's generated client and through raw frames, against the wskit server, C=50, W=1 (the CPU that matters is the load generator's: it is the client)",
+        ),
+        (
+            names::CLIENT_W16,
+            "The client: the same, W=16 in flight per connection",
+        ),
     ];
     for (scenario, title) in rpc {
         let servers = runs.servers(scenario);

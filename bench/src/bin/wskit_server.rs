@@ -12,21 +12,8 @@
 
 use wskit::server::{PublishOptions, RpcContext, Server};
 use wskit_bench::args::Args;
+use wskit_bench::protocol::*;
 use wskit_bench::transport;
-
-wskit::protocol! {
-    /// The benchmark protocol.
-    pub protocol Bench {
-        /// The small (and 16 KiB) validated rpc: answered with its text and number.
-        rpc Echo(#[validate(length(min = 1, max = 65536))] text: String, n: i64) -> EchoReply { text: String, n: i64 }
-        /// Subscribes the connection to a topic.
-        rpc Subscribe(topic: String) -> Subscribed { topic: String }
-        /// Publishes `News { text }` to a topic; answers how many subscribers matched.
-        rpc Publish(topic: String, #[validate(length(max = 65536))] text: String) -> Published { matched: u64 }
-        /// What subscribers receive.
-        event News { text: String }
-    }
-}
 
 /// The bench handlers.
 struct App;

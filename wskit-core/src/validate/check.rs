@@ -15,7 +15,8 @@ pub fn unknown_key(path: &Path<'_>, issues: &mut Issues) {
 /// `length(min, max)` on a string: counted in characters.
 ///
 /// ```
-/// use wskit::validate::{check_str_length, Issues, Path};
+/// use wskit::__private::check_str_length;
+/// use wskit::validate::{Issues, Path};
 /// let mut issues = Issues::new();
 /// check_str_length("ab", Some(3), None, &Path::root("payload"), &mut issues);
 /// assert_eq!(issues.to_string(), "payload: must have at least 3 characters");
@@ -37,7 +38,8 @@ pub fn check_str_length(
 /// `length(min, max)` on a collection: counted in items (or entries of a map).
 ///
 /// ```
-/// use wskit::validate::{check_len, Issues, Path};
+/// use wskit::__private::check_len;
+/// use wskit::validate::{Issues, Path};
 /// let mut issues = Issues::new();
 /// check_len(5, None, Some(2), &Path::root("payload"), &mut issues);
 /// assert_eq!(issues.to_string(), "payload: must have at most 2 items");
@@ -75,7 +77,8 @@ fn bounds(
 /// `range(min, max)` on a number, both ends inclusive.
 ///
 /// ```
-/// use wskit::validate::{check_range, Issues, Path};
+/// use wskit::__private::check_range;
+/// use wskit::validate::{Issues, Path};
 /// let mut issues = Issues::new();
 /// check_range(101.0, Some(0.0), Some(100.0), &Path::root("payload"), &mut issues);
 /// assert_eq!(issues.to_string(), "payload: must be at most 100");
@@ -98,7 +101,8 @@ pub fn check_range(
 /// `pattern = "..."`: the whole of `regex` as declared is shown in the message.
 ///
 /// ```
-/// use wskit::validate::{check_pattern, Issues, Path};
+/// use wskit::__private::check_pattern;
+/// use wskit::validate::{Issues, Path};
 /// let re = regex::Regex::new("^[a-z]+$").unwrap();
 /// let mut issues = Issues::new();
 /// check_pattern("A1", &re, &Path::root("payload"), &mut issues);
@@ -113,7 +117,8 @@ pub fn check_pattern(value: &str, regex: &Regex, path: &Path<'_>, issues: &mut I
 /// `email`: one `@`, no spaces, a dot in the domain.
 ///
 /// ```
-/// use wskit::validate::{check_email, Issues, Path};
+/// use wskit::__private::check_email;
+/// use wskit::validate::{Issues, Path};
 /// let mut issues = Issues::new();
 /// check_email("ada@example.com", &Path::root("p"), &mut issues);
 /// check_email("ada@", &Path::root("p"), &mut issues);
@@ -132,7 +137,8 @@ pub fn check_email(value: &str, path: &Path<'_>, issues: &mut Issues) {
 /// `url`: an absolute URL with a scheme and a host, no spaces.
 ///
 /// ```
-/// use wskit::validate::{check_url, Issues, Path};
+/// use wskit::__private::check_url;
+/// use wskit::validate::{Issues, Path};
 /// let mut issues = Issues::new();
 /// check_url("https://example.com/a?b", &Path::root("p"), &mut issues);
 /// check_url("example.com", &Path::root("p"), &mut issues);
@@ -151,7 +157,8 @@ pub fn check_url(value: &str, path: &Path<'_>, issues: &mut Issues) {
 /// `uuid`: the 8-4-4-4-12 hexadecimal form.
 ///
 /// ```
-/// use wskit::validate::{check_uuid, Issues, Path};
+/// use wskit::__private::check_uuid;
+/// use wskit::validate::{Issues, Path};
 /// let mut issues = Issues::new();
 /// check_uuid("67e55044-10b1-426f-9247-bb680e5fe0c8", &Path::root("p"), &mut issues);
 /// check_uuid("67e55044", &Path::root("p"), &mut issues);
@@ -172,7 +179,8 @@ pub fn check_uuid(value: &str, path: &Path<'_>, issues: &mut Issues) {
 /// `custom = path::to::function`: the user's function returns `Err(message)` for a bad value.
 ///
 /// ```
-/// use wskit::validate::{check_custom, Issues, Path};
+/// use wskit::__private::check_custom;
+/// use wskit::validate::{Issues, Path};
 /// fn even(v: &u32) -> Result<(), String> {
 ///     if v % 2 == 0 { Ok(()) } else { Err("must be even".into()) }
 /// }

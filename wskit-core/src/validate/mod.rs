@@ -1,5 +1,6 @@
-//! Validation: the issue type, decoding that reports every issue of a payload at once, and the
-//! constraint checks that generated code calls.
+//! Validation: the issue type and decoding that reports every issue of a payload at once. The
+//! constraint checks that generated code calls are not part of the public API: generated code
+//! reaches them through `wskit::__private`.
 //!
 //! Decoding is strict, as PROTOCOL.md section 1 asks: unknown keys, missing required keys and
 //! wrong types are issues, each with a JSON path such as `payload.userId` or `payload.tags[2]`.
@@ -9,6 +10,5 @@ pub(crate) mod decode;
 pub(crate) mod issues;
 
 pub use crate::wire::decode::{decode_meta, decode_payload};
-pub use check::*;
-pub use decode::{Decode, decode_with_serde, field, object_entries};
+pub use decode::{Decode, decode_with_serde, field};
 pub use issues::{Issue, Issues, Path, Validate};

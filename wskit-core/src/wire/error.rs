@@ -247,16 +247,21 @@ impl Error {
         self
     }
 
-    /// The error as it answers a frame of type `wire_type` that carried no correlationId
-    /// (an `ERROR` frame): `details.type` names that type, so a client can tell which of its
-    /// sends failed (PROTOCOL.md section 3). Details the error already has are kept, and a
-    /// `type` the handler set itself wins.
+    /// The error as it answers a frame of type `wire_type` with correlationId
+    /// `correlation_id`. An answer without a correlationId (an `ERROR` frame) gets
+    /// `details.type` naming the frame's type, so a client can tell which of its sends failed
+    /// (PROTOCOL.md section 3); details the error already has are kept, and a `type` the handler
+    /// set itself wins. An `RPC_ERROR` (with a correlationId), or an answer to a frame whose type
+    /// is unknown, is left as it is. The one place this rule lives: the server's error answers
+    /// and a handler's `RpcContext::error` both go through it.
     #[doc(hidden)]
-    pub fn answering(mut self, wire_type: &str) -> Self {
-        let details = self.details.get_or_insert_with(Box::default);
-        details
-            .entry("type")
-            .or_insert_with(|| Value::String(wire_type.to_owned()));
+    pub fn answering(mut self, wire_type: Option<&str>, correlation_id: Option<&str>) -> Self {
+        if let (Some(wire_type), None) = (wire_type, correlation_id) {
+            let details = self.details.get_or_insert_with(Box::default);
+            details
+                .entry("type")
+                .or_insert_with(|| Value::String(wire_type.to_owned()));
+        }
         self
     }
 }

@@ -99,6 +99,8 @@ pub fn generate(p: &Protocol) -> TokenStream {
             }
         }
 
+        // Only with wskit's `client` feature: `if_client!` keeps or drops it.
+        ::wskit::__private::if_client! {
         #[doc = #client_doc]
         #[derive(::std::clone::Clone)]
         #vis struct #client {
@@ -128,6 +130,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
             fn from(client: ::wskit::client::Client) -> Self {
                 #client::new(client)
             }
+        }
         }
     }
 }

@@ -66,7 +66,8 @@ pub fn generate(p: &Protocol) -> TokenStream {
     let service_doc =
         format!(" The handlers of [`{proto}`] ready to be served: made by [`{proto}::server`].");
     let server_doc = " Serves this protocol with `handler`: add the result to a server.";
-    quote! {
+    // Only with wskit's `server` feature: `if_server!` keeps or drops it.
+    quote! { ::wskit::__private::if_server! {
         #[doc = #handler_doc]
         #vis trait #handler: ::std::marker::Send + ::std::marker::Sync + 'static {
             /// The connection data produced by authentication (`()` if none).
@@ -112,5 +113,5 @@ pub fn generate(p: &Protocol) -> TokenStream {
                 }
             }
         }
-    }
+    }}
 }

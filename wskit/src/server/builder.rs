@@ -18,6 +18,7 @@ use super::connection::Connection;
 use super::hooks::{self, Hooks};
 use super::limits::{Limits, SlowConsumerPolicy};
 use super::middleware::{Chain, Middleware};
+use super::plain::{self, HttpFn};
 use super::report::{ErrorEvent, ErrorHook, HookEvents};
 use super::runtime::{PendingUpgrades, Runtime};
 use super::serve::Server;
@@ -88,6 +89,7 @@ impl<D: Send + Sync + 'static> Server<D> {
             pubsub: None,
             subprotocols: Vec::new(),
             origins: auth::OriginPolicy::Any,
+            http: None,
         }
     }
 }
@@ -107,6 +109,7 @@ pub struct ServerBuilder<D> {
     pubsub: Option<Arc<dyn PubSub>>,
     subprotocols: Vec<String>,
     origins: auth::OriginPolicy,
+    http: Option<HttpFn>,
 }
 
 impl<D: Send + Sync + 'static> ServerBuilder<D> {
@@ -150,6 +153,39 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
     /// ```
     pub fn origins(mut self, policy: auth::OriginPolicy) -> Self {
         self.origins = policy;
+        self
+    }
+
+    /// Answers plain HTTP requests to the embedded server ([`Server::serve`]): a request
+    /// without an `Upgrade: websocket` header goes to `f` instead of being refused (400), so one
+    /// port can serve a page, its scripts and a health check beside the WebSocket endpoint.
+    ///
+    /// `f` gets the request head (the body, if any, is not read) and returns the response; the
+    /// server sets `Content-Length`, answers `HEAD` without the body, and closes the connection
+    /// after the response (no keep-alive). The response must come within the
+    /// [`upgrade_timeout`](Self::upgrade_timeout) (else 503); a panic in `f` is answered 500.
+    /// Auth, the origin policy and the
+    /// connection limit are not applied: they guard upgrades. With axum, route plain requests
+    /// in your router instead.
+    ///
+    /// ```
+    /// use wskit::server::{http, Server};
+    /// let _b = Server::<()>::builder().http_handler(|req: http::Request<()>| async move {
+    ///     match req.uri().path() {
+    ///         "/health" => http::Response::new(b"ok".to_vec()),
+    ///         _ => http::Response::builder()
+    ///             .status(http::StatusCode::NOT_FOUND)
+    ///             .body(b"Not Found".to_vec())
+    ///             .unwrap(),
+    ///     }
+    /// });
+    /// ```
+    pub fn http_handler<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(http::Request<()>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = http::Response<Vec<u8>>> + Send + 'static,
+    {
+        self.http = Some(plain::boxed(f));
         self
     }
 
@@ -375,6 +411,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
                 auth,
                 hooks: self.hooks,
                 heartbeat: self.heartbeat,
+                http: self.http,
             }),
         })
     }

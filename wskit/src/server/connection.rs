@@ -210,10 +210,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
         cause: ErrorCause,
         send: bool,
     ) {
-        let error = match (wire_type, correlation_id) {
-            (Some(ty), None) => error.answering(ty),
-            _ => error,
-        };
+        let error = error.answering(wire_type, correlation_id);
         let answered = send
             && self
                 .push(utf8(wire::encode_error(correlation_id, &error)))

@@ -208,10 +208,7 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
     /// Answers with an error now; whether this was the first terminal frame.
     pub fn error(&self, error: Error) -> bool {
         let cid = self.ctx.correlation_id();
-        let error = match cid {
-            None => error.answering(self.ctx.req.ty),
-            Some(_) => error,
-        };
+        let error = error.answering(Some(self.ctx.req.ty), cid);
         let frame = wire::encode_error(cid, &error);
         self.ctx.finish(frame)
     }

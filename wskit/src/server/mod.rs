@@ -66,6 +66,7 @@ mod hooks;
 mod io;
 mod limits;
 mod middleware;
+mod plain;
 mod publish;
 mod report;
 mod request;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::auth::AuthFn;
 use super::hooks::Hooks;
 use super::middleware::Chain;
+use super::plain::HttpFn;
 use super::runtime::Runtime;
 use super::service::Service;
 use crate::heartbeat::Heartbeat;
@@ -33,4 +34,6 @@ pub(crate) struct ServerState<D> {
     pub auth: AuthFn<D>,
     pub hooks: Hooks<D>,
     pub heartbeat: Option<Heartbeat>,
+    /// The handler of plain HTTP requests (embedded server only); `None` refuses them.
+    pub http: Option<HttpFn>,
 }

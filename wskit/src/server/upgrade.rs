@@ -10,6 +10,7 @@ use tokio_tungstenite::tungstenite::handshake::server::{create_response, write_r
 use super::auth::{offered_subprotocols, select_subprotocol};
 use super::io::socket::{self, Socket};
 use super::io::ws::WsStream;
+use super::plain;
 use super::runtime::ConnSlot;
 use super::session;
 use super::state::ServerState;
@@ -205,6 +206,12 @@ async fn handshake<D: Send + Sync + 'static>(
         }
     };
     drop(pending);
+    if let Some(handler) = &shared.http
+        && !plain::wants_websocket(&req)
+    {
+        plain::serve(handler, req, tcp, limit).await;
+        return None;
+    }
     let accepted = match prepare(shared, &req).await {
         Ok(a) => a,
         Err(refused) => {
