@@ -204,3 +204,69 @@ impl Drop for SilentCut {
         self.task.abort();
     }
 }
+
+/// The shared NATS server the tests use (`WSKIT_TEST_NATS`, default `nats://127.0.0.1:4222`).
+pub fn shared_nats_url() -> String {
+    std::env::var("WSKIT_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// A `nats-server` this test runs on a free port of 127.0.0.1. Killed on drop.
+pub struct NatsProcess {
+    pub port: u16,
+    child: Option<Child>,
+}
+
+impl NatsProcess {
+    /// Starts one on a free port and waits until it accepts connections.
+    pub async fn start() -> NatsProcess {
+        let mut nats = NatsProcess {
+            port: free_port(),
+            child: None,
+        };
+        nats.spawn().await;
+        nats
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    async fn spawn(&mut self) {
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run nats-server ({e}): install it (apt-get install nats-server; .ci/run does)")
+            });
+        self.child = Some(child);
+        let addr = format!("127.0.0.1:{}", self.port);
+        within("nats-server to listen", async {
+            while tokio::net::TcpStream::connect(&addr).await.is_err() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+    }
+
+    /// Kills the process (SIGKILL) and waits for it to exit.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.spawn().await;
+    }
+}
+
+impl Drop for NatsProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

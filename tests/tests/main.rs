@@ -31,6 +31,7 @@ mod server_hooks;
 mod server_http_handler;
 mod server_limits;
 mod server_middleware;
+mod server_nats;
 mod server_pubsub;
 mod server_redis;
 mod server_rpc;

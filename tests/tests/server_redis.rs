@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use wskit::ErrorCode;
-use wskit::pubsub::{BusEvent, ClusterCount, Matched, RedisPubSub, RedisStats};
+use wskit::pubsub::{BusEvent, BusStats, ClusterCount, Matched, PubSub, RedisPubSub};
 use wskit::server::{
     BuildError, ErrorCause, ErrorEvent, PublishOptions, Server, SlowConsumerPolicy,
 };
@@ -19,9 +19,9 @@ const SHARED: &str = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)";
 const OWN: &str = "needs redis-server to run one of its own (.ci/run installs it)";
 
 /// One wskit server on the bus.
-struct Node {
-    server: TestServer,
-    stats: RedisStats,
+pub(crate) struct Node {
+    pub(crate) server: TestServer,
+    pub(crate) stats: BusStats,
     errors: mpsc::UnboundedReceiver<ErrorEvent>,
 }
 
@@ -36,6 +36,11 @@ impl Node {
     /// Starts a node on this backend without waiting for the bus.
     async fn start_with(probe: &Probe, bus: RedisPubSub) -> Node {
         let stats = bus.stats();
+        Node::start_on(probe, bus, stats).await
+    }
+
+    /// Starts a node on any cluster backend without waiting for the bus.
+    pub(crate) async fn start_on(probe: &Probe, bus: impl PubSub, stats: BusStats) -> Node {
         let (tx, errors) = mpsc::unbounded_channel();
         let builder = demo_builder(probe)
             .pubsub(bus)
@@ -52,7 +57,7 @@ impl Node {
     }
 
     /// The bus events reported so far.
-    fn bus_events(&mut self) -> Vec<(Option<String>, BusEvent)> {
+    pub(crate) fn bus_events(&mut self) -> Vec<(Option<String>, BusEvent)> {
         let mut out = Vec::new();
         while let Ok(e) = self.errors.try_recv() {
             if let ErrorCause::PubSub(event) = e.cause {
@@ -69,7 +74,7 @@ fn bus(url: &str, prefix: &str) -> RedisPubSub {
         .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400))
 }
 
-async fn join(c: &mut Client, events: &mut Events, room: &str) {
+pub(crate) async fn join(c: &mut Client, events: &mut Events, room: &str) {
     c.send(&format!(
         r#"{{"type":"JOIN","payload":{{"room":"{room}"}}}}"#
     ))
@@ -77,20 +82,21 @@ async fn join(c: &mut Client, events: &mut Events, room: &str) {
     assert_eq!(events.next().await, format!("joined:{room}"));
 }
 
-fn post(room: &str, text: &str, exclude_self: bool) -> String {
+pub(crate) fn post(room: &str, text: &str, exclude_self: bool) -> String {
     format!(
         r#"{{"type":"POST","meta":{{"correlationId":"p"}},"payload":{{"room":"{room}","text":"{text}","excludeSelf":{exclude_self}}}}}"#
     )
 }
 
-fn new_message(text: &str) -> String {
+pub(crate) fn new_message(text: &str) -> String {
     format!(r#"{{"type":"NEW_MESSAGE","payload":{{"text":"{text}"}}}}"#)
 }
 
-const POSTED: &str = r#"{"type":"POSTED","meta":{"correlationId":"p"},"payload":{"matched":0}}"#;
+pub(crate) const POSTED: &str =
+    r#"{"type":"POSTED","meta":{"correlationId":"p"},"payload":{"matched":0}}"#;
 
 /// The publisher's own copy comes back from the bus, so it may come before or after its reply.
-async fn own_copy_and_reply(c: &mut Client, frame: &str) {
+pub(crate) async fn own_copy_and_reply(c: &mut Client, frame: &str) {
     let mut got = vec![c.recv().await, c.recv().await];
     got.sort();
     let mut want = vec![frame.to_owned(), POSTED.to_owned()];
@@ -108,7 +114,7 @@ async fn next_on_bus(bus: &mut redis::aio::PubSub) -> (String, String) {
 }
 
 /// Waits until `cond` holds.
-async fn eventually(what: &str, cond: impl Fn() -> bool) {
+pub(crate) async fn eventually(what: &str, cond: impl Fn() -> bool) {
     within(what, async {
         while !cond() {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -489,7 +495,7 @@ async fn pair(
 
 /// Posts `text` from `a1` until it is accepted (the publisher connection may still be
 /// reconnecting: `UNAVAILABLE` until then), and checks `a1` gets its own copy.
-async fn post_until_accepted(a1: &mut Client, text: &str) {
+pub(crate) async fn post_until_accepted(a1: &mut Client, text: &str) {
     within("a publication after the outage", async {
         loop {
             a1.send(&post("room", text, false)).await;

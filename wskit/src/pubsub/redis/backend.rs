@@ -14,11 +14,11 @@ use tokio_util::sync::CancellationToken;
 use super::super::backend::{
     BusEvents, ClientId, ClusterCount, Matched, PubSub, PubSubError, Publication, Subscriber,
 };
+use super::super::bus_stats::BusStats;
+use super::super::envelope;
 use super::super::memory::MemoryPubSub;
 use super::control;
-use super::envelope;
 use super::node::{Node, Options, backend};
-use super::stats::RedisStats;
 use super::{publisher, subscriber};
 
 /// Publications waiting for the publisher connection, at most, before `publish` fails at once.
@@ -56,9 +56,9 @@ const DEFAULT_MAX_QUEUED: usize = 100_000;
 ///   and subscribes again; what the cluster published meanwhile is
 ///   lost for this node (delivery is at most once), and the node reports the gap:
 ///   [`BusEvent::Gap`](super::super::BusEvent::Gap) to the error hooks, and
-///   [`RedisStats::gaps`].
+///   [`BusStats::gaps`].
 /// - *A malformed bus message* (not a well-formed envelope) is skipped, counted
-///   ([`RedisStats::malformed`]) and reported
+///   ([`BusStats::malformed`]) and reported
 ///   ([`BusEvent::Malformed`](super::super::BusEvent::Malformed)).
 ///
 /// `publish` returns [`Matched::Nodes`]: how many nodes Redis handed the publication to.
@@ -87,7 +87,7 @@ pub struct RedisPubSub {
     client: Result<redis::Client, String>,
     options: Options,
     local: Arc<MemoryPubSub>,
-    stats: RedisStats,
+    stats: BusStats,
     node: OnceLock<Arc<Node>>,
     stop: CancellationToken,
 }
@@ -119,7 +119,7 @@ impl RedisPubSub {
                 max_queued: DEFAULT_MAX_QUEUED,
             },
             local: Arc::new(MemoryPubSub::new()),
-            stats: RedisStats::new(),
+            stats: BusStats::new(),
             node: OnceLock::new(),
             stop: CancellationToken::new(),
         }
@@ -162,7 +162,7 @@ impl RedisPubSub {
 
     /// The counters and bus state of this node; a cheap handle that stays valid after the
     /// backend moved into the server.
-    pub fn stats(&self) -> RedisStats {
+    pub fn stats(&self) -> BusStats {
         self.stats.clone()
     }
 

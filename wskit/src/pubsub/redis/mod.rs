@@ -2,18 +2,15 @@
 //! (PROTOCOL.md section 6, "Across servers").
 //!
 //! `backend.rs` holds [`RedisPubSub`] (the options and the [`PubSub`](super::PubSub) impl),
-//! `stats.rs` [`RedisStats`], `node.rs` what the node's tasks share; `publisher.rs` the task
+//! `node.rs` what the node's tasks share; `publisher.rs` the task
 //! that PUBLISHes, in order and pipelined;
 //! `subscriber.rs` the task that holds the node's `PSUBSCRIBE <prefix>*` connection, reconnects
-//! it and delivers; `envelope.rs` the bus message; `control.rs` the node-to-node messages.
+//! it and delivers; `control.rs` the node-to-node messages.
 
 mod backend;
 mod control;
-mod envelope;
 mod node;
 mod publisher;
-mod stats;
 mod subscriber;
 
 pub use backend::RedisPubSub;
-pub use stats::RedisStats;

@@ -12,9 +12,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::super::backend::{BusEvents, ClusterCount, PubSub, PubSubError};
+use super::super::bus_stats::BusStats;
 use super::super::memory::MemoryPubSub;
 use super::control::Control;
-use super::stats::RedisStats;
 
 /// The options of a [`RedisPubSub`].
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ pub(super) struct Node {
     /// `<prefix>$wskit:ctl`.
     pub ctl_channel: String,
     pub local: Arc<MemoryPubSub>,
-    pub stats: RedisStats,
+    pub stats: BusStats,
     pub events: Arc<dyn BusEvents>,
     pub stop: CancellationToken,
     /// To the publisher task, in publish order.

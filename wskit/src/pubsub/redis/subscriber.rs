@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use redis::Msg;
 
 use super::super::backend::BusEvent;
+use super::super::envelope;
 use super::control::Control;
-use super::envelope;
 use super::node::Node;
 
 /// Runs until the node stops.

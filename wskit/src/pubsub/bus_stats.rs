@@ -1,4 +1,4 @@
-//! [`RedisStats`]: a node's counters and whether it is on the bus.
+//! [`BusStats`]: a cluster node's counters and whether it is on the bus (Redis, NATS).
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,16 +6,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::watch;
 
-/// A node's counters and bus state. Cheap to clone; obtained with
-/// [`RedisPubSub::stats`](crate::pubsub::RedisPubSub::stats).
+/// A cluster node's counters and bus state. Cheap to clone; obtained with
+/// `RedisPubSub::stats` or `NatsPubSub::stats` (features `redis`, `nats`).
 ///
 /// ```
+/// # #[cfg(feature = "redis")] {
 /// let stats = wskit::pubsub::RedisPubSub::connect("redis://127.0.0.1:6379").stats();
 /// assert_eq!((stats.gaps(), stats.malformed(), stats.published()), (0, 0, 0));
 /// assert!(!stats.is_subscribed()); // not started
+/// # }
 /// ```
 #[derive(Clone)]
-pub struct RedisStats(Arc<Counters>);
+pub struct BusStats(Arc<Counters>);
 
 struct Counters {
     published: AtomicU64,
@@ -27,9 +29,9 @@ struct Counters {
     subscribed: watch::Sender<bool>,
 }
 
-impl fmt::Debug for RedisStats {
+impl fmt::Debug for BusStats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisStats")
+        f.debug_struct("BusStats")
             .field("published", &self.published())
             .field("publish_errors", &self.publish_errors())
             .field("received", &self.received())
@@ -41,9 +43,9 @@ impl fmt::Debug for RedisStats {
     }
 }
 
-impl RedisStats {
-    pub(super) fn new() -> Self {
-        RedisStats(Arc::new(Counters {
+impl BusStats {
+    pub(crate) fn new() -> Self {
+        BusStats(Arc::new(Counters {
             published: AtomicU64::new(0),
             publish_errors: AtomicU64::new(0),
             received: AtomicU64::new(0),
@@ -96,7 +98,7 @@ impl RedisStats {
         let _ = rx.wait_for(|up| *up).await;
     }
 
-    pub(super) fn count_published(&self, ok: bool) {
+    pub(crate) fn count_published(&self, ok: bool) {
         let counter = if ok {
             &self.0.published
         } else {
@@ -105,19 +107,19 @@ impl RedisStats {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn count_received(&self) {
+    pub(crate) fn count_received(&self) {
         self.0.received.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn count_malformed(&self) {
+    pub(crate) fn count_malformed(&self) {
         self.0.malformed.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn count_gap(&self) {
+    pub(crate) fn count_gap(&self) {
         self.0.gaps.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub(super) fn set_subscribed(&self, up: bool) {
+    pub(crate) fn set_subscribed(&self, up: bool) {
         if !up && *self.0.subscribed.borrow() {
             self.0.disconnects.fetch_add(1, Ordering::Relaxed);
         }

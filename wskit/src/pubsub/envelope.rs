@@ -1,4 +1,4 @@
-//! The bus message (PROTOCOL.md section 6, "Across servers"): ws-kit's envelope
+//! The bus message of the cluster backends (PROTOCOL.md section 6, "Across servers"): ws-kit's envelope
 //! `{"topic":..,"payload":..,"type":..,"meta":{..}}`, written from a publication's frame and
 //! read back into the frame subscribers receive.
 
@@ -8,15 +8,15 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::super::backend::{ClientId, Frame, PubSubError, Publication};
+use super::backend::{ClientId, Frame, PubSubError, Publication};
 use wskit_core::wire::{self, InboundFrame};
 
 /// The meta key that carries exclude-self across nodes (the last key of `meta`).
-pub(super) const EXCLUDE_KEY: &str = "excludeClientId";
+pub(crate) const EXCLUDE_KEY: &str = "excludeClientId";
 
 /// The bus message of a publication, assembled from the frame's own text: the payload and
 /// meta are copied as they are, not serialized again.
-pub(super) fn encode(publication: &Publication) -> Result<Vec<u8>, PubSubError> {
+pub(crate) fn encode(publication: &Publication) -> Result<Vec<u8>, PubSubError> {
     let text = publication.frame.as_str();
     let frame = InboundFrame::parse(text)
         .map_err(|e| PubSubError::Encode(format!("publication frame: {}", e.message)))?;
@@ -87,7 +87,7 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
 
 /// One bus message, read: where it goes and the frame subscribers get.
 #[derive(Debug)]
-pub(super) struct Delivery<'a> {
+pub(crate) struct Delivery<'a> {
     /// The envelope's topic (which decides delivery, not the channel).
     pub topic: Cow<'a, str>,
     /// `{"type":..,"meta":..,"payload":..}`, `meta` without the exclusion (absent when empty).
@@ -116,7 +116,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 /// Reads a bus message: an object with a string `topic` and `type`, an object or absent (or
 /// `null`) `meta`, any `payload`. Anything else is refused with the reason (the caller skips and
 /// counts it).
-pub(super) fn decode(message: &[u8]) -> Result<Delivery<'_>, String> {
+pub(crate) fn decode(message: &[u8]) -> Result<Delivery<'_>, String> {
     let envelope: Envelope<'_> = serde_json::from_slice(message).map_err(|e| {
         if e.is_syntax() || e.is_eof() {
             "not JSON".to_owned()
