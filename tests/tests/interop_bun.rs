@@ -36,12 +36,17 @@ wskit::protocol! {
 }
 
 /// The ws-kit server, killed when dropped.
-struct BunServer {
+pub(crate) struct BunServer {
     _child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 async fn start_bun() -> BunServer {
+    start_bun_script("server.ts").await
+}
+
+/// A ws-kit server on Bun: `interop/<script>`, which prints `listening on <addr>` first.
+pub(crate) async fn start_bun_script(script: &str) -> BunServer {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let interop = root.join("interop");
     let bun = interop.join("node_modules/@oven/bun-linux-x64/bin/bun");
@@ -51,7 +56,7 @@ async fn start_bun() -> BunServer {
         bun.display()
     );
     let mut child = Command::new(&bun)
-        .arg("server.ts")
+        .arg(script)
         .current_dir(&interop)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

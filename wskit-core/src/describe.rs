@@ -129,8 +129,9 @@ pub enum TypeRef {
     Bool,
     /// An integer type, with its Rust name (`u8`, `i64`).
     Integer(&'static str),
-    /// `f64` or `f32`.
-    Float,
+    /// A float type, with its Rust name (`f32`, `f64`): an `f32` field's value is rounded to `f32`
+    /// before its `range` is checked.
+    Float(&'static str),
     /// `serde_json::Value`: any JSON.
     Json,
     /// `Option<T>`: may be omitted or `null`.

@@ -3,7 +3,8 @@
 //! The runtime-free half of [wskit](https://docs.rs/wskit): everything about a protocol that
 //! needs no socket, no timer and no async runtime. The wire envelope (read and written), errors
 //! and error codes, the close codes and standard meta keys, validation, the traits generated
-//! types implement and the walkable protocol description. It builds for any target with `std`
+//! types implement, the walkable protocol description and its export to TypeScript and JSON
+//! Schema. It builds for any target with `std`
 //! (`cargo build -p wskit-core --target wasm32-unknown-unknown`), so a host other than tokio (a
 //! Cloudflare Durable Object, an in-memory transport) can speak the protocol with it.
 //!
@@ -12,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod describe;
+pub mod export;
 mod protocol;
 pub mod validate;
 pub mod wire;

@@ -103,7 +103,7 @@ pub mod pubsub;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use wskit_core::{describe, validate, wire};
+pub use wskit_core::{describe, export, validate, wire};
 
 pub use wskit_core::{Error, ErrorCode};
 pub use wskit_core::{EventSet, Message, NoMeta, NoProgress, PayloadForm, Protocol, Rpc};

@@ -283,7 +283,7 @@ fn description_lists_everything_in_order() {
         [
             ("text", "txt", TypeRef::String),
             ("tags", "tags", TypeRef::List(&TypeRef::String)),
-            ("scores", "scores", TypeRef::Map(&TypeRef::Float)),
+            ("scores", "scores", TypeRef::Map(&TypeRef::Float("f64"))),
             ("counts", "counts", TypeRef::Map(&TypeRef::Integer("u32"))),
             ("extra", "extra", TypeRef::Json),
             (

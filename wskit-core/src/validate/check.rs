@@ -114,6 +114,17 @@ pub fn check_pattern(value: &str, regex: &Regex, path: &Path<'_>, issues: &mut I
     }
 }
 
+/// What `email` accepts, as a pattern (also exported to TypeScript and JSON Schema).
+pub(crate) const EMAIL_PATTERN: &str = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$";
+
+/// What `url` accepts, as a pattern (also exported to TypeScript and JSON Schema).
+pub(crate) const URL_PATTERN: &str =
+    r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@]+(?:@[^\s/?#]+)?(?:[/?#]\S*)?$";
+
+/// What `uuid` ([`check_uuid`]) accepts, as a pattern for the TypeScript and JSON Schema export.
+pub(crate) const UUID_PATTERN: &str =
+    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$";
+
 /// `email`: one `@`, no spaces, a dot in the domain.
 ///
 /// ```
@@ -125,10 +136,8 @@ pub fn check_pattern(value: &str, regex: &Regex, path: &Path<'_>, issues: &mut I
 /// assert_eq!(issues.to_string(), "p: must be an email address");
 /// ```
 pub fn check_email(value: &str, path: &Path<'_>, issues: &mut Issues) {
-    static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
-            .expect("valid regex")
-    });
+    static EMAIL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(EMAIL_PATTERN).expect("valid regex"));
     if !EMAIL.is_match(value) {
         issues.push(path, "must be an email address");
     }
@@ -145,10 +154,7 @@ pub fn check_email(value: &str, path: &Path<'_>, issues: &mut Issues) {
 /// assert_eq!(issues.to_string(), "p: must be a URL");
 /// ```
 pub fn check_url(value: &str, path: &Path<'_>, issues: &mut Issues) {
-    static URL: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@]+(?:@[^\s/?#]+)?(?:[/?#]\S*)?$")
-            .expect("valid regex")
-    });
+    static URL: LazyLock<Regex> = LazyLock::new(|| Regex::new(URL_PATTERN).expect("valid regex"));
     if !URL.is_match(value) {
         issues.push(path, "must be a URL");
     }

@@ -48,7 +48,13 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    const STANDARD: [ErrorCode; 13] = [
+    /// The standard codes of PROTOCOL.md section 3, in its order.
+    ///
+    /// ```
+    /// assert_eq!(wskit::ErrorCode::STANDARD[0].as_str(), "UNAUTHENTICATED");
+    /// assert_eq!(wskit::ErrorCode::STANDARD.len(), 13);
+    /// ```
+    pub const STANDARD: [ErrorCode; 13] = [
         ErrorCode::Unauthenticated,
         ErrorCode::PermissionDenied,
         ErrorCode::InvalidArgument,

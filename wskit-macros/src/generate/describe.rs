@@ -95,7 +95,7 @@ fn type_ref(ty: &FieldType) -> TokenStream {
         FieldType::String => quote!(#d::String),
         FieldType::Bool => quote!(#d::Bool),
         FieldType::Int(n) => quote!(#d::Integer(#n)),
-        FieldType::Float(_) => quote!(#d::Float),
+        FieldType::Float(n) => quote!(#d::Float(#n)),
         FieldType::Json => quote!(#d::Json),
         FieldType::Option(t) => {
             let t = type_ref(t);
