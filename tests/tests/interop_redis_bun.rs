@@ -179,4 +179,17 @@ async fn wskit_and_ws_kit_nodes_share_one_redis_bus() {
     }
     assert_eq!(stats.malformed(), 0);
     assert_eq!(stats.received(), 5);
+
+    // A cluster-wide count: a control message without a topic, which the ws-kit node ignores
+    // (its clients get nothing; the next frame they see is the next publication).
+    let count = wskit.handle.cluster_subscriber_count("room").await.unwrap();
+    assert_eq!((count.subscribers, count.nodes_answered), (2, 1));
+    assert!(
+        count.is_complete(),
+        "only wskit nodes are on the control channel"
+    );
+    w1.send(&say("room", "after the count", false)).await;
+    for c in [&mut w1, &mut w2, &mut b1, &mut b2] {
+        expect_message(c, "after the count", "w1").await;
+    }
 }
