@@ -32,8 +32,10 @@ other) PRIO=(chrt -o 0) ;;
 esac
 # client-raw and client-wskit are load generators, not servers: in the client-* scenarios both
 # drive the wskit server, one with raw frames and one through wskit's generated client.
-SERVERS=${SERVERS:-"echo echo-batch raw-pubsub wskit ws-kit-bun client-raw client-wskit"}
-SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k idle-10k client-w1 client-w16"}
+SERVERS=${SERVERS:-"echo echo-batch raw-pubsub wskit wskit-redis ws-kit-bun client-raw client-wskit"}
+SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k pubrate-200 idle-10k client-w1 client-w16"}
+# The Redis of the wskit-redis cluster (two wskit servers through RedisPubSub).
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 OUT_MD=${OUT_MD:-BENCHMARKS.md}
 COMMAND="REPEATS=$REPEATS DURATION=$DURATION SERVER_CPU=$SERVER_CPU LOAD_CPU=$LOAD_CPU SCHED=$SCHED bash bench/run.sh"
 
@@ -69,19 +71,41 @@ fi
 
 SERVER_PID=
 SERVER_PORT=
+# wskit-redis: its second node (the load generator's --addr2).
+SERVER2_PID=
+SERVER2_PORT=
 
 # Servers are started as simple background commands (chrt and taskset exec the server), so $! is
 # the server's own PID: the idle scenario reads its memory.
 
 # start_server NAME: starts server NAME pinned to $SERVER_CPU and waits for its "listening on" line.
 start_server() {
-    local name=$1 log=$WORK/server-$1.log
+    local name=$1 log=$WORK/server-$1.log prefix="wskit-bench:$$:$RANDOM:"
     : >"$log" # truncate here, so the wait below never reads the previous run's port
+    if [ "$name" = wskit-redis ]; then
+        # The second node of the cluster, on the same core (each node announces its port once it
+        # is subscribed on the bus).
+        local log2=$WORK/server-$name-2.log
+        : >"$log2"
+        "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" --redis "$REDIS_URL" --prefix "$prefix" >"$log2" 2>&1 &
+        SERVER2_PID=$!
+        for _ in $(seq 100); do
+            SERVER2_PORT=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log2")
+            [ -n "$SERVER2_PORT" ] && break
+            sleep 0.1
+        done
+        if [ -z "$SERVER2_PORT" ]; then
+            echo "second node of $name did not start (is Redis at $REDIS_URL?); its log:" >&2
+            cat "$log2" >&2
+            return 1
+        fi
+    fi
     case $name in
     echo) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" >"$log" 2>&1 & ;;
     echo-batch) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/echo" --batch >"$log" 2>&1 & ;;
     raw-pubsub) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/raw_pubsub" >"$log" 2>&1 & ;;
     wskit | client-raw | client-wskit) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
+    wskit-redis) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" --redis "$REDIS_URL" --prefix "$prefix" >"$log" 2>&1 & ;;
     ws-kit-bun) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
     esac
@@ -101,19 +125,27 @@ stop_server() {
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
+    if [ -n "$SERVER2_PID" ]; then
+        kill "$SERVER2_PID" 2>/dev/null || true
+        wait "$SERVER2_PID" 2>/dev/null || true
+    fi
+    SERVER2_PID=
+    SERVER2_PORT=
 }
-trap 'if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; fi' EXIT
+trap 'for pid in $SERVER_PID $SERVER2_PID; do kill "$pid" 2>/dev/null || true; done' EXIT
 
 # loadgen ARGS...: the load generator pinned to $LOAD_CPU against the running server.
 loadgen() {
-    "${PRIO[@]}" taskset -c "$LOAD_CPU" "$BIN/loadgen" --addr "127.0.0.1:$SERVER_PORT" "$@"
+    "${PRIO[@]}" taskset -c "$LOAD_CPU" "$BIN/loadgen" --addr "127.0.0.1:$SERVER_PORT" \
+        ${SERVER2_PORT:+--addr2 "127.0.0.1:$SERVER2_PORT"} "$@"
 }
 
 # Which servers speak each scenario (the raw echoes have no pub/sub, raw-pubsub has only pub/sub;
 # one echo suffices for memory).
 servers_for() {
     case $1 in
-    fanout-10k) echo "raw-pubsub wskit ws-kit-bun" ;;
+    fanout-10k) echo "raw-pubsub wskit wskit-redis ws-kit-bun" ;;
+    pubrate-200) echo "wskit wskit-redis" ;;
     idle-10k) echo "echo wskit ws-kit-bun" ;;
     client-*) echo "client-raw client-wskit" ;;
     *) echo "echo echo-batch wskit ws-kit-bun" ;;
@@ -128,6 +160,7 @@ run_one() {
     rpc-small-w16) loadgen "${labels[@]}" --mode rpc --conns 50 --window 16 --frame-bytes 64 --duration "$DURATION" --warmup "$WARMUP" ;;
     rpc-16k) loadgen "${labels[@]}" --mode rpc --conns 50 --window 1 --frame-bytes 16384 --duration "$DURATION" --warmup "$WARMUP" ;;
     fanout-10k) loadgen "${labels[@]}" --mode fanout --subs 10000 --rounds 50 --duration "$DURATION" ;;
+    pubrate-200) loadgen "${labels[@]}" --mode pubrate --subs 200 --window 64 --duration "$DURATION" --warmup "$WARMUP" ;;
     idle-10k) loadgen "${labels[@]}" --mode idle --conns 10000 --settle 2 ;;
     client-w1) loadgen "${labels[@]}" --mode rpc --client "${server#client-}" --conns 50 --window 1 --frame-bytes 64 --duration "$DURATION" --warmup "$WARMUP" ;;
     client-w16) loadgen "${labels[@]}" --mode rpc --client "${server#client-}" --conns 50 --window 16 --frame-bytes 64 --duration "$DURATION" --warmup "$WARMUP" ;;

@@ -208,9 +208,16 @@ impl ChatHandler for ChatServer {
 
 /// The chat server: rooms through pub/sub, `LIST_MEMBERS`, token auth, a rate limit.
 pub fn chat_server() -> Result<Server<User>, BuildError> {
+    chat_server_on(wskit::pubsub::MemoryPubSub::new())
+}
+
+/// The chat server on this pub/sub backend: with `RedisPubSub`, several chat servers form one
+/// chat (`LIST_MEMBERS` still lists the members connected to this server).
+pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>, BuildError> {
     let rooms = Arc::new(Rooms::default());
     let on_close_rooms = rooms.clone();
     Server::<User>::builder()
+        .pubsub(pubsub)
         .service(Chat::server(ChatServer {
             rooms: rooms.clone(),
             history: Transcripts::default(),

@@ -135,6 +135,9 @@ pub mod names {
     pub const WSKIT: &str = "wskit";
     /// ws-kit on Bun.
     pub const WS_KIT_BUN: &str = "ws-kit-bun";
+    /// Two wskit bench servers, one cluster through Redis (`RedisPubSub`); the load generator
+    /// spreads its connections over both.
+    pub const WSKIT_REDIS: &str = "wskit-redis";
     /// Small validated rpc, C=50 W=1.
     pub const RPC_SMALL_W1: &str = "rpc-small-w1";
     /// Small validated rpc, C=50 W=16.
@@ -145,6 +148,8 @@ pub mod names {
     pub const FANOUT: &str = "fanout-10k";
     /// 10,000 idle connections.
     pub const IDLE: &str = "idle-10k";
+    /// Publications per second: one publisher, 200 subscribers.
+    pub const PUBRATE: &str = "pubrate-200";
     /// The load generator's raw client against the wskit server (client scenarios).
     pub const CLIENT_RAW: &str = "client-raw";
     /// wskit's generated client against the wskit server (client scenarios).

@@ -4,6 +4,7 @@
 
 pub mod client_peer;
 pub mod protocol;
+pub mod redis_server;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -4,7 +4,8 @@
 //! ```text
 //! loadgen --addr 127.0.0.1:PORT --mode rpc    [--conns 50] [--window 1] [--frame-bytes 64]
 //!                                             [--duration 5] [--warmup 1] [--client raw|wskit]
-//! loadgen --addr 127.0.0.1:PORT --mode fanout [--subs 10000] [--rounds 20] [--duration 5]
+//! loadgen --addr 127.0.0.1:PORT --mode fanout [--subs 10000] [--rounds 20] [--duration 5] [--addr2 127.0.0.1:PORT2]
+//! loadgen --addr 127.0.0.1:PORT --mode pubrate [--subs 200] [--window 64] [--duration 5] [--addr2 ..]
 //! loadgen --addr 127.0.0.1:PORT --mode idle   --pid SERVER_PID [--conns 10000] [--settle 2]
 //! rpc and fanout: [--pid SERVER_PID] also reports the server's CPU use (fraction of one core)
 //! common: [--path /] [--sources 8] (connections spread over 127.0.0.1..127.0.0.<sources>)
@@ -57,6 +58,9 @@ const WAIT_LIMIT: Duration = Duration::from_secs(20);
 #[derive(Clone)]
 struct Target {
     addr: SocketAddr,
+    /// A second server (`--addr2`): connections alternate between the two (fan-out over two
+    /// nodes of one cluster).
+    addr2: Option<SocketAddr>,
     path: Rc<str>,
     sources: u8,
 }
@@ -66,6 +70,10 @@ fn main() -> Result<(), BoxError> {
     let mode: String = args.require("mode")?;
     let target = Target {
         addr: args.require("addr")?,
+        addr2: args
+            .get::<String>("addr2", String::new())
+            .ok()
+            .and_then(|a| a.parse().ok()),
         path: args.get::<String>("path", "/".into())?.into(),
         sources: args.get("sources", 8)?,
     };
@@ -82,7 +90,8 @@ fn main() -> Result<(), BoxError> {
             "rpc" => rpc(&args, target).await,
             "fanout" => fanout(&args, target).await,
             "idle" => idle(&args, target).await,
-            other => Err(format!("unknown --mode {other:?} (rpc, fanout, idle)").into()),
+            "pubrate" => pubrate(&args, target).await,
+            other => Err(format!("unknown --mode {other:?} (rpc, fanout, idle, pubrate)").into()),
         }
     })?;
     if let (Some(out), serde_json::Value::Object(labels)) = (result.as_object_mut(), labels) {
@@ -101,9 +110,13 @@ async fn connect_all(target: &Target, n: usize) -> Result<Vec<Ws>, BoxError> {
         tasks.push(tokio::task::spawn_local(async move {
             let _permit = gate.acquire().await;
             let source = transport::source_address(i, target.sources);
+            let addr = match target.addr2 {
+                Some(addr2) if i % 2 == 1 => addr2,
+                _ => target.addr,
+            };
             tokio::time::timeout(
                 WAIT_LIMIT,
-                transport::ws_connect(source, target.addr, &target.path),
+                transport::ws_connect(source, addr, &target.path),
             )
             .await
             .map_err(|_| format!("connection {i}: timed out"))?
@@ -596,6 +609,145 @@ async fn subscriber(mut ws: Ws, round: Rc<Round>, subs: usize) {
             round.complete.notify_one();
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// pubrate
+
+/// Counters shared by the subscribers of a publish-rate run.
+#[derive(Default)]
+struct PubTally {
+    /// Deliveries inside the measured window.
+    delivered: Cell<u64>,
+    /// Deliveries whose number was not above the subscriber's previous one.
+    out_of_order: Cell<u64>,
+}
+
+/// The publish rate: one publisher keeps `window` publish requests in flight (pipelined on one
+/// connection) while `subs` subscribers (alternating over `--addr` and `--addr2`) count what
+/// they receive; publications per second (acknowledged), deliveries per second, the publish
+/// round trip, and deliveries out of order (must be 0: one publisher's order).
+async fn pubrate(args: &Args, target: Target) -> Result<serde_json::Value, BoxError> {
+    let subs: usize = args.get("subs", 200)?;
+    let window: usize = args.get("window", 64)?;
+    let duration = Duration::from_secs_f64(args.get("duration", 5.0)?);
+    let warmup = Duration::from_secs_f64(args.get("warmup", 1.0)?);
+
+    let mut sockets = connect_all(&target, subs + 1).await?;
+    let mut publisher = sockets.pop().ok_or("no publisher connection")?;
+    let mut subscribers = Vec::with_capacity(subs);
+    for (i, mut ws) in sockets.into_iter().enumerate() {
+        let id = format!("s{i:x}");
+        call(&mut ws, &id, frames::subscribe_request(&id, frames::TOPIC)).await?;
+        subscribers.push(ws);
+    }
+    let start = Instant::now() + warmup;
+    let measured = Window {
+        start,
+        end: start + duration,
+    };
+    let tally = Rc::new(PubTally::default());
+    let readers: Vec<_> = subscribers
+        .into_iter()
+        .map(|mut ws| {
+            let tally = tally.clone();
+            tokio::task::spawn_local(async move {
+                let mut last: Option<u64> = None;
+                while let Some(Ok(msg)) = ws.next().await {
+                    let Some(n) = text_of(&msg)
+                        .and_then(frames::text)
+                        .and_then(|t| t.parse::<u64>().ok())
+                    else {
+                        continue;
+                    };
+                    if last.is_some_and(|l| n <= l) {
+                        tally.out_of_order.set(tally.out_of_order.get() + 1);
+                    }
+                    last = Some(n);
+                    let now = Instant::now();
+                    if now >= measured.start && now <= measured.end {
+                        tally.delivered.set(tally.delivered.get() + 1);
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let mut pending: HashMap<u64, Instant> = HashMap::with_capacity(window * 2);
+    let (mut seq, mut acked, mut errors) = (0u64, 0u64, 0u64);
+    let mut latencies = Latencies::new();
+    let mut meter = None;
+    'run: loop {
+        let now = Instant::now();
+        if now >= measured.end {
+            break;
+        }
+        if meter.is_none() && now >= measured.start {
+            meter = Some(CpuMeter::start(
+                args.get::<u32>("pid", 0).ok().filter(|&p| p != 0),
+            ));
+        }
+        while pending.len() < window {
+            let id = format!("p{seq:x}");
+            pending.insert(seq, Instant::now());
+            publisher
+                .feed(Message::text(frames::publish_request(
+                    &id,
+                    frames::TOPIC,
+                    &seq.to_string(),
+                )))
+                .await?;
+            seq += 1;
+        }
+        publisher.flush().await?;
+        let first = match tokio::time::timeout_at(measured.end.into(), publisher.next()).await {
+            Err(_) | Ok(None) => break,
+            Ok(Some(m)) => m?,
+        };
+        let mut next = Some(first);
+        while let Some(msg) = next {
+            if let Message::Close(_) = msg {
+                break 'run;
+            }
+            if let Some(text) = text_of(&msg)
+                && let Some(sent_at) = frames::correlation_id(text)
+                    .and_then(|id| id.strip_prefix('p'))
+                    .and_then(|s| u64::from_str_radix(s, 16).ok())
+                    .and_then(|s| pending.remove(&s))
+            {
+                let now = Instant::now();
+                if frames::frame_type(text).is_some_and(frames::is_error) {
+                    errors += 1;
+                } else if now >= measured.start && now <= measured.end {
+                    acked += 1;
+                    if sent_at >= measured.start {
+                        latencies.record(now - sent_at);
+                    }
+                }
+            }
+            next = publisher.next().now_or_never().flatten().transpose()?;
+        }
+    }
+    let cpu = meter.map(|m| m.stop());
+    // Deliveries still on their way when the window closed are not counted.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for t in readers {
+        t.abort();
+    }
+    Ok(json!({
+        "mode": "pubrate",
+        "subs": subs,
+        "window": window,
+        "duration_s": duration.as_secs_f64(),
+        "publications": acked,
+        "errors": errors,
+        "publications_per_s": rate(acked, duration),
+        "deliveries": tally.delivered.get(),
+        "deliveries_per_s": rate(tally.delivered.get(), duration),
+        "out_of_order": tally.out_of_order.get(),
+        "latency": latencies.summary(),
+        "cpu": cpu,
+    }))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,6 +71,9 @@ fn describe(server: &str) -> &'static str {
         }
         names::WSKIT => "wskit (protocol! server, validated rpc)",
         names::WS_KIT_BUN => "ws-kit on Bun (zod validation, memory pub/sub)",
+        names::WSKIT_REDIS => {
+            "two wskit servers on one core, one cluster through Redis, connections alternating between them"
+        }
         names::CLIENT_RAW => {
             "raw tokio-tungstenite client: frames written by hand, replies matched by substring"
         }
@@ -224,6 +227,47 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
                 ms(m("latency.p99_us")),
                 num(m("matched"), 0),
                 cpu(runs, names::FANOUT, s),
+                each.join(" / "),
+            );
+        }
+        let _ = writeln!(w);
+    }
+
+    let servers = runs.servers(names::PUBRATE);
+    if !servers.is_empty() {
+        let _ = writeln!(
+            w,
+            "## Publish rate\n\nScenario `{}`: one connection keeps 64 `PUBLISH` rpcs in flight while 200 \
+             subscribers (with `{}`: 100 on each node) read; publications acknowledged per second, \
+             deliveries per second, the rpc's round trip. Out of order must be 0 (one publisher's order). \
+             CPU: the first server only.\n",
+            names::PUBRATE,
+            names::WSKIT_REDIS,
+        );
+        let _ = writeln!(
+            w,
+            "| server | publications/s | deliveries/s | publish p50 ms | p99 ms | out of order | CPU server (preempted) / loadgen (preempted) | runs (publications/s) |\n|---|---|---|---|---|---|---|---|"
+        );
+        for s in &servers {
+            let m = |p| runs.median(names::PUBRATE, s, p);
+            let each: Vec<String> = runs
+                .values(names::PUBRATE, s, "publications_per_s")
+                .into_iter()
+                .map(|v| num(Some(v), 0))
+                .collect();
+            let _ = writeln!(
+                w,
+                "| `{s}` {} | {} | {} | {} | {} | {} | {} | {} |",
+                describe(s),
+                num(m("publications_per_s"), 0),
+                num(m("deliveries_per_s"), 0),
+                ms(m("latency.p50_us")),
+                ms(m("latency.p99_us")),
+                num(
+                    Some(runs.values(names::PUBRATE, s, "out_of_order").iter().sum()),
+                    0
+                ),
+                cpu(runs, names::PUBRATE, s),
                 each.join(" / "),
             );
         }

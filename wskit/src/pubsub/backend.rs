@@ -33,6 +33,12 @@ impl ClientId {
     pub fn as_uuid(&self) -> uuid::Uuid {
         self.0
     }
+
+    /// The id of this UUID (as read back from a cluster bus).
+    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
+    pub(crate) fn from_uuid(id: uuid::Uuid) -> Self {
+        ClientId(id)
+    }
 }
 
 impl Default for ClientId {
@@ -239,13 +245,29 @@ pub struct Publication {
     pub exclude: Option<ClientId>,
 }
 
-/// How many subscribers a publication reached.
+/// How many subscribers a publication reached, and whether that is a local or a cluster-wide
+/// figure.
+///
+/// ```
+/// use wskit::pubsub::Matched;
+/// assert_eq!(Matched::Exact(3).exact(), Some(3));
+/// // Through Redis: the bus handed it to two nodes; their subscribers are not counted.
+/// assert_eq!(Matched::Nodes(2).exact(), None);
+/// assert!(Matched::Nodes(2).is_cluster() && !Matched::Exact(3).is_cluster());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Matched {
-    /// Exactly this many local subscribers (the in-memory backend).
+    /// Local: exactly this many subscribers on this server, which is all there is (the
+    /// in-memory backend).
     Exact(usize),
-    /// Unknown (a cluster backend cannot count the other nodes' subscribers).
+    /// Unknown.
     Unknown,
+    /// Cluster-wide: the bus handed the publication to this many nodes (Redis's reply to
+    /// `PUBLISH`: wskit and ws-kit nodes alike, the publisher's own included). How many
+    /// subscribers they have is not known at publish time: ask
+    /// [`PubSub::cluster_subscriber_count`].
+    Nodes(usize),
 }
 
 impl Matched {
@@ -253,21 +275,133 @@ impl Matched {
     pub fn exact(self) -> Option<usize> {
         match self {
             Matched::Exact(n) => Some(n),
-            Matched::Unknown => None,
+            Matched::Unknown | Matched::Nodes(_) => None,
+        }
+    }
+
+    /// Whether the figure is cluster-wide ([`Matched::Nodes`]) rather than this server's.
+    pub fn is_cluster(self) -> bool {
+        matches!(self, Matched::Nodes(_))
+    }
+}
+
+/// A topic's subscribers across a cluster, as the nodes that answered in time reported them.
+///
+/// ```
+/// use wskit::pubsub::ClusterCount;
+/// let count = ClusterCount { subscribers: 7, nodes_answered: 2, nodes_expected: 3 };
+/// assert!(!count.is_complete()); // one node did not answer: 7 is a lower bound
+/// assert!(ClusterCount::local(4).is_complete());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterCount {
+    /// The subscribers on the nodes that answered (this one included).
+    pub subscribers: usize,
+    /// The nodes that answered, this one included.
+    pub nodes_answered: usize,
+    /// The nodes the bus reported when asked (this one included).
+    pub nodes_expected: usize,
+}
+
+impl ClusterCount {
+    /// One node, which is the whole cluster (what a single-server backend answers).
+    pub fn local(subscribers: usize) -> Self {
+        ClusterCount {
+            subscribers,
+            nodes_answered: 1,
+            nodes_expected: 1,
+        }
+    }
+
+    /// Whether every node the bus reported answered (then `subscribers` is the cluster's count).
+    pub fn is_complete(&self) -> bool {
+        self.nodes_answered >= self.nodes_expected
+    }
+}
+
+/// Something a cluster backend reports about its bus, outside any request: given to the
+/// server's error hooks as [`ErrorCause::PubSub`](crate::server::ErrorCause::PubSub).
+///
+/// ```
+/// use wskit::pubsub::BusEvent;
+/// let gap = BusEvent::Gap { missed_ms: 1200 };
+/// assert!(gap.to_string().contains("1200 ms"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BusEvent {
+    /// A publication did not reach the bus; the publisher got [`PubSubError::Backend`] too.
+    PublishFailed {
+        /// The topic.
+        topic: String,
+        /// Why.
+        reason: String,
+    },
+    /// The node's subscriber connection to the bus was lost or could not be made; it is being
+    /// retried with backoff. Until it is back, this node's subscribers get nothing from the bus.
+    Disconnected {
+        /// Why.
+        reason: String,
+    },
+    /// The subscriber connection is back (subscribed again) after being down this long:
+    /// publications made in that time did not reach this node's subscribers and never will
+    /// (delivery is at most once).
+    Gap {
+        /// How long the node was off the bus, in milliseconds.
+        missed_ms: u64,
+    },
+    /// A bus message that is not a well-formed envelope was skipped (and counted).
+    Malformed {
+        /// The channel it came on.
+        channel: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl fmt::Display for BusEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BusEvent::PublishFailed { topic, reason } => {
+                write!(
+                    f,
+                    "publication to {topic:?} did not reach the bus: {reason}"
+                )
+            }
+            BusEvent::Disconnected { reason } => {
+                write!(f, "off the bus (reconnecting): {reason}")
+            }
+            BusEvent::Gap { missed_ms } => write!(
+                f,
+                "back on the bus after {missed_ms} ms: publications in that time were lost for this node"
+            ),
+            BusEvent::Malformed { channel, reason } => {
+                write!(
+                    f,
+                    "skipped a malformed bus message on {channel:?}: {reason}"
+                )
+            }
         }
     }
 }
 
+/// Where a backend reports [`BusEvent`]s: the server passes its error hooks
+/// ([`PubSub::start`]).
+pub trait BusEvents: Send + Sync + 'static {
+    /// Reports one event. Must not block.
+    fn report(&self, event: BusEvent);
+}
+
 /// A pub/sub backend: stores subscriptions and delivers publications.
 ///
-/// [`MemoryPubSub`](super::MemoryPubSub) is the default. A cluster backend (Redis, PROTOCOL.md section 6) implements
-/// the same trait: it keeps the local subscribers as the memory backend does (it can wrap one),
-/// and `publish` sends the publication over its bus instead of delivering it directly; every
-/// node, the publisher's included, delivers what arrives on the bus to its own subscribers,
-/// skipping [`Publication::exclude`], and `publish` returns [`Matched::Unknown`]. The bus message
-/// is built from [`Publication::frame`] (parse it with [`wskit_core::wire::InboundFrame::parse`] for
-/// its `meta` and `payload`), and a received one is turned back into a frame with
-/// [`wskit_core::wire::encode_frame`].
+/// [`MemoryPubSub`](super::MemoryPubSub) is the default. A cluster backend
+/// ([`RedisPubSub`](super::RedisPubSub) with feature `redis`, PROTOCOL.md section 6) implements the
+/// same trait: it keeps the local subscribers as the memory backend does (it wraps one), and
+/// `publish` sends the publication over its bus instead of delivering it directly; every node,
+/// the publisher's included, delivers what arrives on the bus to its own subscribers, skipping
+/// [`Publication::exclude`], and `publish` returns [`Matched::Nodes`]. It starts its connections
+/// in [`start`](Self::start), reports what happens on its bus there ([`BusEvents`]), and answers
+/// [`cluster_subscriber_count`](Self::cluster_subscriber_count) by asking the other nodes.
 pub trait PubSub: Send + Sync + 'static {
     /// Adds `subscriber` to `topic` (idempotent).
     fn subscribe(&self, topic: &str, subscriber: Subscriber) -> Result<(), PubSubError>;
@@ -277,4 +411,27 @@ pub trait PubSub: Send + Sync + 'static {
     fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Matched, PubSubError>>;
     /// How many local subscribers a topic has.
     fn subscriber_count(&self, topic: &str) -> usize;
+
+    /// How many subscribers a topic has across the cluster. The default (a single-server
+    /// backend): [`subscriber_count`](Self::subscriber_count), one node of one.
+    fn cluster_subscriber_count(
+        &self,
+        topic: &str,
+    ) -> BoxFuture<'_, Result<ClusterCount, PubSubError>> {
+        let count = ClusterCount::local(self.subscriber_count(topic));
+        Box::pin(std::future::ready(Ok(count)))
+    }
+
+    /// Called once, when the server is built (inside the tokio runtime that will serve it):
+    /// a cluster backend starts its connections here and keeps `events` to report what happens
+    /// on its bus. An error fails the build ([`BuildError::PubSub`](crate::server::BuildError::PubSub)).
+    /// The default does nothing.
+    fn start(&self, events: Arc<dyn BusEvents>) -> Result<(), PubSubError> {
+        let _ = events;
+        Ok(())
+    }
+
+    /// Called at the end of a graceful shutdown: a cluster backend leaves its bus. The default
+    /// does nothing.
+    fn stop(&self) {}
 }

@@ -5,7 +5,9 @@ use std::sync::{Arc, RwLock};
 
 use futures_util::future::BoxFuture;
 
-use super::backend::{ClientId, FrameSink, Matched, PubSub, PubSubError, Publication, Subscriber};
+use super::backend::{
+    ClientId, Frame, FrameSink, Matched, PubSub, PubSubError, Publication, Subscriber,
+};
 
 /// Subscribers warmed ([`FrameSink::warm`]) together before a fan-out delivers to them.
 const WARM_BATCH: usize = 16;
@@ -101,6 +103,33 @@ impl MemoryPubSub {
         MemoryPubSub::default()
     }
 
+    /// Hands `frame` to every subscriber of `topic` but `exclude`; how many got it. A cluster
+    /// backend delivers what arrives on its bus through this.
+    pub(crate) fn deliver(&self, topic: &str, frame: &Frame, exclude: Option<ClientId>) -> usize {
+        // The sinks are collected under the lock and delivered to after it is released: a sink
+        // (the slow-consumer policy, its error hook) may subscribe or unsubscribe, and other
+        // publications need not wait for this fan-out.
+        let sinks: Vec<Arc<dyn FrameSink>> = {
+            let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
+            topics.get(topic).map_or_else(Vec::new, |subs| {
+                subs.iter()
+                    .filter(|sub| Some(sub.client_id) != exclude)
+                    .map(|sub| sub.sink.clone())
+                    .collect()
+            })
+        };
+        // A delivery is mostly a socket write, and the first touch of each subscriber's state
+        // is a cache miss: a batch's subscribers are warmed together (their misses overlap),
+        // then delivered to one by one.
+        for batch in sinks.chunks(WARM_BATCH) {
+            batch.iter().for_each(|sink| sink.warm());
+            for sink in batch {
+                sink.deliver(frame.clone());
+            }
+        }
+        sinks.len()
+    }
+
     /// The number of topics that have at least one subscriber.
     pub fn topic_count(&self) -> usize {
         self.topics.read().unwrap_or_else(|e| e.into_inner()).len()
@@ -130,30 +159,8 @@ impl PubSub for MemoryPubSub {
     }
 
     fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Matched, PubSubError>> {
-        // The sinks are collected under the lock and delivered to after it is released: a sink
-        // (the slow-consumer policy, its error hook) may subscribe or unsubscribe, and other
-        // publications need not wait for this fan-out.
-        let sinks: Vec<Arc<dyn FrameSink>> = {
-            let topics = self.topics.read().unwrap_or_else(|e| e.into_inner());
-            topics
-                .get(&publication.topic)
-                .map_or_else(Vec::new, |subs| {
-                    subs.iter()
-                        .filter(|sub| Some(sub.client_id) != publication.exclude)
-                        .map(|sub| sub.sink.clone())
-                        .collect()
-                })
-        };
-        // A delivery is mostly a socket write, and the first touch of each subscriber's state
-        // is a cache miss: a batch's subscribers are warmed together (their misses overlap),
-        // then delivered to one by one.
-        for batch in sinks.chunks(WARM_BATCH) {
-            batch.iter().for_each(|sink| sink.warm());
-            for sink in batch {
-                sink.deliver(publication.frame.clone());
-            }
-        }
-        Box::pin(std::future::ready(Ok(Matched::Exact(sinks.len()))))
+        let matched = self.deliver(&publication.topic, &publication.frame, publication.exclude);
+        Box::pin(std::future::ready(Ok(Matched::Exact(matched))))
     }
 
     fn subscriber_count(&self, topic: &str) -> usize {
@@ -169,7 +176,6 @@ mod tests {
     use futures_util::FutureExt;
 
     use super::*;
-    use crate::pubsub::Frame;
 
     /// A publication of `{"type":"X"}` to topic `t`.
     fn x_on_t(exclude: Option<ClientId>) -> Publication {

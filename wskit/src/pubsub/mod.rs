@@ -15,8 +15,23 @@
 mod backend;
 mod memory;
 
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod bus_stats;
+#[cfg(any(feature = "redis", feature = "nats"))]
+mod envelope;
+#[cfg(feature = "nats")]
+mod nats;
+#[cfg(feature = "redis")]
+mod redis;
+
 pub use backend::{
-    ClientId, DEFAULT_MAX_TOPICS_PER_CONNECTION, Frame, FrameSink, MAX_TOPIC_LEN, Matched, PubSub,
-    PubSubError, Publication, Subscriber, check_topic,
+    BusEvent, BusEvents, ClientId, ClusterCount, DEFAULT_MAX_TOPICS_PER_CONNECTION, Frame,
+    FrameSink, MAX_TOPIC_LEN, Matched, PubSub, PubSubError, Publication, Subscriber, check_topic,
 };
+#[cfg(any(feature = "redis", feature = "nats"))]
+pub use bus_stats::BusStats;
 pub use memory::MemoryPubSub;
+#[cfg(feature = "nats")]
+pub use nats::NatsPubSub;
+#[cfg(feature = "redis")]
+pub use redis::RedisPubSub;

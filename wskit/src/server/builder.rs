@@ -20,13 +20,13 @@ use super::hooks::{self, Hooks};
 use super::limits::{Limits, SlowConsumerPolicy};
 use super::middleware::{Chain, Middleware};
 use super::plain::{self, HttpFn};
-use super::report::{ErrorEvent, ErrorHook};
+use super::report::{ErrorEvent, ErrorHook, HookEvents};
 use super::runtime::{PendingUpgrades, Runtime};
 use super::serve::Server;
 use super::service::Service;
 use super::state::{Route, ServerState};
 use crate::heartbeat::Heartbeat;
-use crate::pubsub::{MemoryPubSub, PubSub};
+use crate::pubsub::{MemoryPubSub, PubSub, PubSubError};
 use tokio_tungstenite::tungstenite::http;
 use wskit_core::Message;
 use wskit_core::describe::MessageKind;
@@ -48,6 +48,8 @@ pub enum BuildError {
     MissingAuth,
     /// A limit is zero where it must not be.
     InvalidLimit(&'static str),
+    /// The pub/sub backend could not start (a bad Redis URL, no tokio runtime).
+    PubSub(PubSubError),
 }
 
 impl fmt::Display for BuildError {
@@ -65,6 +67,7 @@ impl fmt::Display for BuildError {
                 "the connection data is not `()`: set an `auth` function that produces it",
             ),
             BuildError::InvalidLimit(which) => write!(f, "limit {which} must be at least 1"),
+            BuildError::PubSub(e) => write!(f, "pub/sub backend: {e}"),
         }
     }
 }
@@ -345,7 +348,9 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         self
     }
 
-    /// The pub/sub backend (default: [`MemoryPubSub`]).
+    /// The pub/sub backend (default: [`MemoryPubSub`]; many servers as one:
+    /// [`RedisPubSub`](crate::pubsub::RedisPubSub), feature `redis`). `build` starts it (a
+    /// cluster backend connects then, in the background).
     pub fn pubsub(mut self, backend: impl PubSub) -> Self {
         self.pubsub = Some(Arc::new(backend));
         self
@@ -410,10 +415,14 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
                 None => global_chain.clone(),
             };
         }
+        let pubsub = self.pubsub.unwrap_or_else(|| Arc::new(MemoryPubSub::new()));
+        pubsub
+            .start(Arc::new(HookEvents(self.errors.clone())))
+            .map_err(BuildError::PubSub)?;
         let rt = Arc::new(Runtime {
             ws_config: limits.websocket_config(),
             limits,
-            pubsub: self.pubsub.unwrap_or_else(|| Arc::new(MemoryPubSub::new())),
+            pubsub,
             subprotocols: self.subprotocols,
             origins: self.origins,
             errors: self.errors,

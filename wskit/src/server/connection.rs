@@ -19,7 +19,9 @@ use super::publish::{PublishOptions, encode_publication};
 use super::report::{ErrorCause, ErrorEvent};
 use super::request::Registry;
 use super::runtime::Runtime;
-use crate::pubsub::{self, ClientId, Frame, FrameSink, Matched, PubSubError, Subscriber};
+use crate::pubsub::{
+    self, ClientId, ClusterCount, Frame, FrameSink, Matched, PubSubError, Subscriber,
+};
 use wskit_core::wire::{self, OutMeta, close};
 use wskit_core::{Error, Message};
 
@@ -372,7 +374,10 @@ impl<D: Send + Sync + 'static> Connection<D> {
     }
 
     /// Publishes `msg` to `topic`: every subscriber receives `{"type":..,"payload":..}` (with
-    /// `meta` only when given). Returns how many subscribers it reached.
+    /// `meta` only when given). Returns how many subscribers it reached ([`Matched`]: this
+    /// server's, or with a cluster backend the nodes the bus handed it to). A backend failure is
+    /// also reported to the error hooks. The backend takes the publication when this is called:
+    /// publications go out in call order.
     pub fn publish<M: Message>(
         &self,
         topic: &str,
@@ -381,8 +386,19 @@ impl<D: Send + Sync + 'static> Connection<D> {
     ) -> impl Future<Output = Result<Matched, PubSubError>> + Send + 'static {
         let exclude = options.exclude_self.then_some(self.conn.id);
         let publication = encode_publication(topic, msg, options.meta.as_ref(), exclude);
-        let bus = self.conn.rt.pubsub.clone();
-        async move { bus.publish(publication?).await }
+        let published = publication.map(|p| self.conn.rt.publish(p, Some(self.conn.id)));
+        async move { published?.await }
+    }
+
+    /// Subscribers of a topic across the cluster (see
+    /// [`ServerHandle::cluster_subscriber_count`](crate::server::ServerHandle::cluster_subscriber_count)).
+    pub fn cluster_subscriber_count(
+        &self,
+        topic: &str,
+    ) -> impl Future<Output = Result<ClusterCount, PubSubError>> + Send + 'static {
+        let rt = self.conn.rt.clone();
+        let topic = topic.to_owned();
+        async move { rt.pubsub.cluster_subscriber_count(&topic).await }
     }
 
     /// Closes the connection with this code and reason (handlers in flight are cancelled).

@@ -3,7 +3,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use crate::pubsub::ClientId;
+use crate::pubsub::{BusEvent, BusEvents, ClientId};
 use wskit_core::Error;
 
 /// Why the server answered or swallowed an error.
@@ -53,6 +53,9 @@ pub enum ErrorCause {
     OpenHookPanic(String),
     /// The socket failed.
     Transport(String),
+    /// The pub/sub backend's bus (Redis): a publication that did not reach it, the node off the
+    /// bus, the gap once it is back, a malformed bus message.
+    PubSub(BusEvent),
 }
 
 /// One error the server answered or swallowed, with its context. Given to the error hook.
@@ -88,6 +91,32 @@ pub(crate) fn report(hooks: &[ErrorHook], event: ErrorEvent) {
     for hook in hooks {
         // A panicking error hook must not take the connection down.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&event)));
+    }
+}
+
+/// The error hooks, as a pub/sub backend reports its bus events to them.
+pub(crate) struct HookEvents(pub Vec<ErrorHook>);
+
+impl BusEvents for HookEvents {
+    fn report(&self, event: BusEvent) {
+        report(&self.0, bus_event(None, event));
+    }
+}
+
+/// The error event of a bus event (`INVALID_ARGUMENT` for a malformed bus message,
+/// `UNAVAILABLE` otherwise).
+pub(crate) fn bus_event(client_id: Option<ClientId>, event: BusEvent) -> ErrorEvent {
+    let error = match &event {
+        BusEvent::Malformed { .. } => Error::invalid_argument(event.to_string()),
+        _ => Error::unavailable(event.to_string()),
+    };
+    ErrorEvent {
+        client_id,
+        wire_type: None,
+        correlation_id: None,
+        error,
+        cause: ErrorCause::PubSub(event),
+        answered: false,
     }
 }
 

@@ -2,6 +2,7 @@
 //! backend, the open connections, the requests in flight, the error hooks and shutdown.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +16,7 @@ use super::auth::OriginPolicy;
 use super::close::Closer;
 use super::limits::Limits;
 use super::report::{self, ErrorEvent, ErrorHook};
-use crate::pubsub::{ClientId, PubSub};
+use crate::pubsub::{BusEvent, ClientId, Matched, PubSub, PubSubError, Publication};
 use wskit_core::wire::close;
 
 /// The server state that does not depend on the connection data type.
@@ -169,6 +170,42 @@ impl Runtime {
         self.tracker.close();
         let grace = self.limits.close_timeout * 2 + Duration::from_millis(100);
         let _ = tokio::time::timeout(grace, self.tracker.wait()).await;
+        // Off the bus last: handlers that were finishing could still publish.
+        self.pubsub.stop();
+    }
+
+    /// Publishes through the backend: the backend takes the publication now (a cluster backend
+    /// queues it, so publications go out in call order); the future waits for the result. A
+    /// backend failure is reported to the error hooks too.
+    pub(crate) fn publish(
+        self: &Arc<Self>,
+        publication: Publication,
+        client_id: Option<ClientId>,
+    ) -> impl Future<Output = Result<Matched, PubSubError>> + Send + 'static + use<> {
+        let topic = publication.topic.clone();
+        // The backend's future borrows it: it travels with an owner.
+        let rt = self.clone();
+        let published = async move {
+            let result = rt.pubsub.publish(publication).await;
+            (rt, result)
+        };
+        let mut published = Box::pin(published);
+        // Polled once here, so that the backend takes the publication before this returns.
+        let first = futures_util::FutureExt::now_or_never(&mut published);
+        async move {
+            let (rt, result) = match first {
+                Some(done) => done,
+                None => published.await,
+            };
+            if let Err(PubSubError::Backend(reason)) = &result {
+                let event = BusEvent::PublishFailed {
+                    topic,
+                    reason: reason.clone(),
+                };
+                rt.report(report::bus_event(client_id, event));
+            }
+            result
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use super::publish::{PublishOptions, encode_publication};
 use super::runtime::Runtime;
 use super::state::ServerState;
 use super::upgrade;
-use crate::pubsub::{Matched, PubSubError};
+use crate::pubsub::{ClusterCount, Matched, PubSubError};
 use wskit_core::Message;
 
 /// A wskit server: serve it on an address, or mount it in an axum router (feature `axum`).
@@ -70,15 +70,18 @@ impl fmt::Debug for ServerHandle {
 }
 
 impl ServerHandle {
-    /// Publishes `msg` to `topic` (no connection to exclude; `exclude_self` is ignored).
-    pub async fn publish<M: Message>(
+    /// Publishes `msg` to `topic` (no connection to exclude; `exclude_self` is ignored). The
+    /// backend takes the publication when this is called, so publications go out in call order
+    /// even when their futures are awaited later or together; the future gives the result.
+    pub fn publish<M: Message>(
         &self,
         topic: &str,
         msg: &M,
         options: PublishOptions,
-    ) -> Result<Matched, PubSubError> {
-        let publication = encode_publication(topic, msg, options.meta.as_ref(), None)?;
-        self.rt.pubsub.publish(publication).await
+    ) -> impl Future<Output = Result<Matched, PubSubError>> + Send + 'static + use<M> {
+        let publication = encode_publication(topic, msg, options.meta.as_ref(), None);
+        let published = publication.map(|p| self.rt.publish(p, None));
+        async move { published?.await }
     }
 
     /// Open connections.
@@ -86,9 +89,28 @@ impl ServerHandle {
         self.rt.open_connections()
     }
 
-    /// Local subscribers of a topic.
+    /// Local subscribers of a topic (this server's).
     pub fn subscriber_count(&self, topic: &str) -> usize {
         self.rt.pubsub.subscriber_count(topic)
+    }
+
+    /// Subscribers of a topic across the cluster. With a cluster backend
+    /// ([`RedisPubSub`](crate::pubsub::RedisPubSub)) this asks the other wskit nodes on the bus
+    /// and waits for as many as the bus reports, or for the backend's count timeout (default
+    /// 5 s); [`ClusterCount`] says how many answered. With the in-memory backend it is
+    /// [`subscriber_count`](Self::subscriber_count), one node of one.
+    ///
+    /// ```
+    /// # async fn demo(handle: wskit::server::ServerHandle) -> Result<(), wskit::pubsub::PubSubError> {
+    /// let count = handle.cluster_subscriber_count("room:1").await?;
+    /// if !count.is_complete() {
+    ///     println!("at least {} ({} of {} nodes answered)", count.subscribers, count.nodes_answered, count.nodes_expected);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn cluster_subscriber_count(&self, topic: &str) -> Result<ClusterCount, PubSubError> {
+        self.rt.pubsub.cluster_subscriber_count(topic).await
     }
 
     /// Graceful shutdown: stop accepting, wait for handlers in flight (up to
