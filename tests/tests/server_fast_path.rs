@@ -43,6 +43,15 @@ async fn fast_and_parse_first_paths_agree() {
         Some(r#"{"correlationId":"a","clientId":"x","receivedAt":5}"#),
         Some(r#"{"correlationId":"a","clientId":null}"#),
         Some(r#"{"correlationId":"a","clientId":1,"clientId":2}"#),
+        // A reserved key holding more than a scalar: within the meta caps, and past them.
+        Some(r#"{"correlationId":"a","clientId":{"x":[1,2]}}"#),
+        Some(Box::leak(
+            format!(
+                r#"{{"correlationId":"a","receivedAt":[{}]}}"#,
+                ["0"; 300].join(",")
+            )
+            .into_boxed_str(),
+        )),
         Some(r#"{"correlationId":null}"#),
         Some(r#"{"correlationId":"a","timestamp":null}"#),
         Some(r#"{"correlationId":"a","timestamp":"x"}"#),

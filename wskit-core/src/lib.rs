@@ -27,5 +27,5 @@ pub use wire::{Error, ErrorCode};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::validate::check::*;
-    pub use crate::validate::decode::object_entries;
+    pub use crate::validate::decode::{object_entries, object_entries_within};
 }

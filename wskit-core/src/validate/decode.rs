@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::BuildHasher;
 
-use serde::de::{DeserializeOwned, Deserializer, MapAccess, Visitor};
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Number, Value};
 
@@ -230,31 +230,63 @@ pub fn object_entries<'a>(
     path: &Path<'_>,
     issues: &mut Issues,
 ) -> Option<Vec<(Cow<'a, str>, &'a RawValue)>> {
-    struct Entries<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-    impl<'de> serde::Deserialize<'de> for Entries<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct V;
-            impl<'de> Visitor<'de> for V {
-                type Value = Entries<'de>;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("an object")
+    object_entries_within(raw, path, issues, usize::MAX)
+}
+
+/// [`object_entries`], reading no more than `max` entries: the decoder of a struct with `n`
+/// fields asks for `n + Issues::LIMIT + 1`. An object with more keys than its fields has an
+/// unknown or repeated key among its first `n + 1`, so it is refused whatever follows, and the
+/// first issues are the same; what follows the `max`th entry is not read at all (a payload of
+/// 100 000 unknown keys cost ~19 ms to refuse when every key was collected). Reading stops
+/// early is recorded with [`Issues::truncate`].
+pub fn object_entries_within<'a>(
+    raw: &'a RawValue,
+    path: &Path<'_>,
+    issues: &mut Issues,
+    max: usize,
+) -> Option<Vec<(Cow<'a, str>, &'a RawValue)>> {
+    /// The entries read, and whether reading stopped at `max`.
+    struct Read<'a> {
+        entries: Vec<(Cow<'a, str>, &'a RawValue)>,
+        max: usize,
+        cut: bool,
+    }
+    struct Entries<'r, 'a>(&'r mut Read<'a>);
+    impl<'a> Visitor<'a> for Entries<'_, 'a> {
+        type Value = ();
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'a>>(self, mut map: A) -> Result<(), A::Error> {
+            let hint = map.size_hint().unwrap_or(4).min(self.0.max);
+            self.0.entries.reserve(hint);
+            while let Some(k) = map.next_key::<Cow<'a, str>>()? {
+                if self.0.entries.len() == self.0.max {
+                    self.0.cut = true;
+                    return Err(serde::de::Error::custom("entry cap"));
                 }
-                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                    let mut out = Vec::with_capacity(map.size_hint().unwrap_or(4));
-                    while let Some(k) = map.next_key::<Cow<'de, str>>()? {
-                        let v: &'de RawValue = map.next_value()?;
-                        out.push((k, v));
-                    }
-                    Ok(Entries(out))
-                }
+                let v: &'a RawValue = map.next_value()?;
+                self.0.entries.push((k, v));
             }
-            d.deserialize_map(V)
+            Ok(())
         }
     }
-    let Ok(Entries(entries)) = serde_json::from_str::<Entries<'a>>(raw.get()) else {
+    let mut read = Read {
+        entries: Vec::new(),
+        max,
+        cut: false,
+    };
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let parsed =
+        serde::Deserializer::deserialize_map(&mut de, Entries(&mut read)).and_then(|()| de.end());
+    if parsed.is_err() && !read.cut {
         mismatch("object", raw, path, issues);
         return None;
-    };
+    }
+    if read.cut {
+        issues.truncate();
+    }
+    let entries = read.entries;
     if let Some(k) = first_duplicate(&entries) {
         issues.push(&path.field(k), "duplicate key");
         return None;
@@ -309,5 +341,58 @@ pub fn decode_with_serde<T: DeserializeOwned + Validate>(
             issues.push(path, e.to_string());
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> &RawValue {
+        serde_json::from_str(text).expect("valid JSON")
+    }
+
+    #[test]
+    fn entries_within_a_cap_stop_reading_at_it() {
+        let path = Path::root("payload");
+        let keys: Vec<String> = (0..1000).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let text = format!("{{{}}}", keys.join(","));
+        let mut issues = Issues::new();
+        let all = object_entries(raw(&text), &path, &mut issues).unwrap();
+        assert_eq!(all.len(), 1000);
+        assert!(issues.is_empty());
+
+        let mut capped = Issues::new();
+        let first = object_entries_within(raw(&text), &path, &mut capped, 25).unwrap();
+        let texts = |e: &[(Cow<'_, str>, &RawValue)]| -> Vec<(String, String)> {
+            e.iter()
+                .map(|(k, v)| (k.to_string(), v.get().to_owned()))
+                .collect()
+        };
+        assert_eq!(texts(&first), texts(&all[..25]));
+        // Recorded as truncated (counted, not listed): the answer says there is more.
+        assert!(capped.is_empty());
+        let mut one = Issues::new();
+        one.push(&path, "x");
+        let mut with_cut = one.clone();
+        let _ = object_entries_within(raw(&text), &path, &mut with_cut, 25);
+        assert_ne!(with_cut, one);
+
+        // Exactly at the cap: all of it, nothing truncated.
+        let mut exact = Issues::new();
+        let small = r#"{"a":1,"b":2}"#;
+        assert_eq!(
+            object_entries_within(raw(small), &path, &mut exact, 2)
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(exact, Issues::new());
+
+        // Not an object, or a repeated key among the entries read: an issue, as before.
+        let mut bad = Issues::new();
+        assert!(object_entries_within(raw("[1]"), &path, &mut bad, 5).is_none());
+        assert!(object_entries_within(raw(r#"{"a":1,"a":2}"#), &path, &mut bad, 5).is_none());
+        assert_eq!(bad.len(), 2);
     }
 }

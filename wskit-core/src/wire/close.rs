@@ -20,7 +20,8 @@ pub const NO_STATUS: u16 = 1005;
 pub const ABNORMAL: u16 = 1006;
 /// 1007: a text frame (or a close reason) that is not valid UTF-8.
 pub const INVALID_PAYLOAD: u16 = 1007;
-/// 1008: a policy violation (a slow consumer).
+/// 1008: a policy violation (a slow consumer, a message that does not complete in time, too
+/// many bytes in incomplete messages across the server).
 pub const POLICY_VIOLATION: u16 = 1008;
 /// 1009: a frame larger than the server's limit.
 pub const MESSAGE_TOO_BIG: u16 = 1009;
@@ -33,6 +34,11 @@ pub const SHUTDOWN_REASON: &str = "server shutting down";
 pub const PING_TIMEOUT_REASON: &str = "ping timeout";
 /// The reason sent with [`POLICY_VIOLATION`] to a slow consumer.
 pub const SLOW_CONSUMER_REASON: &str = "slow consumer";
+/// The reason sent with [`POLICY_VIOLATION`] when a message does not complete in time.
+pub const MESSAGE_TIMEOUT_REASON: &str = "message not completed in time";
+/// The reason sent with [`POLICY_VIOLATION`] when the bytes held in incomplete messages across
+/// the server go over their budget.
+pub const PARTIAL_BUDGET_REASON: &str = "partial messages over budget";
 /// The reason sent with [`PROTOCOL_ERROR`].
 pub const PROTOCOL_ERROR_REASON: &str = "protocol error";
 /// The reason sent with [`INVALID_PAYLOAD`].

@@ -8,8 +8,9 @@
 //! issue-collecting path. `tests/tests/server_fast_path.rs` sends every frame both ways.
 
 use std::borrow::Cow;
+use std::fmt;
 
-use serde::de::{DeserializeOwned, Deserializer};
+use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Map;
 use serde_json::value::RawValue;
 
@@ -102,6 +103,10 @@ pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta
     }
     let path = Path::root("meta");
     let mut issues = Issues::new();
+    if let Some(Err(too_big)) = text.map(check_meta_shape) {
+        issues.push(&path, too_big);
+        return Err(issues);
+    }
     let raw = match text.map(serde_json::from_str::<&RawValue>) {
         Some(Ok(raw)) => Some(raw),
         Some(Err(e)) => {
@@ -168,6 +173,141 @@ pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta
     }
 }
 
+/// The most values a frame's `meta` may hold: its keys and those of objects in it, and the items
+/// of arrays in it. A frame with more is refused (`INVALID_ARGUMENT`) without its meta being
+/// decoded: meta carries a few ids, and reading many thousands of keys, each an issue, cost a
+/// 1 MiB frame ~100 ms to refuse.
+pub const MAX_META_VALUES: usize = 256;
+
+/// How deep values may nest in a frame's `meta` (the meta object itself is level 1).
+pub const MAX_META_DEPTH: usize = 16;
+
+/// Checks the size of a frame's `meta` before it is decoded: at most [`MAX_META_VALUES`] values
+/// nested at most [`MAX_META_DEPTH`] deep. It reads the text once and stops at the first value
+/// or level past a cap, so a refused meta costs no more than an accepted one of the cap's size.
+/// The error is the issue to report (at `meta`); text that is not JSON passes (the decoder
+/// reports that).
+///
+/// ```
+/// use wskit::wire::{check_meta_shape, MAX_META_VALUES};
+/// assert!(check_meta_shape(r#"{"correlationId":"c","trace":{"id":[1,2]}}"#).is_ok());
+/// let many = (0..=MAX_META_VALUES).map(|i| format!(r#""k{i}":0"#)).collect::<Vec<_>>().join(",");
+/// assert_eq!(check_meta_shape(&format!("{{{many}}}")).unwrap_err(), "more than 256 values");
+/// assert_eq!(check_meta_shape(&format!("{}{}", "[".repeat(17), "]".repeat(17))).unwrap_err(), "nested deeper than 16 levels");
+/// ```
+pub fn check_meta_shape(text: &str) -> Result<(), &'static str> {
+    let mut shape = Shape {
+        values: 0,
+        refused: None,
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let _ = Level {
+        depth: 0,
+        shape: &mut shape,
+    }
+    .deserialize(&mut de);
+    match shape.refused {
+        Some(why) => Err(why),
+        None => Ok(()),
+    }
+}
+
+const TOO_MANY_VALUES: &str = "more than 256 values";
+const TOO_DEEP: &str = "nested deeper than 16 levels";
+
+/// What [`check_meta_shape`] found so far.
+struct Shape {
+    values: usize,
+    refused: Option<&'static str>,
+}
+
+/// One value of the meta, `depth` levels deep (the meta itself at 0).
+struct Level<'s> {
+    depth: usize,
+    shape: &'s mut Shape,
+}
+
+impl Level<'_> {
+    /// Stops the parse: the verdict is in `shape`.
+    fn refuse<E: serde::de::Error>(&mut self, why: &'static str) -> E {
+        self.shape.refused = Some(why);
+        E::custom(why)
+    }
+
+    /// The level of the values inside an object or array at this one.
+    fn inner<E: serde::de::Error>(&mut self) -> Result<usize, E> {
+        if self.depth + 1 > MAX_META_DEPTH {
+            return Err(self.refuse(TOO_DEEP));
+        }
+        Ok(self.depth + 1)
+    }
+
+    /// Counts one more value inside an object or array, before it is read.
+    fn count<E: serde::de::Error>(&mut self) -> Result<(), E> {
+        self.shape.values += 1;
+        if self.shape.values > MAX_META_VALUES {
+            return Err(self.refuse(TOO_MANY_VALUES));
+        }
+        Ok(())
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Level<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(mut self, d: D) -> Result<(), D::Error> {
+        if self.depth > 0 {
+            self.count()?;
+        }
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Level<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let depth = self.inner()?;
+        while seq
+            .next_element_seed(Level {
+                depth,
+                shape: &mut *self.shape,
+            })?
+            .is_some()
+        {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let depth = self.inner()?;
+        while map.next_key::<serde::de::IgnoredAny>()?.is_some() {
+            map.next_value_seed(Level {
+                depth,
+                shape: &mut *self.shape,
+            })?;
+        }
+        Ok(())
+    }
+}
+
 /// The standard meta keys, read by serde on the fast paths (`deny_unknown_fields`: a declared or
 /// unknown key sends the frame down the issue-collecting path).
 #[derive(serde::Deserialize)]
@@ -180,9 +320,46 @@ struct StandardMeta<'a> {
     #[serde(rename = "timeoutMs", default, deserialize_with = "some")]
     timeout_ms: Option<f64>,
     #[serde(rename = "clientId", default)]
-    _client_id: Option<serde::de::IgnoredAny>,
+    _client_id: Option<Scalar>,
     #[serde(rename = "receivedAt", default)]
-    _received_at: Option<serde::de::IgnoredAny>,
+    _received_at: Option<Scalar>,
+}
+
+/// A reserved meta key's value on the fast paths, skipped: only a scalar. An object or array
+/// there sends the frame down the issue-collecting path, which applies [`check_meta_shape`]
+/// (the fast paths would otherwise accept a reserved key holding more values, or nesting
+/// deeper, than that path allows).
+struct Scalar;
+
+impl<'de> serde::Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number, boolean or null")
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl StandardMeta<'_> {
@@ -350,4 +527,60 @@ fn validated<M: Message>(meta: Meta, typed: M::Meta, msg: M) -> Option<(Meta, M:
     let mut issues = Issues::new();
     msg.validate(&Path::root("payload"), &mut issues);
     issues.is_empty().then_some((meta, typed, msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` keys `"k0":0,...` (no braces).
+    fn keys(n: usize) -> String {
+        (0..n)
+            .map(|i| format!(r#""k{i}":0"#))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    #[test]
+    fn meta_up_to_the_caps_passes() {
+        assert_eq!(
+            check_meta_shape(&format!("{{{}}}", keys(MAX_META_VALUES))),
+            Ok(())
+        );
+        let items = vec!["1"; MAX_META_VALUES - 1].join(",");
+        assert_eq!(check_meta_shape(&format!(r#"{{"a":[{items}]}}"#)), Ok(()));
+        let deep = format!(
+            "{}{}",
+            "[".repeat(MAX_META_DEPTH),
+            "]".repeat(MAX_META_DEPTH)
+        );
+        assert_eq!(check_meta_shape(&deep), Ok(()));
+        // Not JSON, or not an object: for the decoder to answer.
+        assert_eq!(check_meta_shape("nope"), Ok(()));
+        assert_eq!(check_meta_shape("7"), Ok(()));
+    }
+
+    /// The check stops at the first value past the cap: what follows it is never read (here,
+    /// text that is not JSON, which would otherwise be the answer).
+    #[test]
+    fn the_check_stops_at_the_first_value_past_a_cap() {
+        let many = format!("{{{},\"k\":!!! not JSON", keys(MAX_META_VALUES));
+        assert_eq!(check_meta_shape(&many), Err(TOO_MANY_VALUES));
+        let items = vec!["0"; MAX_META_VALUES].join(",");
+        assert_eq!(
+            check_meta_shape(&format!(r#"{{"a":[{items},!!!"#)),
+            Err(TOO_MANY_VALUES),
+            "an array's items count"
+        );
+        let deep = format!("{}!!!", "[".repeat(MAX_META_DEPTH + 1));
+        assert_eq!(check_meta_shape(&deep), Err(TOO_DEEP));
+        assert_eq!(
+            TOO_MANY_VALUES,
+            format!("more than {MAX_META_VALUES} values")
+        );
+        assert_eq!(
+            TOO_DEEP,
+            format!("nested deeper than {MAX_META_DEPTH} levels")
+        );
+    }
 }

@@ -8,7 +8,6 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::error::Error;
-use super::strict::ObjectOnly;
 
 /// Frame types the runtime itself uses (PROTOCOL.md section 2).
 pub mod types {
@@ -223,21 +222,78 @@ pub fn peek_type(text: &str) -> Option<&str> {
 }
 
 /// The correlationId in the text of a frame's `meta`, if it is an object with a string
-/// `correlationId` (read without validating the rest): the one place that peeks it.
+/// `correlationId` (read without validating the rest): the one place that peeks it. A key
+/// that appears twice gives none. Only the first [`MAX_META_VALUES`](super::MAX_META_VALUES)
+/// keys are read: a meta with more is refused anyway, and its answer should cost no more than
+/// the check that refuses it.
 ///
 /// ```
 /// assert_eq!(wskit::wire::peek_correlation_id(r#"{"correlationId":"c-1","x":[1]}"#).as_deref(), Some("c-1"));
 /// assert_eq!(wskit::wire::peek_correlation_id(r#"{"correlationId":7}"#), None);
+/// assert_eq!(wskit::wire::peek_correlation_id(r#"{"correlationId":"a","correlationId":"a"}"#), None);
 /// assert_eq!(wskit::wire::peek_correlation_id(r#"["c-1"]"#), None);
 /// ```
 pub fn peek_correlation_id(meta: &str) -> Option<String> {
-    #[derive(Deserialize)]
-    struct Peek {
-        #[serde(rename = "correlationId")]
-        correlation_id: Option<Value>,
+    use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
+
+    /// What the peek found in the keys it read.
+    #[derive(Default)]
+    struct Peeked {
+        id: Option<Value>,
+        keys: usize,
+        /// Stopped at the key cap (not an error of the text).
+        capped: bool,
     }
-    let ObjectOnly(peek) = serde_json::from_str::<ObjectOnly<Peek>>(meta).ok()?;
-    match peek.correlation_id? {
+    /// A key, compared with `correlationId` without being copied.
+    struct IsId(bool);
+    impl<'de> Deserialize<'de> for IsId {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = IsId;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_str<E>(self, s: &str) -> Result<IsId, E> {
+                    Ok(IsId(s == meta_keys::CORRELATION_ID))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+    struct Peek<'p>(&'p mut Peeked);
+    impl<'de> Visitor<'de> for Peek<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(IsId(is_id)) = map.next_key()? {
+                self.0.keys += 1;
+                if self.0.keys > super::MAX_META_VALUES {
+                    self.0.capped = true;
+                    return Err(A::Error::custom("key cap"));
+                }
+                if !is_id {
+                    map.next_value::<IgnoredAny>()?;
+                } else if self.0.id.is_some() {
+                    return Err(A::Error::duplicate_field(meta_keys::CORRELATION_ID));
+                } else {
+                    self.0.id = Some(map.next_value()?);
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut peeked = Peeked::default();
+    let mut de = serde_json::Deserializer::from_str(meta);
+    let read = de
+        .deserialize_map(Peek(&mut peeked))
+        .and_then(|()| de.end());
+    if read.is_err() && !peeked.capped {
+        return None;
+    }
+    match peeked.id? {
         Value::String(s) => Some(s),
         _ => None,
     }
@@ -475,6 +531,21 @@ mod tests {
         }
         let f = InboundFrame::parse(r#"{"type":"A"}"#).unwrap();
         assert!(f.meta.is_none() && f.payload.is_none());
+    }
+
+    /// The peek reads no further than the meta key cap: a correlationId among the first keys is
+    /// found even when what follows the cap is not JSON; one past the cap is not looked for.
+    #[test]
+    fn the_correlation_id_peek_reads_at_most_the_key_cap() {
+        let keys: Vec<String> = (0..300).map(|i| format!(r#""k{i}":0"#)).collect();
+        let keys = keys.join(",");
+        let early = format!(r#"{{"correlationId":"c",{keys},!!! not JSON"#);
+        assert_eq!(peek_correlation_id(&early).as_deref(), Some("c"));
+        let late = format!(r#"{{{keys},"correlationId":"c"}}"#);
+        assert_eq!(peek_correlation_id(&late), None);
+        // Within the cap the whole text is read: not JSON, no id.
+        assert_eq!(peek_correlation_id(r#"{"correlationId":"c",!}"#), None);
+        assert_eq!(peek_correlation_id(r#"{"correlationId":"c"} x"#), None);
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub(crate) mod frame;
 pub mod strict;
 
 #[doc(hidden)]
+pub use decode::{MAX_META_DEPTH, MAX_META_VALUES, check_meta_shape};
+#[doc(hidden)]
 pub use decode::{
     decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
     decode_meta_text, decode_payload_text,

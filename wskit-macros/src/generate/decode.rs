@@ -70,6 +70,7 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
         .map(|f| format_ident!("__field_{}", plain(&f.name)))
         .collect();
     let wires: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
+    let field_count = fields.len();
     let names: Vec<&Ident> = fields.iter().map(|f| &f.name).collect();
     // Present keys are decoded in document order, so issues come in the order of the JSON text;
     // absent keys are settled after (`required`, or `None` for an `Option`).
@@ -141,7 +142,13 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
                 issues: &mut ::wskit::__private::Issues,
             ) -> ::std::option::Option<Self> {
                 let __start = issues.len();
-                let __entries = ::wskit::__private::object_entries(raw, path, issues)?;
+                // More keys than fields: refused whatever follows the first of them.
+                let __entries = ::wskit::__private::object_entries_within(
+                    raw,
+                    path,
+                    issues,
+                    #field_count + ::wskit::__private::Issues::LIMIT + 1,
+                )?;
                 #( let mut #slots: ::std::option::Option<::std::option::Option<#tys>> = ::std::option::Option::None; )*
                 for (__key, __raw) in &__entries {
                     match &**__key {

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::auth::{self, AuthFn, Rejection};
+use super::budget::InboundBudget;
 use super::close::CloseReason;
 use super::connection::Connection;
 use super::hooks::{self, Hooks};
@@ -301,6 +302,34 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         self
     }
 
+    /// How long an inbound message may stay incomplete (default 10 s); past it, 1008. See
+    /// [`Limits::message_timeout`].
+    pub fn message_timeout(mut self, t: Duration) -> Self {
+        self.limits.message_timeout = t;
+        self
+    }
+
+    /// Bytes held in incomplete inbound messages across the server (default 64 MiB); the
+    /// connection that goes over it is closed with 1008. See
+    /// [`Limits::max_partial_message_bytes`].
+    pub fn max_partial_message_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_partial_message_bytes = bytes;
+        self
+    }
+
+    /// Frames and bytes per second each connection may send, every frame counted before it is
+    /// decoded (default: no budget); a connection over it is not read until it is within it
+    /// again. See [`InboundBudget`].
+    ///
+    /// ```
+    /// use wskit::server::{InboundBudget, Server};
+    /// let _b = Server::<()>::builder().inbound_budget(InboundBudget::new(100, 256 * 1024));
+    /// ```
+    pub fn inbound_budget(mut self, budget: InboundBudget) -> Self {
+        self.limits.inbound_budget = Some(budget);
+        self
+    }
+
     /// Topics per connection (default 1000).
     pub fn max_topics_per_connection(mut self, n: usize) -> Self {
         self.limits.max_topics_per_connection = n;
@@ -336,6 +365,10 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             (limits.outbound_queue, "outbound_queue"),
             (limits.outbound_queue_bytes, "outbound_queue_bytes"),
             (limits.max_connections, "max_connections"),
+            (
+                limits.max_partial_message_bytes,
+                "max_partial_message_bytes",
+            ),
         ] {
             if value == 0 {
                 return Err(BuildError::InvalidLimit(name));
@@ -397,6 +430,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             reserved: AtomicUsize::new(0),
             upgrading: Mutex::new(PendingUpgrades::default()),
             in_flight: AtomicUsize::new(0),
+            partial_bytes: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             idle: Notify::new(),
             shutdown: CancellationToken::new(),

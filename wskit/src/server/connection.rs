@@ -70,6 +70,9 @@ pub(crate) struct Conn<D> {
     pub(super) socket: Option<Arc<socket::Shared>>,
     /// Bytes queued in `out` and not yet taken by the connection loop.
     pub(super) queued_bytes: AtomicUsize,
+    /// Bytes handed to the socket that it has not taken (automatic pongs among them), as the
+    /// connection loop last saw them: they count against the byte budget with `queued_bytes`.
+    pub(super) unwritten: AtomicUsize,
     /// Fires when the connection starts closing; parent of every request's cancellation.
     pub closing: CancellationToken,
     /// The close frame the server sends (the first close wins).
@@ -96,8 +99,9 @@ impl<D: Send + Sync + 'static> Conn<D> {
         let len = msg.len();
         let budget = self.rt.limits.outbound_queue_bytes;
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
+        let owed = before + self.unwritten.load(Ordering::Relaxed);
         // A frame bigger than the whole budget still goes out alone.
-        if before > 0 && before + len > budget {
+        if owed > 0 && owed + len > budget {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             return Err(self.queue_full());
         }
@@ -138,11 +142,12 @@ impl<D: Send + Sync + 'static> Conn<D> {
     }
 
     /// Whether the outbound queue has room for the answers of another inbound frame (more than
-    /// half of both its frame and its byte budget free).
-    pub(super) fn has_room(&self) -> bool {
+    /// half of both its frame and its byte budget free), counting `owed`, the bytes handed to
+    /// the socket that it has not taken yet.
+    pub(super) fn has_room(&self, owed: usize) -> bool {
         let limits = &self.rt.limits;
         self.out.capacity() >= (limits.outbound_queue / 2).max(1)
-            && self.queued_bytes.load(Ordering::Acquire) <= limits.outbound_queue_bytes / 2
+            && self.queued_bytes.load(Ordering::Acquire) + owed <= limits.outbound_queue_bytes / 2
     }
 
     /// Starts closing with this code and reason (the first close wins).

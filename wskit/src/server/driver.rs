@@ -6,7 +6,12 @@
 //! checks the timer. Reading pauses while the outbound queue lacks room for another frame's
 //! answers (backpressure on a client that sends faster than it reads); the slow-consumer policy
 //! applies to frames pushed from elsewhere (pub/sub, other connections' handlers) and to a batch
-//! that is not written within the write timeout.
+//! that is not written within the write timeout. The bytes the socket has not taken count with
+//! the queue: automatic pongs to a client that sends pings and never reads pause reading too.
+//!
+//! Reading also pauses while the connection is over its inbound budget (if the server has one),
+//! and the bytes of an incomplete inbound message count against the server-wide budget for them
+//! and time out (`Limits::message_timeout`).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,13 +26,16 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 
+use super::budget::Bucket;
 use super::close::CloseReason;
 use super::connection::Conn;
 use super::dispatch;
 use super::io::outbound;
 use super::io::ws::WsStream;
+use super::limits::READ_BUFFER_BYTES;
 use super::report::ErrorCause;
 use super::request::Received;
+use super::runtime::Runtime;
 use super::state::ServerState;
 use wskit_core::Error;
 use wskit_core::wire::close;
@@ -76,6 +84,10 @@ enum Event {
     Timer,
     /// A batch was not written within the write timeout.
     WriteTimedOut,
+    /// An inbound message stayed incomplete past the message timeout.
+    MessageTimedOut,
+    /// The inbound budget lets another frame be read.
+    Resume,
     /// Writing failed.
     WriteFailed(tungstenite::Error),
 }
@@ -110,6 +122,50 @@ struct Driver<'a, D, S> {
     /// armed: it wakes that task when it fires, so until it has (`is_elapsed`) there is no need
     /// to poll it again.
     sleep_waker: Option<Waker>,
+    /// The incomplete inbound message: its bytes charged to the server, its deadline.
+    partial: Partial<'a>,
+    /// The inbound budget's buckets, if the server has a budget.
+    bucket: Option<Bucket>,
+    /// While the inbound budget holds reading back: when it lets the next frame be read.
+    throttled_until: Option<Instant>,
+    /// `ws.owed()` as last stored in `conn.unwritten`.
+    unwritten: usize,
+}
+
+/// One connection's incomplete inbound message: its bytes, charged to the server-wide count
+/// (given back when the message completes or the connection ends), and its deadline.
+struct Partial<'a> {
+    rt: &'a Runtime,
+    /// Bytes counted in `rt.partial_bytes`.
+    charged: usize,
+    /// The tally's number of the incomplete message, if there is one.
+    message: Option<u64>,
+    /// When `message` times out; set when the connection first waits with it incomplete.
+    deadline: Option<Instant>,
+}
+
+impl Partial<'_> {
+    /// Charges `held` bytes in place of those charged; whether the server-wide count is over
+    /// its budget.
+    fn charge(&mut self, held: usize) -> bool {
+        let before = std::mem::replace(&mut self.charged, held);
+        if held > before {
+            let add = held - before;
+            let total = self.rt.partial_bytes.fetch_add(add, Ordering::AcqRel) + add;
+            total > self.rt.limits.max_partial_message_bytes
+        } else {
+            self.rt
+                .partial_bytes
+                .fetch_sub(before - held, Ordering::AcqRel);
+            false
+        }
+    }
+}
+
+impl Drop for Partial<'_> {
+    fn drop(&mut self) {
+        self.charge(0);
+    }
 }
 
 /// A deadline that never comes (a year away).
@@ -152,6 +208,15 @@ where
         sleep,
         armed,
         sleep_waker: None,
+        partial: Partial {
+            rt: &conn.rt,
+            charged: 0,
+            message: None,
+            deadline: None,
+        },
+        bucket: (conn.rt.limits.inbound_budget).map(|b| Bucket::new(b, Instant::now())),
+        throttled_until: None,
+        unwritten: 0,
     };
     let close_timeout = conn.rt.limits.close_timeout;
     let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
@@ -179,6 +244,9 @@ where
                 }
                 let closing = driver.closing;
                 let at = *driver.stamp.get_or_insert_with(Received::now);
+                if let Some(bucket) = &mut driver.bucket {
+                    bucket.take(msg.len(), at.instant);
+                }
                 match msg {
                     Message::Text(text) if !closing => dispatch::frame(shared, conn, text, at),
                     Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
@@ -200,6 +268,10 @@ where
             }
             Event::Closing => {
                 driver.closing = true;
+                // A closing connection's incomplete message will not be handled: its bytes
+                // (bounded by the close grace) no longer count against other connections.
+                driver.partial.charge(0);
+                driver.partial.deadline = None;
                 // A write stuck at close is bounded by the close grace, not the write timeout.
                 driver.write_deadline = None;
                 driver.timer = Timer::CloseGrace(Instant::now() + close_timeout);
@@ -232,6 +304,22 @@ where
                 );
                 conn.close_slow();
             }
+            Event::MessageTimedOut => {
+                if !driver.closing {
+                    let limit = conn.rt.limits.message_timeout;
+                    conn.report(
+                        Error::deadline_exceeded(format!(
+                            "inbound message not completed within {limit:?}"
+                        )),
+                        ErrorCause::IncompleteMessage,
+                    );
+                    conn.close(
+                        close::POLICY_VIOLATION,
+                        close::MESSAGE_TIMEOUT_REASON.into(),
+                    );
+                }
+            }
+            Event::Resume => {}
             Event::WriteFailed(e) => {
                 tracing::debug!(error = %e, "write failed");
                 conn.report(
@@ -252,9 +340,27 @@ where
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    /// Whether another frame may be read now.
-    fn may_read(&self) -> bool {
-        self.closing || self.conn.has_room()
+    /// Whether another frame may be read now: the queue and the socket have room for its
+    /// answers, and the inbound budget allows it (else `throttled_until` says when it will).
+    /// While closing, frames are read (the peer's close frame among them) whatever they cost.
+    fn may_read(&mut self) -> bool {
+        if self.closing {
+            return true;
+        }
+        let owed = self.ws.owed();
+        if owed != self.unwritten {
+            // For frames pushed from elsewhere, which check the budget themselves.
+            self.unwritten = owed;
+            self.conn.unwritten.store(owed, Ordering::Relaxed);
+        }
+        if !self.conn.has_room(owed) {
+            return false;
+        }
+        let Some(bucket) = &mut self.bucket else {
+            return true;
+        };
+        self.throttled_until = bucket.wait();
+        self.throttled_until.is_none()
     }
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
@@ -312,9 +418,41 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message, tungstenite::Error>>> {
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        let msg = std::task::ready!(self.ws.poll_next_unpin(cx));
+        let msg = self.ws.poll_next_unpin(cx);
+        self.follow_partial();
+        let msg = std::task::ready!(msg);
         coop.made_progress();
         Poll::Ready(msg)
+    }
+
+    /// After a read: charges the bytes of the incomplete message (if any) to the server-wide
+    /// count, closing the connection that takes it over its budget, and starts a new deadline
+    /// for a new incomplete message. Two comparisons when nothing changed.
+    #[inline]
+    fn follow_partial(&mut self) {
+        let tally = self.ws.tally();
+        let (held, message) = match self.closing {
+            false => (tally.held(), tally.in_progress()),
+            true => (0, None),
+        };
+        // What fits in the read buffer every connection has is not counted (and a small frame
+        // split across two reads costs no atomic operation).
+        let held = if held > READ_BUFFER_BYTES { held } else { 0 };
+        if held != self.partial.charged && self.partial.charge(held) && !self.conn.is_closing() {
+            let limit = self.conn.rt.limits.max_partial_message_bytes;
+            self.conn.report(
+                Error::resource_exhausted(format!(
+                    "incomplete inbound messages hold more than {limit} bytes across the server"
+                )),
+                ErrorCause::PartialMessageBudget,
+            );
+            self.conn
+                .close(close::POLICY_VIOLATION, close::PARTIAL_BUDGET_REASON.into());
+        }
+        if message != self.partial.message {
+            self.partial.message = message;
+            self.partial.deadline = None;
+        }
     }
 
     /// Feeds every queued frame (then, when closing, the close frame) and flushes. `Ready(Ok)`
@@ -351,7 +489,8 @@ where
             self.unflushed = true;
         }
         let socket = self.conn.socket.as_ref();
-        if self.unflushed || socket.is_some_and(|s| s.owes()) {
+        // `owed`: bytes the socket refused before, automatic pongs among them.
+        if self.unflushed || socket.is_some_and(|s| s.owes()) || self.ws.owed() > 0 {
             std::task::ready!(self.ws.poll_flush_unpin(cx))?;
             self.unflushed = false;
         }
@@ -363,14 +502,25 @@ where
         Poll::Ready(Ok(()))
     }
 
-    /// Polls the one timer for the earliest of the heartbeat (or close grace) and the write
-    /// deadline.
+    /// Polls the one timer for the earliest of the heartbeat (or close grace), the write
+    /// deadline, the incomplete message's deadline and the end of a throttle.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
+        if self.partial.message.is_some() && self.partial.deadline.is_none() {
+            // The connection waits with a message incomplete: its time starts now.
+            self.partial.deadline = Some(Instant::now() + self.conn.rt.limits.message_timeout);
+        }
         loop {
-            let due = match (self.timer.at(), self.write_deadline) {
+            let mut due = match (self.timer.at(), self.write_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            // Rarely set: a branch each rather than a fold over all four deadlines.
+            if let Some(at) = self.partial.deadline {
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
+            if let Some(at) = self.throttled_until {
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
             match due {
                 Some(at) if at < self.armed => self.arm(at),
                 _ => {}
@@ -392,6 +542,19 @@ where
             if self.write_deadline.is_some_and(|at| at <= now) {
                 self.write_deadline = None;
                 return Poll::Ready(Event::WriteTimedOut);
+            }
+            if self.partial.deadline.is_some_and(|at| at <= now) {
+                if self.may_read() {
+                    self.partial.deadline = None;
+                    return Poll::Ready(Event::MessageTimedOut);
+                }
+                // The server itself does not read the connection now: that time is not the
+                // client's to answer for.
+                self.partial.deadline = Some(now + self.conn.rt.limits.message_timeout);
+            }
+            if self.throttled_until.is_some_and(|at| at <= now) {
+                self.throttled_until = None;
+                return Poll::Ready(Event::Resume);
             }
             if self.timer.at().is_some_and(|at| at <= now) {
                 self.arm(far());

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use super::budget::InboundBudget;
+
 /// What to do with a connection whose outbound queue is full (a slow consumer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SlowConsumerPolicy {
@@ -23,6 +25,9 @@ pub enum SlowConsumerPolicy {
 /// assert_eq!(limits.max_frame_bytes, 1024 * 1024);
 /// assert_eq!(limits.max_topics_per_connection, 1000);
 /// assert_eq!(limits.outbound_queue_bytes, 4 * 1024 * 1024);
+/// assert_eq!(limits.message_timeout, std::time::Duration::from_secs(10));
+/// assert_eq!(limits.max_partial_message_bytes, 64 * 1024 * 1024);
+/// assert!(limits.inbound_budget.is_none());
 /// ```
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -37,11 +42,13 @@ pub struct Limits {
     /// reads); frames pushed from elsewhere (publications, other tasks) that do not fit meet the
     /// slow-consumer policy. Default 1024.
     pub outbound_queue: usize,
-    /// Bytes one connection's outbound queue holds (frames queued but not yet written). Like
+    /// Bytes the server may owe one connection: frames queued but not yet written, and the
+    /// bytes the socket has not taken yet (automatic pongs included). Like
     /// [`outbound_queue`](Self::outbound_queue), more than half of it pauses reading the
-    /// connection's own frames, and a frame from elsewhere that would go over it meets the
-    /// slow-consumer policy. A single frame bigger than the budget is still queued when the queue
-    /// is empty. Default 4 MiB.
+    /// connection's frames (pings included: a client that sends pings and never reads is not
+    /// read either, and the write timeout closes it), and a frame from elsewhere that would
+    /// go over it meets the slow-consumer policy. A single frame bigger than the budget is still
+    /// queued when the queue is empty. Default 4 MiB.
     pub outbound_queue_bytes: usize,
     /// What happens when the outbound queue is full. Default [`SlowConsumerPolicy::Close`].
     pub slow_consumer: SlowConsumerPolicy,
@@ -58,6 +65,22 @@ pub struct Limits {
     /// request is read); one more pushes out the oldest (answered 503), so sockets that never
     /// send a request cannot keep real clients out. Default 1000.
     pub max_pending_upgrades: usize,
+    /// How long an inbound message may stay incomplete (a fragmented message whose last frame
+    /// has not come, or a frame not all read): past it, counted from when the server first
+    /// waits for the rest, the connection is closed with 1008. Time while the server itself
+    /// does not read the connection (backpressure, the inbound budget) does not count.
+    /// Default 10 s.
+    pub message_timeout: Duration,
+    /// Bytes held in incomplete inbound messages across the whole server (each connection
+    /// holds at most [`max_frame_bytes`](Self::max_frame_bytes) of them; a message counts once
+    /// it holds more than the 4 KiB read buffer every connection has). The connection whose
+    /// bytes go over it is closed with 1008 "partial messages over budget". Default 64 MiB.
+    pub max_partial_message_bytes: usize,
+    /// Frames and bytes per second one connection may send, counted for every inbound frame
+    /// before it is decoded (invalid frames, `__heartbeat` and RFC 6455 pings included). Past
+    /// it the server stops reading the connection until the budget refills (backpressure: no
+    /// frame is dropped or refused). Default `None`: no budget.
+    pub inbound_budget: Option<InboundBudget>,
     /// Topics one connection may hold. Default 1000.
     pub max_topics_per_connection: usize,
     /// How long a graceful shutdown waits for handlers in flight before it closes the sockets.
@@ -66,6 +89,11 @@ pub struct Limits {
     /// How long the server waits for the peer's answer to its close frame. Default 2 s.
     pub close_timeout: Duration,
 }
+
+/// The size of each connection's read buffer (tungstenite's). Up to this many bytes of an
+/// incomplete message fit in the buffer every connection has anyway: only a message holding
+/// more counts against [`Limits::max_partial_message_bytes`].
+pub(crate) const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -79,6 +107,9 @@ impl Default for Limits {
             max_connections: 10_000,
             upgrade_timeout: Duration::from_secs(5),
             max_pending_upgrades: 1000,
+            message_timeout: Duration::from_secs(10),
+            max_partial_message_bytes: 64 * 1024 * 1024,
+            inbound_budget: None,
             max_topics_per_connection: crate::pubsub::DEFAULT_MAX_TOPICS_PER_CONNECTION,
             shutdown_timeout: Duration::from_secs(10),
             close_timeout: Duration::from_secs(2),
@@ -88,12 +119,14 @@ impl Default for Limits {
 
 impl Limits {
     /// The tokio-tungstenite configuration: small buffers, so an idle connection costs little
-    /// memory, and the inbound frame limit. The write buffer has no cap of its own: outbound
-    /// frames are the server's own, bounded by `outbound_queue_bytes` before they get there (a
-    /// cap tied to the inbound limit would refuse a reply bigger than it).
+    /// memory, and the inbound frame limit. The write buffer has no cap of tungstenite's own
+    /// (a cap would refuse a reply bigger than it): what it holds unwritten counts against
+    /// `outbound_queue_bytes` with the queue (`WsStream::owed`), and the connection's frames are
+    /// not read while that is over half the budget, so neither replies nor automatic pongs
+    /// pile up there.
     pub(crate) fn websocket_config(&self) -> WebSocketConfig {
         WebSocketConfig::default()
-            .read_buffer_size(4 * 1024)
+            .read_buffer_size(READ_BUFFER_BYTES)
             .write_buffer_size(8 * 1024)
             .max_write_buffer_size(usize::MAX)
             .max_message_size(Some(self.max_frame_bytes))

@@ -56,6 +56,7 @@
 pub mod auth;
 #[cfg(feature = "axum")]
 mod axum;
+mod budget;
 mod builder;
 mod close;
 mod connection;
@@ -80,6 +81,7 @@ mod tests;
 mod upgrade;
 
 pub use crate::heartbeat::Heartbeat;
+pub use budget::InboundBudget;
 pub use builder::{BuildError, ServerBuilder};
 pub use close::CloseReason;
 pub use connection::{Connection, SendError};

@@ -41,6 +41,12 @@ pub enum ErrorCause {
     SlowConsumer,
     /// An inbound frame was larger than the limit (the connection was closed with 1009).
     FrameTooBig,
+    /// An inbound message stayed incomplete longer than `Limits::message_timeout` (the
+    /// connection was closed with 1008).
+    IncompleteMessage,
+    /// The bytes held in incomplete messages across the server went over
+    /// `Limits::max_partial_message_bytes` with this connection's (closed with 1008).
+    PartialMessageBudget,
     /// The client missed its pong (the connection was closed).
     PingTimeout,
     /// The open hook panicked (the connection was closed with 1011).

@@ -35,6 +35,9 @@ pub(crate) struct Runtime {
     /// `max_pending_upgrades` live ones; finished ones are skipped and pruned).
     pub(crate) upgrading: Mutex<PendingUpgrades>,
     pub(crate) in_flight: AtomicUsize,
+    /// Bytes held in incomplete inbound messages, all connections together (bounded by
+    /// `limits.max_partial_message_bytes`).
+    pub(crate) partial_bytes: AtomicUsize,
     /// A shutdown has started (set just before `shutdown` is cancelled). It waits for
     /// `in_flight` to reach 0: only then is `idle` notified.
     pub(crate) draining: AtomicBool,

@@ -75,6 +75,7 @@ async fn run_inner<D, S>(
         out: tx,
         socket,
         queued_bytes: AtomicUsize::new(0),
+        unwritten: AtomicUsize::new(0),
         closing: shared.rt.shutdown_now.child_token(),
         close_reason: Mutex::new(None),
         slow: AtomicBool::new(false),

@@ -1,8 +1,10 @@
 //! The socket side of a connection: the WebSocket stream (`ws`), the TCP socket it shares with
-//! direct writes of publications (`socket`), and the outbound queue (`outbound`).
+//! direct writes of publications (`socket`), the outbound queue (`outbound`), and the tally of
+//! the bytes read (`tally`).
 
 pub(crate) mod outbound;
 pub(crate) mod socket;
+pub(crate) mod tally;
 pub(crate) mod ws;
 
 /// Turns a frame the runtime encoded with `wire::encode_*` into shareable bytes, without

@@ -8,6 +8,10 @@
 //! replaced only when a poll comes with a different one. `Stream` and `Sink` behave as
 //! tokio-tungstenite's do (the same states, the same errors), so the connection loop and its
 //! close handling read the same either way.
+//!
+//! The socket wrapper also keeps what tungstenite does not tell: the bytes of its write buffer
+//! the socket has not taken ([`WsStream::owed`]: automatic pongs pile up there while a client
+//! does not read), and a [`Tally`] of the bytes read (the message not complete yet).
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
@@ -18,12 +22,20 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, WebSocket};
 
+use super::tally::Tally;
+
 /// The socket as tungstenite's blocking-style `Read`/`Write`: a poll that would wait is
 /// `WouldBlock`, and has the task (`waker`) woken when the socket is ready.
 struct Io<S> {
     inner: S,
     /// The waker of the task that polls the stream (a no-op one until the first poll).
     waker: Waker,
+    /// Bytes of tungstenite's write buffer the socket did not take at the last write.
+    /// tungstenite hands its whole buffer to each `write` until the buffer is empty or the
+    /// socket refuses, so after each of its writes this is what it still holds.
+    owed: usize,
+    /// The bytes read.
+    tally: Tally,
 }
 
 impl<S> Io<S> {
@@ -46,13 +58,19 @@ impl<S: AsyncRead + Unpin> Read for Io<S> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let mut buf = ReadBuf::new(buf);
         self.poll(|s, cx| s.poll_read(cx, &mut buf))?;
+        self.tally.observe(buf.filled());
         Ok(buf.filled().len())
     }
 }
 
 impl<S: AsyncWrite + Unpin> Write for Io<S> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.poll(|s, cx| s.poll_write(cx, buf))
+        let written = self.poll(|s, cx| s.poll_write(cx, buf));
+        self.owed = match &written {
+            Ok(n) => buf.len() - n,
+            Err(_) => buf.len(),
+        };
+        written
     }
 
     fn flush(&mut self) -> io::Result<()> {
@@ -74,9 +92,13 @@ pub(crate) struct WsStream<S> {
 impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// A stream over a socket whose handshake is done; `part` holds bytes already read past it.
     pub(crate) fn new(socket: S, part: Vec<u8>, config: WebSocketConfig) -> Self {
+        let mut tally = Tally::default();
+        tally.observe(&part);
         let io = Io {
             inner: socket,
             waker: Waker::noop().clone(),
+            owed: 0,
+            tally,
         };
         WsStream {
             ws: WebSocket::from_partially_read(io, part, Role::Server, Some(config)),
@@ -89,6 +111,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// The socket.
     pub(crate) fn get_mut(&mut self) -> &mut S {
         &mut self.ws.get_mut().inner
+    }
+
+    /// Bytes tungstenite holds that the socket would not take (0 once a flush completed).
+    pub(crate) fn owed(&self) -> usize {
+        self.ws.get_ref().owed
+    }
+
+    /// The tally of the bytes read.
+    pub(crate) fn tally(&self) -> &Tally {
+        &self.ws.get_ref().tally
     }
 
     /// Runs `op` with the socket polled on behalf of `cx`'s task.
