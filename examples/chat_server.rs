@@ -261,7 +261,15 @@ pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>
                 tracing::info!(user = %name, %reason, "disconnected");
             }
         })
-        .on_error(|e| tracing::warn!(cause = ?e.cause, code = %e.error.code, "request failed"))
+        // A client over its rate limit is its own problem, not the server's: logged at debug,
+        // so that a flooding client cannot flood the log (a soak test once wrote 4.5M lines).
+        .on_error(|e| {
+            if e.error.code == wskit::ErrorCode::ResourceExhausted {
+                tracing::debug!(cause = ?e.cause, "rate limited");
+            } else {
+                tracing::warn!(cause = ?e.cause, code = %e.error.code, "request failed");
+            }
+        })
         // Plain HTTP on the same port: the browser chat page (examples/web).
         .http_handler(page::serve)
         // 20 frames at once, then 5 per second, per connection.
