@@ -4,6 +4,7 @@
 #
 #   bash bench/soak.sh                       # 10 minutes of load, 1 minute quiet
 #   SECS=60 QUIET_SECS=30 bash bench/soak.sh # a short run
+#   CYCLES=2 bash bench/soak.sh              # load and quiet twice (retention or leak?)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,6 @@ done
 [ -n "$addr" ] || { cat "$log"; echo "the chat server did not start" >&2; exit 1; }
 echo "chat server pid $server on $addr; ${SECS}s of load, then ${QUIET_SECS}s quiet"
 "$TARGET_DIR/release/soak" --addr "$addr" --pid "$server" --secs "$SECS" --quiet-secs "$QUIET_SECS" \
-    ${CHURN:+--churn "$CHURN"} ${STEADY:+--steady "$STEADY"}
+    ${CHURN:+--churn "$CHURN"} ${STEADY:+--steady "$STEADY"} ${CYCLES:+--cycles "$CYCLES"}
 kill -0 $server 2>/dev/null && echo "the server is still running" || { echo "the server died" >&2; exit 1; }
 echo "server warnings during the run: $(grep -c WARN "$log" || true)"

@@ -4,8 +4,12 @@
 //!
 //! ```text
 //! soak --addr 127.0.0.1:3000 --pid <server pid> [--secs 600] [--quiet-secs 60] [--churn 1000]
-//!      [--steady 200] [--slow 5] [--hostile 5]
+//!      [--steady 200] [--slow 5] [--hostile 5] [--cycles 1]
 //! ```
+//!
+//! With `--cycles N` the load and quiet phases repeat N times: memory the allocator keeps after
+//! the first cycle (freed, but not given back to the kernel) is reused by the next, so a quiet
+//! RSS that stays put from cycle to cycle is retention, and one that climbs is a leak.
 //!
 //! The load, all on 127.0.0.1 (client sockets bound to 127.0.0.2-127.0.0.250 so that churn does
 //! not run out of ephemeral ports):
@@ -52,6 +56,7 @@ struct Opts {
     steady: usize,
     slow: usize,
     hostile: usize,
+    cycles: u64,
 }
 
 fn opts() -> Opts {
@@ -64,6 +69,7 @@ fn opts() -> Opts {
         steady: 200,
         slow: 5,
         hostile: 5,
+        cycles: 1,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -82,6 +88,7 @@ fn opts() -> Opts {
             "--steady" => o.steady = number() as usize,
             "--slow" => o.slow = number() as usize,
             "--hostile" => o.hostile = number() as usize,
+            "--cycles" => o.cycles = number().max(1),
             other => panic!("unknown option {other}"),
         }
     }
@@ -290,9 +297,17 @@ fn sample(o: &Opts, c: &Counters, start: Instant, phase: &str) {
 async fn main() {
     let o = Arc::new(opts());
     let c = Arc::new(Counters::default());
-    let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     sample(&o, &c, start, "base");
+    for _ in 0..o.cycles {
+        cycle(&o, &c, start).await;
+    }
+}
+
+/// One load phase of `secs`, then a quiet one of `quiet_secs`, sampling every 10 s.
+async fn cycle(o: &Arc<Opts>, c: &Arc<Counters>, start: Instant) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let phase_start = Instant::now();
 
     let mut tasks = Vec::new();
     let mut n = 0u64;
@@ -336,9 +351,9 @@ async fn main() {
 
     let mut every = tokio::time::interval(Duration::from_secs(10));
     every.tick().await;
-    while start.elapsed() < Duration::from_secs(o.secs) {
+    while phase_start.elapsed() < Duration::from_secs(o.secs) {
         every.tick().await;
-        sample(&o, &c, start, "load");
+        sample(o, c, start, "load");
     }
     stop.store(true, Ordering::Relaxed);
     let _ = churn.await;
@@ -348,6 +363,6 @@ async fn main() {
     let quiet = Instant::now();
     while quiet.elapsed() < Duration::from_secs(o.quiet_secs) {
         every.tick().await;
-        sample(&o, &c, start, "quiet");
+        sample(o, c, start, "quiet");
     }
 }
