@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use crate::chat_protocol::*;
 use wskit::Error;
 use wskit::server::{
-    BuildError, CloseReason, Connection, Context, PublishOptions, RateLimit, RpcContext, Server,
+    BuildError, CloseReason, Connection, Context, ErrorCause, PublishOptions, RateLimit,
+    RpcContext, Server,
     auth::{self, OriginPolicy},
     http,
 };
@@ -261,16 +262,15 @@ pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>
                 tracing::info!(user = %name, %reason, "disconnected");
             }
         })
-        // A client over its rate limit is its own problem, not the server's: logged at debug,
-        // so that a flooding client cannot flood the log (a soak test once wrote 4.5M lines).
-        .on_error(|e| {
-            if e.error.code == wskit::ErrorCode::ResourceExhausted {
-                tracing::debug!(cause = ?e.cause, "rate limited");
-            } else {
+        // What a client got wrong (bad frames, validation, its rate limit) is logged at debug,
+        // so that a hostile client cannot flood the log (a soak test once wrote 4.5M lines);
+        // what went wrong in the server (a panic, an internal error) at warn.
+        .on_error(|e| match (&e.cause, &e.error.code) {
+            (ErrorCause::Panic(_), _) | (_, wskit::ErrorCode::Internal) => {
                 tracing::warn!(cause = ?e.cause, code = %e.error.code, "request failed");
             }
-        })
-        // Plain HTTP on the same port: the browser chat page (examples/web).
+            _ => tracing::debug!(cause = ?e.cause, code = %e.error.code, "request failed"),
+        }) // Plain HTTP on the same port: the browser chat page (examples/web).
         .http_handler(page::serve)
         // 20 frames at once, then 5 per second, per connection.
         .middleware(RateLimit::per_connection(20, 5.0))
