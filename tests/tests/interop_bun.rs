@@ -38,15 +38,19 @@ wskit::protocol! {
 /// The ws-kit server, killed when dropped.
 pub(crate) struct BunServer {
     _child: Child,
+    /// `host:port` it listens on.
+    pub(crate) addr: String,
+    /// Its WebSocket endpoint (`ws://<addr>/ws`).
     pub(crate) url: String,
 }
 
 async fn start_bun() -> BunServer {
-    start_bun_script("server.ts").await
+    start_bun_script("server.ts", &[]).await
 }
 
-/// A ws-kit server on Bun: `interop/<script>`, which prints `listening on <addr>` first.
-pub(crate) async fn start_bun_script(script: &str) -> BunServer {
+/// A ws-kit server on Bun: `interop/<script>` with environment `env`, which prints
+/// `listening on <addr>` first.
+pub(crate) async fn start_bun_script(script: &str, env: &[(&str, &str)]) -> BunServer {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let interop = root.join("interop");
     let bun = interop.join("node_modules/@oven/bun-linux-x64/bin/bun");
@@ -58,6 +62,7 @@ pub(crate) async fn start_bun_script(script: &str) -> BunServer {
     let mut child = Command::new(&bun)
         .arg(script)
         .current_dir(&interop)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
@@ -76,6 +81,7 @@ pub(crate) async fn start_bun_script(script: &str) -> BunServer {
     BunServer {
         _child: child,
         url: format!("ws://{addr}/ws"),
+        addr,
     }
 }
 

@@ -103,7 +103,7 @@ fn ws_kit_server_from_generated_schemas_type_checks() {
 #[tokio::test]
 #[ignore = "needs Bun: run by .ci/run"]
 async fn ws_kit_server_from_generated_schemas_serves_the_rust_client() {
-    let server = start_bun_script("export_server.ts").await;
+    let server = start_bun_script("export_server.ts", &[]).await;
     let client = Client::builder(server.url.clone())
         .backoff(Backoff::Never)
         .build();

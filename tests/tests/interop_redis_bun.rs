@@ -8,15 +8,14 @@
 //! 127.0.0.1:6379; `.ci/run` provides all three.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 use wskit::Error;
 use wskit::pubsub::RedisPubSub;
 use wskit::server::{Context, PublishOptions, RpcContext, Server, http};
 use wskit_tests::redis_server::{shared_redis_url, unique_prefix};
 use wskit_tests::*;
+
+use crate::interop_bun::{BunServer, start_bun_script};
 
 wskit::protocol! {
     /// The protocol of `interop/redis_server.ts`.
@@ -54,44 +53,19 @@ impl RoomsHandler for RoomsApp {
     }
 }
 
-/// The ws-kit node, killed when dropped.
-struct BunNode {
-    _child: Child,
-    addr: String,
-}
-
-async fn start_bun_node(redis_url: &str, prefix: &str) -> BunNode {
+/// The ws-kit node on the bus (`interop/redis_server.ts`), killed when dropped.
+async fn start_bun_node(redis_url: &str, prefix: &str) -> BunServer {
     let interop = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../interop");
-    let bun = interop.join("node_modules/@oven/bun-linux-x64/bin/bun");
     assert!(
-        bun.exists() && interop.join("node_modules/redis").exists(),
-        "Bun or the redis npm package is missing under {}: run `npm ci` in interop/ (as .ci/run does)",
+        interop.join("node_modules/redis").exists(),
+        "the redis npm package is missing under {}: run `npm ci` in interop/ (as .ci/run does)",
         interop.display()
     );
-    let mut child = Command::new(&bun)
-        .arg("redis_server.ts")
-        .current_dir(&interop)
-        .env("REDIS_URL", redis_url)
-        .env("WSKIT_PREFIX", prefix)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start bun");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    let line = within("the ws-kit node to listen", lines.next_line())
-        .await
-        .expect("read bun stdout")
-        .expect("bun printed nothing");
-    let addr = line
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line from bun: {line}"))
-        .to_owned();
-    BunNode {
-        _child: child,
-        addr,
-    }
+    start_bun_script(
+        "redis_server.ts",
+        &[("REDIS_URL", redis_url), ("WSKIT_PREFIX", prefix)],
+    )
+    .await
 }
 
 fn name_of(req: &http::Request<()>) -> String {

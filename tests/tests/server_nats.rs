@@ -12,6 +12,7 @@ use wskit_tests::*;
 
 use crate::server_redis::{
     Node, eventually, join, new_message, own_copy_and_reply, post, post_until_accepted,
+    receive_two_publishers,
 };
 
 async fn node(probe: &Probe, bus: NatsPubSub) -> Node {
@@ -95,25 +96,7 @@ async fn a_nats_burst_arrives_in_publish_order_and_one_order_everywhere() {
     };
     let p1 = publish_all(nodes[0].server.handle.clone(), "a");
     let p2 = publish_all(nodes[1].server.handle.clone(), "b");
-    let mut seen = Vec::new();
-    for c in &mut subscribers {
-        let mut order = Vec::with_capacity(2 * N);
-        let mut next = [0usize; 2];
-        for _ in 0..2 * N {
-            let frame = c.recv_json().await;
-            let text = frame["payload"]["text"].as_str().unwrap().to_owned();
-            let (who, n) = text.split_at(1);
-            let who = usize::from(who == "b");
-            assert_eq!(
-                n.parse::<usize>().unwrap(),
-                next[who],
-                "out of order: {text}"
-            );
-            next[who] += 1;
-            order.push(text);
-        }
-        seen.push(order);
-    }
+    let seen = receive_two_publishers(&mut subscribers, N).await;
     p1.await.unwrap();
     p2.await.unwrap();
     assert_eq!(seen[0], seen[1]);

@@ -74,6 +74,34 @@ fn bus(url: &str, prefix: &str) -> RedisPubSub {
         .reconnect_backoff(Duration::from_millis(50), Duration::from_millis(400))
 }
 
+/// What each subscriber receives of publishers `a` and `b` publishing `<who><i>` for i in 0..n
+/// each, asserting that each publisher's publications arrive in their order.
+pub(crate) async fn receive_two_publishers(
+    subscribers: &mut [Client],
+    n: usize,
+) -> Vec<Vec<String>> {
+    let mut seen = Vec::new();
+    for c in subscribers {
+        let mut order = Vec::with_capacity(2 * n);
+        let mut next = [0usize; 2];
+        for _ in 0..2 * n {
+            let frame = c.recv_json().await;
+            let text = frame["payload"]["text"].as_str().unwrap().to_owned();
+            let (who, i) = text.split_at(1);
+            let who = usize::from(who == "b");
+            assert_eq!(
+                i.parse::<usize>().unwrap(),
+                next[who],
+                "out of order: {text}"
+            );
+            next[who] += 1;
+            order.push(text);
+        }
+        seen.push(order);
+    }
+    seen
+}
+
 pub(crate) async fn join(c: &mut Client, events: &mut Events, room: &str) {
     c.send(&format!(
         r#"{{"type":"JOIN","payload":{{"room":"{room}"}}}}"#
@@ -287,25 +315,7 @@ async fn a_burst_of_10000_per_publisher_arrives_in_order_and_in_one_order_everyw
     };
     let p1 = publish_all(nodes[0].server.handle.clone(), "a");
     let p2 = publish_all(nodes[1].server.handle.clone(), "b");
-    let mut seen = Vec::new();
-    for c in &mut subscribers {
-        let mut order = Vec::with_capacity(2 * N);
-        let mut next = [0usize; 2];
-        for _ in 0..2 * N {
-            let frame = c.recv_json().await;
-            let text = frame["payload"]["text"].as_str().unwrap().to_owned();
-            let (who, n) = text.split_at(1);
-            let who = usize::from(who == "b");
-            assert_eq!(
-                n.parse::<usize>().unwrap(),
-                next[who],
-                "out of order: {text}"
-            );
-            next[who] += 1;
-            order.push(text);
-        }
-        seen.push(order);
-    }
+    let seen = receive_two_publishers(&mut subscribers, N).await;
     p1.await.unwrap();
     p2.await.unwrap();
     // Every subscriber saw Redis's one order of the two publishers.
