@@ -149,15 +149,21 @@ impl Partial<'_> {
     /// its budget.
     fn charge(&mut self, held: usize) -> bool {
         let before = std::mem::replace(&mut self.charged, held);
-        if held > before {
-            let add = held - before;
-            let total = self.rt.partial_bytes.fetch_add(add, Ordering::AcqRel) + add;
-            total > self.rt.limits.max_partial_message_bytes
-        } else {
-            self.rt
-                .partial_bytes
-                .fetch_sub(before - held, Ordering::AcqRel);
-            false
+        // Unchanged (nearly every frame: nothing held before or after) touches no shared
+        // counter: the server-wide atomic is written only when this connection's share moves.
+        match held.cmp(&before) {
+            std::cmp::Ordering::Greater => {
+                let add = held - before;
+                let total = self.rt.partial_bytes.fetch_add(add, Ordering::AcqRel) + add;
+                total > self.rt.limits.max_partial_message_bytes
+            }
+            std::cmp::Ordering::Less => {
+                self.rt
+                    .partial_bytes
+                    .fetch_sub(before - held, Ordering::AcqRel);
+                false
+            }
+            std::cmp::Ordering::Equal => false,
         }
     }
 }
