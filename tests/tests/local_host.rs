@@ -397,7 +397,7 @@ async fn over_the_in_flight_limit_is_resource_exhausted() {
 }
 
 #[tokio::test]
-async fn a_binary_frame_is_text_or_closes_with_1007() {
+async fn a_binary_frame_is_read_as_text_or_answered() {
     let local = local_server(64);
     let host = Rc::new(MemoryHost::default());
     let session = Session::new("c", String::new(), host.clone());
@@ -411,8 +411,16 @@ async fn a_binary_frame_is_text_or_closes_with_1007() {
         host.take(),
         [r#"{"type":"USER_DATA","meta":{"correlationId":"a"},"payload":{"name":"Ada"}}"#]
     );
+    // Not UTF-8: answered as the tokio server answers it (`server_bad_input`), the connection
+    // goes on.
     local.on_binary(&session, b"\xff\xfe").await;
-    assert_eq!(host.closed.borrow().as_ref().map(|c| c.0), Some(1007));
+    assert_eq!(
+        host.take(),
+        [
+            r#"{"type":"ERROR","meta":{},"payload":{"code":"INVALID_ARGUMENT","message":"binary frame is not valid UTF-8"}}"#
+        ]
+    );
+    assert!(host.closed.borrow().is_none());
 }
 
 #[test]

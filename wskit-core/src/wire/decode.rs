@@ -400,30 +400,78 @@ fn standard_meta<M: Message>(text: Option<&str>) -> Option<(Meta, M::Meta)> {
 }
 
 /// Splits a frame of type `ty` laid out exactly as
-/// `{"type":"<ty>","meta":{"correlationId":"<id>"},"payload":<payload>}` into the id and the
-/// payload's text, without a JSON parser. The meta may also be `{}` or absent; the id must be a
-/// plain JSON string (no escapes, no control characters). `None` for any other layout. The
+/// `{"type":"<ty>","meta":{"correlationId":"<id>","timestamp":<ms>},"payload":<payload>}` into
+/// the id, the timestamp and the payload's text, without a JSON parser (ws-kit's client and
+/// wskit's write requests so). Either meta key may be left out, the meta too; the id must be a
+/// plain JSON string (no escapes, no control characters), the timestamp a plain JSON number.
+/// `None` for any other layout. The
 /// payload's text is everything up to the frame's closing brace: it is a valid frame of this
 /// layout exactly when that text parses as one JSON value.
 #[inline]
-fn split_common<'a>(text: &'a str, ty: &str) -> Option<(Option<&'a str>, &'a str)> {
+fn split_common<'a>(text: &'a str, ty: &str) -> Option<Common<'a>> {
     let rest = text
         .strip_prefix(r#"{"type":""#)?
         .strip_prefix(ty)?
         .strip_prefix(r#"","#)?;
-    let (correlation_id, rest) =
-        if let Some(meta) = rest.strip_prefix(r#""meta":{"correlationId":""#) {
-            let end = meta.find('"')?;
-            let id = &meta[..end];
+    let Some(meta) = rest.strip_prefix(r#""meta":{"#) else {
+        let payload = rest.strip_prefix(r#""payload":"#)?.strip_suffix('}')?;
+        return Some(Common {
+            correlation_id: None,
+            timestamp: None,
+            payload,
+        });
+    };
+    let (correlation_id, meta) = match meta.strip_prefix(r#""correlationId":""#) {
+        Some(id) => {
+            let end = id.find('"')?;
+            let (id, after) = (&id[..end], &id[end + 1..]);
             if id.bytes().any(|b| b == b'\\' || b < 0x20) {
                 return None;
             }
-            (Some(id), meta[end..].strip_prefix(r#""},"#)?)
-        } else {
-            (None, rest.strip_prefix(r#""meta":{},"#).unwrap_or(rest))
-        };
-    let payload = rest.strip_prefix(r#""payload":"#)?.strip_suffix('}')?;
-    Some((correlation_id, payload))
+            (Some(id), after)
+        }
+        None => (None, meta),
+    };
+    // `timestamp` comes second when there is an id, first otherwise.
+    let timestamp_key = if correlation_id.is_some() {
+        r#","timestamp":"#
+    } else {
+        r#""timestamp":"#
+    };
+    let (timestamp, meta) = match meta.strip_prefix(timestamp_key) {
+        Some(number) => {
+            let end = number.find('}')?;
+            let (number, after) = (&number[..end], &number[end..]);
+            // A plain JSON number, read as the issue-collecting path reads `timestamp`
+            // (`f64::decode`: a `Number`, then `as_f64`); anything else takes that path.
+            if !number
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+            {
+                return None;
+            }
+            let number: serde_json::Number = serde_json::from_str(number).ok()?;
+            (Some(number.as_f64()?), after)
+        }
+        None => (None, meta),
+    };
+    let payload = meta
+        .strip_prefix("},")?
+        .strip_prefix(r#""payload":"#)?
+        .strip_suffix('}')?;
+    Some(Common {
+        correlation_id,
+        timestamp,
+        payload,
+    })
+}
+
+/// What `split_common` reads of a frame: the standard meta keys of its layout, and the
+/// payload's text.
+struct Common<'a> {
+    correlation_id: Option<&'a str>,
+    timestamp: Option<f64>,
+    payload: &'a str,
 }
 
 /// A whole frame of message `M`, read in one pass: the fast path of the server's inbound frames.
@@ -484,10 +532,11 @@ pub fn decode_frame_common<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)>
         return None;
     }
     let typed = no_meta::<M>()?;
-    let (correlation_id, payload) = split_common(text, M::TYPE)?;
-    let msg = serde_json::from_str::<M>(payload).ok()?;
+    let common = split_common(text, M::TYPE)?;
+    let msg = serde_json::from_str::<M>(common.payload).ok()?;
     let meta = Meta {
-        correlation_id: correlation_id.map(str::to_owned),
+        correlation_id: common.correlation_id.map(str::to_owned),
+        timestamp: common.timestamp,
         ..Meta::default()
     };
     validated(meta, typed, msg)

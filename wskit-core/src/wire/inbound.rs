@@ -125,6 +125,12 @@ pub fn unknown_type(ty: &str) -> Error {
     Error::from_code(ErrorCode::Unimplemented).with_details(serde_json::json!({ "type": ty }))
 }
 
+/// The answer to a binary frame that is not UTF-8 (PROTOCOL.md section 3: answered, the
+/// connection goes on; a text frame that is not UTF-8 breaks RFC 6455 and closes it with 1007).
+pub fn binary_not_utf8() -> Error {
+    Error::invalid_argument("binary frame is not valid UTF-8")
+}
+
 /// The answer to a frame of a reserved type that is not one of the runtime's frames.
 pub fn reserved_type(ty: &str) -> Error {
     Error::invalid_argument(format!("type {ty:?} is reserved"))

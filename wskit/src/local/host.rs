@@ -54,6 +54,8 @@ pub enum HostError {
     InvalidTopic(String),
     /// The message could not be encoded (its `Serialize` impl failed): nothing was sent.
     Encode(String),
+    /// The host refused for want of room (a connection's set of topics is full, say).
+    Exhausted(String),
     /// The host failed otherwise.
     Failed(String),
 }
@@ -64,6 +66,7 @@ impl fmt::Display for HostError {
             HostError::Closed => f.write_str("connection closed"),
             HostError::InvalidTopic(why) => write!(f, "invalid topic: {why}"),
             HostError::Encode(why) => write!(f, "message could not be encoded: {why}"),
+            HostError::Exhausted(why) => write!(f, "no room: {why}"),
             HostError::Failed(why) => write!(f, "host failed: {why}"),
         }
     }
@@ -73,11 +76,12 @@ impl std::error::Error for HostError {}
 
 impl From<HostError> for Error {
     /// `INVALID_ARGUMENT` for a bad topic, `INTERNAL` for a message that could not be encoded,
-    /// else `UNAVAILABLE`.
+    /// `RESOURCE_EXHAUSTED` for no room, else `UNAVAILABLE`.
     fn from(e: HostError) -> Error {
         match e {
             HostError::InvalidTopic(_) => Error::invalid_argument(e.to_string()),
             HostError::Encode(_) => Error::internal(e.to_string()),
+            HostError::Exhausted(_) => Error::resource_exhausted(e.to_string()),
             _ => Error::unavailable(e.to_string()),
         }
     }

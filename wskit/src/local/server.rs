@@ -13,7 +13,7 @@ use super::routed::{InFlight, Request};
 use super::session::Session;
 use wskit_core::describe::{Direction, ProtocolDesc};
 use wskit_core::wire::inbound::{self, Inbound, Refusal};
-use wskit_core::wire::{self, FrameParts, close};
+use wskit_core::wire::{self, FrameParts};
 use wskit_core::{Error, ErrorCode};
 
 /// One protocol's handlers on a local host: what `Chat::local_server(handler)` returns.
@@ -168,16 +168,12 @@ impl<D: 'static> LocalServer<D> {
     }
 
     /// Handles one inbound binary frame: decoded as UTF-8 and handled like a text frame; one
-    /// that is not UTF-8 closes the connection with 1007 (PROTOCOL.md section 3).
+    /// that is not UTF-8 is answered `INVALID_ARGUMENT` and the connection goes on (PROTOCOL.md
+    /// section 3; a text frame that is not UTF-8 is refused by the host's WebSocket itself).
     pub async fn on_binary(&self, session: &Rc<Session<D>>, bytes: &[u8]) {
         match std::str::from_utf8(bytes) {
             Ok(text) => self.on_text(session, text).await,
-            Err(_) => {
-                session.close_requests();
-                session
-                    .host()
-                    .close(close::INVALID_PAYLOAD, close::INVALID_PAYLOAD_REASON);
-            }
+            Err(_) => answer(session, None, None, inbound::binary_not_utf8()),
         }
     }
 
