@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
 # Compile-time cost of protocol!: `cargo build` (dev profile) of a crate with a 100-message,
-# 30-rpc protocol beside an empty crate, both depending on wskit, measured in the same run.
+# 30-rpc protocol, beside the same protocol written by hand (serde derives, a handler trait and a
+# dispatch function) and an empty crate, all depending on wskit (default features), and the
+# protocol again with wskit's `server` feature only (no typed client, which the hand-written
+# crate lacks too) and with no feature (no handler trait, service or client), measured in the
+# same run. scripts/gen_big_protocol.py writes the crates.
 #
-#   bash scripts/measure_compile_time.sh [RUNS]      (default 3; prints the medians)
+#   bash scripts/measure_compile_time.sh [RUNS]      (default 3; RUNS env var too; prints the medians)
 #
 # Dependencies (wskit and everything below it) are built once first; each measured run rebuilds
 # only the final crate from scratch (its source touched, incremental compilation off). Runs of the
-# two crates alternate, so both see the same machine load. Wall-clock time is what a developer
-# waits; CPU time (user + system) is steadier on a busy machine.
+# crates alternate, so all see the same machine load. CPU time (user + system) is the figure:
+# steadier than the wall clock on a machine other builds share; the load average is printed with
+# it, before and after the runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${1:-3}"
+runs="${1:-${RUNS:-3}}"
 out=target/compile-time
 python3 scripts/gen_big_protocol.py "$out" >/dev/null
 export CARGO_TARGET_DIR="$out/target" CARGO_INCREMENTAL=0
 manifest="$out/Cargo.toml"
+crates=(big big_server big_bare hand empty)
 
-cargo build --quiet --offline --manifest-path "$manifest" -p empty -p big
+# One crate at a time, as measured: together they would unify wskit's features (big_server
+# asks for `server` only).
+for c in "${crates[@]}"; do
+    cargo build --quiet --offline --manifest-path "$manifest" -p "$c"
+done
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
@@ -27,16 +37,30 @@ time_crate() { # crate -> "wall cpu" seconds of one clean build of just that cra
     awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' <<<"$t"
 }
 
-declare -a empty_wall empty_cpu big_wall big_cpu
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+declare -A wall cpu
 for ((i = 0; i < runs; i++)); do
-    read -r w c < <(time_crate empty)
-    empty_wall+=("$w") empty_cpu+=("$c")
-    read -r w c < <(time_crate big)
-    big_wall+=("$w") big_cpu+=("$c")
+    for c in "${crates[@]}"; do
+        read -r w u < <(time_crate "$c")
+        wall[$c]+="$w " cpu[$c]+="$u "
+    done
 done
-m() { printf '%s\n' "$@" | median; }
-echo "runs: $runs (cargo build, dev profile, $(rustc --version), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg))"
-printf '%-36s wall %s s (median %s s), cpu %s s (median %s s)\n' \
-    "empty crate:" "${empty_wall[*]}" "$(m "${empty_wall[@]}")" "${empty_cpu[*]}" "$(m "${empty_cpu[@]}")"
-printf '%-36s wall %s s (median %s s), cpu %s s (median %s s)\n' \
-    "protocol of 100 messages, 30 rpcs:" "${big_wall[*]}" "$(m "${big_wall[@]}")" "${big_cpu[*]}" "$(m "${big_cpu[@]}")"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+m() { printf '%s\n' $1 | median; }
+echo "runs: $runs (cargo build, dev profile, $(rustc --version), $(nproc) cores," \
+    "load average $load_before before, $load_after after)"
+declare -A label=(
+    [big]="protocol! (100 messages, 30 rpcs):"
+    [big_server]="protocol!, wskit without client:"
+    [big_bare]="protocol!, no server, no client:"
+    [hand]="the same written by hand:"
+    [empty]="empty crate:"
+)
+for c in "${crates[@]}"; do
+    printf '%-36s wall %s s (median %s s), cpu %s s (median %s s)\n' \
+        "${label[$c]}" "${wall[$c]% }" "$(m "${wall[$c]}")" "${cpu[$c]% }" "$(m "${cpu[$c]}")"
+done
+awk -v b="$(m "${cpu[big]}")" -v s="$(m "${cpu[big_server]}")" -v n="$(m "${cpu[big_bare]}")" \
+    -v h="$(m "${cpu[hand]}")" 'BEGIN {
+        printf "CPU medians / the hand-written crate: protocol! %.2fx, without client %.2fx, bare %.2fx\n",
+            b / h, s / h, n / h }'
