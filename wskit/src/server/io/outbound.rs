@@ -19,9 +19,6 @@ use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
 use super::socket::Direct;
 
-/// Slots kept allocated while the queue is idle; more are freed when the receiver finds it empty.
-const SHRINK_ABOVE: usize = 64;
-
 /// Creates a queue that holds at most `capacity` items (at least one).
 pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
@@ -115,7 +112,7 @@ impl<T> Sender<T> {
         }
         if state.items.capacity() == 0 {
             // One slot, not the four a first push would get: most connections queue one
-            // frame at a time, and the slots stay allocated.
+            // frame at a time (the receiver frees the slots once it finds the queue empty).
             state.items.reserve_exact(1);
         }
         state.items.push_back(item);
@@ -215,8 +212,9 @@ impl<T> Receiver<T> {
         if state.sender_gone {
             return Poll::Ready(None);
         }
-        if state.items.capacity() > SHRINK_ABOVE {
-            // Idle after a burst: give the burst's slots back.
+        if state.items.capacity() > 0 {
+            // Idle: give the slots back (an idle connection holds none; the next frame
+            // allocates one again).
             state.items = VecDeque::new();
         }
         self.shared.register(&mut state, cx);
@@ -303,13 +301,13 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_queue_gives_a_bursts_slots_back() {
+    fn an_idle_queue_gives_its_slots_back() {
         let (tx, mut rx) = channel::<usize>(1024);
-        for i in 0..=SHRINK_ABOVE {
+        for i in 0..100 {
             tx.try_send(i).unwrap();
         }
         while rx.try_recv().is_ok() {}
-        assert!(tx.shared.lock().items.capacity() > SHRINK_ABOVE);
+        assert!(tx.shared.lock().items.capacity() >= 100);
         // The receiver waits on the empty queue: the slots go.
         assert!(rx.recv().now_or_never().is_none());
         assert_eq!(tx.shared.lock().items.capacity(), 0);

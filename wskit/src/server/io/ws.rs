@@ -31,9 +31,10 @@ use std::task::{Context, Poll, Waker};
 
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes, WebSocket};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
+use super::socket::frame_header;
 use super::tally::Tally;
 
 /// The most bytes one read of the socket takes (into a buffer on the stack).
@@ -62,23 +63,26 @@ struct Io<S> {
     eof: bool,
     /// The socket failed (tungstenite reads the error after the bytes held).
     error: Option<io::Error>,
+    /// Frames written here (not by tungstenite), from `out_start` on not yet taken by the
+    /// socket; they go before anything tungstenite writes. No allocation while there are none.
+    out: Vec<u8>,
+    out_start: usize,
+}
+
+/// Polls `op` on `inner` with `waker`: `WouldBlock` if it is pending.
+fn poll_io<S: Unpin, T>(
+    inner: &mut S,
+    waker: &Waker,
+    op: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> Poll<io::Result<T>>,
+) -> io::Result<T> {
+    let mut cx = Context::from_waker(waker);
+    match op(Pin::new(inner), &mut cx) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
 }
 
 impl<S> Io<S> {
-    fn poll<T>(
-        &mut self,
-        op: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> Poll<io::Result<T>>,
-    ) -> io::Result<T>
-    where
-        S: Unpin,
-    {
-        let mut cx = Context::from_waker(&self.waker);
-        match op(Pin::new(&mut self.inner), &mut cx) {
-            Poll::Ready(result) => result,
-            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
-        }
-    }
-
     /// The bytes held.
     fn held(&self) -> &[u8] {
         &self.held[self.start..]
@@ -100,6 +104,30 @@ impl<S> Io<S> {
             self.start = 0;
         }
         self.held.extend_from_slice(bytes);
+    }
+
+    /// Bytes of the frames written here that the socket has not taken.
+    fn out_len(&self) -> usize {
+        self.out.len() - self.out_start
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Io<S> {
+    /// Writes the frames written here; `Ok` once the socket took them all (the buffer freed).
+    fn write_out(&mut self) -> io::Result<()> {
+        while self.out_start < self.out.len() {
+            let rest = &self.out[self.out_start..];
+            let n = poll_io(&mut self.inner, &self.waker, |s, cx| s.poll_write(cx, rest))?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.out_start += n;
+        }
+        if self.out.capacity() > 0 {
+            self.out = Vec::new();
+            self.out_start = 0;
+        }
+        Ok(())
     }
 }
 
@@ -123,7 +151,9 @@ impl<S: AsyncRead + Unpin> Read for Io<S> {
             return Ok(0);
         } else {
             let mut buf = ReadBuf::new(&mut buf[..want]);
-            self.poll(|s, cx| s.poll_read(cx, &mut buf))?;
+            poll_io(&mut self.inner, &self.waker, |s, cx| {
+                s.poll_read(cx, &mut buf)
+            })?;
             self.tally.observe(buf.filled());
             buf.filled().len()
         };
@@ -133,8 +163,11 @@ impl<S: AsyncRead + Unpin> Read for Io<S> {
 }
 
 impl<S: AsyncWrite + Unpin> Write for Io<S> {
+    /// tungstenite's writes, after the frames written here.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.poll(|s, cx| s.poll_write(cx, buf));
+        let written = self
+            .write_out()
+            .and_then(|()| poll_io(&mut self.inner, &self.waker, |s, cx| s.poll_write(cx, buf)));
         self.owed = match &written {
             Ok(n) => buf.len() - n,
             Err(_) => buf.len(),
@@ -143,7 +176,8 @@ impl<S: AsyncWrite + Unpin> Write for Io<S> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.poll(|s, cx| s.poll_flush(cx))
+        self.write_out()?;
+        poll_io(&mut self.inner, &self.waker, |s, cx| s.poll_flush(cx))
     }
 }
 
@@ -151,12 +185,12 @@ impl<S: AsyncWrite + Unpin> Write for Io<S> {
 enum Next {
     /// Not a whole frame header yet.
     Header,
-    /// A frame read here, whole or not: its header and payload lengths, text (else binary),
-    /// its mask key.
+    /// A frame read here, whole or not: its header and payload lengths, its opcode (text,
+    /// binary or pong), its mask key.
     Own {
         head: usize,
         len: usize,
-        text: bool,
+        op: u8,
         key: [u8; 4],
     },
     /// A frame for tungstenite, of this many bytes (header included), with its first byte.
@@ -164,8 +198,9 @@ enum Next {
 }
 
 /// Reads the frame header (RFC 6455 5.2) at the start of `b`. A frame is read here if it is
-/// final, without reserved bits, text or binary, masked, at most `max` bytes long, and no
-/// fragmented message is in progress; any other goes to tungstenite.
+/// final, without reserved bits, masked, at most `max` bytes long, and either text or binary
+/// outside a fragmented message, or a pong of at most 125 bytes (which tungstenite only hands
+/// on); any other goes to tungstenite.
 #[inline]
 fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
     let (Some(&b0), Some(&b1)) = (b.first(), b.get(1)) else {
@@ -190,14 +225,19 @@ fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
             u64::from_be_bytes(be)
         }
     };
+    let own = |len: usize| match b0 {
+        0x81 | 0x82 => !fragmented,
+        0x8a => len <= 125,
+        _ => false,
+    };
     match usize::try_from(len) {
-        Ok(len) if masked && len <= max && !fragmented && (b0 == 0x81 || b0 == 0x82) => {
+        Ok(len) if masked && len <= max && own(len) => {
             let mut key = [0u8; 4];
             key.copy_from_slice(&b[head - 4..head]);
             Next::Own {
                 head,
                 len,
-                text: b0 == 0x81,
+                op: b0 & 0x0f,
                 key,
             }
         }
@@ -231,22 +271,60 @@ fn unmask(payload: &mut [u8], key: [u8; 4]) {
 
 /// The message of a frame read here, from its masked payload.
 #[inline]
-fn own_message(masked: &[u8], text: bool, key: [u8; 4]) -> Result<Message, WsError> {
+fn own_message(masked: &[u8], op: u8, key: [u8; 4]) -> Result<Message, WsError> {
     let mut payload = masked.to_vec();
     unmask(&mut payload, key);
     let payload = Bytes::from(payload);
-    if text {
-        Ok(Message::Text(Utf8Bytes::try_from(payload)?))
-    } else {
-        Ok(Message::Binary(payload))
+    match op {
+        0x1 => Ok(Message::Text(Utf8Bytes::try_from(payload)?)),
+        0x2 => Ok(Message::Binary(payload)),
+        _ => Ok(Message::Pong(payload)),
+    }
+}
+
+/// What tungstenite is created with when a connection first needs it: the configuration
+/// `WsStream::new` was given, in a fraction of its size.
+struct Config {
+    max_frame: usize,
+    max_message: usize,
+    write_buffer: usize,
+    max_write_buffer: usize,
+    accept_unmasked: bool,
+}
+
+impl Config {
+    fn new(c: &WebSocketConfig) -> Self {
+        let limit = |l: Option<usize>| l.unwrap_or(usize::MAX);
+        Config {
+            max_frame: limit(c.max_frame_size),
+            max_message: limit(c.max_message_size),
+            write_buffer: c.write_buffer_size,
+            max_write_buffer: c.max_write_buffer_size,
+            accept_unmasked: c.accept_unmasked_frames,
+        }
+    }
+
+    /// tungstenite's configuration; no read buffer of its own (`read_buffer_size` 0): it only
+    /// reads the frames handed to it, from the bytes held here.
+    fn tungstenite(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(0)
+            .write_buffer_size(self.write_buffer)
+            .max_write_buffer_size(self.max_write_buffer)
+            .max_frame_size(Some(self.max_frame))
+            .max_message_size(Some(self.max_message))
+            .accept_unmasked_frames(self.accept_unmasked)
     }
 }
 
 /// One server connection's WebSocket stream (see the module docs).
 pub(crate) struct WsStream<S> {
-    ws: WebSocket<Io<S>>,
-    /// The longest frame read here: the frame and message limits, the lower of them.
-    max: usize,
+    io: Io<S>,
+    /// tungstenite's protocol state, from the first frame or message only it handles (a ping,
+    /// a close, a fragment, a bad frame, the end of the stream) on. Boxed: most connections
+    /// never need it.
+    ctx: Option<Box<WebSocketContext>>,
+    config: Config,
     /// A fragmented message is in progress (its frames go to tungstenite).
     fragmented: bool,
     /// A pong tungstenite queued (for a ping handed to it) is not written yet.
@@ -261,8 +339,6 @@ pub(crate) struct WsStream<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// A stream over a socket whose handshake is done; `part` holds bytes already read past it.
-    /// tungstenite gets no read buffer of its own (`read_buffer_size` 0): it only ever reads
-    /// the frames handed to it, from the bytes held here.
     pub(crate) fn new(socket: S, part: Vec<u8>, config: WebSocketConfig) -> Self {
         let mut tally = Tally::default();
         tally.observe(&part);
@@ -276,13 +352,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             feed: 0,
             eof: false,
             error: None,
+            out: Vec::new(),
+            out_start: 0,
         };
-        let limit = |l: Option<usize>| l.unwrap_or(usize::MAX);
-        let max = limit(config.max_frame_size).min(limit(config.max_message_size));
-        let config = config.read_buffer_size(0);
         WsStream {
-            ws: WebSocket::from_raw_socket(io, Role::Server, Some(config)),
-            max,
+            io,
+            ctx: None,
+            config: Config::new(&config),
             fragmented: false,
             pong_owed: false,
             ready: true,
@@ -293,47 +369,73 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
 
     /// The socket.
     pub(crate) fn get_mut(&mut self) -> &mut S {
-        &mut self.ws.get_mut().inner
+        &mut self.io.inner
     }
 
-    /// Bytes tungstenite holds that the socket would not take (0 once a flush completed).
+    /// Bytes written that the socket has not taken (0 once a flush completed): the frames
+    /// written here, and tungstenite's write buffer (automatic pongs pile up there).
     pub(crate) fn owed(&self) -> usize {
-        self.ws.get_ref().owed
+        self.io.owed + self.io.out_len()
     }
 
     /// The tally of the bytes read.
     pub(crate) fn tally(&self) -> &Tally {
-        &self.ws.get_ref().tally
+        &self.io.tally
     }
 
     /// Bytes read and not consumed yet (none while the connection is idle).
     #[cfg(test)]
     pub(crate) fn held_capacity(&self) -> usize {
-        self.ws.get_ref().held.capacity()
+        self.io.held.capacity()
     }
 
-    /// Runs `op` with the socket polled on behalf of `cx`'s task.
-    fn with_cx<R>(&mut self, cx: &Context<'_>, op: impl FnOnce(&mut WebSocket<Io<S>>) -> R) -> R {
-        let io = self.ws.get_mut();
-        if !io.waker.will_wake(cx.waker()) {
-            io.waker = cx.waker().clone();
+    /// Whether tungstenite's state exists (see `ctx`).
+    #[cfg(test)]
+    pub(crate) fn has_tungstenite(&self) -> bool {
+        self.ctx.is_some()
+    }
+
+    /// Has the socket polled on behalf of `cx`'s task.
+    fn set_waker(&mut self, cx: &Context<'_>) {
+        if !self.io.waker.will_wake(cx.waker()) {
+            self.io.waker = cx.waker().clone();
         }
-        op(&mut self.ws)
+    }
+
+    /// tungstenite's state, created when first needed, and the socket.
+    fn tungstenite(&mut self) -> (&mut WebSocketContext, &mut Io<S>) {
+        let config = &self.config;
+        let ctx = self.ctx.get_or_insert_with(|| {
+            Box::new(WebSocketContext::new(
+                Role::Server,
+                Some(config.tungstenite()),
+            ))
+        });
+        (ctx, &mut self.io)
+    }
+
+    /// Writes everything written so far (tungstenite's or not), then flushes the socket.
+    fn flush(&mut self) -> Result<(), WsError> {
+        match &mut self.ctx {
+            Some(ctx) => ctx.flush(&mut self.io),
+            None => Ok(self.io.flush()?),
+        }
     }
 
     /// The next message, `WouldBlock` while there is none.
     fn read(&mut self) -> Result<Message, WsError> {
         if self.pong_owed {
             // tungstenite would write it at its next read, as here.
-            match self.ws.flush() {
+            match self.flush() {
                 Ok(()) => self.pong_owed = false,
                 Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => return Err(e),
             }
         }
         loop {
-            if self.ws.get_ref().feed > 0 {
-                match self.ws.read() {
+            if self.io.feed > 0 {
+                let (ctx, io) = self.tungstenite();
+                match ctx.read(io) {
                     Ok(msg) => {
                         if let Message::Ping(_) = msg {
                             self.pong_owed = true;
@@ -342,20 +444,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     }
                     // The frame it was handed is all read (a fragment, say): on to the next.
                     Err(WsError::Io(e))
-                        if e.kind() == io::ErrorKind::WouldBlock && self.ws.get_ref().feed == 0 => {
-                    }
+                        if e.kind() == io::ErrorKind::WouldBlock && self.io.feed == 0 => {}
                     Err(e) => return Err(e),
                 }
             }
-            let io = self.ws.get_mut();
-            match next_frame(io.held(), self.max, self.fragmented) {
-                Next::Own {
-                    head,
-                    len,
-                    text,
-                    key,
-                } if io.held().len() >= head + len => {
-                    let msg = own_message(&io.held()[head..head + len], text, key);
+            let max = self.config.max_frame.min(self.config.max_message);
+            let io = &mut self.io;
+            match next_frame(io.held(), max, self.fragmented) {
+                Next::Own { head, len, op, key } if io.held().len() >= head + len => {
+                    let msg = own_message(&io.held()[head..head + len], op, key);
                     io.consume(head + len);
                     return msg;
                 }
@@ -381,7 +478,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                 }
                 Next::Header => {}
             }
-            if let Some(msg) = self.read_socket()? {
+            if let Some(msg) = self.read_socket(max)? {
                 return msg;
             }
         }
@@ -391,25 +488,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// held before, makes a whole first frame read here its message at once and keeps the rest.
     /// At the end of the stream, or on an error, tungstenite is handed the rest: it reads what
     /// is held, then that.
-    fn read_socket(&mut self) -> Result<Option<Result<Message, WsError>>, WsError> {
-        let io = self.ws.get_mut();
+    fn read_socket(&mut self, max: usize) -> Result<Option<Result<Message, WsError>>, WsError> {
+        let io = &mut self.io;
         let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
         let mut buf = ReadBuf::uninit(&mut chunk);
-        match io.poll(|s, cx| s.poll_read(cx, &mut buf)) {
+        match poll_io(&mut io.inner, &io.waker, |s, cx| s.poll_read(cx, &mut buf)) {
             Ok(()) if buf.filled().is_empty() => io.eof = true,
             Ok(()) => {
                 let read = buf.filled();
                 io.tally.observe(read);
                 if io.held().is_empty()
-                    && let Next::Own {
-                        head,
-                        len,
-                        text,
-                        key,
-                    } = next_frame(read, self.max, self.fragmented)
+                    && let Next::Own { head, len, op, key } = next_frame(read, max, self.fragmented)
                     && read.len() >= head + len
                 {
-                    let msg = own_message(&read[head..head + len], text, key);
+                    let msg = own_message(&read[head..head + len], op, key);
                     io.hold(&read[head + len..]);
                     return Ok(Some(msg));
                 }
@@ -421,6 +513,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         }
         io.feed = usize::MAX;
         Ok(None)
+    }
+
+    /// Writes a text, binary or ping frame here (tungstenite's state not needed): buffered
+    /// as tungstenite buffers, written once more than `write_buffer_size` bytes are.
+    fn write_own(&mut self, op: u8, payload: &[u8]) -> Result<(), WsError> {
+        let (header, n) = frame_header(0x80 | op, payload.len());
+        let io = &mut self.io;
+        io.out.reserve(n + payload.len());
+        io.out.extend_from_slice(&header[..n]);
+        io.out.extend_from_slice(payload);
+        if io.out_len() > self.config.write_buffer {
+            io.write_out()?;
+        }
+        Ok(())
     }
 }
 
@@ -440,7 +546,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
             return Poll::Ready(None);
         }
         let this = &mut *self;
-        this.with_cx(cx, |_| ());
+        this.set_waker(cx);
         match std::task::ready!(cvt(this.read())) {
             Ok(msg) => Poll::Ready(Some(Ok(msg))),
             Err(e) => {
@@ -462,13 +568,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsStream<S> {
             return Poll::Ready(Ok(()));
         }
         // Held back by a full socket: flush that first.
-        let flushed = std::task::ready!(self.with_cx(cx, |ws| cvt(ws.flush())));
+        self.set_waker(cx);
+        let flushed = std::task::ready!(cvt(self.flush()));
         self.ready = true;
         Poll::Ready(flushed)
     }
 
     fn start_send(mut self: Pin<&mut Self>, msg: Message) -> Result<(), WsError> {
-        match self.ws.write(msg) {
+        let this = &mut *self;
+        let written = match (&this.ctx, msg) {
+            (None, Message::Text(t)) => this.write_own(0x1, t.as_bytes()),
+            (None, Message::Binary(b)) => this.write_own(0x2, &b),
+            (None, Message::Ping(p)) => this.write_own(0x9, &p),
+            (_, msg) => {
+                let (ctx, io) = this.tungstenite();
+                ctx.write(io, msg)
+            }
+        };
+        match written {
             Ok(()) => {
                 self.ready = true;
                 Ok(())
@@ -486,7 +603,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsStream<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        let flushed = std::task::ready!(self.with_cx(cx, |ws| cvt(ws.flush())));
+        self.set_waker(cx);
+        let flushed = std::task::ready!(cvt(self.flush()));
         self.ready = true;
         match flushed {
             // The close handshake just completed: flushed, not an error.
@@ -497,8 +615,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsStream<S> {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         self.ready = true;
+        self.set_waker(cx);
         let closing = self.closing;
-        let done = self.with_cx(cx, |ws| if closing { ws.flush() } else { ws.close(None) });
+        let (ctx, io) = self.tungstenite();
+        let done = if closing {
+            ctx.flush(io)
+        } else {
+            ctx.close(io, None)
+        };
         match done {
             Ok(()) | Err(WsError::ConnectionClosed) => Poll::Ready(Ok(())),
             Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -574,9 +698,11 @@ mod tests {
 mod differential {
     use std::io::Cursor;
 
-    use futures_util::StreamExt;
+    use futures_util::{SinkExt, StreamExt};
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
+    use tokio_tungstenite::tungstenite::WebSocket;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
     use super::*;
 
@@ -848,6 +974,65 @@ mod differential {
         let msg = ws.next().await.unwrap().unwrap();
         assert_eq!(msg.len(), 5_000);
         assert_eq!(ws.held_capacity(), 0);
+        // Data frames and pongs need no tungstenite state; a ping does.
+        client.write_all(&frame(0x8a, b"", true)).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Pong(Bytes::new())
+        );
+        assert!(!ws.has_tungstenite());
+        client.write_all(&frame(0x89, b"", true)).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Ping(Bytes::new())
+        );
+        assert!(ws.has_tungstenite());
+    }
+
+    #[tokio::test]
+    async fn writes_what_tungstenite_writes() {
+        let big = "z".repeat(70_000);
+        let messages = vec![
+            Message::text("a"),
+            Message::binary(vec![9u8; 300]),
+            Message::Ping("p".into()),
+            Message::text(big),
+            Message::text(""),
+            Message::Close(Some(CloseFrame {
+                code: 1000.into(),
+                reason: "bye".into(),
+            })),
+        ];
+        let mut reference = WebSocket::from_raw_socket(
+            Memory(Cursor::new(Vec::new()), Vec::new()),
+            Role::Server,
+            Some(config(false)),
+        );
+        for m in &messages {
+            reference.write(m.clone()).unwrap();
+        }
+        reference.flush().unwrap();
+        let want = reference.get_ref().1.clone();
+
+        let (mut ws, mut client) = pair().await;
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut got)
+                .await
+                .unwrap();
+            got
+        });
+        for m in messages {
+            let close = matches!(m, Message::Close(_));
+            if close {
+                // Everything before the close was written here, without tungstenite.
+                assert!(!ws.has_tungstenite());
+            }
+            ws.feed(m).await.unwrap();
+        }
+        SinkExt::flush(&mut ws).await.unwrap();
+        drop(ws);
+        assert_eq!(reader.await.unwrap(), want);
     }
 
     #[tokio::test]
