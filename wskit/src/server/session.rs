@@ -1,7 +1,6 @@
 //! One connection's life, from the open hooks to the close hooks: it registers the connection,
 //! runs its socket loop (`driver`), cleans up and writes the close frame.
 
-use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex, RwLock};
@@ -88,7 +87,7 @@ where
             closing: shared.rt.shutdown_now.child_token(),
             close_reason: Mutex::new(None),
             slow: AtomicBool::new(false),
-            topics: Mutex::new(HashSet::new()),
+            topics: Mutex::new(None),
             requests: Registry::default(),
             in_flight: AtomicUsize::new(0),
         });
@@ -128,7 +127,7 @@ where
         conn.shut();
         {
             let mut topics = conn.topics.lock().unwrap_or_else(|e| e.into_inner());
-            for topic in topics.drain() {
+            for topic in topics.take().into_iter().flat_map(|t| *t) {
                 shared.rt.pubsub.unsubscribe(&topic, id);
             }
         }
