@@ -1,16 +1,25 @@
 //! A server connection's WebSocket stream: RFC 6455 over an async socket, read and written by the
 //! connection's one task.
 //!
-//! Writing, the close handshake and every frame out of the ordinary are tungstenite's. The
-//! frames nearly all traffic is made of (a whole, masked, final text or binary frame within the
-//! size limits, outside a fragmented message) are read here: the socket is read into a buffer
-//! on the stack, and such a frame becomes its message straight from there. The connection keeps
-//! bytes of its own only while a frame is incomplete, or between the frames of one read: an idle
-//! connection holds no read buffer (tungstenite's would be allocated for as long as the
-//! connection lives). Every other frame (control frames, fragments, bad headers, bytes after the
-//! peer's close, the end of the stream) is handed to tungstenite byte for byte, exactly the
-//! bytes of that frame, so its state (close handshake, fragmented message, automatic pongs) and
-//! its errors are what they would be had it read everything itself.
+//! The frames nearly all traffic is made of are read and written here; tungstenite keeps the
+//! rest (the close handshake, fragmented messages, a client's pings, every error), and its state
+//! exists only from the first frame or message that needs it on: most connections never create
+//! it.
+//!
+//! Reading: the socket is read into a buffer on the stack, and a whole, masked, final text or
+//! binary frame within the size limits (outside a fragmented message), or a pong, becomes its
+//! message straight from there. The connection keeps bytes of its own only while a frame is
+//! incomplete, or between the frames of one read: an idle connection holds no read buffer
+//! (tungstenite's would be allocated for as long as the connection lives). Every other frame
+//! (pings, close frames, fragments, bad headers, bytes after the peer's close, the end of the
+//! stream) is handed to tungstenite byte for byte, exactly the bytes of that frame, so its state
+//! (close handshake, fragmented message, automatic pongs) and its errors are what they would be
+//! had it read everything itself (the test `differential::reads_what_tungstenite_reads`).
+//!
+//! Writing: text, binary and ping frames are written here while tungstenite's state does not
+//! exist, byte for byte as it would write them and buffered as it buffers them; the buffer is
+//! freed once the socket took it. Anything else (a close, a pong) creates tungstenite's state,
+//! which writes everything from then on, after what was written here.
 //!
 //! tokio-tungstenite's `WebSocketStream` lets its reading and writing sides be polled from
 //! different tasks, so each operation hands the caller's waker to two shared proxies (atomic
@@ -20,9 +29,10 @@
 //! tokio-tungstenite's do (the same states, the same errors), so the connection loop and its
 //! close handling read the same either way.
 //!
-//! The socket wrapper also keeps what tungstenite does not tell: the bytes of its write buffer
-//! the socket has not taken ([`WsStream::owed`]: automatic pongs pile up there while a client
-//! does not read), and a [`Tally`] of the bytes read (the message not complete yet).
+//! The socket wrapper also keeps what tungstenite does not tell: the bytes written that the
+//! socket has not taken ([`WsStream::owed`]: automatic pongs pile up in tungstenite's buffer
+//! while a client does not read), and a [`Tally`] of the bytes read (the message not complete
+//! yet).
 
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
