@@ -448,8 +448,9 @@ where
             false => (tally.held(), tally.in_progress()),
             true => (0, None),
         };
-        // What fits in the read buffer every connection has is not counted (and a small frame
-        // split across two reads costs no atomic operation).
+        // The first `READ_BUFFER_BYTES` of a message are not counted (the frames of one read
+        // are held for a moment, and a small frame split across two reads costs no atomic
+        // operation).
         let held = if held > READ_BUFFER_BYTES { held } else { 0 };
         if held != self.partial.charged && self.partial.charge(held) && !self.conn.is_closing() {
             let limit = self.conn.rt.limits.max_partial_message_bytes;
