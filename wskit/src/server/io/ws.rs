@@ -50,6 +50,10 @@ use super::tally::Tally;
 /// The most bytes one read of the socket takes (into a buffer on the stack).
 const READ_CHUNK: usize = 16 * 1024;
 
+/// tungstenite's read buffer (allocated with its state, on the connections that need it), and
+/// so the most it copies from the bytes held here at a time.
+const TUNGSTENITE_READ: usize = 256;
+
 /// The socket as tungstenite's blocking-style `Read`/`Write`: a poll that would wait is
 /// `WouldBlock`, and has the task (`waker`) woken when the socket is ready.
 struct Io<S> {
@@ -149,24 +153,30 @@ impl<S: AsyncRead + Unpin> Read for Io<S> {
             // The frame handed to tungstenite is all read: the next one is not its (yet).
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        let held = self.held();
-        let n = if !held.is_empty() {
-            let n = want.min(held.len());
-            buf[..n].copy_from_slice(&held[..n]);
-            self.consume(n);
-            n
-        } else if let Some(e) = self.error.take() {
-            return Err(e);
-        } else if self.eof {
-            return Ok(0);
-        } else {
-            let mut buf = ReadBuf::new(&mut buf[..want]);
+        if self.held().is_empty() {
+            if let Some(e) = self.error.take() {
+                return Err(e);
+            }
+            if self.eof {
+                return Ok(0);
+            }
+            // tungstenite reads in small pieces: the socket is read in big ones, into `held`.
+            let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+            let mut read = ReadBuf::uninit(&mut chunk);
             poll_io(&mut self.inner, &self.waker, |s, cx| {
-                s.poll_read(cx, &mut buf)
+                s.poll_read(cx, &mut read)
             })?;
-            self.tally.observe(buf.filled());
-            buf.filled().len()
-        };
+            if read.filled().is_empty() {
+                self.eof = true;
+                return Ok(0);
+            }
+            self.tally.observe(read.filled());
+            self.hold(read.filled());
+        }
+        let held = self.held();
+        let n = want.min(held.len());
+        buf[..n].copy_from_slice(&held[..n]);
+        self.consume(n);
         self.feed -= n;
         Ok(n)
     }
@@ -314,11 +324,12 @@ impl Config {
         }
     }
 
-    /// tungstenite's configuration; no read buffer of its own (`read_buffer_size` 0): it only
-    /// reads the frames handed to it, from the bytes held here.
+    /// tungstenite's configuration. Its read buffer is small (it only reads the frames handed
+    /// to it, from the bytes held here, never from the socket itself) but not tiny: it reads
+    /// at most that much at a time.
     fn tungstenite(&self) -> WebSocketConfig {
         WebSocketConfig::default()
-            .read_buffer_size(0)
+            .read_buffer_size(TUNGSTENITE_READ)
             .write_buffer_size(self.write_buffer)
             .max_write_buffer_size(self.max_write_buffer)
             .max_frame_size(Some(self.max_frame))
@@ -709,6 +720,7 @@ mod differential {
     use std::io::Cursor;
 
     use futures_util::{SinkExt, StreamExt};
+    use tokio::io::AsyncRead;
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
     use tokio_tungstenite::tungstenite::WebSocket;
@@ -1043,6 +1055,64 @@ mod differential {
         SinkExt::flush(&mut ws).await.unwrap();
         drop(ws);
         assert_eq!(reader.await.unwrap(), want);
+    }
+
+    /// A socket that counts the reads that returned bytes.
+    struct Counting(TcpStream, usize);
+
+    impl AsyncRead for Counting {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut self.0).poll_read(cx, buf);
+            if buf.filled().len() > before {
+                self.1 += 1;
+            }
+            polled
+        }
+    }
+
+    impl AsyncWrite for Counting {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write(cx, buf)
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_for_tungstenite_are_read_from_the_socket_in_big_pieces() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let mut client = client.unwrap();
+        let socket = Counting(accepted.unwrap().0, 0);
+        let mut ws = WsStream::new(socket, Vec::new(), config(false));
+        // A fragmented message of 400,000 bytes: tungstenite reads it, 256 bytes at a time from
+        // what is held here, but the socket is read 16 KiB at a time (about 25 reads; some
+        // more when the bytes come in smaller segments, not one per 256 or 14 bytes).
+        let half = vec![b'a'; 200_000];
+        let bytes = [frame(0x01, &half, true), frame(0x80, &half, true)].concat();
+        let writer = tokio::spawn(async move {
+            client.write_all(&bytes).await.unwrap();
+            client
+        });
+        let msg = ws.next().await.unwrap().unwrap();
+        assert_eq!(msg.len(), 400_000);
+        let reads = ws.get_mut().1;
+        assert!(reads < 400, "{reads} reads of the socket");
+        drop(writer.await.unwrap());
     }
 
     #[tokio::test]
