@@ -251,7 +251,8 @@ fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
         _ => false,
     };
     match usize::try_from(len) {
-        Ok(len) if masked && len <= max && own(len) => {
+        // (A limit near `usize::MAX` must not let `head + len` overflow.)
+        Ok(len) if masked && len <= max.min(usize::MAX / 2) && own(len) => {
             let mut key = [0u8; 4];
             key.copy_from_slice(&b[head - 4..head]);
             Next::Own {
@@ -478,9 +479,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     return msg;
                 }
                 Next::Own { head, len, .. } => {
-                    // Room for the rest of the frame at once.
+                    // Room for the rest of the frame, up to 64 KiB at once: a header alone
+                    // does not make the server allocate a whole frame's worth.
                     let need = head + len - io.held().len();
-                    io.held.reserve(need);
+                    io.held.reserve(need.min(4 * READ_CHUNK));
                 }
                 Next::Theirs { total, first } => {
                     let data = first & 0x08 == 0;
@@ -995,6 +997,15 @@ mod differential {
         client.write_all(&f[2_000..]).await.unwrap();
         let msg = ws.next().await.unwrap().unwrap();
         assert_eq!(msg.len(), 5_000);
+        assert_eq!(ws.held_capacity(), 0);
+        // The header of a big frame does not make it reserve the whole frame.
+        let big = text(&"y".repeat(1_000_000));
+        client.write_all(&big[..100]).await.unwrap();
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(200), ws.next()).await;
+        assert!(waited.is_err(), "part of a frame is no message");
+        assert!(ws.held_capacity() <= 128 * 1024, "{}", ws.held_capacity());
+        client.write_all(&big[100..]).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap().len(), 1_000_000);
         assert_eq!(ws.held_capacity(), 0);
         // Data frames and pongs need no tungstenite state; a ping does.
         client.write_all(&frame(0x8a, b"", true)).await.unwrap();
