@@ -50,6 +50,10 @@ use super::tally::Tally;
 /// The most bytes one read of the socket takes (into a buffer on the stack).
 const READ_CHUNK: usize = 16 * 1024;
 
+/// The room the first frame written after an idle spell makes (the buffer is freed once the
+/// socket took it): most batches fit, and it is one of the allocator's cached sizes.
+const OUT_FIRST: usize = 1024;
+
 /// tungstenite's read buffer (allocated with its state, on the connections that need it), and
 /// so the most it copies from the bytes held here at a time.
 const TUNGSTENITE_READ: usize = 256;
@@ -543,7 +547,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     fn write_own(&mut self, op: u8, payload: &[u8]) -> Result<(), WsError> {
         let (header, n) = frame_header(0x80 | op, payload.len());
         let io = &mut self.io;
-        io.out.reserve(n + payload.len());
+        // A batch's first frame makes room for a few more (not one reallocation per frame).
+        io.out.reserve((n + payload.len()).max(OUT_FIRST));
         io.out.extend_from_slice(&header[..n]);
         io.out.extend_from_slice(payload);
         if io.out_len() > self.config.write_buffer {
