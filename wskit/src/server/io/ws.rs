@@ -50,6 +50,9 @@ use super::tally::Tally;
 /// The most bytes one read of the socket takes (into a buffer on the stack).
 const READ_CHUNK: usize = 16 * 1024;
 
+/// Frames longer than this, the last bytes held, become their message without a copy.
+const ZERO_COPY: usize = 1024;
+
 /// The room the first frame written after an idle spell makes (the buffer is freed once the
 /// socket took it): most batches fit, and it is one of the allocator's cached sizes.
 const OUT_FIRST: usize = 1024;
@@ -299,7 +302,12 @@ fn unmask(payload: &mut [u8], key: [u8; 4]) {
 fn own_message(masked: &[u8], op: u8, key: [u8; 4]) -> Result<Message, WsError> {
     let mut payload = masked.to_vec();
     unmask(&mut payload, key);
-    let payload = Bytes::from(payload);
+    payload_message(Bytes::from(payload), op)
+}
+
+/// The message of a frame read here, from its unmasked payload.
+#[inline]
+fn payload_message(payload: Bytes, op: u8) -> Result<Message, WsError> {
     match op {
         0x1 => Ok(Message::Text(Utf8Bytes::try_from(payload)?)),
         0x2 => Ok(Message::Binary(payload)),
@@ -478,6 +486,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             let io = &mut self.io;
             match next_frame(io.held(), max, self.fragmented) {
                 Next::Own { head, len, op, key } if io.held().len() >= head + len => {
+                    let end = io.start + head + len;
+                    if end == io.held.len() && len > ZERO_COPY {
+                        // A big frame, the last bytes held: its bytes become the message's,
+                        // unmasked in place, not copied.
+                        let from = io.start + head;
+                        let mut all = std::mem::take(&mut io.held);
+                        io.start = 0;
+                        unmask(&mut all[from..], key);
+                        return payload_message(Bytes::from(all).slice(from..), op);
+                    }
                     let msg = own_message(&io.held()[head..head + len], op, key);
                     io.consume(head + len);
                     return msg;
@@ -531,6 +549,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     let msg = own_message(&read[head..head + len], op, key);
                     io.hold(&read[head + len..]);
                     return Ok(Some(msg));
+                }
+                if io.held().is_empty()
+                    && let Next::Own { head, len, .. } = next_frame(read, max, self.fragmented)
+                {
+                    // The start of a frame: room for (up to 64 KiB of) the rest at once.
+                    io.held.reserve((head + len).min(4 * READ_CHUNK));
                 }
                 io.hold(read);
                 return Ok(None);
