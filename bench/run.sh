@@ -32,7 +32,7 @@ other) PRIO=(chrt -o 0) ;;
 esac
 # client-raw and client-wskit are load generators, not servers: in the client-* scenarios both
 # drive the wskit server, one with raw frames and one through wskit's generated client.
-SERVERS=${SERVERS:-"echo echo-batch raw-pubsub wskit wskit-redis ws-kit-bun client-raw client-wskit"}
+SERVERS=${SERVERS:-"echo echo-batch raw-pubsub wskit wskit-redis ws-kit-bun bun-echo client-raw client-wskit"}
 SCENARIOS=${SCENARIOS:-"rpc-small-w1 rpc-small-w16 rpc-16k fanout-10k pubrate-200 idle-10k client-w1 client-w16"}
 # The Redis of the wskit-redis cluster (two wskit servers through RedisPubSub).
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
@@ -107,6 +107,7 @@ start_server() {
     wskit | client-raw | client-wskit) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" >"$log" 2>&1 & ;;
     wskit-redis) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BIN/wskit_server" --redis "$REDIS_URL" --prefix "$prefix" >"$log" 2>&1 & ;;
     ws-kit-bun) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BUN" interop/bench_server.ts >"$log" 2>&1 & ;;
+    bun-echo) "${PRIO[@]}" taskset -c "$SERVER_CPU" "$BUN" interop/bun_echo.ts >"$log" 2>&1 & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
     esac
     SERVER_PID=$!
@@ -141,12 +142,12 @@ loadgen() {
 }
 
 # Which servers speak each scenario (the raw echoes have no pub/sub, raw-pubsub has only pub/sub;
-# one echo suffices for memory).
+# for memory, one raw echo of each runtime: Rust's and Bun's).
 servers_for() {
     case $1 in
     fanout-10k) echo "raw-pubsub wskit wskit-redis ws-kit-bun" ;;
     pubrate-200) echo "wskit wskit-redis" ;;
-    idle-10k) echo "echo wskit ws-kit-bun" ;;
+    idle-10k) echo "echo wskit ws-kit-bun bun-echo" ;;
     client-*) echo "client-raw client-wskit" ;;
     *) echo "echo echo-batch wskit ws-kit-bun" ;;
     esac

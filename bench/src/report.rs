@@ -135,6 +135,8 @@ pub mod names {
     pub const WSKIT: &str = "wskit";
     /// ws-kit on Bun.
     pub const WS_KIT_BUN: &str = "ws-kit-bun";
+    /// A raw `Bun.serve` WebSocket echo (the idle baseline of Bun itself).
+    pub const BUN_ECHO: &str = "bun-echo";
     /// Two wskit bench servers, one cluster through Redis (`RedisPubSub`); the load generator
     /// spreads its connections over both.
     pub const WSKIT_REDIS: &str = "wskit-redis";
@@ -231,6 +233,16 @@ pub fn targets(runs: &Runs) -> Vec<Target> {
             what: format!("{IDLE}: {WS_KIT_BUN} KiB per connection"),
             measured: m(IDLE, WS_KIT_BUN, "kib_per_conn"),
             goal: Goal::Info("(ws-kit on Bun)"),
+        },
+        Target {
+            what: format!("{IDLE}: {BUN_ECHO} KiB per connection"),
+            measured: m(IDLE, BUN_ECHO, "kib_per_conn"),
+            goal: Goal::Info("(raw Bun.serve echo)"),
+        },
+        Target {
+            what: format!("{IDLE}: {ECHO} KiB per connection"),
+            measured: m(IDLE, ECHO, "kib_per_conn"),
+            goal: Goal::Info("(raw tokio-tungstenite echo)"),
         },
     ]
 }

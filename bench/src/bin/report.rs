@@ -71,6 +71,7 @@ fn describe(server: &str) -> &'static str {
         }
         names::WSKIT => "wskit (protocol! server, validated rpc)",
         names::WS_KIT_BUN => "ws-kit on Bun (zod validation, memory pub/sub)",
+        names::BUN_ECHO => "raw `Bun.serve` WebSocket echo, no router, no validation",
         names::WSKIT_REDIS => {
             "two wskit servers on one core, one cluster through Redis, connections alternating between them"
         }

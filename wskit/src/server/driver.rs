@@ -124,8 +124,9 @@ struct Driver<'a, D, S> {
     sleep_waker: Option<Waker>,
     /// The incomplete inbound message: its bytes charged to the server, its deadline.
     partial: Partial<'a>,
-    /// The inbound budget's buckets, if the server has a budget.
-    bucket: Option<Bucket>,
+    /// The inbound budget's buckets, if the server has a budget (boxed: most servers have
+    /// none, and this state lives as long as the connection).
+    bucket: Option<Box<Bucket>>,
     /// While the inbound budget holds reading back: when it lets the next frame be read.
     throttled_until: Option<Instant>,
     /// `ws.owed()` as last stored in `conn.unwritten`.
@@ -181,161 +182,167 @@ fn far() -> Instant {
 
 /// Runs the connection until the peer closes, the stream ends or breaks, the close grace passes,
 /// or writing fails.
-pub(crate) async fn run_loop<D, S>(
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an async fn keeps copies of its arguments in its future"
+)]
+pub(crate) fn run_loop<D, S>(
     shared: &ServerState<D>,
     conn: &Arc<Conn<D>>,
     ws: &mut WsStream<S>,
     rx: &mut outbound::Receiver<Message>,
-) -> LoopEnd
+) -> impl Future<Output = LoopEnd>
 where
     D: Send + Sync + 'static,
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let heartbeat = shared.heartbeat;
-    let timer = match heartbeat {
-        Some(hb) => Timer::Ping(Instant::now() + hb.interval),
-        None => Timer::Off,
-    };
-    let armed = timer.at().unwrap_or_else(far);
-    let sleep = sleep_until(armed);
-    tokio::pin!(sleep);
-    let mut driver = Driver {
-        conn,
-        ws,
-        rx,
-        closing: false,
-        close_sent: false,
-        streak: 0,
-        stamp: None,
-        rx_registered: false,
-        unflushed: false,
-        timer,
-        write_deadline: None,
-        sleep,
-        armed,
-        sleep_waker: None,
-        partial: Partial {
-            rt: &conn.rt,
-            charged: 0,
-            message: None,
-            deadline: None,
-        },
-        bucket: (conn.rt.limits.inbound_budget).map(|b| Bucket::new(b, Instant::now())),
-        throttled_until: None,
-        unwritten: 0,
-    };
-    let close_timeout = conn.rt.limits.close_timeout;
-    let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
-        peer_close,
-        broken,
-        write_failed: false,
-        close_sent: driver.close_sent,
-    };
-    loop {
-        let event = std::future::poll_fn(|cx| driver.poll_event(cx)).await;
-        if driver.rx_registered {
-            // The task runs now: answers queued while handling the event must not wake it.
-            driver.rx.unregister();
-            driver.rx_registered = false;
-        }
-        match event {
-            Event::Inbound(msg) => {
-                let msg = match msg {
-                    None => return end(&driver, None, false),
-                    Some(Ok(msg)) => msg,
-                    Some(Err(e)) => return end(&driver, None, read_error(conn, e)),
-                };
-                if let (Some(hb), Timer::Pong(_)) = (heartbeat, driver.timer) {
-                    driver.timer = Timer::Ping(Instant::now() + hb.interval);
-                }
-                let closing = driver.closing;
-                let at = *driver.stamp.get_or_insert_with(Received::now);
-                if let Some(bucket) = &mut driver.bucket {
-                    bucket.take(msg.len(), at.instant);
-                }
-                match msg {
-                    Message::Text(text) if !closing => dispatch::frame(shared, conn, text, at),
-                    Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
-                        Ok(text) => dispatch::frame(shared, conn, text, at),
-                        Err(_) => dispatch::answer_bad_frame(
-                            conn,
-                            Error::invalid_argument("binary frame is not valid UTF-8"),
-                            ErrorCause::NotUtf8,
-                        ),
-                    },
-                    Message::Close(frame) => {
-                        let reason = frame
-                            .map(|f| CloseReason::new(f.code.into(), f.reason.as_str()))
-                            .unwrap_or_else(|| CloseReason::new(close::NO_STATUS, ""));
-                        return end(&driver, Some(reason), false);
-                    }
-                    _ => {}
-                }
-            }
-            Event::Closing => {
-                driver.closing = true;
-                // A closing connection's incomplete message will not be handled: its bytes
-                // (bounded by the close grace) no longer count against other connections.
-                driver.partial.charge(0);
-                driver.partial.deadline = None;
-                // A write stuck at close is bounded by the close grace, not the write timeout.
-                driver.write_deadline = None;
-                driver.timer = Timer::CloseGrace(Instant::now() + close_timeout);
-            }
-            Event::Timer => match driver.timer {
-                Timer::Ping(_) => {
-                    let hb = heartbeat.unwrap_or_default();
-                    let _ = conn.push_message(Message::Ping(Default::default()));
-                    driver.timer = Timer::Pong(Instant::now() + hb.timeout);
-                }
-                Timer::Pong(_) => {
-                    tracing::debug!("ping timeout");
-                    conn.report(
-                        Error::deadline_exceeded(close::PING_TIMEOUT_REASON),
-                        ErrorCause::PingTimeout,
-                    );
-                    conn.close(close::GOING_AWAY, close::PING_TIMEOUT_REASON.into());
-                    driver.timer = Timer::Off;
-                }
-                Timer::CloseGrace(_) => return end(&driver, None, false),
-                Timer::Off => {}
+    // An `async` block: an `async fn` would keep copies of its arguments beside them.
+    async move {
+        let timer = match shared.heartbeat {
+            Some(hb) => Timer::Ping(Instant::now() + hb.interval),
+            None => Timer::Off,
+        };
+        let armed = timer.at().unwrap_or_else(far);
+        let sleep = sleep_until(armed);
+        tokio::pin!(sleep);
+        let mut driver = Driver {
+            conn,
+            ws,
+            rx,
+            closing: false,
+            close_sent: false,
+            streak: 0,
+            stamp: None,
+            rx_registered: false,
+            unflushed: false,
+            timer,
+            write_deadline: None,
+            sleep,
+            armed,
+            sleep_waker: None,
+            partial: Partial {
+                rt: &conn.rt,
+                charged: 0,
+                message: None,
+                deadline: None,
             },
-            Event::WriteTimedOut => {
-                let write_timeout = conn.rt.limits.write_timeout;
-                conn.report(
-                    Error::resource_exhausted(format!(
-                        "outbound frames not written within {write_timeout:?}"
-                    )),
-                    ErrorCause::SlowConsumer,
-                );
-                conn.close_slow();
+            bucket: (conn.rt.limits.inbound_budget)
+                .map(|b| Box::new(Bucket::new(b, Instant::now()))),
+            throttled_until: None,
+            unwritten: 0,
+        };
+        let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
+            peer_close,
+            broken,
+            write_failed: false,
+            close_sent: driver.close_sent,
+        };
+        loop {
+            let event = std::future::poll_fn(|cx| driver.poll_event(cx)).await;
+            if driver.rx_registered {
+                // The task runs now: answers queued while handling the event must not wake it.
+                driver.rx.unregister();
+                driver.rx_registered = false;
             }
-            Event::MessageTimedOut => {
-                if !driver.closing {
-                    let limit = conn.rt.limits.message_timeout;
-                    conn.report(
-                        Error::deadline_exceeded(format!(
-                            "inbound message not completed within {limit:?}"
-                        )),
-                        ErrorCause::IncompleteMessage,
-                    );
-                    conn.close(
-                        close::POLICY_VIOLATION,
-                        close::MESSAGE_TIMEOUT_REASON.into(),
-                    );
+            match event {
+                Event::Inbound(msg) => {
+                    let msg = match msg {
+                        None => return end(&driver, None, false),
+                        Some(Ok(msg)) => msg,
+                        Some(Err(e)) => return end(&driver, None, read_error(conn, e)),
+                    };
+                    if let (Some(hb), Timer::Pong(_)) = (shared.heartbeat, driver.timer) {
+                        driver.timer = Timer::Ping(Instant::now() + hb.interval);
+                    }
+                    let closing = driver.closing;
+                    let at = *driver.stamp.get_or_insert_with(Received::now);
+                    if let Some(bucket) = &mut driver.bucket {
+                        bucket.take(msg.len(), at.instant);
+                    }
+                    match msg {
+                        Message::Text(text) if !closing => dispatch::frame(shared, conn, text, at),
+                        Message::Binary(bytes) if !closing => match Utf8Bytes::try_from(bytes) {
+                            Ok(text) => dispatch::frame(shared, conn, text, at),
+                            Err(_) => dispatch::answer_bad_frame(
+                                conn,
+                                Error::invalid_argument("binary frame is not valid UTF-8"),
+                                ErrorCause::NotUtf8,
+                            ),
+                        },
+                        Message::Close(frame) => {
+                            let reason = frame
+                                .map(|f| CloseReason::new(f.code.into(), f.reason.as_str()))
+                                .unwrap_or_else(|| CloseReason::new(close::NO_STATUS, ""));
+                            return end(&driver, Some(reason), false);
+                        }
+                        _ => {}
+                    }
                 }
-            }
-            Event::Resume => {}
-            Event::WriteFailed(e) => {
-                tracing::debug!(error = %e, "write failed");
-                conn.report(
-                    Error::unavailable(e.to_string()),
-                    ErrorCause::Transport(e.to_string()),
-                );
-                return LoopEnd {
-                    write_failed: true,
-                    ..end(&driver, None, false)
-                };
+                Event::Closing => {
+                    driver.closing = true;
+                    // A closing connection's incomplete message will not be handled: its bytes
+                    // (bounded by the close grace) no longer count against other connections.
+                    driver.partial.charge(0);
+                    driver.partial.deadline = None;
+                    // A write stuck at close is bounded by the close grace, not the write timeout.
+                    driver.write_deadline = None;
+                    driver.timer = Timer::CloseGrace(Instant::now() + conn.rt.limits.close_timeout);
+                }
+                Event::Timer => match driver.timer {
+                    Timer::Ping(_) => {
+                        let hb = shared.heartbeat.unwrap_or_default();
+                        let _ = conn.push_message(Message::Ping(Default::default()));
+                        driver.timer = Timer::Pong(Instant::now() + hb.timeout);
+                    }
+                    Timer::Pong(_) => {
+                        tracing::debug!("ping timeout");
+                        conn.report(
+                            Error::deadline_exceeded(close::PING_TIMEOUT_REASON),
+                            ErrorCause::PingTimeout,
+                        );
+                        conn.close(close::GOING_AWAY, close::PING_TIMEOUT_REASON.into());
+                        driver.timer = Timer::Off;
+                    }
+                    Timer::CloseGrace(_) => return end(&driver, None, false),
+                    Timer::Off => {}
+                },
+                Event::WriteTimedOut => {
+                    let write_timeout = conn.rt.limits.write_timeout;
+                    conn.report(
+                        Error::resource_exhausted(format!(
+                            "outbound frames not written within {write_timeout:?}"
+                        )),
+                        ErrorCause::SlowConsumer,
+                    );
+                    conn.close_slow();
+                }
+                Event::MessageTimedOut => {
+                    if !driver.closing {
+                        let limit = conn.rt.limits.message_timeout;
+                        conn.report(
+                            Error::deadline_exceeded(format!(
+                                "inbound message not completed within {limit:?}"
+                            )),
+                            ErrorCause::IncompleteMessage,
+                        );
+                        conn.close(
+                            close::POLICY_VIOLATION,
+                            close::MESSAGE_TIMEOUT_REASON.into(),
+                        );
+                    }
+                }
+                Event::Resume => {}
+                Event::WriteFailed(e) => {
+                    tracing::debug!(error = %e, "write failed");
+                    conn.report(
+                        Error::unavailable(e.to_string()),
+                        ErrorCause::Transport(e.to_string()),
+                    );
+                    return LoopEnd {
+                        write_failed: true,
+                        ..end(&driver, None, false)
+                    };
+                }
             }
         }
     }
@@ -441,8 +448,9 @@ where
             false => (tally.held(), tally.in_progress()),
             true => (0, None),
         };
-        // What fits in the read buffer every connection has is not counted (and a small frame
-        // split across two reads costs no atomic operation).
+        // The first `READ_BUFFER_BYTES` of a message are not counted (the frames of one read
+        // are held for a moment, and a small frame split across two reads costs no atomic
+        // operation).
         let held = if held > READ_BUFFER_BYTES { held } else { 0 };
         if held != self.partial.charged && self.partial.charge(held) && !self.conn.is_closing() {
             let limit = self.conn.rt.limits.max_partial_message_bytes;

@@ -19,7 +19,8 @@ use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
 use super::socket::Direct;
 
-/// Slots kept allocated while the queue is idle; more are freed when the receiver finds it empty.
+/// Slots kept while the queue is idle (more are freed when the receiver finds it empty; so is a
+/// single one).
 const SHRINK_ABOVE: usize = 64;
 
 /// Creates a queue that holds at most `capacity` items (at least one).
@@ -115,7 +116,7 @@ impl<T> Sender<T> {
         }
         if state.items.capacity() == 0 {
             // One slot, not the four a first push would get: most connections queue one
-            // frame at a time, and the slots stay allocated.
+            // frame at a time (the receiver frees a single slot once it finds the queue empty).
             state.items.reserve_exact(1);
         }
         state.items.push_back(item);
@@ -215,8 +216,12 @@ impl<T> Receiver<T> {
         if state.sender_gone {
             return Poll::Ready(None);
         }
-        if state.items.capacity() > SHRINK_ABOVE {
-            // Idle after a burst: give the burst's slots back.
+        let slots = state.items.capacity();
+        if slots == 1 || slots > SHRINK_ABOVE {
+            // Idle: give the slots back. A connection that queues one frame at a time (and an
+            // idle one) holds none; one that queues a few at a time keeps its slots (growing
+            // them again for every burst would cost an allocation per doubling); after a
+            // burst of more, they go.
             state.items = VecDeque::new();
         }
         self.shared.register(&mut state, cx);
@@ -303,13 +308,26 @@ mod tests {
     }
 
     #[test]
-    fn an_idle_queue_gives_a_bursts_slots_back() {
+    fn an_idle_queue_keeps_a_few_slots_only() {
         let (tx, mut rx) = channel::<usize>(1024);
-        for i in 0..=SHRINK_ABOVE {
+        // One frame at a time: its slot goes once the queue is found empty.
+        tx.try_send(0).unwrap();
+        assert_eq!(rx.try_recv().unwrap(), 0);
+        assert!(rx.recv().now_or_never().is_none());
+        assert_eq!(tx.shared.lock().items.capacity(), 0);
+        // A few at a time: kept for the next few.
+        for i in 0..16 {
             tx.try_send(i).unwrap();
         }
         while rx.try_recv().is_ok() {}
-        assert!(tx.shared.lock().items.capacity() > SHRINK_ABOVE);
+        assert!(rx.recv().now_or_never().is_none());
+        assert!(tx.shared.lock().items.capacity() >= 16);
+        // A burst: its slots go.
+        for i in 0..100 {
+            tx.try_send(i).unwrap();
+        }
+        while rx.try_recv().is_ok() {}
+        assert!(tx.shared.lock().items.capacity() >= 100);
         // The receiver waits on the empty queue: the slots go.
         assert!(rx.recv().now_or_never().is_none());
         assert_eq!(tx.shared.lock().items.capacity(), 0);

@@ -141,8 +141,14 @@ fn not_connected() -> io::Error {
 
 /// The header of an unmasked, final text frame of `len` payload bytes (RFC 6455 5.2).
 fn text_frame_header(len: usize) -> ([u8; 10], usize) {
+    frame_header(0x81, len)
+}
+
+/// The header of an unmasked frame of `len` payload bytes whose first byte is `first` (final
+/// bit and opcode; RFC 6455 5.2), and its length.
+pub(super) fn frame_header(first: u8, len: usize) -> ([u8; 10], usize) {
     let mut h = [0u8; 10];
-    h[0] = 0x81;
+    h[0] = first;
     if len < 126 {
         h[1] = len as u8;
         (h, 2)

@@ -1,5 +1,25 @@
-//! A server connection's WebSocket stream: tungstenite's protocol over an async socket, read and
-//! written by the connection's one task.
+//! A server connection's WebSocket stream: RFC 6455 over an async socket, read and written by the
+//! connection's one task.
+//!
+//! The frames nearly all traffic is made of are read and written here; tungstenite keeps the
+//! rest (the close handshake, fragmented messages, a client's pings, every error), and its state
+//! exists only from the first frame or message that needs it on: most connections never create
+//! it.
+//!
+//! Reading: the socket is read into a buffer on the stack, and a whole, masked, final text or
+//! binary frame within the size limits (outside a fragmented message), or a pong, becomes its
+//! message straight from there. The connection keeps bytes of its own only while a frame is
+//! incomplete, or between the frames of one read: an idle connection holds no read buffer
+//! (tungstenite's would be allocated for as long as the connection lives). Every other frame
+//! (pings, close frames, fragments, bad headers, bytes after the peer's close, the end of the
+//! stream) is handed to tungstenite byte for byte, exactly the bytes of that frame, so its state
+//! (close handshake, fragmented message, automatic pongs) and its errors are what they would be
+//! had it read everything itself (the test `differential::reads_what_tungstenite_reads`).
+//!
+//! Writing: text, binary and ping frames are written here while tungstenite's state does not
+//! exist, byte for byte as it would write them and buffered as it buffers them; the buffer is
+//! freed once the socket took it. Anything else (a close, a pong) creates tungstenite's state,
+//! which writes everything from then on, after what was written here.
 //!
 //! tokio-tungstenite's `WebSocketStream` lets its reading and writing sides be polled from
 //! different tasks, so each operation hands the caller's waker to two shared proxies (atomic
@@ -9,20 +29,37 @@
 //! tokio-tungstenite's do (the same states, the same errors), so the connection loop and its
 //! close handling read the same either way.
 //!
-//! The socket wrapper also keeps what tungstenite does not tell: the bytes of its write buffer
-//! the socket has not taken ([`WsStream::owed`]: automatic pongs pile up there while a client
-//! does not read), and a [`Tally`] of the bytes read (the message not complete yet).
+//! The socket wrapper also keeps what tungstenite does not tell: the bytes written that the
+//! socket has not taken ([`WsStream::owed`]: automatic pongs pile up in tungstenite's buffer
+//! while a client does not read), and a [`Tally`] of the bytes read (the message not complete
+//! yet).
 
 use std::io::{self, Read, Write};
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message, WebSocket};
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
+use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
+use super::socket::frame_header;
 use super::tally::Tally;
+
+/// The most bytes one read of the socket takes (into a buffer on the stack).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Frames longer than this, the last bytes held, become their message without a copy.
+const ZERO_COPY: usize = 1024;
+
+/// The room the first frame written after an idle spell makes (the buffer is freed once the
+/// socket took it): most batches fit, and it is one of the allocator's cached sizes.
+const OUT_FIRST: usize = 1024;
+
+/// tungstenite's read buffer (allocated with its state, on the connections that need it), and
+/// so the most it copies from the bytes held here at a time.
+const TUNGSTENITE_READ: usize = 256;
 
 /// The socket as tungstenite's blocking-style `Read`/`Write`: a poll that would wait is
 /// `WouldBlock`, and has the task (`waker`) woken when the socket is ready.
@@ -36,36 +73,128 @@ struct Io<S> {
     owed: usize,
     /// The bytes read.
     tally: Tally,
+    /// Bytes read and not yet consumed, from `start` on: the start of a frame not complete yet,
+    /// or the frames after the one a read returned. No allocation while there are none.
+    held: Vec<u8>,
+    start: usize,
+    /// Bytes tungstenite may still read: the rest of the frame handed to it (`usize::MAX`:
+    /// everything, from the peer's close frame or the end of the stream on).
+    feed: usize,
+    /// The socket said end of stream (tungstenite reads it after the bytes held).
+    eof: bool,
+    /// The socket failed (tungstenite reads the error after the bytes held).
+    error: Option<io::Error>,
+    /// Frames written here (not by tungstenite), from `out_start` on not yet taken by the
+    /// socket; they go before anything tungstenite writes. No allocation while there are none.
+    out: Vec<u8>,
+    out_start: usize,
+}
+
+/// Polls `op` on `inner` with `waker`: `WouldBlock` if it is pending.
+fn poll_io<S: Unpin, T>(
+    inner: &mut S,
+    waker: &Waker,
+    op: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> Poll<io::Result<T>>,
+) -> io::Result<T> {
+    let mut cx = Context::from_waker(waker);
+    match op(Pin::new(inner), &mut cx) {
+        Poll::Ready(result) => result,
+        Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    }
 }
 
 impl<S> Io<S> {
-    fn poll<T>(
-        &mut self,
-        op: impl FnOnce(Pin<&mut S>, &mut Context<'_>) -> Poll<io::Result<T>>,
-    ) -> io::Result<T>
-    where
-        S: Unpin,
-    {
-        let mut cx = Context::from_waker(&self.waker);
-        match op(Pin::new(&mut self.inner), &mut cx) {
-            Poll::Ready(result) => result,
-            Poll::Pending => Err(io::ErrorKind::WouldBlock.into()),
+    /// The bytes held.
+    fn held(&self) -> &[u8] {
+        &self.held[self.start..]
+    }
+
+    /// Drops the first `n` bytes held (and the buffer once none are left).
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start >= self.held.len() {
+            self.held = Vec::new();
+            self.start = 0;
         }
+    }
+
+    /// Keeps `bytes` after those held.
+    fn hold(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.held.capacity() - self.held.len() < bytes.len() {
+            self.held.drain(..self.start);
+            self.start = 0;
+        }
+        self.held.extend_from_slice(bytes);
+    }
+
+    /// Bytes of the frames written here that the socket has not taken.
+    fn out_len(&self) -> usize {
+        self.out.len() - self.out_start
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Io<S> {
+    /// Writes the frames written here; `Ok` once the socket took them all (the buffer freed).
+    fn write_out(&mut self) -> io::Result<()> {
+        while self.out_start < self.out.len() {
+            let rest = &self.out[self.out_start..];
+            let n = poll_io(&mut self.inner, &self.waker, |s, cx| s.poll_write(cx, rest))?;
+            if n == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            self.out_start += n;
+        }
+        if self.out.capacity() > 0 {
+            self.out = Vec::new();
+            self.out_start = 0;
+        }
+        Ok(())
     }
 }
 
 impl<S: AsyncRead + Unpin> Read for Io<S> {
+    /// tungstenite's reads: at most `feed` bytes, the held ones first.
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let mut buf = ReadBuf::new(buf);
-        self.poll(|s, cx| s.poll_read(cx, &mut buf))?;
-        self.tally.observe(buf.filled());
-        Ok(buf.filled().len())
+        let want = buf.len().min(self.feed);
+        if want == 0 {
+            // The frame handed to tungstenite is all read: the next one is not its (yet).
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        if self.held().is_empty() {
+            if let Some(e) = self.error.take() {
+                return Err(e);
+            }
+            if self.eof {
+                return Ok(0);
+            }
+            // tungstenite reads in small pieces: the socket is read in big ones, into `held`.
+            let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+            let mut read = ReadBuf::uninit(&mut chunk);
+            poll_io(&mut self.inner, &self.waker, |s, cx| {
+                s.poll_read(cx, &mut read)
+            })?;
+            if read.filled().is_empty() {
+                self.eof = true;
+                return Ok(0);
+            }
+            self.tally.observe(read.filled());
+            self.hold(read.filled());
+        }
+        let held = self.held();
+        let n = want.min(held.len());
+        buf[..n].copy_from_slice(&held[..n]);
+        self.consume(n);
+        self.feed -= n;
+        Ok(n)
     }
 }
 
 impl<S: AsyncWrite + Unpin> Write for Io<S> {
+    /// tungstenite's writes, after the frames written here.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let written = self.poll(|s, cx| s.poll_write(cx, buf));
+        let written = self
+            .write_out()
+            .and_then(|()| poll_io(&mut self.inner, &self.waker, |s, cx| s.poll_write(cx, buf)));
         self.owed = match &written {
             Ok(n) => buf.len() - n,
             Err(_) => buf.len(),
@@ -74,13 +203,166 @@ impl<S: AsyncWrite + Unpin> Write for Io<S> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.poll(|s, cx| s.poll_flush(cx))
+        self.write_out()?;
+        poll_io(&mut self.inner, &self.waker, |s, cx| s.poll_flush(cx))
+    }
+}
+
+/// What the bytes held start with.
+enum Next {
+    /// Not a whole frame header yet.
+    Header,
+    /// A frame read here, whole or not: its header and payload lengths, its opcode (text,
+    /// binary or pong), its mask key.
+    Own {
+        head: usize,
+        len: usize,
+        op: u8,
+        key: [u8; 4],
+    },
+    /// A frame for tungstenite, of this many bytes (header included), with its first byte.
+    Theirs { total: usize, first: u8 },
+}
+
+/// Reads the frame header (RFC 6455 5.2) at the start of `b`. A frame is read here if it is
+/// final, without reserved bits, masked, at most `max` bytes long, and either text or binary
+/// outside a fragmented message, or a pong of at most 125 bytes (which tungstenite only hands
+/// on); any other goes to tungstenite.
+#[inline]
+fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
+    let (Some(&b0), Some(&b1)) = (b.first(), b.get(1)) else {
+        return Next::Header;
+    };
+    let extra = match b1 & 0x7f {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let masked = b1 & 0x80 != 0;
+    let head = 2 + extra + if masked { 4 } else { 0 };
+    if b.len() < head {
+        return Next::Header;
+    }
+    let len = match extra {
+        0 => u64::from(b1 & 0x7f),
+        2 => u64::from(u16::from_be_bytes([b[2], b[3]])),
+        _ => {
+            let mut be = [0u8; 8];
+            be.copy_from_slice(&b[2..10]);
+            u64::from_be_bytes(be)
+        }
+    };
+    let own = |len: usize| match b0 {
+        0x81 | 0x82 => !fragmented,
+        0x8a => len <= 125,
+        _ => false,
+    };
+    match usize::try_from(len) {
+        // (A limit near `usize::MAX` must not let `head + len` overflow.)
+        Ok(len) if masked && len <= max.min(usize::MAX / 2) && own(len) => {
+            let mut key = [0u8; 4];
+            key.copy_from_slice(&b[head - 4..head]);
+            Next::Own {
+                head,
+                len,
+                op: b0 & 0x0f,
+                key,
+            }
+        }
+        _ => Next::Theirs {
+            total: usize::try_from(len)
+                .ok()
+                .and_then(|len| len.checked_add(head))
+                .unwrap_or(usize::MAX),
+            first: b0,
+        },
+    }
+}
+
+/// Unmasks a client frame's payload in place (RFC 6455 5.3).
+#[inline]
+fn unmask(payload: &mut [u8], key: [u8; 4]) {
+    let wide = u64::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
+    ]);
+    let mut chunks = payload.chunks_exact_mut(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u64::from_ne_bytes(word) ^ wide).to_ne_bytes());
+    }
+    // What is left starts at a multiple of 8: the key starts over.
+    for (b, k) in chunks.into_remainder().iter_mut().zip(key.iter().cycle()) {
+        *b ^= k;
+    }
+}
+
+/// The message of a frame read here, from its masked payload.
+#[inline]
+fn own_message(masked: &[u8], op: u8, key: [u8; 4]) -> Result<Message, WsError> {
+    let mut payload = masked.to_vec();
+    unmask(&mut payload, key);
+    payload_message(Bytes::from(payload), op)
+}
+
+/// The message of a frame read here, from its unmasked payload.
+#[inline]
+fn payload_message(payload: Bytes, op: u8) -> Result<Message, WsError> {
+    match op {
+        0x1 => Ok(Message::Text(Utf8Bytes::try_from(payload)?)),
+        0x2 => Ok(Message::Binary(payload)),
+        _ => Ok(Message::Pong(payload)),
+    }
+}
+
+/// What tungstenite is created with when a connection first needs it: the configuration
+/// `WsStream::new` was given, in a fraction of its size.
+struct Config {
+    max_frame: usize,
+    max_message: usize,
+    write_buffer: usize,
+    max_write_buffer: usize,
+    accept_unmasked: bool,
+}
+
+impl Config {
+    fn new(c: &WebSocketConfig) -> Self {
+        let limit = |l: Option<usize>| l.unwrap_or(usize::MAX);
+        Config {
+            max_frame: limit(c.max_frame_size),
+            max_message: limit(c.max_message_size),
+            write_buffer: c.write_buffer_size,
+            max_write_buffer: c.max_write_buffer_size,
+            accept_unmasked: c.accept_unmasked_frames,
+        }
+    }
+
+    /// tungstenite's configuration. Its read buffer is small (it only reads the frames handed
+    /// to it, from the bytes held here, never from the socket itself) but not tiny: it reads
+    /// at most that much at a time.
+    fn tungstenite(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(TUNGSTENITE_READ)
+            .write_buffer_size(self.write_buffer)
+            .max_write_buffer_size(self.max_write_buffer)
+            .max_frame_size(Some(self.max_frame))
+            .max_message_size(Some(self.max_message))
+            .accept_unmasked_frames(self.accept_unmasked)
     }
 }
 
 /// One server connection's WebSocket stream (see the module docs).
 pub(crate) struct WsStream<S> {
-    ws: WebSocket<Io<S>>,
+    io: Io<S>,
+    /// tungstenite's protocol state, from the first frame or message only it handles (a ping,
+    /// a close, a fragment, a bad frame, the end of the stream) on. Boxed: most connections
+    /// never need it.
+    ctx: Option<Box<WebSocketContext>>,
+    config: Config,
+    /// A fragmented message is in progress (its frames go to tungstenite).
+    fragmented: bool,
+    /// A pong tungstenite queued (for a ping handed to it) is not written yet.
+    pong_owed: bool,
     /// Nothing is held back by a full socket: another message may be sent.
     ready: bool,
     /// Our close frame is queued; flushing drives the close handshake.
@@ -99,9 +381,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             waker: Waker::noop().clone(),
             owed: 0,
             tally,
+            held: part,
+            start: 0,
+            feed: 0,
+            eof: false,
+            error: None,
+            out: Vec::new(),
+            out_start: 0,
         };
         WsStream {
-            ws: WebSocket::from_partially_read(io, part, Role::Server, Some(config)),
+            io,
+            ctx: None,
+            config: Config::new(&config),
+            fragmented: false,
+            pong_owed: false,
             ready: true,
             closing: false,
             ended: false,
@@ -110,26 +403,182 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
 
     /// The socket.
     pub(crate) fn get_mut(&mut self) -> &mut S {
-        &mut self.ws.get_mut().inner
+        &mut self.io.inner
     }
 
-    /// Bytes tungstenite holds that the socket would not take (0 once a flush completed).
+    /// Bytes written that the socket has not taken (0 once a flush completed): the frames
+    /// written here, and tungstenite's write buffer (automatic pongs pile up there).
     pub(crate) fn owed(&self) -> usize {
-        self.ws.get_ref().owed
+        self.io.owed + self.io.out_len()
     }
 
     /// The tally of the bytes read.
     pub(crate) fn tally(&self) -> &Tally {
-        &self.ws.get_ref().tally
+        &self.io.tally
     }
 
-    /// Runs `op` with the socket polled on behalf of `cx`'s task.
-    fn with_cx<R>(&mut self, cx: &Context<'_>, op: impl FnOnce(&mut WebSocket<Io<S>>) -> R) -> R {
-        let io = self.ws.get_mut();
-        if !io.waker.will_wake(cx.waker()) {
-            io.waker = cx.waker().clone();
+    /// Bytes read and not consumed yet (none while the connection is idle).
+    #[cfg(test)]
+    pub(crate) fn held_capacity(&self) -> usize {
+        self.io.held.capacity()
+    }
+
+    /// Whether tungstenite's state exists (see `ctx`).
+    #[cfg(test)]
+    pub(crate) fn has_tungstenite(&self) -> bool {
+        self.ctx.is_some()
+    }
+
+    /// Has the socket polled on behalf of `cx`'s task.
+    fn set_waker(&mut self, cx: &Context<'_>) {
+        if !self.io.waker.will_wake(cx.waker()) {
+            self.io.waker = cx.waker().clone();
         }
-        op(&mut self.ws)
+    }
+
+    /// tungstenite's state, created when first needed, and the socket.
+    fn tungstenite(&mut self) -> (&mut WebSocketContext, &mut Io<S>) {
+        let config = &self.config;
+        let ctx = self.ctx.get_or_insert_with(|| {
+            Box::new(WebSocketContext::new(
+                Role::Server,
+                Some(config.tungstenite()),
+            ))
+        });
+        (ctx, &mut self.io)
+    }
+
+    /// Writes everything written so far (tungstenite's or not), then flushes the socket.
+    fn flush(&mut self) -> Result<(), WsError> {
+        match &mut self.ctx {
+            Some(ctx) => ctx.flush(&mut self.io),
+            None => Ok(self.io.flush()?),
+        }
+    }
+
+    /// The next message, `WouldBlock` while there is none.
+    fn read(&mut self) -> Result<Message, WsError> {
+        if self.pong_owed {
+            // tungstenite would write it at its next read, as here.
+            match self.flush() {
+                Ok(()) => self.pong_owed = false,
+                Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+        loop {
+            if self.io.feed > 0 {
+                let (ctx, io) = self.tungstenite();
+                match ctx.read(io) {
+                    Ok(msg) => {
+                        if let Message::Ping(_) = msg {
+                            self.pong_owed = true;
+                        }
+                        return Ok(msg);
+                    }
+                    // The frame it was handed is all read (a fragment, say): on to the next.
+                    Err(WsError::Io(e))
+                        if e.kind() == io::ErrorKind::WouldBlock && self.io.feed == 0 => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            let max = self.config.max_frame.min(self.config.max_message);
+            let io = &mut self.io;
+            match next_frame(io.held(), max, self.fragmented) {
+                Next::Own { head, len, op, key } if io.held().len() >= head + len => {
+                    let end = io.start + head + len;
+                    if end == io.held.len() && len > ZERO_COPY {
+                        // A big frame, the last bytes held: its bytes become the message's,
+                        // unmasked in place, not copied.
+                        let from = io.start + head;
+                        let mut all = std::mem::take(&mut io.held);
+                        io.start = 0;
+                        unmask(&mut all[from..], key);
+                        return payload_message(Bytes::from(all).slice(from..), op);
+                    }
+                    let msg = own_message(&io.held()[head..head + len], op, key);
+                    io.consume(head + len);
+                    return msg;
+                }
+                Next::Own { head, len, .. } => {
+                    // Room for the rest of the frame, up to 64 KiB at once: a header alone
+                    // does not make the server allocate a whole frame's worth.
+                    let need = head + len - io.held().len();
+                    io.held.reserve(need.min(4 * READ_CHUNK));
+                }
+                Next::Theirs { total, first } => {
+                    let data = first & 0x08 == 0;
+                    if data && first & 0x80 == 0 {
+                        self.fragmented = true;
+                    } else if data && first & 0x0f == 0 {
+                        self.fragmented = false;
+                    }
+                    // From the peer's close on, tungstenite reads everything.
+                    io.feed = if first & 0x0f == 0x08 {
+                        usize::MAX
+                    } else {
+                        total
+                    };
+                    continue;
+                }
+                Next::Header => {}
+            }
+            if let Some(msg) = self.read_socket(max)? {
+                return msg;
+            }
+        }
+    }
+
+    /// Reads the socket (into a buffer on the stack) and keeps what it read, or, with nothing
+    /// held before, makes a whole first frame read here its message at once and keeps the rest.
+    /// At the end of the stream, or on an error, tungstenite is handed the rest: it reads what
+    /// is held, then that.
+    fn read_socket(&mut self, max: usize) -> Result<Option<Result<Message, WsError>>, WsError> {
+        let io = &mut self.io;
+        let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut buf = ReadBuf::uninit(&mut chunk);
+        match poll_io(&mut io.inner, &io.waker, |s, cx| s.poll_read(cx, &mut buf)) {
+            Ok(()) if buf.filled().is_empty() => io.eof = true,
+            Ok(()) => {
+                let read = buf.filled();
+                io.tally.observe(read);
+                if io.held().is_empty()
+                    && let Next::Own { head, len, op, key } = next_frame(read, max, self.fragmented)
+                    && read.len() >= head + len
+                {
+                    let msg = own_message(&read[head..head + len], op, key);
+                    io.hold(&read[head + len..]);
+                    return Ok(Some(msg));
+                }
+                if io.held().is_empty()
+                    && let Next::Own { head, len, .. } = next_frame(read, max, self.fragmented)
+                {
+                    // The start of a frame: room for (up to 64 KiB of) the rest at once.
+                    io.held.reserve((head + len).min(4 * READ_CHUNK));
+                }
+                io.hold(read);
+                return Ok(None);
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Err(WsError::Io(e)),
+            Err(e) => io.error = Some(e),
+        }
+        io.feed = usize::MAX;
+        Ok(None)
+    }
+
+    /// Writes a text, binary or ping frame here (tungstenite's state not needed): buffered
+    /// as tungstenite buffers, written once more than `write_buffer_size` bytes are.
+    fn write_own(&mut self, op: u8, payload: &[u8]) -> Result<(), WsError> {
+        let (header, n) = frame_header(0x80 | op, payload.len());
+        let io = &mut self.io;
+        // A batch's first frame makes room for a few more (not one reallocation per frame).
+        io.out.reserve((n + payload.len()).max(OUT_FIRST));
+        io.out.extend_from_slice(&header[..n]);
+        io.out.extend_from_slice(payload);
+        if io.out_len() > self.config.write_buffer {
+            io.write_out()?;
+        }
+        Ok(())
     }
 }
 
@@ -148,7 +597,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
         if self.ended {
             return Poll::Ready(None);
         }
-        match std::task::ready!(self.with_cx(cx, |ws| cvt(ws.read()))) {
+        let this = &mut *self;
+        this.set_waker(cx);
+        match std::task::ready!(cvt(this.read())) {
             Ok(msg) => Poll::Ready(Some(Ok(msg))),
             Err(e) => {
                 self.ended = true;
@@ -169,13 +620,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsStream<S> {
             return Poll::Ready(Ok(()));
         }
         // Held back by a full socket: flush that first.
-        let flushed = std::task::ready!(self.with_cx(cx, |ws| cvt(ws.flush())));
+        self.set_waker(cx);
+        let flushed = std::task::ready!(cvt(self.flush()));
         self.ready = true;
         Poll::Ready(flushed)
     }
 
     fn start_send(mut self: Pin<&mut Self>, msg: Message) -> Result<(), WsError> {
-        match self.ws.write(msg) {
+        let this = &mut *self;
+        let written = match (&this.ctx, msg) {
+            (None, Message::Text(t)) => this.write_own(0x1, t.as_bytes()),
+            (None, Message::Binary(b)) => this.write_own(0x2, &b),
+            (None, Message::Ping(p)) => this.write_own(0x9, &p),
+            (_, msg) => {
+                let (ctx, io) = this.tungstenite();
+                ctx.write(io, msg)
+            }
+        };
+        match written {
             Ok(()) => {
                 self.ready = true;
                 Ok(())
@@ -193,7 +655,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsStream<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        let flushed = std::task::ready!(self.with_cx(cx, |ws| cvt(ws.flush())));
+        self.set_waker(cx);
+        let flushed = std::task::ready!(cvt(self.flush()));
         self.ready = true;
         match flushed {
             // The close handshake just completed: flushed, not an error.
@@ -204,8 +667,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsStream<S> {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         self.ready = true;
+        self.set_waker(cx);
         let closing = self.closing;
-        let done = self.with_cx(cx, |ws| if closing { ws.flush() } else { ws.close(None) });
+        let (ctx, io) = self.tungstenite();
+        let done = if closing {
+            ctx.flush(io)
+        } else {
+            ctx.close(io, None)
+        };
         match done {
             Ok(()) | Err(WsError::ConnectionClosed) => Poll::Ready(Ok(())),
             Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -272,5 +741,469 @@ mod tests {
         client.read_exact(&mut answer).await.unwrap();
         assert_eq!(answer, [0x88, 2, 0x03, 0xe8]);
         assert!(ws.next().await.is_none());
+    }
+}
+
+/// The frames read here against tungstenite reading the same bytes itself: the same messages and
+/// the same error, over a real socket, with the bytes arriving in pieces of every size.
+#[cfg(test)]
+mod differential {
+    use std::io::Cursor;
+
+    use futures_util::{SinkExt, StreamExt};
+    use tokio::io::AsyncRead;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio_tungstenite::tungstenite::WebSocket;
+    use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+    use super::*;
+
+    /// A client frame: first byte `b0`, masked unless `unmasked`, with this payload.
+    fn frame(b0: u8, payload: &[u8], masked: bool) -> Vec<u8> {
+        let key = [0x37u8, 0xfa, 0x21, 0x3d];
+        let m = if masked { 0x80 } else { 0 };
+        let mut out = vec![b0];
+        match payload.len() {
+            n if n < 126 => out.push(m | n as u8),
+            n if n <= 0xffff => {
+                out.push(m | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                out.push(m | 127);
+                out.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        if masked {
+            out.extend_from_slice(&key);
+            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        } else {
+            out.extend_from_slice(payload);
+        }
+        out
+    }
+
+    fn text(s: &str) -> Vec<u8> {
+        frame(0x81, s.as_bytes(), true)
+    }
+
+    /// The streams compared: each a client's bytes, then the end of the stream.
+    fn cases() -> Vec<(&'static str, Vec<u8>)> {
+        let big: String = "abcdefghij".repeat(7_000);
+        let mut cases = vec![
+            (
+                "small frames",
+                [text("one"), text(""), text("{\"type\":\"X\"}")].concat(),
+            ),
+            (
+                "every length form",
+                [
+                    text(&big[..125]),
+                    text(&big[..126]),
+                    frame(0x82, &[7u8; 65_535], true),
+                    text(&big[..65_536]),
+                    text(&big),
+                ]
+                .concat(),
+            ),
+            (
+                "pings and pongs between frames",
+                [
+                    frame(0x89, b"p", true),
+                    text("a"),
+                    frame(0x8a, b"", true),
+                    text("b"),
+                ]
+                .concat(),
+            ),
+            (
+                "a fragmented message with a ping inside",
+                [
+                    text("before"),
+                    frame(0x01, b"fr", true),
+                    frame(0x89, b"", true),
+                    frame(0x00, b"ag", true),
+                    frame(0x80, &big.as_bytes()[..300], true),
+                    text("after"),
+                ]
+                .concat(),
+            ),
+            (
+                "a close frame, then more",
+                [
+                    text("x"),
+                    frame(0x88, &1000u16.to_be_bytes(), true),
+                    text("late"),
+                ]
+                .concat(),
+            ),
+            ("close without a code", [frame(0x88, b"", true)].concat()),
+            (
+                "unmasked",
+                [text("ok"), frame(0x81, b"bad", false)].concat(),
+            ),
+            (
+                "reserved bit",
+                [text("ok"), frame(0xc1, b"bad", true)].concat(),
+            ),
+            (
+                "reserved opcode",
+                [text("ok"), frame(0x83, b"bad", true)].concat(),
+            ),
+            ("reserved control opcode", [frame(0x8b, b"", true)].concat()),
+            ("continuation first", [frame(0x80, b"bad", true)].concat()),
+            (
+                "text inside a fragmented message",
+                [frame(0x01, b"a", true), text("b")].concat(),
+            ),
+            (
+                "invalid UTF-8",
+                [text("ok"), frame(0x81, &[0xff, 0xfe], true)].concat(),
+            ),
+            (
+                "invalid UTF-8 across fragments",
+                [frame(0x01, &[0xe2, 0x82], true), frame(0x80, &[0x28], true)].concat(),
+            ),
+            (
+                "UTF-8 split across fragments",
+                [frame(0x01, &[0xe2, 0x82], true), frame(0x80, &[0xac], true)].concat(),
+            ),
+            (
+                "binary not UTF-8",
+                [frame(0x82, &[0xff, 0, 1], true)].concat(),
+            ),
+            (
+                "control frame too big",
+                [frame(0x89, &[1u8; 126], true)].concat(),
+            ),
+            (
+                "fragmented control frame",
+                [frame(0x09, b"", true)].concat(),
+            ),
+            (
+                "frame over the limit",
+                [text("ok"), text(&big[..2_000])].concat(),
+            ),
+            (
+                "message over the limit",
+                [
+                    frame(0x01, &[b'a'; 1_000], true),
+                    frame(0x80, &[b'a'; 1_000], true),
+                ]
+                .concat(),
+            ),
+            ("huge length", {
+                let mut f = vec![0x81, 0xff];
+                f.extend_from_slice(&u64::MAX.to_be_bytes());
+                f.extend_from_slice(&[0, 0, 0, 0]);
+                f
+            }),
+            ("a frame cut off", text("unfinished")[..8].to_vec()),
+            ("a header cut off", text("unfinished")[..3].to_vec()),
+        ];
+        // Garbage: a pseudo-random stream after a valid frame.
+        let mut x: u32 = 7;
+        let mut garbage = text("ok");
+        for _ in 0..64 {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            garbage.push((x >> 16) as u8);
+        }
+        cases.push(("garbage", garbage));
+        cases
+    }
+
+    /// In memory: the bytes to read, the bytes written.
+    struct Memory(Cursor<Vec<u8>>, Vec<u8>);
+
+    impl Read for Memory {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.0.read(buf)
+        }
+    }
+
+    impl Write for Memory {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            Write::write(&mut self.1, buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn config(limited: bool) -> WebSocketConfig {
+        let max = if limited { 1_500 } else { 1 << 20 };
+        WebSocketConfig::default()
+            .max_frame_size(Some(max))
+            .max_message_size(Some(max))
+    }
+
+    /// What tungstenite reads from `bytes` on its own: messages, then the error that ended them.
+    fn reference(bytes: &[u8], config: WebSocketConfig) -> Vec<String> {
+        let io = Memory(Cursor::new(bytes.to_vec()), Vec::new());
+        let mut ws = WebSocket::from_raw_socket(io, Role::Server, Some(config));
+        let mut out = Vec::new();
+        loop {
+            match ws.read() {
+                Ok(m) => out.push(format!("{m:?}")),
+                Err(e) => {
+                    out.push(format!("error: {e}"));
+                    return out;
+                }
+            }
+        }
+    }
+
+    /// What a `WsStream` reads from `bytes`, sent over TCP in pieces of `step` bytes.
+    async fn ours(bytes: &[u8], config: WebSocketConfig, step: usize) -> Vec<String> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let bytes = bytes.to_vec();
+        let writer = tokio::spawn(async move {
+            let mut client = TcpStream::connect(addr).await.unwrap();
+            client.set_nodelay(true).unwrap();
+            for piece in bytes.chunks(step) {
+                // The peer may have closed after an error: what it does not read is moot.
+                if client.write_all(piece).await.is_err() {
+                    return;
+                }
+                tokio::task::yield_now().await;
+            }
+            let _ = client.shutdown().await;
+            // Keep the socket until the server is done with it.
+            let mut sink = Vec::new();
+            let _ = tokio::io::AsyncReadExt::read_to_end(&mut client, &mut sink).await;
+        });
+        let (socket, _) = listener.accept().await.unwrap();
+        let mut ws = WsStream::new(socket, Vec::new(), config);
+        let mut out = Vec::new();
+        loop {
+            match ws.next().await {
+                Some(Ok(m)) => out.push(format!("{m:?}")),
+                Some(Err(e)) => {
+                    out.push(format!("error: {e}"));
+                    break;
+                }
+                None => {
+                    // tokio-tungstenite's stream ends (`None`) where tungstenite says closed.
+                    out.push(format!("error: {}", WsError::ConnectionClosed));
+                    break;
+                }
+            }
+        }
+        drop(ws);
+        writer.await.unwrap();
+        out
+    }
+
+    /// A connected pair over TCP: the server's stream and the client's socket.
+    async fn pair() -> (WsStream<TcpStream>, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let ws = WsStream::new(accepted.unwrap().0, Vec::new(), config(false));
+        (ws, client.unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_idle_stream_holds_no_bytes() {
+        let (mut ws, mut client) = pair().await;
+        // Three frames in one write: the two after the first are held, then none.
+        client
+            .write_all(&[text("a"), text("b"), text("c")].concat())
+            .await
+            .unwrap();
+        for want in ["a", "b", "c"] {
+            assert_eq!(ws.next().await.unwrap().unwrap(), Message::text(want));
+        }
+        assert_eq!(ws.held_capacity(), 0);
+        // Half a frame is held until the rest comes.
+        let f = text(&"x".repeat(5_000));
+        client.write_all(&f[..2_000]).await.unwrap();
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(200), ws.next()).await;
+        assert!(waited.is_err(), "half a frame is no message");
+        assert!(ws.held_capacity() >= f.len(), "room for the whole frame");
+        client.write_all(&f[2_000..]).await.unwrap();
+        let msg = ws.next().await.unwrap().unwrap();
+        assert_eq!(msg.len(), 5_000);
+        assert_eq!(ws.held_capacity(), 0);
+        // The header of a big frame does not make it reserve the whole frame.
+        let big = text(&"y".repeat(1_000_000));
+        client.write_all(&big[..100]).await.unwrap();
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(200), ws.next()).await;
+        assert!(waited.is_err(), "part of a frame is no message");
+        assert!(ws.held_capacity() <= 128 * 1024, "{}", ws.held_capacity());
+        client.write_all(&big[100..]).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap().len(), 1_000_000);
+        assert_eq!(ws.held_capacity(), 0);
+        // Data frames and pongs need no tungstenite state; a ping does.
+        client.write_all(&frame(0x8a, b"", true)).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Pong(Bytes::new())
+        );
+        assert!(!ws.has_tungstenite());
+        client.write_all(&frame(0x89, b"", true)).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Ping(Bytes::new())
+        );
+        assert!(ws.has_tungstenite());
+    }
+
+    #[tokio::test]
+    async fn writes_what_tungstenite_writes() {
+        let big = "z".repeat(70_000);
+        let messages = vec![
+            Message::text("a"),
+            Message::binary(vec![9u8; 300]),
+            Message::Ping("p".into()),
+            Message::text(big),
+            Message::text(""),
+            Message::Close(Some(CloseFrame {
+                code: 1000.into(),
+                reason: "bye".into(),
+            })),
+        ];
+        let mut reference = WebSocket::from_raw_socket(
+            Memory(Cursor::new(Vec::new()), Vec::new()),
+            Role::Server,
+            Some(config(false)),
+        );
+        for m in &messages {
+            reference.write(m.clone()).unwrap();
+        }
+        reference.flush().unwrap();
+        let want = reference.get_ref().1.clone();
+
+        let (mut ws, mut client) = pair().await;
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut got)
+                .await
+                .unwrap();
+            got
+        });
+        for m in messages {
+            let close = matches!(m, Message::Close(_));
+            if close {
+                // Everything before the close was written here, without tungstenite.
+                assert!(!ws.has_tungstenite());
+            }
+            ws.feed(m).await.unwrap();
+        }
+        SinkExt::flush(&mut ws).await.unwrap();
+        drop(ws);
+        assert_eq!(reader.await.unwrap(), want);
+    }
+
+    /// A socket that counts the reads that returned bytes.
+    struct Counting(TcpStream, usize);
+
+    impl AsyncRead for Counting {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            let before = buf.filled().len();
+            let polled = Pin::new(&mut self.0).poll_read(cx, buf);
+            if buf.filled().len() > before {
+                self.1 += 1;
+            }
+            polled
+        }
+    }
+
+    impl AsyncWrite for Counting {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Pin::new(&mut self.0).poll_write(cx, buf)
+        }
+        fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_flush(cx)
+        }
+        fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.0).poll_shutdown(cx)
+        }
+    }
+
+    #[tokio::test]
+    async fn frames_for_tungstenite_are_read_from_the_socket_in_big_pieces() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        let mut client = client.unwrap();
+        let socket = Counting(accepted.unwrap().0, 0);
+        let mut ws = WsStream::new(socket, Vec::new(), config(false));
+        // A fragmented message of 400,000 bytes: tungstenite reads it, 256 bytes at a time from
+        // what is held here, but the socket is read 16 KiB at a time (about 25 reads; some
+        // more when the bytes come in smaller segments, not one per 256 or 14 bytes).
+        let half = vec![b'a'; 200_000];
+        let bytes = [frame(0x01, &half, true), frame(0x80, &half, true)].concat();
+        let writer = tokio::spawn(async move {
+            client.write_all(&bytes).await.unwrap();
+            client
+        });
+        let msg = ws.next().await.unwrap().unwrap();
+        assert_eq!(msg.len(), 400_000);
+        let reads = ws.get_mut().1;
+        assert!(reads < 400, "{reads} reads of the socket");
+        drop(writer.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn answers_a_ping_while_it_waits_for_frames() {
+        let (mut ws, mut client) = pair().await;
+        client.write_all(&frame(0x89, b"hi", true)).await.unwrap();
+        assert_eq!(
+            ws.next().await.unwrap().unwrap(),
+            Message::Ping("hi".into())
+        );
+        // The stream is polled again (and waits): the pong goes out then, as tungstenite's does.
+        let reader = async {
+            let mut pong = [0u8; 4];
+            tokio::io::AsyncReadExt::read_exact(&mut client, &mut pong)
+                .await
+                .unwrap();
+            pong
+        };
+        let pong = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            tokio::select! {
+                pong = reader => pong,
+                _ = ws.next() => panic!("no frame was sent"),
+            }
+        })
+        .await
+        .expect("the pong was written");
+        assert_eq!(pong, [0x8a, 2, b'h', b'i']);
+    }
+
+    #[tokio::test]
+    async fn reads_what_tungstenite_reads() {
+        for (name, bytes) in cases() {
+            for limited in [false, true] {
+                let mut want = reference(&bytes, config(limited));
+                // A stream that ends when tungstenite says closed ends the same way here.
+                if let Some(last) = want.last_mut()
+                    && (last.contains("Trying to work with closed connection")
+                        || last.contains("Connection closed normally"))
+                {
+                    *last = format!("error: {}", WsError::ConnectionClosed);
+                }
+                for step in [1, 2, 3, 7, 14, 100, 4096, 1 << 20] {
+                    let got = tokio::time::timeout(
+                        std::time::Duration::from_secs(20),
+                        ours(&bytes, config(limited), step),
+                    )
+                    .await
+                    .unwrap_or_else(|_| panic!("{name}: step {step} hung"));
+                    assert_eq!(got, want, "{name} (limited {limited}), step {step}");
+                }
+            }
+        }
     }
 }
