@@ -18,7 +18,9 @@
 //!   within it. `--client raw` (default) writes the frames itself on tokio-tungstenite and finds
 //!   each reply's id by a substring search; `--client wskit` makes the same calls through wskit's
 //!   generated client (`BenchClient::echo`: a UUID correlationId and a timestamp in meta, the
-//!   reply parsed and validated), `window` calls in flight per connection, to measure the client.
+//!   reply parsed and validated), `window` calls in flight per connection, to measure the client:
+//!   one task per connection awaiting its calls together (as the raw client's one task per
+//!   connection), or with `--task-per-call true` one task per call in flight.
 //! - fanout: `subs` connections subscribe to one topic, then one more connection asks the server to
 //!   publish, round after round, each round waiting until every subscriber has the message.
 //!   Deliveries per second are deliveries over the time from the publish request to the last
@@ -34,6 +36,9 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use std::future::IntoFuture;
+
+use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use serde_json::json;
 use tokio::net::TcpStream;
@@ -42,7 +47,7 @@ use tokio::task::LocalSet;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use wskit_bench::args::Args;
-use wskit_bench::protocol::{BenchClient, Echo};
+use wskit_bench::protocol::{BenchClient, Echo, EchoReply};
 use wskit_bench::stats::{Latencies, rate};
 use wskit_bench::{frames, proc_status, transport};
 
@@ -281,14 +286,26 @@ async fn rpc(args: &Args, target: Target) -> Result<serde_json::Value, BoxError>
                 let text: Rc<str> = frames::text(&frames::echo_request("0-0", frame_bytes))
                     .ok_or("echo_request has a text")?
                     .into();
-                let tasks = clients
-                    .iter()
-                    .flat_map(|client| (0..window).map(move |_| client.clone()))
-                    .map(|client| {
-                        let (tally, text) = (tally.clone(), text.clone());
-                        tokio::task::spawn_local(wskit_caller(client, text, measured, tally))
-                    })
-                    .collect();
+                let tasks = if args.get("task-per-call", false)? {
+                    clients
+                        .iter()
+                        .flat_map(|client| (0..window).map(move |_| client.clone()))
+                        .map(|client| {
+                            let (tally, text) = (tally.clone(), text.clone());
+                            tokio::task::spawn_local(wskit_caller(client, text, measured, tally))
+                        })
+                        .collect()
+                } else {
+                    clients
+                        .into_iter()
+                        .map(|client| {
+                            let (tally, text) = (tally.clone(), text.clone());
+                            tokio::task::spawn_local(wskit_connection(
+                                client, window, text, measured, tally,
+                            ))
+                        })
+                        .collect()
+                };
                 (measured, tasks)
             }
             other => return Err(format!("unknown --client {other:?} (raw, wskit)").into()),
@@ -351,7 +368,63 @@ async fn wskit_connect_all(target: &Target, n: usize) -> Result<Vec<BenchClient>
     Ok(out)
 }
 
-/// One of a wskit client's `window` callers: one `ECHO` call after another until the window
+/// One wskit client's calls, one task per connection as with the raw client: `window` `ECHO`
+/// calls in flight (awaited together), each answered one followed by a new one until the window
+/// ends.
+async fn wskit_connection(
+    client: BenchClient,
+    window: usize,
+    text: Rc<str>,
+    measured: Window,
+    tally: Rc<RpcTally>,
+) -> Result<(), BoxError> {
+    let call = || {
+        let sent_at = Instant::now();
+        tally.sent.set(tally.sent.get() + 1);
+        // No timer per call: the client's own timeout (`WAIT_LIMIT`) bounds the wait.
+        client
+            .echo(Echo {
+                text: String::from(&*text),
+                n: 1,
+            })
+            .into_future()
+            .map(move |reply| (sent_at, reply))
+    };
+    let mut calls: FuturesUnordered<_> = (0..window).map(|_| call()).collect();
+    while let Some((sent_at, reply)) = calls.next().await {
+        let now = Instant::now();
+        tally_reply(&tally, measured, sent_at, now, reply);
+        // The last calls end after the window, uncounted.
+        if now < measured.end {
+            calls.push(call());
+        }
+    }
+    Ok(())
+}
+
+/// Counts one reply of the wskit client.
+fn tally_reply(
+    tally: &RpcTally,
+    measured: Window,
+    sent_at: Instant,
+    now: Instant,
+    reply: Result<EchoReply, wskit::client::ClientError>,
+) {
+    match reply {
+        Ok(reply) if reply.n == 1 => {
+            if now >= measured.start && now <= measured.end {
+                tally.replies.set(tally.replies.get() + 1);
+                if sent_at >= measured.start {
+                    tally.latencies.borrow_mut().record(now - sent_at);
+                }
+            }
+        }
+        Ok(_) => tally.unmatched.set(tally.unmatched.get() + 1),
+        Err(_) => tally.errors.set(tally.errors.get() + 1),
+    }
+}
+
+/// One of a wskit client's `window` callers (`--task-per-call`): one `ECHO` call after another until the window
 /// ends (so each connection has `window` requests in flight, as with the raw client).
 async fn wskit_caller(
     client: BenchClient,
@@ -374,19 +447,7 @@ async fn wskit_caller(
                 n: 1,
             })
             .await;
-        let now = Instant::now();
-        match reply {
-            Ok(reply) if reply.n == 1 => {
-                if now >= measured.start && now <= measured.end {
-                    tally.replies.set(tally.replies.get() + 1);
-                    if sent_at >= measured.start {
-                        tally.latencies.borrow_mut().record(now - sent_at);
-                    }
-                }
-            }
-            Ok(_) => tally.unmatched.set(tally.unmatched.get() + 1),
-            Err(_) => tally.errors.set(tally.errors.get() + 1),
-        }
+        tally_reply(&tally, measured, sent_at, Instant::now(), reply);
     }
     Ok(())
 }
