@@ -300,12 +300,20 @@ async fn session(
                 if !handle_message(inner, msg) {
                     return lost(inner);
                 }
-                // The frames read already, without waiting; then what the replies queued.
-                for _ in 0..READ_BURST {
-                    let Some(msg) = ws.next().now_or_never() else { break };
-                    if !handle_message(inner, msg) {
-                        return lost(inner);
+                // The frames read already, without waiting (polled with this task's own
+                // waker: tokio-tungstenite keeps the last one, and a different one each time
+                // costs a clone and a drop); then what the replies queued.
+                let open = std::future::poll_fn(|cx| {
+                    for _ in 0..READ_BURST {
+                        let Poll::Ready(msg) = ws.poll_next_unpin(cx) else { break };
+                        if !handle_message(inner, msg) {
+                            return Poll::Ready(false);
+                        }
                     }
+                    Poll::Ready(true)
+                });
+                if !open.await {
+                    return lost(inner);
                 }
                 if take_outbox(inner, &mut batch, None) == Poll::Ready(false) {
                     return lost(inner);
@@ -479,10 +487,12 @@ async fn write_all(ws: &mut Socket, frames: &mut Vec<FrameText>, limit: Duration
         ws.flush().await
     };
     let mut work = std::pin::pin!(work);
-    // The clock only when the socket does not take it all at once.
-    match (&mut work).now_or_never() {
-        Some(result) => result.is_ok(),
-        None => matches!(tokio::time::timeout(limit, work).await, Ok(Ok(()))),
+    // The clock only when the socket does not take it all at once (polled with this task's own
+    // waker, as the timeout then polls it).
+    let first = std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await;
+    match first {
+        Poll::Ready(result) => result.is_ok(),
+        Poll::Pending => matches!(tokio::time::timeout(limit, work).await, Ok(Ok(()))),
     }
 }
 
