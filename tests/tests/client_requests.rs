@@ -393,3 +393,118 @@ async fn invalid_outbound_message_is_refused_and_queue_off_gives_not_connected()
     );
     assert_eq!(client.pending_requests(), 0);
 }
+
+/// What one reply frame did to its call: the call's result (or still waiting), and the kinds of
+/// the reports `on_error` got.
+async fn outcome_of_reply(
+    client: &Client,
+    conn: &mut Conn,
+    unhandled: &mut Seen<wskit::client::Unhandled>,
+    errors: &mut Seen<ErrorReport>,
+    frame: impl Fn(&str) -> String,
+) -> (String, Vec<String>) {
+    let (call, id) = spawn_request(
+        client,
+        conn,
+        GetUser {
+            user_id: "u".into(),
+        },
+    )
+    .await;
+    conn.send_text(&frame(&id)).await;
+    // Frames are handled in order: once the marker is seen, the reply was.
+    conn.send(json!({"type":"MARKER"})).await;
+    assert_eq!(unhandled.next().await.ty, "MARKER");
+    let reports: Vec<String> = errors
+        .drain()
+        .iter()
+        .map(|r| {
+            format!("{r:?}")
+                .split([' ', '(', '{'])
+                .next()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    let result = if call.is_finished() {
+        format!("{:?}", within("the call", call).await.unwrap())
+    } else {
+        // Still waiting: a good reply ends it.
+        conn.send(
+            json!({"type":"USER_DATA","meta":{"correlationId":id},"payload":{"name":"later"}}),
+        )
+        .await;
+        format!(
+            "waiting, then {:?}",
+            within("the call", call).await.unwrap()
+        )
+    };
+    (result, reports)
+}
+
+/// A reply in the layout servers write is read on the client's fast path (split by matching
+/// bytes, the payload decoded once); the same frame with one space more takes the reference
+/// path. Every outcome, reports included, must be the same.
+#[tokio::test]
+async fn replies_read_on_the_fast_path_match_the_reference_path() {
+    let peer = Peer::bind().await;
+    let mut unhandled = Seen::new();
+    let mut errors = Seen::new();
+    let client = Client::builder(peer.url())
+        .on_unhandled(unhandled.hook())
+        .on_error(errors.hook())
+        .build();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    let mut conn = conn;
+    let payloads = [
+        r#"{"name":"Ada"}"#,
+        r#" {"name":"Ada"} "#,
+        r#"{"name":"A\u0041\"\\"}"#,
+        r#"{"name":7}"#,
+        r#"{"name":"Ada","x":1}"#,
+        r#"{}"#,
+        r#"null"#,
+        r#"[]"#,
+        r#"{"name":"Ada"},"extra":1"#,
+        r#"{"name":"Ada"},"payload":{"name":"Bob"}"#,
+        r#"{"name":"Ada"},"type":"USER_DATA""#,
+        r#"{"name":"Ada"}}"#,
+        r#"{"name":"Ada""#,
+        r#"{"name":"Ada"#,
+        r#""#,
+    ];
+    let types = [
+        "USER_DATA",
+        "ORDER_CREATED",
+        "RPC_ERROR",
+        "ERROR",
+        "$ws:rpc-progress",
+    ];
+    let mut fast_path_results = 0;
+    for ty in types {
+        for payload in payloads {
+            let fast = |id: &str| {
+                format!(
+                    r#"{{"type":"{ty}","meta":{{"correlationId":"{id}"}},"payload":{payload}}}"#
+                )
+            };
+            let reference = |id: &str| {
+                format!(
+                    r#"{{ "type":"{ty}","meta":{{"correlationId":"{id}"}},"payload":{payload}}}"#
+                )
+            };
+            let a = outcome_of_reply(&client, &mut conn, &mut unhandled, &mut errors, fast).await;
+            let b =
+                outcome_of_reply(&client, &mut conn, &mut unhandled, &mut errors, reference).await;
+            assert_eq!(a, b, "type {ty}, payload {payload}");
+            if a.0.starts_with("Ok") {
+                fast_path_results += 1;
+            }
+        }
+    }
+    // Not a vacuous comparison: good replies were among them.
+    assert_eq!(fast_path_results, 4);
+    assert_eq!(client.pending_requests(), 0);
+    assert!(errors.drain().is_empty());
+}

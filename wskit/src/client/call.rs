@@ -2,18 +2,18 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::Stream;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use super::error::ClientError;
 use super::handle::Client;
 use super::report::ErrorReport;
-use super::shared::{Inner, Reply, Reports};
+use super::shared::{Inner, Reply, Reports, Waiter};
 use wskit_core::validate::{Issues, Path, decode_payload};
 use wskit_core::wire::{decode_payload_text, error_payload, progress_update, types};
 use wskit_core::{Message, Rpc};
@@ -58,7 +58,8 @@ pub struct Call<R: Rpc> {
     meta: Option<R::Meta>,
     timeout: Duration,
     progress_tx: Option<mpsc::Sender<String>>,
-    cancel: CancelHandle,
+    /// Made when first asked for ([`Call::cancel_handle`]).
+    cancel: OnceLock<CancelHandle>,
 }
 
 impl Client {
@@ -83,7 +84,7 @@ impl<R: Rpc> Call<R> {
             meta: None,
             timeout,
             progress_tx: None,
-            cancel: CancelHandle::default(),
+            cancel: OnceLock::new(),
         }
     }
 
@@ -118,15 +119,15 @@ impl<R: Rpc> Call<R> {
 
     /// A handle that cancels this call from elsewhere.
     pub fn cancel_handle(&self) -> CancelHandle {
-        self.cancel.clone()
+        self.cancel.get_or_init(CancelHandle::default).clone()
     }
 }
 
 impl<R: Rpc> IntoFuture for Call<R> {
     type Output = Result<R::Response, ClientError>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+    type IntoFuture = CallFuture<R>;
 
-    fn into_future(self) -> Self::IntoFuture {
+    fn into_future(self) -> CallFuture<R> {
         let Call {
             client,
             request,
@@ -135,80 +136,204 @@ impl<R: Rpc> IntoFuture for Call<R> {
             progress_tx,
             cancel,
         } = self;
-        let started = if cancel.is_cancelled() {
-            Err(ClientError::Cancelled)
-        } else {
-            client.start_request(request, meta, progress_tx)
-        };
-        // The request is registered (and maybe written) now, so the guard that forgets it must
-        // exist now too: dropping this future unpolled still abandons the request.
-        let started = started.map(|s| {
-            let guard = Abandon {
-                inner: client.inner.clone(),
-                id: s.id,
-                armed: true,
+        let cancel = cancel.into_inner().map(|c| c.0);
+        if cancel
+            .as_ref()
+            .is_some_and(|c| c.cancelled.load(Ordering::SeqCst))
+        {
+            return CallFuture {
+                state: State::Failed(Some(ClientError::Cancelled)),
             };
-            (guard, s.written_rx, s.reply_rx)
-        });
-        Box::pin(async move {
-            let _client = client;
-            let (mut guard, mut written_rx, mut reply_rx) = started?;
-            let cancelled = cancel.0.notify.notified();
-            tokio::pin!(cancelled);
-            // Until the frame is written: no clock runs.
-            let mut written = false;
-            while !written {
-                tokio::select! {
-                    reply = &mut reply_rx => {
-                        guard.armed = false;
-                        return finish::<R>(reply);
-                    }
-                    w = &mut written_rx => {
-                        // An error means the entry left the table: its reply is coming.
-                        if w.is_err() {
-                            let reply = (&mut reply_rx).await;
-                            guard.armed = false;
-                            return finish::<R>(reply);
-                        }
-                        written = true;
-                    }
-                    _ = &mut cancelled => return Err(ClientError::Cancelled),
-                }
-            }
-            tokio::select! {
-                reply = &mut reply_rx => {
-                    guard.armed = false;
-                    finish::<R>(reply)
-                }
-                _ = tokio::time::sleep(timeout) => Err(ClientError::Timeout),
-                _ = &mut cancelled => Err(ClientError::Cancelled),
-            }
-        })
+        }
+        let slot = Arc::new(Slot::<R>::default());
+        // The request is registered (and maybe written) now, so what forgets it must exist now
+        // too: dropping the future unpolled still abandons the request.
+        let state = match client.start_request(request, meta, timeout, slot.clone(), progress_tx) {
+            Ok(id) => State::Waiting {
+                client,
+                id,
+                slot,
+                cancel,
+            },
+            Err(e) => State::Failed(Some(e)),
+        };
+        CallFuture { state }
     }
 }
 
-/// Forgets the request (and aborts it on the server) unless disarmed by a reply.
-struct Abandon {
-    inner: Arc<Inner>,
-    id: Arc<str>,
-    armed: bool,
+/// The future of a [`Call`] (what `.await` on it polls): the reply, decoded and validated, or why
+/// there is none. Dropping it before it is ready abandons the request (`$ws:abort` to the
+/// server when the frame went out).
+///
+/// ```no_run
+/// use std::future::IntoFuture;
+/// # async fn demo<R: wskit::Rpc>(client: wskit::client::Client, req: R) -> Result<(), wskit::client::ClientError> {
+/// // Sent now; the reply is awaited elsewhere.
+/// let future: wskit::client::CallFuture<R> = client.request(req).into_future();
+/// let reply = tokio::spawn(future);
+/// # let _ = reply; Ok(()) }
+/// ```
+#[must_use = "dropping the future abandons the request"]
+pub struct CallFuture<R: Rpc> {
+    state: State<R>,
 }
 
-impl Drop for Abandon {
-    fn drop(&mut self) {
-        if self.armed {
-            self.inner.abandon_request(&self.id);
+enum State<R: Rpc> {
+    /// Refused before it was registered (or cancelled before it was sent); `None` once returned.
+    Failed(Option<ClientError>),
+    /// Registered: the connection task (or a timeout, a loss, a close) fills `slot`.
+    Waiting {
+        /// Keeps the connection open while the call waits.
+        client: Client,
+        id: u64,
+        slot: Arc<Slot<R>>,
+        cancel: Option<Arc<CancelState>>,
+    },
+    /// Returned its output.
+    Done,
+}
+
+impl<R: Rpc> Future for CallFuture<R> {
+    type Output = Result<R::Response, ClientError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let State::Waiting { slot, cancel, .. } = &this.state else {
+            return match &mut this.state {
+                State::Failed(e) => {
+                    let e = e.take().unwrap_or(ClientError::ConnectionClosed);
+                    this.state = State::Done;
+                    Poll::Ready(Err(e))
+                }
+                _ => Poll::Ready(Err(ClientError::ConnectionClosed)),
+            };
+        };
+        let outcome = {
+            let mut inner = slot.lock();
+            match inner.outcome.take() {
+                Some(outcome) => Some(outcome),
+                None => {
+                    match &inner.waker {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        _ => inner.waker = Some(cx.waker().clone()),
+                    }
+                    None
+                }
+            }
+        };
+        if let Some(outcome) = outcome {
+            // Answered: nothing to abandon.
+            this.state = State::Done;
+            return Poll::Ready(match outcome {
+                Outcome::Decoded(response) => Ok(response),
+                Outcome::Reply(reply) => decode_reply::<R>(&reply),
+                Outcome::Failed(e) => Err(e),
+            });
+        }
+        if let Some(cancel) = cancel {
+            cancel.register(cx.waker());
+            if cancel.cancelled.load(Ordering::SeqCst) {
+                this.abandon_now();
+                return Poll::Ready(Err(ClientError::Cancelled));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl<R: Rpc> CallFuture<R> {
+    /// Forgets the request if it still waits (and aborts it on the server).
+    fn abandon_now(&mut self) {
+        if let State::Waiting { client, id, .. } = std::mem::replace(&mut self.state, State::Done) {
+            client.inner.abandon_request(id);
         }
     }
 }
 
-fn finish<R: Rpc>(
-    reply: Result<Result<Reply, ClientError>, tokio::sync::oneshot::error::RecvError>,
-) -> Result<R::Response, ClientError> {
-    match reply {
-        Ok(Ok(reply)) => decode_reply::<R>(&reply),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(ClientError::ConnectionClosed),
+impl<R: Rpc> Drop for CallFuture<R> {
+    fn drop(&mut self) {
+        self.abandon_now();
+    }
+}
+
+impl<R: Rpc> std::fmt::Debug for CallFuture<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallFuture").finish_non_exhaustive()
+    }
+}
+
+/// How a call ended, as its slot holds it until the future takes it.
+enum Outcome<R: Rpc> {
+    /// Read on the connection task's fast path.
+    Decoded(R::Response),
+    /// Read on the reference path: decoded by the call.
+    Reply(Reply),
+    Failed(ClientError),
+}
+
+/// Where the connection task leaves a call's reply.
+struct Slot<R: Rpc>(Mutex<SlotInner<R>>);
+
+struct SlotInner<R: Rpc> {
+    outcome: Option<Outcome<R>>,
+    waker: Option<Waker>,
+}
+
+impl<R: Rpc> Default for Slot<R> {
+    fn default() -> Self {
+        Slot(Mutex::new(SlotInner {
+            outcome: None,
+            waker: None,
+        }))
+    }
+}
+
+impl<R: Rpc> Slot<R> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotInner<R>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn finish(&self, outcome: Outcome<R>) {
+        let waker = {
+            let mut inner = self.lock();
+            // Only the first ending counts.
+            if inner.outcome.is_some() {
+                return;
+            }
+            inner.outcome = Some(outcome);
+            inner.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<R: Rpc> Waiter for Slot<R> {
+    fn deliver(&self, ty: &str, payload: &str, claim: &mut dyn FnMut() -> bool) -> bool {
+        if ty != <R::Response as Message>::TYPE {
+            return false;
+        }
+        // The reference path answers exactly this when the payload decodes (see
+        // `inbound::split_reply`); a decode that panics (a hand-written `Message`) leaves it to
+        // the reference path, on the call's task.
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            decode_payload_text::<R::Response>(Some(payload)).ok()
+        }));
+        let Ok(Some(response)) = decoded else {
+            return false;
+        };
+        if claim() {
+            self.finish(Outcome::Decoded(response));
+        }
+        true
+    }
+
+    fn complete(&self, outcome: Result<Reply, ClientError>) {
+        self.finish(match outcome {
+            Ok(reply) => Outcome::Reply(reply),
+            Err(e) => Outcome::Failed(e),
+        });
     }
 }
 
@@ -259,14 +384,33 @@ pub struct CancelHandle(Arc<CancelState>);
 #[derive(Default)]
 struct CancelState {
     cancelled: AtomicBool,
-    notify: Notify,
+    /// The call's future, waiting.
+    waker: Mutex<Option<Waker>>,
+}
+
+impl CancelState {
+    fn register(&self, waker: &Waker) {
+        let mut slot = self.waker.lock().unwrap_or_else(|e| e.into_inner());
+        match &*slot {
+            Some(w) if w.will_wake(waker) => {}
+            _ => *slot = Some(waker.clone()),
+        }
+    }
 }
 
 impl CancelHandle {
     /// Cancels the call (idempotent).
     pub fn cancel(&self) {
         if !self.0.cancelled.swap(true, Ordering::SeqCst) {
-            self.0.notify.notify_one();
+            let waker = self
+                .0
+                .waker
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some(waker) = waker {
+                waker.wake();
+            }
         }
     }
 

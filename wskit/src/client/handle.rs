@@ -8,13 +8,15 @@ use tokio::sync::{broadcast, oneshot, watch};
 use super::driver;
 use super::error::ClientError;
 use super::events::{EventSink, Events};
+use super::id::IdText;
 use super::options;
 use super::options::ClientBuilder;
-use super::shared::{Inner, Started, frame_text};
+use super::queue::FrameText;
+use super::shared::{Inner, NewRequest, Waiter, frame_text};
 use super::state::{ConnectionState, Gap};
 use crate::clock::now_ms;
 
-use wskit_core::wire::{OutMeta, encode_frame};
+use wskit_core::wire::{OutMeta, encode_frame, meta_keys};
 use wskit_core::{EventSet, Message, Rpc};
 
 /// A connection to a server, shared by every clone. When the last clone (and every call it
@@ -58,8 +60,11 @@ impl std::fmt::Debug for Client {
 
 /// The frame of a message, or why it cannot be one (its `Serialize` impl failed): an issue at
 /// `payload`, as [`ClientError::InvalidMessage`] reports it.
-fn encode_message<M: Message>(msg: &M, meta: OutMeta) -> Result<Arc<str>, ClientError> {
-    encode_frame(M::TYPE, Some(&meta), M::PAYLOAD.is_written().then_some(msg))
+fn encode_message<M: Message>(
+    msg: &M,
+    meta: &(impl serde::Serialize + ?Sized),
+) -> Result<FrameText, ClientError> {
+    encode_frame(M::TYPE, Some(meta), M::PAYLOAD.is_written().then_some(msg))
         .map(frame_text)
         .map_err(|e| {
             let mut issues = wskit_core::Issues::new();
@@ -67,6 +72,23 @@ fn encode_message<M: Message>(msg: &M, meta: OutMeta) -> Result<Arc<str>, Client
             issues.push(&wskit_core::validate::Path::root("payload"), why);
             ClientError::InvalidMessage(issues)
         })
+}
+
+/// The meta of a request that declares no extra fields: `{"correlationId":..,"timestamp":..}`,
+/// the bytes [`OutMeta`] writes for it, without building its map of extras.
+struct RequestMeta<'a> {
+    id: &'a str,
+    timestamp: u64,
+}
+
+impl serde::Serialize for RequestMeta<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut meta = serializer.serialize_struct("Meta", 2)?;
+        meta.serialize_field(meta_keys::CORRELATION_ID, self.id)?;
+        meta.serialize_field(meta_keys::TIMESTAMP, &self.timestamp)?;
+        meta.end()
+    }
 }
 
 /// Declared meta fields as JSON object entries for [`OutMeta::extra`].
@@ -97,7 +119,7 @@ impl Client {
 
     /// One inbound frame, handled as the connection task handles it (for the fuzz targets).
     pub(crate) fn handle_inbound_text(&self, text: &str) {
-        driver::handle_inbound(&self.inner, text);
+        super::inbound::handle_inbound(&self.inner, text);
     }
 
     pub(crate) fn from_options(opts: options::Options) -> Client {
@@ -247,7 +269,7 @@ impl Client {
             extra,
             ..OutMeta::default()
         };
-        let frame = encode_message(&msg, meta)?;
+        let frame = encode_message(&msg, &meta)?;
         self.inner.send_frame(M::TYPE, frame, M::SUBSCRIPTION)
     }
 
@@ -262,7 +284,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn forget_subscription<M: Message>(&self, msg: &M) -> bool {
-        encode_message(msg, OutMeta::default())
+        encode_message(msg, &OutMeta::default())
             .is_ok_and(|frame| self.forget_subscription_frame(frame))
     }
 
@@ -272,33 +294,58 @@ impl Client {
             extra: extra_meta(meta),
             ..OutMeta::default()
         };
-        encode_message(msg, meta).is_ok_and(|frame| self.forget_subscription_frame(frame))
+        encode_message(msg, &meta).is_ok_and(|frame| self.forget_subscription_frame(frame))
     }
 
-    fn forget_subscription_frame(&self, frame: Arc<str>) -> bool {
+    fn forget_subscription_frame(&self, frame: FrameText) -> bool {
         let mut sh = self.inner.lock();
         let before = sh.subscriptions.len();
         sh.subscriptions.retain(|s| *s != frame);
         sh.subscriptions.len() != before
     }
 
+    /// Registers and sends (or queues) a request whose reply goes to `waiter`; its id.
     pub(crate) fn start_request<R: Rpc>(
         &self,
         req: R,
         meta: Option<R::Meta>,
+        timeout: std::time::Duration,
+        waiter: Arc<dyn Waiter>,
         progress_tx: Option<tokio::sync::mpsc::Sender<String>>,
-    ) -> Result<Started, ClientError> {
+    ) -> Result<u64, ClientError> {
         req.check().map_err(ClientError::InvalidMessage)?;
-        let id: Arc<str> = uuid::Uuid::new_v4().to_string().into();
-        let meta = OutMeta {
-            correlation_id: Some(id.to_string().into()),
-            timestamp: Some(now_ms()),
-            extra: meta.as_ref().map(extra_meta).unwrap_or_default(),
-            ..OutMeta::default()
+        let id = self.inner.ids.next();
+        let mut text: IdText = [0; 36];
+        let id_text = self.inner.ids.write(id, &mut text);
+        let timestamp = now_ms();
+        let frame = match &meta {
+            None => encode_message(
+                &req,
+                &RequestMeta {
+                    id: id_text,
+                    timestamp,
+                },
+            )?,
+            Some(meta) => encode_message(
+                &req,
+                &OutMeta {
+                    correlation_id: Some(id_text.into()),
+                    timestamp: Some(timestamp),
+                    extra: extra_meta(meta),
+                    ..OutMeta::default()
+                },
+            )?,
         };
-        let frame = encode_message(&req, meta)?;
-        self.inner
-            .start_request(id, R::TYPE, frame, R::IDEMPOTENT, progress_tx)
+        self.inner.start_request(NewRequest {
+            id,
+            ty: R::TYPE,
+            frame,
+            idempotent: R::IDEMPOTENT,
+            timeout,
+            waiter,
+            progress_tx,
+        })?;
+        Ok(id)
     }
 
     /// The server events of one protocol, as a stream (from now on).
@@ -316,5 +363,26 @@ impl Client {
     /// How many frames wait in the offline queue.
     pub fn queued(&self) -> usize {
         self.inner.lock().queue.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_meta_is_what_out_meta_writes() {
+        for timestamp in [0, 7, 1_764_160_000_000, u64::MAX] {
+            let id = "0e4f2c1a-9b7d-4c3e-8a21-5f6b7c8d9e0f";
+            let meta = OutMeta {
+                correlation_id: Some(id.into()),
+                timestamp: Some(timestamp),
+                ..OutMeta::default()
+            };
+            assert_eq!(
+                serde_json::to_string(&RequestMeta { id, timestamp }).unwrap(),
+                serde_json::to_string(&meta).unwrap()
+            );
+        }
     }
 }

@@ -28,6 +28,8 @@ mod driver;
 mod error;
 mod events;
 mod handle;
+mod id;
+mod inbound;
 mod options;
 mod queue;
 mod report;
@@ -36,7 +38,7 @@ mod state;
 
 pub use crate::heartbeat::Heartbeat;
 pub use backoff::{Backoff, JitterRng};
-pub use call::{Call, CancelHandle, PROGRESS_BUFFER, Progress};
+pub use call::{Call, CallFuture, CancelHandle, PROGRESS_BUFFER, Progress};
 pub use error::{ClientError, ConnectError};
 pub use events::Events;
 pub use handle::Client;

@@ -1,7 +1,9 @@
 //! The offline queue: frames sent while the connection is not open, flushed in order on open.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+
+/// An encoded frame's text, ready for the socket (cloned without copying).
+pub(crate) type FrameText = tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// What the offline queue does while the connection is not open (PROTOCOL.md section 7).
 ///
@@ -28,12 +30,12 @@ pub(crate) enum Outbound {
         /// The message type.
         ty: &'static str,
         /// The frame.
-        text: Arc<str>,
+        text: FrameText,
     },
     /// `$ws:abort` for this correlation id (never queued, never sent again after a loss).
-    Abort(Arc<str>),
+    Abort(u64),
     /// A request: its frame lives in the pending table under this correlation id.
-    Request(Arc<str>),
+    Request(u64),
 }
 
 /// What pushing into a full queue did.
@@ -96,9 +98,12 @@ impl OfflineQueue {
 
     /// Removes a request's entry (cancelled, dropped or failed while queued), so it no longer
     /// takes a place.
-    pub(crate) fn remove_request(&mut self, id: &str) {
+    pub(crate) fn remove_request(&mut self, id: u64) {
+        if self.items.is_empty() {
+            return;
+        }
         self.items
-            .retain(|item| !matches!(item, Outbound::Request(r) if &**r == id));
+            .retain(|item| !matches!(item, Outbound::Request(r) if *r == id));
     }
 
     /// Takes every item, oldest first.
@@ -126,9 +131,8 @@ mod tests {
         q.drain()
             .into_iter()
             .map(|o| match o {
-                Outbound::Frame { text: f, .. } | Outbound::Request(f) | Outbound::Abort(f) => {
-                    f.to_string()
-                }
+                Outbound::Frame { text, .. } => text.to_string(),
+                Outbound::Request(id) | Outbound::Abort(id) => id.to_string(),
             })
             .collect()
     }
@@ -152,14 +156,11 @@ mod tests {
 
         let mut q = OfflineQueue::new(QueuePolicy::DropNewest, 3);
         q.push(frame("a"));
-        q.push(Outbound::Request("r".into()));
+        q.push(Outbound::Request(7));
         q.push(frame("b"));
-        q.remove_request("r");
+        q.remove_request(7);
         assert_eq!(q.len(), 2);
-        assert!(matches!(
-            q.push(Outbound::Request("s".into())),
-            Pushed::Queued
-        ));
+        assert!(matches!(q.push(Outbound::Request(8)), Pushed::Queued));
 
         let mut q = OfflineQueue::new(QueuePolicy::Off, 2);
         assert!(matches!(q.push(frame("a")), Pushed::Refused));

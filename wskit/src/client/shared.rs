@@ -1,19 +1,36 @@
 //! The state every clone of a client shares with its connection task, and the operations on it
 //! that must happen under one lock (so that ordering between queue, socket and pending table holds).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Waker;
+use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use super::error::ClientError;
 use super::events::EventSink;
+use super::id::{IdBuild, IdGen, IdText};
 use super::options::Options;
-use super::queue::{OfflineQueue, Outbound, Pushed};
+use super::queue::{FrameText, OfflineQueue, Outbound, Pushed};
 use super::report::ErrorReport;
 use super::state::{ConnectionState, Gap};
 
 use wskit_core::wire::{FrameParts, OutMeta, encode_frame, types};
+
+/// The call waiting for a request's reply (a `CallFuture`), as the pending table holds it:
+/// type-erased, so that the connection task can decode the reply into the call's own type.
+pub(crate) trait Waiter: Send + Sync {
+    /// Decodes a reply read on the fast path (its type, its payload's text); once it decodes,
+    /// calls `claim` (which takes the request out of the pending table) and, when that returns
+    /// true, hands the response to the call and wakes it. False, without calling `claim`, when
+    /// the frame needs the reference read instead (a payload that does not decode, another type,
+    /// an error).
+    fn deliver(&self, ty: &str, payload: &str, claim: &mut dyn FnMut() -> bool) -> bool;
+    /// Ends the call: a reply read on the reference path, or an error.
+    fn complete(&self, outcome: Result<Reply, ClientError>);
+}
 
 /// A request awaiting its reply.
 pub(crate) struct Pending {
@@ -21,58 +38,38 @@ pub(crate) struct Pending {
     pub seq: u64,
     /// The request's wire type (for overflow reports).
     pub ty: &'static str,
-    pub frame: Arc<str>,
+    /// The frame, until written (kept after that only to send an idempotent request again).
+    pub frame: Option<FrameText>,
     pub idempotent: bool,
     /// Whether the frame was handed to the socket (the request is "in flight").
     pub written: bool,
-    pub written_tx: Option<oneshot::Sender<()>>,
-    pub reply_tx: oneshot::Sender<Result<Reply, ClientError>>,
+    /// The call's timeout, counted from the first write.
+    pub timeout: Duration,
+    /// When the call times out: set by the first write (`None` before, or for a timeout too far
+    /// to count).
+    pub deadline: Option<Instant>,
+    pub waiter: Arc<dyn Waiter>,
     pub progress_tx: Option<mpsc::Sender<String>>,
 }
 
-/// What a started request gives its call future.
-pub(crate) struct Started {
-    pub id: Arc<str>,
-    pub written_rx: oneshot::Receiver<()>,
-    pub reply_rx: oneshot::Receiver<Result<Reply, ClientError>>,
-}
-
-/// Correlation ids answered or abandoned lately, so late replies are dropped quietly.
+/// The open connection's outbound items, which its task writes together: everything queued
+/// since its last write goes out in one flush.
 #[derive(Default)]
-pub(crate) struct RecentIds {
-    order: VecDeque<Arc<str>>,
-    set: HashSet<Arc<str>>,
-}
-
-impl RecentIds {
-    const KEEP: usize = 1024;
-
-    pub fn remember(&mut self, id: Arc<str>) {
-        if self.set.insert(id.clone()) {
-            self.order.push_back(id);
-            if self.order.len() > Self::KEEP
-                && let Some(old) = self.order.pop_front()
-            {
-                self.set.remove(&old);
-            }
-        }
-    }
-
-    pub fn contains(&self, id: &str) -> bool {
-        self.set.contains(id)
-    }
+pub(crate) struct Outbox {
+    pub items: VecDeque<Outbound>,
+    /// The connection task, waiting for items.
+    pub waker: Option<Waker>,
 }
 
 pub(crate) struct Shared {
-    /// The open connection's writer; `None` while not open.
-    pub outbox: Option<mpsc::UnboundedSender<Outbound>>,
+    /// What the open connection is to write; `None` while not open.
+    pub outbox: Option<Outbox>,
     pub queue: OfflineQueue,
-    pub pending: HashMap<Arc<str>, Pending>,
+    pub pending: HashMap<u64, Pending, IdBuild>,
     pub next_seq: u64,
     /// Frames of subscription messages, sent again on every open.
-    pub subscriptions: Vec<Arc<str>>,
+    pub subscriptions: Vec<FrameText>,
     pub sinks: Vec<EventSink>,
-    pub recent: RecentIds,
     /// Whether a connection task runs.
     pub running: bool,
     /// Tells the connection task to close; taken by `close`.
@@ -86,25 +83,31 @@ pub(crate) struct Shared {
 
 pub(crate) struct Inner {
     pub opts: Options,
+    pub ids: IdGen,
     shared: Mutex<Shared>,
     pub state_tx: watch::Sender<ConnectionState>,
     pub gaps_tx: broadcast::Sender<Gap>,
 }
 
-/// Reports collected under the lock, delivered after it is released (hooks may call the client).
+/// What is done once the lock is released: reports delivered (hooks may call the client), the
+/// connection task woken.
 #[derive(Default)]
-pub(crate) struct Reports(Vec<ErrorReport>);
+pub(crate) struct Reports {
+    list: Vec<ErrorReport>,
+    wake: Option<Waker>,
+}
 
 impl Reports {
     pub fn push(&mut self, r: ErrorReport) {
-        self.0.push(r);
+        self.list.push(r);
     }
 }
 
-pub(crate) fn frame_text(bytes: Vec<u8>) -> Arc<str> {
+/// An encoded frame as text for the socket (JSON that serde wrote is UTF-8).
+pub(crate) fn frame_text(bytes: Vec<u8>) -> FrameText {
     match String::from_utf8(bytes) {
         Ok(s) => s.into(),
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into(),
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned().into(),
     }
 }
 
@@ -117,9 +120,10 @@ pub(crate) struct Reply {
     pub parts: FrameParts,
 }
 
-pub(crate) fn abort_frame(id: &str) -> Arc<str> {
+pub(crate) fn abort_frame(ids: &IdGen, id: u64) -> FrameText {
+    let mut buf: IdText = [0; 36];
     let meta = OutMeta {
-        correlation_id: Some(id.into()),
+        correlation_id: Some(ids.write(id, &mut buf).into()),
         ..OutMeta::default()
     };
     // A type and a correlationId, no payload: nothing that can fail to serialize.
@@ -137,14 +141,14 @@ impl Inner {
         let queue = OfflineQueue::new(opts.queue_policy, opts.queue_size);
         Inner {
             opts,
+            ids: IdGen::new(),
             shared: Mutex::new(Shared {
                 outbox: None,
                 queue,
-                pending: HashMap::new(),
+                pending: HashMap::default(),
                 next_seq: 0,
                 subscriptions: Vec::new(),
                 sinks: Vec::new(),
-                recent: RecentIds::default(),
                 running: false,
                 close_tx: None,
                 last_error: None,
@@ -181,25 +185,35 @@ impl Inner {
         *self.state_tx.borrow()
     }
 
+    /// Call after releasing the lock.
     pub fn report(&self, reports: Reports) {
+        if let Some(waker) = reports.wake {
+            waker.wake();
+        }
+        if reports.list.is_empty() {
+            return;
+        }
         if let Some(hook) = &self.opts.on_error {
-            for r in reports.0 {
+            for r in reports.list {
                 // A panicking on_error hook cannot report itself: it is skipped.
                 call_hook(&**hook, r);
             }
         }
     }
 
-    /// Hands `item` to the socket when open, else to the offline queue.
+    /// Hands `item` to the socket when open (the connection task is woken, once reported),
+    /// else to the offline queue.
     pub fn enqueue(
         &self,
         sh: &mut Shared,
         item: Outbound,
         reports: &mut Reports,
     ) -> Result<(), ClientError> {
-        if let Some(outbox) = &sh.outbox
-            && outbox.send(item.clone()).is_ok()
-        {
+        if let Some(outbox) = &mut sh.outbox {
+            outbox.items.push_back(item);
+            if let Some(waker) = outbox.waker.take() {
+                reports.wake = Some(waker);
+            }
             return Ok(());
         }
         match sh.queue.push(item) {
@@ -208,8 +222,7 @@ impl Inner {
                 let ty = match &evicted {
                     Outbound::Frame { ty, .. } => Some(*ty),
                     Outbound::Request(id) => sh.pending.remove(id).map(|p| {
-                        sh.recent.remember(id.clone());
-                        let _ = p.reply_tx.send(Err(ClientError::QueueFull));
+                        p.waiter.complete(Err(ClientError::QueueFull));
                         p.ty
                     }),
                     Outbound::Abort(_) => None,
@@ -230,7 +243,7 @@ impl Inner {
     pub fn send_frame(
         &self,
         ty: &'static str,
-        frame: Arc<str>,
+        frame: FrameText,
         subscription: bool,
     ) -> Result<(), ClientError> {
         let mut reports = Reports::default();
@@ -258,15 +271,17 @@ impl Inner {
         result
     }
 
-    /// Registers a request and sends (or queues) its frame.
-    pub fn start_request(
-        &self,
-        id: Arc<str>,
-        ty: &'static str,
-        frame: Arc<str>,
-        idempotent: bool,
-        progress_tx: Option<mpsc::Sender<String>>,
-    ) -> Result<Started, ClientError> {
+    /// Registers a request and sends (or queues) its frame; its reply goes to `waiter`.
+    pub fn start_request(&self, request: NewRequest) -> Result<(), ClientError> {
+        let NewRequest {
+            id,
+            ty,
+            frame,
+            idempotent,
+            timeout,
+            waiter,
+            progress_tx,
+        } = request;
         let mut reports = Reports::default();
         let result = {
             let mut sh = self.lock();
@@ -278,29 +293,24 @@ impl Inner {
                     limit: self.opts.max_pending,
                 });
             }
-            let (written_tx, written_rx) = oneshot::channel();
-            let (reply_tx, reply_rx) = oneshot::channel();
             let seq = sh.next_seq;
             sh.next_seq += 1;
             sh.pending.insert(
-                id.clone(),
+                id,
                 Pending {
                     seq,
                     ty,
-                    frame,
+                    frame: Some(frame),
                     idempotent,
                     written: false,
-                    written_tx: Some(written_tx),
-                    reply_tx,
+                    timeout,
+                    deadline: None,
+                    waiter,
                     progress_tx,
                 },
             );
-            match self.enqueue(&mut sh, Outbound::Request(id.clone()), &mut reports) {
-                Ok(()) => Ok(Started {
-                    id,
-                    written_rx,
-                    reply_rx,
-                }),
+            match self.enqueue(&mut sh, Outbound::Request(id), &mut reports) {
+                Ok(()) => Ok(()),
                 Err(e) => {
                     sh.pending.remove(&id);
                     if e == ClientError::QueueFull {
@@ -316,34 +326,77 @@ impl Inner {
 
     /// Gives up on a request (dropped, cancelled or timed out): forgets it, and tells the server
     /// with `$ws:abort` when its frame went out on the open connection.
-    pub fn abandon_request(&self, id: &Arc<str>) {
-        let mut sh = self.lock();
-        if let Some(p) = sh.pending.remove(id) {
-            sh.recent.remember(id.clone());
-            if p.written {
-                if let Some(outbox) = &sh.outbox {
-                    let _ = outbox.send(Outbound::Abort(id.clone()));
+    pub fn abandon_request(&self, id: u64) {
+        let mut reports = Reports::default();
+        {
+            let mut sh = self.lock();
+            Self::abandon(&mut sh, id, &mut reports);
+        }
+        self.report(reports);
+    }
+
+    /// [`abandon_request`](Self::abandon_request) under the lock: the entry, if still there.
+    fn abandon(sh: &mut Shared, id: u64, reports: &mut Reports) -> Option<Pending> {
+        let p = sh.pending.remove(&id)?;
+        if p.written {
+            if let Some(outbox) = &mut sh.outbox {
+                outbox.items.push_back(Outbound::Abort(id));
+                if let Some(waker) = outbox.waker.take() {
+                    reports.wake = Some(waker);
                 }
-            } else {
-                sh.queue.remove_request(id);
+            }
+        } else {
+            sh.queue.remove_request(id);
+        }
+        Some(p)
+    }
+
+    /// Fails the requests whose deadline is past `now` with [`ClientError::Timeout`] (and aborts
+    /// them, as a dropped call would be). Returns the next deadline of the requests left.
+    pub fn expire(&self, now: Instant) -> Option<Instant> {
+        let mut reports = Reports::default();
+        let mut next: Option<Instant> = None;
+        {
+            let mut sh = self.lock();
+            let mut expired = Vec::new();
+            for (&id, p) in &sh.pending {
+                match p.deadline {
+                    Some(d) if d <= now => expired.push(id),
+                    Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
+                    None => {}
+                }
+            }
+            for id in expired {
+                if let Some(p) = Self::abandon(&mut sh, id, &mut reports) {
+                    p.waiter.complete(Err(ClientError::Timeout));
+                }
             }
         }
+        self.report(reports);
+        next
     }
 
     /// Fails every pending request matching `pred` with `err`.
     pub fn fail_pending(sh: &mut Shared, mut pred: impl FnMut(&Pending) -> bool, err: ClientError) {
-        let ids: Vec<Arc<str>> = sh
-            .pending
-            .iter()
-            .filter(|(_, p)| pred(p))
-            .map(|(id, _)| id.clone())
-            .collect();
-        for id in ids {
-            sh.queue.remove_request(&id);
-            if let Some(p) = sh.pending.remove(&id) {
-                sh.recent.remember(id);
-                let _ = p.reply_tx.send(Err(err.clone()));
+        let Shared { pending, queue, .. } = sh;
+        pending.retain(|&id, p| {
+            if !pred(p) {
+                return true;
             }
-        }
+            queue.remove_request(id);
+            p.waiter.complete(Err(err.clone()));
+            false
+        });
     }
+}
+
+/// What [`Inner::start_request`] registers.
+pub(crate) struct NewRequest {
+    pub id: u64,
+    pub ty: &'static str,
+    pub frame: FrameText,
+    pub idempotent: bool,
+    pub timeout: Duration,
+    pub waiter: Arc<dyn Waiter>,
+    pub progress_tx: Option<mpsc::Sender<String>>,
 }
