@@ -1,0 +1,379 @@
+//! The chat protocol served from a Cloudflare Durable Object per room
+//! (`examples/cloudflare-chat`, on `wskit-cloudflare`), run locally on workerd through miniflare
+//! (`examples/cloudflare-chat/serve.mjs`), against the Rust client and raw sockets: auth refused
+//! and accepted, frames answered exactly as the tokio chat server answers them (the same
+//! `protocol!` block, `examples/chat_protocol.rs`, serves both), an rpc with progress, two
+//! clients of one room receiving each other's publications, and the same after the object
+//! hibernated (local workerd evicts an object whose sockets have been idle for about 10 s; the
+//! example's `/stats` tells which instance answers and how many were built).
+//!
+//! Needs the Worker built and Node: `worker-build --release --no-opt` and `npm ci` in
+//! `examples/cloudflare-chat` (`.ci/run` does both). Run with
+//! `cargo test -p wskit-tests -- --ignored cloudflare_do`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wskit::ErrorCode;
+use wskit::client::{AuthTransport, Backoff, Client, ClientError, ProtocolPosition};
+use wskit_tests::*;
+
+use crate::chat_protocol::*;
+use crate::chat_server;
+
+/// The example Worker on workerd (miniflare), stopped when dropped.
+struct Workerd {
+    _child: Child,
+    /// serve.mjs stops when its stdin closes: when this test process goes, so does workerd.
+    _stdin: ChildStdin,
+    /// `127.0.0.1:<port>`.
+    addr: String,
+}
+
+impl Workerd {
+    async fn start() -> Workerd {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/cloudflare-chat");
+        for needed in ["build/index.js", "node_modules/miniflare"] {
+            assert!(
+                dir.join(needed).exists(),
+                "{} is missing: in examples/cloudflare-chat, `npm ci` and \
+                 `worker-build --release --no-opt` (see its README; .ci/run does both)",
+                dir.join(needed).display()
+            );
+        }
+        let mut child = Command::new("node")
+            .arg("serve.mjs")
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start node serve.mjs");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = within("workerd to listen", lines.next_line())
+            .await
+            .expect("read serve.mjs stdout")
+            .expect("serve.mjs printed nothing");
+        let addr = line
+            .strip_prefix("listening on http://")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("unexpected first line from serve.mjs: {line}"))
+            .to_owned();
+        // The rest of its output (workerd's logs) goes on to be read, so that it never blocks.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Workerd {
+            _child: child,
+            _stdin: stdin,
+            addr,
+        }
+    }
+
+    /// The WebSocket endpoint of `room`, with `query` appended (`access_token=..`).
+    fn url(&self, room: &str, query: &str) -> String {
+        let sep = if query.is_empty() { "" } else { "&" };
+        format!("ws://{}/ws?room={room}{sep}{query}", self.addr)
+    }
+
+    /// `GET /stats?room=..`: which instance of the room's object answers, how many instances
+    /// of the object class this isolate built, how many sockets the object holds.
+    async fn stats(&self, room: &str) -> Value {
+        let mut tcp = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
+        let request = format!(
+            "GET /stats?room={room} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        within("GET /stats", tcp.read_to_string(&mut response))
+            .await
+            .unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.starts_with("HTTP/1.1 200"), "GET /stats: {head}");
+        serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {body:?}"))
+    }
+}
+
+/// A chat client of `url` with this token (query parameter unless told otherwise).
+fn chat_client(url: String, token: &'static str, transport: AuthTransport) -> (Client, ChatClient) {
+    let client = Client::builder(url)
+        .token(move || async move { Some(token.to_owned()) })
+        .auth(transport)
+        .backoff(Backoff::Never)
+        .build();
+    let chat = ChatClient::new(client.clone());
+    (client, chat)
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn auth_refused_and_accepted_as_by_the_tokio_server() {
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let tokio_url = |query: &str| tokio_server.url(&format!("/?{query}"));
+
+    // Refused: no token, an unknown one. Same status and body from both.
+    for query in ["", "access_token=nobody"] {
+        let on_cf = refused(cf.url("auth-room", query)).await;
+        assert_eq!(on_cf, (401, "Unauthorized".to_owned()), "query {query:?}");
+        assert_eq!(on_cf, refused(tokio_url(query)).await, "query {query:?}");
+    }
+
+    // Accepted by each token transport, with the same subprotocol chosen and a client id.
+    let offers: [(&str, Option<&str>, Option<&str>); 4] = [
+        ("access_token=alice-token", None, None),
+        ("", Some("bearer.bob-token"), None),
+        ("", Some("chat.v1, bearer.bob-token"), None),
+        ("", None, Some("Bearer carol-token")),
+    ];
+    for (query, protocols, authorization) in offers {
+        let request = |url: String| {
+            let mut req = url.into_client_request().unwrap();
+            if let Some(p) = protocols {
+                req.headers_mut()
+                    .insert("sec-websocket-protocol", p.parse().unwrap());
+            }
+            if let Some(a) = authorization {
+                req.headers_mut().insert("authorization", a.parse().unwrap());
+            }
+            req
+        };
+        let mut on_cf = connect_to(request(cf.url("auth-room", query))).await;
+        let on_tokio = connect_to(request(tokio_url(query))).await;
+        let chosen = |c: &wskit_tests::Client| {
+            c.response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(chosen(&on_cf), chosen(&on_tokio), "{protocols:?}");
+        assert_eq!(on_cf.client_id().len(), 36, "a UUID: {}", on_cf.client_id());
+        // The connection works: an rpc is answered.
+        on_cf
+            .send(r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"none"}}"#)
+            .await;
+        assert_eq!(code_of(&on_cf.recv_json().await), ErrorCode::NotFound);
+    }
+
+    // The Rust client, by query and by subprotocol.
+    let subprotocol = AuthTransport::Subprotocol {
+        prefix: "bearer.".into(),
+        position: ProtocolPosition::Append,
+    };
+    for transport in [AuthTransport::default(), subprotocol] {
+        let (client, chat) = chat_client(cf.url("auth-room", ""), "alice-token", transport);
+        within("the client to connect", client.connect())
+            .await
+            .unwrap();
+        match within(
+            "LIST_MEMBERS",
+            chat.list_members(ListMembers {
+                room_id: "none".into(),
+            })
+            .into_future(),
+        )
+        .await
+        {
+            Err(ClientError::Rpc(e)) => assert_eq!(e.code, ErrorCode::NotFound),
+            other => panic!("expected NOT_FOUND, got {other:?}"),
+        }
+    }
+}
+
+/// One step of a conversation: a frame sent by one of two users (0 alice, 1 bob), text or binary.
+enum Step {
+    Text(usize, &'static str),
+    Binary(usize, &'static [u8]),
+}
+
+/// What each user received after each step: the frames before the heartbeat ack that follows
+/// the step on every connection (frames are answered in order), the ack's server time checked
+/// and left out.
+async fn transcript(url: impl Fn(&str) -> String, steps: &[Step]) -> Vec<[Vec<String>; 2]> {
+    let mut users = [
+        connect_to(url("access_token=alice-token")).await,
+        connect_to(url("access_token=bob-token")).await,
+    ];
+    let mut out = Vec::new();
+    for step in steps {
+        match step {
+            Step::Text(who, text) => users[*who].send(text).await,
+            Step::Binary(who, bytes) => users[*who].send_binary(bytes).await,
+        }
+        let mut received = [Vec::new(), Vec::new()];
+        for (who, user) in users.iter_mut().enumerate() {
+            received[who] = user.frames_before_ack().await;
+        }
+        out.push(received);
+    }
+    out
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn frames_answered_as_by_the_tokio_server() {
+    use Step::*;
+    let steps = [
+        Text(0, "not json"),
+        Text(0, "[]"),
+        Text(0, r#"{"type":7}"#),
+        Text(0, r#"{"type":"NO_SUCH_TYPE","payload":{}}"#),
+        Text(0, r#"{"type":"$ws:nope"}"#),
+        Text(0, r#"{"type":"JOIN_ROOM"}"#),
+        Text(0, r#"{"type":"JOIN_ROOM","payload":{"roomId":""}}"#),
+        Text(0, r#"{"type":"JOIN_ROOM","payload":{"roomId":"r","extra":1}}"#),
+        Text(0, r#"{"type":"JOIN_ROOM","meta":{"correlationId":5},"payload":{"roomId":"r"}}"#),
+        Text(0, r#"{"type":"SEND_MESSAGE","payload":{"roomId":"r","text":"too early"}}"#),
+        Text(0, r#"{"type":"LIST_MEMBERS","payload":{"roomId":"r"}}"#),
+        Text(0, r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"1"},"payload":{"roomId":"r"}}"#),
+        Text(0, r#"{"type":"$ws:abort","meta":{"correlationId":"nothing-running"}}"#),
+        Binary(0, b"\xff\xfe"),
+        Binary(0, br#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#),
+        Text(1, r#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#),
+        Text(1, r#"{"type":"SEND_MESSAGE","meta":{"clientTs":1},"payload":{"roomId":"r","text":"hi"}}"#),
+        Text(0, r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"2"},"payload":{"roomId":"r"}}"#),
+        Text(0, r#"{"type":"HISTORY","meta":{"correlationId":"3"},"payload":{"roomId":"r"}}"#),
+        Text(0, r#"{"type":"HISTORY","meta":{"correlationId":"3"},"payload":{"roomId":"r"}}"#),
+        Text(1, r#"{"type":"LEAVE_ROOM","payload":{"roomId":"r"}}"#),
+        Text(1, r#"{"type":"LEAVE_ROOM","payload":{"roomId":"r"}}"#),
+    ];
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let on_cf = transcript(|q| cf.url("frames-room", q), &steps).await;
+    let on_tokio = transcript(|q| tokio_server.url(&format!("/?{q}")), &steps).await;
+    for (i, (cf_step, tokio_step)) in on_cf.iter().zip(&on_tokio).enumerate() {
+        assert_eq!(cf_step, tokio_step, "step {i}");
+    }
+    // Not vacuous: every bad frame got an answer, and bob's line reached alice.
+    assert!(on_cf[..8].iter().all(|[alice, _]| alice.len() == 1));
+    assert_eq!(
+        on_cf[16][0],
+        [r#"{"type":"NEW_MESSAGE","payload":{"roomId":"r","user":"bob","text":"hi"}}"#]
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn rpc_with_progress_on_the_durable_object() {
+    let cf = Workerd::start().await;
+    let (client, chat) = chat_client(
+        cf.url("progress-room", ""),
+        "alice-token",
+        AuthTransport::default(),
+    );
+    within("connect", client.connect()).await.unwrap();
+    let mut events = chat.events();
+    chat.join_room(JoinRoom {
+        room_id: "r".into(),
+    })
+    .unwrap();
+    for i in 0..12 {
+        chat.send_message(SendMessage {
+            room_id: "r".into(),
+            text: format!("line {i}"),
+        })
+        .unwrap();
+    }
+    // The sender receives its own lines; the last one means all are in the history.
+    for i in 0..12 {
+        match within("own line", events.recv()).await {
+            Some(ChatEvent::NewMessage(m)) => assert_eq!(m.text, format!("line {i}")),
+            other => panic!("expected NEW_MESSAGE, got {other:?}"),
+        }
+    }
+    let mut call = chat.history(History {
+        room_id: "r".into(),
+    });
+    let mut progress = call.progress();
+    let page = within("HISTORY", call.into_future()).await.unwrap();
+    let texts: Vec<_> = page.lines.iter().map(|l| l.text.as_str()).collect();
+    let expected: Vec<_> = (0..12).map(|i| format!("line {i}")).collect();
+    assert_eq!(texts, expected);
+    let mut updates = Vec::new();
+    while let Some(u) = within("progress", progress.recv()).await {
+        updates.push((u.done, u.total));
+    }
+    assert_eq!(updates, [(0, 12), (5, 12), (10, 12), (12, 12)]);
+}
+
+/// Alice and bob in one room: each receives what the other says (and their own), joins and
+/// leaves included.
+async fn converse(alice: &mut wskit_tests::Client, bob: &mut wskit_tests::Client, tag: &str) {
+    let say = |text: &str| {
+        format!(r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"general","text":"{text}"}}}}"#)
+    };
+    let line = |user: &str, text: &str| {
+        format!(
+            r#"{{"type":"NEW_MESSAGE","payload":{{"roomId":"general","user":"{user}","text":"{text}"}}}}"#
+        )
+    };
+    alice.send(&say(&format!("hi bob {tag}"))).await;
+    assert_eq!(bob.recv().await, line("alice", &format!("hi bob {tag}")));
+    assert_eq!(alice.recv().await, line("alice", &format!("hi bob {tag}")));
+    bob.send(&say(&format!("hi alice {tag}"))).await;
+    assert_eq!(alice.recv().await, line("bob", &format!("hi alice {tag}")));
+    assert_eq!(bob.recv().await, line("bob", &format!("hi alice {tag}")));
+    bob.send(r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"general"}}"#)
+        .await;
+    assert_eq!(
+        bob.recv().await,
+        r#"{"type":"MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"general","members":["alice","bob"]}}"#
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn two_clients_in_a_room_before_and_after_hibernation() {
+    let cf = Workerd::start().await;
+    let room = "hibernation-room";
+    let mut alice = connect_to(cf.url(room, "access_token=alice-token")).await;
+    let mut bob = connect_to(cf.url(room, "access_token=bob-token")).await;
+    let join = r#"{"type":"JOIN_ROOM","payload":{"roomId":"general"}}"#;
+    alice.send(join).await;
+    assert!(alice.frames_before_ack().await.is_empty());
+    bob.send(join).await;
+    assert_eq!(
+        alice.recv().await,
+        r#"{"type":"USER_JOINED","payload":{"roomId":"general","user":"bob"}}"#
+    );
+    converse(&mut alice, &mut bob, "before").await;
+    // A room of another object does not hear it.
+    let mut carol = connect_to(cf.url("another-room", "access_token=carol-token")).await;
+    carol.send(join).await;
+    assert!(carol.frames_before_ack().await.is_empty());
+
+    let before = cf.stats(room).await;
+    assert_eq!(before["sockets"], 2, "{before}");
+
+    // Idle: local workerd evicts the object after about 10 s without events on its sockets.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+
+    // The sockets stayed open; the connection data (who, which rooms: SEND_MESSAGE refuses a
+    // room not joined) and the subscriptions come back from the attachments.
+    converse(&mut alice, &mut bob, "after").await;
+    let after = cf.stats(room).await;
+    assert_ne!(
+        after["instance"], before["instance"],
+        "the object was not evicted: {before} {after}"
+    );
+    assert!(
+        after["constructed"].as_u64() > before["constructed"].as_u64(),
+        "{before} {after}"
+    );
+    assert_eq!(after["sockets"], 2, "{after}");
+    assert!(carol.frames_before_ack().await.is_empty());
+
+    // A leave after hibernation is published to the room as well.
+    bob.close(1000).await;
+    assert_eq!(
+        alice.recv().await,
+        r#"{"type":"USER_LEFT","payload":{"roomId":"general","user":"bob"}}"#
+    );
+}
