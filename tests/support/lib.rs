@@ -3,6 +3,7 @@
 //! send and receive exact text.
 
 pub mod client_peer;
+pub mod frame_table;
 pub mod protocol;
 pub mod redis_server;
 

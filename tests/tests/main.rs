@@ -24,6 +24,7 @@ mod export_ts;
 mod interop_bun;
 mod interop_export;
 mod interop_redis_bun;
+mod local_host;
 mod server_abuse;
 mod server_auth;
 mod server_axum;

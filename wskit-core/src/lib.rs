@@ -15,6 +15,7 @@
 pub mod describe;
 pub mod export;
 mod protocol;
+pub mod topic;
 pub mod validate;
 pub mod wire;
 

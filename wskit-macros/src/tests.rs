@@ -462,6 +462,8 @@ fn an_invalid_block_expands_to_its_errors_and_all_the_code_of_the_rest() {
         "enum R",
         "struct Chat",
         "trait ChatHandler",
+        "trait ChatLocalHandler",
+        "fn local_server <",
         "fn a (",
         "fn b (",
         "fn http_get (",
@@ -487,12 +489,13 @@ fn an_invalid_block_expands_to_its_errors_and_all_the_code_of_the_rest() {
     // out; so are the client method `events` of `Events` and the second `http_get`.
     assert_eq!(out.matches("struct A ").count(), 1, "{out}");
     assert_eq!(out.matches("struct ChatClient ").count(), 1, "{out}");
-    assert_eq!(out.matches("fn events (").count(), 2, "{out}"); // handler + the client's own
+    // The tokio handler, the local handler, and the client's own.
+    assert_eq!(out.matches("fn events (").count(), 3, "{out}");
     assert!(
         !out.contains("msg : Events) -> :: std :: result :: Result < ()"),
         "{out}"
     );
-    assert_eq!(out.matches("fn http_get (").count(), 2, "{out}"); // handler + client
+    assert_eq!(out.matches("fn http_get (").count(), 3, "{out}"); // two handlers + client
     assert_eq!(out.matches("R :: X").count(), 2, "{out}"); // deserialize + decode
 }
 

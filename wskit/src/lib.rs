@@ -84,26 +84,29 @@
 //! | `server` | yes | [`server`], [`pubsub`], and in each `protocol!` the handler trait and service |
 //! | `client` | yes | [`client`], and in each `protocol!` the typed client stub |
 //! | `axum` | no | mounting a server in an axum 0.8 router (implies `server`) |
+//! | `local` | no | [`local`]: serving on a single-threaded host other than tokio (a Cloudflare Durable Object), and in each `protocol!` the `*LocalHandler` trait (futures need not be `Send`) and `*LocalService`; runtime-free, builds for `wasm32-unknown-unknown` |
 //!
 //! A crate that only calls a server (or only serves) can turn the other side off:
 //! `wskit = { version = "0.1", default-features = false, features = ["client"] }`. The message
 //! types, validation, the protocol description and the event enum are generated either way.
 #![warn(missing_docs)]
 
+pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
 #[cfg(any(feature = "server", feature = "client"))]
 mod clock;
 #[cfg(any(feature = "server", feature = "client"))]
 mod heartbeat;
-#[cfg(any(feature = "server", feature = "client"))]
+#[cfg(feature = "local")]
+pub mod local;
 mod percent;
 #[cfg(feature = "server")]
 pub mod pubsub;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use wskit_core::{describe, export, validate, wire};
+pub use wskit_core::{describe, export, topic, validate, wire};
 
 pub use wskit_core::{Error, ErrorCode};
 pub use wskit_core::{EventSet, Message, NoMeta, NoProgress, PayloadForm, Protocol, Rpc};
@@ -155,7 +158,19 @@ pub mod __private {
         __serve_message as serve_message, __serve_rpc as serve_rpc,
         __serve_unknown as serve_unknown,
     };
-    pub use crate::{__wskit_if_client as if_client, __wskit_if_server as if_server};
+    pub use crate::{
+        __wskit_if_client as if_client, __wskit_if_local as if_local,
+        __wskit_if_server as if_server,
+    };
+    /// What the generated `*LocalService` calls (feature `local`).
+    #[cfg(feature = "local")]
+    pub mod local {
+        pub use crate::local::{
+            __serve_message as serve_message, __serve_rpc as serve_rpc,
+            __serve_unknown as serve_unknown,
+        };
+        pub use futures_util::future::LocalBoxFuture;
+    }
     pub use futures_util::future::BoxFuture;
     pub use regex::Regex;
     pub use serde;
@@ -212,5 +227,19 @@ macro_rules! __wskit_if_client {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __wskit_if_client {
+    ($($item:tt)*) => {};
+}
+
+#[cfg(feature = "local")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wskit_if_local {
+    ($($item:tt)*) => { $($item)* };
+}
+
+#[cfg(not(feature = "local"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __wskit_if_local {
     ($($item:tt)*) => {};
 }

@@ -17,7 +17,6 @@ pub(crate) fn encode(s: &str) -> String {
 
 /// Decodes a query component: `%XX` escapes and `+` as a space; a malformed escape stays as
 /// written, invalid UTF-8 is replaced.
-#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

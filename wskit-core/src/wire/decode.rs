@@ -14,7 +14,7 @@ use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqA
 use serde_json::Map;
 use serde_json::value::RawValue;
 
-use super::frame::{Meta, RESERVED_META_KEYS, meta_keys};
+use super::frame::{MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, meta_keys};
 use super::strict::ObjectOnly;
 use crate::protocol::{Message, NoMeta};
 use crate::validate::decode::{Decode, object_entries};
@@ -172,15 +172,6 @@ pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta
         _ => Err(issues),
     }
 }
-
-/// The most values a frame's `meta` may hold: its keys and those of objects in it, and the items
-/// of arrays in it. A frame with more is refused (`INVALID_ARGUMENT`) without its meta being
-/// decoded: meta carries a few ids, and reading many thousands of keys, each an issue, cost a
-/// 1 MiB frame ~100 ms to refuse.
-pub const MAX_META_VALUES: usize = 256;
-
-/// How deep values may nest in a frame's `meta` (the meta object itself is level 1).
-pub const MAX_META_DEPTH: usize = 16;
 
 /// Checks the size of a frame's `meta` before it is decoded: at most [`MAX_META_VALUES`] values
 /// nested at most [`MAX_META_DEPTH`] deep. It reads the text once and stops at the first value

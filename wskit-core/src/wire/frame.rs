@@ -210,6 +210,15 @@ pub fn progress_update(text: &str) -> Result<Option<&RawValue>, String> {
     Ok(frame.payload.or(frame.data))
 }
 
+/// The most values a frame's `meta` may hold: its keys and those of objects in it, and the items
+/// of arrays in it. A frame with more is refused (`INVALID_ARGUMENT`) without its meta being
+/// decoded: meta carries a few ids, and reading many thousands of keys, each an issue, cost a
+/// 1 MiB frame ~100 ms to refuse.
+pub const MAX_META_VALUES: usize = 256;
+
+/// How deep values may nest in a frame's `meta` (the meta object itself is level 1).
+pub const MAX_META_DEPTH: usize = 16;
+
 /// The type of a frame that starts exactly `{"type":"<name>"` with no escape in the name (how
 /// ws-kit and wskit clients write frames), read without parsing the rest. A fast path only: the
 /// caller must still parse the whole frame before trusting it, and falls back to
@@ -223,7 +232,7 @@ pub fn peek_type(text: &str) -> Option<&str> {
 
 /// The correlationId in the text of a frame's `meta`, if it is an object with a string
 /// `correlationId` (read without validating the rest): the one place that peeks it. A key
-/// that appears twice gives none. Only the first [`MAX_META_VALUES`](super::MAX_META_VALUES)
+/// that appears twice gives none. Only the first [`MAX_META_VALUES`](MAX_META_VALUES)
 /// keys are read: a meta with more is refused anyway, and its answer should cost no more than
 /// the check that refuses it.
 ///
@@ -270,7 +279,7 @@ pub fn peek_correlation_id(meta: &str) -> Option<String> {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
             while let Some(IsId(is_id)) = map.next_key()? {
                 self.0.keys += 1;
-                if self.0.keys > super::MAX_META_VALUES {
+                if self.0.keys > MAX_META_VALUES {
                     self.0.capped = true;
                     return Err(A::Error::custom("key cap"));
                 }

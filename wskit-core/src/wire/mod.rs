@@ -6,11 +6,12 @@ pub mod close;
 pub(crate) mod decode;
 pub(crate) mod error;
 pub(crate) mod frame;
+pub mod inbound;
 #[doc(hidden)]
 pub mod strict;
 
 #[doc(hidden)]
-pub use decode::{MAX_META_DEPTH, MAX_META_VALUES, check_meta_shape};
+pub use decode::check_meta_shape;
 #[doc(hidden)]
 pub use decode::{
     decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
@@ -24,3 +25,5 @@ pub use frame::{
     encode_frame, encode_heartbeat_ack, encode_progress, error_payload, is_reserved_type,
     meta_keys, peek_correlation_id, progress_update, types,
 };
+#[doc(hidden)]
+pub use frame::{MAX_META_DEPTH, MAX_META_VALUES};

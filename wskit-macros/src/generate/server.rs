@@ -1,4 +1,6 @@
-//! The server side: the handler trait, the service that dispatches to it, and `Chat::server`.
+//! The server side: the handler trait, the service that dispatches to it, and `Chat::server`;
+//! and the same for a single-threaded host (`ChatLocalHandler`, `Chat::local_server`: futures
+//! need not be `Send`).
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -6,11 +8,64 @@ use quote::{format_ident, quote};
 use super::{docs, method_name};
 use crate::model::{Docs, Kind, Protocol};
 
+/// Which runtime a handler trait is served on.
+#[derive(Clone, Copy, PartialEq)]
+enum Host {
+    /// `wskit::server` (tokio, multi-threaded: `Send` futures), feature `server`.
+    Tokio,
+    /// `wskit::local` (one thread: futures need not be `Send`), feature `local`.
+    Local,
+}
+
 pub fn generate(p: &Protocol) -> TokenStream {
+    let tokio = generate_for(p, Host::Tokio);
+    let local = generate_for(p, Host::Local);
+    quote! { #tokio #local }
+}
+
+fn generate_for(p: &Protocol, host: Host) -> TokenStream {
     let vis = &p.vis;
     let proto = &p.name;
-    let handler = format_ident!("{}Handler", proto);
-    let service = format_ident!("{}Service", proto);
+    let local = host == Host::Local;
+    let (handler, service) = if local {
+        (
+            format_ident!("{}LocalHandler", proto),
+            format_ident!("{}LocalService", proto),
+        )
+    } else {
+        (
+            format_ident!("{}Handler", proto),
+            format_ident!("{}Service", proto),
+        )
+    };
+    // What differs between the two hosts: where the contexts and the service trait live, how
+    // the handler is shared, and whether futures and the handler must be `Send`.
+    let module = if local { quote!(local) } else { quote!(server) };
+    let send = if local {
+        quote!()
+    } else {
+        quote!(+ ::std::marker::Send)
+    };
+    let shared = if local {
+        quote!(::std::rc::Rc)
+    } else {
+        quote!(::std::sync::Arc)
+    };
+    let serve_path = if local {
+        quote!(::wskit::__private::local)
+    } else {
+        quote!(::wskit::__private)
+    };
+    let boxed = if local {
+        quote!(::wskit::__private::local::LocalBoxFuture)
+    } else {
+        quote!(::wskit::__private::BoxFuture)
+    };
+    let constructor = if local {
+        format_ident!("local_server")
+    } else {
+        format_ident!("server")
+    };
     let incoming = super::served(p);
     let methods = incoming.iter().map(|m| {
         let method = method_name(&m.name);
@@ -26,18 +81,18 @@ pub fn generate(p: &Protocol) -> TokenStream {
                 #doc
                 fn #method(
                     &self,
-                    ctx: ::wskit::server::RpcContext<Self::Data, #name>,
+                    ctx: ::wskit::#module::RpcContext<Self::Data, #name>,
                     req: #name,
-                ) -> impl ::std::future::Future<Output = ::std::result::Result<#response, ::wskit::Error>> + ::std::marker::Send;
+                ) -> impl ::std::future::Future<Output = ::std::result::Result<#response, ::wskit::Error>> #send;
             }
         } else {
             quote! {
                 #doc
                 fn #method(
                     &self,
-                    ctx: ::wskit::server::Context<Self::Data>,
+                    ctx: ::wskit::#module::Context<Self::Data>,
                     msg: #name,
-                ) -> impl ::std::future::Future<Output = ::std::result::Result<(), ::wskit::Error>> + ::std::marker::Send;
+                ) -> impl ::std::future::Future<Output = ::std::result::Result<(), ::wskit::Error>> #send;
             }
         }
     });
@@ -52,66 +107,105 @@ pub fn generate(p: &Protocol) -> TokenStream {
         };
         quote! {
             #wire => {
-                let handler = ::std::sync::Arc::clone(&self.handler);
-                ::wskit::__private::#serve(request, move |ctx, msg| async move {
+                let handler = #shared::clone(&self.handler);
+                #serve_path::#serve(request, move |ctx, msg| async move {
                     handler.#method(ctx, msg).await
                 })
             }
         }
     });
-    let handler_doc = format!(
-        " The handlers of protocol [`{proto}`]: one method per client-to-server message and rpc, \
-         the context first. Implementors may write `async fn`."
-    );
-    let service_doc =
-        format!(" The handlers of [`{proto}`] ready to be served: made by [`{proto}::server`].");
-    let server_doc = " Serves this protocol with `handler`: add the result to a server.";
-    // Only with wskit's `server` feature: `if_server!` keeps or drops it.
-    quote! { ::wskit::__private::if_server! {
+    let (handler_doc, service_doc, server_doc) = if local {
+        (
+            format!(
+                " The handlers of protocol [`{proto}`] on a single-threaded host (`wskit::local`, \
+                 a Cloudflare Durable Object): one method per client-to-server message and rpc, the \
+                 context first; the futures need not be `Send`. Implementors may write `async fn`."
+            ),
+            format!(
+                " The handlers of [`{proto}`] ready to be served on a single-threaded host: made \
+                 by [`{proto}::local_server`]."
+            ),
+            " Serves this protocol with `handler` on a single-threaded host: add the result to a \
+             `wskit::local::LocalServer`.",
+        )
+    } else {
+        (
+            format!(
+                " The handlers of protocol [`{proto}`]: one method per client-to-server message \
+                 and rpc, the context first. Implementors may write `async fn`."
+            ),
+            format!(
+                " The handlers of [`{proto}`] ready to be served: made by [`{proto}::server`]."
+            ),
+            " Serves this protocol with `handler`: add the result to a server.",
+        )
+    };
+    let (bounds, data_bounds) = if local {
+        (quote!('static), quote!('static))
+    } else {
+        (
+            quote!(::std::marker::Send + ::std::marker::Sync + 'static),
+            quote!(::std::marker::Send + ::std::marker::Sync + 'static),
+        )
+    };
+    let decodes_unparsed = if local {
+        quote!()
+    } else {
+        quote! {
+            fn __decodes_unparsed(&self) -> bool {
+                true
+            }
+        }
+    };
+    let items = quote! {
         #[doc = #handler_doc]
-        #vis trait #handler: ::std::marker::Send + ::std::marker::Sync + 'static {
+        #vis trait #handler: #bounds {
             /// The connection data produced by authentication (`()` if none).
-            type Data: ::std::marker::Send + ::std::marker::Sync + 'static;
+            type Data: #data_bounds;
             #( #methods )*
         }
 
         #[doc = #service_doc]
         #vis struct #service<H> {
-            handler: ::std::sync::Arc<H>,
+            handler: #shared<H>,
         }
 
         impl<H> ::std::clone::Clone for #service<H> {
             fn clone(&self) -> Self {
-                #service { handler: ::std::sync::Arc::clone(&self.handler) }
+                #service { handler: #shared::clone(&self.handler) }
             }
         }
 
         impl #proto {
             #[doc = #server_doc]
-            #vis fn server<H: #handler>(handler: H) -> #service<H> {
-                #service { handler: ::std::sync::Arc::new(handler) }
+            #vis fn #constructor<H: #handler>(handler: H) -> #service<H> {
+                #service { handler: #shared::new(handler) }
             }
         }
 
-        impl<H: #handler> ::wskit::server::Service<H::Data> for #service<H> {
+        impl<H: #handler> ::wskit::#module::Service<H::Data> for #service<H> {
             fn description(&self) -> &'static ::wskit::describe::ProtocolDesc {
                 <#proto as ::wskit::Protocol>::description()
             }
 
-            fn __decodes_unparsed(&self) -> bool {
-                true
-            }
+            #decodes_unparsed
 
             fn call(
                 &self,
-                request: ::wskit::server::Request<H::Data>,
-            ) -> ::wskit::__private::BoxFuture<'static, ()> {
+                request: ::wskit::#module::Request<H::Data>,
+            ) -> #boxed<'static, ()> {
                 let wire_type: &str = request.wire_type();
                 match wire_type {
                     #( #arms )*
-                    _ => ::wskit::__private::serve_unknown(request),
+                    _ => #serve_path::serve_unknown(request),
                 }
             }
         }
-    }}
+    };
+    // Only with wskit's `server` (`local`) feature: `if_server!` (`if_local!`) keeps or drops it.
+    if local {
+        quote! { ::wskit::__private::if_local! { #items } }
+    } else {
+        quote! { ::wskit::__private::if_server! { #items } }
+    }
 }

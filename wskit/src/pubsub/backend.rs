@@ -8,8 +8,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use wskit_core::Error;
 
-/// The longest topic name accepted, in characters.
-pub const MAX_TOPIC_LEN: usize = 128;
+pub use wskit_core::topic::MAX_TOPIC_LEN;
 
 /// The number of topics one connection may hold unless configured otherwise.
 pub const DEFAULT_MAX_TOPICS_PER_CONNECTION: usize = 1000;
@@ -111,23 +110,7 @@ impl From<PubSubError> for Error {
 /// assert!(matches!(check_topic(&"a".repeat(129)), Err(PubSubError::InvalidTopic(_))));
 /// ```
 pub fn check_topic(topic: &str) -> Result<(), PubSubError> {
-    if topic.is_empty() {
-        return Err(PubSubError::InvalidTopic("empty topic name".into()));
-    }
-    if topic.len() > MAX_TOPIC_LEN {
-        return Err(PubSubError::InvalidTopic(format!(
-            "topic names have at most {MAX_TOPIC_LEN} characters"
-        )));
-    }
-    if let Some(c) = topic
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '/' | '-')))
-    {
-        return Err(PubSubError::InvalidTopic(format!(
-            "character {c:?} is not allowed (allowed: A-Z a-z 0-9 : _ . / -)"
-        )));
-    }
-    Ok(())
+    wskit_core::topic::check(topic).map_err(PubSubError::InvalidTopic)
 }
 
 /// One encoded text frame, as a backend hands it to subscribers: a clone shares the bytes (a

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
-use crate::percent;
+use crate::auth::{self as shared};
 use tokio_tungstenite::tungstenite::http;
 
 /// The answer to a refused upgrade: an HTTP status and a text body. No handler runs.
@@ -154,21 +154,15 @@ where
     Arc::new(move |req| Box::pin(f(req)))
 }
 
-/// The token in the `access_token` query parameter, percent-decoded.
+/// The token in the `access_token` query parameter, percent-decoded
+/// ([`wskit::auth::token_in_query`](crate::auth::token_in_query)).
 pub fn token_from_query<B>(req: &http::Request<B>) -> Option<String> {
-    let query = req.uri().query()?;
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == "access_token" && !v.is_empty()).then(|| percent::decode(v))
-    })
+    req.uri().query().and_then(shared::token_in_query)
 }
 
 /// The token of a `bearer.<token>` value among the `Sec-WebSocket-Protocol` values.
 pub fn token_from_subprotocol<B>(req: &http::Request<B>) -> Option<String> {
-    offered_subprotocols(req)
-        .into_iter()
-        .find_map(|p| p.strip_prefix("bearer.").map(str::to_owned))
-        .filter(|t| !t.is_empty())
+    shared::token_in_subprotocols(&offered_subprotocols(req))
 }
 
 /// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive), for
@@ -182,14 +176,8 @@ pub fn token_from_subprotocol<B>(req: &http::Request<B>) -> Option<String> {
 /// assert_eq!(auth::token_from_header(&req), None);
 /// ```
 pub fn token_from_header<B>(req: &http::Request<B>) -> Option<String> {
-    let value = req
-        .headers()
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    let value = req.headers().get(http::header::AUTHORIZATION)?;
+    shared::token_in_authorization(value.to_str().ok()?)
 }
 
 /// The token from the query parameter, else from a `bearer.` subprotocol (the two transports
@@ -212,29 +200,8 @@ pub fn token<B>(req: &http::Request<B>) -> Option<String> {
 
 /// The subprotocols a client offers, in order.
 pub fn offered_subprotocols<B>(req: &http::Request<B>) -> Vec<&str> {
-    req.headers()
-        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect()
+    let values = req.headers().get_all(http::header::SEC_WEBSOCKET_PROTOCOL);
+    shared::offered_subprotocols(values.iter().filter_map(|v| v.to_str().ok()))
 }
 
-/// PROTOCOL.md section 5: the first offered subprotocol the application supports, else the
-/// first one offered (browsers fail a connection whose answer names none of theirs).
-///
-/// ```
-/// use wskit::server::auth::select_subprotocol;
-/// assert_eq!(select_subprotocol(&["bearer.t", "chat.v1"], &["chat.v1".into()]), Some("chat.v1"));
-/// assert_eq!(select_subprotocol(&["bearer.t", "x"], &[]), Some("bearer.t"));
-/// assert_eq!(select_subprotocol(&[], &["chat.v1".into()]), None);
-/// ```
-pub fn select_subprotocol<'a>(offered: &[&'a str], supported: &[String]) -> Option<&'a str> {
-    offered
-        .iter()
-        .find(|p| supported.iter().any(|s| s == *p))
-        .or_else(|| offered.first())
-        .copied()
-}
+pub use shared::select_subprotocol;

@@ -26,9 +26,9 @@ use super::service::{InFlight, Request};
 use super::state::{Route, ServerState};
 use crate::clock::now_ms;
 use wskit_core::wire::FrameParts as Parts;
-use wskit_core::wire::{self, InboundFrame, types};
-use wskit_core::wire::{decode_frame_text, decode_meta_text, decode_payload_text};
-use wskit_core::{Error, ErrorCode, Issues, Message, Rpc};
+use wskit_core::wire::inbound::{self, DecodeError, Inbound, Refusal, RefusalKind};
+use wskit_core::wire::{self};
+use wskit_core::{Error, ErrorCode, Message, Rpc};
 
 /// `retryAfterMs` of the `UNAVAILABLE` answer to a request that arrives during shutdown.
 const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
@@ -80,60 +80,45 @@ pub(crate) fn answer_bad_frame<D: Send + Sync + 'static>(
     answer(conn, None, None, error, cause);
 }
 
-/// Handles one inbound text frame.
+/// Answers a frame refused before routing.
+fn answer_refusal<D: Send + Sync + 'static>(conn: &Conn<D>, refusal: Refusal) {
+    let cause = match refusal.kind {
+        RefusalKind::ReservedType => ErrorCause::ReservedType,
+        RefusalKind::UnknownType => ErrorCause::UnknownType,
+        _ => ErrorCause::BadFrame,
+    };
+    let (ty, cid) = (
+        refusal.wire_type.as_deref(),
+        refusal.correlation_id.as_deref(),
+    );
+    answer(conn, ty, cid, refusal.error, cause);
+}
+
+/// Handles one inbound text frame: classified by `wire::inbound` (what every host does), then
+/// answered or routed here.
 pub(crate) fn frame<D: Send + Sync + 'static>(
     shared: &ServerState<D>,
     conn: &Arc<Conn<D>>,
     text: Utf8Bytes,
     received: Received,
 ) {
-    // Fast path: a frame that starts `{"type":"<a routed type>"` is routed before it is parsed,
-    // and then parsed once, envelope, meta and payload together, by its message's decoder.
-    let peeked = wire::peek_type(&text).filter(|ty| !wire::is_reserved_type(ty));
-    if let Some(route) = peeked
-        .and_then(|ty| shared.routes.get(ty))
-        .filter(|route| route.fast)
-    {
-        return routed(shared, conn, route, text, None, received);
-    }
-    let frame = match InboundFrame::parse(&text) {
-        Ok(f) => f,
-        Err(e) => return answer_bad_frame(conn, e, ErrorCause::BadFrame),
-    };
-    match &*frame.ty {
-        types::HEARTBEAT => {
+    let step = inbound::classify(&text, |ty| {
+        shared.routes.get(ty).map(|route| (route, route.fast))
+    });
+    match step {
+        Inbound::Route { route, parts } => routed(shared, conn, route, text, parts, received),
+        Inbound::Heartbeat => {
             let _ = conn.push(utf8(wire::encode_heartbeat_ack(now_ms())));
         }
-        types::ABORT => {
-            if let Some(cid) = frame.correlation_id() {
+        Inbound::Abort(cid) => {
+            if let Some(cid) = cid {
                 tracing::debug!(correlation_id = %cid, "abort");
                 conn.abort(&cid);
             }
         }
-        ty if wire::is_reserved_type(ty) => {
-            let error = Error::invalid_argument(format!("type {ty:?} is reserved"));
-            answer(conn, Some(ty), None, error, ErrorCause::ReservedType);
-        }
-        ty => {
-            let Some(route) = shared.routes.get(ty) else {
-                let error = Error::from_code(ErrorCode::Unimplemented)
-                    .with_details(serde_json::json!({ "type": ty }));
-                let cid = frame.correlation_id();
-                return answer(
-                    conn,
-                    Some(ty),
-                    cid.as_deref(),
-                    error,
-                    ErrorCause::UnknownType,
-                );
-            };
-            let parts = Parts::of(&text, &frame);
-            drop(frame);
-            routed(shared, conn, route, text, Some(parts), received);
-        }
+        Inbound::Refuse(refusal) => answer_refusal(conn, refusal),
     }
 }
-
 /// A frame of a routed type: the shutdown and in-flight checks, then the route's service.
 /// `parts` is `None` when the envelope is not parsed yet.
 fn routed<D: Send + Sync + 'static>(
@@ -165,9 +150,7 @@ fn routed<D: Send + Sync + 'static>(
     let limit = shared.rt.limits.max_in_flight;
     if conn.in_flight.fetch_add(1, Ordering::AcqRel) >= limit {
         conn.in_flight.fetch_sub(1, Ordering::AcqRel);
-        let error = Error::resource_exhausted(format!(
-            "too many requests in flight on this connection (limit {limit})"
-        ));
+        let error = inbound::too_many_in_flight(limit);
         return refuse(parts, error, ErrorCause::TooManyInFlight);
     }
     shared.rt.request_started();
@@ -242,40 +225,23 @@ impl<D: Send + Sync + 'static> Request<D> {
         }
     }
 
-    /// Validates meta and payload as message `M`; on failure answers `INVALID_ARGUMENT` with
-    /// every issue (or the bad envelope) and returns `None`.
+    /// Validates meta and payload as message `M` (`wire::inbound::decode_request`); on failure
+    /// answers `INVALID_ARGUMENT` with every issue (or the bad envelope) and returns `None`.
     fn decode<M: Message>(mut self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
         let conn = self.guard.conn.clone();
-        // One pass over a frame not parsed yet; anything it refuses goes the two-step way below
-        // for its exact answer.
-        let fast = match self.parts {
-            None => decode_frame_text::<M>(&self.text),
-            Some(_) => None,
-        };
-        let (meta, typed, msg) = match fast {
-            Some(decoded) => decoded,
-            None => {
-                let parts = match self.parts() {
-                    Ok(parts) => parts.clone(),
-                    Err(e) => {
-                        answer_bad_frame(&conn, e, ErrorCause::BadFrame);
-                        return None;
-                    }
-                };
-                match self.decode_parts::<M>(&parts) {
-                    Ok(decoded) => decoded,
-                    Err(error) => {
-                        let cid = parts.correlation_id(&self.text);
-                        answer(
-                            &conn,
-                            Some(self.ty),
-                            cid.as_deref(),
-                            error,
-                            ErrorCause::Validation,
-                        );
-                        return None;
-                    }
-                }
+        let (meta, typed, msg) = match inbound::decode_request::<M>(&self.text, &mut self.parts) {
+            Ok(decoded) => decoded,
+            Err(DecodeError::BadFrame(e)) => {
+                answer_bad_frame(&conn, e, ErrorCause::BadFrame);
+                return None;
+            }
+            Err(DecodeError::Invalid {
+                correlation_id,
+                error,
+            }) => {
+                let (ty, cid) = (Some(self.ty), correlation_id.as_deref());
+                answer(&conn, ty, cid, error, ErrorCause::Validation);
+                return None;
             }
         };
         // Counted from the receive instant; one too far to represent is no deadline.
@@ -295,31 +261,6 @@ impl<D: Send + Sync + 'static> Request<D> {
             req,
         };
         Some((ctx, msg, self.guard))
-    }
-
-    /// Decodes meta and payload from the envelope's `parts`, every issue collected into the
-    /// `INVALID_ARGUMENT` answer.
-    fn decode_parts<M: Message>(
-        &self,
-        parts: &Parts,
-    ) -> Result<(wskit_core::wire::Meta, M::Meta, M), Error> {
-        // The ranges are slices of a parsed frame: valid JSON, read once more here.
-        let meta = decode_meta_text::<M>(parts.meta(&self.text));
-        // Decoding checks the constraints too (`Validate`): no second pass.
-        let payload = decode_payload_text::<M>(parts.payload(&self.text));
-        match (meta, payload) {
-            (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
-            (meta, payload) => {
-                let mut all: Vec<wskit_core::Issue> = Vec::new();
-                if let Err(issues) = meta {
-                    all.extend(issues);
-                }
-                if let Err(issues) = payload {
-                    all.extend(issues);
-                }
-                Err(Issues::from(all).into_error())
-            }
-        }
     }
 }
 
@@ -549,8 +490,7 @@ where
     {
         // Answered as `ERROR`, not under the id: an `RPC_ERROR` with it would reach the client
         // before the first request's reply and be taken for that request's answer.
-        let error = Error::invalid_argument("duplicate correlationId in flight")
-            .with_details(serde_json::json!({ "correlationId": cid }));
+        let error = inbound::duplicate_correlation_id(cid);
         let cause = ErrorCause::DuplicateCorrelationId;
         let conn = &ctx.conn.conn;
         span.in_scope(|| conn.send_error(Some(ctx.req.ty), None, error, cause, true));
@@ -579,8 +519,7 @@ pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFutu
         answer_bad_frame(&conn, e, ErrorCause::BadFrame);
         return over();
     }
-    let error = Error::from_code(ErrorCode::Unimplemented)
-        .with_details(serde_json::json!({ "type": request.ty }));
+    let error = inbound::unknown_type(request.ty);
     let cid = request.correlation_id();
     answer(
         &conn,
