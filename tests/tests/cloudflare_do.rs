@@ -403,6 +403,60 @@ async fn rpc_with_progress_on_the_durable_object() {
     assert_eq!(updates, [(0, 12), (5, 12), (10, 12), (12, 12)]);
 }
 
+/// Topics live in the socket's attachment (workerd: at most 16 KiB): a subscription that would
+/// not fit is refused with an answer, and the connection goes on with the topics it has.
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn a_subscription_past_the_attachment_limit_is_refused() {
+    let cf = Workerd::start().await;
+    let mut alice = connect_to(cf.url("full-room", "access_token=alice-token")).await;
+    // 64 characters: `"room:<id>",` among the topics and `"<id>",` among the connection
+    // data's rooms are 139 bytes of the attachment a room: 16384 / 139 = 117.
+    let room = |i: usize| format!("{i:0>64}");
+    let join = |i: usize| {
+        format!(
+            r#"{{"type":"JOIN_ROOM","payload":{{"roomId":"{}"}}}}"#,
+            room(i)
+        )
+    };
+    let mut refused_at = None;
+    for i in 0..400 {
+        alice.send(&join(i)).await;
+        if let Some(answer) = alice.frames_before_ack().await.first() {
+            let frame: Value = serde_json::from_str(answer).unwrap();
+            assert_eq!(code_of(&frame), ErrorCode::Unavailable, "{answer}");
+            assert!(answer.contains("attachment"), "{answer}");
+            refused_at = Some(i);
+            break;
+        }
+    }
+    let joined = refused_at.expect("a subscription refused");
+    assert!(
+        (110..=117).contains(&joined),
+        "refused after {joined} rooms"
+    );
+    // The rooms joined before still work, the refused one does not.
+    let say = |i: usize| {
+        format!(
+            r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"{}","text":"hi"}}}}"#,
+            room(i)
+        )
+    };
+    alice.send(&say(0)).await;
+    let line = alice.recv_json().await;
+    assert_eq!(
+        (line["type"].as_str(), line["payload"]["roomId"].as_str()),
+        (Some("NEW_MESSAGE"), Some(room(0).as_str()))
+    );
+    alice.send(&say(joined)).await;
+    let refused = alice.recv_json().await;
+    assert_eq!(
+        code_of(&refused),
+        ErrorCode::FailedPrecondition,
+        "{refused}"
+    );
+}
+
 /// Alice and bob in one room: each receives what the other says (and their own), joins and
 /// leaves included.
 async fn converse(alice: &mut wskit_tests::Client, bob: &mut wskit_tests::Client, tag: &str) {

@@ -12,9 +12,9 @@
 //! attachment keeps its client id, its connection data (`D`, as JSON: `D: Serialize +
 //! DeserializeOwned`) and its topics; the sessions are rebuilt from them on the first event of
 //! the new instance. Tags are not used for topics: they are fixed when a socket is accepted.
-//! An attachment holds at most [`MAX_ATTACHMENT_BYTES`] by default (Cloudflare's documented
-//! limit): a subscription that would not fit is refused, and connection data that grows past it
-//! closes the connection with 1011.
+//! An attachment holds at most [`MAX_ATTACHMENT_BYTES`] by default (workerd's limit): a
+//! subscription that would not fit is refused (`UNAVAILABLE`), and connection data that grows
+//! past it closes the connection with 1011.
 //!
 //! Handlers implement the non-`Send` `<Protocol>LocalHandler` trait that `protocol!` generates
 //! when wskit has its `local` feature (this crate turns it on); the same `protocol!` block serves
@@ -101,9 +101,11 @@ use sockets::{Core, SocketHost};
 
 pub use wskit;
 
-/// The attachment limit by default: 2,048 bytes, Cloudflare's documented maximum for
-/// `serializeAttachment`. A socket's attachment holds its client id, topics and connection data.
-pub const MAX_ATTACHMENT_BYTES: usize = 2048;
+/// The attachment limit by default: 16,384 bytes of serialized form, what workerd accepts in
+/// `serializeAttachment` (checked on workerd 1.20260426: "A WebSocket 'attachment' cannot be
+/// larger than 16384 bytes"). A socket's attachment holds its client id, topics and connection
+/// data as one JSON string: about one byte a character when it is all Latin-1, two otherwise.
+pub const MAX_ATTACHMENT_BYTES: usize = 16_384;
 
 /// The answer to a refused upgrade: an HTTP status and a text body. No handler runs.
 ///

@@ -42,14 +42,26 @@ pub(crate) fn attachment_text(
 ) -> Result<String, HostError> {
     let text = serde_json::to_string(&AttachmentOut { id, topics, data })
         .map_err(|e| HostError::Failed(e.to_string()))?;
-    if text.len() > limit {
+    let size = serialized_size(&text);
+    if size > limit {
         return Err(HostError::Failed(format!(
-            "the socket's attachment would be {} bytes, over the limit of {limit} \
-             (connection data and topics are kept there across hibernation)",
-            text.len()
+            "the socket's attachment would be {size} bytes, over the limit of {limit} \
+             (connection data and topics are kept there across hibernation)"
         )));
     }
     Ok(text)
+}
+
+/// An upper bound of a string's size in the runtime's serialized form (V8's structured clone:
+/// a few bytes of header, then one byte a character for a Latin-1 string, else two a UTF-16
+/// unit).
+fn serialized_size(text: &str) -> usize {
+    const HEADER: usize = 8;
+    if text.chars().all(|c| u32::from(c) < 0x100) {
+        HEADER + text.chars().count()
+    } else {
+        HEADER + 2 * text.encode_utf16().count()
+    }
 }
 
 /// Writes an attachment.
@@ -300,5 +312,46 @@ impl Host for SocketHost {
 
     fn unsubscribe(&self, topic: &str) -> Result<(), HostError> {
         self.core()?.unsubscribe(&self.id, topic)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn an_attachment_is_one_json_text_read_back_whole() {
+        let topics = ["room:a".to_owned(), "room:b".to_owned()];
+        let text = attachment_text("c1", &topics, &raw(r#"{"name":"ada"}"#), 1000).unwrap();
+        assert_eq!(
+            text,
+            r#"{"id":"c1","topics":["room:a","room:b"],"data":{"name":"ada"}}"#
+        );
+        let back: Attachment = serde_json::from_str(&text).unwrap();
+        assert_eq!((back.id.as_str(), back.topics), ("c1", topics.to_vec()));
+        assert_eq!(back.data.get(), r#"{"name":"ada"}"#);
+    }
+
+    #[test]
+    fn an_attachment_over_the_limit_is_refused() {
+        let data = raw(r#""xxxxxxxxxx""#);
+        let text = attachment_text("c1", &[], &data, 100).unwrap();
+        let size = serialized_size(&text);
+        assert!(attachment_text("c1", &[], &data, size).is_ok());
+        match attachment_text("c1", &[], &data, size - 1) {
+            Err(HostError::Failed(why)) => assert!(why.contains("over the limit"), "{why}"),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_string_beyond_latin1_counts_two_bytes_a_unit() {
+        assert_eq!(serialized_size("abcé"), 8 + 4);
+        assert_eq!(serialized_size("ab€"), 8 + 2 * 3);
+        assert_eq!(serialized_size("a😀"), 8 + 2 * 3);
     }
 }
