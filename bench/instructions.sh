@@ -3,6 +3,7 @@
 #
 #   bash bench/instructions.sh                 # echo, echo-batch, wskit; 64-byte rpc, C=50, W=16
 #   SERVERS="wskit" WINDOW=1 bash bench/instructions.sh
+#   SERVERS="echo wskit" WINDOW=1 FRAME_BYTES=16384 bash bench/instructions.sh   # the 16 KiB rpc
 #
 # Unlike the throughput figures of bench/run.sh, an instruction count does not move with the
 # machine's load: the same binary and input give the same count, so it shows what a code change
@@ -14,6 +15,7 @@ cd "$(dirname "$0")/.."
 
 SERVERS=${SERVERS:-"echo echo-batch wskit"}
 WINDOW=${WINDOW:-16}
+FRAME_BYTES=${FRAME_BYTES:-64}
 DURATION=${DURATION:-8}
 TARGET_DIR=${CARGO_TARGET_DIR:-target}
 BIN=$TARGET_DIR/release
@@ -44,7 +46,7 @@ for server in $SERVERS; do
     done
     [ -n "$port" ] || { echo "$server did not start:" >&2; cat "$log" >&2; exit 1; }
     result=$(taskset -c 1 "$BIN/loadgen" --addr "127.0.0.1:$port" --mode rpc --conns 50 \
-        --window "$WINDOW" --frame-bytes 64 --duration "$DURATION" --warmup 0)
+        --window "$WINDOW" --frame-bytes "$FRAME_BYTES" --duration "$DURATION" --warmup 0)
     # The wskit server stops on SIGINT; the raw echo servers on SIGTERM. Either way callgrind
     # writes its counts as the process exits.
     kill -INT "$pid" 2>/dev/null || true

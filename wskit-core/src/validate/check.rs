@@ -23,6 +23,12 @@ pub fn unknown_key(path: &Path<'_>, issues: &mut Issues) {
 /// let mut issues = Issues::new();
 /// check_str_length("", Some(1), None, &Path::root("payload"), &mut issues);
 /// assert_eq!(issues.to_string(), "payload: must have at least 1 character");
+/// // Counted in characters, not bytes: 3 characters of 2 bytes each.
+/// let mut issues = Issues::new();
+/// check_str_length("ééé", Some(1), Some(3), &Path::root("payload"), &mut issues);
+/// assert!(issues.is_empty());
+/// check_str_length("éééé", Some(5), Some(6), &Path::root("payload"), &mut issues);
+/// assert_eq!(issues.to_string(), "payload: must have at least 5 characters");
 /// ```
 pub fn check_str_length(
     value: &str,
@@ -31,6 +37,14 @@ pub fn check_str_length(
     path: &Path<'_>,
     issues: &mut Issues,
 ) {
+    // A string of `b` bytes has between `b / 4` (rounded up) and `b` characters: when both
+    // bounds hold for any count in that range, the characters need not be counted (a 16 KiB
+    // payload would be read once more for nothing).
+    let bytes = value.len() as u64;
+    let fewest = bytes.div_ceil(4);
+    if min.is_none_or(|min| fewest >= min) && max.is_none_or(|max| bytes <= max) {
+        return;
+    }
     let n = value.chars().count() as u64;
     bounds(n, min, max, ("character", "characters"), path, issues);
 }
@@ -202,5 +216,57 @@ pub fn check_custom<T: ?Sized, E: std::fmt::Display>(
 ) {
     if let Err(e) = rule(value) {
         issues.push(path, e.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The byte-length shortcut of `check_str_length` answers as counting every character does.
+    #[test]
+    fn string_length_shortcut_agrees_with_counting() {
+        let pieces = ["a", "é", "€", "😀"];
+        let bound = |b: u64| {
+            [
+                None,
+                Some(0),
+                Some(1),
+                Some(b.saturating_sub(1)),
+                Some(b),
+                Some(b + 1),
+                Some(b * 4),
+            ]
+        };
+        for len in 0..9 {
+            for first in 0..pieces.len() {
+                let s: String = (0..len)
+                    .map(|i| pieces[(first + i * 3) % pieces.len()])
+                    .collect();
+                let chars = s.chars().count() as u64;
+                let bytes = s.len() as u64;
+                for min in bound(chars).into_iter().chain(bound(bytes)) {
+                    for max in bound(chars).into_iter().chain(bound(bytes)) {
+                        let path = Path::root("payload");
+                        let mut fast = Issues::new();
+                        check_str_length(&s, min, max, &path, &mut fast);
+                        let mut counted = Issues::new();
+                        bounds(
+                            chars,
+                            min,
+                            max,
+                            ("character", "characters"),
+                            &path,
+                            &mut counted,
+                        );
+                        assert_eq!(
+                            fast.to_string(),
+                            counted.to_string(),
+                            "{s:?} {min:?} {max:?}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -69,16 +69,16 @@
 
 mod context;
 mod host;
+mod lifecycle;
 mod request;
 mod routed;
-mod serve;
 mod server;
 mod session;
 
 pub use context::{Context, RpcContext};
 pub use futures_util::future::LocalBoxFuture;
 pub use host::{Host, HostError};
+pub use lifecycle::{__serve_message, __serve_rpc, __serve_unknown};
 pub use routed::Request;
-pub use serve::{__serve_message, __serve_rpc, __serve_unknown};
 pub use server::{BuildError, DEFAULT_MAX_IN_FLIGHT, LocalServer, LocalServerBuilder, Service};
 pub use session::Session;

@@ -1,68 +1,37 @@
-//! The inbound path of one frame: parse, runtime frame types, route, limits, then (in the
-//! generated `Service::call`) validation, middleware and the handler.
+//! The inbound path of one frame up to its service: classified by `wire::inbound` (runtime frame
+//! types, reserved and unknown types answered), then shutdown and in-flight checks, then the
+//! route's `Service::call`, polled once inline and spawned only if pending. What the call does
+//! (decode, middleware, handler, reply) is `lifecycle.rs`.
 
-use std::future::Future;
-use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context as TaskContext, Poll, Waker};
-use std::time::Duration;
+use std::task::{Context as TaskContext, Waker};
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Either};
+use futures_util::future::BoxFuture;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
-use tracing::Instrument;
 
-use super::connection::{Conn, Connection};
-use super::context::{Context, RpcContext};
+use super::connection::Conn;
 use super::io::utf8;
-use super::middleware::{Chain, Endpoint, Next};
 use super::report::{ErrorCause, panic_message};
-use super::request::{Received, ReqState};
+use super::request::Received;
 use super::runtime::Runtime;
 use super::service::{InFlight, Request};
 use super::state::{Route, ServerState};
 use crate::clock::now_ms;
 use wskit_core::wire::FrameParts as Parts;
-use wskit_core::wire::inbound::{self, DecodeError, Inbound, Refusal, RefusalKind};
+use wskit_core::wire::inbound::{self, Inbound, Refusal, RefusalKind};
 use wskit_core::wire::{self};
-use wskit_core::{Error, ErrorCode, Message, Rpc};
+use wskit_core::{Error, ErrorCode};
 
 /// `retryAfterMs` of the `UNAVAILABLE` answer to a request that arrives during shutdown.
 const SHUTDOWN_RETRY_AFTER_MS: u64 = 1000;
 
-/// Keeps an RPC in the abort registry until it ends.
-struct Registered<D> {
-    conn: Arc<Conn<D>>,
-    correlation_id: Arc<str>,
-    req: Arc<ReqState>,
-}
-
-impl<D> Registered<D> {
-    fn new(ctx: &Context<D>, correlation_id: &str) -> Self {
-        let correlation_id: Arc<str> = correlation_id.into();
-        let conn = ctx.conn.conn.clone();
-        conn.requests
-            .insert(correlation_id.clone(), ctx.req.clone());
-        Registered {
-            conn,
-            correlation_id,
-            req: ctx.req.clone(),
-        }
-    }
-}
-
-impl<D> Drop for Registered<D> {
-    fn drop(&mut self) {
-        self.conn.requests.remove(&self.correlation_id, &self.req);
-    }
-}
-
 /// Answers a frame that has no request (yet): `RPC_ERROR` when it carried a correlationId,
 /// else `ERROR`, and reports it.
-fn answer<D: Send + Sync + 'static>(
+pub(super) fn answer<D: Send + Sync + 'static>(
     conn: &Conn<D>,
     wire_type: Option<&str>,
     correlation_id: Option<&str>,
@@ -191,342 +160,4 @@ fn run_inline_or_spawn(rt: &Runtime, fut: BoxFuture<'static, ()>) {
     if Pin::new(&mut fut).poll(&mut cx).is_pending() {
         rt.tracker.spawn(fut);
     }
-}
-
-impl<D: Send + Sync + 'static> Request<D> {
-    /// The envelope's parts (`FrameParts::get_or_parse`).
-    fn parts(&mut self) -> Result<&Parts, Error> {
-        Parts::get_or_parse(&mut self.parts, &self.text)
-    }
-
-    /// The correlationId in the frame's meta, `None` too for a frame that is not a valid envelope.
-    fn correlation_id(&mut self) -> Option<String> {
-        Parts::get_or_parse(&mut self.parts, &self.text)
-            .ok()?
-            .correlation_id(&self.text)
-    }
-
-    /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
-    fn decode_guarded<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
-        let conn = self.guard.conn.clone();
-        let ty = self.ty;
-        let (text, mut parts) = (self.text.clone(), self.parts.clone());
-        match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
-            Ok(decoded) => decoded,
-            Err(panic) => {
-                let cid = Parts::get_or_parse(&mut parts, &text)
-                    .ok()
-                    .and_then(|p| p.correlation_id(&text));
-                let error = Error::from_code(ErrorCode::Internal);
-                let cause = ErrorCause::Panic(panic_message(&panic));
-                answer(&conn, Some(ty), cid.as_deref(), error, cause);
-                None
-            }
-        }
-    }
-
-    /// Validates meta and payload as message `M` (`wire::inbound::decode_request`); on failure
-    /// answers `INVALID_ARGUMENT` with every issue (or the bad envelope) and returns `None`.
-    fn decode<M: Message>(mut self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
-        let conn = self.guard.conn.clone();
-        let (meta, typed, msg) = match inbound::decode_request::<M>(&self.text, &mut self.parts) {
-            Ok(decoded) => decoded,
-            Err(DecodeError::BadFrame(e)) => {
-                answer_bad_frame(&conn, e, ErrorCause::BadFrame);
-                return None;
-            }
-            Err(DecodeError::Invalid {
-                correlation_id,
-                error,
-            }) => {
-                let (ty, cid) = (Some(self.ty), correlation_id.as_deref());
-                answer(&conn, ty, cid, error, ErrorCause::Validation);
-                return None;
-            }
-        };
-        // Counted from the receive instant; one too far to represent is no deadline.
-        let deadline = meta
-            .timeout_ms
-            .and_then(|ms| self.received.instant.checked_add(Duration::from_millis(ms)));
-        let req = Arc::new(ReqState::new(
-            self.ty,
-            meta,
-            Box::new(typed),
-            self.received.at,
-            deadline,
-            is_rpc,
-        ));
-        let ctx = Context {
-            conn: Connection { conn },
-            req,
-        };
-        Some((ctx, msg, self.guard))
-    }
-}
-
-/// How a request ended.
-enum Outcome {
-    Done(Result<(), Error>),
-    Panicked(String),
-    Cancelled,
-    DeadlineExceeded,
-}
-
-impl Outcome {
-    /// The outcome of a handler that ran to its end (or panicked).
-    fn of(result: std::thread::Result<Result<(), Error>>) -> Self {
-        match result {
-            Ok(result) => Outcome::Done(result),
-            Err(panic) => Outcome::Panicked(panic_message(&panic)),
-        }
-    }
-}
-
-/// The route's middleware around `call`, or `call` itself (not boxed) when there is none.
-fn with_chain<D, F, Fut>(
-    ctx: &Context<D>,
-    chain: Option<Chain<D>>,
-    call: F,
-) -> Either<BoxFuture<'static, Result<(), Error>>, Fut>
-where
-    D: Send + Sync + 'static,
-    F: FnOnce(Context<D>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
-{
-    match chain {
-        Some(chain) => {
-            let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(call(ctx)));
-            Either::Left(Next::new(chain, endpoint).run(ctx.clone()))
-        }
-        None => Either::Right(call(ctx.clone())),
-    }
-}
-
-/// The future of a request that is already over (it allocates nothing when boxed).
-struct Over;
-
-impl Future for Over {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, _: &mut TaskContext<'_>) -> Poll<()> {
-        Poll::Ready(())
-    }
-}
-
-fn over() -> BoxFuture<'static, ()> {
-    Box::pin(Over)
-}
-
-/// Runs a decoded request's handler (middleware included), with panics caught: `make` builds
-/// its future (which may run middleware's or a handler's synchronous code).
-///
-/// The handler is polled once here, on the connection task: most finish in that poll, and are
-/// answered at once, with nothing allocated but the handler's own future. One that does not
-/// finish goes on in the returned future, which also ends it on cancellation (an abort, the
-/// connection closing) or at its deadline; an RPC among them goes in the abort registry first,
-/// before the next frame is read.
-fn start<D, Fut>(
-    ctx: Context<D>,
-    guard: InFlight<D>,
-    span: tracing::Span,
-    make: impl FnOnce(&Context<D>) -> Fut,
-) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
-{
-    let handler = match span.in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| make(&ctx))))
-    {
-        Ok(handler) => handler,
-        Err(panic) => {
-            span.in_scope(|| conclude(&ctx, Outcome::Panicked(panic_message(&panic))));
-            return over();
-        }
-    };
-    let mut guarded = Box::pin(AssertUnwindSafe(handler).catch_unwind());
-    let first = span.in_scope(|| {
-        guarded
-            .as_mut()
-            .poll(&mut TaskContext::from_waker(Waker::noop()))
-    });
-    if let Poll::Ready(result) = first {
-        span.in_scope(|| conclude(&ctx, Outcome::of(result)));
-        drop(guard);
-        return over();
-    }
-    let registered = match ctx.correlation_id() {
-        Some(cid) if ctx.req.is_rpc => Some(Registered::new(&ctx, cid)),
-        _ => None,
-    };
-    Box::pin(
-        async move {
-            let outcome = watch(&ctx, guarded).await;
-            conclude(&ctx, outcome);
-            drop(registered);
-            drop(guard);
-        }
-        .instrument(span),
-    )
-}
-
-/// Waits for a handler that did not finish in its first poll, or for its cancellation or
-/// deadline (the handler first, each time it is woken).
-async fn watch<D, F>(ctx: &Context<D>, guarded: Pin<Box<F>>) -> Outcome
-where
-    D: Send + Sync + 'static,
-    F: Future<Output = std::thread::Result<Result<(), Error>>>,
-{
-    let req = &ctx.req;
-    let deadline = async {
-        match req.deadline {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        biased;
-        r = guarded => Outcome::of(r),
-        _ = ctx.conn.conn.closing.cancelled() => Outcome::Cancelled,
-        _ = req.wake.notified() => Outcome::Cancelled,
-        _ = deadline => Outcome::DeadlineExceeded,
-    }
-}
-
-/// Answers what a request's outcome owes: the handler's error, or for an RPC that ended without
-/// a terminal frame, an error in its place.
-fn conclude<D: Send + Sync + 'static>(ctx: &Context<D>, outcome: Outcome) {
-    let req = &ctx.req;
-    match outcome {
-        Outcome::Done(Ok(())) => {
-            if req.is_rpc && !req.is_terminal() {
-                ctx.fail(
-                    Error::internal("the request was not answered"),
-                    ErrorCause::NoReply,
-                );
-            }
-        }
-        Outcome::Done(Err(e)) => ctx.fail(e, ErrorCause::Handler),
-        Outcome::Panicked(message) => {
-            tracing::error!(panic = %message, "handler panicked");
-            ctx.fail(
-                Error::from_code(ErrorCode::Internal),
-                ErrorCause::Panic(message),
-            )
-        }
-        Outcome::Cancelled => tracing::debug!("request cancelled"),
-        Outcome::DeadlineExceeded => {
-            req.cancel(&ctx.conn.conn.closing);
-            ctx.fail(
-                Error::from_code(ErrorCode::DeadlineExceeded),
-                ErrorCause::DeadlineExceeded,
-            );
-        }
-    }
-}
-
-fn request_span(ty: &str) -> tracing::Span {
-    tracing::debug_span!(
-        "ws.request",
-        r#type = ty,
-        correlation_id = tracing::field::Empty
-    )
-}
-
-/// Records the request's correlationId on its span.
-fn record_correlation_id(span: &tracing::Span, meta: &wire::Meta) {
-    if let Some(cid) = &meta.correlation_id
-        && !span.is_disabled()
-    {
-        span.record("correlation_id", cid.as_str());
-    }
-}
-
-/// The start every routed request shares: decode (answering a failure), then name the request's
-/// correlationId on its span. Also hands back the middleware chain of its route.
-#[allow(clippy::type_complexity)]
-fn begin<D: Send + Sync + 'static, M: Message>(
-    mut request: Request<D>,
-    is_rpc: bool,
-    span: &tracing::Span,
-) -> Option<(Context<D>, M, InFlight<D>, Option<Chain<D>>)> {
-    let chain = request.chain.take();
-    let (ctx, msg, guard) = request.decode_guarded::<M>(is_rpc)?;
-    record_correlation_id(span, &ctx.req.meta);
-    Some((ctx, msg, guard, chain))
-}
-
-#[doc(hidden)]
-pub fn __serve_message<D, M, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    M: Message,
-    F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
-{
-    let span = request_span(request.ty);
-    let Some((ctx, msg, guard, chain)) = span.in_scope(|| begin::<D, M>(request, false, &span))
-    else {
-        return over();
-    };
-    start(ctx, guard, span, |ctx| {
-        with_chain(ctx, chain, move |ctx| handler(ctx, msg))
-    })
-}
-
-#[doc(hidden)]
-pub fn __serve_rpc<D, R, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    R: Rpc,
-    F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
-{
-    let span = request_span(request.ty);
-    let Some((ctx, req, guard, chain)) = span.in_scope(|| begin::<D, R>(request, true, &span))
-    else {
-        return over();
-    };
-    if let Some(cid) = ctx.correlation_id()
-        && ctx.conn.conn.requests.contains(cid)
-    {
-        // Answered as `ERROR`, not under the id: an `RPC_ERROR` with it would reach the client
-        // before the first request's reply and be taken for that request's answer.
-        let error = inbound::duplicate_correlation_id(cid);
-        let cause = ErrorCause::DuplicateCorrelationId;
-        let conn = &ctx.conn.conn;
-        span.in_scope(|| conn.send_error(Some(ctx.req.ty), None, error, cause, true));
-        return over();
-    }
-    start(ctx, guard, span, |ctx| {
-        with_chain(ctx, chain, move |ctx| {
-            let rpc = RpcContext::<D, R> {
-                ctx,
-                _rpc: PhantomData,
-            };
-            async move {
-                let response = handler(rpc.clone(), req).await?;
-                rpc.reply(&response);
-                Ok(())
-            }
-        })
-    })
-}
-
-#[doc(hidden)]
-pub fn __serve_unknown<D: Send + Sync + 'static>(request: Request<D>) -> BoxFuture<'static, ()> {
-    let mut request = request;
-    let conn = request.guard.conn.clone();
-    if let Err(e) = request.parts() {
-        answer_bad_frame(&conn, e, ErrorCause::BadFrame);
-        return over();
-    }
-    let error = inbound::unknown_type(request.ty);
-    let cid = request.correlation_id();
-    answer(
-        &conn,
-        Some(request.ty),
-        cid.as_deref(),
-        error,
-        ErrorCause::UnknownType,
-    );
-    over()
 }

@@ -65,6 +65,7 @@ mod dispatch;
 mod driver;
 mod hooks;
 mod io;
+mod lifecycle;
 mod limits;
 mod middleware;
 mod plain;
@@ -87,7 +88,7 @@ pub use close::CloseReason;
 pub use connection::{Connection, SendError};
 pub use context::{Context, RpcContext};
 #[doc(hidden)]
-pub use dispatch::{__serve_message, __serve_rpc, __serve_unknown};
+pub use lifecycle::{__serve_message, __serve_rpc, __serve_unknown};
 pub use limits::{Limits, SlowConsumerPolicy};
 pub use middleware::{Middleware, Next, RateLimit};
 pub use publish::PublishOptions;
