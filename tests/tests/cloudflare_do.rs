@@ -253,8 +253,8 @@ enum Step {
 }
 
 /// What each user received after each step: the frames before the heartbeat ack that follows
-/// the step on every connection (frames are answered in order), the ack's server time checked
-/// and left out.
+/// the step on every connection (frames are answered in order; the ack itself, which carries
+/// the server's time, is left out).
 async fn transcript(url: impl Fn(&str) -> String, steps: &[Step]) -> Vec<[Vec<String>; 2]> {
     let mut users = [
         connect_to(url("access_token=alice-token")).await,
@@ -337,6 +337,17 @@ async fn frames_answered_as_by_the_tokio_server() {
     for (i, (cf_step, tokio_step)) in on_cf.iter().zip(&on_tokio).enumerate() {
         assert_eq!(cf_step, tokio_step, "step {i}");
     }
+    // The heartbeat ack carries the object's clock (Date.now() on workerd).
+    let mut alice = connect_to(cf.url("frames-room", "access_token=alice-token")).await;
+    alice.send(r#"{"type":"__heartbeat","extra":1}"#).await;
+    let ack = alice.recv_json().await;
+    assert_eq!(ack["type"], "__heartbeat_ack", "{ack}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let ts = ack["meta"]["ts"].as_i64().expect("meta.ts, a number");
+    assert!((ts - now_ms).abs() < 60_000, "ts {ts}, now {now_ms}");
     // Not vacuous: every bad frame got an answer, and bob's line reached both.
     assert!(on_cf[..12].iter().all(|[alice, _]| alice.len() == 1));
     let line = r#"{"type":"NEW_MESSAGE","payload":{"roomId":"r","user":"bob","text":"hi"}}"#;
@@ -401,6 +412,64 @@ async fn rpc_with_progress_on_the_durable_object() {
         updates.push((u.done, u.total));
     }
     assert_eq!(updates, [(0, 12), (5, 12), (10, 12), (12, 12)]);
+}
+
+/// Deadlines and aborts of a running rpc on the object: its timer (`Host::sleep`, a workerd
+/// `setTimeout`) and a frame handled while another's handler waits.
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn rpc_deadline_and_abort_on_the_durable_object() {
+    let cf = Workerd::start().await;
+    let mut alice = connect_to(cf.url("deadline-room", "access_token=alice-token")).await;
+    alice
+        .send(r#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#)
+        .await;
+    for i in 0..12 {
+        let say = format!(r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"r","text":"{i}"}}}}"#);
+        alice.send(&say).await;
+        assert_eq!(alice.recv_json().await["type"], "NEW_MESSAGE");
+    }
+    // Three pages of 20 ms: a 30 ms deadline passes first.
+    alice
+        .send(r#"{"type":"HISTORY","meta":{"correlationId":"d","timeoutMs":30},"payload":{"roomId":"r"}}"#)
+        .await;
+    let mut frames = Vec::new();
+    loop {
+        let frame = alice.recv_json().await;
+        let end = frame["type"] != "$ws:rpc-progress";
+        frames.push(frame);
+        if end {
+            break;
+        }
+    }
+    let last = frames.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), code_of(last)),
+        (Some("RPC_ERROR"), ErrorCode::DeadlineExceeded),
+        "{frames:?}"
+    );
+    assert!(
+        frames.len() < 4,
+        "not every page before the deadline: {frames:?}"
+    );
+    // Nothing more for that request: the next frame is the ack of a later heartbeat.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(alice.frames_before_ack().await.is_empty());
+
+    // Aborted while it waits: progress 0 only, no terminal frame.
+    alice
+        .send(r#"{"type":"HISTORY","meta":{"correlationId":"a"},"payload":{"roomId":"r"}}"#)
+        .await;
+    let first = alice.recv_json().await;
+    assert_eq!(
+        first["payload"],
+        serde_json::json!({"done": 0, "total": 12})
+    );
+    alice
+        .send(r#"{"type":"$ws:abort","meta":{"correlationId":"a"}}"#)
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(alice.frames_before_ack().await.is_empty());
 }
 
 /// Topics live in the socket's attachment (workerd: at most 16 KiB): a subscription that would
