@@ -19,6 +19,7 @@ mod client_requests;
 mod client_robustness;
 mod client_server;
 mod cloudflare_do;
+mod encode_parity;
 mod export_chat;
 mod export_ts;
 mod interop_bun;

@@ -35,6 +35,11 @@ pub trait Message:
     /// value, the strict decoder refuses it).
     #[doc(hidden)]
     const __SERDE_STRICT: bool = true;
+    /// Whether every field is a type `protocol!` knows (strings, numbers, booleans, JSON values,
+    /// options, lists, maps and the block's own `type`s and `enum`s; no user type by its path),
+    /// so that `wire::encode_message` may write it with its faster serializer.
+    #[doc(hidden)]
+    const __KNOWN_SHAPE: bool = false;
     /// The extra meta fields the message declares ([`NoMeta`] when none).
     type Meta: Serialize + Decode + Send + Sync + 'static;
 }

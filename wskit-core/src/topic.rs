@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::protocol::Message;
-use crate::wire::frame::encode_frame;
+use crate::wire::encode::encode_message;
 
 /// The longest topic name accepted, in characters.
 pub const MAX_TOPIC_LEN: usize = 128;
@@ -88,6 +88,5 @@ pub fn encode_publication<M: Message>(
 ) -> Result<Vec<u8>, PublicationError> {
     check(topic).map_err(PublicationError::InvalidTopic)?;
     let meta = meta.filter(|m| !m.is_empty());
-    encode_frame(M::TYPE, meta, M::PAYLOAD.is_written().then_some(msg))
-        .map_err(|e| PublicationError::Encode(e.to_string()))
+    encode_message(meta, msg).map_err(|e| PublicationError::Encode(e.to_string()))
 }

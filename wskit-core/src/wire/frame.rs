@@ -326,7 +326,31 @@ pub fn encode_frame<M: Serialize + ?Sized, P: Serialize + ?Sized>(
     meta: Option<&M>,
     payload: Option<&P>,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    encode_with(|out| write_frame(out, ty, meta, payload, None::<&()>))
+    encode_with(|out| write_frame(out, ty, meta, payload, None::<&()>, Encoder::SerdeJson))
+}
+
+/// Which serializer writes a frame's payload.
+#[derive(Clone, Copy)]
+pub(crate) enum Encoder {
+    /// serde_json: any `Serialize` impl (serde_json's `RawValue` included).
+    SerdeJson,
+    /// sonic-rs: only for values whose types `protocol!` knows (see `encode_message`).
+    Sonic,
+}
+
+impl Encoder {
+    pub(crate) fn write<T: Serialize + ?Sized>(
+        self,
+        out: &mut Vec<u8>,
+        value: &T,
+    ) -> serde_json::Result<()> {
+        match self {
+            Encoder::SerdeJson => serde_json::to_writer(&mut *out, value),
+            Encoder::Sonic => {
+                sonic_rs::to_writer(&mut *out, value).map_err(serde::ser::Error::custom)
+            }
+        }
+    }
 }
 
 /// The largest scratch buffer a thread keeps between frames.
@@ -335,7 +359,7 @@ const SCRATCH_KEPT: usize = 64 * 1024;
 /// Runs `write` on this thread's reused buffer and returns an exactly-sized copy of what it
 /// wrote: one allocation per frame and none spent growing a buffer. (An exactly-sized `Vec` also
 /// becomes `Bytes` without another allocation.)
-fn encode_with(
+pub(crate) fn encode_with(
     write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
 ) -> serde_json::Result<Vec<u8>> {
     thread_local! {
@@ -365,13 +389,15 @@ fn encode_with(
     })
 }
 
-/// Like [`encode_frame`], with a trailing extra key: `"data"` of progress frames.
-fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Serialize + ?Sized>(
+/// Like [`encode_frame`], with a trailing extra key: `"data"` of progress frames; `payload` and
+/// `data` written by `encoder`.
+pub(crate) fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Serialize + ?Sized>(
     out: &mut Vec<u8>,
     ty: &str,
     meta: Option<&M>,
     payload: Option<&P>,
     data: Option<&X>,
+    encoder: Encoder,
 ) -> serde_json::Result<()> {
     out.extend_from_slice(b"{\"type\":");
     // Writing into a Vec cannot fail; a `Serialize` impl can.
@@ -382,11 +408,11 @@ fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Serialize + ?Siz
     }
     if let Some(payload) = payload {
         out.extend_from_slice(b",\"payload\":");
-        serde_json::to_writer(&mut *out, payload)?;
+        encoder.write(out, payload)?;
     }
     if let Some(data) = data {
         out.extend_from_slice(b",\"data\":");
-        serde_json::to_writer(&mut *out, data)?;
+        encoder.write(out, data)?;
     }
     out.push(b'}');
     Ok(())
@@ -472,6 +498,14 @@ pub fn encode_progress<P: Serialize + ?Sized>(
     correlation_id: Option<&str>,
     update: &P,
 ) -> Result<Vec<u8>, serde_json::Error> {
+    progress_with(correlation_id, update, Encoder::SerdeJson)
+}
+
+pub(crate) fn progress_with<P: Serialize + ?Sized>(
+    correlation_id: Option<&str>,
+    update: &P,
+    encoder: Encoder,
+) -> Result<Vec<u8>, serde_json::Error> {
     let meta = Correlated(correlation_id);
     encode_with(|out| {
         write_frame(
@@ -480,6 +514,7 @@ pub fn encode_progress<P: Serialize + ?Sized>(
             Some(&meta),
             Some(update),
             Some(update),
+            encoder,
         )
     })
 }

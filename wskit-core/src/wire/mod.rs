@@ -4,6 +4,7 @@
 
 pub mod close;
 pub(crate) mod decode;
+pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod frame;
 pub mod inbound;
@@ -17,6 +18,9 @@ pub use decode::{
     decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
     decode_meta_text, decode_payload_text,
 };
+pub use encode::encode_message;
+#[doc(hidden)]
+pub use encode::encode_progress_message;
 pub use error::{Error, ErrorCode};
 #[doc(hidden)]
 pub use frame::{Correlated, peek_type};

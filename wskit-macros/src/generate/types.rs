@@ -130,6 +130,12 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     // serde keeps the last of a map's repeated keys, where the strict decoder refuses them: a
     // message with a map anywhere in it is decoded by the strict decoder only.
     let serde_strict = !m.fields.iter().any(|f| has_map(p, &f.ty, &mut Vec::new()));
+    // A user's own type may serialize as anything (serde_json's `RawValue`, say): a message
+    // with one anywhere in it is written by serde_json only.
+    let known_shape = !m
+        .fields
+        .iter()
+        .any(|f| has_external(p, &f.ty, &mut Vec::new()));
     out.extend(quote! {
         impl ::wskit::Message for #name {
             #[doc = #type_doc]
@@ -137,6 +143,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
             const PAYLOAD: ::wskit::PayloadForm = ::wskit::PayloadForm::#payload;
             const SUBSCRIPTION: bool = #subscription;
             const __SERDE_STRICT: bool = #serde_strict;
+            const __KNOWN_SHAPE: bool = #known_shape;
             type Meta = #meta;
         }
     });
@@ -170,6 +177,25 @@ fn has_map(p: &Protocol, ty: &FieldType, seen: &mut Vec<syn::Ident>) -> bool {
                 &t.name == name
                     && matches!(&t.shape, Shape::Struct(fields)
                         if fields.iter().any(|f| has_map(p, &f.ty, seen)))
+            })
+        }
+        _ => false,
+    }
+}
+
+/// Whether `ty` has a user's own type (by path) anywhere in it.
+fn has_external(p: &Protocol, ty: &FieldType, seen: &mut Vec<syn::Ident>) -> bool {
+    match ty {
+        FieldType::External(_) => true,
+        FieldType::Option(inner) | FieldType::Vec(inner) | FieldType::Map(_, inner) => {
+            has_external(p, inner, seen)
+        }
+        FieldType::Named(name) if !seen.contains(name) => {
+            seen.push(name.clone());
+            p.types.iter().any(|t| {
+                &t.name == name
+                    && matches!(&t.shape, Shape::Struct(fields)
+                        if fields.iter().any(|f| has_external(p, &f.ty, seen)))
             })
         }
         _ => false,

@@ -107,9 +107,8 @@ impl<D: 'static> Context<D> {
 
     /// Sends a message with meta (`correlationId`, `timestamp`, declared keys).
     pub fn send_with_meta<M: Message>(&self, msg: &M, meta: OutMeta<'_>) -> Result<(), HostError> {
-        let payload = M::PAYLOAD.is_written().then_some(msg);
-        let frame = wire::encode_frame(M::TYPE, Some(&meta), payload)
-            .map_err(|e| HostError::Encode(e.to_string()))?;
+        let frame =
+            wire::encode_message(Some(&meta), msg).map_err(|e| HostError::Encode(e.to_string()))?;
         let text = std::str::from_utf8(&frame).map_err(|e| HostError::Encode(e.to_string()))?;
         self.session.host().send(text)
     }
@@ -216,7 +215,7 @@ impl<D: 'static, R: Rpc> RpcContext<D, R> {
         if self.ctx.req.is_terminal() {
             return;
         }
-        match wire::encode_progress(self.ctx.correlation_id(), &update) {
+        match wire::encode_progress_message(self.ctx.correlation_id(), &update) {
             Ok(frame) => {
                 self.ctx.session.send_frame(&frame);
             }
@@ -231,13 +230,7 @@ impl<D: 'static, R: Rpc> RpcContext<D, R> {
             return false;
         }
         let meta = wire::Correlated(self.ctx.correlation_id());
-        let frame = wire::encode_frame(
-            <R::Response as Message>::TYPE,
-            Some(&meta),
-            <R::Response as Message>::PAYLOAD
-                .is_written()
-                .then_some(response),
-        );
+        let frame = wire::encode_message(Some(&meta), response);
         match frame {
             Ok(frame) => self.ctx.finish(&frame),
             Err(e) => self.error(Error::internal(format!("reply could not be encoded: {e}"))),

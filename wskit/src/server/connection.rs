@@ -325,9 +325,7 @@ impl<D: Send + Sync + 'static> Connection<D> {
 
     /// Sends a message to this client with this meta (declared meta fields in `extra`).
     pub fn send_with_meta<M: Message>(&self, msg: &M, meta: OutMeta) -> Result<(), SendError> {
-        let frame =
-            wire::encode_frame(M::TYPE, Some(&meta), M::PAYLOAD.is_written().then_some(msg))
-                .map_err(|_| SendError::Encode)?;
+        let frame = wire::encode_message(Some(&meta), msg).map_err(|_| SendError::Encode)?;
         self.conn.push(utf8(frame))
     }
 

@@ -14,7 +14,7 @@ use super::io::utf8;
 use super::report::ErrorCause;
 use super::request::ReqState;
 use wskit_core::wire::{self, Meta};
-use wskit_core::{Error, Message, Rpc};
+use wskit_core::{Error, Rpc};
 
 /// What a handler knows and can do: the connection (through `Deref` to [`Connection`]), the
 /// frame's meta, the receive time, the deadline and cancellation. Cheap to clone.
@@ -170,7 +170,7 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
     /// Sends a progress update (before the reply; dropped after it). An update that cannot be
     /// encoded (its `Serialize` impl failed) is dropped and reported to the error hook.
     pub fn progress(&self, update: R::Progress) {
-        let frame = match wire::encode_progress(self.ctx.correlation_id(), &update) {
+        let frame = match wire::encode_progress_message(self.ctx.correlation_id(), &update) {
             Ok(frame) => frame,
             Err(e) => {
                 let error = Error::internal(format!("progress update could not be encoded: {e}"));
@@ -192,13 +192,7 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
             return false;
         }
         let meta = wire::Correlated(self.ctx.correlation_id());
-        let frame = wire::encode_frame(
-            <R::Response as Message>::TYPE,
-            Some(&meta),
-            <R::Response as Message>::PAYLOAD
-                .is_written()
-                .then_some(response),
-        );
+        let frame = wire::encode_message(Some(&meta), response);
         match frame {
             Ok(frame) => self.ctx.finish(frame),
             Err(e) => self.error(Error::internal(format!("reply could not be encoded: {e}"))),
