@@ -26,10 +26,11 @@ use wskit_tests::*;
 use crate::chat_protocol::*;
 use crate::chat_server;
 
-/// The example Worker on workerd (miniflare), stopped when dropped.
+/// The example Worker on workerd (miniflare), stopped when dropped: serve.mjs disposes of
+/// workerd and exits when its stdin closes (also when this process dies). Not killed: a killed
+/// node would leave its workerd child running.
 struct Workerd {
     _child: Child,
-    /// serve.mjs stops when its stdin closes: when this test process goes, so does workerd.
     _stdin: ChildStdin,
     /// `127.0.0.1:<port>`.
     addr: String,
@@ -52,7 +53,6 @@ impl Workerd {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
-            .kill_on_drop(true)
             .spawn()
             .expect("start node serve.mjs");
         let stdin = child.stdin.take().expect("piped stdin");
