@@ -1,0 +1,605 @@
+//! The chat protocol served from a Cloudflare Durable Object per room
+//! (`examples/cloudflare-chat`, on `wskit-cloudflare`), run locally on workerd through miniflare
+//! (`examples/cloudflare-chat/serve.mjs`), against the Rust client and raw sockets: auth refused
+//! and accepted, frames answered exactly as the tokio chat server answers them (the same
+//! `protocol!` block, `examples/chat_protocol.rs`, serves both), an rpc with progress, two
+//! clients of one room receiving each other's publications, and the same after the object
+//! hibernated (local workerd evicts an object whose sockets have been idle for about 10 s; the
+//! example's `/stats` tells which instance answers and how many were built).
+//!
+//! Needs the Worker built and Node: `worker-build --release --no-opt` and `npm ci` in
+//! `examples/cloudflare-chat` (`.ci/run` does both). Run with
+//! `cargo test -p wskit-tests -- --ignored cloudflare_do`.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wskit::ErrorCode;
+use wskit::client::{AuthTransport, Backoff, Client, ClientError, ProtocolPosition};
+use wskit_tests::*;
+
+use crate::chat_protocol::*;
+use crate::chat_server;
+
+/// The example Worker on workerd (miniflare), stopped when dropped: serve.mjs disposes of
+/// workerd and exits when its stdin closes (also when this process dies). Not killed: a killed
+/// node would leave its workerd child running.
+struct Workerd {
+    _child: Child,
+    _stdin: ChildStdin,
+    /// `127.0.0.1:<port>`.
+    addr: String,
+}
+
+impl Workerd {
+    async fn start() -> Workerd {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/cloudflare-chat");
+        for needed in ["build/index.js", "node_modules/miniflare"] {
+            assert!(
+                dir.join(needed).exists(),
+                "{} is missing: in examples/cloudflare-chat, `npm ci` and \
+                 `worker-build --release --no-opt` (see its README; .ci/run does both)",
+                dir.join(needed).display()
+            );
+        }
+        let mut child = Command::new("node")
+            .arg("serve.mjs")
+            .current_dir(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node serve.mjs");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = within("workerd to listen", lines.next_line())
+            .await
+            .expect("read serve.mjs stdout")
+            .expect("serve.mjs printed nothing");
+        let addr = line
+            .strip_prefix("listening on http://")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("unexpected first line from serve.mjs: {line}"))
+            .to_owned();
+        // The rest of its output (workerd's logs) goes on to be read, so that it never blocks.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Workerd {
+            _child: child,
+            _stdin: stdin,
+            addr,
+        }
+    }
+
+    /// The WebSocket endpoint of `room`, with `query` appended (`access_token=..`).
+    fn url(&self, room: &str, query: &str) -> String {
+        let sep = if query.is_empty() { "" } else { "&" };
+        format!("ws://{}/ws?room={room}{sep}{query}", self.addr)
+    }
+
+    /// `GET /stats?room=..`: which instance of the room's object answers, how many instances
+    /// of the object class this isolate built, how many sockets the object holds.
+    async fn stats(&self, room: &str) -> Value {
+        let mut tcp = tokio::net::TcpStream::connect(&self.addr).await.unwrap();
+        let request = format!(
+            "GET /stats?room={room} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        within("GET /stats", tcp.read_to_string(&mut response))
+            .await
+            .unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.starts_with("HTTP/1.1 200"), "GET /stats: {head}");
+        serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("{e}: {body:?}"))
+    }
+}
+
+/// Sends an upgrade request over a plain socket and reads the refusal: status and body (read
+/// whole, by its `Content-Length`: a WebSocket client library may stop at the head).
+async fn upgrade_refused(addr: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = within("the refusal", tcp.read(&mut chunk)).await.unwrap();
+        received.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&received).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<usize>().ok())?
+                })
+                .expect("a refusal with a Content-Length");
+            if body.len() >= length {
+                let status = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .expect("a status line");
+                return (status, body[..length].to_owned());
+            }
+        }
+        assert!(
+            n > 0,
+            "connection closed before the whole refusal: {text:?}"
+        );
+    }
+}
+
+/// A chat client of `url` with this token (query parameter unless told otherwise).
+fn chat_client(url: String, token: &'static str, transport: AuthTransport) -> (Client, ChatClient) {
+    let client = Client::builder(url)
+        .token(move || async move { Some(token.to_owned()) })
+        .auth(transport)
+        .backoff(Backoff::Never)
+        .build();
+    let chat = ChatClient::new(client.clone());
+    (client, chat)
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn auth_refused_and_accepted_as_by_the_tokio_server() {
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let tokio_url = |query: &str| tokio_server.url(&format!("/?{query}"));
+
+    // Refused: no token, an unknown one, tokens where they do not count. Same status and body
+    // from both.
+    let tokio_addr = tokio_server.addr.to_string();
+    let refusals: [(&str, &[(&str, &str)]); 4] = [
+        ("", &[]),
+        ("access_token=nobody", &[]),
+        ("", &[("sec-websocket-protocol", "chat.v1, alice-token")]),
+        ("", &[("authorization", "Basic YWxpY2UtdG9rZW4=")]),
+    ];
+    for (query, headers) in refusals {
+        let on_cf =
+            upgrade_refused(&cf.addr, &format!("/ws?room=auth-room&{query}"), headers).await;
+        assert_eq!(
+            on_cf,
+            (401, "Unauthorized".to_owned()),
+            "{query:?} {headers:?}"
+        );
+        let on_tokio = upgrade_refused(&tokio_addr, &format!("/?{query}"), headers).await;
+        assert_eq!(on_cf, on_tokio, "{query:?} {headers:?}");
+    }
+
+    // Accepted by each token transport, with the same subprotocol chosen and a client id.
+    let offers: [(&str, Option<&str>, Option<&str>); 4] = [
+        ("access_token=alice-token", None, None),
+        ("", Some("bearer.bob-token"), None),
+        ("", Some("chat.v1, bearer.bob-token"), None),
+        ("", None, Some("Bearer carol-token")),
+    ];
+    for (query, protocols, authorization) in offers {
+        let request = |url: String| {
+            let mut req = url.into_client_request().unwrap();
+            if let Some(p) = protocols {
+                req.headers_mut()
+                    .insert("sec-websocket-protocol", p.parse().unwrap());
+            }
+            if let Some(a) = authorization {
+                req.headers_mut()
+                    .insert("authorization", a.parse().unwrap());
+            }
+            req
+        };
+        let mut on_cf = connect_to(request(cf.url("auth-room", query))).await;
+        let on_tokio = connect_to(request(tokio_url(query))).await;
+        let chosen = |c: &wskit_tests::Client| {
+            c.response
+                .headers()
+                .get("sec-websocket-protocol")
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(chosen(&on_cf), chosen(&on_tokio), "{protocols:?}");
+        assert_eq!(on_cf.client_id().len(), 36, "a UUID: {}", on_cf.client_id());
+        // The connection works: an rpc is answered.
+        on_cf
+            .send(r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"none"}}"#)
+            .await;
+        assert_eq!(code_of(&on_cf.recv_json().await), ErrorCode::NotFound);
+    }
+
+    // The Rust client, by query and by subprotocol.
+    let subprotocol = AuthTransport::Subprotocol {
+        prefix: "bearer.".into(),
+        position: ProtocolPosition::Append,
+    };
+    for transport in [AuthTransport::default(), subprotocol] {
+        let (client, chat) = chat_client(cf.url("auth-room", ""), "alice-token", transport);
+        within("the client to connect", client.connect())
+            .await
+            .unwrap();
+        match within(
+            "LIST_MEMBERS",
+            chat.list_members(ListMembers {
+                room_id: "none".into(),
+            })
+            .into_future(),
+        )
+        .await
+        {
+            Err(ClientError::Rpc(e)) => assert_eq!(e.code, ErrorCode::NotFound),
+            other => panic!("expected NOT_FOUND, got {other:?}"),
+        }
+    }
+}
+
+/// One step of a conversation: a frame sent by one of two users (0 alice, 1 bob), text or binary.
+enum Step {
+    Text(usize, &'static str),
+    Binary(usize, &'static [u8]),
+}
+
+/// What each user received after each step: the frames before the heartbeat ack that follows
+/// the step on every connection (frames are answered in order; the ack itself, which carries
+/// the server's time, is left out).
+async fn transcript(url: impl Fn(&str) -> String, steps: &[Step]) -> Vec<[Vec<String>; 2]> {
+    let mut users = [
+        connect_to(url("access_token=alice-token")).await,
+        connect_to(url("access_token=bob-token")).await,
+    ];
+    let mut out = Vec::new();
+    for step in steps {
+        match step {
+            Step::Text(who, text) => users[*who].send(text).await,
+            Step::Binary(who, bytes) => users[*who].send_binary(bytes).await,
+        }
+        let mut received = [Vec::new(), Vec::new()];
+        for (who, user) in users.iter_mut().enumerate() {
+            received[who] = user.frames_before_ack().await;
+        }
+        out.push(received);
+    }
+    out
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn frames_answered_as_by_the_tokio_server() {
+    use Step::*;
+    let steps = [
+        Text(0, "not json"),
+        Text(0, "[]"),
+        Text(0, r#"{"type":7}"#),
+        Text(0, r#"{"type":"NO_SUCH_TYPE","payload":{}}"#),
+        Text(0, r#"{"type":"$ws:nope"}"#),
+        Text(0, r#"{"type":"JOIN_ROOM"}"#),
+        Text(0, r#"{"type":"JOIN_ROOM","payload":{"roomId":""}}"#),
+        Text(
+            0,
+            r#"{"type":"JOIN_ROOM","payload":{"roomId":"r","extra":1}}"#,
+        ),
+        Text(
+            0,
+            r#"{"type":"JOIN_ROOM","meta":{"correlationId":5},"payload":{"roomId":"r"}}"#,
+        ),
+        Text(
+            0,
+            r#"{"type":"SEND_MESSAGE","payload":{"roomId":"r","text":"too early"}}"#,
+        ),
+        Text(0, r#"{"type":"LIST_MEMBERS","payload":{"roomId":"r"}}"#),
+        Text(
+            0,
+            r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"1"},"payload":{"roomId":"r"}}"#,
+        ),
+        Text(
+            0,
+            r#"{"type":"$ws:abort","meta":{"correlationId":"nothing-running"}}"#,
+        ),
+        Binary(0, br#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#),
+        Text(1, r#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#),
+        Text(
+            1,
+            r#"{"type":"SEND_MESSAGE","meta":{"clientTs":1},"payload":{"roomId":"r","text":"hi"}}"#,
+        ),
+        Text(
+            1,
+            r#"{"type":"SEND_MESSAGE","payload":{"roomId":"r","text":"hi"}}"#,
+        ),
+        Text(
+            0,
+            r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"2"},"payload":{"roomId":"r"}}"#,
+        ),
+        // A room without history: no page to wait for (a page's wait would race the ack).
+        Text(
+            0,
+            r#"{"type":"HISTORY","meta":{"correlationId":"3"},"payload":{"roomId":"quiet"}}"#,
+        ),
+        Text(1, r#"{"type":"LEAVE_ROOM","payload":{"roomId":"r"}}"#),
+        Text(1, r#"{"type":"LEAVE_ROOM","payload":{"roomId":"r"}}"#),
+    ];
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let on_cf = transcript(|q| cf.url("frames-room", q), &steps).await;
+    let on_tokio = transcript(|q| tokio_server.url(&format!("/?{q}")), &steps).await;
+    for (i, (cf_step, tokio_step)) in on_cf.iter().zip(&on_tokio).enumerate() {
+        assert_eq!(cf_step, tokio_step, "step {i}");
+    }
+    // The heartbeat ack carries the object's clock (Date.now() on workerd).
+    let mut alice = connect_to(cf.url("frames-room", "access_token=alice-token")).await;
+    alice.send(r#"{"type":"__heartbeat","extra":1}"#).await;
+    let ack = alice.recv_json().await;
+    assert_eq!(ack["type"], "__heartbeat_ack", "{ack}");
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let ts = ack["meta"]["ts"].as_i64().expect("meta.ts, a number");
+    assert!((ts - now_ms).abs() < 60_000, "ts {ts}, now {now_ms}");
+    // Not vacuous: every bad frame got an answer, and bob's line reached both.
+    assert!(on_cf[..12].iter().all(|[alice, _]| alice.len() == 1));
+    let line = r#"{"type":"NEW_MESSAGE","payload":{"roomId":"r","user":"bob","text":"hi"}}"#;
+    assert_eq!(on_cf[16], [[line], [line]]);
+}
+
+/// PROTOCOL.md section 3: a binary frame that is not UTF-8 is bad input like any other (the
+/// connection lives on).
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn binary_frame_not_utf8_answered_as_by_the_tokio_server() {
+    let steps = [
+        Step::Binary(0, b"\xff\xfe"),
+        Step::Text(0, r#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#),
+    ];
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let on_tokio = transcript(|q| tokio_server.url(&format!("/?{q}")), &steps).await;
+    let on_cf = transcript(|q| cf.url("binary-room", q), &steps).await;
+    assert_eq!(on_cf, on_tokio);
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn rpc_with_progress_on_the_durable_object() {
+    let cf = Workerd::start().await;
+    let (client, chat) = chat_client(
+        cf.url("progress-room", ""),
+        "alice-token",
+        AuthTransport::default(),
+    );
+    within("connect", client.connect()).await.unwrap();
+    let mut events = chat.events();
+    chat.join_room(JoinRoom {
+        room_id: "r".into(),
+    })
+    .unwrap();
+    for i in 0..12 {
+        chat.send_message(SendMessage {
+            room_id: "r".into(),
+            text: format!("line {i}"),
+        })
+        .unwrap();
+    }
+    // The sender receives its own lines; the last one means all are in the history.
+    for i in 0..12 {
+        match within("own line", events.recv()).await {
+            Some(ChatEvent::NewMessage(m)) => assert_eq!(m.text, format!("line {i}")),
+            other => panic!("expected NEW_MESSAGE, got {other:?}"),
+        }
+    }
+    let mut call = chat.history(History {
+        room_id: "r".into(),
+    });
+    let mut progress = call.progress();
+    let page = within("HISTORY", call.into_future()).await.unwrap();
+    let texts: Vec<_> = page.lines.iter().map(|l| l.text.as_str()).collect();
+    let expected: Vec<_> = (0..12).map(|i| format!("line {i}")).collect();
+    assert_eq!(texts, expected);
+    let mut updates = Vec::new();
+    while let Some(u) = within("progress", progress.recv()).await {
+        updates.push((u.done, u.total));
+    }
+    assert_eq!(updates, [(0, 12), (5, 12), (10, 12), (12, 12)]);
+}
+
+/// Deadlines and aborts of a running rpc on the object: its timer (`Host::sleep`, a workerd
+/// `setTimeout`) and a frame handled while another's handler waits.
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn rpc_deadline_and_abort_on_the_durable_object() {
+    let cf = Workerd::start().await;
+    let mut alice = connect_to(cf.url("deadline-room", "access_token=alice-token")).await;
+    alice
+        .send(r#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#)
+        .await;
+    for i in 0..12 {
+        let say = format!(r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"r","text":"{i}"}}}}"#);
+        alice.send(&say).await;
+        assert_eq!(alice.recv_json().await["type"], "NEW_MESSAGE");
+    }
+    // Three pages of 20 ms: a 30 ms deadline passes first.
+    alice
+        .send(r#"{"type":"HISTORY","meta":{"correlationId":"d","timeoutMs":30},"payload":{"roomId":"r"}}"#)
+        .await;
+    let mut frames = Vec::new();
+    loop {
+        let frame = alice.recv_json().await;
+        let end = frame["type"] != "$ws:rpc-progress";
+        frames.push(frame);
+        if end {
+            break;
+        }
+    }
+    let last = frames.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), code_of(last)),
+        (Some("RPC_ERROR"), ErrorCode::DeadlineExceeded),
+        "{frames:?}"
+    );
+    assert!(
+        frames.len() < 4,
+        "not every page before the deadline: {frames:?}"
+    );
+    // Nothing more for that request: the next frame is the ack of a later heartbeat.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(alice.frames_before_ack().await.is_empty());
+
+    // Aborted while it waits: progress 0 only, no terminal frame.
+    alice
+        .send(r#"{"type":"HISTORY","meta":{"correlationId":"a"},"payload":{"roomId":"r"}}"#)
+        .await;
+    let first = alice.recv_json().await;
+    assert_eq!(
+        first["payload"],
+        serde_json::json!({"done": 0, "total": 12})
+    );
+    alice
+        .send(r#"{"type":"$ws:abort","meta":{"correlationId":"a"}}"#)
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(alice.frames_before_ack().await.is_empty());
+}
+
+/// Topics live in the socket's attachment (workerd: at most 16 KiB): a subscription that would
+/// not fit is refused with an answer, and the connection goes on with the topics it has.
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn a_subscription_past_the_attachment_limit_is_refused() {
+    let cf = Workerd::start().await;
+    let mut alice = connect_to(cf.url("full-room", "access_token=alice-token")).await;
+    // 64 characters: `"room:<id>",` among the topics and `"<id>",` among the connection
+    // data's rooms are 139 bytes of the attachment a room: 16384 / 139 = 117.
+    let room = |i: usize| format!("{i:0>64}");
+    let join = |i: usize| {
+        format!(
+            r#"{{"type":"JOIN_ROOM","payload":{{"roomId":"{}"}}}}"#,
+            room(i)
+        )
+    };
+    let mut refused_at = None;
+    for i in 0..400 {
+        alice.send(&join(i)).await;
+        if let Some(answer) = alice.frames_before_ack().await.first() {
+            let frame: Value = serde_json::from_str(answer).unwrap();
+            assert_eq!(code_of(&frame), ErrorCode::Unavailable, "{answer}");
+            assert!(answer.contains("attachment"), "{answer}");
+            refused_at = Some(i);
+            break;
+        }
+    }
+    let joined = refused_at.expect("a subscription refused");
+    assert!(
+        (110..=117).contains(&joined),
+        "refused after {joined} rooms"
+    );
+    // The rooms joined before still work, the refused one does not.
+    let say = |i: usize| {
+        format!(
+            r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"{}","text":"hi"}}}}"#,
+            room(i)
+        )
+    };
+    alice.send(&say(0)).await;
+    let line = alice.recv_json().await;
+    assert_eq!(
+        (line["type"].as_str(), line["payload"]["roomId"].as_str()),
+        (Some("NEW_MESSAGE"), Some(room(0).as_str()))
+    );
+    alice.send(&say(joined)).await;
+    let refused = alice.recv_json().await;
+    assert_eq!(
+        code_of(&refused),
+        ErrorCode::FailedPrecondition,
+        "{refused}"
+    );
+}
+
+/// Alice and bob in one room: each receives what the other says (and their own), joins and
+/// leaves included.
+async fn converse(alice: &mut wskit_tests::Client, bob: &mut wskit_tests::Client, tag: &str) {
+    let say = |text: &str| {
+        format!(r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"general","text":"{text}"}}}}"#)
+    };
+    let line = |user: &str, text: &str| {
+        format!(
+            r#"{{"type":"NEW_MESSAGE","payload":{{"roomId":"general","user":"{user}","text":"{text}"}}}}"#
+        )
+    };
+    alice.send(&say(&format!("hi bob {tag}"))).await;
+    assert_eq!(bob.recv().await, line("alice", &format!("hi bob {tag}")));
+    assert_eq!(alice.recv().await, line("alice", &format!("hi bob {tag}")));
+    bob.send(&say(&format!("hi alice {tag}"))).await;
+    assert_eq!(alice.recv().await, line("bob", &format!("hi alice {tag}")));
+    assert_eq!(bob.recv().await, line("bob", &format!("hi alice {tag}")));
+    bob.send(
+        r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"general"}}"#,
+    )
+    .await;
+    assert_eq!(
+        bob.recv().await,
+        r#"{"type":"MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"general","members":["alice","bob"]}}"#
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn two_clients_in_a_room_before_and_after_hibernation() {
+    let cf = Workerd::start().await;
+    let room = "hibernation-room";
+    let mut alice = connect_to(cf.url(room, "access_token=alice-token")).await;
+    let mut bob = connect_to(cf.url(room, "access_token=bob-token")).await;
+    let join = r#"{"type":"JOIN_ROOM","payload":{"roomId":"general"}}"#;
+    alice.send(join).await;
+    assert!(alice.frames_before_ack().await.is_empty());
+    bob.send(join).await;
+    assert_eq!(
+        alice.recv().await,
+        r#"{"type":"USER_JOINED","payload":{"roomId":"general","user":"bob"}}"#
+    );
+    converse(&mut alice, &mut bob, "before").await;
+    // A room of another object does not hear it.
+    let mut carol = connect_to(cf.url("another-room", "access_token=carol-token")).await;
+    carol.send(join).await;
+    assert!(carol.frames_before_ack().await.is_empty());
+
+    let before = cf.stats(room).await;
+    assert_eq!(before["sockets"], 2, "{before}");
+
+    // Idle: local workerd evicts the object after about 10 s without events on its sockets (11 s
+    // was enough on an idle machine; 15 s leaves room for a loaded one).
+    tokio::time::sleep(Duration::from_secs(15)).await;
+
+    // The sockets stayed open; the connection data (who, which rooms: SEND_MESSAGE refuses a
+    // room not joined) and the subscriptions come back from the attachments.
+    converse(&mut alice, &mut bob, "after").await;
+    let after = cf.stats(room).await;
+    assert_ne!(
+        after["instance"], before["instance"],
+        "the object was not evicted: {before} {after}"
+    );
+    assert!(
+        after["constructed"].as_u64() > before["constructed"].as_u64(),
+        "{before} {after}"
+    );
+    assert_eq!(after["sockets"], 2, "{after}");
+    assert!(carol.frames_before_ack().await.is_empty());
+
+    // A leave after hibernation is published to the room as well.
+    bob.close(1000).await;
+    assert_eq!(
+        alice.recv().await,
+        r#"{"type":"USER_LEFT","payload":{"roomId":"general","user":"bob"}}"#
+    );
+}
