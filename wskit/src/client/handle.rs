@@ -16,7 +16,7 @@ use super::shared::{Inner, NewRequest, Waiter, frame_text};
 use super::state::{ConnectionState, Gap};
 use crate::clock::now_ms;
 
-use wskit_core::wire::{OutMeta, encode_frame, meta_keys};
+use wskit_core::wire::{self, OutMeta, meta_keys};
 use wskit_core::{EventSet, Message, Rpc};
 
 /// A connection to a server, shared by every clone. When the last clone (and every call it
@@ -64,7 +64,7 @@ fn encode_message<M: Message>(
     msg: &M,
     meta: &(impl serde::Serialize + ?Sized),
 ) -> Result<FrameText, ClientError> {
-    encode_frame(M::TYPE, Some(meta), M::PAYLOAD.is_written().then_some(msg))
+    wire::encode_message(Some(meta), msg)
         .map(frame_text)
         .map_err(|e| {
             let mut issues = wskit_core::Issues::new();

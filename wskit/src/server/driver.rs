@@ -265,7 +265,7 @@ where
                             Ok(text) => dispatch::frame(shared, conn, text, at),
                             Err(_) => dispatch::answer_bad_frame(
                                 conn,
-                                Error::invalid_argument("binary frame is not valid UTF-8"),
+                                wskit_core::wire::inbound::binary_not_utf8(),
                                 ErrorCause::NotUtf8,
                             ),
                         },

@@ -90,9 +90,9 @@ pub struct Limits {
     pub close_timeout: Duration,
 }
 
-/// The size of each connection's read buffer (tungstenite's). Up to this many bytes of an
-/// incomplete message fit in the buffer every connection has anyway: only a message holding
-/// more counts against [`Limits::max_partial_message_bytes`].
+/// Bytes of an incomplete inbound message not charged to [`Limits::max_partial_message_bytes`]
+/// (the frames of one read are held for a moment anyway). A connection has no read buffer of
+/// its own: `io/ws.rs` reads into a per-task scratch buffer and gives tungstenite none.
 pub(crate) const READ_BUFFER_BYTES: usize = 4 * 1024;
 
 impl Default for Limits {
