@@ -493,7 +493,7 @@ async fn a_subscription_past_the_attachment_limit_is_refused() {
         alice.send(&join(i)).await;
         if let Some(answer) = alice.frames_before_ack().await.first() {
             let frame: Value = serde_json::from_str(answer).unwrap();
-            assert_eq!(code_of(&frame), ErrorCode::Unavailable, "{answer}");
+            assert_eq!(code_of(&frame), ErrorCode::ResourceExhausted, "{answer}");
             assert!(answer.contains("attachment"), "{answer}");
             refused_at = Some(i);
             break;

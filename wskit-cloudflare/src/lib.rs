@@ -13,7 +13,7 @@
 //! DeserializeOwned`) and its topics; the sessions are rebuilt from them on the first event of
 //! the new instance. Tags are not used for topics: they are fixed when a socket is accepted.
 //! An attachment holds at most [`MAX_ATTACHMENT_BYTES`] by default (workerd's limit): a
-//! subscription that would not fit is refused (`UNAVAILABLE`), and connection data that grows
+//! subscription that would not fit is refused (`RESOURCE_EXHAUSTED`, as the tokio server refuses a full topic set), and connection data that grows
 //! past it closes the connection with 1011.
 //!
 //! Handlers implement the non-`Send` `<Protocol>LocalHandler` trait that `protocol!` generates

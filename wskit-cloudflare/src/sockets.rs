@@ -44,7 +44,7 @@ pub(crate) fn attachment_text(
         .map_err(|e| HostError::Failed(e.to_string()))?;
     let size = serialized_size(&text);
     if size > limit {
-        return Err(HostError::Failed(format!(
+        return Err(HostError::Exhausted(format!(
             "the socket's attachment would be {size} bytes, over the limit of {limit} \
              (connection data and topics are kept there across hibernation)"
         )));
