@@ -343,7 +343,7 @@ mod tests {
         let size = serialized_size(&text);
         assert!(attachment_text("c1", &[], &data, size).is_ok());
         match attachment_text("c1", &[], &data, size - 1) {
-            Err(HostError::Failed(why)) => assert!(why.contains("over the limit"), "{why}"),
+            Err(HostError::Exhausted(why)) => assert!(why.contains("over the limit"), "{why}"),
             other => panic!("expected a refusal, got {other:?}"),
         }
     }
