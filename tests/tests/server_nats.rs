@@ -65,7 +65,7 @@ async fn two_nats_nodes_deliver_everywhere_with_exclude_self() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs nats-server on 127.0.0.1:4222 (.ci/run starts one)"]
-async fn a_nats_burst_arrives_in_publish_order_and_one_order_everywhere() {
+async fn a_nats_burst_arrives_in_each_publishers_order_on_every_node() {
     const N: usize = 10_000;
     let (url, prefix) = (shared_nats_url(), prefix("burst"));
     let (probe, mut events) = probe();
@@ -96,10 +96,14 @@ async fn a_nats_burst_arrives_in_publish_order_and_one_order_everywhere() {
     };
     let p1 = publish_all(nodes[0].server.handle.clone(), "a");
     let p2 = publish_all(nodes[1].server.handle.clone(), "b");
+    // Each subscriber gets all 2N, each publisher's in its publish order (checked as they
+    // arrive). Unlike Redis, NATS does not give every subscription one interleaving of two
+    // publishers: it delivers from each publishing connection to each subscription on its own
+    // (two nodes were seen to differ, with each publisher's order kept).
     let seen = receive_two_publishers(&mut subscribers, N).await;
     p1.await.unwrap();
     p2.await.unwrap();
-    assert_eq!(seen[0], seen[1]);
+    assert!(seen.iter().all(|s| s.len() == 2 * N));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
