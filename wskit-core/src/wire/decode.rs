@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{DeserializeOwned, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Map;
 use serde_json::value::RawValue;
 
@@ -40,45 +40,68 @@ pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
 /// [`decode_payload`] from the payload's JSON text, which the caller knows to be one valid JSON
 /// value (a slice of a frame it parsed): the fast path reads it once, without re-checking it.
 pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
-    let path = Path::root("payload");
+    let may_be_absent = M::PAYLOAD.may_be_absent();
     // Fast path: serde's strict derive (`deny_unknown_fields`) and the constraints. It accepts
     // only what the issue-collecting path below accepts; anything it refuses goes there, so the
     // answer lists every issue.
-    let fast = match text {
-        Some(text) => text,
-        None if M::PAYLOAD.may_be_absent() => "{}",
-        None => "",
-    };
-    if !fast.is_empty()
-        && M::__SERDE_STRICT
+    if M::__SERDE_STRICT
+        && let Some(fast) = fast_payload_text(text, may_be_absent)
         && let Ok(value) = serde_json::from_str::<M>(fast)
+        && valid(&value)
     {
-        let mut issues = Issues::new();
-        value.validate(&path, &mut issues);
-        if issues.is_empty() {
-            return Ok(value);
-        }
+        return Ok(value);
     }
+    let mut value = None;
+    collect_payload(text, may_be_absent, &mut |raw, path, issues| {
+        value = M::decode(raw, path, issues);
+        value.is_some()
+    })?;
+    value.ok_or_else(Issues::new)
+}
+
+/// The text the fast path of [`decode_payload_text`] reads: the payload, or `{}` for an absent
+/// payload that may be absent; `None` when there is nothing to read.
+fn fast_payload_text(text: Option<&str>, may_be_absent: bool) -> Option<&str> {
+    match text {
+        Some(text) => Some(text),
+        None if may_be_absent => Some("{}"),
+        None => None,
+    }
+}
+
+/// Whether `value` passes its constraints.
+fn valid<M: Message>(value: &M) -> bool {
     let mut issues = Issues::new();
-    let raw = match text.map(serde_json::from_str::<&RawValue>) {
-        Some(Ok(raw)) => Some(raw),
+    value.validate(&Path::root("payload"), &mut issues);
+    issues.is_empty()
+}
+
+/// The issue-collecting path of [`decode_payload_text`], for every message type: `decode` reads
+/// the payload (or `{}` for an absent one that may be absent) and says whether it produced a
+/// value. `Ok` when it did, with no issue.
+fn collect_payload(
+    text: Option<&str>,
+    may_be_absent: bool,
+    decode: &mut dyn FnMut(&RawValue, &Path<'_>, &mut Issues) -> bool,
+) -> Result<(), Issues> {
+    let path = Path::root("payload");
+    let mut issues = Issues::new();
+    let decoded = match text.map(serde_json::from_str::<&RawValue>) {
+        Some(Ok(raw)) => decode(raw, &path, &mut issues),
         Some(Err(e)) => {
             issues.push(&path, format!("invalid JSON: {e}"));
             return Err(issues);
         }
-        None => None,
-    };
-    let value = match raw {
-        None if !M::PAYLOAD.may_be_absent() => {
+        None if may_be_absent => decode(empty_object(), &path, &mut issues),
+        None => {
             issues.push(&path, "required");
-            None
+            false
         }
-        Some(raw) => M::decode(raw, &path, &mut issues),
-        None => M::decode(empty_object(), &path, &mut issues),
     };
-    match value {
-        Some(v) if issues.is_empty() => Ok(v),
-        _ => Err(issues),
+    if decoded && issues.is_empty() {
+        Ok(())
+    } else {
+        Err(issues)
     }
 }
 
@@ -98,9 +121,27 @@ pub fn decode_meta<M: Message>(raw: Option<&RawValue>) -> Result<(Meta, M::Meta)
 
 /// [`decode_meta`] from the meta's JSON text, which the caller knows to be one valid JSON value.
 pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta), Issues> {
-    if let Some(fast) = standard_meta::<M>(text) {
-        return Ok(fast);
+    // The fast path (serde reads the standard keys) applies to a message without declared meta.
+    if let Some(plain) = no_meta::<M>()
+        && let Some(meta) = standard_meta(text)
+    {
+        return Ok((meta, plain));
     }
+    let mut typed = None;
+    let meta = collect_meta(text, &mut |raw, path, issues| {
+        typed = M::Meta::decode(raw, path, issues);
+        typed.is_some()
+    })?;
+    typed.map(|typed| (meta, typed)).ok_or_else(Issues::new)
+}
+
+/// The issue-collecting path of [`decode_meta_text`], for every message type: reads the
+/// standard keys, drops the reserved ones and hands the others (as one object, `{}` if none) to
+/// `declared`, which says whether it decoded them. `Ok` when it did, with no issue.
+fn collect_meta(
+    text: Option<&str>,
+    declared_meta: &mut dyn FnMut(&RawValue, &Path<'_>, &mut Issues) -> bool,
+) -> Result<Meta, Issues> {
     let path = Path::root("meta");
     let mut issues = Issues::new();
     if let Some(Err(too_big)) = text.map(check_meta_shape) {
@@ -142,8 +183,8 @@ pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta
             _ => declared.push((key, value)),
         }
     }
-    let typed = if declared.is_empty() {
-        M::Meta::decode(empty_object(), &path, &mut issues)
+    let decoded = if declared.is_empty() {
+        declared_meta(empty_object(), &path, &mut issues)
     } else {
         let mut text = String::from("{");
         for (i, (k, v)) in declared.iter().enumerate() {
@@ -163,13 +204,14 @@ pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta
         }
         meta.extra = extra;
         match RawValue::from_string(text) {
-            Ok(raw) => M::Meta::decode(&raw, &path, &mut issues),
-            Err(_) => None,
+            Ok(raw) => declared_meta(&raw, &path, &mut issues),
+            Err(_) => false,
         }
     };
-    match typed {
-        Some(typed) if issues.is_empty() => Ok((meta, typed)),
-        _ => Err(issues),
+    if decoded && issues.is_empty() {
+        Ok(meta)
+    } else {
+        Err(issues)
     }
 }
 
@@ -390,13 +432,12 @@ fn no_meta<M: Message>() -> Option<M::Meta> {
 /// The fast path of [`decode_meta`] for a message that declares no meta: serde reads the
 /// standard keys (and skips the reserved ones). `None` sends the frame down the
 /// issue-collecting path.
-fn standard_meta<M: Message>(text: Option<&str>) -> Option<(Meta, M::Meta)> {
-    let typed = no_meta::<M>()?;
+fn standard_meta(text: Option<&str>) -> Option<Meta> {
     let Some(text) = text else {
-        return Some((Meta::default(), typed));
+        return Some(Meta::default());
     };
     let ObjectOnly(standard) = serde_json::from_str::<ObjectOnly<StandardMeta<'_>>>(text).ok()?;
-    Some((standard.into_meta()?, typed))
+    standard.into_meta()
 }
 
 /// Splits a frame of type `ty` laid out exactly as
@@ -474,18 +515,43 @@ struct Common<'a> {
     payload: &'a str,
 }
 
-/// A whole frame of message `M`, read in one pass: the fast path of the server's inbound frames.
+impl Common<'_> {
+    /// The standard meta it read.
+    fn meta(&self) -> Meta {
+        Meta {
+            correlation_id: self.correlation_id.map(str::to_owned),
+            timestamp: self.timestamp,
+            ..Meta::default()
+        }
+    }
+}
+
+/// A whole frame, its envelope read in one pass and its payload kept as text: the second fast
+/// read of the server's inbound frames. One type for every message (the payload is read as `M`
+/// after), so that serde's code for it is compiled once.
 #[derive(serde::Deserialize)]
-#[serde(bound(deserialize = "M: DeserializeOwned"))]
-struct WholeFrame<'a, M> {
+struct WholeFrame<'a> {
     /// Routed on before this parse; required here, and refused when repeated.
     #[serde(rename = "type")]
     _ty: serde::de::IgnoredAny,
     /// `"meta": null` reads as no meta.
     #[serde(default, borrow)]
     meta: Option<ObjectOnly<StandardMeta<'a>>>,
-    #[serde(default, deserialize_with = "some")]
-    payload: Option<M>,
+    #[serde(default, borrow, deserialize_with = "some")]
+    payload: Option<&'a RawValue>,
+}
+
+impl<'a> WholeFrame<'a> {
+    /// The frame's standard meta and its payload's text; `None` for anything the reference path
+    /// must answer (not JSON, a bad envelope, a meta key that is not a standard one).
+    fn read(text: &'a str) -> Option<(Meta, Option<&'a str>)> {
+        let whole: WholeFrame<'a> = serde_json::from_str(text).ok()?;
+        let meta = match whole.meta {
+            Some(ObjectOnly(standard)) => standard.into_meta()?,
+            None => Meta::default(),
+        };
+        Some((meta, whole.payload.map(RawValue::get)))
+    }
 }
 
 /// The reference path's answer for a frame of message `M`, as the server gives it to a frame it
@@ -521,7 +587,25 @@ pub fn decode_frame_reference<M: Message>(
 /// JSON, a bad envelope, a message with declared meta, any issue), which then goes down that
 /// path for its exact answer.
 pub fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
-    decode_frame_common::<M>(text).or_else(|| decode_frame_whole::<M>(text))
+    if !M::__SERDE_STRICT {
+        return None;
+    }
+    let typed = no_meta::<M>()?;
+    // The reads of `decode_frame_common` then `decode_frame_whole`, with one `M` parse between
+    // them (serde's code for `M` and the envelope's is compiled once per message type).
+    let common = split_common(text, M::TYPE).and_then(|common| {
+        let msg = serde_json::from_str::<M>(common.payload).ok()?;
+        Some((common.meta(), msg))
+    });
+    let (meta, msg) = match common {
+        Some(decoded) => decoded,
+        None => {
+            let (meta, payload) = WholeFrame::read(text)?;
+            let payload = fast_payload_text(payload, M::PAYLOAD.may_be_absent())?;
+            (meta, serde_json::from_str::<M>(payload).ok()?)
+        }
+    };
+    validated(meta, typed, msg)
 }
 
 /// The first read of [`decode_frame_text`]: the layout clients write (ws-kit's and ours), its
@@ -534,12 +618,7 @@ pub fn decode_frame_common<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)>
     let typed = no_meta::<M>()?;
     let common = split_common(text, M::TYPE)?;
     let msg = serde_json::from_str::<M>(common.payload).ok()?;
-    let meta = Meta {
-        correlation_id: common.correlation_id.map(str::to_owned),
-        timestamp: common.timestamp,
-        ..Meta::default()
-    };
-    validated(meta, typed, msg)
+    validated(common.meta(), typed, msg)
 }
 
 /// The second read of [`decode_frame_text`]: the whole frame by serde, in one pass. `None` for
@@ -549,24 +628,15 @@ pub fn decode_frame_whole<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> 
         return None;
     }
     let typed = no_meta::<M>()?;
-    let whole: WholeFrame<'_, M> = serde_json::from_str(text).ok()?;
-    let meta = match whole.meta {
-        Some(ObjectOnly(standard)) => standard.into_meta()?,
-        None => Meta::default(),
-    };
-    let msg = match whole.payload {
-        Some(msg) => msg,
-        None if M::PAYLOAD.may_be_absent() => serde_json::from_str::<M>("{}").ok()?,
-        None => return None,
-    };
+    let (meta, payload) = WholeFrame::read(text)?;
+    let payload = fast_payload_text(payload, M::PAYLOAD.may_be_absent())?;
+    let msg = serde_json::from_str::<M>(payload).ok()?;
     validated(meta, typed, msg)
 }
 
 /// The decoded frame, if the message passes its constraints.
 fn validated<M: Message>(meta: Meta, typed: M::Meta, msg: M) -> Option<(Meta, M::Meta, M)> {
-    let mut issues = Issues::new();
-    msg.validate(&Path::root("payload"), &mut issues);
-    issues.is_empty().then_some((meta, typed, msg))
+    valid(&msg).then_some((meta, typed, msg))
 }
 
 #[cfg(test)]

@@ -185,18 +185,21 @@ pub fn decode_request<M: Message>(
     let payload = decode_payload_text::<M>(parts.payload(text));
     match (meta, payload) {
         (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
-        (meta, payload) => {
-            let mut all: Vec<Issue> = Vec::new();
-            if let Err(issues) = meta {
-                all.extend(issues);
-            }
-            if let Err(issues) = payload {
-                all.extend(issues);
-            }
-            Err(DecodeError::Invalid {
-                correlation_id: parts.correlation_id(text),
-                error: Issues::from(all).into_error(),
-            })
-        }
+        (meta, payload) => Err(invalid(parts, text, meta.err(), payload.err())),
+    }
+}
+
+/// The answer to a frame whose meta or payload has issues: all of them, meta's first, under the
+/// frame's correlationId.
+fn invalid(
+    parts: &FrameParts,
+    text: &str,
+    meta: Option<Issues>,
+    payload: Option<Issues>,
+) -> DecodeError {
+    let all: Vec<Issue> = meta.into_iter().chain(payload).flatten().collect();
+    DecodeError::Invalid {
+        correlation_id: parts.correlation_id(text),
+        error: Issues::from(all).into_error(),
     }
 }

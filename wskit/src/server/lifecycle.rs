@@ -2,7 +2,13 @@
 //! `__serve_rpc`, `__serve_unknown`): decode (`wire::inbound::decode_request`), middleware, the
 //! handler polled once inline and, if pending, watched as a task of its own (cancellation,
 //! deadline, the abort registry), and what its end owes (`conclude`).
+//!
+//! Only the typed half of a request ([`Typed`]: decoding its message, making its handler's
+//! future) is compiled once per message type; the rest (`serve`) is compiled once per server,
+//! which keeps what a protocol of many messages costs to compile close to what its handlers and
+//! decoders themselves cost.
 
+use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
@@ -12,7 +18,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use futures_util::future::{BoxFuture, Either};
+use futures_util::future::BoxFuture;
 use tracing::Instrument;
 
 use super::connection::{Conn, Connection};
@@ -26,6 +32,124 @@ use wskit_core::wire::FrameParts as Parts;
 use wskit_core::wire::inbound::{self, DecodeError};
 use wskit_core::wire::{self};
 use wskit_core::{Error, ErrorCode, Message, Rpc};
+
+/// A handler's future with its panics caught, as the request's life polls it.
+type Guarded = Pin<Box<dyn Future<Output = std::thread::Result<Result<(), Error>>> + Send>>;
+
+/// The typed half of a routed request: what differs from one message type to the next.
+trait Typed<D> {
+    /// Decodes the frame as the message (strictly: `wire::inbound::decode_request`) and keeps
+    /// the message; returns the frame's standard meta and its declared meta.
+    #[allow(clippy::type_complexity)]
+    fn decode(
+        &mut self,
+        text: &str,
+        parts: &mut Option<Parts>,
+    ) -> Result<(wire::Meta, Box<dyn Any + Send + Sync>), DecodeError>;
+
+    /// The handler's future on the decoded message, inside `chain` (the route's middleware) if
+    /// there is one. Called once, after a successful [`Typed::decode`].
+    fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Guarded;
+}
+
+/// A handler (`I`: [`OnMessage`] or [`OnRpc`]) and, once decoded, its message.
+enum Job<I, M> {
+    Ready(I),
+    Decoded(I, M),
+    Spent,
+}
+
+impl<D, M: Message, I: Invoke<D, M>> Typed<D> for Job<I, M> {
+    fn decode(
+        &mut self,
+        text: &str,
+        parts: &mut Option<Parts>,
+    ) -> Result<(wire::Meta, Box<dyn Any + Send + Sync>), DecodeError> {
+        let (meta, typed, msg) = inbound::decode_request::<M>(text, parts)?;
+        if let Job::Ready(handler) = std::mem::replace(self, Job::Spent) {
+            *self = Job::Decoded(handler, msg);
+        }
+        Ok((meta, Box::new(typed)))
+    }
+
+    fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Guarded {
+        match std::mem::replace(self, Job::Spent) {
+            Job::Decoded(handler, msg) => handler.invoke(ctx, chain, msg),
+            _ => not_decoded(),
+        }
+    }
+}
+
+/// How a decoded message of type `M` reaches its handler.
+trait Invoke<D, M> {
+    fn invoke(self, ctx: &Context<D>, chain: Option<Chain<D>>, msg: M) -> Guarded;
+}
+
+/// A client-to-server message's handler.
+struct OnMessage<F>(F);
+
+impl<D, M, F, Fut> Invoke<D, M> for OnMessage<F>
+where
+    D: Send + Sync + 'static,
+    M: Message,
+    F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    fn invoke(self, ctx: &Context<D>, chain: Option<Chain<D>>, msg: M) -> Guarded {
+        let handler = self.0;
+        guarded(ctx, chain, move |ctx| handler(ctx, msg))
+    }
+}
+
+/// An rpc's handler: its response is the reply.
+struct OnRpc<F>(F);
+
+impl<D, R, F, Fut> Invoke<D, R> for OnRpc<F>
+where
+    D: Send + Sync + 'static,
+    R: Rpc,
+    F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
+{
+    fn invoke(self, ctx: &Context<D>, chain: Option<Chain<D>>, req: R) -> Guarded {
+        let handler = self.0;
+        guarded(ctx, chain, move |ctx| {
+            let rpc = RpcContext::<D, R> {
+                ctx,
+                _rpc: PhantomData,
+            };
+            async move {
+                let response = handler(rpc.clone(), req).await?;
+                rpc.reply(&response);
+                Ok(())
+            }
+        })
+    }
+}
+
+/// `call`'s future inside the route's middleware (`chain`), or `call`'s own future when there
+/// is none; boxed once, with its panics caught.
+fn guarded<D, F, Fut>(ctx: &Context<D>, chain: Option<Chain<D>>, call: F) -> Guarded
+where
+    D: Send + Sync + 'static,
+    F: FnOnce(Context<D>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    match chain {
+        Some(chain) => {
+            let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(call(ctx)));
+            Box::pin(AssertUnwindSafe(Next::new(chain, endpoint).run(ctx.clone())).catch_unwind())
+        }
+        None => Box::pin(AssertUnwindSafe(call(ctx.clone())).catch_unwind()),
+    }
+}
+
+/// [`Typed::call`] before a successful decode (which `serve` never does): answered `INTERNAL`.
+fn not_decoded() -> Guarded {
+    Box::pin(std::future::ready(Ok(Err(Error::internal(
+        "the request was not decoded",
+    )))))
+}
 
 /// Keeps an RPC in the abort registry until it ends.
 struct Registered<D> {
@@ -68,11 +192,15 @@ impl<D: Send + Sync + 'static> Request<D> {
     }
 
     /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
-    fn decode_guarded<M: Message>(self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
+    fn decode_guarded(
+        self,
+        job: &mut dyn Typed<D>,
+        is_rpc: bool,
+    ) -> Option<(Context<D>, InFlight<D>)> {
         let conn = self.guard.conn.clone();
         let ty = self.ty;
         let (text, mut parts) = (self.text.clone(), self.parts.clone());
-        match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode::<M>(is_rpc))) {
+        match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode(job, is_rpc))) {
             Ok(decoded) => decoded,
             Err(panic) => {
                 let cid = Parts::get_or_parse(&mut parts, &text)
@@ -86,11 +214,12 @@ impl<D: Send + Sync + 'static> Request<D> {
         }
     }
 
-    /// Validates meta and payload as message `M` (`wire::inbound::decode_request`); on failure
-    /// answers `INVALID_ARGUMENT` with every issue (or the bad envelope) and returns `None`.
-    fn decode<M: Message>(mut self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
+    /// Validates meta and payload as the job's message (`wire::inbound::decode_request`), which
+    /// the job keeps; on failure answers `INVALID_ARGUMENT` with every issue (or the bad
+    /// envelope) and returns `None`.
+    fn decode(mut self, job: &mut dyn Typed<D>, is_rpc: bool) -> Option<(Context<D>, InFlight<D>)> {
         let conn = self.guard.conn.clone();
-        let (meta, typed, msg) = match inbound::decode_request::<M>(&self.text, &mut self.parts) {
+        let (meta, typed) = match job.decode(&self.text, &mut self.parts) {
             Ok(decoded) => decoded,
             Err(DecodeError::BadFrame(e)) => {
                 answer_bad_frame(&conn, e, ErrorCause::BadFrame);
@@ -112,7 +241,7 @@ impl<D: Send + Sync + 'static> Request<D> {
         let req = Arc::new(ReqState::new(
             self.ty,
             meta,
-            Box::new(typed),
+            typed,
             self.received.at,
             deadline,
             is_rpc,
@@ -121,7 +250,7 @@ impl<D: Send + Sync + 'static> Request<D> {
             conn: Connection { conn },
             req,
         };
-        Some((ctx, msg, self.guard))
+        Some((ctx, self.guard))
     }
 }
 
@@ -143,26 +272,6 @@ impl Outcome {
     }
 }
 
-/// The route's middleware around `call`, or `call` itself (not boxed) when there is none.
-fn with_chain<D, F, Fut>(
-    ctx: &Context<D>,
-    chain: Option<Chain<D>>,
-    call: F,
-) -> Either<BoxFuture<'static, Result<(), Error>>, Fut>
-where
-    D: Send + Sync + 'static,
-    F: FnOnce(Context<D>) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
-{
-    match chain {
-        Some(chain) => {
-            let endpoint: Endpoint<D> = Box::new(move |ctx| Box::pin(call(ctx)));
-            Either::Left(Next::new(chain, endpoint).run(ctx.clone()))
-        }
-        None => Either::Right(call(ctx.clone())),
-    }
-}
-
 /// The future of a request that is already over (it allocates nothing when boxed).
 struct Over;
 
@@ -177,7 +286,7 @@ fn over() -> BoxFuture<'static, ()> {
     Box::pin(Over)
 }
 
-/// Runs a decoded request's handler (middleware included), with panics caught: `make` builds
+/// Runs a decoded request's handler (middleware included), with panics caught: the job builds
 /// its future (which may run middleware's or a handler's synchronous code).
 ///
 /// The handler is polled once here, on the connection task: most finish in that poll, and are
@@ -185,25 +294,22 @@ fn over() -> BoxFuture<'static, ()> {
 /// finish goes on in the returned future, which also ends it on cancellation (an abort, the
 /// connection closing) or at its deadline; an RPC among them goes in the abort registry first,
 /// before the next frame is read.
-fn start<D, Fut>(
+fn start<D: Send + Sync + 'static>(
     ctx: Context<D>,
     guard: InFlight<D>,
     span: tracing::Span,
-    make: impl FnOnce(&Context<D>) -> Fut,
-) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
-{
-    let handler = match span.in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| make(&ctx))))
-    {
-        Ok(handler) => handler,
+    chain: Option<Chain<D>>,
+    job: &mut dyn Typed<D>,
+) -> BoxFuture<'static, ()> {
+    let made =
+        span.in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| job.call(&ctx, chain))));
+    let mut guarded = match made {
+        Ok(guarded) => guarded,
         Err(panic) => {
             span.in_scope(|| conclude(&ctx, Outcome::Panicked(panic_message(&panic))));
             return over();
         }
     };
-    let mut guarded = Box::pin(AssertUnwindSafe(handler).catch_unwind());
     let first = span.in_scope(|| {
         guarded
             .as_mut()
@@ -231,11 +337,7 @@ where
 
 /// Waits for a handler that did not finish in its first poll, or for its cancellation or
 /// deadline (the handler first, each time it is woken).
-async fn watch<D, F>(ctx: &Context<D>, guarded: Pin<Box<F>>) -> Outcome
-where
-    D: Send + Sync + 'static,
-    F: Future<Output = std::thread::Result<Result<(), Error>>>,
-{
+async fn watch<D: Send + Sync + 'static>(ctx: &Context<D>, guarded: Guarded) -> Outcome {
     let req = &ctx.req;
     let deadline = async {
         match req.deadline {
@@ -301,52 +403,26 @@ fn record_correlation_id(span: &tracing::Span, meta: &wire::Meta) {
     }
 }
 
-/// The start every routed request shares: decode (answering a failure), then name the request's
-/// correlationId on its span. Also hands back the middleware chain of its route.
-#[allow(clippy::type_complexity)]
-fn begin<D: Send + Sync + 'static, M: Message>(
+/// A routed request's life, the same for every message type: decode (answering a failure), name
+/// the request's correlationId on its span, refuse an rpc's correlationId already in flight,
+/// then start the handler.
+fn serve<D: Send + Sync + 'static>(
     mut request: Request<D>,
     is_rpc: bool,
-    span: &tracing::Span,
-) -> Option<(Context<D>, M, InFlight<D>, Option<Chain<D>>)> {
+    job: &mut dyn Typed<D>,
+) -> BoxFuture<'static, ()> {
+    let span = request_span(request.ty);
     let chain = request.chain.take();
-    let (ctx, msg, guard) = request.decode_guarded::<M>(is_rpc)?;
-    record_correlation_id(span, &ctx.req.meta);
-    Some((ctx, msg, guard, chain))
-}
-
-#[doc(hidden)]
-pub fn __serve_message<D, M, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    M: Message,
-    F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), Error>> + Send + 'static,
-{
-    let span = request_span(request.ty);
-    let Some((ctx, msg, guard, chain)) = span.in_scope(|| begin::<D, M>(request, false, &span))
-    else {
+    let decoded = span.in_scope(|| {
+        let (ctx, guard) = request.decode_guarded(job, is_rpc)?;
+        record_correlation_id(&span, &ctx.req.meta);
+        Some((ctx, guard))
+    });
+    let Some((ctx, guard)) = decoded else {
         return over();
     };
-    start(ctx, guard, span, |ctx| {
-        with_chain(ctx, chain, move |ctx| handler(ctx, msg))
-    })
-}
-
-#[doc(hidden)]
-pub fn __serve_rpc<D, R, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
-where
-    D: Send + Sync + 'static,
-    R: Rpc,
-    F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
-{
-    let span = request_span(request.ty);
-    let Some((ctx, req, guard, chain)) = span.in_scope(|| begin::<D, R>(request, true, &span))
-    else {
-        return over();
-    };
-    if let Some(cid) = ctx.correlation_id()
+    if is_rpc
+        && let Some(cid) = ctx.correlation_id()
         && ctx.conn.conn.requests.contains(cid)
     {
         // Answered as `ERROR`, not under the id: an `RPC_ERROR` with it would reach the client
@@ -357,19 +433,29 @@ where
         span.in_scope(|| conn.send_error(Some(ctx.req.ty), None, error, cause, true));
         return over();
     }
-    start(ctx, guard, span, |ctx| {
-        with_chain(ctx, chain, move |ctx| {
-            let rpc = RpcContext::<D, R> {
-                ctx,
-                _rpc: PhantomData,
-            };
-            async move {
-                let response = handler(rpc.clone(), req).await?;
-                rpc.reply(&response);
-                Ok(())
-            }
-        })
-    })
+    start(ctx, guard, span, chain, job)
+}
+
+#[doc(hidden)]
+pub fn __serve_message<D, M, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
+where
+    D: Send + Sync + 'static,
+    M: Message,
+    F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), Error>> + Send + 'static,
+{
+    serve(request, false, &mut Job::<_, M>::Ready(OnMessage(handler)))
+}
+
+#[doc(hidden)]
+pub fn __serve_rpc<D, R, F, Fut>(request: Request<D>, handler: F) -> BoxFuture<'static, ()>
+where
+    D: Send + Sync + 'static,
+    R: Rpc,
+    F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
+{
+    serve(request, true, &mut Job::<_, R>::Ready(OnRpc(handler)))
 }
 
 #[doc(hidden)]
