@@ -40,6 +40,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
         let name = &m.name;
         quote! {
             impl ::std::convert::From<#name> for #event {
+                #[inline]
                 fn from(event: #name) -> Self {
                     #event::#name(event)
                 }
@@ -58,6 +59,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
             let doc = format!(" Calls [`{name}`]; await the returned call for the reply.");
             quote! {
                 #[doc = #doc]
+                #[inline]
                 #vis fn #method(&self, req: #name) -> ::wskit::client::Call<#name> {
                     self.inner.request(req)
                 }
@@ -66,6 +68,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
             let doc = format!(" Sends [`{name}`] (queued while offline).");
             quote! {
                 #[doc = #doc]
+                #[inline]
                 #vis fn #method(&self, msg: #name) -> ::std::result::Result<(), ::wskit::client::ClientError> {
                     self.inner.send(msg)
                 }
@@ -89,6 +92,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
         #( #froms )*
 
         impl ::wskit::EventSet for #event {
+            #[inline]
             fn decode_event(
                 frame: &::wskit::wire::InboundFrame<'_>,
             ) -> ::std::option::Option<::std::result::Result<Self, ::wskit::Issues>> {
@@ -109,16 +113,19 @@ pub fn generate(p: &Protocol) -> TokenStream {
 
         impl #client {
             /// Wraps a connected client.
+            #[inline]
             #vis fn new(client: ::wskit::client::Client) -> Self {
                 #client { inner: client }
             }
 
             /// The untyped client underneath.
+            #[inline]
             #vis fn inner(&self) -> &::wskit::client::Client {
                 &self.inner
             }
 
             #[doc = #events_doc]
+            #[inline]
             #vis fn events(&self) -> ::wskit::client::Events<#event> {
                 self.inner.events::<#event>()
             }
@@ -127,6 +134,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
         }
 
         impl ::std::convert::From<::wskit::client::Client> for #client {
+            #[inline]
             fn from(client: ::wskit::client::Client) -> Self {
                 #client::new(client)
             }

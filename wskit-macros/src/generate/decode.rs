@@ -50,6 +50,7 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
             quote! {
                 #[doc(hidden)]
                 #[allow(clippy::ptr_arg)]
+                #[inline]
                 fn #ident(
                     __value: &#ty,
                     __path: &::wskit::__private::Path<'_>,
@@ -136,6 +137,7 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
         #checks
 
         impl ::wskit::__private::Decode for #name {
+            #[inline]
             fn decode(
                 raw: &::wskit::__private::RawValue,
                 path: &::wskit::__private::Path<'_>,
@@ -171,6 +173,7 @@ pub fn strukt(name: &Ident, fields: &[Field]) -> TokenStream {
 
         impl ::wskit::Validate for #name {
             #[allow(unused_variables)]
+            #[inline]
             fn validate(
                 &self,
                 path: &::wskit::__private::Path<'_>,
@@ -277,6 +280,7 @@ fn enumeration(name: &Ident, variants: &[Variant]) -> TokenStream {
     );
     quote! {
         impl ::wskit::__private::Decode for #name {
+            #[inline]
             fn decode(
                 raw: &::wskit::__private::RawValue,
                 path: &::wskit::__private::Path<'_>,
