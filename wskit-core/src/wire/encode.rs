@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::frame::{Encoder, encode_with, progress_with, write_frame};
+use super::frame::{Encoder, MetaOut, encode_with, progress_with, write_frame};
 use crate::protocol::Message;
 
 /// Writes a message of a protocol: `{"type":M::TYPE,"meta":..,"payload":..}`, the payload as
@@ -27,6 +27,24 @@ pub fn encode_message<M: Message, X: Serialize + ?Sized>(
     msg: &M,
 ) -> Result<Vec<u8>, serde_json::Error> {
     let payload = M::PAYLOAD.is_written().then_some(msg);
+    let encoder = encoder_for::<M>();
+    encode_with(|out| write_frame(out, M::TYPE, meta.into(), payload, None::<&()>, encoder))
+}
+
+/// Writes the reply to an rpc: message `M` under `{"correlationId":..}` (`{}` without one), the
+/// bytes [`encode_message`] writes with [`Correlated`](super::Correlated) as the meta.
+///
+/// ```
+/// wskit::protocol! { pub protocol P { rpc Get(id: u32) -> Got { name: String } } }
+/// let frame = wskit::wire::encode_reply(Some("c-1"), &Got { name: "x".into() }).unwrap();
+/// assert_eq!(frame, br#"{"type":"GOT","meta":{"correlationId":"c-1"},"payload":{"name":"x"}}"#);
+/// ```
+pub fn encode_reply<M: Message>(
+    correlation_id: Option<&str>,
+    msg: &M,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let payload = M::PAYLOAD.is_written().then_some(msg);
+    let meta = MetaOut::<()>::Correlated(correlation_id);
     let encoder = encoder_for::<M>();
     encode_with(|out| write_frame(out, M::TYPE, meta, payload, None::<&()>, encoder))
 }

@@ -18,9 +18,9 @@ pub use decode::{
     decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
     decode_meta_text, decode_payload_text,
 };
-pub use encode::encode_message;
 #[doc(hidden)]
 pub use encode::encode_progress_message;
+pub use encode::{encode_message, encode_reply};
 pub use error::{Error, ErrorCode};
 #[doc(hidden)]
 pub use frame::{Correlated, peek_type};

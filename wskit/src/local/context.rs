@@ -229,8 +229,7 @@ impl<D: 'static, R: Rpc> RpcContext<D, R> {
         if self.ctx.req.is_terminal() {
             return false;
         }
-        let meta = wire::Correlated(self.ctx.correlation_id());
-        let frame = wire::encode_message(Some(&meta), response);
+        let frame = wire::encode_reply(self.ctx.correlation_id(), response);
         match frame {
             Ok(frame) => self.ctx.finish(&frame),
             Err(e) => self.error(Error::internal(format!("reply could not be encoded: {e}"))),

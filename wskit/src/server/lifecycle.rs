@@ -191,46 +191,32 @@ impl<D: Send + Sync + 'static> Request<D> {
             .correlation_id(&self.text)
     }
 
-    /// [`Self::decode`], with a panic of a `Decode`/`Validate` impl answered `INTERNAL`.
-    fn decode_guarded(
-        self,
-        job: &mut dyn Typed<D>,
-        is_rpc: bool,
-    ) -> Option<(Context<D>, InFlight<D>)> {
-        let conn = self.guard.conn.clone();
-        let ty = self.ty;
-        let (text, mut parts) = (self.text.clone(), self.parts.clone());
-        match std::panic::catch_unwind(AssertUnwindSafe(move || self.decode(job, is_rpc))) {
-            Ok(decoded) => decoded,
-            Err(panic) => {
-                let cid = Parts::get_or_parse(&mut parts, &text)
-                    .ok()
-                    .and_then(|p| p.correlation_id(&text));
-                let error = Error::from_code(ErrorCode::Internal);
-                let cause = ErrorCause::Panic(panic_message(&panic));
-                answer(&conn, Some(ty), cid.as_deref(), error, cause);
-                None
-            }
-        }
-    }
-
     /// Validates meta and payload as the job's message (`wire::inbound::decode_request`), which
     /// the job keeps; on failure answers `INVALID_ARGUMENT` with every issue (or the bad
-    /// envelope) and returns `None`.
+    /// envelope, or `INTERNAL` for a panic of a `Decode`/`Validate` impl) and returns `None`.
     fn decode(mut self, job: &mut dyn Typed<D>, is_rpc: bool) -> Option<(Context<D>, InFlight<D>)> {
         let conn = self.guard.conn.clone();
-        let (meta, typed) = match job.decode(&self.text, &mut self.parts) {
-            Ok(decoded) => decoded,
-            Err(DecodeError::BadFrame(e)) => {
+        let decoded =
+            std::panic::catch_unwind(AssertUnwindSafe(|| job.decode(&self.text, &mut self.parts)));
+        let (meta, typed) = match decoded {
+            Ok(Ok(decoded)) => decoded,
+            Ok(Err(DecodeError::BadFrame(e))) => {
                 answer_bad_frame(&conn, e, ErrorCause::BadFrame);
                 return None;
             }
-            Err(DecodeError::Invalid {
+            Ok(Err(DecodeError::Invalid {
                 correlation_id,
                 error,
-            }) => {
+            })) => {
                 let (ty, cid) = (Some(self.ty), correlation_id.as_deref());
                 answer(&conn, ty, cid, error, ErrorCause::Validation);
+                return None;
+            }
+            Err(panic) => {
+                let cid = self.correlation_id();
+                let error = Error::from_code(ErrorCode::Internal);
+                let cause = ErrorCause::Panic(panic_message(&panic));
+                answer(&conn, Some(self.ty), cid.as_deref(), error, cause);
                 return None;
             }
         };
@@ -414,7 +400,7 @@ fn serve<D: Send + Sync + 'static>(
     let span = request_span(request.ty);
     let chain = request.chain.take();
     let decoded = span.in_scope(|| {
-        let (ctx, guard) = request.decode_guarded(job, is_rpc)?;
+        let (ctx, guard) = request.decode(job, is_rpc)?;
         record_correlation_id(&span, &ctx.req.meta);
         Some((ctx, guard))
     });
