@@ -3,7 +3,9 @@
 //! finds becomes a unit test here (`tests` below) that runs on stable.
 
 use serde_json::value::RawValue;
-use wskit::__private::fuzz::{decode_frame_common, decode_frame_reference, decode_frame_whole};
+use wskit::__private::fuzz::{
+    decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
+};
 use wskit::Message;
 use wskit::validate::Path;
 
@@ -78,10 +80,11 @@ fn routed_to<M: Message>(text: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('"'))
 }
 
-/// The server's three reads of a frame agree: what the byte-matched read accepts, the
-/// whole-frame serde read accepts too, with the same value; and what either fast read accepts,
-/// the reference path (envelope, then meta and payload with every issue collected) accepts,
-/// with the same value.
+/// The server's reads of a frame agree: what the byte-matched read accepts, the whole-frame
+/// serde read accepts too, with the same value; the server's one-pass read (`decode_frame_text`,
+/// the two in turn) gives what the first of them that accepts gives; and what either fast read
+/// accepts, the reference path (envelope, then meta and payload with every issue collected)
+/// accepts, with the same value.
 pub fn check_frame<M: Message + PartialEq + std::fmt::Debug>(text: &str)
 where
     M::Meta: PartialEq + std::fmt::Debug,
@@ -99,7 +102,13 @@ where
             "byte-matched vs whole-frame read of {text}"
         );
     }
-    if let Some(fast) = common.or(whole) {
+    let fast = common.or(whole);
+    assert_eq!(
+        decode_frame_text::<M>(text),
+        fast,
+        "one-pass read vs the byte-matched and whole-frame reads of {text}"
+    );
+    if let Some(fast) = fast {
         match reference {
             Some(Ok(reference)) => assert_eq!(fast, reference, "fast vs reference read of {text}"),
             other => {

@@ -185,7 +185,7 @@ pub mod __private {
     /// and the client's handling of one inbound frame.
     pub mod fuzz {
         pub use wskit_core::wire::{
-            decode_frame_common, decode_frame_reference, decode_frame_whole,
+            decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
         };
 
         /// Handles one inbound text frame as the client's connection task does (replies,
