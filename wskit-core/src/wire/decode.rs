@@ -137,7 +137,7 @@ pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta
 
 /// The issue-collecting path of [`decode_meta_text`], for every message type: reads the
 /// standard keys, drops the reserved ones and hands the others (as one object, `{}` if none) to
-/// `declared`, which says whether it decoded them. `Ok` when it did, with no issue.
+/// `declared_meta`, which says whether it decoded them. `Ok` when it did, with no issue.
 fn collect_meta(
     text: Option<&str>,
     declared_meta: &mut dyn FnMut(&RawValue, &Path<'_>, &mut Issues) -> bool,

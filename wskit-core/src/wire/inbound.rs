@@ -5,6 +5,8 @@
 //! The tokio server (`wskit::server`) and the single-threaded host engine (`wskit::local`) both
 //! go through these functions, so that they answer every frame alike.
 
+use std::any::Any;
+
 use super::decode::{decode_frame_text, decode_meta_text, decode_payload_text};
 use super::error::{Error, ErrorCode};
 use super::frame::{FrameParts, InboundFrame, Meta, is_reserved_type, peek_type, types};
@@ -186,6 +188,60 @@ pub fn decode_request<M: Message>(
     match (meta, payload) {
         (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
         (meta, payload) => Err(invalid(parts, text, meta.err(), payload.err())),
+    }
+}
+
+/// A routed request's handler waiting for its message: what a host keeps between decoding the
+/// frame ([`Pending::decode`], the only step that needs the message's type) and calling the
+/// handler ([`Pending::take`]). Hosts hand it to the rest of a request's life as a trait object,
+/// so that code is compiled once, not once per message type.
+///
+/// ```
+/// use wskit::wire::inbound::Pending;
+/// wskit::protocol! { protocol P { message Say { text: String } } }
+/// let mut pending = Pending::<_, Say>::Ready("handler");
+/// let (meta, _declared) = pending
+///     .decode(r#"{"type":"SAY","meta":{"correlationId":"c"},"payload":{"text":"hi"}}"#, &mut None)
+///     .unwrap();
+/// assert_eq!(meta.correlation_id.as_deref(), Some("c"));
+/// let (handler, msg) = pending.take().unwrap();
+/// assert_eq!((handler, msg.text.as_str()), ("handler", "hi"));
+/// assert!(pending.take().is_none(), "taken once");
+/// ```
+#[derive(Debug)]
+pub enum Pending<H, M> {
+    /// Not decoded yet.
+    Ready(H),
+    /// Decoded: the handler and its message.
+    Decoded(H, M),
+    /// Taken, or its decode failed.
+    Spent,
+}
+
+impl<H, M: Message> Pending<H, M> {
+    /// Decodes the frame as `M` ([`decode_request`]) and keeps the message; returns the frame's
+    /// standard meta and its declared meta (`M::Meta`, boxed).
+    #[allow(clippy::type_complexity)]
+    pub fn decode(
+        &mut self,
+        text: &str,
+        parts: &mut Option<FrameParts>,
+    ) -> Result<(Meta, Box<dyn Any + Send + Sync>), DecodeError> {
+        let decoded = decode_request::<M>(text, parts);
+        let handler = std::mem::replace(self, Pending::Spent);
+        let (meta, typed, msg) = decoded?;
+        if let Pending::Ready(handler) = handler {
+            *self = Pending::Decoded(handler, msg);
+        }
+        Ok((meta, Box::new(typed)))
+    }
+
+    /// The handler and its message, once decoded; `None` before, or after a first `take`.
+    pub fn take(&mut self) -> Option<(H, M)> {
+        match std::mem::replace(self, Pending::Spent) {
+            Pending::Decoded(handler, msg) => Some((handler, msg)),
+            _ => None,
+        }
     }
 }
 

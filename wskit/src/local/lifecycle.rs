@@ -1,11 +1,16 @@
 //! A routed request's life on a local host, called by the generated `*LocalService`: decode,
 //! the handler raced against cancellation and the deadline, and what its end owes (the reply,
 //! the error, or an error in place of a missing reply).
+//!
+//! As on the tokio server (`server/lifecycle.rs`), only the typed half (decoding the message,
+//! making the handler's future: [`Typed`], on `wire::inbound::Pending`) is compiled once per
+//! message type; `serve` and what follows once per host.
 
+use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 
 use futures_util::FutureExt;
@@ -16,15 +21,92 @@ use super::request::ReqState;
 use super::routed::{InFlight, Request};
 use super::server::answer;
 use super::session::Session;
-use wskit_core::wire::inbound::{self, DecodeError};
+use wskit_core::wire::inbound::{self, DecodeError, Pending};
+use wskit_core::wire::{FrameParts, Meta};
 use wskit_core::{Error, ErrorCode, Message, Rpc};
 
+/// A handler's future, as a request's life awaits it.
+type Handling = Pin<Box<dyn Future<Output = Result<(), Error>>>>;
+
+/// The typed half of a routed request: what differs from one message type to the next.
+trait Typed<D> {
+    /// Decodes the frame as the message and keeps it; returns the frame's standard meta and its
+    /// declared meta.
+    #[allow(clippy::type_complexity)]
+    fn decode(
+        &mut self,
+        text: &str,
+        parts: &mut Option<FrameParts>,
+    ) -> Result<(Meta, Box<dyn Any + Send + Sync>), DecodeError>;
+
+    /// The handler's future on the decoded message; `None` before a successful decode.
+    fn call(&mut self, ctx: &Context<D>) -> Option<Handling>;
+}
+
+impl<D, M: Message, I: Invoke<D, M>> Typed<D> for Pending<I, M> {
+    fn decode(
+        &mut self,
+        text: &str,
+        parts: &mut Option<FrameParts>,
+    ) -> Result<(Meta, Box<dyn Any + Send + Sync>), DecodeError> {
+        Pending::decode(self, text, parts)
+    }
+
+    fn call(&mut self, ctx: &Context<D>) -> Option<Handling> {
+        let (handler, msg) = self.take()?;
+        Some(handler.invoke(ctx, msg))
+    }
+}
+
+/// How a decoded message of type `M` reaches its handler.
+trait Invoke<D, M> {
+    fn invoke(self, ctx: &Context<D>, msg: M) -> Handling;
+}
+
+/// A client-to-server message's handler.
+struct OnMessage<F>(F);
+
+impl<D, M, F, Fut> Invoke<D, M> for OnMessage<F>
+where
+    D: 'static,
+    M: Message,
+    F: FnOnce(Context<D>, M) -> Fut + 'static,
+    Fut: Future<Output = Result<(), Error>> + 'static,
+{
+    fn invoke(self, ctx: &Context<D>, msg: M) -> Handling {
+        Box::pin((self.0)(ctx.clone(), msg))
+    }
+}
+
+/// An rpc's handler: its response is the reply.
+struct OnRpc<F>(F);
+
+impl<D, R, F, Fut> Invoke<D, R> for OnRpc<F>
+where
+    D: 'static,
+    R: Rpc,
+    F: FnOnce(RpcContext<D, R>, R) -> Fut + 'static,
+    Fut: Future<Output = Result<R::Response, Error>> + 'static,
+{
+    fn invoke(self, ctx: &Context<D>, req: R) -> Handling {
+        let rpc = RpcContext::<D, R> {
+            ctx: ctx.clone(),
+            _rpc: PhantomData,
+        };
+        let handler = self.0;
+        Box::pin(async move {
+            let response = handler(rpc.clone(), req).await?;
+            rpc.reply(&response);
+            Ok(())
+        })
+    }
+}
+
 impl<D: 'static> Request<D> {
-    /// Decodes meta and payload as message `M`; on failure answers `INVALID_ARGUMENT` with every
-    /// issue (or the bad envelope) and returns `None`.
-    fn decode<M: Message>(mut self, is_rpc: bool) -> Option<(Context<D>, M, InFlight<D>)> {
-        let decoded = inbound::decode_request::<M>(&self.text, &mut self.parts);
-        let (meta, typed, msg) = match decoded {
+    /// Decodes meta and payload as the job's message, which the job keeps; on failure answers
+    /// `INVALID_ARGUMENT` with every issue (or the bad envelope) and returns `None`.
+    fn decode(mut self, job: &mut dyn Typed<D>, is_rpc: bool) -> Option<(Context<D>, InFlight<D>)> {
+        let (meta, typed) = match job.decode(&self.text, &mut self.parts) {
             Ok(decoded) => decoded,
             Err(DecodeError::BadFrame(e)) => {
                 answer(&self.session, None, None, e);
@@ -43,12 +125,12 @@ impl<D: 'static> Request<D> {
                 return None;
             }
         };
-        let req = ReqState::new(self.ty, meta, Box::new(typed), self.received_ms, is_rpc);
+        let req = ReqState::new(self.ty, meta, typed, self.received_ms, is_rpc);
         let ctx = Context {
             session: self.session,
             req: Rc::new(req),
         };
-        Some((ctx, msg, self.guard))
+        Some((ctx, self.guard))
     }
 }
 
@@ -61,10 +143,7 @@ enum Outcome {
 }
 
 /// Runs a handler to its end, or until its request is cancelled or its deadline passes.
-async fn run<D: 'static>(
-    ctx: &Context<D>,
-    handler: impl Future<Output = Result<(), Error>>,
-) -> Outcome {
+async fn run<D: 'static>(ctx: &Context<D>, handler: Handling) -> Outcome {
     let handler = pin!(AssertUnwindSafe(handler).catch_unwind());
     let cancelled = ctx.req.cancelled();
     let deadline = match ctx.meta().timeout_ms {
@@ -128,6 +207,49 @@ impl<D> Drop for Registered<D> {
     }
 }
 
+/// A routed request's life, the same for every message type: decode (answering a failure),
+/// refuse an rpc's correlationId already in flight or register it (for `$ws:abort`), then run
+/// the handler and conclude.
+fn serve<D: 'static>(
+    request: Request<D>,
+    is_rpc: bool,
+    job: &mut dyn Typed<D>,
+) -> LocalBoxFuture<'static, ()> {
+    let Some((ctx, guard)) = request.decode(job, is_rpc) else {
+        return Box::pin(async {});
+    };
+    let registered = match ctx.correlation_id() {
+        Some(cid) if is_rpc && ctx.session.requests.borrow().contains_key(cid) => {
+            // Answered as `ERROR`, not under the id (see `inbound::duplicate_correlation_id`).
+            let error = inbound::duplicate_correlation_id(cid);
+            answer(&ctx.session, Some(ctx.req.ty), None, error);
+            return Box::pin(async {});
+        }
+        Some(cid) if is_rpc => {
+            let correlation_id = cid.to_owned();
+            ctx.session
+                .requests
+                .borrow_mut()
+                .insert(correlation_id.clone(), ctx.req.clone());
+            Some(Registered {
+                session: ctx.session.clone(),
+                correlation_id,
+                req: ctx.req.clone(),
+            })
+        }
+        _ => None,
+    };
+    let Some(handler) = job.call(&ctx) else {
+        return Box::pin(async {});
+    };
+    Box::pin(async move {
+        let outcome = run(&ctx, handler).await;
+        conclude(&ctx, outcome);
+        drop(registered);
+        drop(guard);
+    })
+}
+
 #[doc(hidden)]
 pub fn __serve_message<D, M, F, Fut>(request: Request<D>, handler: F) -> LocalBoxFuture<'static, ()>
 where
@@ -136,13 +258,11 @@ where
     F: FnOnce(Context<D>, M) -> Fut + 'static,
     Fut: Future<Output = Result<(), Error>> + 'static,
 {
-    Box::pin(async move {
-        let Some((ctx, msg, _guard)) = request.decode::<M>(false) else {
-            return;
-        };
-        let outcome = run(&ctx, handler(ctx.clone(), msg)).await;
-        conclude(&ctx, outcome);
-    })
+    serve(
+        request,
+        false,
+        &mut Pending::<_, M>::Ready(OnMessage(handler)),
+    )
 }
 
 #[doc(hidden)]
@@ -153,43 +273,7 @@ where
     F: FnOnce(RpcContext<D, R>, R) -> Fut + 'static,
     Fut: Future<Output = Result<R::Response, Error>> + 'static,
 {
-    Box::pin(async move {
-        let Some((ctx, req, _guard)) = request.decode::<R>(true) else {
-            return;
-        };
-        let _registered = match ctx.correlation_id() {
-            Some(cid) if ctx.session.requests.borrow().contains_key(cid) => {
-                // Answered as `ERROR`, not under the id (see `inbound::duplicate_correlation_id`).
-                let error = inbound::duplicate_correlation_id(cid);
-                answer(&ctx.session, Some(ctx.req.ty), None, error);
-                return;
-            }
-            Some(cid) => {
-                let correlation_id = cid.to_owned();
-                ctx.session
-                    .requests
-                    .borrow_mut()
-                    .insert(correlation_id.clone(), ctx.req.clone());
-                Some(Registered {
-                    session: ctx.session.clone(),
-                    correlation_id,
-                    req: ctx.req.clone(),
-                })
-            }
-            None => None,
-        };
-        let rpc = RpcContext::<D, R> {
-            ctx: ctx.clone(),
-            _rpc: PhantomData,
-        };
-        let handler = async {
-            let response = handler(rpc.clone(), req).await?;
-            rpc.reply(&response);
-            Ok(())
-        };
-        let outcome = run(&ctx, handler).await;
-        conclude(&ctx, outcome);
-    })
+    serve(request, true, &mut Pending::<_, R>::Ready(OnRpc(handler)))
 }
 
 #[doc(hidden)]

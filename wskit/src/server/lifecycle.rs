@@ -3,8 +3,8 @@
 //! handler polled once inline and, if pending, watched as a task of its own (cancellation,
 //! deadline, the abort registry), and what its end owes (`conclude`).
 //!
-//! Only the typed half of a request ([`Typed`]: decoding its message, making its handler's
-//! future) is compiled once per message type; the rest (`serve`) is compiled once per server,
+//! Only the typed half of a request ([`Typed`], on `wire::inbound::Pending`: decoding its
+//! message, making its handler's future) is compiled once per message type; the rest (`serve`) is compiled once per server,
 //! which keeps what a protocol of many messages costs to compile close to what its handlers and
 //! decoders themselves cost.
 
@@ -29,7 +29,7 @@ use super::report::{ErrorCause, panic_message};
 use super::request::ReqState;
 use super::service::{InFlight, Request};
 use wskit_core::wire::FrameParts as Parts;
-use wskit_core::wire::inbound::{self, DecodeError};
+use wskit_core::wire::inbound::{self, DecodeError, Pending};
 use wskit_core::wire::{self};
 use wskit_core::{Error, ErrorCode, Message, Rpc};
 
@@ -52,30 +52,19 @@ trait Typed<D> {
     fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Guarded;
 }
 
-/// A handler (`I`: [`OnMessage`] or [`OnRpc`]) and, once decoded, its message.
-enum Job<I, M> {
-    Ready(I),
-    Decoded(I, M),
-    Spent,
-}
-
-impl<D, M: Message, I: Invoke<D, M>> Typed<D> for Job<I, M> {
+impl<D, M: Message, I: Invoke<D, M>> Typed<D> for Pending<I, M> {
     fn decode(
         &mut self,
         text: &str,
         parts: &mut Option<Parts>,
     ) -> Result<(wire::Meta, Box<dyn Any + Send + Sync>), DecodeError> {
-        let (meta, typed, msg) = inbound::decode_request::<M>(text, parts)?;
-        if let Job::Ready(handler) = std::mem::replace(self, Job::Spent) {
-            *self = Job::Decoded(handler, msg);
-        }
-        Ok((meta, Box::new(typed)))
+        Pending::decode(self, text, parts)
     }
 
     fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Guarded {
-        match std::mem::replace(self, Job::Spent) {
-            Job::Decoded(handler, msg) => handler.invoke(ctx, chain, msg),
-            _ => not_decoded(),
+        match self.take() {
+            Some((handler, msg)) => handler.invoke(ctx, chain, msg),
+            None => not_decoded(),
         }
     }
 }
@@ -430,7 +419,11 @@ where
     F: FnOnce(Context<D>, M) -> Fut + Send + 'static,
     Fut: Future<Output = Result<(), Error>> + Send + 'static,
 {
-    serve(request, false, &mut Job::<_, M>::Ready(OnMessage(handler)))
+    serve(
+        request,
+        false,
+        &mut Pending::<_, M>::Ready(OnMessage(handler)),
+    )
 }
 
 #[doc(hidden)]
@@ -441,7 +434,7 @@ where
     F: FnOnce(RpcContext<D, R>, R) -> Fut + Send + 'static,
     Fut: Future<Output = Result<R::Response, Error>> + Send + 'static,
 {
-    serve(request, true, &mut Job::<_, R>::Ready(OnRpc(handler)))
+    serve(request, true, &mut Pending::<_, R>::Ready(OnRpc(handler)))
 }
 
 #[doc(hidden)]
