@@ -587,50 +587,54 @@ pub fn decode_frame_reference<M: Message>(
 /// JSON, a bad envelope, a message with declared meta, any issue), which then goes down that
 /// path for its exact answer.
 pub fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
-    if !M::__SERDE_STRICT {
-        return None;
-    }
-    let typed = no_meta::<M>()?;
-    // The reads of `decode_frame_common` then `decode_frame_whole`, with one `M` parse between
-    // them (serde's code for `M` and the envelope's is compiled once per message type).
-    let common = split_common(text, M::TYPE).and_then(|common| {
-        let msg = serde_json::from_str::<M>(common.payload).ok()?;
-        Some((common.meta(), msg))
-    });
-    let (meta, msg) = match common {
-        Some(decoded) => decoded,
-        None => {
-            let (meta, payload) = WholeFrame::read(text)?;
-            let payload = fast_payload_text(payload, M::PAYLOAD.may_be_absent())?;
-            (meta, serde_json::from_str::<M>(payload).ok()?)
-        }
-    };
-    validated(meta, typed, msg)
+    fast_read::<M>(text, Reads::Both)
 }
 
 /// The first read of [`decode_frame_text`]: the layout clients write (ws-kit's and ours), its
 /// envelope read by matching bytes (`split_common`) and only the payload by serde. `None` for
 /// any other layout, a payload that does not parse, or any issue.
 pub fn decode_frame_common<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
-    if !M::__SERDE_STRICT {
-        return None;
-    }
-    let typed = no_meta::<M>()?;
-    let common = split_common(text, M::TYPE)?;
-    let msg = serde_json::from_str::<M>(common.payload).ok()?;
-    validated(common.meta(), typed, msg)
+    fast_read::<M>(text, Reads::Common)
 }
 
 /// The second read of [`decode_frame_text`]: the whole frame by serde, in one pass. `None` for
 /// anything the reference path must answer.
 pub fn decode_frame_whole<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
+    fast_read::<M>(text, Reads::Whole)
+}
+
+/// Which of the fast reads [`fast_read`] tries.
+#[derive(Clone, Copy, PartialEq)]
+enum Reads {
+    Common,
+    Whole,
+    Both,
+}
+
+/// The fast reads of a frame of message `M`: the byte-matched envelope, then (if that refuses)
+/// the whole-frame serde read, with one parse of `M`'s payload between them, so that serde's
+/// code for `M` is compiled once per message type.
+fn fast_read<M: Message>(text: &str, reads: Reads) -> Option<(Meta, M::Meta, M)> {
     if !M::__SERDE_STRICT {
         return None;
     }
     let typed = no_meta::<M>()?;
-    let (meta, payload) = WholeFrame::read(text)?;
-    let payload = fast_payload_text(payload, M::PAYLOAD.may_be_absent())?;
-    let msg = serde_json::from_str::<M>(payload).ok()?;
+    let common = (reads != Reads::Whole)
+        .then(|| split_common(text, M::TYPE))
+        .flatten()
+        .and_then(|common| {
+            let msg = serde_json::from_str::<M>(common.payload).ok()?;
+            Some((common.meta(), msg))
+        });
+    let (meta, msg) = match common {
+        Some(decoded) => decoded,
+        None if reads != Reads::Common => {
+            let (meta, payload) = WholeFrame::read(text)?;
+            let payload = fast_payload_text(payload, M::PAYLOAD.may_be_absent())?;
+            (meta, serde_json::from_str::<M>(payload).ok()?)
+        }
+        None => return None,
+    };
     validated(meta, typed, msg)
 }
 

@@ -48,8 +48,8 @@ trait Typed<D> {
     ) -> Result<(wire::Meta, Box<dyn Any + Send + Sync>), DecodeError>;
 
     /// The handler's future on the decoded message, inside `chain` (the route's middleware) if
-    /// there is one. Called once, after a successful [`Typed::decode`].
-    fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Guarded;
+    /// there is one; `None` before a successful [`Typed::decode`].
+    fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Option<Guarded>;
 }
 
 impl<D, M: Message, I: Invoke<D, M>> Typed<D> for Pending<I, M> {
@@ -61,11 +61,9 @@ impl<D, M: Message, I: Invoke<D, M>> Typed<D> for Pending<I, M> {
         Pending::decode(self, text, parts)
     }
 
-    fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Guarded {
-        match self.take() {
-            Some((handler, msg)) => handler.invoke(ctx, chain, msg),
-            None => not_decoded(),
-        }
+    fn call(&mut self, ctx: &Context<D>, chain: Option<Chain<D>>) -> Option<Guarded> {
+        let (handler, msg) = self.take()?;
+        Some(handler.invoke(ctx, chain, msg))
     }
 }
 
@@ -131,13 +129,6 @@ where
         }
         None => Box::pin(AssertUnwindSafe(call(ctx.clone())).catch_unwind()),
     }
-}
-
-/// [`Typed::call`] before a successful decode (which `serve` never does): answered `INTERNAL`.
-fn not_decoded() -> Guarded {
-    Box::pin(std::future::ready(Ok(Err(Error::internal(
-        "the request was not decoded",
-    )))))
 }
 
 /// Keeps an RPC in the abort registry until it ends.
@@ -279,7 +270,9 @@ fn start<D: Send + Sync + 'static>(
     let made =
         span.in_scope(|| std::panic::catch_unwind(AssertUnwindSafe(|| job.call(&ctx, chain))));
     let mut guarded = match made {
-        Ok(guarded) => guarded,
+        Ok(Some(guarded)) => guarded,
+        // Not decoded: `serve` calls the job only after its decode succeeded.
+        Ok(None) => return over(),
         Err(panic) => {
             span.in_scope(|| conclude(&ctx, Outcome::Panicked(panic_message(&panic))));
             return over();
