@@ -103,6 +103,8 @@ pub mod local;
 mod percent;
 #[cfg(feature = "server")]
 pub mod pubsub;
+#[cfg(any(feature = "server", feature = "local"))]
+mod routes;
 #[cfg(feature = "server")]
 pub mod server;
 

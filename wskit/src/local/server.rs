@@ -1,7 +1,6 @@
 //! [`LocalServer`]: the services of one host, their route table, and what it does with each
 //! inbound frame.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
@@ -11,6 +10,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::routed::{InFlight, Request};
 use super::session::Session;
+use crate::routes::RouteTable;
 use wskit_core::describe::{Direction, ProtocolDesc};
 use wskit_core::wire::inbound::{self, Inbound, Refusal};
 use wskit_core::wire::{self, FrameParts};
@@ -94,7 +94,7 @@ impl<D: 'static> LocalServerBuilder<D> {
         if self.max_in_flight == 0 {
             return Err(BuildError::NoInFlight);
         }
-        let mut routes = HashMap::new();
+        let mut routes = RouteTable::default();
         for (index, service) in self.services.iter().enumerate() {
             let served = service
                 .description()
@@ -121,7 +121,7 @@ impl<D: 'static> LocalServerBuilder<D> {
 pub struct LocalServer<D> {
     services: Vec<Box<dyn Service<D>>>,
     /// Wire type -> index in `services`.
-    routes: HashMap<&'static str, usize>,
+    routes: RouteTable<usize>,
     max_in_flight: usize,
 }
 

@@ -27,6 +27,7 @@ use super::service::Service;
 use super::state::{Route, ServerState};
 use crate::heartbeat::Heartbeat;
 use crate::pubsub::{MemoryPubSub, PubSub, PubSubError};
+use crate::routes::RouteTable;
 use tokio_tungstenite::tungstenite::http;
 use wskit_core::Message;
 use wskit_core::describe::MessageKind;
@@ -374,7 +375,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
                 return Err(BuildError::InvalidLimit(name));
             }
         }
-        let mut routes: HashMap<&'static str, Route<D>> = HashMap::new();
+        let mut routes: RouteTable<Route<D>> = RouteTable::default();
         for (i, service) in self.services.iter().enumerate() {
             let desc = service.description();
             for msg in desc.messages {

@@ -1,7 +1,6 @@
 //! What a server's connections share and what depends on the connection data type: the services,
 //! the route table (wire type -> service, middleware), auth, the open and close hooks.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::auth::AuthFn;
@@ -11,6 +10,7 @@ use super::plain::HttpFn;
 use super::runtime::Runtime;
 use super::service::Service;
 use crate::heartbeat::Heartbeat;
+use crate::routes::RouteTable;
 
 /// Where one wire type goes.
 pub(crate) struct Route<D> {
@@ -30,7 +30,7 @@ pub(crate) struct Route<D> {
 pub(crate) struct ServerState<D> {
     pub rt: Arc<Runtime>,
     pub services: Vec<Box<dyn Service<D>>>,
-    pub routes: HashMap<&'static str, Route<D>>,
+    pub routes: RouteTable<Route<D>>,
     pub auth: AuthFn<D>,
     pub hooks: Hooks<D>,
     pub heartbeat: Option<Heartbeat>,

@@ -8,9 +8,11 @@
 //!
 //! Reading: the socket is read into a buffer on the stack, and a whole, masked, final text or
 //! binary frame within the size limits (outside a fragmented message), or a pong, becomes its
-//! message straight from there. The connection keeps bytes of its own only while a frame is
-//! incomplete, or between the frames of one read: an idle connection holds no read buffer
-//! (tungstenite's would be allocated for as long as the connection lives). Every other frame
+//! message straight from there when it is all the read brought. A read of several frames is
+//! kept in one allocation, and each frame is split off it as its message, unmasked in place
+//! (no copy, no allocation per frame). The connection keeps bytes of its own only while a
+//! frame is incomplete, or between the frames of one read: an idle connection holds no read
+//! buffer (tungstenite's would be allocated for as long as the connection lives). Every other frame
 //! (pings, close frames, fragments, bad headers, bytes after the peer's close, the end of the
 //! stream) is handed to tungstenite byte for byte, exactly the bytes of that frame, so its state
 //! (close handshake, fragmented message, automatic pongs) and its errors are what they would be
@@ -39,6 +41,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
+use bytes::{Buf, BytesMut};
 use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
@@ -49,9 +52,6 @@ use super::tally::Tally;
 
 /// The most bytes one read of the socket takes (into a buffer on the stack).
 const READ_CHUNK: usize = 16 * 1024;
-
-/// Frames longer than this, the last bytes held, become their message without a copy.
-const ZERO_COPY: usize = 1024;
 
 /// The room the first frame written after an idle spell makes (the buffer is freed once the
 /// socket took it): most batches fit, and it is one of the allocator's cached sizes.
@@ -73,10 +73,11 @@ struct Io<S> {
     owed: usize,
     /// The bytes read.
     tally: Tally,
-    /// Bytes read and not yet consumed, from `start` on: the start of a frame not complete yet,
-    /// or the frames after the one a read returned. No allocation while there are none.
-    held: Vec<u8>,
-    start: usize,
+    /// Bytes read and not yet consumed: the start of a frame not complete yet, or the frames
+    /// of a read that brought more than one. A whole frame read here is split off as its
+    /// message, sharing the allocation (the allocation is freed when the last of them is
+    /// dropped). No allocation while nothing is held.
+    held: BytesMut,
     /// Bytes tungstenite may still read: the rest of the frame handed to it (`usize::MAX`:
     /// everything, from the peer's close frame or the end of the stream on).
     feed: usize,
@@ -106,24 +107,20 @@ fn poll_io<S: Unpin, T>(
 impl<S> Io<S> {
     /// The bytes held.
     fn held(&self) -> &[u8] {
-        &self.held[self.start..]
+        &self.held
     }
 
     /// Drops the first `n` bytes held (and the buffer once none are left).
     fn consume(&mut self, n: usize) {
-        self.start += n;
-        if self.start >= self.held.len() {
-            self.held = Vec::new();
-            self.start = 0;
+        self.held.advance(n);
+        if self.held.is_empty() {
+            self.held = BytesMut::new();
         }
     }
 
     /// Keeps `bytes` after those held.
     fn hold(&mut self, bytes: &[u8]) {
-        if self.start > 0 && self.held.capacity() - self.held.len() < bytes.len() {
-            self.held.drain(..self.start);
-            self.start = 0;
-        }
+        // Reclaims the room of the bytes consumed before it allocates more.
         self.held.extend_from_slice(bytes);
     }
 
@@ -381,8 +378,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             waker: Waker::noop().clone(),
             owed: 0,
             tally,
-            held: part,
-            start: 0,
+            held: BytesMut::from(&part[..]),
             feed: 0,
             eof: false,
             error: None,
@@ -486,19 +482,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             let io = &mut self.io;
             match next_frame(io.held(), max, self.fragmented) {
                 Next::Own { head, len, op, key } if io.held().len() >= head + len => {
-                    let end = io.start + head + len;
-                    if end == io.held.len() && len > ZERO_COPY {
-                        // A big frame, the last bytes held: its bytes become the message's,
-                        // unmasked in place, not copied.
-                        let from = io.start + head;
-                        let mut all = std::mem::take(&mut io.held);
-                        io.start = 0;
-                        unmask(&mut all[from..], key);
-                        return payload_message(Bytes::from(all).slice(from..), op);
+                    // Its bytes become the message's, unmasked in place, not copied.
+                    let mut frame = io.held.split_to(head + len);
+                    if io.held.is_empty() {
+                        io.held = BytesMut::new();
                     }
-                    let msg = own_message(&io.held()[head..head + len], op, key);
-                    io.consume(head + len);
-                    return msg;
+                    unmask(&mut frame[head..], key);
+                    return payload_message(frame.freeze().slice(head..), op);
                 }
                 Next::Own { head, len, .. } => {
                     // Room for the rest of the frame, up to 64 KiB at once: a header alone
@@ -544,14 +534,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                 io.tally.observe(read);
                 if io.held().is_empty()
                     && let Next::Own { head, len, op, key } = next_frame(read, max, self.fragmented)
-                    && read.len() >= head + len
+                    && read.len() == head + len
                 {
-                    let msg = own_message(&read[head..head + len], op, key);
-                    io.hold(&read[head + len..]);
-                    return Ok(Some(msg));
+                    // One whole frame, nothing after it: copied out of the stack buffer. A read
+                    // of several frames is held, and they are split off it (one allocation).
+                    return Ok(Some(own_message(&read[head..], op, key)));
                 }
                 if io.held().is_empty()
                     && let Next::Own { head, len, .. } = next_frame(read, max, self.fragmented)
+                    && read.len() < head + len
                 {
                     // The start of a frame: room for (up to 64 KiB of) the rest at once.
                     io.held.reserve((head + len).min(4 * READ_CHUNK));
@@ -571,8 +562,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     fn write_own(&mut self, op: u8, payload: &[u8]) -> Result<(), WsError> {
         let (header, n) = frame_header(0x80 | op, payload.len());
         let io = &mut self.io;
-        // A batch's first frame makes room for a few more (not one reallocation per frame).
-        io.out.reserve((n + payload.len()).max(OUT_FIRST));
+        // A batch's first frame makes room for a few more (not one reallocation per frame);
+        // the next ones grow the buffer only when they do not fit.
+        let len = n + payload.len();
+        io.out.reserve(if io.out.capacity() == 0 {
+            len.max(OUT_FIRST)
+        } else {
+            len
+        });
         io.out.extend_from_slice(&header[..n]);
         io.out.extend_from_slice(payload);
         if io.out_len() > self.config.write_buffer {
