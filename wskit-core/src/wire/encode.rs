@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::frame::{Encoder, MetaOut, encode_with, progress_with, write_frame};
+use super::frame::{Encoder, MetaOut, encode_then, encode_with, progress_with, write_frame};
 use crate::protocol::Message;
 
 /// Writes a message of a protocol: `{"type":M::TYPE,"meta":..,"payload":..}`, the payload as
@@ -47,6 +47,33 @@ pub fn encode_reply<M: Message>(
     let meta = MetaOut::<()>::Correlated(correlation_id);
     let encoder = encoder_for::<M>();
     encode_with(|out| write_frame(out, M::TYPE, meta, payload, None::<&()>, encoder))
+}
+
+/// [`encode_reply`] handing the frame to `then` instead of returning a copy: the bytes are in a
+/// buffer the thread reuses, so nothing is allocated for them (a server copies them into the
+/// connection's outbound buffer). `then` is not called when encoding fails.
+///
+/// ```
+/// wskit::protocol! { pub protocol P { rpc Get(id: u32) -> Got { name: String } } }
+/// let mut sent = Vec::new();
+/// wskit::wire::encode_reply_then(Some("c-1"), &Got { name: "x".into() }, &mut |frame| {
+///     sent = frame.to_vec()
+/// })
+/// .unwrap();
+/// assert_eq!(sent, br#"{"type":"GOT","meta":{"correlationId":"c-1"},"payload":{"name":"x"}}"#);
+/// ```
+pub fn encode_reply_then<M: Message>(
+    correlation_id: Option<&str>,
+    msg: &M,
+    then: &mut dyn FnMut(&[u8]),
+) -> Result<(), serde_json::Error> {
+    let payload = M::PAYLOAD.is_written().then_some(msg);
+    let meta = MetaOut::<()>::Correlated(correlation_id);
+    let encoder = encoder_for::<M>();
+    encode_then(
+        |out| write_frame(out, M::TYPE, meta, payload, None::<&()>, encoder),
+        then,
+    )
 }
 
 fn encoder_for<M: Message>() -> Encoder {

@@ -371,31 +371,55 @@ const SCRATCH_KEPT: usize = 64 * 1024;
 pub(crate) fn encode_with(
     write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
 ) -> serde_json::Result<Vec<u8>> {
+    let mut copy = Vec::new();
+    encode_then(write, &mut |frame| copy = frame.to_vec())?;
+    Ok(copy)
+}
+
+/// Runs `write` on this thread's reused buffer, then `then` on what it wrote (unless `write`
+/// failed): a frame handed on without an allocation of its own.
+pub(crate) fn encode_then(
+    write: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+    then: &mut dyn FnMut(&[u8]),
+) -> serde_json::Result<()> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     let mut write = Some(write);
     let mut written = None;
     let _ = SCRATCH.try_with(|scratch| {
-        // Taken only when free: a `Serialize` impl that encodes a frame re-enters here.
+        // Taken only when free: a `Serialize` impl that encodes a frame re-enters here, and so
+        // may `then`.
         if let Ok(mut buf) = scratch.try_borrow_mut()
             && let Some(write) = write.take()
         {
             buf.clear();
-            written = Some(write(&mut buf).map(|()| buf.to_vec()));
-            if buf.capacity() > SCRATCH_KEPT {
-                *buf = Vec::new();
-            }
+            written = Some(write(&mut buf).map(|()| std::mem::take(&mut *buf)));
         }
     });
-    // Re-entered, or the thread is exiting: a buffer of its own.
-    written.unwrap_or_else(|| {
-        let mut out = Vec::new();
-        if let Some(write) = write {
-            write(&mut out)?;
+    let buf = match written {
+        Some(written) => written?,
+        // Re-entered, or the thread is exiting: a buffer of its own.
+        None => {
+            let mut out = Vec::new();
+            if let Some(write) = write {
+                write(&mut out)?;
+            }
+            out
         }
-        Ok(out)
-    })
+    };
+    then(&buf);
+    // The buffer goes back for the next frame (unless it grew too big to keep).
+    if buf.capacity() <= SCRATCH_KEPT {
+        let _ = SCRATCH.try_with(|scratch| {
+            if let Ok(mut kept) = scratch.try_borrow_mut()
+                && kept.capacity() < buf.capacity()
+            {
+                *kept = buf;
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Like [`encode_frame`], with a trailing extra key: `"data"` of progress frames; `payload` and

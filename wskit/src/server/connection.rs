@@ -100,11 +100,33 @@ impl<D: Send + Sync + 'static> Conn<D> {
         self.push_message(WsMessage::Text(frame))
     }
 
-    pub(super) fn push_message(&self, msg: WsMessage) -> Result<(), SendError> {
+    /// Queues a text frame the runtime encoded (`wire::encode_*`) by copying it into the
+    /// queue's frame buffer: no allocation of its own, and no copy when the socket's write
+    /// buffer takes the queue's (see `io::outbound`). Queued as an item, like [`Conn::push`],
+    /// behind items already queued.
+    pub(crate) fn push_encoded(&self, frame: &[u8]) -> Result<(), SendError> {
+        let len = frame.len();
+        self.charge(len)?;
+        let (header, n) = socket::frame_header(0x81, len);
+        match self.out.try_send_frame(&header[..n], frame) {
+            Ok(()) => Ok(()),
+            Err(refused) => {
+                self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
+                match refused {
+                    outbound::FrameRefused::Behind => self.push(utf8(frame.to_vec())),
+                    outbound::FrameRefused::Closed => Err(SendError::Closed),
+                    outbound::FrameRefused::Full => Err(self.queue_full()),
+                }
+            }
+        }
+    }
+
+    /// Counts `len` more bytes queued, unless the connection is closing or they do not fit its
+    /// byte budget (counting the bytes the socket has not taken).
+    fn charge(&self, len: usize) -> Result<(), SendError> {
         if self.is_closing() {
             return Err(SendError::Closed);
         }
-        let len = msg.len();
         let budget = self.rt.limits.outbound_queue_bytes;
         let before = self.queued_bytes.fetch_add(len, Ordering::AcqRel);
         let owed = before + self.unwritten.load(Ordering::Relaxed);
@@ -113,6 +135,12 @@ impl<D: Send + Sync + 'static> Conn<D> {
             self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
             return Err(self.queue_full());
         }
+        Ok(())
+    }
+
+    pub(super) fn push_message(&self, msg: WsMessage) -> Result<(), SendError> {
+        let len = msg.len();
+        self.charge(len)?;
         match self.out.try_send(msg) {
             Ok(()) => Ok(()),
             Err(e) => {
@@ -144,9 +172,13 @@ impl<D: Send + Sync + 'static> Conn<D> {
         self.close(close::POLICY_VIOLATION, close::SLOW_CONSUMER_REASON.into());
     }
 
-    /// The connection loop took this frame off the queue.
-    pub(super) fn dequeued(&self, msg: &WsMessage) {
-        self.queued_bytes.fetch_sub(msg.len(), Ordering::AcqRel);
+    /// The connection loop took this frame (or these frames) off the queue.
+    pub(super) fn dequeued(&self, taken: &outbound::Taken<WsMessage>) {
+        let len = match taken {
+            outbound::Taken::Frames(frames) => frames.payload,
+            outbound::Taken::Item(msg) => msg.len(),
+        };
+        self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
     }
 
     /// Whether the outbound queue has room for the answers of another inbound frame (more than

@@ -130,6 +130,15 @@ impl<D: Send + Sync + 'static> Context<D> {
         let _ = self.conn.conn.push(utf8(frame));
         true
     }
+
+    /// [`Context::finish`] of a frame in a borrowed buffer, copied into the outbound queue.
+    pub(crate) fn finish_encoded(&self, frame: &[u8]) -> bool {
+        if !self.req.mark_terminal() {
+            return false;
+        }
+        let _ = self.conn.conn.push_encoded(frame);
+        true
+    }
 }
 
 /// The context of an RPC handler: everything [`Context`] has, plus typed progress and an early
@@ -191,9 +200,12 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
         if self.ctx.req.is_terminal() {
             return false;
         }
-        let frame = wire::encode_reply(self.ctx.correlation_id(), response);
-        match frame {
-            Ok(frame) => self.ctx.finish(frame),
+        let mut sent = false;
+        let encoded = wire::encode_reply_then(self.ctx.correlation_id(), response, &mut |frame| {
+            sent = self.ctx.finish_encoded(frame)
+        });
+        match encoded {
+            Ok(()) => sent,
             Err(e) => self.error(Error::internal(format!("reply could not be encoded: {e}"))),
         }
     }

@@ -30,7 +30,7 @@ use super::budget::Bucket;
 use super::close::CloseReason;
 use super::connection::Conn;
 use super::dispatch;
-use super::io::outbound;
+use super::io::outbound::{self, Taken};
 use super::io::ws::WsStream;
 use super::limits::READ_BUFFER_BYTES;
 use super::report::ErrorCause;
@@ -476,12 +476,15 @@ where
         loop {
             std::task::ready!(self.ws.poll_ready_unpin(cx))?;
             match self.rx.poll_recv(cx) {
-                Poll::Ready(Some(m)) => {
-                    self.conn.dequeued(&m);
+                Poll::Ready(Some(taken)) => {
+                    self.conn.dequeued(&taken);
                     // Nothing is queued after the close (the queue is closed first), and
                     // nothing may follow our close frame.
                     if !slow && !self.close_sent {
-                        self.ws.start_send_unpin(m)?;
+                        match taken {
+                            Taken::Item(m) => self.ws.start_send_unpin(m)?,
+                            Taken::Frames(frames) => self.ws.send_frames(frames.bytes)?,
+                        }
                         self.unflushed = true;
                     }
                 }
@@ -650,8 +653,14 @@ where
         // Frames queued before the close still go out (replies of finished handlers), unless
         // the peer closed first: no data frame may follow its close, only the answer to it.
         if !slow && end.peer_close.is_none() {
-            while let Ok(m) = rx.try_recv() {
-                ws.feed(m).await?;
+            while let Ok(taken) = rx.try_recv() {
+                match taken {
+                    Taken::Item(m) => ws.feed(m).await?,
+                    Taken::Frames(frames) => {
+                        std::future::poll_fn(|cx| ws.poll_ready_unpin(cx)).await?;
+                        ws.send_frames(frames.bytes)?;
+                    }
+                }
             }
         }
         match reason {

@@ -7,6 +7,12 @@
 //! the other side is gone. Unlike tokio's bounded channel, which allocates a block of 32 slots
 //! (and cache-padded bookkeeping) up front, an idle connection's queue is an empty `VecDeque`.
 //! Queueing and taking an item each take an uncontended lock.
+//!
+//! Besides its items, the queue holds frames written into one buffer ([`Sender::try_send_frame`]:
+//! a frame's header and payload, as they go on the wire), so that the answers a connection
+//! queues between two writes cost one allocation together, not one each, and reach the socket's
+//! write buffer without another copy. They come before every item: a frame joins the buffer
+//! only while no item is queued.
 
 use std::collections::VecDeque;
 #[cfg(test)]
@@ -28,6 +34,7 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             items: VecDeque::new(),
+            frames: Frames::default(),
             waker: None,
             sender_gone: false,
             receiver_gone: false,
@@ -49,8 +56,8 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
 struct Shared<T> {
     state: Mutex<State<T>>,
     capacity: usize,
-    /// `items.len()`, written under the lock, so that `capacity` (asked for every inbound frame)
-    /// need not take it.
+    /// `items.len()` and the frames of `frames`, written under the lock, so that `capacity`
+    /// (asked for every inbound frame) need not take it.
     queued: AtomicUsize,
     /// The receiver holds nothing it has not written ([`Receiver::mark_idle`]): while the queue
     /// is empty, an item may bypass it ([`Sender::try_direct`]). Cleared by every `try_send`
@@ -68,10 +75,57 @@ struct Shared<T> {
 
 struct State<T> {
     items: VecDeque<T>,
+    /// Frames written into one buffer; they go before `items`.
+    frames: Frames,
     /// The receiver's task, woken while `waiting`.
     waker: Option<Waker>,
     sender_gone: bool,
     receiver_gone: bool,
+}
+
+/// Frames written into one buffer, each its header then its payload.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Frames {
+    pub bytes: Vec<u8>,
+    /// How many frames `bytes` holds.
+    pub count: usize,
+    /// The payload bytes among them (what the connection's byte budget counts).
+    pub payload: usize,
+}
+
+/// What the receiver takes, in the order it was queued.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Taken<T> {
+    /// Frames queued with [`Sender::try_send_frame`].
+    Frames(Frames),
+    Item(T),
+}
+
+/// Why [`Sender::try_send_frame`] did not queue a frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum FrameRefused {
+    Closed,
+    Full,
+    /// Items are queued: a frame would overtake them. Queue it as an item instead.
+    Behind,
+}
+
+/// The room the first frame of an empty buffer makes: most batches of answers fit.
+const FRAMES_FIRST: usize = 1024;
+
+impl<T> State<T> {
+    /// Frames and items queued.
+    fn len(&self) -> usize {
+        self.frames.count + self.items.len()
+    }
+
+    /// Takes the frames if there are any, else the next item.
+    fn take(&mut self) -> Option<Taken<T>> {
+        if self.frames.count > 0 {
+            return Some(Taken::Frames(std::mem::take(&mut self.frames)));
+        }
+        self.items.pop_front().map(Taken::Item)
+    }
 }
 
 impl<T> Shared<T> {
@@ -111,7 +165,7 @@ impl<T> Sender<T> {
         if state.receiver_gone || self.shared.closed.load(Ordering::Relaxed) {
             return Err(TrySendError::Closed(item));
         }
-        if state.items.len() >= self.shared.capacity {
+        if state.len() >= self.shared.capacity {
             return Err(TrySendError::Full(item));
         }
         if state.items.capacity() == 0 {
@@ -121,9 +175,38 @@ impl<T> Sender<T> {
         }
         state.items.push_back(item);
         self.shared.direct.store(false, Ordering::Release);
-        self.shared
-            .queued
-            .store(state.items.len(), Ordering::Release);
+        self.shared.queued.store(state.len(), Ordering::Release);
+        self.shared.wake(&state);
+        Ok(())
+    }
+
+    /// Queues one frame, `header` then `payload`, by copying it into the queue's frame buffer,
+    /// unless the queue is full or the receiver is gone, or items are queued (it would overtake
+    /// them).
+    pub(crate) fn try_send_frame(&self, header: &[u8], payload: &[u8]) -> Result<(), FrameRefused> {
+        let mut state = self.shared.lock();
+        if state.receiver_gone || self.shared.closed.load(Ordering::Relaxed) {
+            return Err(FrameRefused::Closed);
+        }
+        if state.len() >= self.shared.capacity {
+            return Err(FrameRefused::Full);
+        }
+        if !state.items.is_empty() {
+            return Err(FrameRefused::Behind);
+        }
+        let frames = &mut state.frames;
+        let len = header.len() + payload.len();
+        frames.bytes.reserve(if frames.bytes.capacity() == 0 {
+            len.max(FRAMES_FIRST)
+        } else {
+            len
+        });
+        frames.bytes.extend_from_slice(header);
+        frames.bytes.extend_from_slice(payload);
+        frames.count += 1;
+        frames.payload += payload.len();
+        self.shared.direct.store(false, Ordering::Release);
+        self.shared.queued.store(state.len(), Ordering::Release);
         self.shared.wake(&state);
         Ok(())
     }
@@ -136,7 +219,7 @@ impl<T> Sender<T> {
         let state = self.shared.lock();
         let direct = self.shared.direct.load(Ordering::Acquire);
         let closed = self.shared.closed.load(Ordering::Relaxed);
-        if !direct || !state.items.is_empty() || state.receiver_gone || closed {
+        if !direct || state.len() > 0 || state.receiver_gone || closed {
             return Direct::Refused;
         }
         let done = write();
@@ -198,20 +281,18 @@ pub(crate) struct Receiver<T> {
 impl<T> Receiver<T> {
     /// The next item; `None` once the queue is empty and the sender gone. Cancel-safe.
     #[cfg(test)]
-    pub(crate) async fn recv(&mut self) -> Option<T> {
+    pub(crate) async fn recv(&mut self) -> Option<Taken<T>> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// Polls for the next item; on `Pending` the task is woken by the next `try_send`, by
     /// [`Sender::wake`] or when the sender goes.
-    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Taken<T>>> {
         let mut state = self.shared.lock();
-        if let Some(item) = state.items.pop_front() {
+        if let Some(taken) = state.take() {
             self.shared.direct.store(false, Ordering::Release);
-            self.shared
-                .queued
-                .store(state.items.len(), Ordering::Release);
-            return Poll::Ready(Some(item));
+            self.shared.queued.store(state.len(), Ordering::Release);
+            return Poll::Ready(Some(taken));
         }
         if state.sender_gone {
             return Poll::Ready(None);
@@ -250,14 +331,12 @@ impl<T> Receiver<T> {
     }
 
     /// The next item if one is queued.
-    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+    pub(crate) fn try_recv(&mut self) -> Result<Taken<T>, TryRecvError> {
         let mut state = self.shared.lock();
-        match state.items.pop_front() {
-            Some(item) => {
-                self.shared
-                    .queued
-                    .store(state.items.len(), Ordering::Release);
-                Ok(item)
+        match state.take() {
+            Some(taken) => {
+                self.shared.queued.store(state.len(), Ordering::Release);
+                Ok(taken)
             }
             None if state.sender_gone => Err(TryRecvError::Disconnected),
             None => Err(TryRecvError::Empty),
@@ -271,6 +350,7 @@ impl<T> Drop for Receiver<T> {
         state.receiver_gone = true;
         // Items still queued go now, as with tokio's channel.
         state.items = VecDeque::new();
+        state.frames = Frames::default();
         self.shared.queued.store(0, Ordering::Release);
         state.waker = None;
         self.shared.waiting.store(false, Ordering::Release);
@@ -291,11 +371,11 @@ mod tests {
         tx.try_send(2).unwrap();
         assert_eq!(tx.capacity(), 0);
         assert!(matches!(tx.try_send(3), Err(TrySendError::Full(3))));
-        assert_eq!(rx.try_recv().unwrap(), 1);
+        assert_eq!(rx.try_recv().unwrap(), Taken::Item(1));
         assert_eq!(tx.capacity(), 1);
         tx.try_send(3).unwrap();
-        assert_eq!(rx.try_recv().unwrap(), 2);
-        assert_eq!(rx.try_recv().unwrap(), 3);
+        assert_eq!(rx.try_recv().unwrap(), Taken::Item(2));
+        assert_eq!(rx.try_recv().unwrap(), Taken::Item(3));
         assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
     }
 
@@ -312,7 +392,7 @@ mod tests {
         let (tx, mut rx) = channel::<usize>(1024);
         // One frame at a time: its slot goes once the queue is found empty.
         tx.try_send(0).unwrap();
-        assert_eq!(rx.try_recv().unwrap(), 0);
+        assert_eq!(rx.try_recv().unwrap(), Taken::Item(0));
         assert!(rx.recv().now_or_never().is_none());
         assert_eq!(tx.shared.lock().items.capacity(), 0);
         // A few at a time: kept for the next few.
@@ -334,6 +414,38 @@ mod tests {
     }
 
     #[test]
+    fn frames_share_one_buffer_and_never_overtake_items() {
+        let (tx, mut rx) = channel::<u32>(4);
+        tx.try_send_frame(b"h1", b"one").unwrap();
+        tx.try_send_frame(b"h2", b"two").unwrap();
+        assert_eq!(tx.capacity(), 2, "each frame takes a slot");
+        tx.try_send(7).unwrap();
+        assert_eq!(
+            tx.try_send_frame(b"h3", b"three"),
+            Err(FrameRefused::Behind),
+            "behind the item"
+        );
+        tx.try_send(8).unwrap();
+        assert_eq!(tx.try_send_frame(b"h", b"x"), Err(FrameRefused::Full));
+        assert_eq!(
+            rx.try_recv().unwrap(),
+            Taken::Frames(Frames {
+                bytes: b"h1oneh2two".to_vec(),
+                count: 2,
+                payload: 6
+            })
+        );
+        assert_eq!(rx.try_recv().unwrap(), Taken::Item(7));
+        assert_eq!(rx.try_recv().unwrap(), Taken::Item(8));
+        // Nothing queued: frames again, in a buffer of their own.
+        tx.try_send_frame(b"h4", b"four").unwrap();
+        assert!(matches!(rx.try_recv(), Ok(Taken::Frames(f)) if f.bytes == b"h4four"));
+        assert!(matches!(rx.try_recv(), Err(TryRecvError::Empty)));
+        tx.close();
+        assert_eq!(tx.try_send_frame(b"h", b"x"), Err(FrameRefused::Closed));
+    }
+
+    #[test]
     fn closed_when_the_other_side_is_gone() {
         let (tx, rx) = channel::<u32>(4);
         drop(rx);
@@ -342,7 +454,7 @@ mod tests {
         let (tx, mut rx) = channel::<u32>(4);
         tx.try_send(1).unwrap();
         drop(tx);
-        assert_eq!(rx.try_recv().unwrap(), 1);
+        assert_eq!(rx.try_recv().unwrap(), Taken::Item(1));
         assert!(matches!(rx.try_recv(), Err(TryRecvError::Disconnected)));
     }
 
@@ -361,7 +473,7 @@ mod tests {
             .await
             .expect("recv woke")
             .unwrap();
-        assert_eq!(first, Some(7));
+        assert_eq!(first, Some(Taken::Item(7)));
         assert_eq!(second, None);
     }
 
@@ -391,8 +503,14 @@ mod tests {
 
         // The task runs: it takes the items and waits again, with the waker it already gave.
         rx.unregister();
-        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(1))));
-        assert!(matches!(rx.poll_recv(&mut cx), Poll::Ready(Some(2))));
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Taken::Item(1)))
+        ));
+        assert!(matches!(
+            rx.poll_recv(&mut cx),
+            Poll::Ready(Some(Taken::Item(2)))
+        ));
         assert!(rx.poll_recv(&mut cx).is_pending());
         assert_eq!(
             Arc::strong_count(&count),
@@ -404,7 +522,7 @@ mod tests {
         rx.unregister();
         tx.try_send(3).unwrap();
         assert_eq!(wakes(), 1);
-        assert!(matches!(rx.try_recv(), Ok(3)));
+        assert!(matches!(rx.try_recv(), Ok(Taken::Item(3))));
 
         // Registered without taking an item: woken by `wake` and by the sender going.
         rx.register(&mut cx);

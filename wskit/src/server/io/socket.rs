@@ -146,7 +146,7 @@ fn text_frame_header(len: usize) -> ([u8; 10], usize) {
 
 /// The header of an unmasked frame of `len` payload bytes whose first byte is `first` (final
 /// bit and opcode; RFC 6455 5.2), and its length.
-pub(super) fn frame_header(first: u8, len: usize) -> ([u8; 10], usize) {
+pub(crate) fn frame_header(first: u8, len: usize) -> ([u8; 10], usize) {
     let mut h = [0u8; 10];
     h[0] = first;
     if len < 126 {

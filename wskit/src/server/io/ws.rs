@@ -306,6 +306,12 @@ fn own_message(masked: &[u8], op: u8, key: [u8; 4]) -> Result<Message, WsError> 
 #[inline]
 fn payload_message(payload: Bytes, op: u8) -> Result<Message, WsError> {
     match op {
+        // ASCII (nearly every frame: JSON escapes what it does not write as is) is checked many
+        // bytes at a time, faster than the UTF-8 check, which takes the rest.
+        // SAFETY: ASCII text is UTF-8.
+        0x1 if payload.is_ascii() => Ok(Message::Text(unsafe {
+            Utf8Bytes::from_bytes_unchecked(payload)
+        })),
         0x1 => Ok(Message::Text(Utf8Bytes::try_from(payload)?)),
         0x2 => Ok(Message::Binary(payload)),
         _ => Ok(Message::Pong(payload)),
@@ -557,6 +563,92 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         Ok(None)
     }
 
+    /// Writes frames the outbound queue wrote into one buffer (each its header, then its
+    /// payload: `outbound::Sender::try_send_frame`), as [`Sink::start_send`] writes messages
+    /// (call it when `poll_ready` said so). With nothing buffered, the buffer becomes the
+    /// write buffer, without a copy. Once tungstenite's state exists, each frame goes through
+    /// it as a message.
+    pub(crate) fn send_frames(&mut self, frames: Vec<u8>) -> Result<(), WsError> {
+        let written = match &self.ctx {
+            None => {
+                let io = &mut self.io;
+                if io.out_len() == 0 {
+                    io.out = frames;
+                    io.out_start = 0;
+                } else {
+                    io.out.extend_from_slice(&frames);
+                }
+                if io.out_len() > self.config.write_buffer {
+                    io.write_out().map_err(WsError::Io)
+                } else {
+                    Ok(())
+                }
+            }
+            Some(_) => self.frames_through_tungstenite(&frames),
+        };
+        self.sent(written)
+    }
+
+    /// [`WsStream::send_frames`] once tungstenite's state exists: each frame as its message.
+    fn frames_through_tungstenite(&mut self, mut frames: &[u8]) -> Result<(), WsError> {
+        // A write the socket could not take yet still buffered its frame: the next ones are
+        // buffered after it, and the caller hears of the full socket at the end.
+        let mut blocked = None;
+        while let [first, second, rest @ ..] = frames {
+            let (len, rest) = match second & 0x7f {
+                126 if rest.len() >= 2 => (
+                    usize::from(u16::from_be_bytes([rest[0], rest[1]])),
+                    &rest[2..],
+                ),
+                127 if rest.len() >= 8 => {
+                    let mut be = [0u8; 8];
+                    be.copy_from_slice(&rest[..8]);
+                    (
+                        usize::try_from(u64::from_be_bytes(be)).unwrap_or(usize::MAX),
+                        &rest[8..],
+                    )
+                }
+                len @ 0..=125 => (usize::from(len), rest),
+                _ => break,
+            };
+            let Some((payload, after)) = rest.split_at_checked(len) else {
+                break;
+            };
+            let payload = Bytes::copy_from_slice(payload);
+            let msg = match first & 0x0f {
+                0x1 => Message::Text(Utf8Bytes::try_from(payload)?),
+                _ => Message::Binary(payload),
+            };
+            let (ctx, io) = self.tungstenite();
+            match ctx.write(io, msg) {
+                Ok(()) => {}
+                Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => blocked = Some(e),
+                Err(e) => return Err(e),
+            }
+            frames = after;
+        }
+        blocked.map_or(Ok(()), |e| Err(WsError::Io(e)))
+    }
+
+    /// What `start_send` and `send_frames` answer for a write: queued but the socket is full
+    /// is not an error (`poll_ready` flushes before the next one).
+    fn sent(&mut self, written: Result<(), WsError>) -> Result<(), WsError> {
+        match written {
+            Ok(()) => {
+                self.ready = true;
+                Ok(())
+            }
+            Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                self.ready = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.ready = true;
+                Err(e)
+            }
+        }
+    }
+
     /// Writes a text, binary or ping frame here (tungstenite's state not needed): buffered
     /// as tungstenite buffers, written once more than `write_buffer_size` bytes are.
     fn write_own(&mut self, op: u8, payload: &[u8]) -> Result<(), WsError> {
@@ -634,21 +726,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WsStream<S> {
                 ctx.write(io, msg)
             }
         };
-        match written {
-            Ok(()) => {
-                self.ready = true;
-                Ok(())
-            }
-            // Queued, but the socket is full: `poll_ready` flushes before the next one.
-            Err(WsError::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
-                self.ready = false;
-                Ok(())
-            }
-            Err(e) => {
-                self.ready = true;
-                Err(e)
-            }
-        }
+        this.sent(written)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
@@ -1062,25 +1140,8 @@ mod differential {
                 reason: "bye".into(),
             })),
         ];
-        let mut reference = WebSocket::from_raw_socket(
-            Memory(Cursor::new(Vec::new()), Vec::new()),
-            Role::Server,
-            Some(config(false)),
-        );
-        for m in &messages {
-            reference.write(m.clone()).unwrap();
-        }
-        reference.flush().unwrap();
-        let want = reference.get_ref().1.clone();
-
-        let (mut ws, mut client) = pair().await;
-        let reader = tokio::spawn(async move {
-            let mut got = Vec::new();
-            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut got)
-                .await
-                .unwrap();
-            got
-        });
+        let want = written_by_tungstenite(messages.clone());
+        let (mut ws, reader) = pair_read_to_end().await;
         for m in messages {
             let close = matches!(m, Message::Close(_));
             if close {
@@ -1089,6 +1150,77 @@ mod differential {
             }
             ws.feed(m).await.unwrap();
         }
+        SinkExt::flush(&mut ws).await.unwrap();
+        drop(ws);
+        assert_eq!(reader.await.unwrap(), want);
+    }
+
+    /// The bytes tungstenite writes for `messages`.
+    fn written_by_tungstenite(messages: Vec<Message>) -> Vec<u8> {
+        let mut reference = WebSocket::from_raw_socket(
+            Memory(Cursor::new(Vec::new()), Vec::new()),
+            Role::Server,
+            Some(config(false)),
+        );
+        for m in messages {
+            reference.write(m).unwrap();
+        }
+        reference.flush().unwrap();
+        reference.get_ref().1.clone()
+    }
+
+    /// A stream and the task that reads everything its peer receives.
+    async fn pair_read_to_end() -> (WsStream<TcpStream>, tokio::task::JoinHandle<Vec<u8>>) {
+        let (ws, mut client) = pair().await;
+        let reader = tokio::spawn(async move {
+            let mut got = Vec::new();
+            tokio::io::AsyncReadExt::read_to_end(&mut client, &mut got)
+                .await
+                .unwrap();
+            got
+        });
+        (ws, reader)
+    }
+
+    /// Frames the outbound queue wrote into one buffer go out as tungstenite would write their
+    /// messages: before tungstenite's state exists (the buffer taken as is, or appended) and
+    /// after (each frame through it, the lengths of all three header forms).
+    #[tokio::test]
+    async fn queued_frames_are_written_as_tungstenite_writes_their_messages() {
+        let queued = |texts: &[&str]| -> Vec<u8> {
+            let mut out = Vec::new();
+            for t in texts {
+                let (header, n) = super::super::socket::frame_header(0x81, t.len());
+                out.extend_from_slice(&header[..n]);
+                out.extend_from_slice(t.as_bytes());
+            }
+            out
+        };
+        let (mid, big) = ("m".repeat(300), "z".repeat(70_000));
+        let batches: [&[&str]; 4] = [&["a", "b"], &[&mid], &[&big, ""], &["c", &mid]];
+        let mut messages = Vec::new();
+        for (i, batch) in batches.iter().enumerate() {
+            messages.extend(batch.iter().map(|t| Message::text(*t)));
+            if i == 1 {
+                messages.push(Message::Pong("p".into()));
+            }
+        }
+        messages.push(Message::Close(None));
+        let want = written_by_tungstenite(messages);
+
+        let (mut ws, reader) = pair_read_to_end().await;
+        for (i, batch) in batches.iter().enumerate() {
+            std::future::poll_fn(|cx| ws.poll_ready_unpin(cx))
+                .await
+                .unwrap();
+            ws.send_frames(queued(batch)).unwrap();
+            assert_eq!(ws.has_tungstenite(), i >= 2);
+            if i == 1 {
+                // A pong creates tungstenite's state: the frames after it go through it.
+                ws.feed(Message::Pong("p".into())).await.unwrap();
+            }
+        }
+        ws.feed(Message::Close(None)).await.unwrap();
         SinkExt::flush(&mut ws).await.unwrap();
         drop(ws);
         assert_eq!(reader.await.unwrap(), want);
