@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::frame::{Encoder, MetaOut, encode_then, encode_with, progress_with, write_frame};
+use super::frame::{Encoder, MetaOut, encode_then, progress_with, write_frame};
 use crate::protocol::Message;
 
 /// Writes a message of a protocol: `{"type":M::TYPE,"meta":..,"payload":..}`, the payload as
@@ -26,9 +26,35 @@ pub fn encode_message<M: Message, X: Serialize + ?Sized>(
     meta: Option<&X>,
     msg: &M,
 ) -> Result<Vec<u8>, serde_json::Error> {
+    let mut frame = Vec::new();
+    encode_message_then(meta, msg, &mut |f| frame = f.to_vec())?;
+    Ok(frame)
+}
+
+/// [`encode_message`] handing the frame to `then` instead of returning a copy (as
+/// [`encode_reply_then`] does for replies). `then` is not called when encoding fails.
+///
+/// ```
+/// wskit::protocol! { pub protocol P { event Said { text: String } } }
+/// let mut sent = Vec::new();
+/// let meta = wskit::wire::OutMeta::default();
+/// wskit::wire::encode_message_then(Some(&meta), &Said { text: "hi".into() }, &mut |frame| {
+///     sent = frame.to_vec()
+/// })
+/// .unwrap();
+/// assert_eq!(sent, br#"{"type":"SAID","meta":{},"payload":{"text":"hi"}}"#);
+/// ```
+pub fn encode_message_then<M: Message, X: Serialize + ?Sized>(
+    meta: Option<&X>,
+    msg: &M,
+    then: &mut dyn FnMut(&[u8]),
+) -> Result<(), serde_json::Error> {
     let payload = M::PAYLOAD.is_written().then_some(msg);
     let encoder = encoder_for::<M>();
-    encode_with(|out| write_frame(out, M::TYPE, meta.into(), payload, None::<&()>, encoder))
+    encode_then(
+        |out| write_frame(out, M::TYPE, meta.into(), payload, None::<&()>, encoder),
+        then,
+    )
 }
 
 /// Writes the reply to an rpc: message `M` under `{"correlationId":..}` (`{}` without one), the
@@ -43,10 +69,9 @@ pub fn encode_reply<M: Message>(
     correlation_id: Option<&str>,
     msg: &M,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let payload = M::PAYLOAD.is_written().then_some(msg);
-    let meta = MetaOut::<()>::Correlated(correlation_id);
-    let encoder = encoder_for::<M>();
-    encode_with(|out| write_frame(out, M::TYPE, meta, payload, None::<&()>, encoder))
+    let mut frame = Vec::new();
+    encode_reply_then(correlation_id, msg, &mut |f| frame = f.to_vec())?;
+    Ok(frame)
 }
 
 /// [`encode_reply`] handing the frame to `then` instead of returning a copy: the bytes are in a

@@ -363,8 +363,12 @@ impl<D: Send + Sync + 'static> Connection<D> {
 
     /// Sends a message to this client with this meta (declared meta fields in `extra`).
     pub fn send_with_meta<M: Message>(&self, msg: &M, meta: OutMeta) -> Result<(), SendError> {
-        let frame = wire::encode_message(Some(&meta), msg).map_err(|_| SendError::Encode)?;
-        self.conn.push(utf8(frame))
+        let mut sent = Ok(());
+        wire::encode_message_then(Some(&meta), msg, &mut |frame| {
+            sent = self.conn.push_encoded(frame)
+        })
+        .map_err(|_| SendError::Encode)?;
+        sent
     }
 
     /// Subscribes this connection to `topic` (idempotent). Fails for a bad topic name
