@@ -1,6 +1,7 @@
-//! `wire::encode_message` writes a protocol's messages with sonic-rs (its string escaping is
-//! many times faster on large strings) when `protocol!` knows every field's type, and with
-//! serde_json otherwise: the bytes must be serde_json's, byte for byte. Each message below is
+//! `wire::encode_message` writes a protocol's messages with wskit's own JSON writer
+//! (`wire::json`: strings copied whole when nothing needs escaping, keys written directly) when
+//! `protocol!` knows every field's type, and with serde_json otherwise: the bytes must be
+//! serde_json's, byte for byte. Each message below is
 //! written both ways (`wire::encode_frame` is serde_json) over strings of every character up to
 //! U+07FF and beyond, awkward floats, integer extremes, nested types, maps and JSON values.
 

@@ -11,10 +11,11 @@ use crate::protocol::Message;
 /// impl fails.
 ///
 /// The bytes are those [`encode_frame`](super::encode_frame) writes. A message whose fields are all types
-/// `protocol!` knows (no user type named by its path) is written by sonic-rs's serializer,
-/// which scans strings for characters to escape many bytes at a time (serde_json: one at a
-/// time; about 7x faster on a 16 KiB string) and writes those types exactly as serde_json does
-/// (`tests/tests/encode_parity.rs`); other messages by serde_json.
+/// `protocol!` knows (no user type named by its path) is written by wskit's own serializer
+/// (`wire::json`), which checks strings for characters to escape many bytes at a time and
+/// copies them whole (serde_json: one byte at a time; many times faster on a 16 KiB string)
+/// and writes those types exactly as serde_json does (`tests/tests/encode_parity.rs`); other
+/// messages by serde_json.
 ///
 /// ```
 /// wskit::protocol! { pub protocol P { event Said { text: String } } }
@@ -103,7 +104,7 @@ pub fn encode_reply_then<M: Message>(
 
 fn encoder_for<M: Message>() -> Encoder {
     if M::__KNOWN_SHAPE {
-        Encoder::Sonic
+        Encoder::Known
     } else {
         Encoder::SerdeJson
     }

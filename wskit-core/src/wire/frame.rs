@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::error::Error;
+use super::json::write_str;
 
 /// Frame types the runtime itself uses (PROTOCOL.md section 2).
 pub mod types {
@@ -343,8 +344,9 @@ pub fn encode_frame<M: Serialize + ?Sized, P: Serialize + ?Sized>(
 pub(crate) enum Encoder {
     /// serde_json: any `Serialize` impl (serde_json's `RawValue` included).
     SerdeJson,
-    /// sonic-rs: only for values whose types `protocol!` knows (see `encode_message`).
-    Sonic,
+    /// [`json`](super::json): the same bytes, faster; only for values whose types `protocol!`
+    /// knows (see `encode_message`).
+    Known,
 }
 
 impl Encoder {
@@ -355,9 +357,7 @@ impl Encoder {
     ) -> serde_json::Result<()> {
         match self {
             Encoder::SerdeJson => serde_json::to_writer(&mut *out, value),
-            Encoder::Sonic => {
-                sonic_rs::to_writer(&mut *out, value).map_err(serde::ser::Error::custom)
-            }
+            Encoder::Known => super::json::to_writer(out, value),
         }
     }
 }
@@ -471,25 +471,6 @@ pub(crate) enum MetaOut<'a, M: ?Sized> {
 impl<'a, M: ?Sized> From<Option<&'a M>> for MetaOut<'a, M> {
     fn from(meta: Option<&'a M>) -> Self {
         meta.map_or(MetaOut::Absent, MetaOut::Value)
-    }
-}
-
-/// Writes `s` as a JSON string, the bytes serde_json writes: as it is, between quotes, when
-/// nothing in it needs escaping (as wire types, meta keys and correlation ids nearly always
-/// are), which costs a fraction of serde_json's byte-by-byte escaping.
-pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Every byte looked at (no early exit), so that the loop is vectorized.
-    let escapes = s.bytes().fold(false, |found, b| {
-        found | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    if !escapes {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        // Writing a string into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
     }
 }
 

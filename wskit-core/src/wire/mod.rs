@@ -8,6 +8,7 @@ pub(crate) mod encode;
 pub(crate) mod error;
 pub(crate) mod frame;
 pub mod inbound;
+pub(crate) mod json;
 #[doc(hidden)]
 pub mod strict;
 
