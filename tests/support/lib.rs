@@ -219,6 +219,13 @@ impl DemoHandler for DemoApp {
                 ctx.reply(&TwiceDone { n: 1 });
                 Err(Error::internal("too late"))
             }
+            // Replies, then goes on running (until cancelled): the request is still registered
+            // after its reply.
+            "reply-then-wait" => {
+                ctx.reply(&TwiceDone { n: 1 });
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(TwiceDone { n: 2 })
+            }
             _ => Err(Error::invalid_argument("unknown mode")),
         }
     }

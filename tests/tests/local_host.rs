@@ -148,6 +148,13 @@ impl DemoLocalHandler for LocalDemo {
                 ctx.reply(&TwiceDone { n: 1 });
                 Err(Error::internal("too late"))
             }
+            // Replies, then goes on running (until cancelled): the request is still registered
+            // after its reply.
+            "reply-then-wait" => {
+                ctx.reply(&TwiceDone { n: 1 });
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(TwiceDone { n: 2 })
+            }
             _ => Err(Error::invalid_argument("unknown mode")),
         }
     }
@@ -348,6 +355,45 @@ async fn abort_cancels_an_rpc_in_flight_and_nothing_is_answered() {
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].starts_with(r#"{"type":"ERROR","meta":{},"payload":{"code":"INVALID_ARGUMENT","message":"duplicate correlationId in flight""#), "{sent:?}");
     assert_eq!(session.in_flight(), 0);
+}
+
+/// As on the tokio server: an id may be reused once its request sent its reply, while the
+/// handler still runs.
+#[tokio::test]
+async fn an_id_may_be_reused_as_soon_as_its_reply_was_sent() {
+    let local = local_server(64);
+    let host = Rc::new(MemoryHost::default());
+    let session = Session::new("c", String::new(), host.clone());
+    let first = local.on_text(
+        &session,
+        r#"{"type":"TWICE","meta":{"correlationId":"r"},"payload":{"mode":"reply-then-wait"}}"#,
+    );
+    let second = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert_eq!(session.in_flight(), 1);
+        local
+            .on_text(
+                &session,
+                r#"{"type":"GET_USER","meta":{"correlationId":"r"},"payload":{"userId":"u1"}}"#,
+            )
+            .await;
+        session.close_requests();
+    };
+    tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(first, second)
+    })
+    .await
+    .expect("the waiting request was cancelled");
+    let sent = host.take();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        sent[0],
+        r#"{"type":"TWICE_DONE","meta":{"correlationId":"r"},"payload":{"n":1}}"#
+    );
+    assert!(
+        sent[1].starts_with(r#"{"type":"USER_DATA","meta":{"correlationId":"r"}"#),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]

@@ -216,6 +216,28 @@ async fn progress_after_the_terminal_frame_is_dropped() {
     assert!(c.frames_before_ack().await.is_empty());
 }
 
+/// A request that sent its reply is over for the client, which may reuse the id at once, even
+/// while its handler still runs (or its task has not left the abort registry yet).
+#[tokio::test]
+async fn an_id_may_be_reused_as_soon_as_its_reply_was_sent() {
+    let (probe, _events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"TWICE","meta":{"correlationId":"r"},"payload":{"mode":"reply-then-wait"}}"#)
+        .await;
+    assert_eq!(
+        c.recv().await,
+        r#"{"type":"TWICE_DONE","meta":{"correlationId":"r"},"payload":{"n":1}}"#
+    );
+    c.send(r#"{"type":"GET_USER","meta":{"correlationId":"r"},"payload":{"userId":"u1"}}"#)
+        .await;
+    assert!(
+        c.recv()
+            .await
+            .starts_with(r#"{"type":"USER_DATA","meta":{"correlationId":"r"}"#)
+    );
+}
+
 #[tokio::test]
 async fn a_duplicate_correlation_id_in_flight_is_an_error_that_names_it() {
     let (probe, mut events) = probe();

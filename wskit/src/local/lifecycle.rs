@@ -219,7 +219,11 @@ fn serve<D: 'static>(
         return Box::pin(async {});
     };
     let registered = match ctx.correlation_id() {
-        Some(cid) if is_rpc && ctx.session.requests.borrow().contains_key(cid) => {
+        // One that sent its terminal frame is over for the client, which may reuse its id.
+        Some(cid)
+            if is_rpc
+                && (ctx.session.requests.borrow().get(cid)).is_some_and(|r| !r.is_terminal()) =>
+        {
             // Answered as `ERROR`, not under the id (see `inbound::duplicate_correlation_id`).
             let error = inbound::duplicate_correlation_id(cid);
             answer(&ctx.session, Some(ctx.req.ty), None, error);
@@ -227,10 +231,15 @@ fn serve<D: 'static>(
         }
         Some(cid) if is_rpc => {
             let correlation_id = cid.to_owned();
-            ctx.session
-                .requests
-                .borrow_mut()
-                .insert(correlation_id.clone(), ctx.req.clone());
+            let session = &ctx.session;
+            let before =
+                (session.requests.borrow_mut()).insert(correlation_id.clone(), ctx.req.clone());
+            if let Some(before) = before {
+                // Its reply was sent (see above), but it still runs.
+                let mut replaced = session.replaced.borrow_mut();
+                replaced.retain(|r| r.strong_count() > 0);
+                replaced.push(Rc::downgrade(&before));
+            }
             Some(Registered {
                 session: ctx.session.clone(),
                 correlation_id,

@@ -3,7 +3,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use super::host::Host;
 use super::request::ReqState;
@@ -34,6 +34,9 @@ pub struct Session<D> {
     host: Rc<dyn Host>,
     /// The RPCs still running, by correlationId: for `$ws:abort` and duplicate ids.
     pub(super) requests: RefCell<HashMap<String, Rc<ReqState>>>,
+    /// RPCs still running whose id a newer request took over (they had sent their reply):
+    /// cancelled with the others when the connection closes.
+    pub(super) replaced: RefCell<Vec<Weak<ReqState>>>,
     /// Requests (messages and RPCs) running now.
     pub(super) in_flight: Cell<usize>,
 }
@@ -56,6 +59,7 @@ impl<D: 'static> Session<D> {
             data,
             host,
             requests: RefCell::default(),
+            replaced: RefCell::default(),
             in_flight: Cell::new(0),
         })
     }
@@ -106,7 +110,8 @@ impl<D: 'static> Session<D> {
 
     /// Cancels every request in flight: the connection closed.
     pub fn close_requests(&self) {
-        let requests: Vec<_> = self.requests.borrow_mut().drain().map(|(_, r)| r).collect();
+        let mut requests: Vec<_> = self.requests.borrow_mut().drain().map(|(_, r)| r).collect();
+        requests.extend(self.replaced.take().iter().filter_map(Weak::upgrade));
         for req in requests {
             req.mark_terminal();
             req.cancel();

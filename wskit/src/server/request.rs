@@ -135,9 +135,16 @@ impl Registry {
         self.map().get(correlation_id).cloned()
     }
 
-    /// Whether a request is registered under this correlationId.
+    /// Whether a request is registered under this correlationId and still owes its terminal
+    /// frame. One that sent it is over for the client, which may reuse its id at once: the
+    /// request's task may not have left the registry yet (the reply is queued before), and a new
+    /// request under the id replaces it there.
     pub(crate) fn contains(&self, correlation_id: &str) -> bool {
-        self.len.load(Ordering::Acquire) != 0 && self.map().contains_key(correlation_id)
+        self.len.load(Ordering::Acquire) != 0
+            && self
+                .map()
+                .get(correlation_id)
+                .is_some_and(|req| !req.is_terminal())
     }
 
     pub(crate) fn insert(&self, correlation_id: Arc<str>, req: Arc<ReqState>) {
