@@ -443,7 +443,7 @@ pub(crate) fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Seria
         // Writing into a Vec cannot fail; a `Serialize` impl can.
         MetaOut::Value(meta) => {
             out.extend_from_slice(b",\"meta\":");
-            serde_json::to_writer(&mut *out, meta)?;
+            super::json::to_writer(out, meta)?;
         }
     }
     if let Some(payload) = payload {
@@ -464,7 +464,7 @@ pub(crate) enum MetaOut<'a, M: ?Sized> {
     Absent,
     /// What [`Correlated`] serializes to, written without serde.
     Correlated(Option<&'a str>),
-    /// Any `Serialize` value.
+    /// Any `Serialize` value (written by `json`: serde_json's bytes, its raw values included).
     Value(&'a M),
 }
 

@@ -4,9 +4,9 @@
 //! many bytes at a time), and escaped a run at a time otherwise; struct keys are written as
 //! strings without a detour through a map-key serializer.
 //!
-//! Only for values whose every type `protocol!` knows (strings, numbers, booleans, options,
-//! vectors, string-keyed maps, `serde_json::Value`, the protocol's own structs and enums):
-//! serde_json's `RawValue` needs serde_json's own serializer, and gets it (see `Encoder`).
+//! serde_json's own types that write raw JSON (`RawValue`, and `Number` with serde_json's
+//! `arbitrary_precision` feature) serialize as a struct of a reserved name, which serde_json's
+//! serializer (and this one, the same way) writes as the raw text of its one field.
 
 use serde::ser::{self, Impossible, Serialize};
 
@@ -133,10 +133,19 @@ struct Writer<'a> {
     out: &'a mut Vec<u8>,
 }
 
+/// The struct names under which serde_json's `RawValue` and (with `arbitrary_precision`)
+/// `Number` serialize their raw JSON text, the one field's string.
+const RAW_TOKENS: [&str; 2] = [
+    "$serde_json::private::RawValue",
+    "$serde_json::private::Number",
+];
+
 /// A sequence or map being written: whether an element was written yet.
 pub(crate) struct Compound<'a> {
     out: &'a mut Vec<u8>,
     first: bool,
+    /// A struct of [`RAW_TOKENS`]: its field is written as it is.
+    raw: bool,
     /// What closes it: `]`, `}`, or `]}` / `}}` for a variant's.
     close: &'static [u8],
 }
@@ -192,6 +201,7 @@ impl<'a> Writer<'a> {
         Compound {
             out: self.out,
             first: true,
+            raw: false,
             close,
         }
     }
@@ -286,7 +296,15 @@ impl<'a> ser::Serializer for Writer<'a> {
     fn serialize_map(self, _: Option<usize>) -> Result<Compound<'a>, Error> {
         Ok(self.compound(b'{', None))
     }
-    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Error> {
+    fn serialize_struct(self, name: &'static str, _: usize) -> Result<Compound<'a>, Error> {
+        if RAW_TOKENS.contains(&name) {
+            return Ok(Compound {
+                out: self.out,
+                first: true,
+                raw: true,
+                close: b"",
+            });
+        }
         Ok(self.compound(b'{', None))
     }
     fn serialize_struct_variant(
@@ -311,10 +329,25 @@ impl Compound<'_> {
 
     #[inline]
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        if self.raw {
+            return self.raw_text(value);
+        }
         self.key(key);
         value.serialize(Writer {
             out: &mut *self.out,
         })
+    }
+
+    /// The field of a [`RAW_TOKENS`] struct: its string, as it is.
+    #[cold]
+    fn raw_text<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        match value.serialize(serde_json::value::Serializer)? {
+            serde_json::Value::String(text) => {
+                self.out.extend_from_slice(text.as_bytes());
+                Ok(())
+            }
+            _ => Err(ser::Error::custom("raw JSON that is not a string")),
+        }
     }
 }
 
@@ -563,6 +596,25 @@ mod tests {
             err.to_string(),
             serde_json::to_string(&unkeyable).unwrap_err().to_string()
         );
+    }
+
+    /// serde_json's raw values (a user's type may hold one) are written as they are.
+    #[test]
+    fn raw_values_are_written_as_they_are() {
+        #[derive(serde::Serialize)]
+        struct WithRaw<'a> {
+            a: u8,
+            #[serde(borrow)]
+            raw: &'a serde_json::value::RawValue,
+            list: Vec<Box<serde_json::value::RawValue>>,
+        }
+        let raw = serde_json::value::RawValue::from_string(r#"{"x": [1, 2.50]}"#.into()).unwrap();
+        let value = WithRaw {
+            a: 1,
+            raw: &raw,
+            list: vec![raw.clone(), serde_json::value::to_raw_value(&"s").unwrap()],
+        };
+        assert_eq!(ours(&value), serde_json::to_string(&value).unwrap());
     }
 
     #[test]
