@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::frame::{Encoder, MetaOut, encode_then, progress_with, write_frame};
+use super::frame::{Encoder, MetaOut, encode_then, encode_with, progress_with, write_frame};
 use crate::protocol::Message;
 
 /// Writes a message of a protocol: `{"type":M::TYPE,"meta":..,"payload":..}`, the payload as
@@ -27,9 +27,9 @@ pub fn encode_message<M: Message, X: Serialize + ?Sized>(
     meta: Option<&X>,
     msg: &M,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let mut frame = Vec::new();
-    encode_message_then(meta, msg, &mut |f| frame = f.to_vec())?;
-    Ok(frame)
+    let payload = M::PAYLOAD.is_written().then_some(msg);
+    let encoder = encoder_for::<M>();
+    encode_with(|out| write_frame(out, M::TYPE, meta.into(), payload, None::<&()>, encoder))
 }
 
 /// [`encode_message`] handing the frame to `then` instead of returning a copy (as
@@ -70,9 +70,10 @@ pub fn encode_reply<M: Message>(
     correlation_id: Option<&str>,
     msg: &M,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let mut frame = Vec::new();
-    encode_reply_then(correlation_id, msg, &mut |f| frame = f.to_vec())?;
-    Ok(frame)
+    let payload = M::PAYLOAD.is_written().then_some(msg);
+    let meta = MetaOut::<()>::Correlated(correlation_id);
+    let encoder = encoder_for::<M>();
+    encode_with(|out| write_frame(out, M::TYPE, meta, payload, None::<&()>, encoder))
 }
 
 /// [`encode_reply`] handing the frame to `then` instead of returning a copy: the bytes are in a
