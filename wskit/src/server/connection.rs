@@ -107,7 +107,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
     pub(crate) fn push_encoded(&self, frame: &[u8]) -> Result<(), SendError> {
         let len = frame.len();
         self.charge(len)?;
-        let (header, n) = socket::frame_header(0x81, len);
+        let (header, n) = socket::text_frame_header(len);
         match self.out.try_send_frame(&header[..n], frame) {
             Ok(()) => Ok(()),
             Err(refused) => {

@@ -122,17 +122,9 @@ impl<D: Send + Sync + 'static> Context<D> {
         self.conn.conn.send_error(ty, cid, error, cause, first);
     }
 
-    /// Sends `frame` as this request's terminal frame unless one was sent; whether it was.
-    pub(crate) fn finish(&self, frame: Vec<u8>) -> bool {
-        if !self.req.mark_terminal() {
-            return false;
-        }
-        let _ = self.conn.conn.push(utf8(frame));
-        true
-    }
-
-    /// [`Context::finish`] of a frame in a borrowed buffer, copied into the outbound queue.
-    pub(crate) fn finish_encoded(&self, frame: &[u8]) -> bool {
+    /// Sends `frame` (copied into the outbound queue) as this request's terminal frame unless
+    /// one was sent; whether it was.
+    pub(crate) fn finish(&self, frame: &[u8]) -> bool {
         if !self.req.mark_terminal() {
             return false;
         }
@@ -202,7 +194,7 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
         }
         let mut sent = false;
         let encoded = wire::encode_reply_then(self.ctx.correlation_id(), response, &mut |frame| {
-            sent = self.ctx.finish_encoded(frame)
+            sent = self.ctx.finish(frame)
         });
         match encoded {
             Ok(()) => sent,
@@ -214,7 +206,6 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
     pub fn error(&self, error: Error) -> bool {
         let cid = self.ctx.correlation_id();
         let error = error.answering(Some(self.ctx.req.ty), cid);
-        let frame = wire::encode_error(cid, &error);
-        self.ctx.finish(frame)
+        self.ctx.finish(&wire::encode_error(cid, &error))
     }
 }

@@ -140,13 +140,13 @@ fn not_connected() -> io::Error {
 }
 
 /// The header of an unmasked, final text frame of `len` payload bytes (RFC 6455 5.2).
-fn text_frame_header(len: usize) -> ([u8; 10], usize) {
+pub(crate) fn text_frame_header(len: usize) -> ([u8; 10], usize) {
     frame_header(0x81, len)
 }
 
 /// The header of an unmasked frame of `len` payload bytes whose first byte is `first` (final
 /// bit and opcode; RFC 6455 5.2), and its length.
-pub(crate) fn frame_header(first: u8, len: usize) -> ([u8; 10], usize) {
+pub(super) fn frame_header(first: u8, len: usize) -> ([u8; 10], usize) {
     let mut h = [0u8; 10];
     h[0] = first;
     if len < 126 {

@@ -33,7 +33,7 @@ pub(crate) struct Tally {
 
 /// The size of a header that starts with `head` (2 until its second byte is known).
 #[inline]
-fn header_size(head: &[u8]) -> usize {
+pub(super) fn header_size(head: &[u8]) -> usize {
     let Some(&b1) = head.get(1) else {
         return 2;
     };
@@ -48,7 +48,7 @@ fn header_size(head: &[u8]) -> usize {
 
 /// The final bit, whether the opcode is a control one, and the payload length of a whole header.
 #[inline]
-fn parse_header(head: &[u8]) -> (bool, bool, u64) {
+pub(super) fn parse_header(head: &[u8]) -> (bool, bool, u64) {
     let fin = head[0] & 0x80 != 0;
     let control = head[0] & 0x08 != 0;
     let len = match head[1] & 0x7f {

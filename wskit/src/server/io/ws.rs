@@ -48,7 +48,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketC
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
 use super::socket::frame_header;
-use super::tally::Tally;
+use super::tally::{self, Tally};
 
 /// The most bytes one read of the socket takes (into a buffer on the stack).
 const READ_CHUNK: usize = 16 * 1024;
@@ -594,28 +594,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         // A write the socket could not take yet still buffered its frame: the next ones are
         // buffered after it, and the caller hears of the full socket at the end.
         let mut blocked = None;
-        while let [first, second, rest @ ..] = frames {
-            let (len, rest) = match second & 0x7f {
-                126 if rest.len() >= 2 => (
-                    usize::from(u16::from_be_bytes([rest[0], rest[1]])),
-                    &rest[2..],
-                ),
-                127 if rest.len() >= 8 => {
-                    let mut be = [0u8; 8];
-                    be.copy_from_slice(&rest[..8]);
-                    (
-                        usize::try_from(u64::from_be_bytes(be)).unwrap_or(usize::MAX),
-                        &rest[8..],
-                    )
-                }
-                len @ 0..=125 => (usize::from(len), rest),
-                _ => break,
+        while frames.len() >= 2 {
+            // The queue's own unmasked frames, read with the tally's header reader.
+            let head = tally::header_size(frames);
+            let Some((header, rest)) = frames.split_at_checked(head) else {
+                break;
             };
+            let (_, _, len) = tally::parse_header(header);
+            let len = usize::try_from(len).unwrap_or(usize::MAX);
             let Some((payload, after)) = rest.split_at_checked(len) else {
                 break;
             };
             let payload = Bytes::copy_from_slice(payload);
-            let msg = match first & 0x0f {
+            let msg = match header[0] & 0x0f {
                 0x1 => Message::Text(Utf8Bytes::try_from(payload)?),
                 _ => Message::Binary(payload),
             };
@@ -1190,7 +1181,7 @@ mod differential {
         let queued = |texts: &[&str]| -> Vec<u8> {
             let mut out = Vec::new();
             for t in texts {
-                let (header, n) = super::super::socket::frame_header(0x81, t.len());
+                let (header, n) = super::super::socket::text_frame_header(t.len());
                 out.extend_from_slice(&header[..n]);
                 out.extend_from_slice(t.as_bytes());
             }
