@@ -69,7 +69,7 @@ async fn upgrade_request<D: Send + Sync + 'static>(
         )
             .into_response();
     };
-    let config = shared.rt.ws_config;
+    let config = shared.rt.ws_config.clone();
     let tracker = shared.rt.tracker.clone();
     let upgrade::Accepted {
         response,

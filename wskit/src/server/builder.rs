@@ -17,6 +17,7 @@ use super::budget::InboundBudget;
 use super::close::CloseReason;
 use super::connection::Connection;
 use super::hooks::{self, Hooks};
+use super::io::ws;
 use super::limits::{Limits, SlowConsumerPolicy};
 use super::middleware::{Chain, Middleware};
 use super::plain::{self, HttpFn};
@@ -421,7 +422,7 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             .start(Arc::new(HookEvents(self.errors.clone())))
             .map_err(BuildError::PubSub)?;
         let rt = Arc::new(Runtime {
-            ws_config: limits.websocket_config(),
+            ws_config: ws::Config::new(&limits.websocket_config()),
             limits,
             pubsub,
             subprotocols: self.subprotocols,
@@ -435,7 +436,6 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
             draining: AtomicBool::new(false),
             idle: Notify::new(),
             shutdown: CancellationToken::new(),
-            shutdown_now: CancellationToken::new(),
             tracker: TaskTracker::new(),
         });
         Ok(Server {

@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::atomic::{self, AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
@@ -73,8 +73,11 @@ pub(crate) struct Conn<D> {
     /// Bytes handed to the socket that it has not taken (automatic pongs among them), as the
     /// connection loop last saw them: they count against the byte budget with `queued_bytes`.
     pub(super) unwritten: AtomicUsize,
-    /// Fires when the connection starts closing; parent of every request's cancellation.
-    pub closing: CancellationToken,
+    /// Fires when the connection starts closing; parent of every request's cancellation. Made
+    /// on first use ([`Conn::closing`]: a request that outlives its first poll, a handler that
+    /// asks for its cancellation), so that an idle connection holds none (a token is a
+    /// 112-byte node of its own).
+    pub(super) closing: OnceLock<CancellationToken>,
     /// The close frame the server sends (the first close wins).
     /// Boxed: most connections end without one set, and this lives as long as the connection.
     pub(super) close_reason: Mutex<Option<Box<CloseReason>>>,
@@ -205,8 +208,27 @@ impl<D: Send + Sync + 'static> Conn<D> {
     /// directly), cancels its handlers and wakes its loop, which then finds the queue closed.
     pub(super) fn shut(&self) {
         self.out.close();
-        self.closing.cancel();
+        // Pairs with the fence in `closing`: either the token is seen here, or the closed queue
+        // there.
+        atomic::fence(Ordering::SeqCst);
+        if let Some(token) = self.closing.get() {
+            token.cancel();
+        }
         self.out.wake();
+    }
+
+    /// The token that fires when the connection starts closing (made now if it was not yet,
+    /// cancelled at once if the connection is already closing).
+    pub(crate) fn closing(&self) -> &CancellationToken {
+        if let Some(token) = self.closing.get() {
+            return token;
+        }
+        let token = self.closing.get_or_init(CancellationToken::new);
+        atomic::fence(Ordering::SeqCst);
+        if self.is_closing() {
+            token.cancel();
+        }
+        token
     }
 
     /// Whether the connection is closing or closed (its outbound queue is closed).
@@ -265,7 +287,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
     pub(crate) fn abort(&self, correlation_id: &str) {
         if let Some(req) = self.requests.get(correlation_id) {
             req.mark_terminal();
-            req.cancel(&self.closing);
+            req.cancel(self.closing());
         }
     }
 }

@@ -104,14 +104,14 @@ impl<D: Send + Sync + 'static> Context<D> {
     /// future itself is dropped then; tasks it spawned can watch this.
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
         self.req
-            .token(&self.conn.conn.closing)
+            .token(self.conn.conn.closing())
             .clone()
             .cancelled_owned()
     }
 
     /// Whether the request is cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.req.is_cancelled(&self.conn.conn.closing)
+        self.req.is_cancelled(self.conn.conn.is_closing())
     }
 
     /// Sends the terminal error for this request once (`RPC_ERROR` with its correlationId, or

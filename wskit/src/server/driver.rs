@@ -116,21 +116,24 @@ struct Driver<'a, D, S> {
     /// The one timer of the connection, armed for the earliest of `timer` and
     /// `write_deadline` (or later: it is re-armed when it fires early).
     sleep: Pin<&'a mut Sleep>,
-    /// The deadline `sleep` is armed for.
-    armed: Instant,
     /// The waker `sleep` was polled with (pending, not for want of budget) since it was last
     /// armed: it wakes that task when it fires, so until it has (`is_elapsed`) there is no need
     /// to poll it again.
     sleep_waker: Option<Waker>,
     /// The incomplete inbound message: its bytes charged to the server, its deadline.
     partial: Partial<'a>,
-    /// The inbound budget's buckets, if the server has a budget (boxed: most servers have
-    /// none, and this state lives as long as the connection).
-    bucket: Option<Box<Bucket>>,
-    /// While the inbound budget holds reading back: when it lets the next frame be read.
-    throttled_until: Option<Instant>,
+    /// The inbound budget, if the server has one (boxed: most servers have none, and this
+    /// state lives as long as the connection).
+    throttle: Option<Box<Throttle>>,
     /// `ws.owed()` as last stored in `conn.unwritten`.
     unwritten: usize,
+}
+
+/// One connection's inbound budget: its buckets and, while it holds reading back, when it lets
+/// the next frame be read.
+struct Throttle {
+    bucket: Bucket,
+    until: Option<Instant>,
 }
 
 /// One connection's incomplete inbound message: its bytes, charged to the server-wide count
@@ -202,8 +205,7 @@ where
             Some(hb) => Timer::Ping(Instant::now() + hb.interval),
             None => Timer::Off,
         };
-        let armed = timer.at().unwrap_or_else(far);
-        let sleep = sleep_until(armed);
+        let sleep = sleep_until(timer.at().unwrap_or_else(far));
         tokio::pin!(sleep);
         let mut driver = Driver {
             conn,
@@ -218,7 +220,6 @@ where
             timer,
             write_deadline: None,
             sleep,
-            armed,
             sleep_waker: None,
             partial: Partial {
                 rt: &conn.rt,
@@ -226,9 +227,12 @@ where
                 message: None,
                 deadline: None,
             },
-            bucket: (conn.rt.limits.inbound_budget)
-                .map(|b| Box::new(Bucket::new(b, Instant::now()))),
-            throttled_until: None,
+            throttle: (conn.rt.limits.inbound_budget).map(|b| {
+                Box::new(Throttle {
+                    bucket: Bucket::new(b, Instant::now()),
+                    until: None,
+                })
+            }),
             unwritten: 0,
         };
         let end = |driver: &Driver<'_, D, S>, peer_close, broken| LoopEnd {
@@ -256,8 +260,8 @@ where
                     }
                     let closing = driver.closing;
                     let at = *driver.stamp.get_or_insert_with(Received::now);
-                    if let Some(bucket) = &mut driver.bucket {
-                        bucket.take(msg.len(), at.instant);
+                    if let Some(throttle) = &mut driver.throttle {
+                        throttle.bucket.take(msg.len(), at.instant);
                     }
                     match msg {
                         Message::Text(text) if !closing => dispatch::frame(shared, conn, text, at),
@@ -354,7 +358,7 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     /// Whether another frame may be read now: the queue and the socket have room for its
-    /// answers, and the inbound budget allows it (else `throttled_until` says when it will).
+    /// answers, and the inbound budget allows it (else its `until` says when it will).
     /// While closing, frames are read (the peer's close frame among them) whatever they cost.
     fn may_read(&mut self) -> bool {
         if self.closing {
@@ -369,11 +373,11 @@ where
         if !self.conn.has_room(owed) {
             return false;
         }
-        let Some(bucket) = &mut self.bucket else {
+        let Some(throttle) = &mut self.throttle else {
             return true;
         };
-        self.throttled_until = bucket.wait();
-        self.throttled_until.is_none()
+        throttle.until = throttle.bucket.wait();
+        throttle.until.is_none()
     }
 
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Event> {
@@ -535,11 +539,11 @@ where
             if let Some(at) = self.partial.deadline {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
-            if let Some(at) = self.throttled_until {
+            if let Some(at) = self.throttle.as_ref().and_then(|t| t.until) {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
             match due {
-                Some(at) if at < self.armed => self.arm(at),
+                Some(at) if at < self.sleep.deadline() => self.arm(at),
                 _ => {}
             }
             let registered = (self.sleep_waker.as_ref()).is_some_and(|w| w.will_wake(cx.waker()));
@@ -569,8 +573,10 @@ where
                 // client's to answer for.
                 self.partial.deadline = Some(now + self.conn.rt.limits.message_timeout);
             }
-            if self.throttled_until.is_some_and(|at| at <= now) {
-                self.throttled_until = None;
+            if let Some(throttle) = &mut self.throttle
+                && throttle.until.is_some_and(|at| at <= now)
+            {
+                throttle.until = None;
                 return Poll::Ready(Event::Resume);
             }
             if self.timer.at().is_some_and(|at| at <= now) {
@@ -585,7 +591,6 @@ where
     /// Arms the timer for `at` (it must be polled again to wake the task).
     fn arm(&mut self, at: Instant) {
         self.sleep.as_mut().reset(at);
-        self.armed = at;
         self.sleep_waker = None;
     }
 }

@@ -316,7 +316,7 @@ async fn watch<D: Send + Sync + 'static>(ctx: &Context<D>, guarded: Guarded) -> 
     tokio::select! {
         biased;
         r = guarded => Outcome::of(r),
-        _ = ctx.conn.conn.closing.cancelled() => Outcome::Cancelled,
+        _ = ctx.conn.conn.closing().cancelled() => Outcome::Cancelled,
         _ = req.wake.notified() => Outcome::Cancelled,
         _ = deadline => Outcome::DeadlineExceeded,
     }
@@ -345,7 +345,7 @@ fn conclude<D: Send + Sync + 'static>(ctx: &Context<D>, outcome: Outcome) {
         }
         Outcome::Cancelled => tracing::debug!("request cancelled"),
         Outcome::DeadlineExceeded => {
-            req.cancel(&ctx.conn.conn.closing);
+            req.cancel(ctx.conn.conn.closing());
             ctx.fail(
                 Error::from_code(ErrorCode::DeadlineExceeded),
                 ErrorCause::DeadlineExceeded,

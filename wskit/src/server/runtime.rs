@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use super::io::ws;
 use tokio::sync::Notify;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -22,7 +22,7 @@ use wskit_core::wire::close;
 /// The server state that does not depend on the connection data type.
 pub(crate) struct Runtime {
     pub limits: Limits,
-    pub ws_config: WebSocketConfig,
+    pub ws_config: Arc<ws::Config>,
     pub pubsub: Arc<dyn PubSub>,
     pub subprotocols: Vec<String>,
     pub origins: OriginPolicy,
@@ -44,8 +44,6 @@ pub(crate) struct Runtime {
     pub(crate) idle: Notify,
     /// Stop accepting.
     pub shutdown: CancellationToken,
-    /// Parent of every connection's closing token.
-    pub shutdown_now: CancellationToken,
     pub tracker: TaskTracker,
 }
 
@@ -166,7 +164,6 @@ impl Runtime {
         for conn in conns {
             conn.close_with(close::GOING_AWAY, close::SHUTDOWN_REASON);
         }
-        self.shutdown_now.cancel();
         self.tracker.close();
         let grace = self.limits.close_timeout * 2 + Duration::from_millis(100);
         let _ = tokio::time::timeout(grace, self.tracker.wait()).await;

@@ -236,7 +236,7 @@ async fn handshake<D: Send + Sync + 'static>(
     }
     drop(out);
     let (tcp, direct) = Socket::new(tcp);
-    let ws = WsStream::new(tcp, rest, shared.rt.ws_config);
+    let ws = WsStream::new(tcp, rest, shared.rt.ws_config.clone());
     Some((ws, direct, id, data, slot))
 }
 

@@ -16,7 +16,8 @@ const MAX_HEADER: usize = 14;
 pub(crate) struct Tally {
     /// The start of a header split across reads.
     head: [u8; MAX_HEADER],
-    head_len: usize,
+    /// The bytes of `head` read (a `u8` beside it: at most `MAX_HEADER`).
+    head_len: u8,
     /// Payload bytes of the current frame still to come.
     payload_left: u64,
     /// The current frame is a control frame (ping, pong, close): no part of a message.
@@ -89,14 +90,16 @@ impl Tally {
                     continue;
                 }
             }
-            let want = header_size(&self.head[..self.head_len]);
-            let n = (want - self.head_len).min(buf.len());
-            self.head[self.head_len..self.head_len + n].copy_from_slice(&buf[..n]);
-            self.head_len += n;
+            let have = usize::from(self.head_len);
+            let want = header_size(&self.head[..have]);
+            let n = (want - have).min(buf.len());
+            self.head[have..have + n].copy_from_slice(&buf[..n]);
+            let size = have + n;
+            // At most MAX_HEADER (14): `header_size` is at most that.
+            self.head_len = size as u8;
             buf = &buf[n..];
-            if self.head_len == header_size(&self.head[..self.head_len]) {
+            if size == header_size(&self.head[..size]) {
                 let head = self.head;
-                let size = self.head_len;
                 self.head_len = 0;
                 self.header(&head[..size]);
             }

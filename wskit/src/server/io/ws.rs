@@ -39,6 +39,7 @@
 use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use bytes::{Buf, BytesMut};
@@ -318,9 +319,10 @@ fn payload_message(payload: Bytes, op: u8) -> Result<Message, WsError> {
     }
 }
 
-/// What tungstenite is created with when a connection first needs it: the configuration
-/// `WsStream::new` was given, in a fraction of its size.
-struct Config {
+/// The limits of a server's streams, and what tungstenite is created with when a connection
+/// first needs it: a `WebSocketConfig` in a fraction of its size, shared by the server's
+/// connections (each holds a pointer, not a copy).
+pub(crate) struct Config {
     max_frame: usize,
     max_message: usize,
     write_buffer: usize,
@@ -329,15 +331,15 @@ struct Config {
 }
 
 impl Config {
-    fn new(c: &WebSocketConfig) -> Self {
+    pub(crate) fn new(c: &WebSocketConfig) -> Arc<Self> {
         let limit = |l: Option<usize>| l.unwrap_or(usize::MAX);
-        Config {
+        Arc::new(Config {
             max_frame: limit(c.max_frame_size),
             max_message: limit(c.max_message_size),
             write_buffer: c.write_buffer_size,
             max_write_buffer: c.max_write_buffer_size,
             accept_unmasked: c.accept_unmasked_frames,
-        }
+        })
     }
 
     /// tungstenite's configuration. Its read buffer is small (it only reads the frames handed
@@ -361,7 +363,7 @@ pub(crate) struct WsStream<S> {
     /// a close, a fragment, a bad frame, the end of the stream) on. Boxed: most connections
     /// never need it.
     ctx: Option<Box<WebSocketContext>>,
-    config: Config,
+    config: Arc<Config>,
     /// A fragmented message is in progress (its frames go to tungstenite).
     fragmented: bool,
     /// A pong tungstenite queued (for a ping handed to it) is not written yet.
@@ -376,7 +378,7 @@ pub(crate) struct WsStream<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// A stream over a socket whose handshake is done; `part` holds bytes already read past it.
-    pub(crate) fn new(socket: S, part: Vec<u8>, config: WebSocketConfig) -> Self {
+    pub(crate) fn new(socket: S, part: Vec<u8>, config: Arc<Config>) -> Self {
         let mut tally = Tally::default();
         tally.observe(&part);
         let io = Io {
@@ -394,7 +396,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         WsStream {
             io,
             ctx: None,
-            config: Config::new(&config),
+            config,
             fragmented: false,
             pong_owed: false,
             ready: true,
@@ -780,7 +782,7 @@ mod tests {
         let (server, mut client) = tokio::io::duplex(64);
         // Bytes read past the handshake come first.
         let first = client_text(b"one");
-        let mut ws = WsStream::new(server, first, WebSocketConfig::default());
+        let mut ws = WsStream::new(server, first, Config::new(&WebSocketConfig::default()));
         client.write_all(&client_text(b"two")).await.unwrap();
         assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("one"));
         assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("two"));
@@ -1041,7 +1043,7 @@ mod differential {
             let _ = tokio::io::AsyncReadExt::read_to_end(&mut client, &mut sink).await;
         });
         let (socket, _) = listener.accept().await.unwrap();
-        let mut ws = WsStream::new(socket, Vec::new(), config);
+        let mut ws = WsStream::new(socket, Vec::new(), Config::new(&config));
         let mut out = Vec::new();
         loop {
             match ws.next().await {
@@ -1067,7 +1069,7 @@ mod differential {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap());
         let (client, accepted) = tokio::join!(client, listener.accept());
-        let ws = WsStream::new(accepted.unwrap().0, Vec::new(), config(false));
+        let ws = WsStream::new(accepted.unwrap().0, Vec::new(), Config::new(&config(false)));
         (ws, client.unwrap())
     }
 
@@ -1258,7 +1260,7 @@ mod differential {
         let (client, accepted) = tokio::join!(client, listener.accept());
         let mut client = client.unwrap();
         let socket = Counting(accepted.unwrap().0, 0);
-        let mut ws = WsStream::new(socket, Vec::new(), config(false));
+        let mut ws = WsStream::new(socket, Vec::new(), Config::new(&config(false)));
         // A fragmented message of 400,000 bytes: tungstenite reads it, 256 bytes at a time from
         // what is held here, but the socket is read 16 KiB at a time (about 25 reads; some
         // more when the bytes come in smaller segments, not one per 256 or 14 bytes).

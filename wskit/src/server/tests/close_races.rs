@@ -117,7 +117,7 @@ async fn a_close_between_the_check_and_the_registration_is_seen() {
         armed: armed.clone(),
         conn: slot.clone(),
     };
-    let ws = WsStream::new(io, Vec::new(), shared.rt.ws_config);
+    let ws = WsStream::new(io, Vec::new(), shared.rt.ws_config.clone());
     let cslot = shared.rt.reserve().unwrap();
     let _task = tokio::spawn(crate::server::session::run(
         shared.clone(),
