@@ -10,6 +10,8 @@
 
 use serde::ser::{self, Impossible, Serialize};
 
+use super::scan::needs_escape;
+
 /// The error of a value that has no JSON text (a map key that is not a string, say), with
 /// serde_json's message.
 pub(crate) type Error = serde_json::Error;
@@ -37,14 +39,6 @@ static ESCAPE: [u8; 256] = {
     table[b'\\' as usize] = b'\\';
     table
 };
-
-/// Whether any byte of `bytes` needs escaping (every byte looked at: the loop is vectorized).
-#[inline]
-fn needs_escape(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |found, &b| {
-        found | (b < 0x20) | (b == b'"') | (b == b'\\')
-    })
-}
 
 /// Writes `s` as a JSON string, the bytes serde_json writes.
 pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
