@@ -51,8 +51,14 @@ use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes
 use super::socket::frame_header;
 use super::tally::{self, Tally};
 
-/// The most bytes one read of the socket takes (into a buffer on the stack).
-const READ_CHUNK: usize = 16 * 1024;
+/// The most bytes one read of the socket takes (into a buffer on the stack, left uninitialized:
+/// its size costs nothing but stack). A frame of up to this size that is all there is read
+/// whole, in one call: a 16 KiB frame takes one `recv`, not two.
+const READ_CHUNK: usize = 64 * 1024;
+
+/// The most room reserved at once for the rest of a frame that has begun: a header alone does
+/// not make the server allocate a whole (large) frame's worth.
+const RESERVE_AHEAD: usize = 64 * 1024;
 
 /// The room the first frame written after an idle spell makes (the buffer is freed once the
 /// socket took it): most batches fit, and it is one of the allocator's cached sizes.
@@ -277,15 +283,22 @@ fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
     }
 }
 
+/// A client frame's masking key repeated over 32 bytes.
+#[inline]
+fn wide_key(key: [u8; 4]) -> [u8; 32] {
+    let mut wide = [0u8; 32];
+    for (b, k) in wide.iter_mut().zip(key.iter().cycle()) {
+        *b = *k;
+    }
+    wide
+}
+
 /// Unmasks a client frame's payload in place (RFC 6455 5.3): 32 bytes at a time (one exclusive
 /// or of a whole chunk with the key repeated, which the compiler does in vector registers),
 /// then the last few.
 #[inline]
 fn unmask(payload: &mut [u8], key: [u8; 4]) {
-    let mut wide = [0u8; 32];
-    for (b, k) in wide.iter_mut().zip(key.iter().cycle()) {
-        *b = *k;
-    }
+    let wide = wide_key(key);
     let (chunks, rest) = payload.as_chunks_mut::<32>();
     for chunk in chunks {
         for (b, k) in chunk.iter_mut().zip(wide) {
@@ -298,11 +311,25 @@ fn unmask(payload: &mut [u8], key: [u8; 4]) {
     }
 }
 
-/// The message of a frame read here, from its masked payload.
+/// The message of a frame read here, from its masked payload: copied out and unmasked in one
+/// pass, 32 bytes at a time.
 #[inline]
 fn own_message(masked: &[u8], op: u8, key: [u8; 4]) -> Result<Message, WsError> {
-    let mut payload = masked.to_vec();
-    unmask(&mut payload, key);
+    let wide = wide_key(key);
+    let mut payload = Vec::with_capacity(masked.len());
+    let (chunks, rest) = masked.as_chunks::<32>();
+    for chunk in chunks {
+        let mut plain = *chunk;
+        for (b, k) in plain.iter_mut().zip(wide) {
+            *b ^= k;
+        }
+        payload.extend_from_slice(&plain);
+    }
+    let mut last = [0u8; 32];
+    let last = &mut last[..rest.len()];
+    last.copy_from_slice(rest);
+    unmask(last, key);
+    payload.extend_from_slice(last);
     payload_message(Bytes::from(payload), op)
 }
 
@@ -505,7 +532,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     // Room for the rest of the frame, up to 64 KiB at once: a header alone
                     // does not make the server allocate a whole frame's worth.
                     let need = head + len - io.held().len();
-                    io.held.reserve(need.min(4 * READ_CHUNK));
+                    io.held.reserve(need.min(RESERVE_AHEAD));
                 }
                 Next::Theirs { total, first } => {
                     let data = first & 0x08 == 0;
@@ -556,7 +583,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     && read.len() < head + len
                 {
                     // The start of a frame: room for (up to 64 KiB of) the rest at once.
-                    io.held.reserve((head + len).min(4 * READ_CHUNK));
+                    io.held.reserve((head + len).min(RESERVE_AHEAD));
                 }
                 io.hold(read);
                 return Ok(None);
