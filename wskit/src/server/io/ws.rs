@@ -293,6 +293,14 @@ fn wide_key(key: [u8; 4]) -> [u8; 32] {
     wide
 }
 
+/// Unmasks 32 bytes with the key repeated over them (vectorized by the compiler).
+#[inline]
+fn xor_chunk(chunk: &mut [u8; 32], wide: &[u8; 32]) {
+    for (b, k) in chunk.iter_mut().zip(wide) {
+        *b ^= k;
+    }
+}
+
 /// Unmasks a client frame's payload in place (RFC 6455 5.3): 32 bytes at a time (one exclusive
 /// or of a whole chunk with the key repeated, which the compiler does in vector registers),
 /// then 8 at a time, then the last few.
@@ -301,16 +309,12 @@ fn unmask(payload: &mut [u8], key: [u8; 4]) {
     let wide = wide_key(key);
     let (chunks, rest) = payload.as_chunks_mut::<32>();
     for chunk in chunks {
-        for (b, k) in chunk.iter_mut().zip(wide) {
-            *b ^= k;
-        }
+        xor_chunk(chunk, &wide);
     }
     // What is left starts at a multiple of 32, and its last few at a multiple of 8: the key
     // starts over at each.
     let (words, last) = rest.as_chunks_mut::<8>();
-    let key8 = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    let key8 = u64::from_ne_bytes(*wide.first_chunk::<8>().expect("32 bytes"));
     for word in words {
         *word = (u64::from_ne_bytes(*word) ^ key8).to_ne_bytes();
     }
@@ -328,9 +332,7 @@ fn own_message(masked: &[u8], op: u8, key: [u8; 4]) -> Result<Message, WsError> 
     let (chunks, rest) = masked.as_chunks::<32>();
     for chunk in chunks {
         let mut plain = *chunk;
-        for (b, k) in plain.iter_mut().zip(wide) {
-            *b ^= k;
-        }
+        xor_chunk(&mut plain, &wide);
         payload.extend_from_slice(&plain);
     }
     let mut last = [0u8; 32];
