@@ -35,11 +35,15 @@ pub trait Message:
     /// value, the strict decoder refuses it).
     #[doc(hidden)]
     const __SERDE_STRICT: bool = true;
-    /// Whether every field is a type `protocol!` knows (strings, numbers, booleans, JSON values,
-    /// options, lists, maps and the block's own `type`s and `enum`s; no user type by its path),
-    /// so that `wire::encode_message` may write it with its faster serializer.
+    /// Writes the message as its frame's `payload`: serde_json's bytes. The default is
+    /// serde_json; `protocol!` writes a message whose fields are all types it knows (strings,
+    /// numbers, booleans, JSON values, options, lists, maps and the block's own `type`s and
+    /// `enum`s; no user type by its path) with the same bytes directly (`WriteJson`: keys as
+    /// constants, strings checked for escapes many bytes at a time).
     #[doc(hidden)]
-    const __KNOWN_SHAPE: bool = false;
+    fn __write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        serde_json::to_writer(out, self)
+    }
     /// The extra meta fields the message declares ([`NoMeta`] when none).
     type Meta: Serialize + Decode + Send + Sync + 'static;
 }

@@ -496,7 +496,7 @@ fn an_invalid_block_expands_to_its_errors_and_all_the_code_of_the_rest() {
         "{out}"
     );
     assert_eq!(out.matches("fn http_get (").count(), 3, "{out}"); // two handlers + client
-    assert_eq!(out.matches("R :: X").count(), 2, "{out}"); // deserialize + decode
+    assert_eq!(out.matches("R :: X").count(), 3, "{out}"); // deserialize, decode, write
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::frame::{Encoder, MetaOut, encode_then, encode_with, progress_with, write_frame};
+use super::frame::{MetaOut, TypeName, encode_then, encode_with, progress_with, write_frame};
 use crate::protocol::Message;
 
 /// Writes a message of a protocol: `{"type":M::TYPE,"meta":..,"payload":..}`, the payload as
@@ -11,11 +11,10 @@ use crate::protocol::Message;
 /// impl fails.
 ///
 /// The bytes are those [`encode_frame`](super::encode_frame) writes. A message whose fields are all types
-/// `protocol!` knows (no user type named by its path) is written by wskit's own serializer
-/// (`wire::json`), which checks strings for characters to escape many bytes at a time and
-/// copies them whole (serde_json: one byte at a time; many times faster on a 16 KiB string)
-/// and writes those types exactly as serde_json does (`tests/tests/encode_parity.rs`); other
-/// messages by serde_json.
+/// `protocol!` knows (no user type named by its path) is written by code the macro generates
+/// (`wire::json::WriteJson`: keys as constants, strings checked for characters to escape many
+/// bytes at a time and copied whole, where serde_json looks at one byte at a time), exactly as
+/// serde_json writes it (`tests/tests/encode_parity.rs`); other messages by serde_json.
 ///
 /// ```
 /// wskit::protocol! { pub protocol P { event Said { text: String } } }
@@ -27,9 +26,7 @@ pub fn encode_message<M: Message, X: Serialize + ?Sized>(
     meta: Option<&X>,
     msg: &M,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let payload = M::PAYLOAD.is_written().then_some(msg);
-    let encoder = encoder_for::<M>();
-    encode_with(|out| write_frame(out, M::TYPE, meta.into(), payload, None::<&()>, encoder))
+    encode_with(|out| write_message(out, meta.into(), msg))
 }
 
 /// [`encode_message`] handing the frame to `then` instead of returning a copy (as
@@ -50,12 +47,7 @@ pub fn encode_message_then<M: Message, X: Serialize + ?Sized>(
     msg: &M,
     then: &mut dyn FnMut(&[u8]),
 ) -> Result<(), serde_json::Error> {
-    let payload = M::PAYLOAD.is_written().then_some(msg);
-    let encoder = encoder_for::<M>();
-    encode_then(
-        |out| write_frame(out, M::TYPE, meta.into(), payload, None::<&()>, encoder),
-        then,
-    )
+    encode_then(|out| write_message(out, meta.into(), msg), then)
 }
 
 /// Writes the reply to an rpc: message `M` under `{"correlationId":..}` (`{}` without one), the
@@ -70,10 +62,8 @@ pub fn encode_reply<M: Message>(
     correlation_id: Option<&str>,
     msg: &M,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    let payload = M::PAYLOAD.is_written().then_some(msg);
     let meta = MetaOut::<()>::Correlated(correlation_id);
-    let encoder = encoder_for::<M>();
-    encode_with(|out| write_frame(out, M::TYPE, meta, payload, None::<&()>, encoder))
+    encode_with(|out| write_message(out, meta, msg))
 }
 
 /// [`encode_reply`] handing the frame to `then` instead of returning a copy: the bytes are in a
@@ -94,21 +84,20 @@ pub fn encode_reply_then<M: Message>(
     msg: &M,
     then: &mut dyn FnMut(&[u8]),
 ) -> Result<(), serde_json::Error> {
-    let payload = M::PAYLOAD.is_written().then_some(msg);
     let meta = MetaOut::<()>::Correlated(correlation_id);
-    let encoder = encoder_for::<M>();
-    encode_then(
-        |out| write_frame(out, M::TYPE, meta, payload, None::<&()>, encoder),
-        then,
-    )
+    encode_then(|out| write_message(out, meta, msg), then)
 }
 
-fn encoder_for<M: Message>() -> Encoder {
-    if M::__KNOWN_SHAPE {
-        Encoder::Known
-    } else {
-        Encoder::SerdeJson
-    }
+/// Writes message `M`'s frame: its type (checked for characters to escape when compiled), `meta`,
+/// and the payload as `M::PAYLOAD` says, by `M`'s own writer.
+fn write_message<M: Message, X: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    meta: MetaOut<'_, X>,
+    msg: &M,
+) -> serde_json::Result<()> {
+    let ty = const { TypeName::checked(M::TYPE) };
+    let payload = M::PAYLOAD.is_written().then_some(msg);
+    write_frame(out, ty, meta, payload, false, M::__write_json)
 }
 
 /// [`encode_progress`](super::encode_progress) of a protocol's progress message, written as [`encode_message`] writes
@@ -118,5 +107,5 @@ pub fn encode_progress_message<P: Message>(
     correlation_id: Option<&str>,
     update: &P,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    progress_with(correlation_id, update, encoder_for::<P>())
+    progress_with(correlation_id, update, P::__write_json)
 }

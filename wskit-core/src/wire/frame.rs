@@ -327,39 +327,16 @@ pub fn encode_frame<M: Serialize + ?Sized, P: Serialize + ?Sized>(
     meta: Option<&M>,
     payload: Option<&P>,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    encode_with(|out| {
-        write_frame(
-            out,
-            ty,
-            meta.into(),
-            payload,
-            None::<&()>,
-            Encoder::SerdeJson,
-        )
-    })
+    let ty = TypeName::Any(ty);
+    encode_with(|out| write_frame(out, ty, meta.into(), payload, false, serde_json_write))
 }
 
-/// Which serializer writes a frame's payload.
-#[derive(Clone, Copy)]
-pub(crate) enum Encoder {
-    /// serde_json: any `Serialize` impl (serde_json's `RawValue` included).
-    SerdeJson,
-    /// [`json`](super::json): the same bytes, faster; only for values whose types `protocol!`
-    /// knows (see `encode_message`).
-    Known,
-}
-
-impl Encoder {
-    pub(crate) fn write<T: Serialize + ?Sized>(
-        self,
-        out: &mut Vec<u8>,
-        value: &T,
-    ) -> serde_json::Result<()> {
-        match self {
-            Encoder::SerdeJson => serde_json::to_writer(&mut *out, value),
-            Encoder::Known => super::json::to_writer(out, value),
-        }
-    }
+/// A payload's writer for any `Serialize` impl: serde_json (its `RawValue` included).
+pub(crate) fn serde_json_write<T: Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+) -> serde_json::Result<()> {
+    serde_json::to_writer(out, value)
 }
 
 /// The largest scratch buffer a thread keeps between frames.
@@ -422,18 +399,48 @@ pub(crate) fn encode_then(
     Ok(())
 }
 
-/// Like [`encode_frame`], with a trailing extra key: `"data"` of progress frames; `payload` and
-/// `data` written by `encoder`.
-pub(crate) fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Serialize + ?Sized>(
+/// A frame's `type` as [`write_frame`] writes it.
+#[derive(Clone, Copy)]
+pub(crate) enum TypeName<'a> {
+    /// Checked for characters to escape as it is written.
+    Any(&'a str),
+    /// Known to have none (checked when compiled: a message's `TYPE`, the runtime's own types):
+    /// copied between quotes as it is.
+    Plain(&'a str),
+}
+
+impl TypeName<'static> {
+    /// `ty`, checked now: in a `const` block, when the program is compiled.
+    pub(crate) const fn checked(ty: &'static str) -> Self {
+        if super::json::is_plain(ty) {
+            TypeName::Plain(ty)
+        } else {
+            TypeName::Any(ty)
+        }
+    }
+}
+
+/// Like [`encode_frame`], the payload written by `write` (a message's own writer, or
+/// [`serde_json_write`]); a progress frame (`data`) writes it again under `"data"`.
+pub(crate) fn write_frame<M: Serialize + ?Sized, P: ?Sized>(
     out: &mut Vec<u8>,
-    ty: &str,
+    ty: TypeName<'_>,
     meta: MetaOut<'_, M>,
     payload: Option<&P>,
-    data: Option<&X>,
-    encoder: Encoder,
+    data: bool,
+    write: impl Fn(&P, &mut Vec<u8>) -> serde_json::Result<()>,
 ) -> serde_json::Result<()> {
-    out.extend_from_slice(b"{\"type\":");
-    write_str(out, ty);
+    match ty {
+        TypeName::Any(ty) => {
+            out.extend_from_slice(b"{\"type\":");
+            write_str(out, ty);
+        }
+        TypeName::Plain(ty) => {
+            out.extend_from_slice(b"{\"type\":\"");
+            out.extend_from_slice(ty.as_bytes());
+            out.push(b'"');
+        }
+    }
     match meta {
         MetaOut::Absent => {}
         MetaOut::Correlated(correlation_id) => {
@@ -448,11 +455,11 @@ pub(crate) fn write_frame<M: Serialize + ?Sized, P: Serialize + ?Sized, X: Seria
     }
     if let Some(payload) = payload {
         out.extend_from_slice(b",\"payload\":");
-        encoder.write(out, payload)?;
-    }
-    if let Some(data) = data {
-        out.extend_from_slice(b",\"data\":");
-        encoder.write(out, data)?;
+        write(payload, out)?;
+        if data {
+            out.extend_from_slice(b",\"data\":");
+            write(payload, out)?;
+        }
     }
     out.push(b'}');
     Ok(())
@@ -549,13 +556,13 @@ impl Serialize for Correlated<'_> {
 /// ```
 pub fn encode_error(correlation_id: Option<&str>, error: &Error) -> Vec<u8> {
     let ty = if correlation_id.is_some() {
-        types::RPC_ERROR
+        const { TypeName::checked(types::RPC_ERROR) }
     } else {
-        types::ERROR
+        const { TypeName::checked(types::ERROR) }
     };
     let encode = |error: &Error| {
         let meta = MetaOut::<()>::Correlated(correlation_id);
-        encode_with(|out| write_frame(out, ty, meta, Some(error), None::<&()>, Encoder::SerdeJson))
+        encode_with(|out| write_frame(out, ty, meta, Some(error), false, serde_json_write))
     };
     // An `Error` is strings and JSON values: it always serializes. Were that ever to break, the
     // answer would still be a well-formed frame.
@@ -570,24 +577,17 @@ pub fn encode_progress<P: Serialize + ?Sized>(
     correlation_id: Option<&str>,
     update: &P,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    progress_with(correlation_id, update, Encoder::SerdeJson)
+    progress_with(correlation_id, update, serde_json_write)
 }
 
-pub(crate) fn progress_with<P: Serialize + ?Sized>(
+pub(crate) fn progress_with<P: ?Sized>(
     correlation_id: Option<&str>,
     update: &P,
-    encoder: Encoder,
+    write: impl Fn(&P, &mut Vec<u8>) -> serde_json::Result<()>,
 ) -> Result<Vec<u8>, serde_json::Error> {
-    encode_with(|out| {
-        write_frame(
-            out,
-            types::RPC_PROGRESS,
-            MetaOut::<()>::Correlated(correlation_id),
-            Some(update),
-            Some(update),
-            encoder,
-        )
-    })
+    let meta = MetaOut::<()>::Correlated(correlation_id);
+    let ty = const { TypeName::checked(types::RPC_PROGRESS) };
+    encode_with(|out| write_frame(out, ty, meta, Some(update), true, write))
 }
 
 /// Writes the `__heartbeat_ack` that answers a client's `__heartbeat`: `{"type":"__heartbeat_ack","meta":{"ts":<ms>}}`.

@@ -56,7 +56,12 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
         quote!(#attr #name: #ty)
     });
     let names: Vec<_> = fields.iter().map(|f| &f.name).collect();
+    let write_json = (!fields
+        .iter()
+        .any(|f| has_external(p, &f.ty, &mut Vec::new())))
+    .then(|| write_json_struct(name, fields));
     quote! {
+        #write_json
         #doc
         #[derive(
             ::std::fmt::Debug,
@@ -88,6 +93,88 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
             }
         };
     }
+}
+
+/// `WriteJson` of a struct whose fields are all types `protocol!` knows: each field written as
+/// `,"key":value` (a `None` left out), its key a constant escaped here; the first comma becomes
+/// the brace (`close_object`), or, when the first field is always there, the brace is in its
+/// constant.
+fn write_json_struct(name: &syn::Ident, fields: &[Field]) -> TokenStream {
+    let first_always = fields
+        .first()
+        .is_some_and(|f| !matches!(f.ty, FieldType::Option(_)));
+    let writes = fields.iter().enumerate().map(|(i, f)| {
+        let lead = if i == 0 && first_always { "{" } else { "," };
+        let prefix = proc_macro2::Literal::byte_string(
+            format!("{lead}{}:", json_string(&f.wire)).as_bytes(),
+        );
+        let field = &f.name;
+        match f.ty {
+            FieldType::Option(_) => quote! {
+                if let ::std::option::Option::Some(__value) = &self.#field {
+                    __out.extend_from_slice(#prefix);
+                    ::wskit::__private::WriteJson::write_json(__value, __out)?;
+                }
+            },
+            _ => quote! {
+                __out.extend_from_slice(#prefix);
+                ::wskit::__private::WriteJson::write_json(&self.#field, __out)?;
+            },
+        }
+    });
+    let (start, close) = if first_always {
+        (quote!(), quote!(__out.push(b'}');))
+    } else {
+        (
+            quote!(let __start = __out.len();),
+            quote!(::wskit::__private::close_object(__out, __start);),
+        )
+    };
+    impl_write_json(
+        name,
+        quote! {
+            #start
+            #( #writes )*
+            #close
+        },
+    )
+}
+
+/// `impl WriteJson for #name` writing with `body` (into `__out`).
+fn impl_write_json(name: &syn::Ident, body: TokenStream) -> TokenStream {
+    quote! {
+        impl ::wskit::__private::WriteJson for #name {
+            #[inline]
+            fn write_json(
+                &self,
+                __out: &mut ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<(), ::wskit::__private::serde_json::Error> {
+                #body
+                ::std::result::Result::Ok(())
+            }
+        }
+    }
+}
+
+/// `s` as serde_json writes a JSON string: quoted, with `"`, `\` and control characters
+/// escaped (`\n` and the like where JSON has a short form, else `\u00xx`).
+fn json_string(s: &str) -> String {
+    let mut out = String::from('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The declared docs, or one line of default docs (so that `missing_docs` stays quiet).
@@ -131,11 +218,21 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     // message with a map anywhere in it is decoded by the strict decoder only.
     let serde_strict = !m.fields.iter().any(|f| has_map(p, &f.ty, &mut Vec::new()));
     // A user's own type may serialize as anything (serde_json's `RawValue`, say): a message
-    // with one anywhere in it is written by serde_json only.
+    // with one anywhere in it is written by serde_json only; the others by `WriteJson`.
     let known_shape = !m
         .fields
         .iter()
         .any(|f| has_external(p, &f.ty, &mut Vec::new()));
+    let write_json = known_shape.then(|| {
+        quote! {
+            fn __write_json(
+                &self,
+                __out: &mut ::std::vec::Vec<u8>,
+            ) -> ::std::result::Result<(), ::wskit::__private::serde_json::Error> {
+                ::wskit::__private::WriteJson::write_json(self, __out)
+            }
+        }
+    });
     out.extend(quote! {
         impl ::wskit::Message for #name {
             #[doc = #type_doc]
@@ -143,8 +240,8 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
             const PAYLOAD: ::wskit::PayloadForm = ::wskit::PayloadForm::#payload;
             const SUBSCRIPTION: bool = #subscription;
             const __SERDE_STRICT: bool = #serde_strict;
-            const __KNOWN_SHAPE: bool = #known_shape;
             type Meta = #meta;
+            #write_json
         }
     });
     if m.kind == Kind::Request {
@@ -240,6 +337,18 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
             });
             let vnames: Vec<_> = variants.iter().map(|v| &v.name).collect();
             let wires: Vec<_> = variants.iter().map(|v| &v.wire).collect();
+            let quoted = variants
+                .iter()
+                .map(|v| proc_macro2::Literal::byte_string(json_string(&v.wire).as_bytes()));
+            let write_json = impl_write_json(
+                name,
+                quote! {
+                    let __text: &'static [u8] = match self {
+                        #( #name::#vnames => #quoted, )*
+                    };
+                    __out.extend_from_slice(__text);
+                },
+            );
             // Read from a JSON string only: serde's derive also accepts `{"red": null}`.
             quote! {
                 #doc
@@ -267,6 +376,8 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
                         ::std::result::Result::Ok(__VARIANTS[__i])
                     }
                 }
+
+                #write_json
             }
         }
     }
