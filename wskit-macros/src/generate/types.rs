@@ -140,7 +140,10 @@ fn write_json_struct(name: &syn::Ident, fields: &[Field]) -> TokenStream {
     )
 }
 
-/// `impl WriteJson for #name` writing with `body` (into `__out`).
+/// `impl WriteJson for #name` writing with `body` (into `__out`). `#[inline]`: compiled where
+/// messages are encoded (a protocol crate without a server compiles none of it; measured with
+/// `scripts/measure_compile_time.sh`, the protocol crate took 1.75x the hand-written one's CPU
+/// time without it, 1.40x with it).
 fn impl_write_json(name: &syn::Ident, body: TokenStream) -> TokenStream {
     quote! {
         impl ::wskit::__private::WriteJson for #name {
