@@ -189,3 +189,26 @@ fn progress_updates_are_written_alike() {
         );
     }
 }
+
+/// A client's request without declared meta (`wire::encode_request`, meta written without
+/// serde) is the frame `encode_message` writes with an `OutMeta` of its id and timestamp.
+#[test]
+fn requests_are_written_as_with_out_meta() {
+    let ids = [
+        "0e4f2c1a-9b7d-4c3e-8a21-5f6b7c8d9e0f",
+        "",
+        "a \"quoted\" \\ id\n\u{7f}é",
+    ];
+    for (id, timestamp) in ids.into_iter().zip([0, 1_764_160_000_000, u64::MAX]) {
+        let msg = Work { n: 7 };
+        let meta = OutMeta {
+            correlation_id: Some(id.into()),
+            timestamp: Some(timestamp),
+            ..OutMeta::default()
+        };
+        assert_eq!(
+            String::from_utf8(wire::encode_request(id, timestamp, &msg).unwrap()).unwrap(),
+            String::from_utf8(wire::encode_message(Some(&meta), &msg).unwrap()).unwrap()
+        );
+    }
+}

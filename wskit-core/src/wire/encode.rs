@@ -88,6 +88,30 @@ pub fn encode_reply_then<M: Message>(
     encode_then(|out| write_message(out, meta, msg), then)
 }
 
+/// Writes a client's request that declares no extra meta: message `M` under
+/// `{"correlationId":..,"timestamp":..}`, the bytes [`encode_message`] writes with an
+/// [`OutMeta`](super::OutMeta) of those two, without building it.
+///
+/// ```
+/// use wskit::wire::OutMeta;
+/// wskit::protocol! { pub protocol P { rpc Get(id: u32) -> Got { name: String } } }
+/// let frame = wskit::wire::encode_request("c-1", 7, &Get { id: 3 }).unwrap();
+/// assert_eq!(frame, br#"{"type":"GET","meta":{"correlationId":"c-1","timestamp":7},"payload":{"id":3}}"#);
+/// let meta = OutMeta { correlation_id: Some("c-1".into()), timestamp: Some(7), ..OutMeta::default() };
+/// assert_eq!(frame, wskit::wire::encode_message(Some(&meta), &Get { id: 3 }).unwrap());
+/// ```
+pub fn encode_request<M: Message>(
+    correlation_id: &str,
+    timestamp: u64,
+    msg: &M,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let meta: MetaOut<'_, ()> = MetaOut::Request {
+        correlation_id,
+        timestamp,
+    };
+    encode_with(|out| write_message(out, meta, msg))
+}
+
 /// Writes message `M`'s frame: its type (checked for characters to escape when compiled), `meta`,
 /// and the payload as `M::PAYLOAD` says, by `M`'s own writer.
 fn write_message<M: Message, X: Serialize + ?Sized>(

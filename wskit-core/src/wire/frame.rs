@@ -447,6 +447,20 @@ pub(crate) fn write_frame<M: Serialize + ?Sized, P: ?Sized>(
             out.extend_from_slice(b",\"meta\":");
             write_correlated(out, correlation_id);
         }
+        MetaOut::Request {
+            correlation_id,
+            timestamp,
+        } => {
+            out.extend_from_slice(b",\"meta\":{\"");
+            out.extend_from_slice(meta_keys::CORRELATION_ID.as_bytes());
+            out.extend_from_slice(b"\":");
+            write_str(out, correlation_id);
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(meta_keys::TIMESTAMP.as_bytes());
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(itoa::Buffer::new().format(timestamp).as_bytes());
+            out.push(b'}');
+        }
         // Writing into a Vec cannot fail; a `Serialize` impl can.
         MetaOut::Value(meta) => {
             out.extend_from_slice(b",\"meta\":");
@@ -471,6 +485,12 @@ pub(crate) enum MetaOut<'a, M: ?Sized> {
     Absent,
     /// What [`Correlated`] serializes to, written without serde.
     Correlated(Option<&'a str>),
+    /// A client's request without declared meta: what [`OutMeta`] with only these two
+    /// serializes to, written without serde.
+    Request {
+        correlation_id: &'a str,
+        timestamp: u64,
+    },
     /// Any `Serialize` value (written by `json`: serde_json's bytes, its raw values included).
     Value(&'a M),
 }

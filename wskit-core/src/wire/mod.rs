@@ -21,7 +21,9 @@ pub use decode::{
 };
 #[doc(hidden)]
 pub use encode::encode_progress_message;
-pub use encode::{encode_message, encode_message_then, encode_reply, encode_reply_then};
+pub use encode::{
+    encode_message, encode_message_then, encode_reply, encode_reply_then, encode_request,
+};
 pub use error::{Error, ErrorCode};
 #[doc(hidden)]
 pub use frame::{Correlated, peek_type};

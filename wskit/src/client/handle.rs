@@ -16,7 +16,7 @@ use super::shared::{Inner, NewRequest, Waiter, frame_text};
 use super::state::{ConnectionState, Gap};
 use crate::clock::now_ms;
 
-use wskit_core::wire::{self, OutMeta, meta_keys};
+use wskit_core::wire::{self, OutMeta};
 use wskit_core::{EventSet, Message, Rpc};
 
 /// A connection to a server, shared by every clone. When the last clone (and every call it
@@ -64,31 +64,17 @@ fn encode_message<M: Message>(
     msg: &M,
     meta: &(impl serde::Serialize + ?Sized),
 ) -> Result<FrameText, ClientError> {
-    wire::encode_message(Some(meta), msg)
-        .map(frame_text)
-        .map_err(|e| {
-            let mut issues = wskit_core::Issues::new();
-            let why = format!("could not be encoded: {e}");
-            issues.push(&wskit_core::validate::Path::root("payload"), why);
-            ClientError::InvalidMessage(issues)
-        })
+    encoded(wire::encode_message(Some(meta), msg))
 }
 
-/// The meta of a request that declares no extra fields: `{"correlationId":..,"timestamp":..}`,
-/// the bytes [`OutMeta`] writes for it, without building its map of extras.
-struct RequestMeta<'a> {
-    id: &'a str,
-    timestamp: u64,
-}
-
-impl serde::Serialize for RequestMeta<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut meta = serializer.serialize_struct("Meta", 2)?;
-        meta.serialize_field(meta_keys::CORRELATION_ID, self.id)?;
-        meta.serialize_field(meta_keys::TIMESTAMP, &self.timestamp)?;
-        meta.end()
-    }
+/// An encoded frame as the client keeps it, or the encoding's failure as an invalid message.
+fn encoded(frame: Result<Vec<u8>, serde_json::Error>) -> Result<FrameText, ClientError> {
+    frame.map(frame_text).map_err(|e| {
+        let mut issues = wskit_core::Issues::new();
+        let why = format!("could not be encoded: {e}");
+        issues.push(&wskit_core::validate::Path::root("payload"), why);
+        ClientError::InvalidMessage(issues)
+    })
 }
 
 /// Declared meta fields as JSON object entries for [`OutMeta::extra`].
@@ -319,13 +305,7 @@ impl Client {
         let id_text = self.inner.ids.write(id, &mut text);
         let timestamp = now_ms();
         let frame = match &meta {
-            None => encode_message(
-                &req,
-                &RequestMeta {
-                    id: id_text,
-                    timestamp,
-                },
-            )?,
+            None => encoded(wire::encode_request(id_text, timestamp, &req))?,
             Some(meta) => encode_message(
                 &req,
                 &OutMeta {
@@ -363,26 +343,5 @@ impl Client {
     /// How many frames wait in the offline queue.
     pub fn queued(&self) -> usize {
         self.inner.lock().queue.len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_meta_is_what_out_meta_writes() {
-        for timestamp in [0, 7, 1_764_160_000_000, u64::MAX] {
-            let id = "0e4f2c1a-9b7d-4c3e-8a21-5f6b7c8d9e0f";
-            let meta = OutMeta {
-                correlation_id: Some(id.into()),
-                timestamp: Some(timestamp),
-                ..OutMeta::default()
-            };
-            assert_eq!(
-                serde_json::to_string(&RequestMeta { id, timestamp }).unwrap(),
-                serde_json::to_string(&meta).unwrap()
-            );
-        }
     }
 }

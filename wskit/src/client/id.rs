@@ -65,7 +65,12 @@ impl IdGen {
         let mut key: u64 = 0;
         // Any byte that is no lowercase hex digit sets the high bit.
         let mut bad = 0u8;
-        for &c in b[PREFIX..23].iter().chain(&b[24..]) {
+        // The 16 digits of the low half gathered first: one plain loop over them is about half
+        // the instructions of the loop over the two runs chained.
+        let mut digits = [0u8; 16];
+        digits[..4].copy_from_slice(&b[PREFIX..23]);
+        digits[4..].copy_from_slice(&b[24..]);
+        for c in digits {
             let digit = HEX[usize::from(c)];
             bad |= digit;
             key = key << 4 | u64::from(digit & 0x0f);
