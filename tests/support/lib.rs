@@ -113,6 +113,27 @@ impl DemoHandler for DemoApp {
                 ctx.close(1008, "revoked");
                 Ok(())
             }
+            "watch-late" => {
+                // A task that outlives its handler and asks for the request's cancellation
+                // only once the connection is closing: the token is made after the close, and
+                // must be cancelled already.
+                let probe = self.probe.clone();
+                tokio::spawn(async move {
+                    let seen = tokio::time::timeout(Duration::from_secs(10), async {
+                        while !ctx.is_cancelled() {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                    });
+                    if seen.await.is_err() {
+                        return probe.note("late: the close was never seen");
+                    }
+                    match tokio::time::timeout(Duration::from_secs(5), ctx.cancelled()).await {
+                        Ok(()) => probe.note("late: cancelled"),
+                        Err(_) => probe.note("late: never cancelled"),
+                    }
+                });
+                Ok(())
+            }
             close if close.starts_with("close:") => {
                 let code = close["close:".len()..].parse().unwrap_or(0);
                 ctx.close(code, "asked");

@@ -130,6 +130,21 @@ async fn disconnect_cancels_the_handler() {
     assert_eq!(events.drain(), Vec::<String>::new());
 }
 
+/// `cancelled()` first asked after the connection started closing (by a task the handler
+/// spawned, the handler long finished) resolves at once: the connection's token, made only
+/// when first asked for, is made cancelled.
+#[tokio::test]
+async fn cancelled_asked_after_the_disconnect_has_already_fired() {
+    let (probe, mut events) = probe();
+    let server = start(demo_builder(&probe)).await;
+    let mut c = connect(&server).await;
+    c.send(r#"{"type":"SAY","payload":{"text":"watch-late"}}"#)
+        .await;
+    assert_eq!(events.next().await, "say:watch-late");
+    c.close(1000).await;
+    assert_eq!(events.next().await, "late: cancelled");
+}
+
 #[tokio::test]
 async fn concurrent_rpcs_are_answered_independently() {
     let (probe, _events) = probe();
