@@ -451,10 +451,8 @@ pub(crate) fn write_frame<M: Serialize + ?Sized, P: ?Sized>(
             correlation_id,
             timestamp,
         } => {
-            out.extend_from_slice(b",\"meta\":{\"");
-            out.extend_from_slice(meta_keys::CORRELATION_ID.as_bytes());
-            out.extend_from_slice(b"\":");
-            write_str(out, correlation_id);
+            out.extend_from_slice(b",\"meta\":");
+            open_correlated(out, correlation_id);
             out.extend_from_slice(b",\"");
             out.extend_from_slice(meta_keys::TIMESTAMP.as_bytes());
             out.extend_from_slice(b"\":");
@@ -501,14 +499,19 @@ impl<'a, M: ?Sized> From<Option<&'a M>> for MetaOut<'a, M> {
     }
 }
 
+/// Opens a meta object with its correlationId: `{"correlationId":".."`.
+fn open_correlated(out: &mut Vec<u8>, correlation_id: &str) {
+    out.extend_from_slice(b"{\"");
+    out.extend_from_slice(meta_keys::CORRELATION_ID.as_bytes());
+    out.extend_from_slice(b"\":");
+    write_str(out, correlation_id);
+}
+
 /// Writes what [`Correlated`] serializes to: `{"correlationId":".."}`, or `{}`.
 fn write_correlated(out: &mut Vec<u8>, correlation_id: Option<&str>) {
     match correlation_id {
         Some(id) => {
-            out.extend_from_slice(b"{\"");
-            out.extend_from_slice(meta_keys::CORRELATION_ID.as_bytes());
-            out.extend_from_slice(b"\":");
-            write_str(out, id);
+            open_correlated(out, id);
             out.push(b'}');
         }
         None => out.extend_from_slice(b"{}"),

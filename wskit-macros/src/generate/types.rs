@@ -159,25 +159,10 @@ fn impl_write_json(name: &syn::Ident, body: TokenStream) -> TokenStream {
     }
 }
 
-/// `s` as serde_json writes a JSON string: quoted, with `"`, `\` and control characters
-/// escaped (`\n` and the like where JSON has a short form, else `\u00xx`).
+/// `s` as a JSON string, quoted and escaped: serde_json's own bytes, which the runtime's
+/// writer matches byte for byte.
 fn json_string(s: &str) -> String {
-    let mut out = String::from('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+    serde_json::to_string(s).expect("a string is always JSON")
 }
 
 /// The declared docs, or one line of default docs (so that `missing_docs` stays quiet).

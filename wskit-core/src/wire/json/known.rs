@@ -53,14 +53,6 @@ pub fn close_object(out: &mut Vec<u8>, start: usize) {
     }
 }
 
-impl WriteJson for str {
-    #[inline]
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-        write_str(out, self);
-        Ok(())
-    }
-}
-
 impl WriteJson for String {
     #[inline]
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), Error> {
@@ -89,7 +81,8 @@ macro_rules! integers {
     )*};
 }
 
-integers!(i8 i16 i32 i64 i128 isize u8 u16 u32 u64 u128 usize);
+// The integer types the DSL accepts.
+integers!(i8 i16 i32 i64 u8 u16 u32 u64);
 
 /// Floats as the serde writer writes them (`null` when not finite).
 macro_rules! floats {
@@ -111,13 +104,6 @@ impl WriteJson for serde_json::Value {
     #[inline]
     fn write_json(&self, out: &mut Vec<u8>) -> Result<(), Error> {
         to_writer(out, self)
-    }
-}
-
-impl<T: WriteJson + ?Sized> WriteJson for Box<T> {
-    #[inline]
-    fn write_json(&self, out: &mut Vec<u8>) -> Result<(), Error> {
-        (**self).write_json(out)
     }
 }
 
@@ -182,7 +168,7 @@ impl<T: WriteJson> WriteJson for BTreeMap<String, T> {
 mod tests {
     use super::*;
 
-    fn ours<T: WriteJson + ?Sized>(value: &T) -> String {
+    fn ours<T: WriteJson>(value: &T) -> String {
         let mut out = Vec::new();
         value.write_json(&mut out).unwrap();
         String::from_utf8(out).unwrap()
@@ -191,10 +177,11 @@ mod tests {
     #[test]
     fn values_are_serde_jsons() {
         let same = |ours: String, value: &dyn erased::Json| assert_eq!(ours, value.serde_json());
-        same(ours("a\"\\\n\u{1f}é"), &"a\"\\\n\u{1f}é");
+        let text = String::from("a\"\\\n\u{1f}é");
+        same(ours(&text), &text);
         same(ours(&true), &true);
         same(ours(&i64::MIN), &i64::MIN);
-        same(ours(&u128::MAX), &u128::MAX);
+        same(ours(&u64::MAX), &u64::MAX);
         same(ours(&f64::NAN), &f64::NAN);
         same(ours(&-1.5e-300f64), &-1.5e-300f64);
         same(ours(&0.1f32), &0.1f32);
@@ -211,7 +198,6 @@ mod tests {
         same(ours(&hashed), &hashed);
         let json = serde_json::json!({"a": [1, 2.5, null, {"b": "c"}], "d": true});
         same(ours(&json), &json);
-        same(ours(&Box::new(7u8)), &Box::new(7u8));
     }
 
     /// A value written by serde_json, whatever its type.

@@ -40,6 +40,12 @@ fn word_stops(w: u64) -> u64 {
     (zero(quote) | zero(backslash) | (w.wrapping_sub(ONES * 0x20) & !w)) & HIGH
 }
 
+/// The index in its word of the first byte [`word_stops`] marked (`stops` not 0).
+#[inline(always)]
+fn first_marked(stops: u64) -> usize {
+    (stops.trailing_zeros() / 8) as usize
+}
+
 /// The 8 bytes at `at` as a little-endian word.
 #[inline(always)]
 fn word(bytes: &[u8], at: usize) -> u64 {
@@ -88,7 +94,7 @@ pub(super) fn needs_escape(bytes: &[u8]) -> bool {
         let w = u64::from(half(0)) | u64::from(half(len - 4)) << 32;
         return word_stops(w) != 0;
     }
-    bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20)
+    bytes.iter().any(|&b| stop(b) == 0)
 }
 
 /// The index of the first byte from `i` on that ends a string's plain run (a quote, a
@@ -99,7 +105,7 @@ pub(super) fn plain_run_end(bytes: &[u8], i: usize) -> usize {
     if let Some(first) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
         let stops = word_stops(u64::from_le_bytes(*first));
         if stops != 0 {
-            return i + (stops.trailing_zeros() / 8) as usize;
+            return i + first_marked(stops);
         }
         return plain_run_end_after(bytes, i + 8);
     }
@@ -120,7 +126,7 @@ fn plain_run_end_after(bytes: &[u8], mut i: usize) -> usize {
     while i + 8 <= len {
         let stops = word_stops(word(bytes, i));
         if stops != 0 {
-            return i + (stops.trailing_zeros() / 8) as usize;
+            return i + first_marked(stops);
         }
         i += 8;
     }
@@ -134,11 +140,11 @@ fn plain_run_end_after(bytes: &[u8], mut i: usize) -> usize {
         return if stops == 0 {
             len
         } else {
-            i + (stops.trailing_zeros() / 8) as usize
+            i + first_marked(stops)
         };
     }
     while let Some(&b) = bytes.get(i) {
-        if b == b'"' || b == b'\\' || b < 0x20 {
+        if stop(b) == 0 {
             break;
         }
         i += 1;

@@ -878,6 +878,14 @@ mod tests {
                     own_message(&masked(&plain), 0x1, key).is_err(),
                     "{len}, {at}"
                 );
+                // Not ASCII but UTF-8 (`é`, where it fits): refused as ASCII, accepted as text.
+                if at + 1 < len {
+                    plain[at..at + 2].copy_from_slice("é".as_bytes());
+                    assert!(!unmask(&mut masked(&plain), key), "{len} bytes, é at {at}");
+                    let own = own_message(&masked(&plain), 0x1, key).unwrap();
+                    assert_eq!(own.into_data(), plain, "{len} bytes, é at {at}");
+                    plain[at + 1] = b'a';
+                }
                 plain[at] = 0x7f;
                 assert!(
                     unmask(&mut masked(&plain), key),
