@@ -97,6 +97,8 @@ pub mod client;
 #[cfg(any(feature = "server", feature = "client"))]
 mod clock;
 #[cfg(any(feature = "server", feature = "client"))]
+mod encoded;
+#[cfg(any(feature = "server", feature = "client"))]
 mod heartbeat;
 #[cfg(feature = "local")]
 pub mod local;

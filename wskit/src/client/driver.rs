@@ -11,11 +11,12 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, sleep_until};
+use tokio_tungstenite::tungstenite::error::UrlError;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, client::IntoClientRequest};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
 use super::backoff::JitterRng;
 use super::error::{ClientError, ConnectError};
@@ -23,12 +24,16 @@ use super::inbound::{handle_inbound, report_panic};
 use super::options::{AuthTransport, Options, ProtocolPosition};
 use super::queue::{FrameText, Outbound};
 use super::report::ErrorReport;
-use super::shared::{Inner, Outbox, Reports, abort_frame, call_hook, frame_text};
+use super::shared::{Inner, Outbox, Reports, abort_frame, call_hook};
+use super::socket::ClientIo;
 use super::state::{ConnectionState, Gap};
+use crate::encoded;
 use crate::percent;
 use wskit_core::wire::{OutMeta, close, encode_frame, types};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// The connection: tungstenite over the TCP socket, with the text frames written here ahead of
+/// its own ([`ClientIo`]).
+type Socket = WebSocketStream<ClientIo<TcpStream>>;
 
 /// How an open connection ended.
 enum End {
@@ -170,23 +175,46 @@ async fn connect(opts: &Options) -> Result<Socket, ConnectError> {
         let value = HeaderValue::from_str(&protocols.join(", ")).map_err(|e| invalid(&e))?;
         headers.insert("sec-websocket-protocol", value);
     }
+    let (ws, _response) = upgrade(request).await.map_err(|e| match e {
+        tungstenite::Error::Http(response) => ConnectError::Rejected {
+            status: response.status().as_u16(),
+            body: response
+                .body()
+                .as_deref()
+                .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                .unwrap_or_default(),
+        },
+        tungstenite::Error::Url(e) => invalid(&e),
+        e => ConnectError::Transport(e.to_string()),
+    })?;
+    Ok(ws)
+}
+
+/// The TCP connection and the upgrade on it, as tokio-tungstenite's `connect_async` makes them
+/// (the same errors), with the socket under [`ClientIo`]. `wss` needs TLS, which the client is
+/// not built with: refused, as tokio-tungstenite refuses it without a TLS feature.
+async fn upgrade(
+    request: tungstenite::handshake::client::Request,
+) -> Result<(Socket, tungstenite::handshake::client::Response), tungstenite::Error> {
+    let uri = request.uri();
+    let port = match uri.scheme_str() {
+        Some("ws") => uri.port_u16().unwrap_or(80),
+        Some("wss") => return Err(tungstenite::Error::Url(UrlError::TlsFeatureNotEnabled)),
+        _ => return Err(tungstenite::Error::Url(UrlError::UnsupportedUrlScheme)),
+    };
+    let host = uri
+        .host()
+        .ok_or(tungstenite::Error::Url(UrlError::NoHostName))?;
+    // An IPv6 address without its brackets.
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let socket = TcpStream::connect((host, port)).await?;
     // Nagle off: a request is written as soon as the queue is drained (frames written together
     // go out in one write anyway).
-    let (ws, _response) = connect_async_with_config(request, Some(websocket_config()), true)
-        .await
-        .map_err(|e| match e {
-            tungstenite::Error::Http(response) => ConnectError::Rejected {
-                status: response.status().as_u16(),
-                body: response
-                    .body()
-                    .as_deref()
-                    .map(|b| String::from_utf8_lossy(b).trim().to_owned())
-                    .unwrap_or_default(),
-            },
-            tungstenite::Error::Url(e) => invalid(&e),
-            e => ConnectError::Transport(e.to_string()),
-        })?;
-    Ok(ws)
+    socket.set_nodelay(true)?;
+    client_async_with_config(request, ClientIo::new(socket), Some(websocket_config())).await
 }
 
 /// The socket's buffers. tungstenite zeroes its whole read buffer before every read: its default
@@ -345,7 +373,7 @@ async fn session(
                 if now >= ping_at {
                     let frame = encode_frame(types::HEARTBEAT, None::<&OutMeta>, None::<&()>)
                         .expect("a frame of a type alone always encodes");
-                    frames.push(frame_text(frame));
+                    frames.push(encoded::text(frame));
                     if !write_all(&mut ws, &mut frames, write_timeout).await {
                         return lost(inner);
                     }
@@ -481,8 +509,17 @@ async fn write_all(ws: &mut Socket, frames: &mut Vec<FrameText>, limit: Duration
         return true;
     }
     let work = async {
-        for frame in frames.drain(..) {
-            ws.feed(tungstenite::Message::Text(frame)).await?;
+        if ws.get_ref().can_add() {
+            // Masked and added ahead of tungstenite's bytes, written by the flush.
+            let io = ws.get_mut();
+            for frame in frames.drain(..) {
+                io.add_text(frame.as_bytes(), rand::random());
+            }
+        } else {
+            // tungstenite holds part of a frame of its own: everything goes after it.
+            for frame in frames.drain(..) {
+                ws.feed(tungstenite::Message::Text(frame)).await?;
+            }
         }
         ws.flush().await
     };

@@ -12,9 +12,10 @@ use super::id::IdText;
 use super::options;
 use super::options::ClientBuilder;
 use super::queue::FrameText;
-use super::shared::{Inner, NewRequest, Waiter, frame_text};
+use super::shared::{Inner, NewRequest, Waiter};
 use super::state::{ConnectionState, Gap};
 use crate::clock::now_ms;
+use crate::encoded;
 
 use wskit_core::wire::{self, OutMeta};
 use wskit_core::{EventSet, Message, Rpc};
@@ -69,7 +70,7 @@ fn encode_message<M: Message>(
 
 /// An encoded frame as the client keeps it, or the encoding's failure as an invalid message.
 fn encoded(frame: Result<Vec<u8>, serde_json::Error>) -> Result<FrameText, ClientError> {
-    frame.map(frame_text).map_err(|e| {
+    frame.map(encoded::text).map_err(|e| {
         let mut issues = wskit_core::Issues::new();
         let why = format!("could not be encoded: {e}");
         issues.push(&wskit_core::validate::Path::root("payload"), why);

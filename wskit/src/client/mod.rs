@@ -34,6 +34,7 @@ mod options;
 mod queue;
 mod report;
 mod shared;
+mod socket;
 mod state;
 
 pub use crate::heartbeat::Heartbeat;

@@ -16,6 +16,7 @@ use super::options::Options;
 use super::queue::{FrameText, OfflineQueue, Outbound, Pushed};
 use super::report::ErrorReport;
 use super::state::{ConnectionState, Gap};
+use crate::encoded;
 
 use wskit_core::wire::{FrameParts, OutMeta, encode_frame, types};
 
@@ -103,14 +104,6 @@ impl Reports {
     }
 }
 
-/// An encoded frame as text for the socket (JSON that serde wrote is UTF-8).
-pub(crate) fn frame_text(bytes: Vec<u8>) -> FrameText {
-    match String::from_utf8(bytes) {
-        Ok(s) => s.into(),
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned().into(),
-    }
-}
-
 /// The terminal frame of a call, parsed once by the connection task: its type, its text and
 /// where its meta and payload are in that text.
 #[derive(Debug)]
@@ -127,7 +120,7 @@ pub(crate) fn abort_frame(ids: &IdGen, id: u64) -> FrameText {
         ..OutMeta::default()
     };
     // A type and a correlationId, no payload: nothing that can fail to serialize.
-    frame_text(encode_frame(types::ABORT, Some(&meta), None::<&()>).expect("abort frame"))
+    encoded::text(encode_frame(types::ABORT, Some(&meta), None::<&()>).expect("abort frame"))
 }
 
 /// Calls a user hook; a panic in it is caught so that it cannot take the connection task down.

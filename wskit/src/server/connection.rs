@@ -12,13 +12,14 @@ use tokio_tungstenite::tungstenite::{Message as WsMessage, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::close::{CloseReason, Closer};
+use super::io::outbound;
 use super::io::socket::{self, Direct};
-use super::io::{outbound, utf8};
 use super::limits::SlowConsumerPolicy;
 use super::publish::{PublishOptions, encode_publication};
 use super::report::{ErrorCause, ErrorEvent};
 use super::request::Registry;
 use super::runtime::Runtime;
+use crate::encoded;
 use crate::pubsub::{
     self, ClientId, ClusterCount, Frame, FrameSink, Matched, PubSubError, Subscriber,
 };
@@ -116,7 +117,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
             Err(refused) => {
                 self.queued_bytes.fetch_sub(len, Ordering::AcqRel);
                 match refused {
-                    outbound::FrameRefused::Behind => self.push(utf8(frame.to_vec())),
+                    outbound::FrameRefused::Behind => self.push(encoded::text(frame.to_vec())),
                     outbound::FrameRefused::Closed => Err(SendError::Closed),
                     outbound::FrameRefused::Full => Err(self.queue_full()),
                 }
@@ -278,7 +279,7 @@ impl<D: Send + Sync + 'static> Conn<D> {
         let error = error.answering(wire_type, correlation_id);
         let answered = send
             && self
-                .push(utf8(wire::encode_error(correlation_id, &error)))
+                .push(encoded::text(wire::encode_error(correlation_id, &error)))
                 .is_ok();
         self.report_request(wire_type, correlation_id, error, cause, answered);
     }

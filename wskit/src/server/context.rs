@@ -10,9 +10,9 @@ use std::time::SystemTime;
 use tokio::time::Instant;
 
 use super::connection::Connection;
-use super::io::utf8;
 use super::report::ErrorCause;
 use super::request::ReqState;
+use crate::encoded;
 use wskit_core::wire::{self, Meta};
 use wskit_core::{Error, Rpc};
 
@@ -181,7 +181,7 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
         // Checked and queued under the terminal lock: never after the reply.
         let _progress = self.ctx.req.progress_lock();
         if !self.ctx.req.is_terminal() {
-            let _ = self.ctx.conn.conn.push(utf8(frame));
+            let _ = self.ctx.conn.conn.push(encoded::text(frame));
         }
     }
 

@@ -14,13 +14,13 @@ use futures_util::future::BoxFuture;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::connection::Conn;
-use super::io::utf8;
 use super::report::{ErrorCause, panic_message};
 use super::request::Received;
 use super::runtime::Runtime;
 use super::service::{InFlight, Request};
 use super::state::{Route, ServerState};
 use crate::clock::now_ms;
+use crate::encoded;
 use wskit_core::wire::FrameParts as Parts;
 use wskit_core::wire::inbound::{self, Inbound, Refusal, RefusalKind};
 use wskit_core::wire::{self};
@@ -77,7 +77,7 @@ pub(crate) fn frame<D: Send + Sync + 'static>(
     match step {
         Inbound::Route { route, parts } => routed(shared, conn, route, text, parts, received),
         Inbound::Heartbeat => {
-            let _ = conn.push(utf8(wire::encode_heartbeat_ack(now_ms())));
+            let _ = conn.push(encoded::text(wire::encode_heartbeat_ack(now_ms())));
         }
         Inbound::Abort(cid) => {
             if let Some(cid) = cid {

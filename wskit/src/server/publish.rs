@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::io::utf8;
+use crate::encoded;
 use crate::pubsub::{ClientId, PubSubError, Publication};
 use wskit_core::Message;
 use wskit_core::topic::{self, PublicationError};
@@ -23,7 +23,7 @@ pub(crate) fn encode_publication<M: Message>(
     Ok(Publication {
         topic: topic.to_owned(),
         wire_type: M::TYPE,
-        frame: utf8(frame).into(),
+        frame: encoded::text(frame).into(),
         exclude,
     })
 }
