@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark scenario and writes BENCHMARKS.md.
 #
-#   bash bench/run.sh                 # everything, 3 repeats of 5 s
+#   bash bench/run.sh                 # everything, 5 repeats of 5 s (about 16 minutes)
 #   REPEATS=1 DURATION=2 bash bench/run.sh   # a quick look (do not commit its BENCHMARKS.md)
 #   SERVERS="echo wskit" SCENARIOS="rpc-small-w1" bash bench/run.sh   # a subset
 #
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 SERVER_CPU=${SERVER_CPU:-0}

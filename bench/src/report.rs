@@ -48,6 +48,44 @@ impl Runs {
             .collect()
     }
 
+    /// The lowest and highest, over the repeats of the script, of `value` of `server_a`'s run
+    /// over `value` of `server_b`'s run of the same repeat number (each repeat runs every
+    /// server once, in turn: a pair shares the machine's state of that moment); with
+    /// `server_b` `None`, of `value` of `server_a`'s runs. `None` without such a run.
+    ///
+    /// ```
+    /// use wskit_bench::report::{Runs, metric};
+    /// let runs = Runs::parse(r#"{"server":"a","scenario":"s","repeat":1,"x":9.0}
+    /// {"server":"b","scenario":"s","repeat":1,"x":10.0}
+    /// {"server":"a","scenario":"s","repeat":2,"x":6.0}
+    /// {"server":"b","scenario":"s","repeat":2,"x":5.0}"#).unwrap();
+    /// let x = |v: &serde_json::Value| metric(v, "x");
+    /// assert_eq!(runs.spread("s", "a", Some("b"), x), Some((0.9, 1.2)));
+    /// assert_eq!(runs.spread("s", "a", None, x), Some((6.0, 9.0)));
+    /// ```
+    pub fn spread(
+        &self,
+        scenario: &str,
+        server_a: &str,
+        server_b: Option<&str>,
+        value: impl Fn(&Value) -> Option<f64>,
+    ) -> Option<(f64, f64)> {
+        let by_repeat = |server| {
+            self.of(scenario, server)
+                .filter_map(|v| Some((v["repeat"].as_u64()?, value(v)?)))
+                .collect::<Vec<_>>()
+        };
+        let a = by_repeat(server_a);
+        let Some(server_b) = server_b else {
+            return range(a.into_iter().map(|(_, v)| v));
+        };
+        let b = by_repeat(server_b);
+        range(a.into_iter().filter_map(|(repeat, a)| {
+            let (_, b) = b.iter().find(|(r, _)| *r == repeat)?;
+            ratio(Some(a), Some(*b))
+        }))
+    }
+
     /// The median over runs of the metric at `path`.
     pub fn median(&self, scenario: &str, server: &str, path: &str) -> Option<f64> {
         median(&self.values(scenario, server, path))
@@ -80,6 +118,14 @@ pub fn metric(value: &Value, path: &str) -> Option<f64> {
         .as_f64()
 }
 
+/// The lowest and highest of `values`; `None` when there are none.
+fn range(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    values.fold(None, |acc, v| match acc {
+        None => Some((v, v)),
+        Some((lo, hi)) => Some((v.min(lo), v.max(hi))),
+    })
+}
+
 /// How a measured value is compared with its goal.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Goal {
@@ -99,6 +145,9 @@ pub struct Target {
     pub what: String,
     /// The measured ratio or value; `None` when a run is missing.
     pub measured: Option<f64>,
+    /// The lowest and highest of the same ratio (or value) run by run: the ratio within each
+    /// repeat of the script, whose servers ran in turn. How much the machine moved it.
+    pub spread: Option<(f64, f64)>,
     /// The goal.
     pub goal: Goal,
 }
@@ -108,9 +157,9 @@ impl Target {
     ///
     /// ```
     /// use wskit_bench::report::{Goal, Target};
-    /// let t = Target { what: "x".into(), measured: Some(0.6), goal: Goal::AtLeast(0.5) };
+    /// let t = Target { what: "x".into(), measured: Some(0.6), spread: None, goal: Goal::AtLeast(0.5) };
     /// assert_eq!(t.met(), Some(true));
-    /// let info = Target { what: "y".into(), measured: Some(0.6), goal: Goal::Info("(floor)") };
+    /// let info = Target { what: "y".into(), measured: Some(0.6), spread: None, goal: Goal::Info("(floor)") };
     /// assert_eq!(info.met(), None);
     /// ```
     pub fn met(&self) -> Option<bool> {
@@ -167,83 +216,130 @@ pub mod names {
 pub fn targets(runs: &Runs) -> Vec<Target> {
     use names::*;
     let m = |scenario, server, path| runs.median(scenario, server, path);
-    // Server CPU per reply (core-seconds per message).
-    let cpu_per_msg = |scenario, server| {
+    let at = |path: &'static str| move |v: &Value| metric(v, path);
+    // Server CPU per reply (core-seconds per message), of one run.
+    let cpu_per_msg = |v: &Value| ratio(metric(v, "cpu.server"), metric(v, "msgs_per_s"));
+    let median_cpu_per_msg = |scenario, server| {
         ratio(
             m(scenario, server, "cpu.server"),
             m(scenario, server, "msgs_per_s"),
         )
     };
-    let ratio_of =
-        |scenario: &'static str, a: &'static str, b: &'static str, path: &'static str| {
-            ratio(m(scenario, a, path), m(scenario, b, path))
-        };
+    // `path` of `a` over `path` of `b`: the ratio of the medians, and its spread run by run.
+    let compare = |what: String, scenario, a, b, path: &'static str, goal| Target {
+        what,
+        measured: ratio(m(scenario, a, path), m(scenario, b, path)),
+        spread: runs.spread(scenario, a, Some(b), at(path)),
+        goal,
+    };
+    let value = |what: String, scenario, server, path: &'static str, goal| Target {
+        what,
+        measured: m(scenario, server, path),
+        spread: runs.spread(scenario, server, None, at(path)),
+        goal,
+    };
     vec![
-        Target {
-            what: format!("{RPC_SMALL_W16}: {WSKIT} / {ECHO_BATCH} msgs/s"),
-            measured: ratio_of(RPC_SMALL_W16, WSKIT, ECHO_BATCH, "msgs_per_s"),
-            goal: Goal::AtLeast(0.9),
-        },
-        Target {
-            what: format!("{RPC_SMALL_W16}: {WSKIT} p99 / {ECHO_BATCH} p99"),
-            measured: ratio_of(RPC_SMALL_W16, WSKIT, ECHO_BATCH, "latency.p99_us"),
-            goal: Goal::AtMost(1.5),
-        },
-        Target {
-            what: format!("{RPC_SMALL_W1}: {WSKIT} / {ECHO} msgs/s"),
-            measured: ratio_of(RPC_SMALL_W1, WSKIT, ECHO, "msgs_per_s"),
-            goal: Goal::AtLeast(0.95),
-        },
+        compare(
+            format!("{RPC_SMALL_W16}: {WSKIT} / {ECHO_BATCH} msgs/s"),
+            RPC_SMALL_W16,
+            WSKIT,
+            ECHO_BATCH,
+            "msgs_per_s",
+            Goal::AtLeast(0.9),
+        ),
+        compare(
+            format!("{RPC_SMALL_W16}: {WSKIT} p99 / {ECHO_BATCH} p99"),
+            RPC_SMALL_W16,
+            WSKIT,
+            ECHO_BATCH,
+            "latency.p99_us",
+            Goal::AtMost(1.5),
+        ),
+        compare(
+            format!("{RPC_SMALL_W1}: {WSKIT} / {ECHO} msgs/s"),
+            RPC_SMALL_W1,
+            WSKIT,
+            ECHO,
+            "msgs_per_s",
+            Goal::AtLeast(0.95),
+        ),
         Target {
             what: format!("{RPC_16K}: {WSKIT} / {ECHO} server CPU per request"),
-            measured: ratio(cpu_per_msg(RPC_16K, WSKIT), cpu_per_msg(RPC_16K, ECHO)),
+            measured: ratio(
+                median_cpu_per_msg(RPC_16K, WSKIT),
+                median_cpu_per_msg(RPC_16K, ECHO),
+            ),
+            spread: runs.spread(RPC_16K, WSKIT, Some(ECHO), cpu_per_msg),
             goal: Goal::AtMost(1.3),
         },
-        Target {
-            what: format!("{FANOUT}: {WSKIT} / {RAW_PUBSUB} deliveries/s"),
-            measured: ratio_of(FANOUT, WSKIT, RAW_PUBSUB, "deliveries_per_s"),
-            goal: Goal::AtLeast(0.95),
-        },
-        Target {
-            what: format!("{IDLE}: {WSKIT} KiB per connection"),
-            measured: m(IDLE, WSKIT, "kib_per_conn"),
-            goal: Goal::AtMost(2.0),
-        },
-        Target {
-            what: format!("{CLIENT_W16}: {CLIENT_WSKIT} / {CLIENT_RAW} msgs/s"),
-            measured: ratio_of(CLIENT_W16, CLIENT_WSKIT, CLIENT_RAW, "msgs_per_s"),
-            goal: Goal::AtLeast(0.8),
-        },
-        Target {
-            what: format!("{CLIENT_W1}: {CLIENT_WSKIT} / {CLIENT_RAW} msgs/s"),
-            measured: ratio_of(CLIENT_W1, CLIENT_WSKIT, CLIENT_RAW, "msgs_per_s"),
-            goal: Goal::Info("(W=1)"),
-        },
-        Target {
-            what: format!("{RPC_SMALL_W16}: {WSKIT} / {WS_KIT_BUN} msgs/s"),
-            measured: ratio_of(RPC_SMALL_W16, WSKIT, WS_KIT_BUN, "msgs_per_s"),
-            goal: Goal::Info("(ws-kit on Bun)"),
-        },
-        Target {
-            what: format!("{FANOUT}: {WSKIT} / {WS_KIT_BUN} deliveries/s"),
-            measured: ratio_of(FANOUT, WSKIT, WS_KIT_BUN, "deliveries_per_s"),
-            goal: Goal::Info("(ws-kit on Bun)"),
-        },
-        Target {
-            what: format!("{IDLE}: {WS_KIT_BUN} KiB per connection"),
-            measured: m(IDLE, WS_KIT_BUN, "kib_per_conn"),
-            goal: Goal::Info("(ws-kit on Bun)"),
-        },
-        Target {
-            what: format!("{IDLE}: {BUN_ECHO} KiB per connection"),
-            measured: m(IDLE, BUN_ECHO, "kib_per_conn"),
-            goal: Goal::Info("(raw Bun.serve echo)"),
-        },
-        Target {
-            what: format!("{IDLE}: {ECHO} KiB per connection"),
-            measured: m(IDLE, ECHO, "kib_per_conn"),
-            goal: Goal::Info("(raw tokio-tungstenite echo)"),
-        },
+        compare(
+            format!("{FANOUT}: {WSKIT} / {RAW_PUBSUB} deliveries/s"),
+            FANOUT,
+            WSKIT,
+            RAW_PUBSUB,
+            "deliveries_per_s",
+            Goal::AtLeast(0.95),
+        ),
+        value(
+            format!("{IDLE}: {WSKIT} KiB per connection"),
+            IDLE,
+            WSKIT,
+            "kib_per_conn",
+            Goal::AtMost(2.0),
+        ),
+        compare(
+            format!("{CLIENT_W16}: {CLIENT_WSKIT} / {CLIENT_RAW} msgs/s"),
+            CLIENT_W16,
+            CLIENT_WSKIT,
+            CLIENT_RAW,
+            "msgs_per_s",
+            Goal::AtLeast(0.8),
+        ),
+        compare(
+            format!("{CLIENT_W1}: {CLIENT_WSKIT} / {CLIENT_RAW} msgs/s"),
+            CLIENT_W1,
+            CLIENT_WSKIT,
+            CLIENT_RAW,
+            "msgs_per_s",
+            Goal::Info("(W=1)"),
+        ),
+        compare(
+            format!("{RPC_SMALL_W16}: {WSKIT} / {WS_KIT_BUN} msgs/s"),
+            RPC_SMALL_W16,
+            WSKIT,
+            WS_KIT_BUN,
+            "msgs_per_s",
+            Goal::Info("(ws-kit on Bun)"),
+        ),
+        compare(
+            format!("{FANOUT}: {WSKIT} / {WS_KIT_BUN} deliveries/s"),
+            FANOUT,
+            WSKIT,
+            WS_KIT_BUN,
+            "deliveries_per_s",
+            Goal::Info("(ws-kit on Bun)"),
+        ),
+        value(
+            format!("{IDLE}: {WS_KIT_BUN} KiB per connection"),
+            IDLE,
+            WS_KIT_BUN,
+            "kib_per_conn",
+            Goal::Info("(ws-kit on Bun)"),
+        ),
+        value(
+            format!("{IDLE}: {BUN_ECHO} KiB per connection"),
+            IDLE,
+            BUN_ECHO,
+            "kib_per_conn",
+            Goal::Info("(raw Bun.serve echo)"),
+        ),
+        value(
+            format!("{IDLE}: {ECHO} KiB per connection"),
+            IDLE,
+            ECHO,
+            "kib_per_conn",
+            Goal::Info("(raw tokio-tungstenite echo)"),
+        ),
     ]
 }
 
@@ -363,10 +459,40 @@ mod tests {
     }
 
     #[test]
+    fn targets_show_the_ratio_run_by_run() {
+        use names::*;
+        let run = |server: &str, repeat: u64, rate: f64| {
+            serde_json::json!({"server": server, "scenario": RPC_SMALL_W16, "repeat": repeat, "msgs_per_s": rate})
+                .to_string()
+        };
+        let text = [
+            run(ECHO_BATCH, 1, 100.0),
+            run(WSKIT, 1, 80.0),
+            run(ECHO_BATCH, 2, 50.0),
+            run(WSKIT, 2, 50.0),
+            run(ECHO_BATCH, 3, 100.0),
+            run(WSKIT, 3, 90.0),
+            // A run without its pair counts in the median only.
+            run(WSKIT, 4, 10.0),
+        ]
+        .join("\n");
+        let t = targets(&Runs::parse(&text).unwrap());
+        let w16 = &t[0];
+        assert_eq!(
+            w16.what,
+            format!("{RPC_SMALL_W16}: {WSKIT} / {ECHO_BATCH} msgs/s")
+        );
+        assert_eq!(w16.measured, Some(0.65)); // medians 65 / 100
+        assert_eq!(w16.spread, Some((0.8, 1.0)));
+        assert_eq!(t[2].spread, None, "no W=1 runs");
+    }
+
+    #[test]
     fn at_most_goal_fails_above_the_bound() {
         let t = Target {
             what: "idle".into(),
             measured: Some(9.5),
+            spread: None,
             goal: Goal::AtMost(8.0),
         };
         assert_eq!(t.met(), Some(false));

@@ -104,7 +104,16 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
     let _ = writeln!(w, "Command:\n\n```sh\n{command}\n```\n");
 
     let _ = writeln!(w, "## Targets (ratios of medians measured in this run)\n");
-    let _ = writeln!(w, "| target | measured | goal | met |\n|---|---|---|---|");
+    let _ = writeln!(
+        w,
+        "`measured` is the ratio of the two servers' medians; `run by run` the lowest and highest \
+         of the same ratio within one repeat of the script (whose servers run in turn, so a pair \
+         shares the machine's state of that moment): how far this machine moved it.\n"
+    );
+    let _ = writeln!(
+        w,
+        "| target | measured | run by run | goal | met |\n|---|---|---|---|---|"
+    );
     for t in targets(runs) {
         let goal = match t.goal {
             Goal::AtLeast(g) => format!(">= {g}"),
@@ -117,9 +126,13 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
             (_, Some(false)) => "**no**",
             (_, None) => "not run",
         };
+        let spread = t.spread.map_or_else(
+            || "—".to_owned(),
+            |(lo, hi)| format!("{} – {}", num(Some(lo), 3), num(Some(hi), 3)),
+        );
         let _ = writeln!(
             w,
-            "| {} | {} | {goal} | {met} |",
+            "| {} | {} | {spread} | {goal} | {met} |",
             t.what,
             num(t.measured, 3)
         );
