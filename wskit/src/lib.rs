@@ -99,6 +99,8 @@ mod clock;
 #[cfg(any(feature = "server", feature = "client"))]
 mod encoded;
 #[cfg(any(feature = "server", feature = "client"))]
+mod frame_head;
+#[cfg(any(feature = "server", feature = "client"))]
 mod heartbeat;
 #[cfg(feature = "local")]
 pub mod local;

@@ -25,7 +25,7 @@ use super::options::{AuthTransport, Options, ProtocolPosition};
 use super::queue::{FrameText, Outbound};
 use super::report::ErrorReport;
 use super::shared::{Inner, Outbox, Reports, abort_frame, call_hook};
-use super::socket::ClientIo;
+use super::socket::{ClientIo, Step};
 use super::state::{ConnectionState, Gap};
 use crate::encoded;
 use crate::percent;
@@ -304,6 +304,7 @@ async fn session(
     // Reused between writes: the items taken from the outbox, their frames.
     let mut batch = VecDeque::new();
     let mut frames = Vec::new();
+    let max_frame = websocket_config().max_frame_size.unwrap_or(usize::MAX);
 
     loop {
         // The timer: the next ping, the heartbeat's silence limit, the next request deadline.
@@ -321,28 +322,14 @@ async fn session(
                 close_gracefully(inner, &mut ws).await;
                 return End::Deliberate;
             }
-            msg = ws.next() => {
+            open = std::future::poll_fn(|cx| read_burst(inner, &mut ws, max_frame, cx)) => {
                 if heartbeat.is_some() {
                     silent_deadline = None;
                 }
-                if !handle_message(inner, msg) {
+                if !open {
                     return lost(inner);
                 }
-                // The frames read already, without waiting (polled with this task's own
-                // waker: tokio-tungstenite keeps the last one, and a different one each time
-                // costs a clone and a drop); then what the replies queued.
-                let open = std::future::poll_fn(|cx| {
-                    for _ in 0..READ_BURST {
-                        let Poll::Ready(msg) = ws.poll_next_unpin(cx) else { break };
-                        if !handle_message(inner, msg) {
-                            return Poll::Ready(false);
-                        }
-                    }
-                    Poll::Ready(true)
-                });
-                if !open.await {
-                    return lost(inner);
-                }
+                // Then what the replies queued.
                 if take_outbox(inner, &mut batch, None) == Poll::Ready(false) {
                     return lost(inner);
                 }
@@ -385,7 +372,54 @@ async fn session(
     }
 }
 
-/// Handles what the socket gave; false when the connection is over.
+/// Handles the frames the socket has, up to [`READ_BURST`] (those read here, as `&str` straight
+/// from the socket's buffer, and those tungstenite reads): ready with false when the connection
+/// is over, with true when some were handled; pending (the task woken by the socket) when there
+/// were none.
+fn read_burst(
+    inner: &Inner,
+    ws: &mut Socket,
+    max_frame: usize,
+    cx: &mut std::task::Context<'_>,
+) -> Poll<bool> {
+    let mut handled = 0;
+    loop {
+        let step = ws.get_mut().poll_frames(cx, max_frame, &mut |text| {
+            handle_inbound(inner, text);
+            handled += 1;
+            handled < READ_BURST
+        });
+        match step {
+            Poll::Pending => break,
+            Poll::Ready(Step::Stop) => return Poll::Ready(true),
+            // Polled with this task's own waker: tokio-tungstenite keeps the last one, and a
+            // different one each time costs a clone and a drop.
+            Poll::Ready(Step::Theirs) => match ws.poll_next_unpin(cx) {
+                Poll::Ready(msg) => {
+                    if !handle_message(inner, msg) {
+                        return Poll::Ready(false);
+                    }
+                    handled += 1;
+                    if handled >= READ_BURST {
+                        return Poll::Ready(true);
+                    }
+                }
+                // Its frame is not all here yet: the socket wakes the task.
+                Poll::Pending if ws.get_ref().feeding() => break,
+                // It read its frame (a fragment, say) and waits for more: the next frames
+                // are read here again.
+                Poll::Pending => {}
+            },
+        }
+    }
+    if handled > 0 {
+        Poll::Ready(true)
+    } else {
+        Poll::Pending
+    }
+}
+
+/// Handles what tungstenite read; false when the connection is over.
 fn handle_message(
     inner: &Inner,
     msg: Option<Result<tungstenite::Message, tungstenite::Error>>,
@@ -591,7 +625,8 @@ async fn close_gracefully(inner: &Inner, ws: &mut Socket) {
         if !matches!(tokio::time::timeout(write_timeout, close).await, Ok(Ok(()))) {
             return;
         }
-        // Until the server's close frame (or the end of the stream).
+        // Until the server's close frame (or the end of the stream), all read by tungstenite.
+        ws.get_mut().feed_all();
         while let Some(Ok(msg)) = ws.next().await {
             if msg.is_close() {
                 break;

@@ -1,25 +1,42 @@
-//! The client's socket under tungstenite: the text frames of requests and messages are written
-//! by the connection task itself, masked as RFC 6455 asks of a client, into a buffer that goes
-//! out before anything tungstenite writes.
+//! The client's socket under tungstenite: the frames nearly all traffic is made of are read and
+//! written by the connection task itself; tungstenite keeps the rest (pings and pongs, the close
+//! handshake, fragmented and binary messages, every error) and the upgrade.
 //!
-//! tungstenite keeps everything else (reading, pongs, the close handshake, errors); writing a
-//! frame through it costs about as much as encoding the request (the message copied into a
-//! frame, a waker handed to its proxies, its buffer checks), so the connection task writes
-//! whole batches here instead. The rule that keeps the byte stream well formed: frames are
-//! added here only while tungstenite holds no partly written bytes ([`ClientIo::owed`] is
-//! zero), and every write of tungstenite's first drains what is here. Either side's frames
-//! then reach the socket whole, each after those added before it.
+//! Writing: the text frames of requests and messages are masked, as RFC 6455 asks of a client,
+//! into a buffer that goes out before anything tungstenite writes. Frames are added only while
+//! tungstenite holds no partly written bytes ([`ClientIo::can_add`]), and every write of
+//! tungstenite's first drains what is here: either side's frames reach the socket whole.
+//!
+//! Reading: the socket is read into a buffer of this type's own (no zeroing of a read buffer
+//! before every read, as tungstenite does), and each whole, final, unmasked text frame within the
+//! size limit, outside a fragmented message, is handed to the connection task as `&str`, straight
+//! from that buffer ([`ClientIo::poll_frames`]). Any other frame is handed to tungstenite byte
+//! for byte, exactly that frame's bytes, so its state and its errors are what they would be had
+//! it read everything itself; after the end of the stream or an error it reads everything.
+//! During the upgrade tungstenite reads exactly the response's head: the frames a server sends
+//! right behind it stay here (a refusal goes to tungstenite whole: what follows its head is
+//! the body it reports).
 
 use std::io;
+use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Most of the buffer's room kept between batches (a larger one is freed once written).
+use crate::frame_head::FrameHead;
+
+/// Most of a buffer's room kept once it is empty (a larger one is freed).
 const KEEP: usize = 64 * 1024;
 
-/// A socket with frames written ahead of tungstenite's (see the module docs).
+/// The most bytes one read of the socket takes (into a buffer on the stack, left uninitialized).
+const READ_CHUNK: usize = 16 * 1024;
+
+/// The longest response head looked for during the upgrade; a longer one goes to tungstenite,
+/// which refuses it.
+const HEAD_LIMIT: usize = 64 * 1024;
+
+/// A socket read and written by the connection task and tungstenite (see the module docs).
 pub(crate) struct ClientIo<S> {
     inner: S,
     /// Frames added here; from `start` on not yet taken by the socket.
@@ -29,15 +46,47 @@ pub(crate) struct ClientIo<S> {
     /// tungstenite hands its whole buffer to each `write` until the buffer is empty or the
     /// socket refuses, so after each of its writes this is what it still holds.
     owed: usize,
+    /// Bytes read, from `held_start` on not yet consumed: the start of a frame not complete yet,
+    /// or frames of a read not handled yet.
+    held: Vec<u8>,
+    held_start: usize,
+    /// Bytes tungstenite may still read: the rest of the frame (or response head) handed to it;
+    /// `usize::MAX`: everything from now on.
+    feed: usize,
+    /// The upgrade's response head is not here yet.
+    upgrading: bool,
+    /// A fragmented message has begun (its frames, to its last, go to tungstenite).
+    fragmented: bool,
+    /// The socket said end of stream (tungstenite reads it after the bytes held).
+    eof: bool,
+    /// The socket failed (tungstenite reads the error after the bytes held).
+    error: Option<io::Error>,
+}
+
+/// What [`ClientIo::poll_frames`] stopped at.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// A frame for tungstenite: poll the stream for what it makes of it.
+    Theirs,
+    /// The handler of a text frame asked to stop.
+    Stop,
 }
 
 impl<S> ClientIo<S> {
+    /// The socket of a connection about to be upgraded.
     pub(crate) fn new(inner: S) -> Self {
         ClientIo {
             inner,
             out: Vec::new(),
             start: 0,
             owed: 0,
+            held: Vec::new(),
+            held_start: 0,
+            feed: 0,
+            upgrading: true,
+            fragmented: false,
+            eof: false,
+            error: None,
         }
     }
 
@@ -51,6 +100,227 @@ impl<S> ClientIo<S> {
     pub(crate) fn add_text(&mut self, payload: &[u8], key: [u8; 4]) {
         debug_assert!(self.can_add());
         write_masked_frame(&mut self.out, 0x1, payload, key);
+    }
+
+    /// Whether tungstenite has part of the frame handed to it still to read.
+    pub(crate) fn feeding(&self) -> bool {
+        self.feed > 0
+    }
+
+    /// tungstenite reads everything from now on (the close handshake).
+    pub(crate) fn feed_all(&mut self) {
+        self.feed = usize::MAX;
+    }
+
+    /// The bytes read and not consumed.
+    fn held(&self) -> &[u8] {
+        &self.held[self.held_start..]
+    }
+
+    /// Drops the first `n` bytes held (the buffer's room kept, up to [`KEEP`]).
+    fn consume(&mut self, n: usize) {
+        self.held_start += n;
+        if self.held_start == self.held.len() {
+            self.held.clear();
+            self.held_start = 0;
+            if self.held.capacity() > KEEP {
+                self.held = Vec::new();
+            }
+        }
+    }
+
+    /// Hands the frame at the start of the bytes held to tungstenite: `total` bytes, the first
+    /// of them `first`.
+    fn hand_over(&mut self, total: usize, first: u8) {
+        self.feed = total;
+        let fin = first & 0x80 != 0;
+        match first & 0x0f {
+            0x1 | 0x2 => self.fragmented = !fin,
+            0x0 if fin => self.fragmented = false,
+            _ => {}
+        }
+    }
+}
+
+/// What the bytes held start with.
+#[derive(Debug, PartialEq, Eq)]
+enum Head {
+    /// Not a whole frame header yet.
+    Incomplete,
+    /// A frame read here, whole or not: its header and payload lengths.
+    Own { head: usize, len: usize },
+    /// A frame for tungstenite, of this many bytes (header included), with its first byte.
+    Theirs { total: usize, first: u8 },
+}
+
+/// Reads the frame header (RFC 6455 5.2) at the start of `b`. A frame is read here if it is a
+/// final text frame without reserved bits, unmasked (as a server's are), at most `max` bytes
+/// long, outside a fragmented message; any other goes to tungstenite.
+fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Head {
+    let Some(h) = FrameHead::read(b) else {
+        return Head::Incomplete;
+    };
+    match h.len_within(max) {
+        Some(len) if h.first == 0x81 && h.key.is_none() && !fragmented => {
+            Head::Own { head: h.head, len }
+        }
+        _ => Head::Theirs {
+            total: h.total(),
+            first: h.first,
+        },
+    }
+}
+
+/// Where the HTTP head at the start of `b` ends (after its blank line), if it is all there.
+fn head_end(b: &[u8]) -> Option<usize> {
+    b.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+impl<S: AsyncRead + Unpin> ClientIo<S> {
+    /// Reads the socket once, after the bytes held: ready when it brought bytes, the end of the
+    /// stream or an error (kept for tungstenite), pending when it has nothing.
+    fn fill(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut chunk = [MaybeUninit::<u8>::uninit(); READ_CHUNK];
+        let mut read = ReadBuf::uninit(&mut chunk);
+        match ready!(Pin::new(&mut self.inner).poll_read(cx, &mut read)) {
+            Err(e) => self.error = Some(e),
+            Ok(()) if read.filled().is_empty() => self.eof = true,
+            Ok(()) => {
+                if self.held_start > 0 {
+                    // The start of an incomplete frame moves to the front.
+                    self.held.drain(..self.held_start);
+                    self.held_start = 0;
+                }
+                self.held.extend_from_slice(read.filled());
+            }
+        }
+        Poll::Ready(())
+    }
+
+    /// Hands each whole text frame the socket has (see [`next_frame`]) to `on_text`, until it
+    /// returns false ([`Step::Stop`]), until a frame for tungstenite ([`Step::Theirs`]: then
+    /// poll the stream; also while tungstenite has part of its frame still to read, and after
+    /// the end of the stream or an error, which tungstenite reports), or until the socket has
+    /// nothing more (pending). Text that is not UTF-8 goes to tungstenite too, which refuses it.
+    pub(crate) fn poll_frames(
+        &mut self,
+        cx: &mut Context<'_>,
+        max: usize,
+        on_text: &mut dyn FnMut(&str) -> bool,
+    ) -> Poll<Step> {
+        loop {
+            if self.feed > 0 || self.upgrading {
+                return Poll::Ready(Step::Theirs);
+            }
+            let held = self.held();
+            match next_frame(held, max, self.fragmented) {
+                Head::Own { head, len } if held.len() >= head + len => {
+                    let Ok(text) = std::str::from_utf8(&held[head..head + len]) else {
+                        self.hand_over(head + len, 0x81);
+                        return Poll::Ready(Step::Theirs);
+                    };
+                    let more = on_text(text);
+                    self.consume(head + len);
+                    if !more {
+                        return Poll::Ready(Step::Stop);
+                    }
+                    continue;
+                }
+                Head::Theirs { total, first } => {
+                    self.hand_over(total, first);
+                    return Poll::Ready(Step::Theirs);
+                }
+                Head::Own { .. } | Head::Incomplete => {}
+            }
+            if self.eof || self.error.is_some() {
+                self.feed_all();
+                return Poll::Ready(Step::Theirs);
+            }
+            ready!(self.fill(cx));
+        }
+    }
+
+    /// During the upgrade: waits for the response's head, then lets tungstenite read exactly
+    /// that head (a `101`), or everything (a refusal, a head too long, the end of the stream).
+    fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            let held = self.held();
+            if let Some(end) = head_end(held) {
+                // `HTTP/1.1 101 ...`
+                let switching = held.get(9..12) == Some(b"101".as_slice());
+                self.feed = if switching { end } else { usize::MAX };
+                break;
+            }
+            if held.len() > HEAD_LIMIT || self.eof || self.error.is_some() {
+                self.feed_all();
+                break;
+            }
+            ready!(self.fill(cx));
+        }
+        self.upgrading = false;
+        Poll::Ready(())
+    }
+}
+
+impl<S: AsyncWrite + Unpin> ClientIo<S> {
+    /// Writes the frames added here until the socket took them all.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.start < self.out.len() {
+            match ready!(Pin::new(&mut self.inner).poll_write(cx, &self.out[self.start..])) {
+                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Ok(n) => self.start += n,
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        self.out.clear();
+        self.start = 0;
+        if self.out.capacity() > KEEP {
+            self.out = Vec::new();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// tungstenite's reads: at most `feed` bytes, the held ones first (pending once its frame is
+/// all read: what follows is not its, yet).
+impl<S: AsyncRead + Unpin> AsyncRead for ClientIo<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = &mut *self;
+        if this.upgrading {
+            ready!(this.poll_head(cx));
+        }
+        loop {
+            let want = buf.remaining().min(this.feed);
+            if want == 0 {
+                return if this.feed == 0 {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(Ok(()))
+                };
+            }
+            let held = this.held();
+            if held.is_empty() {
+                if let Some(e) = this.error.take() {
+                    return Poll::Ready(Err(e));
+                }
+                if this.eof {
+                    return Poll::Ready(Ok(()));
+                }
+                ready!(this.fill(cx));
+                continue;
+            }
+            let n = want.min(held.len());
+            buf.put_slice(&held[..n]);
+            this.consume(n);
+            if this.feed != usize::MAX {
+                this.feed -= n;
+            }
+            return Poll::Ready(Ok(()));
+        }
     }
 }
 
@@ -92,35 +362,6 @@ fn mask(bytes: &mut [u8], key: [u8; 4]) {
     }
 }
 
-impl<S: AsyncWrite + Unpin> ClientIo<S> {
-    /// Writes the frames added here until the socket took them all.
-    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while self.start < self.out.len() {
-            match ready!(Pin::new(&mut self.inner).poll_write(cx, &self.out[self.start..])) {
-                Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.start += n,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-        self.out.clear();
-        self.start = 0;
-        if self.out.capacity() > KEEP {
-            self.out = Vec::new();
-        }
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for ClientIo<S> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
 /// tungstenite's writes: the frames added here go first.
 impl<S: AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
     fn poll_write(
@@ -151,8 +392,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio_tungstenite::tungstenite::protocol::Role;
-    use tokio_tungstenite::tungstenite::{Message, WebSocket};
+    use tokio_tungstenite::WebSocketStream;
+    use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+    use tokio_tungstenite::tungstenite::{Error as WsError, Message, WebSocket};
 
     /// What a server's tungstenite reads from `bytes`, up to the end.
     fn server_reads(bytes: Vec<u8>) -> Vec<Message> {
@@ -162,6 +404,352 @@ mod tests {
             read.push(msg);
         }
         read
+    }
+
+    impl<S> ClientIo<S> {
+        /// The socket of a connection upgraded already.
+        fn upgraded(inner: S) -> Self {
+            ClientIo {
+                upgrading: false,
+                ..ClientIo::new(inner)
+            }
+        }
+    }
+
+    /// A server's answer to what was written.
+    type Respond = fn(&[u8]) -> Vec<u8>;
+
+    /// A socket that reads its bytes `step` at a time, pending before each piece, and keeps
+    /// what is written to it. With `respond`, its bytes are made from what was written, once
+    /// the request's head is all there (a server's answer to the upgrade).
+    struct Pieces {
+        bytes: Vec<u8>,
+        at: usize,
+        step: usize,
+        ready: bool,
+        written: Vec<u8>,
+        respond: Option<Respond>,
+    }
+
+    impl Pieces {
+        fn new(bytes: Vec<u8>, step: usize) -> Self {
+            Pieces {
+                bytes,
+                at: 0,
+                step,
+                ready: false,
+                written: Vec::new(),
+                respond: None,
+            }
+        }
+    }
+
+    impl AsyncRead for Pieces {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if let Some(respond) = self.respond
+                && head_end(&self.written).is_some()
+            {
+                self.bytes = respond(&self.written);
+                self.respond = None;
+            }
+            self.ready = !self.ready;
+            if !self.ready || self.respond.is_some() {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let n = self
+                .step
+                .min(self.bytes.len() - self.at)
+                .min(buf.remaining());
+            let at = self.at;
+            buf.put_slice(&self.bytes[at..at + n]);
+            self.at += n;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Pieces {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.written.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A frame as a server writes it (unmasked), or masked with `key`.
+    fn frame(first: u8, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
+        let mut out = Vec::new();
+        match key {
+            Some(key) => write_masked_frame(&mut out, 0, payload, key),
+            None => {
+                write_masked_frame(&mut out, 0, payload, [0; 4]);
+                // Without the mask bit and key (a zero key left the payload as it was).
+                out[1] &= 0x7f;
+                let head = out.len() - payload.len();
+                out.drain(head - 4..head);
+            }
+        }
+        out[0] = first;
+        out
+    }
+
+    /// The frame-size limit of both readers in the comparison.
+    const MAX: usize = 1000;
+
+    fn config() -> WebSocketConfig {
+        WebSocketConfig::default().max_frame_size(Some(MAX))
+    }
+
+    /// What a client reads: each message, up to a close frame, an error or the end (so a
+    /// connection ends on either).
+    fn outcome(read: Result<Message, WsError>) -> Option<String> {
+        match read {
+            Ok(msg @ Message::Close(_)) => Some(format!("{msg:?} (end)")),
+            Ok(msg) => Some(format!("{msg:?}")),
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => None,
+            Err(e) => Some(format!("error: {e}")),
+        }
+    }
+
+    /// What tungstenite's client reads from `bytes` alone.
+    fn reference(bytes: &[u8]) -> Vec<String> {
+        struct Peer<'a>(&'a [u8]);
+        impl io::Read for Peer<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                io::Read::read(&mut self.0, buf)
+            }
+        }
+        impl io::Write for Peer<'_> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut ws = WebSocket::from_raw_socket(Peer(bytes), Role::Client, Some(config()));
+        let mut seen = Vec::new();
+        while let Some(o) = outcome(ws.read()) {
+            let end = o.ends_with("(end)") || o.starts_with("error");
+            seen.push(o);
+            if end {
+                break;
+            }
+        }
+        seen
+    }
+
+    /// What the connection task reads from `bytes` arriving `step` at a time: text frames here,
+    /// the rest through tungstenite, as `read_burst` does.
+    async fn ours(bytes: &[u8], step: usize) -> Vec<String> {
+        let io = ClientIo::upgraded(Pieces::new(bytes.to_vec(), step));
+        read_all(WebSocketStream::from_raw_socket(io, Role::Client, Some(config())).await).await
+    }
+
+    async fn read_all(mut ws: WebSocketStream<ClientIo<Pieces>>) -> Vec<String> {
+        use futures_util::StreamExt;
+        let mut seen = Vec::new();
+        std::future::poll_fn(|cx| {
+            loop {
+                let step = ws.get_mut().poll_frames(cx, MAX, &mut |text| {
+                    seen.push(format!("{:?}", Message::text(text)));
+                    true
+                });
+                match step {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Step::Stop) => unreachable!(),
+                    Poll::Ready(Step::Theirs) => match ws.poll_next_unpin(cx) {
+                        Poll::Ready(read) => {
+                            let Some(o) = read.and_then(outcome) else {
+                                return Poll::Ready(());
+                            };
+                            let end = o.ends_with("(end)") || o.starts_with("error");
+                            seen.push(o);
+                            if end {
+                                return Poll::Ready(());
+                            }
+                        }
+                        Poll::Pending if ws.get_ref().feeding() => return Poll::Pending,
+                        Poll::Pending => {}
+                    },
+                }
+            }
+        })
+        .await;
+        seen
+    }
+
+    /// Every stream of frames (well formed or not) reads as tungstenite alone reads it, however
+    /// the bytes arrive: the same messages, in order, and the same error.
+    #[tokio::test]
+    async fn reads_what_tungstenite_reads() {
+        let text = |s: &str| frame(0x81, s.as_bytes(), None);
+        let long = "x".repeat(MAX);
+        let streams: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "texts of every length encoding",
+                [
+                    text(""),
+                    text("a"),
+                    text(&"y".repeat(125)),
+                    text(&"z".repeat(126)),
+                    text(&long),
+                    text("é€😀"),
+                ]
+                .concat(),
+            ),
+            (
+                "binary, ping and pong among texts",
+                [
+                    text("1"),
+                    frame(0x82, b"bin", None),
+                    frame(0x89, b"ping", None),
+                    text("2"),
+                    frame(0x8a, b"pong", None),
+                    text("3"),
+                ]
+                .concat(),
+            ),
+            (
+                "a fragmented message, a ping inside it, a text after it",
+                [
+                    frame(0x01, b"ab", None),
+                    frame(0x00, b"cd", None),
+                    frame(0x89, b"p", None),
+                    frame(0x80, b"ef", None),
+                    text("after"),
+                ]
+                .concat(),
+            ),
+            (
+                "a close frame, then more",
+                [
+                    text("before"),
+                    frame(0x88, &[0x03, 0xe8], None),
+                    text("after"),
+                ]
+                .concat(),
+            ),
+            (
+                "a masked frame",
+                [text("ok"), frame(0x81, b"m", Some([1, 2, 3, 4]))].concat(),
+            ),
+            (
+                "reserved bits",
+                [text("ok"), frame(0xc1, b"r", None)].concat(),
+            ),
+            (
+                "text that is not UTF-8",
+                [text("ok"), frame(0x81, &[0xff, 0xfe], None)].concat(),
+            ),
+            (
+                "a text inside a fragmented message",
+                [frame(0x01, b"ab", None), text("x")].concat(),
+            ),
+            (
+                "a continuation of nothing",
+                [text("ok"), frame(0x80, b"x", None)].concat(),
+            ),
+            (
+                "a frame over the limit",
+                [text("ok"), text(&format!("{long}!"))].concat(),
+            ),
+            (
+                "a length beyond any limit",
+                [
+                    text("ok"),
+                    vec![0x81, 127, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+                ]
+                .concat(),
+            ),
+            (
+                "a frame cut short by the end",
+                [text("ok"), text("abcdef")[..5].to_vec()].concat(),
+            ),
+            (
+                "a header cut short by the end",
+                [text("ok"), vec![0x81, 126, 0x01]].concat(),
+            ),
+            ("nothing", Vec::new()),
+        ];
+        for (name, bytes) in &streams {
+            let expected = reference(bytes);
+            assert!(!expected.is_empty() || bytes.is_empty(), "{name}");
+            for step in [1, 2, 3, 7, 64, usize::MAX] {
+                assert_eq!(ours(bytes, step).await, expected, "{name}, step {step}");
+            }
+        }
+    }
+
+    /// The server's answer to the upgrade: `101` and a frame and a ping right behind it.
+    fn switching(request: &[u8]) -> Vec<u8> {
+        let request = std::str::from_utf8(request).unwrap();
+        let key = request
+            .lines()
+            .find_map(|l| l.strip_prefix("Sec-WebSocket-Key: "))
+            .unwrap();
+        let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
+        let head = format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        );
+        [
+            head.into_bytes(),
+            frame(0x81, b"hello", None),
+            frame(0x89, b"p", None),
+        ]
+        .concat()
+    }
+
+    fn refusal(_: &[u8]) -> Vec<u8> {
+        b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\nno way".to_vec()
+    }
+
+    /// tungstenite reads exactly the upgrade's head: the frames right behind it are read here,
+    /// however the bytes arrive; a refusal keeps its body.
+    #[tokio::test]
+    async fn the_upgrade_leaves_the_frames_behind_it_here() {
+        for step in [1, 5, usize::MAX] {
+            let mut socket = Pieces::new(Vec::new(), step);
+            socket.respond = Some(switching);
+            let (ws, _) = tokio_tungstenite::client_async_with_config(
+                "ws://127.0.0.1/ws",
+                ClientIo::new(socket),
+                Some(config()),
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                read_all(ws).await,
+                [
+                    r#"Text(Utf8Bytes(b"hello"))"#,
+                    r#"Ping(b"p")"#,
+                    "error: WebSocket protocol error: Connection reset without closing handshake"
+                ],
+                "step {step}"
+            );
+        }
+        let mut socket = Pieces::new(Vec::new(), usize::MAX);
+        socket.respond = Some(refusal);
+        match tokio_tungstenite::client_async("ws://127.0.0.1/ws", ClientIo::new(socket)).await {
+            Err(WsError::Http(response)) => {
+                assert_eq!(response.status(), 401);
+                assert_eq!(response.body().as_deref(), Some(b"no way".as_slice()));
+            }
+            other => panic!("{:?}", other.map(|_| ())),
+        }
     }
 
     #[test]

@@ -50,6 +50,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes
 
 use super::socket::frame_header;
 use super::tally::{self, Tally};
+use crate::frame_head::FrameHead;
 
 /// The most bytes one read of the socket takes (into a buffer on the stack, left uninitialized:
 /// its size costs nothing but stack). A frame of up to this size that is all there is read
@@ -234,51 +235,24 @@ enum Next {
 /// on); any other goes to tungstenite.
 #[inline]
 fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
-    let (Some(&b0), Some(&b1)) = (b.first(), b.get(1)) else {
+    let Some(h) = FrameHead::read(b) else {
         return Next::Header;
     };
-    let extra = match b1 & 0x7f {
-        126 => 2,
-        127 => 8,
-        _ => 0,
-    };
-    let masked = b1 & 0x80 != 0;
-    let head = 2 + extra + if masked { 4 } else { 0 };
-    if b.len() < head {
-        return Next::Header;
-    }
-    let len = match extra {
-        0 => u64::from(b1 & 0x7f),
-        2 => u64::from(u16::from_be_bytes([b[2], b[3]])),
-        _ => {
-            let mut be = [0u8; 8];
-            be.copy_from_slice(&b[2..10]);
-            u64::from_be_bytes(be)
-        }
-    };
-    let own = |len: usize| match b0 {
+    let own = match h.first {
         0x81 | 0x82 => !fragmented,
-        0x8a => len <= 125,
+        0x8a => h.len <= 125,
         _ => false,
     };
-    match usize::try_from(len) {
-        // (A limit near `usize::MAX` must not let `head + len` overflow.)
-        Ok(len) if masked && len <= max.min(usize::MAX / 2) && own(len) => {
-            let mut key = [0u8; 4];
-            key.copy_from_slice(&b[head - 4..head]);
-            Next::Own {
-                head,
-                len,
-                op: b0 & 0x0f,
-                key,
-            }
-        }
+    match (h.key, h.len_within(max)) {
+        (Some(key), Some(len)) if own => Next::Own {
+            head: h.head,
+            len,
+            op: h.first & 0x0f,
+            key,
+        },
         _ => Next::Theirs {
-            total: usize::try_from(len)
-                .ok()
-                .and_then(|len| len.checked_add(head))
-                .unwrap_or(usize::MAX),
-            first: b0,
+            total: h.total(),
+            first: h.first,
         },
     }
 }
