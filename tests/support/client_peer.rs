@@ -200,6 +200,48 @@ impl Conn {
             .expect("send to client");
     }
 
+    /// Sends `text` as a fragmented message: its first `split` bytes, a ping, then the rest.
+    pub async fn send_fragmented(&mut self, text: &str, split: usize) {
+        use tungstenite::protocol::frame::Frame;
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        let (first, rest) = text.as_bytes().split_at(split);
+        let frames = [
+            WsMessage::Frame(Frame::message(
+                first.to_vec(),
+                OpCode::Data(Data::Text),
+                false,
+            )),
+            WsMessage::Ping(b"between".to_vec().into()),
+            WsMessage::Frame(Frame::message(
+                rest.to_vec(),
+                OpCode::Data(Data::Continue),
+                true,
+            )),
+        ];
+        for frame in frames {
+            self.ws.send(frame).await.expect("send to client");
+        }
+    }
+
+    /// Pings the client and waits for its pong (text frames meanwhile are dropped).
+    pub async fn ping_until_pong(&mut self, payload: &[u8]) {
+        self.ws
+            .send(WsMessage::Ping(payload.to_vec().into()))
+            .await
+            .expect("ping the client");
+        within("the pong", async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(WsMessage::Pong(p))) if p.as_ref() == payload => return,
+                    Some(Ok(WsMessage::Close(_))) | None => panic!("client closed"),
+                    Some(Err(e)) => panic!("socket error: {e}"),
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+    }
+
     /// Closes with a close frame (as a server that shuts down).
     pub async fn close(mut self, code: u16) {
         let frame = tungstenite::protocol::CloseFrame {

@@ -126,3 +126,28 @@ async fn events_without_a_stream_are_unhandled_and_a_full_stream_reports_overflo
         .await;
     assert_eq!(unhandled.next().await.ty, "USER_JOINED");
 }
+
+/// Frames the client's connection task hands to tungstenite: a server's ping is answered while
+/// the client writes nothing, and a fragmented event (a ping between its fragments) arrives
+/// whole, in order with the events around it.
+#[tokio::test]
+async fn pings_are_answered_at_once_and_a_fragmented_event_arrives_whole() {
+    let peer = Peer::bind().await;
+    let client = Client::builder(peer.url()).build();
+    let mut events = client.events::<TestEvent>();
+    let (conn, opened) = tokio::join!(peer.accept(), client.connect());
+    opened.unwrap();
+    let mut conn = conn;
+    conn.ping_until_pong(b"idle").await;
+    let notice = |text: &str| json!({"type":"NOTICE","meta":{},"payload":{"text":text}});
+    conn.send(notice("one")).await;
+    conn.send_fragmented(&notice("two").to_string(), 10).await;
+    conn.send(notice("three")).await;
+    for text in ["one", "two", "three"] {
+        let expected = TestEvent::Notice(Notice { text: text.into() });
+        assert_eq!(within("event", events.recv()).await, Some(expected));
+    }
+    conn.ping_until_pong(b"after").await;
+    let (_, code) = tokio::join!(client.close(), conn.expect_close());
+    assert_eq!(code, Some(1000));
+}

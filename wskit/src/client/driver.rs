@@ -396,8 +396,16 @@ fn read_burst(
             // different one each time costs a clone and a drop.
             Poll::Ready(Step::Theirs) => match ws.poll_next_unpin(cx) {
                 Poll::Ready(msg) => {
+                    let ping = matches!(msg, Some(Ok(tungstenite::Message::Ping(_))));
                     if !handle_message(inner, msg) {
                         return Poll::Ready(false);
+                    }
+                    if ping {
+                        // tungstenite queued the pong; it would write it at its next read or
+                        // write, and the frames after this one may all be read here: it goes
+                        // now (what the socket does not take yet goes with the next flush, and
+                        // a failed socket shows at the next read or write).
+                        let _ = ws.poll_flush_unpin(cx);
                     }
                     handled += 1;
                     if handled >= READ_BURST {

@@ -55,6 +55,9 @@ pub(crate) struct ClientIo<S> {
     feed: usize,
     /// The upgrade's response head is not here yet.
     upgrading: bool,
+    /// The bytes held that were searched for the head's end already (each read searches only
+    /// what it added, so a head trickling in a byte at a time costs no more than one read).
+    head_searched: usize,
     /// A fragmented message has begun (its frames, to its last, go to tungstenite).
     fragmented: bool,
     /// The socket said end of stream (tungstenite reads it after the bytes held).
@@ -84,6 +87,7 @@ impl<S> ClientIo<S> {
             held_start: 0,
             feed: 0,
             upgrading: true,
+            head_searched: 0,
             fragmented: false,
             eof: false,
             error: None,
@@ -244,8 +248,11 @@ impl<S: AsyncRead + Unpin> ClientIo<S> {
     /// that head (a `101`), or everything (a refusal, a head too long, the end of the stream).
     fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
+            // (The blank line may have begun in the bytes searched before.)
+            let from = self.head_searched.saturating_sub(3);
+            self.head_searched = self.held().len();
             let held = self.held();
-            if let Some(end) = head_end(held) {
+            if let Some(end) = head_end(&held[from..]).map(|end| from + end) {
                 // `HTTP/1.1 101 ...`
                 let switching = held.get(9..12) == Some(b"101".as_slice());
                 self.feed = if switching { end } else { usize::MAX };
@@ -731,6 +738,14 @@ mod tests {
             )
             .await
             .unwrap();
+            assert!(!ws.get_ref().feeding(), "tungstenite read the head alone");
+            if step == usize::MAX {
+                assert_eq!(
+                    ws.get_ref().held().len(),
+                    10,
+                    "the text frame and the ping wait here"
+                );
+            }
             assert_eq!(
                 read_all(ws).await,
                 [
