@@ -4,6 +4,8 @@
 #   bash bench/instructions.sh                 # echo, echo-batch, wskit; 64-byte rpc, C=50, W=16
 #   SERVERS="wskit" WINDOW=1 bash bench/instructions.sh
 #   SERVERS="echo wskit" WINDOW=1 FRAME_BYTES=16384 bash bench/instructions.sh   # the 16 KiB rpc
+#   CLIENTS="raw wskit" bash bench/instructions.sh   # the load generator's clients instead, each
+#                                                    # against a release wskit server
 #
 # Unlike the throughput figures of bench/run.sh, an instruction count does not move with the
 # machine's load: the same binary and input give the same count, so it shows what a code change
@@ -24,6 +26,38 @@ mkdir -p "$WORK"
 
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 cargo build --release -p wskit-bench --bins
+
+# total_of OUT: the instructions callgrind counted in output file OUT.
+total_of() {
+    callgrind_annotate "$1" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,
+}
+
+if [ -n "${CLIENTS:-}" ]; then
+    echo "| client | requests | instructions | instructions per request |"
+    echo "|---|---|---|---|"
+    for client in $CLIENTS; do
+        log=$WORK/callgrind-server-for-$client.log out=$WORK/callgrind-client-$client.out
+        : >"$log"
+        taskset -c 0 "$BIN/wskit_server" >"$log" 2>&1 &
+        pid=$!
+        port=
+        for _ in $(seq 100); do
+            port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
+            [ -n "$port" ] && break
+            sleep 0.1
+        done
+        [ -n "$port" ] || { echo "wskit_server did not start:" >&2; cat "$log" >&2; exit 1; }
+        result=$(taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out" \
+            "$BIN/loadgen" --addr "127.0.0.1:$port" --mode rpc --client "$client" --conns 50 \
+            --window "$WINDOW" --frame-bytes "$FRAME_BYTES" --duration "$DURATION" --warmup 0 2>/dev/null)
+        kill -INT "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+        sent=$(echo "$result" | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
+        total=$(total_of "$out")
+        printf '| `%s` | %s | %s | %s |\n' "$client" "$sent" "$total" "$((total / sent))"
+    done
+    exit 0
+fi
 
 echo "| server | requests | instructions | instructions per request |"
 echo "|---|---|---|---|"
@@ -54,6 +88,6 @@ for server in $SERVERS; do
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     sent=$(echo "$result" | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
-    total=$(callgrind_annotate "$out" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+    total=$(total_of "$out")
     printf '| `%s` | %s | %s | %s |\n' "$server" "$sent" "$total" "$((total / sent))"
 done
