@@ -382,6 +382,10 @@ fn read_burst(
     max_frame: usize,
     cx: &mut std::task::Context<'_>,
 ) -> Poll<bool> {
+    if !ws.get_ref().can_add() {
+        // A pong (see below) the socket did not take all of: the rest goes as soon as it can.
+        let _ = ws.poll_flush_unpin(cx);
+    }
     let mut handled = 0;
     loop {
         let step = ws.get_mut().poll_frames(cx, max_frame, &mut |text| {

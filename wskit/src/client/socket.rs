@@ -55,8 +55,8 @@ pub(crate) struct ClientIo<S> {
     feed: usize,
     /// The upgrade's response head is not here yet.
     upgrading: bool,
-    /// The bytes held that were searched for the head's end already (each read searches only
-    /// what it added, so a head trickling in a byte at a time costs no more than one read).
+    /// The bytes held that were looked at for a line end already (the head is parsed again
+    /// only when a read brought one).
     head_searched: usize,
     /// A fragmented message has begun (its frames, to its last, go to tungstenite).
     fragmented: bool,
@@ -175,9 +175,21 @@ fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Head {
     }
 }
 
-/// Where the HTTP head at the start of `b` ends (after its blank line), if it is all there.
-fn head_end(b: &[u8]) -> Option<usize> {
-    b.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+/// The most header lines a response head may have (tungstenite's own limit, so that both read
+/// the same heads).
+const MAX_HEADERS: usize = 124;
+
+/// What the bytes at the start of `b` are as an HTTP response head, read by httparse as
+/// tungstenite reads it (bare `\n` line ends included): `Some((length, is_101))` once it is all
+/// there, `None` while it is not; an error (not a response head) as `Some((usize::MAX, false))`.
+fn response_head(b: &[u8]) -> Option<(usize, bool)> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut headers);
+    match response.parse(b) {
+        Ok(httparse::Status::Complete(len)) => Some((len, response.code == Some(101))),
+        Ok(httparse::Status::Partial) => None,
+        Err(_) => Some((usize::MAX, false)),
+    }
 }
 
 impl<S: AsyncRead + Unpin> ClientIo<S> {
@@ -245,20 +257,20 @@ impl<S: AsyncRead + Unpin> ClientIo<S> {
     }
 
     /// During the upgrade: waits for the response's head, then lets tungstenite read exactly
-    /// that head (a `101`), or everything (a refusal, a head too long, the end of the stream).
+    /// that head (a `101`), or everything (a refusal, a head too long or malformed, the end of
+    /// the stream).
     fn poll_head(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         loop {
-            // (The blank line may have begun in the bytes searched before.)
-            let from = self.head_searched.saturating_sub(3);
+            // A head can only have ended in a read that brought a line end: the head is parsed
+            // again only then (httparse parses from the start; a head trickling in a byte at a
+            // time costs a parse per line, and there are at most `MAX_HEADERS` of those).
+            let new_line = self.held()[self.head_searched..].contains(&b'\n');
             self.head_searched = self.held().len();
-            let held = self.held();
-            if let Some(end) = head_end(&held[from..]).map(|end| from + end) {
-                // `HTTP/1.1 101 ...`
-                let switching = held.get(9..12) == Some(b"101".as_slice());
+            if new_line && let Some((end, switching)) = response_head(self.held()) {
                 self.feed = if switching { end } else { usize::MAX };
                 break;
             }
-            if held.len() > HEAD_LIMIT || self.eof || self.error.is_some() {
+            if self.held().len() > HEAD_LIMIT || self.eof || self.error.is_some() {
                 self.feed_all();
                 break;
             }
@@ -421,6 +433,11 @@ mod tests {
                 ..ClientIo::new(inner)
             }
         }
+    }
+
+    /// Where the HTTP head at the start of `b` ends (after its blank line), if it is all there.
+    fn head_end(b: &[u8]) -> Option<usize> {
+        b.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
     }
 
     /// A server's answer to what was written.
@@ -701,8 +718,9 @@ mod tests {
         }
     }
 
-    /// The server's answer to the upgrade: `101` and a frame and a ping right behind it.
-    fn switching(request: &[u8]) -> Vec<u8> {
+    /// The server's answer to the upgrade, its lines ended by `eol`: `101` and a text frame
+    /// (with a blank line in it) and a ping right behind it.
+    fn answer(request: &[u8], eol: &str) -> Vec<u8> {
         let request = std::str::from_utf8(request).unwrap();
         let key = request
             .lines()
@@ -710,14 +728,23 @@ mod tests {
             .unwrap();
         let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
         let head = format!(
-            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            "HTTP/1.1 101 Switching Protocols{eol}Upgrade: websocket{eol}Connection: Upgrade{eol}Sec-WebSocket-Accept: {accept}{eol}{eol}"
         );
         [
             head.into_bytes(),
-            frame(0x81, b"hello", None),
+            frame(0x81, b"a\r\n\r\nb", None),
             frame(0x89, b"p", None),
         ]
         .concat()
+    }
+
+    fn switching(request: &[u8]) -> Vec<u8> {
+        answer(request, "\r\n")
+    }
+
+    /// As httparse (and so tungstenite) reads it too: bare `\n` line ends.
+    fn switching_lf(request: &[u8]) -> Vec<u8> {
+        answer(request, "\n")
     }
 
     fn refusal(_: &[u8]) -> Vec<u8> {
@@ -728,9 +755,12 @@ mod tests {
     /// however the bytes arrive; a refusal keeps its body.
     #[tokio::test]
     async fn the_upgrade_leaves_the_frames_behind_it_here() {
-        for step in [1, 5, usize::MAX] {
+        for (step, respond) in [1, 5, usize::MAX]
+            .into_iter()
+            .flat_map(|step| [(step, switching as Respond), (step, switching_lf)])
+        {
             let mut socket = Pieces::new(Vec::new(), step);
-            socket.respond = Some(switching);
+            socket.respond = Some(respond);
             let (ws, _) = tokio_tungstenite::client_async_with_config(
                 "ws://127.0.0.1/ws",
                 ClientIo::new(socket),
@@ -742,14 +772,14 @@ mod tests {
             if step == usize::MAX {
                 assert_eq!(
                     ws.get_ref().held().len(),
-                    10,
+                    11,
                     "the text frame and the ping wait here"
                 );
             }
             assert_eq!(
                 read_all(ws).await,
                 [
-                    r#"Text(Utf8Bytes(b"hello"))"#,
+                    r#"Text(Utf8Bytes(b"a\r\n\r\nb"))"#,
                     r#"Ping(b"p")"#,
                     "error: WebSocket protocol error: Connection reset without closing handshake"
                 ],
