@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use peer::*;
-use wskit::client::{AuthTransport, Client, ClientError, ConnectionState, ProtocolPosition};
+use wskit::client::{
+    AuthTransport, Client, ClientError, ConnectError, ConnectionState, ProtocolPosition,
+};
 
 #[tokio::test]
 async fn connect_and_close_are_idempotent_and_states_are_watched() {
@@ -151,4 +153,24 @@ async fn query_token_on_a_url_without_a_path() {
     let (conn, opened) = tokio::join!(peer.accept(), client.connect());
     opened.unwrap();
     assert_eq!(conn.upgrade.uri, "/?access_token=t");
+}
+
+/// A request that cannot be made (a `wss://` URL: the client speaks `ws://` only; a header
+/// that is not one) is not retried: `connect()` returns why at once and the client is closed.
+#[tokio::test]
+async fn a_request_that_cannot_be_made_is_not_retried() {
+    let refused = RefusedPort::new();
+    let wss = Client::builder(format!("wss://{}/ws", refused.addr)).build();
+    let bad_header = Client::builder(refused.url())
+        .header("x-bad", "line\nbreak")
+        .build();
+    for client in [wss, bad_header] {
+        match within("connect", client.connect()).await {
+            Err(ClientError::Connect(ConnectError::InvalidRequest(why))) => {
+                assert!(!why.is_empty())
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(client.state(), ConnectionState::Closed);
+    }
 }

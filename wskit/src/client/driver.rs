@@ -92,8 +92,9 @@ pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) 
             }
             Err(why) => {
                 // A refused token stays refused: stop (a token provider that refreshes may
-                // opt into retrying).
-                let stop = why.is_auth_rejection() && !inner.opts.retry_rejected;
+                // opt into retrying). So does a request that cannot be made.
+                let stop = (why.is_auth_rejection() && !inner.opts.retry_rejected)
+                    || matches!(why, ConnectError::InvalidRequest(_));
                 inner.lock().last_error = Some(why.clone());
                 let mut reports = Reports::default();
                 reports.push(ErrorReport::Connect(why));

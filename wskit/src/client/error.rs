@@ -70,7 +70,9 @@ pub enum ConnectError {
     Timeout(std::time::Duration),
     /// The token provider panicked.
     TokenProvider,
-    /// The URL, a header or a subprotocol is not valid in an upgrade request.
+    /// The URL, a header or a subprotocol is not valid in an upgrade request (a `wss://` URL
+    /// among them: the client speaks `ws://` only). Not retried: the client stops, and
+    /// [`Client::connect`](super::Client::connect) returns it.
     InvalidRequest(String),
     /// The network or the WebSocket handshake failed (connection refused or reset, a name that
     /// does not resolve, a response that is not a WebSocket upgrade).

@@ -121,8 +121,10 @@ impl Client {
     /// while connecting or open it only waits. Needs a tokio runtime.
     ///
     /// Fails with [`ClientError::Connect`] when the server refused the upgrade with 401 or 403
-    /// (the client is then `Closed`; see [`ClientBuilder::retry_rejected`]) or the backoff gave
-    /// up, with [`ClientError::Closed`] when [`close`](Self::close) was called meanwhile.
+    /// (the client is then `Closed`; see [`ClientBuilder::retry_rejected`]), when the upgrade
+    /// request cannot be made ([`ConnectError::InvalidRequest`](super::ConnectError::InvalidRequest):
+    /// a `wss://` URL, a header that is not one; `Closed` too) or the backoff gave up, with
+    /// [`ClientError::Closed`] when [`close`](Self::close) was called meanwhile.
     pub async fn connect(&self) -> Result<(), ClientError> {
         let mut states = loop {
             let (mut states, closing) = {
