@@ -27,9 +27,26 @@ mkdir -p "$WORK"
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 1; }
 cargo build --release -p wskit-bench --bins
 
-# total_of OUT: the instructions callgrind counted in output file OUT.
-total_of() {
-    callgrind_annotate "$1" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,
+# port_of NAME LOG: waits for the "listening on" line of process NAME in LOG; prints its port.
+port_of() {
+    local port=
+    for _ in $(seq 100); do
+        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$2")
+        [ -n "$port" ] && { echo "$port"; return 0; }
+        sleep 0.2
+    done
+    echo "$1 did not start:" >&2
+    cat "$2" >&2
+    return 1
+}
+
+# row NAME RESULT OUT: the table row of NAME from the load generator's RESULT line and the
+# counts callgrind wrote to OUT.
+row() {
+    local sent total
+    sent=$(echo "$2" | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
+    total=$(callgrind_annotate "$3" 2>/dev/null | sed -n 's/^ *\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)
+    printf '| `%s` | %s | %s | %s |\n' "$1" "$sent" "$total" "$((total / sent))"
 }
 
 if [ -n "${CLIENTS:-}" ]; then
@@ -40,21 +57,13 @@ if [ -n "${CLIENTS:-}" ]; then
         : >"$log"
         taskset -c 0 "$BIN/wskit_server" >"$log" 2>&1 &
         pid=$!
-        port=
-        for _ in $(seq 100); do
-            port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
-            [ -n "$port" ] && break
-            sleep 0.1
-        done
-        [ -n "$port" ] || { echo "wskit_server did not start:" >&2; cat "$log" >&2; exit 1; }
+        port=$(port_of wskit_server "$log")
         result=$(taskset -c 1 valgrind --tool=callgrind --callgrind-out-file="$out" \
             "$BIN/loadgen" --addr "127.0.0.1:$port" --mode rpc --client "$client" --conns 50 \
             --window "$WINDOW" --frame-bytes "$FRAME_BYTES" --duration "$DURATION" --warmup 0 2>/dev/null)
         kill -INT "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
-        sent=$(echo "$result" | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
-        total=$(total_of "$out")
-        printf '| `%s` | %s | %s | %s |\n' "$client" "$sent" "$total" "$((total / sent))"
+        row "$client" "$result" "$out"
     done
     exit 0
 fi
@@ -72,13 +81,7 @@ for server in $SERVERS; do
     : >"$log"
     taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$out" "${cmd[@]}" >"$log" 2>&1 &
     pid=$!
-    port=
-    for _ in $(seq 100); do
-        port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log")
-        [ -n "$port" ] && break
-        sleep 0.2
-    done
-    [ -n "$port" ] || { echo "$server did not start:" >&2; cat "$log" >&2; exit 1; }
+    port=$(port_of "$server" "$log")
     result=$(taskset -c 1 "$BIN/loadgen" --addr "127.0.0.1:$port" --mode rpc --conns 50 \
         --window "$WINDOW" --frame-bytes "$FRAME_BYTES" --duration "$DURATION" --warmup 0)
     # The wskit server stops on SIGINT; the raw echo servers on SIGTERM. Either way callgrind
@@ -87,7 +90,5 @@ for server in $SERVERS; do
     sleep 1
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    sent=$(echo "$result" | sed -n 's/.*"sent":\([0-9]*\).*/\1/p')
-    total=$(total_of "$out")
-    printf '| `%s` | %s | %s | %s |\n' "$server" "$sent" "$total" "$((total / sent))"
+    row "$server" "$result" "$out"
 done

@@ -99,8 +99,6 @@ mod clock;
 #[cfg(any(feature = "server", feature = "client"))]
 mod encoded;
 #[cfg(any(feature = "server", feature = "client"))]
-mod frame_head;
-#[cfg(any(feature = "server", feature = "client"))]
 mod heartbeat;
 #[cfg(feature = "local")]
 pub mod local;
@@ -111,6 +109,8 @@ pub mod pubsub;
 mod routes;
 #[cfg(feature = "server")]
 pub mod server;
+#[cfg(any(feature = "server", feature = "client"))]
+mod ws_frame;
 
 pub use wskit_core::{describe, export, topic, validate, wire};
 

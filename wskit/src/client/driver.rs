@@ -383,49 +383,48 @@ fn read_burst(
     max_frame: usize,
     cx: &mut std::task::Context<'_>,
 ) -> Poll<bool> {
-    if !ws.get_ref().can_add() {
-        // A pong (see below) the socket did not take all of: the rest goes as soon as it can.
-        let _ = ws.poll_flush_unpin(cx);
-    }
+    // A pong tungstenite queued (for a ping read below) or did not write all of: it would
+    // write it at its next read or write, and the frames after the ping may all be read here.
+    let mut pong = !ws.get_ref().can_add();
     let mut handled = 0;
-    loop {
+    let open = loop {
         let step = ws.get_mut().poll_frames(cx, max_frame, &mut |text| {
             handle_inbound(inner, text);
             handled += 1;
             handled < READ_BURST
         });
         match step {
-            Poll::Pending => break,
-            Poll::Ready(Step::Stop) => return Poll::Ready(true),
+            Poll::Pending => break true,
+            Poll::Ready(Step::Stop) => break true,
             // Polled with this task's own waker: tokio-tungstenite keeps the last one, and a
             // different one each time costs a clone and a drop.
             Poll::Ready(Step::Theirs) => match ws.poll_next_unpin(cx) {
                 Poll::Ready(msg) => {
-                    let ping = matches!(msg, Some(Ok(tungstenite::Message::Ping(_))));
+                    pong |= matches!(msg, Some(Ok(tungstenite::Message::Ping(_))));
                     if !handle_message(inner, msg) {
-                        return Poll::Ready(false);
-                    }
-                    if ping {
-                        // tungstenite queued the pong; it would write it at its next read or
-                        // write, and the frames after this one may all be read here: it goes
-                        // now (what the socket does not take yet goes with the next flush, and
-                        // a failed socket shows at the next read or write).
-                        let _ = ws.poll_flush_unpin(cx);
+                        break false;
                     }
                     handled += 1;
                     if handled >= READ_BURST {
-                        return Poll::Ready(true);
+                        break true;
                     }
                 }
                 // Its frame is not all here yet: the socket wakes the task.
-                Poll::Pending if ws.get_ref().feeding() => break,
+                Poll::Pending if ws.get_ref().feeding() => break true,
                 // It read its frame (a fragment, say) and waits for more: the next frames
                 // are read here again.
                 Poll::Pending => {}
             },
         }
+    };
+    if open && pong {
+        // Written now (what the socket does not take yet goes when the task is next woken,
+        // and a failed socket shows at the next read or write).
+        let _ = ws.poll_flush_unpin(cx);
     }
-    if handled > 0 {
+    if !open {
+        Poll::Ready(false)
+    } else if handled > 0 {
         Poll::Ready(true)
     } else {
         Poll::Pending

@@ -141,26 +141,7 @@ fn not_connected() -> io::Error {
 
 /// The header of an unmasked, final text frame of `len` payload bytes (RFC 6455 5.2).
 pub(crate) fn text_frame_header(len: usize) -> ([u8; 10], usize) {
-    frame_header(0x81, len)
-}
-
-/// The header of an unmasked frame of `len` payload bytes whose first byte is `first` (final
-/// bit and opcode; RFC 6455 5.2), and its length.
-pub(super) fn frame_header(first: u8, len: usize) -> ([u8; 10], usize) {
-    let mut h = [0u8; 10];
-    h[0] = first;
-    if len < 126 {
-        h[1] = len as u8;
-        (h, 2)
-    } else if let Ok(len) = u16::try_from(len) {
-        h[1] = 126;
-        h[2..4].copy_from_slice(&len.to_be_bytes());
-        (h, 4)
-    } else {
-        h[1] = 127;
-        h[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-        (h, 10)
-    }
+    crate::ws_frame::frame_header(0x81, len)
 }
 
 /// The stream the connection's [`WsStream`](super::ws::WsStream) runs on: the read half, and the

@@ -48,9 +48,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
-use super::socket::frame_header;
 use super::tally::{self, Tally};
-use crate::frame_head::FrameHead;
+use crate::ws_frame::{
+    FrameHead, all_ascii, frame_header, unmask, unmask_chunk, unmask_rest, wide_key,
+};
 
 /// The most bytes one read of the socket takes (into a buffer on the stack, left uninitialized:
 /// its size costs nothing but stack). A frame of up to this size that is all there is read
@@ -255,81 +256,6 @@ fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
             first: h.first,
         },
     }
-}
-
-/// Unmasks 8 bytes with the key repeated over them, ORing the plain bytes into `high`.
-#[inline(always)]
-fn xor_word(word: &mut [u8; 8], key8: u64, high: &mut u64) {
-    let plain = u64::from_ne_bytes(*word) ^ key8;
-    *high |= plain;
-    *word = plain.to_ne_bytes();
-}
-
-/// Unmasks a client frame's payload in place (RFC 6455 5.3): 32 bytes at a time (an exclusive
-/// or with the key repeated, in vector registers), then 8 at a time, then the last few.
-/// Returns whether the payload is ASCII, found on the way (nearly every frame is: JSON escapes
-/// what it does not write as is) by ORing the plain bytes together, which spares text frames
-/// the UTF-8 check, a second pass over their bytes.
-///
-/// Not inlined: inside the read loop the compiler no longer keeps the chunks in vector
-/// registers.
-#[inline(never)]
-fn unmask(payload: &mut [u8], key: [u8; 4]) -> bool {
-    let wide = wide_key(key);
-    let mut high = [0u8; 32];
-    let (chunks, rest) = payload.as_chunks_mut::<32>();
-    for chunk in chunks {
-        *chunk = unmask_chunk(chunk, &wide, &mut high);
-    }
-    unmask_rest(rest, key) && all_ascii(&high)
-}
-
-/// A client frame's masking key repeated over 32 bytes.
-#[inline(always)]
-fn wide_key(key: [u8; 4]) -> [u8; 32] {
-    let mut wide = [0u8; 32];
-    for (b, k) in wide.iter_mut().zip(key.iter().cycle()) {
-        *b = *k;
-    }
-    wide
-}
-
-/// 32 masked bytes unmasked with the key repeated over them (`wide`), ORed into `high` too.
-#[inline(always)]
-fn unmask_chunk(chunk: &[u8; 32], wide: &[u8; 32], high: &mut [u8; 32]) -> [u8; 32] {
-    let mut plain = [0u8; 32];
-    for ((p, c), k) in plain.iter_mut().zip(chunk).zip(wide) {
-        *p = c ^ k;
-    }
-    for (h, p) in high.iter_mut().zip(&plain) {
-        *h |= p;
-    }
-    plain
-}
-
-/// Whether no byte ORed into `high` had its high bit set.
-#[inline(always)]
-fn all_ascii(high: &[u8; 32]) -> bool {
-    high.iter().fold(0, |all, &h| all | h) < 0x80
-}
-
-/// [`unmask`] of the fewer than 32 bytes after its chunks, which start over with the key's
-/// first byte: 8 at a time, then the last few.
-#[inline(always)]
-fn unmask_rest(rest: &mut [u8], key: [u8; 4]) -> bool {
-    let key4 = u64::from(u32::from_ne_bytes(key));
-    let key8 = key4 | key4 << 32;
-    let mut high8 = 0;
-    let (words, last) = rest.as_chunks_mut::<8>();
-    for word in words {
-        xor_word(word, key8, &mut high8);
-    }
-    let mut more = high8.to_ne_bytes().iter().fold(0, |all, &b| all | b);
-    for (b, k) in last.iter_mut().zip(key.iter().cycle()) {
-        *b ^= k;
-        more |= *b;
-    }
-    more < 0x80
 }
 
 /// The message of a frame read here, from its masked payload: copied out and unmasked in one
@@ -807,21 +733,6 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::*;
-
-    #[test]
-    fn unmasking_xors_every_byte_with_its_key_byte_whatever_the_length() {
-        let key = [0x12u8, 0x34, 0x56, 0x78];
-        for len in [0, 1, 3, 4, 7, 31, 32, 33, 63, 64, 65, 100, 1000] {
-            let plain: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
-            let mut bytes: Vec<u8> = plain
-                .iter()
-                .enumerate()
-                .map(|(i, b)| b ^ key[i % 4])
-                .collect();
-            assert_eq!(unmask(&mut bytes, key), plain.is_ascii(), "{len} bytes");
-            assert_eq!(bytes, plain, "{len} bytes");
-        }
-    }
 
     /// Unmasking says whether the payload is ASCII, wherever the one byte that is not lies
     /// (in a chunk, a word or the last few); so does the one-pass copy.
