@@ -44,6 +44,15 @@ pub trait Message:
     fn __write_json(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
         serde_json::to_writer(out, self)
     }
+    /// Reads the message from its payload's JSON text on the decoders' fast path: `Some` only
+    /// where `serde_json::from_str` gives the same message, `None` for anything else (the
+    /// caller then takes the issue-collecting path). The default is serde's derive over
+    /// wskit's fast JSON reader; `protocol!` reads each key by matching its JSON text
+    /// (`read_fields`), without serde's field visitor.
+    #[doc(hidden)]
+    fn __read_json(text: &str) -> Option<Self> {
+        crate::wire::json::from_str(text)
+    }
     /// The extra meta fields the message declares ([`NoMeta`] when none).
     type Meta: Serialize + Decode + Send + Sync + 'static;
 }

@@ -550,3 +550,78 @@ fn duplicate_key_in_a_map_field_is_refused() {
     let ok = decode_payload::<Limits>(Some(&raw(r#"{"limits":{"x":1,"y":2}}"#))).unwrap();
     assert_eq!(ok.limits.len(), 2);
 }
+
+mod keys {
+    wskit::protocol! {
+        pub protocol Keys {
+            message Pair { first_name: String, n: Option<u8>, tags: Vec<String> }
+        }
+    }
+}
+
+/// The fast read of a payload (`Message::__read_json`, generated: keys matched by their JSON
+/// text) takes the usual forms in any order and gives serde's value; what it refuses (an
+/// escaped, repeated or unknown key, a missing field, junk) gets the strict decoder's answer,
+/// which is the same value or the issues.
+#[test]
+fn payload_keys_are_matched_by_their_json_text_and_the_rest_is_answered_exactly() {
+    use keys::Pair;
+    use wskit::Message;
+    let pair = |n| Pair {
+        first_name: "Ada".into(),
+        n,
+        tags: vec!["x".into()],
+    };
+    for (text, value) in [
+        (r#"{"firstName":"Ada","n":3,"tags":["x"]}"#, pair(Some(3))),
+        (r#"{"tags":["x"],"n":3,"firstName":"Ada"}"#, pair(Some(3))),
+        (
+            " { \"firstName\" : \"Ada\" ,\n\"tags\":[ \"x\" ] } ",
+            pair(None),
+        ),
+        (r#"{"firstName":"Ada","n":null,"tags":["x"]}"#, pair(None)),
+    ] {
+        assert_eq!(Pair::__read_json(text), Some(value.clone()), "{text}");
+        assert_eq!(
+            serde_json::from_str::<Pair>(text).ok(),
+            Some(value),
+            "{text}"
+        );
+    }
+    // Refused by the fast read; the strict decoder answers.
+    let exact = |text: &str| {
+        assert_eq!(Pair::__read_json(text), None, "{text}");
+        decode_payload::<Pair>(Some(&raw(text))).map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        exact(r#"{"first\u004eame":"Ada","n":3,"tags":["x"]}"#),
+        Ok(pair(Some(3))),
+        "an escaped key is the key it spells"
+    );
+    assert_eq!(
+        exact(r#"{"firstName":"Ada","n":3,"n":4,"tags":["x"]}"#),
+        Err("payload.n: duplicate key".into())
+    );
+    assert_eq!(
+        exact(r#"{"firstName":"Ada","firstNames":1,"tags":["x"]}"#),
+        Err("payload.firstNames: unknown key".into())
+    );
+    assert_eq!(
+        exact(r#"{"firstName":"Ada"}"#),
+        Err("payload.tags: required".into())
+    );
+    assert_eq!(
+        exact(r#"["Ada",null,[]]"#),
+        Err("payload: expected object, got array".into())
+    );
+    // Not JSON: refused here as by serde_json (the frame is answered as a bad frame).
+    for text in [
+        r#"{"firstName":"Ada","tags":[],}"#,
+        r#"{"firstName":"Ada","tags":[]} {}"#,
+        r#"{"firstName":"Ada","tags":[]"#,
+        r#"{"firstName" "Ada","tags":[]}"#,
+    ] {
+        assert_eq!(Pair::__read_json(text), None, "{text}");
+        assert!(serde_json::from_str::<Pair>(text).is_err(), "{text}");
+    }
+}

@@ -15,7 +15,6 @@ use serde_json::Map;
 use serde_json::value::RawValue;
 
 use super::frame::{MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, meta_keys};
-use super::json;
 use super::strict::ObjectOnly;
 use crate::protocol::{Message, NoMeta};
 use crate::validate::decode::{Decode, object_entries};
@@ -47,7 +46,7 @@ pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> 
     // answer lists every issue.
     if M::__SERDE_STRICT
         && let Some(fast) = fast_payload_text(text, may_be_absent)
-        && let Some(value) = json::from_str::<M>(fast)
+        && let Some(value) = M::__read_json(fast)
         && valid(&value)
     {
         return Ok(value);
@@ -625,7 +624,7 @@ fn fast_read<M: Message>(text: &str, reads: Reads) -> Option<(Meta, M::Meta, M)>
         .then(|| split_common(text, M::TYPE))
         .flatten()
         .and_then(|common| {
-            let msg = json::from_str::<M>(common.payload)?;
+            let msg = M::__read_json(common.payload)?;
             Some((common.meta(), msg))
         });
     let (meta, msg) = match common {
@@ -633,7 +632,7 @@ fn fast_read<M: Message>(text: &str, reads: Reads) -> Option<(Meta, M::Meta, M)>
         None if reads != Reads::Common => {
             let (meta, payload) = WholeFrame::read(text)?;
             let payload = fast_payload_text(payload, M::PAYLOAD.may_be_absent())?;
-            (meta, json::from_str::<M>(payload)?)
+            (meta, M::__read_json(payload)?)
         }
         None => return None,
     };

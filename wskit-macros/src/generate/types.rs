@@ -221,6 +221,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
             }
         }
     });
+    let read_json = read_json(&m.fields);
     out.extend(quote! {
         impl ::wskit::Message for #name {
             #[doc = #type_doc]
@@ -230,6 +231,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
             const __SERDE_STRICT: bool = #serde_strict;
             type Meta = #meta;
             #write_json
+            #read_json
         }
     });
     if m.kind == Kind::Request {
@@ -248,6 +250,44 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
         });
     }
     out
+}
+
+/// `Message::__read_json`: the payload object read entry by entry (`read_fields`), each key
+/// matched against a field's key as JSON text (in declared order: clients write them so), each
+/// value read by serde; a key repeated, unknown or written with escapes, or a field missing,
+/// refuses the fast read. `#[inline]`: compiled where frames are decoded.
+fn read_json(fields: &[Field]) -> TokenStream {
+    let slots: Vec<_> = (0..fields.len())
+        .map(|i| format_ident!("__field{}", i))
+        .collect();
+    let types = fields.iter().map(|f| rust_type(&f.ty));
+    let keys = fields
+        .iter()
+        .map(|f| proc_macro2::Literal::byte_string(json_string(&f.wire).as_bytes()));
+    let values = fields.iter().zip(&slots).map(|(f, slot)| {
+        let name = &f.name;
+        match f.ty {
+            // serde's `default`: an absent option is `None`.
+            FieldType::Option(_) => quote!(#name: #slot.unwrap_or(::std::option::Option::None)),
+            _ => quote!(#name: #slot.ok_or(::wskit::__private::Refused)?),
+        }
+    });
+    quote! {
+        #[inline]
+        fn __read_json(__text: &str) -> ::std::option::Option<Self> {
+            ::wskit::__private::read_fields(__text, |__fields| {
+                #( let mut #slots: ::std::option::Option<#types> = ::std::option::Option::None; )*
+                while __fields.next_key()? {
+                    #( if __fields.key(#keys)? {
+                        __fields.value(&mut #slots)?;
+                        continue;
+                    } )*
+                    return ::std::result::Result::Err(::wskit::__private::Refused);
+                }
+                ::std::result::Result::Ok(Self { #( #values, )* })
+            })
+        }
+    }
 }
 
 /// Whether a field type holds a `HashMap`/`BTreeMap`, through options, lists and the block's own

@@ -38,9 +38,107 @@ pub(crate) fn from_str<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
     (reader.pos == text.len()).then_some(value)
 }
 
+/// Reads `text` as one JSON object entry by entry with `read` (what `protocol!` generates as a
+/// message's `Message::__read_json`): `Some` only when `read` accepts every entry and the text
+/// is that object alone.
+///
+/// Not public API: `protocol!` calls it (through `wskit::__private`).
+///
+/// ```
+/// use wskit::__private::{Refused, read_fields};
+/// let read = |text| read_fields(text, |fields| {
+///     let mut n: Option<u32> = None;
+///     while fields.next_key()? {
+///         if fields.key(b"\"n\"")? {
+///             fields.value(&mut n)?;
+///         } else {
+///             return Err(Refused);
+///         }
+///     }
+///     n.ok_or(Refused)
+/// });
+/// assert_eq!(read(r#" { "n" : 7 } "#), Some(7));
+/// assert_eq!(read(r#"{"n":7,"n":8}"#), None, "a repeated key");
+/// assert_eq!(read(r#"{"\u006e":7}"#), None, "an escaped key: left to serde_json");
+/// assert_eq!(read(r#"{"n":7} x"#), None);
+/// ```
+#[inline]
+pub fn read_fields<'de, T>(
+    text: &'de str,
+    read: impl FnOnce(&mut Fields<'_, 'de>) -> Result<T, Refused>,
+) -> Option<T> {
+    let mut reader = Reader {
+        text,
+        pos: 0,
+        depth: 0,
+    };
+    if reader.peek().ok()? != b'{' {
+        return None;
+    }
+    let value = reader
+        .nested(b'}', |reader| {
+            read(&mut Fields {
+                reader,
+                first: true,
+            })
+        })
+        .ok()?;
+    reader.skip_whitespace();
+    (reader.pos == text.len()).then_some(value)
+}
+
+/// The entries of the object [`read_fields`] reads: each key matched against the JSON text of
+/// the keys a struct declares, byte for byte, and each value read by serde from the same
+/// reader as the rest of the fast path.
+pub struct Fields<'a, 'de> {
+    reader: &'a mut Reader<'de>,
+    first: bool,
+}
+
+impl<'de> Fields<'_, 'de> {
+    /// Moves to the next entry's key (past the comma before it): `Ok(false)` at the end of the
+    /// object.
+    #[inline]
+    pub fn next_key(&mut self) -> Result<bool, Refused> {
+        match self.reader.next_item(&mut self.first, b'}')? {
+            None => Ok(false),
+            Some(b'"') => Ok(true),
+            // A key that is not a string, or a trailing comma (`,}`).
+            Some(_) => Err(Refused),
+        }
+    }
+
+    /// Whether the entry's key is `quoted` (a key's JSON text, its quotes included); if it is,
+    /// the key and the colon after it are consumed. A key written with escapes matches none
+    /// (the caller refuses it, and serde_json reads the frame).
+    #[inline]
+    pub fn key(&mut self, quoted: &[u8]) -> Result<bool, Refused> {
+        let reader = &mut *self.reader;
+        if !reader.bytes()[reader.pos..].starts_with(quoted) {
+            return Ok(false);
+        }
+        reader.pos += quoted.len();
+        reader.eat(b':')?;
+        Ok(true)
+    }
+
+    /// Reads the entry's value into `slot`: refused when the key came before (serde's derive
+    /// refuses a repeated field).
+    #[inline]
+    pub fn value<T: Deserialize<'de>>(&mut self, slot: &mut Option<T>) -> Result<(), Refused> {
+        if slot.is_some() {
+            return Err(Refused);
+        }
+        *slot = Some(T::deserialize(&mut *self.reader)?);
+        Ok(())
+    }
+}
+
 /// Why a read stopped. The caller only needs to know that it did: no message is built.
+///
+/// Not public API: [`read_fields`]' error.
 #[derive(Debug)]
-pub(crate) struct Refused;
+pub struct Refused;
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
