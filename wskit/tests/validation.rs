@@ -464,7 +464,7 @@ fn standard_meta_takes_the_same_rules_on_the_fast_and_the_slow_path() {
         meta(
             r#"{"correlationId":"c-1","timestamp":5,"timeoutMs":100,"clientId":"spoof","receivedAt":1}"#
         ),
-        Ok((Some("c-1".to_owned()), Some(5.0), Some(100)))
+        Ok((Some("c-1".into()), Some(5.0), Some(100)))
     );
     assert_eq!(meta("{}"), Ok((None, None, None)));
     assert_eq!(

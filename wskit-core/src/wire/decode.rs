@@ -167,7 +167,7 @@ fn collect_meta(
         match &*key {
             k if RESERVED_META_KEYS.contains(&k) => {}
             meta_keys::CORRELATION_ID => {
-                meta.correlation_id = String::decode(value, &at, &mut issues)
+                meta.correlation_id = String::decode(value, &at, &mut issues).map(Into::into)
             }
             meta_keys::TIMESTAMP => meta.timestamp = f64::decode(value, &at, &mut issues),
             meta_keys::TIMEOUT_MS => {
@@ -404,7 +404,10 @@ impl StandardMeta<'_> {
             None => None,
         };
         Some(Meta {
-            correlation_id: self.correlation_id.map(Cow::into_owned),
+            correlation_id: self.correlation_id.map(|id| match id {
+                Cow::Borrowed(id) => id.into(),
+                Cow::Owned(id) => id.into(),
+            }),
             timestamp: self.timestamp,
             timeout_ms,
             extra: Map::new(),
@@ -520,7 +523,7 @@ impl Common<'_> {
     /// The standard meta it read.
     fn meta(&self) -> Meta {
         Meta {
-            correlation_id: self.correlation_id.map(str::to_owned),
+            correlation_id: self.correlation_id.map(Into::into),
             timestamp: self.timestamp,
             ..Meta::default()
         }

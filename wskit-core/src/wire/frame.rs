@@ -765,7 +765,7 @@ mod tests {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Meta {
     /// `meta.correlationId`: set on requests; echoed on the reply.
-    pub correlation_id: Option<String>,
+    pub correlation_id: Option<super::CorrelationId>,
     /// `meta.timestamp`: the sender's clock in ms.
     pub timestamp: Option<f64>,
     /// \[beyond\] `meta.timeoutMs`: the request's deadline, relative to its arrival.

@@ -3,6 +3,7 @@
 //! Server and client both read and write frames through this module only.
 
 pub mod close;
+mod correlation_id;
 pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod error;
@@ -12,6 +13,7 @@ pub(crate) mod json;
 #[doc(hidden)]
 pub mod strict;
 
+pub use correlation_id::CorrelationId;
 #[doc(hidden)]
 pub use decode::check_meta_shape;
 #[doc(hidden)]
