@@ -385,3 +385,65 @@ async fn received_at_is_the_wall_clock_under_a_paused_runtime_clock() {
         "received {received} outside [{sent}, {answered}]"
     );
 }
+
+mod keeping {
+    wskit::protocol! {
+        /// An rpc whose handler keeps its context after replying.
+        pub protocol Keeping {
+            rpc Keep(n: u32) -> Kept { n: u32 }
+        }
+    }
+}
+
+/// The contexts a [`Keeper`] kept, with the `n` of each request.
+type Kept =
+    std::sync::Arc<std::sync::Mutex<Vec<(u32, wskit::server::RpcContext<(), keeping::Keep>)>>>;
+
+/// Keeps each request's context, as a handler that hands it to a task of its own does.
+struct Keeper(Kept);
+
+impl keeping::KeepingHandler for Keeper {
+    type Data = ();
+    async fn keep(
+        &self,
+        ctx: wskit::server::RpcContext<(), keeping::Keep>,
+        req: keeping::Keep,
+    ) -> Result<keeping::Kept, wskit::Error> {
+        self.0.lock().unwrap().push((req.n, ctx));
+        Ok(keeping::Kept { n: req.n })
+    }
+}
+
+/// A request's state (its meta, its cancellation) outlives its reply while a context of it is
+/// held: the next requests, which finish at once as this one did, get states of their own
+/// (the server reuses a finished request's state only when nothing holds it).
+#[tokio::test]
+async fn a_context_kept_after_the_reply_keeps_its_own_request() {
+    let kept: Kept = Default::default();
+    let server = start(
+        wskit::server::Server::<()>::builder()
+            .service(keeping::Keeping::server(Keeper(kept.clone()))),
+    )
+    .await;
+    let mut c = connect(&server).await;
+    for n in 0..20u32 {
+        c.send(&format!(
+            r#"{{"type":"KEEP","meta":{{"correlationId":"k-{n}"}},"payload":{{"n":{n}}}}}"#
+        ))
+        .await;
+        assert_eq!(
+            c.recv().await,
+            format!(
+                r#"{{"type":"KEPT","meta":{{"correlationId":"k-{n}"}},"payload":{{"n":{n}}}}}"#
+            )
+        );
+    }
+    let kept = kept.lock().unwrap();
+    assert_eq!(kept.len(), 20);
+    for (n, ctx) in kept.iter() {
+        assert_eq!(ctx.correlation_id(), Some(format!("k-{n}").as_str()));
+        assert_eq!(ctx.message_type(), "KEEP");
+        // Its reply was sent: replying again is refused (the request's own terminal mark).
+        assert!(!ctx.reply(&keeping::Kept { n: *n }));
+    }
+}

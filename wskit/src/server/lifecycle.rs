@@ -204,7 +204,7 @@ impl<D: Send + Sync + 'static> Request<D> {
         let deadline = meta
             .timeout_ms
             .and_then(|ms| self.received.instant.checked_add(Duration::from_millis(ms)));
-        let req = Arc::new(ReqState::new(
+        let req = ReqState::shared(ReqState::new(
             self.ty,
             meta,
             typed,
@@ -286,6 +286,9 @@ fn start<D: Send + Sync + 'static>(
     if let Poll::Ready(result) = first {
         span.in_scope(|| conclude(&ctx, Outcome::of(result)));
         drop(guard);
+        // The handler's future holds a clone of the context: dropped first.
+        drop(guarded);
+        ReqState::recycle(ctx.req);
         return over();
     }
     let registered = match ctx.correlation_id() {

@@ -3,6 +3,7 @@
 //! a connection's RPCs still running (for `$ws:abort` and duplicate correlationIds).
 
 use std::any::Any;
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -30,6 +31,11 @@ impl Received {
             instant: Instant::now(),
         }
     }
+}
+
+thread_local! {
+    /// The allocation of the last request that finished on this thread, for the next one.
+    static SPARE: Cell<Option<Arc<ReqState>>> = const { Cell::new(None) };
 }
 
 /// The per-request state shared by a request's contexts.
@@ -75,6 +81,30 @@ impl ReqState {
             terminal: AtomicBool::new(false),
             progress: Mutex::new(()),
             is_rpc,
+        }
+    }
+
+    /// `state` in an allocation of its own: the one a request that finished on this thread left
+    /// (see [`ReqState::recycle`]) when there is one, else a new one. Most requests finish in
+    /// their handler's first poll, on the connection's task; each leaves its allocation to the
+    /// next, which then costs no allocation and no free.
+    pub(crate) fn shared(state: ReqState) -> Arc<ReqState> {
+        if let Ok(Some(mut spare)) = SPARE.try_with(Cell::take)
+            && let Some(slot) = Arc::get_mut(&mut spare)
+        {
+            *slot = state;
+            return spare;
+        }
+        Arc::new(state)
+    }
+
+    /// Leaves a finished request's allocation for the next request on this thread
+    /// ([`ReqState::shared`]), when nothing else holds it (a task the handler spawned may) and
+    /// it holds no cancellation token (a child of its connection's, which should not outlive
+    /// the request). What it holds (its meta) is dropped when the next request takes it.
+    pub(crate) fn recycle(mut req: Arc<ReqState>) {
+        if Arc::get_mut(&mut req).is_some_and(|state| state.token.get().is_none()) {
+            let _ = SPARE.try_with(|spare| spare.set(Some(req)));
         }
     }
 
