@@ -29,5 +29,5 @@ pub use wire::{Error, ErrorCode};
 pub mod __private {
     pub use crate::validate::check::*;
     pub use crate::validate::decode::{object_entries, object_entries_within};
-    pub use crate::wire::json::{Fields, Refused, WriteJson, close_object, read_fields};
+    pub use crate::wire::json::{Fields, WriteJson, close_object};
 }

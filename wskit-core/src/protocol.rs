@@ -48,7 +48,7 @@ pub trait Message:
     /// where `serde_json::from_str` gives the same message, `None` for anything else (the
     /// caller then takes the issue-collecting path). The default is serde's derive over
     /// wskit's fast JSON reader; `protocol!` reads each key by matching its JSON text
-    /// (`read_fields`), without serde's field visitor.
+    /// (`Fields`), without serde's field visitor.
     #[doc(hidden)]
     fn __read_json(text: &str) -> Option<Self> {
         crate::wire::json::from_str(text)

@@ -252,11 +252,16 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
     out
 }
 
-/// `Message::__read_json`: the payload object read entry by entry (`read_fields`), each key
-/// matched against a field's key as JSON text (in declared order: clients write them so), each
-/// value read by serde; a key repeated, unknown or written with escapes, or a field missing,
-/// refuses the fast read. `#[inline]`: compiled where frames are decoded.
+/// `Message::__read_json`: the payload object read entry by entry (`Fields`), each key matched
+/// against the fields' keys as JSON text (in declared order: clients write them so), each value
+/// read by serde; a key repeated, unknown or written with escapes, or a
+/// field missing, refuses the fast read. Written without closures or `Result` conversions, which
+/// cost the protocol's crate type-checking time. `#[inline]`: compiled where frames are decoded.
+/// None for a message without fields (serde's derive reads `{}` as cheaply).
 fn read_json(fields: &[Field]) -> TokenStream {
+    if fields.is_empty() {
+        return TokenStream::new();
+    }
     let slots: Vec<_> = (0..fields.len())
         .map(|i| format_ident!("__field{}", i))
         .collect();
@@ -264,27 +269,42 @@ fn read_json(fields: &[Field]) -> TokenStream {
     let keys = fields
         .iter()
         .map(|f| proc_macro2::Literal::byte_string(json_string(&f.wire).as_bytes()));
-    let values = fields.iter().zip(&slots).map(|(f, slot)| {
-        let name = &f.name;
-        match f.ty {
-            // serde's `default`: an absent option is `None`.
-            FieldType::Option(_) => quote!(#name: #slot.unwrap_or(::std::option::Option::None)),
-            _ => quote!(#name: #slot.ok_or(::wskit::__private::Refused)?),
+    // Required fields: all present or the read refuses (one `let ... else` for them all);
+    // options: absent is `None` (serde's `default`).
+    let (required, optional): (Vec<_>, Vec<_>) = fields
+        .iter()
+        .zip(&slots)
+        .partition(|(f, _)| !matches!(f.ty, FieldType::Option(_)));
+    let required_names = required.iter().map(|(f, _)| &f.name);
+    let required_slots: Vec<_> = required.iter().map(|(_, slot)| slot).collect();
+    let optional_names = optional.iter().map(|(f, _)| &f.name);
+    let optional_slots = optional.iter().map(|(_, slot)| slot);
+    let all_present = (!required_slots.is_empty()).then(|| {
+        quote! {
+            let ( #( ::std::option::Option::Some(#required_slots), )* ) = ( #( #required_slots, )* ) else {
+                return ::std::option::Option::None;
+            };
         }
     });
     quote! {
         #[inline]
         fn __read_json(__text: &str) -> ::std::option::Option<Self> {
-            ::wskit::__private::read_fields(__text, |__fields| {
-                #( let mut #slots: ::std::option::Option<#types> = ::std::option::Option::None; )*
-                while __fields.next_key()? {
-                    #( if __fields.key(#keys)? {
-                        __fields.value(&mut #slots)?;
+            let mut __fields = ::wskit::__private::Fields::new(__text)?;
+            #( let mut #slots: ::std::option::Option<#types> = ::std::option::Option::None; )*
+            while __fields.next_key()? {
+                #( if __fields.key(#keys) {
+                    if __fields.value(&mut #slots) {
                         continue;
-                    } )*
-                    return ::std::result::Result::Err(::wskit::__private::Refused);
-                }
-                ::std::result::Result::Ok(Self { #( #values, )* })
+                    }
+                    return ::std::option::Option::None;
+                } )*
+                return ::std::option::Option::None;
+            }
+            __fields.end()?;
+            #all_present
+            ::std::option::Option::Some(Self {
+                #( #required_names: #required_slots, )*
+                #( #optional_names: #optional_slots.unwrap_or(::std::option::Option::None), )*
             })
         }
     }

@@ -10,7 +10,7 @@ mod scan;
 mod write;
 
 pub use known::{WriteJson, close_object};
+pub use read::Fields;
 pub(crate) use read::from_str;
-pub use read::{Fields, Refused, read_fields};
 pub(crate) use scan::is_plain;
 pub(crate) use write::{to_writer, write_str};

@@ -38,73 +38,72 @@ pub(crate) fn from_str<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
     (reader.pos == text.len()).then_some(value)
 }
 
-/// Reads `text` as one JSON object entry by entry with `read` (what `protocol!` generates as a
-/// message's `Message::__read_json`): `Some` only when `read` accepts every entry and the text
-/// is that object alone.
+/// A JSON object read entry by entry, each key matched against the JSON text of the keys a
+/// struct declares, byte for byte, and each value read by serde from the same reader as the
+/// rest of the fast path: what `protocol!` generates as a message's `Message::__read_json`.
+/// Every step answers `None` where the fast read stops (the caller then takes the exact path).
 ///
 /// Not public API: `protocol!` calls it (through `wskit::__private`).
 ///
 /// ```
-/// use wskit::__private::{Refused, read_fields};
-/// let read = |text| read_fields(text, |fields| {
-///     let mut n: Option<u32> = None;
+/// use wskit::__private::Fields;
+/// fn read(text: &str) -> Option<(u32, Option<bool>)> {
+///     let mut fields = Fields::new(text)?;
+///     let (mut n, mut on) = (None, None);
 ///     while fields.next_key()? {
-///         if fields.key(b"\"n\"")? {
-///             fields.value(&mut n)?;
-///         } else {
-///             return Err(Refused);
+///         if fields.key(b"\"n\"") {
+///             if fields.value(&mut n) {
+///                 continue;
+///             }
+///         } else if fields.key(b"\"on\"") && fields.value(&mut on) {
+///             continue;
 ///         }
+///         return None;
 ///     }
-///     n.ok_or(Refused)
-/// });
-/// assert_eq!(read(r#" { "n" : 7 } "#), Some(7));
+///     fields.end()?;
+///     Some((n?, on.unwrap_or(None)))
+/// }
+/// assert_eq!(read(r#" { "on" : true, "n" : 7 } "#), Some((7, Some(true))));
+/// assert_eq!(read(r#"{"n":7}"#), Some((7, None)));
 /// assert_eq!(read(r#"{"n":7,"n":8}"#), None, "a repeated key");
 /// assert_eq!(read(r#"{"\u006e":7}"#), None, "an escaped key: left to serde_json");
+/// assert_eq!(read(r#"{"n":7,"m":1}"#), None, "an unknown key");
+/// assert_eq!(read(r#"{"n" 7}"#), None);
 /// assert_eq!(read(r#"{"n":7} x"#), None);
 /// ```
-#[inline]
-pub fn read_fields<'de, T>(
-    text: &'de str,
-    read: impl FnOnce(&mut Fields<'_, 'de>) -> Result<T, Refused>,
-) -> Option<T> {
-    let mut reader = Reader {
-        text,
-        pos: 0,
-        depth: 0,
-    };
-    if reader.peek().ok()? != b'{' {
-        return None;
-    }
-    let value = reader
-        .nested(b'}', |reader| {
-            read(&mut Fields {
-                reader,
-                first: true,
-            })
-        })
-        .ok()?;
-    reader.skip_whitespace();
-    (reader.pos == text.len()).then_some(value)
-}
-
-/// The entries of the object [`read_fields`] reads: each key matched against the JSON text of
-/// the keys a struct declares, byte for byte, and each value read by serde from the same
-/// reader as the rest of the fast path.
-pub struct Fields<'a, 'de> {
-    reader: &'a mut Reader<'de>,
+pub struct Fields<'de> {
+    reader: Reader<'de>,
     first: bool,
+    /// A key matched without the colon after it: the value's read refuses.
+    no_colon: bool,
 }
 
-impl<'de> Fields<'_, 'de> {
-    /// Moves to the next entry's key (past the comma before it): `Ok(false)` at the end of the
-    /// object.
+impl<'de> Fields<'de> {
+    /// Starts reading `text`, which must be an object.
     #[inline]
-    pub fn next_key(&mut self) -> Result<bool, Refused> {
-        match self.reader.next_item(&mut self.first, b'}')? {
-            None => Ok(false),
-            Some(b'"') => Ok(true),
+    pub fn new(text: &'de str) -> Option<Self> {
+        let mut reader = Reader {
+            text,
+            pos: 0,
+            depth: 1,
+        };
+        reader.eat(b'{').ok()?;
+        Some(Fields {
+            reader,
+            first: true,
+            no_colon: false,
+        })
+    }
+
+    /// Moves to the next entry's key (past the comma before it): `Some(false)` at the end of
+    /// the object, `None` where the text is not an object's next entry.
+    #[inline]
+    pub fn next_key(&mut self) -> Option<bool> {
+        match self.reader.next_item(&mut self.first, b'}').ok()? {
+            None => Some(false),
+            Some(b'"') => Some(true),
             // A key that is not a string, or a trailing comma (`,}`).
-            Some(_) => Err(Refused),
+            Some(_) => None,
         }
     }
 
@@ -112,33 +111,40 @@ impl<'de> Fields<'_, 'de> {
     /// the key and the colon after it are consumed. A key written with escapes matches none
     /// (the caller refuses it, and serde_json reads the frame).
     #[inline]
-    pub fn key(&mut self, quoted: &[u8]) -> Result<bool, Refused> {
-        let reader = &mut *self.reader;
+    pub fn key(&mut self, quoted: &[u8]) -> bool {
+        let reader = &mut self.reader;
         if !reader.bytes()[reader.pos..].starts_with(quoted) {
-            return Ok(false);
+            return false;
         }
         reader.pos += quoted.len();
-        reader.eat(b':')?;
-        Ok(true)
+        self.no_colon = reader.eat(b':').is_err();
+        true
     }
 
-    /// Reads the entry's value into `slot`: refused when the key came before (serde's derive
-    /// refuses a repeated field).
+    /// Reads the entry's value into `slot`: `false` when the key came before (serde's derive
+    /// refuses a repeated field), no colon followed it, or the value is not a `T`.
     #[inline]
-    pub fn value<T: Deserialize<'de>>(&mut self, slot: &mut Option<T>) -> Result<(), Refused> {
-        if slot.is_some() {
-            return Err(Refused);
+    pub fn value<T: Deserialize<'de>>(&mut self, slot: &mut Option<T>) -> bool {
+        if slot.is_some() || self.no_colon {
+            return false;
         }
-        *slot = Some(T::deserialize(&mut *self.reader)?);
-        Ok(())
+        *slot = T::deserialize(&mut self.reader).ok();
+        slot.is_some()
+    }
+
+    /// Ends the object (after [`Fields::next_key`] reached its end): `None` unless nothing
+    /// but whitespace follows it.
+    #[inline]
+    pub fn end(mut self) -> Option<()> {
+        self.reader.eat(b'}').ok()?;
+        self.reader.skip_whitespace();
+        (self.reader.pos == self.reader.text.len()).then_some(())
     }
 }
 
 /// Why a read stopped. The caller only needs to know that it did: no message is built.
-///
-/// Not public API: [`read_fields`]' error.
 #[derive(Debug)]
-pub struct Refused;
+pub(crate) struct Refused;
 
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
