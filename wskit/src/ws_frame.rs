@@ -16,7 +16,9 @@ pub(crate) struct FrameHead {
 }
 
 impl FrameHead {
-    /// Reads the header at the start of `b`; `None` while it is not all there.
+    /// Reads the header at the start of `b`; `None` while it is not all there. (One match on
+    /// the length byte gives both the header's size and the payload's length: on every frame's
+    /// path, `header_size` and `payload_len` in one.)
     #[inline]
     pub fn read(b: &[u8]) -> Option<FrameHead> {
         let (&first, &second) = (b.first()?, b.get(1)?);
@@ -66,6 +68,38 @@ impl FrameHead {
             .ok()
             .and_then(|len| len.checked_add(self.head))
             .unwrap_or(usize::MAX)
+    }
+}
+
+/// The size of a header that starts with `head`, the masking key included (2 until its second
+/// byte is known): what a reader gathering a header across reads waits for.
+#[cfg(feature = "server")]
+#[inline]
+pub(crate) fn header_size(head: &[u8]) -> usize {
+    let Some(&second) = head.get(1) else {
+        return 2;
+    };
+    let extra = match second & 0x7f {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let key = if second & 0x80 != 0 { 4 } else { 0 };
+    2 + extra + key
+}
+
+/// The payload length a whole header (at least [`header_size`] bytes) says.
+#[cfg(feature = "server")]
+#[inline]
+pub(crate) fn payload_len(head: &[u8]) -> u64 {
+    match head[1] & 0x7f {
+        126 => u64::from(u16::from_be_bytes([head[2], head[3]])),
+        127 => {
+            let mut be = [0u8; 8];
+            be.copy_from_slice(&head[2..10]);
+            u64::from_be_bytes(be)
+        }
+        n => u64::from(n),
     }
 }
 

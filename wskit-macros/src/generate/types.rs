@@ -254,9 +254,9 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
 
 /// `Message::__read_json`: the payload object read entry by entry (`Fields`), each key matched
 /// against the fields' keys as JSON text (in declared order: clients write them so), each value
-/// read by serde; a key repeated, unknown or written with escapes, or a
-/// field missing, refuses the fast read. Written without closures or `Result` conversions, which
-/// cost the protocol's crate type-checking time. `#[inline]`: compiled where frames are decoded.
+/// read by serde; a key repeated, unknown or written with escapes, or a field missing, refuses
+/// the fast read. Written without closures or `Result` conversions, which cost the protocol's
+/// crate type-checking time. `#[inline]`: compiled where frames are decoded.
 /// None for a message without fields (serde's derive reads `{}` as cheaply).
 fn read_json(fields: &[Field]) -> TokenStream {
     if fields.is_empty() {

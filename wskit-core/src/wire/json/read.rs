@@ -41,7 +41,8 @@ pub(crate) fn from_str<'de, T: Deserialize<'de>>(text: &'de str) -> Option<T> {
 /// A JSON object read entry by entry, each key matched against the JSON text of the keys a
 /// struct declares, byte for byte, and each value read by serde from the same reader as the
 /// rest of the fast path: what `protocol!` generates as a message's `Message::__read_json`.
-/// Every step answers `None` where the fast read stops (the caller then takes the exact path).
+/// Each step says when the fast read stops (`None`, or `false` from [`Fields::value`]); the caller
+/// then takes the exact path.
 ///
 /// Not public API: `protocol!` calls it (through `wskit::__private`).
 ///

@@ -8,6 +8,8 @@
 //! tungstenite itself checks the frames (and closes the connection on a bad one); this tally
 //! only follows their lengths, and cannot fail.
 
+use crate::ws_frame::{header_size, payload_len};
+
 /// The largest frame header: 2 bytes, an 8-byte length, a 4-byte mask.
 const MAX_HEADER: usize = 14;
 
@@ -30,38 +32,6 @@ pub(crate) struct Tally {
     held: usize,
     /// Messages begun: which one is in progress.
     begun: u64,
-}
-
-/// The size of a header that starts with `head` (2 until its second byte is known).
-#[inline]
-pub(super) fn header_size(head: &[u8]) -> usize {
-    let Some(&b1) = head.get(1) else {
-        return 2;
-    };
-    let len = match b1 & 0x7f {
-        126 => 2,
-        127 => 8,
-        _ => 0,
-    };
-    let mask = if b1 & 0x80 != 0 { 4 } else { 0 };
-    2 + len + mask
-}
-
-/// The final bit, whether the opcode is a control one, and the payload length of a whole header.
-#[inline]
-pub(super) fn parse_header(head: &[u8]) -> (bool, bool, u64) {
-    let fin = head[0] & 0x80 != 0;
-    let control = head[0] & 0x08 != 0;
-    let len = match head[1] & 0x7f {
-        126 => u64::from(u16::from_be_bytes([head[2], head[3]])),
-        127 => {
-            let mut be = [0u8; 8];
-            be.copy_from_slice(&head[2..10]);
-            u64::from_be_bytes(be)
-        }
-        n => u64::from(n),
-    };
-    (fin, control, len)
 }
 
 impl Tally {
@@ -108,8 +78,9 @@ impl Tally {
 
     /// A whole frame header.
     fn header(&mut self, head: &[u8]) {
-        let (fin, control, len) = parse_header(head);
-        self.fin = fin;
+        let len = payload_len(head);
+        self.fin = head[0] & 0x80 != 0;
+        let control = head[0] & 0x08 != 0;
         self.control = control;
         if !control {
             if !self.in_message {

@@ -48,7 +48,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
-use super::tally::{self, Tally};
+use super::tally::Tally;
 use crate::ws_frame::{
     FrameHead, all_ascii, frame_header, unmask, unmask_chunk, unmask_rest, wide_key,
 };
@@ -569,19 +569,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         // A write the socket could not take yet still buffered its frame: the next ones are
         // buffered after it, and the caller hears of the full socket at the end.
         let mut blocked = None;
-        while frames.len() >= 2 {
-            // The queue's own unmasked frames, read with the tally's header reader.
-            let head = tally::header_size(frames);
-            let Some((header, rest)) = frames.split_at_checked(head) else {
+        // The queue's own unmasked frames.
+        while let Some(h) = FrameHead::read(frames) {
+            let Some(payload) = frames.get(h.head..h.total()) else {
                 break;
             };
-            let (_, _, len) = tally::parse_header(header);
-            let len = usize::try_from(len).unwrap_or(usize::MAX);
-            let Some((payload, after)) = rest.split_at_checked(len) else {
-                break;
-            };
+            let after = &frames[h.total()..];
             let payload = Bytes::copy_from_slice(payload);
-            let msg = match header[0] & 0x0f {
+            let msg = match h.first & 0x0f {
                 0x1 => Message::Text(Utf8Bytes::try_from(payload)?),
                 _ => Message::Binary(payload),
             };
