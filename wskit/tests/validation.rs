@@ -524,6 +524,96 @@ fn array_and_map_forms_of_structs_and_enums_are_refused() {
     assert_eq!(ok.unwrap().color, Color::Green);
 }
 
+mod serde_form {
+    wskit::protocol! {
+        pub protocol SerdeForm {
+            message Entry { first_name: String, n: Option<u8>, at: Spot }
+            message Empty {}
+            type Spot { x: i64 }
+        }
+    }
+
+    /// What a user would write by hand for `Entry`: serde's derive.
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    pub struct DerivedEntry {
+        pub first_name: String,
+        #[serde(default)]
+        pub n: Option<u8>,
+        pub at: DerivedSpot,
+    }
+
+    #[derive(Debug, PartialEq, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct DerivedSpot {
+        pub x: i64,
+    }
+}
+
+/// A generated struct's `Deserialize` (its own visitor, not serde's derive) reads what serde's
+/// derive with `deny_unknown_fields` reads, the same values and the same errors, except the
+/// array form (`["Ada", 1, {"x": 2}]`), which the wire does not allow.
+#[test]
+fn generated_deserialize_reads_and_refuses_what_serde_derive_does() {
+    use serde_form::{DerivedEntry, Empty, Entry};
+    let ours = |text: &str| {
+        serde_json::from_str::<Entry>(text)
+            .map(|e| (e.first_name, e.n, e.at.x))
+            .map_err(|e| e.to_string())
+    };
+    // Ours expects "an object" where the derive names its struct.
+    let derived = |text: &str| {
+        serde_json::from_str::<DerivedEntry>(text)
+            .map(|e| (e.first_name, e.n, e.at.x))
+            .map_err(|e| {
+                e.to_string()
+                    .replace("struct DerivedEntry", "an object")
+                    .replace("struct DerivedSpot", "an object")
+            })
+    };
+    let texts = [
+        r#"{"firstName":"Ada","n":3,"at":{"x":1}}"#,
+        r#"{"at":{"x":-1},"firstName":"Ada"}"#,
+        r#"{"firstName":"Ada","n":null,"at":{"x":1}}"#,
+        r#"{"first\u004eame":"Ada","at":{"x":1}}"#,
+        r#"{"firstName":"Ada","firstName":"Bo","at":{"x":1}}"#,
+        r#"{"firstName":"Ada","n":1,"n":2,"at":{"x":1}}"#,
+        r#"{"firstName":"Ada","at":{"x":1},"extra":true}"#,
+        r#"{"firstName":"Ada","at":{"x":1,"y":2}}"#,
+        r#"{"firstName":"Ada","at":{"x":1,"x":2}}"#,
+        r#"{"firstName":"Ada"}"#,
+        r#"{"n":1,"at":{"x":1}}"#,
+        r#"{"firstName":"Ada","at":{}}"#,
+        r#"{"firstName":1,"at":{"x":1}}"#,
+        r#"{"firstName":"Ada","n":300,"at":{"x":1}}"#,
+        r#"{"firstName":"Ada","at":{"x":1}"#,
+        r#"{}"#,
+        r#""Ada""#,
+        r#"null"#,
+        r#"{"firstName":"Ada","at":5}"#,
+    ];
+    for text in texts {
+        assert_eq!(ours(text), derived(text), "{text}");
+    }
+    assert!(ours(r#"{"firstName":"Ada","at":{"x":1}}"#).is_ok());
+    assert!(ours(r#"{"firstName":"Ada","n":1,"n":2,"at":{"x":1}}"#).is_err());
+    // The array form: serde's derive reads it; the wire does not.
+    let array = r#"["Ada",1,{"x":2}]"#;
+    assert!(derived(array).is_ok());
+    assert_eq!(
+        ours(array),
+        Err("invalid type: sequence, expected an object at line 1 column 0".to_owned())
+    );
+    // A struct without fields: `{}` and nothing else.
+    assert!(serde_json::from_str::<Empty>("{}").is_ok());
+    assert_eq!(
+        serde_json::from_str::<Empty>(r#"{"a":1}"#)
+            .unwrap_err()
+            .to_string(),
+        "unknown field `a`, there are no fields at line 1 column 4"
+    );
+}
+
 /// serde keeps the last value of a map's repeated key; the strict decoder refuses it, and a
 /// message with a map anywhere in it is decoded by the strict decoder only.
 #[test]

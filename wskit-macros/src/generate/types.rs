@@ -20,8 +20,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
 /// A struct whose serde form is the JSON object of PROTOCOL.md: camelCase (or renamed) keys,
 /// unknown keys refused, `None` left out.
 ///
-/// `Deserialize` goes through a derived shadow struct read only from a JSON object: serde's derive
-/// alone also accepts a struct's array form (`["x", 5]`), which the wire does not allow.
+/// `Serialize` is serde's derive; `Deserialize` is generated here (`deserialize_struct`).
 pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> TokenStream {
     let vis = &p.vis;
     let doc = docs_or(doc, || format!("Type `{name}` of the protocol."));
@@ -49,13 +48,7 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
             pub #name: #ty
         }
     });
-    let shadow_fields = fields.iter().map(|f| {
-        let name = &f.name;
-        let ty = rust_type(&f.ty);
-        let attr = serde_attr(f);
-        quote!(#attr #name: #ty)
-    });
-    let names: Vec<_> = fields.iter().map(|f| &f.name).collect();
+    let deserialize = deserialize_struct(name, fields);
     let write_json = (!fields
         .iter()
         .any(|f| has_external(p, &f.ty, &mut Vec::new())))
@@ -74,24 +67,75 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
             #( #pub_fields, )*
         }
 
-        const _: () = {
-            #[derive(::wskit::__private::serde::Deserialize)]
-            #[serde(crate = "::wskit::__private::serde", deny_unknown_fields)]
-            // `__` names: the DSL refuses them for user types, so nothing here shadows a field's type.
-            struct __WskitShadow {
-                #( #shadow_fields, )*
-            }
+        #deserialize
+    }
+}
 
-            impl<'de> ::wskit::__private::serde::Deserialize<'de> for #name {
-                fn deserialize<__D>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error>
-                where
-                    __D: ::wskit::__private::serde::Deserializer<'de>,
-                {
-                    let __shadow: __WskitShadow = ::wskit::__private::deserialize_object(__deserializer)?;
-                    ::std::result::Result::Ok(Self { #( #names: __shadow.#names, )* })
+/// `Deserialize` of a struct: what serde's derive with `deny_unknown_fields` reads, from a JSON
+/// object only (the derive also reads a struct's array form, which the wire does not allow).
+/// Its visitor reads keys and values through `wskit::__private::{next_field, field_value,
+/// required}`, which hold what the derive would generate for every struct (the key lookup, the
+/// duplicate check, the errors): checking the derive's output took about half of a 100-message
+/// protocol crate's compile time.
+fn deserialize_struct(name: &syn::Ident, fields: &[Field]) -> TokenStream {
+    let wires: Vec<&String> = fields.iter().map(|f| &f.wire).collect();
+    let slots: Vec<_> = (0..fields.len())
+        .map(|i| format_ident!("__field{}", i))
+        .collect();
+    let types = fields.iter().map(|f| rust_type(&f.ty));
+    // The last field's arm is the wildcard: `next_field` gives only the fields' indexes.
+    let indexes = (0..fields.len()).map(|i| {
+        if i + 1 == fields.len() {
+            quote!(_)
+        } else {
+            quote!(#i)
+        }
+    });
+    let values = fields.iter().zip(&slots).map(|(f, slot)| {
+        let name = &f.name;
+        let wire = &f.wire;
+        if matches!(f.ty, FieldType::Option(_)) {
+            quote!(#name: #slot.unwrap_or(::std::option::Option::None))
+        } else {
+            quote!(#name: ::wskit::__private::required(#slot, #wire)?)
+        }
+    });
+    let read = if fields.is_empty() {
+        quote!(::wskit::__private::next_field(&mut __map, __FIELDS)?;)
+    } else {
+        quote! {
+            #( let mut #slots: ::std::option::Option<#types> = ::std::option::Option::None; )*
+            while let ::std::option::Option::Some(__index) = ::wskit::__private::next_field(&mut __map, __FIELDS)? {
+                match __index {
+                    #( #indexes => ::wskit::__private::field_value(&mut __map, &mut #slots, #wires)?, )*
                 }
             }
-        };
+        }
+    };
+    quote! {
+        impl<'de> ::wskit::__private::serde::Deserialize<'de> for #name {
+            fn deserialize<__D>(__deserializer: __D) -> ::std::result::Result<Self, __D::Error>
+            where
+                __D: ::wskit::__private::serde::Deserializer<'de>,
+            {
+                struct __Visitor;
+                impl<'de> ::wskit::__private::serde::de::Visitor<'de> for __Visitor {
+                    type Value = #name;
+                    fn expecting(&self, __f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        __f.write_str("an object")
+                    }
+                    fn visit_map<__A>(self, mut __map: __A) -> ::std::result::Result<#name, __A::Error>
+                    where
+                        __A: ::wskit::__private::serde::de::MapAccess<'de>,
+                    {
+                        const __FIELDS: &[&str] = &[#( #wires ),*];
+                        #read
+                        ::std::result::Result::Ok(#name { #( #values, )* })
+                    }
+                }
+                __deserializer.deserialize_map(__Visitor)
+            }
+        }
     }
 }
 
