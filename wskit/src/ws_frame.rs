@@ -152,7 +152,7 @@ pub(crate) fn unmask(payload: &mut [u8], key: [u8; 4]) -> bool {
 
 /// A masking key repeated over 32 bytes.
 #[inline(always)]
-pub(crate) fn wide_key(key: [u8; 4]) -> [u8; 32] {
+fn wide_key(key: [u8; 4]) -> [u8; 32] {
     let mut wide = [0u8; 32];
     for (b, k) in wide.iter_mut().zip(key.iter().cycle()) {
         *b = *k;
@@ -162,7 +162,7 @@ pub(crate) fn wide_key(key: [u8; 4]) -> [u8; 32] {
 
 /// 32 masked bytes unmasked with the key repeated over them (`wide`), ORed into `high` too.
 #[inline(always)]
-pub(crate) fn unmask_chunk(chunk: &[u8; 32], wide: &[u8; 32], high: &mut [u8; 32]) -> [u8; 32] {
+fn unmask_chunk(chunk: &[u8; 32], wide: &[u8; 32], high: &mut [u8; 32]) -> [u8; 32] {
     let mut plain = [0u8; 32];
     for ((p, c), k) in plain.iter_mut().zip(chunk).zip(wide) {
         *p = c ^ k;
@@ -175,14 +175,14 @@ pub(crate) fn unmask_chunk(chunk: &[u8; 32], wide: &[u8; 32], high: &mut [u8; 32
 
 /// Whether no byte ORed into `high` had its high bit set.
 #[inline(always)]
-pub(crate) fn all_ascii(high: &[u8; 32]) -> bool {
+fn all_ascii(high: &[u8; 32]) -> bool {
     high.iter().fold(0, |all, &h| all | h) < 0x80
 }
 
 /// [`unmask`] of the fewer than 32 bytes after its chunks, which start over with the key's
 /// first byte: 8 at a time, then the last few.
 #[inline(always)]
-pub(crate) fn unmask_rest(rest: &mut [u8], key: [u8; 4]) -> bool {
+fn unmask_rest(rest: &mut [u8], key: [u8; 4]) -> bool {
     let key4 = u64::from(u32::from_ne_bytes(key));
     let key8 = key4 | key4 << 32;
     let mut high8 = 0;

@@ -10,7 +10,7 @@
 
 use serde::ser::{self, Impossible, Serialize};
 
-use super::scan::needs_escape;
+use super::scan::{copy_plain_chunks, needs_escape};
 
 /// The error of a value that has no JSON text (a map key that is not a string, say), with
 /// serde_json's message.
@@ -45,10 +45,15 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    if needs_escape(bytes) {
-        write_escaped(out, bytes);
+    let rest = if bytes.len() < 32 {
+        bytes
     } else {
-        out.extend_from_slice(bytes);
+        &bytes[copy_plain_chunks(out, bytes)..]
+    };
+    if needs_escape(rest) {
+        write_escaped(out, rest);
+    } else {
+        out.extend_from_slice(rest);
     }
     out.push(b'"');
 }
@@ -563,6 +568,17 @@ mod tests {
             "c".repeat(3)
         ));
         cases.push(format!("{all}{}{all}", "x".repeat(100)));
+        // Plain runs copied 32 bytes at a time, then handed to the escaper: a byte to escape
+        // (or a character of several bytes) at every place of the first chunks and the rest.
+        for len in [31, 32, 33, 63, 64, 65, 100] {
+            for at in 0..len {
+                for odd in ["\"", "\\", "\u{1}", "\u{7f}", "é", "\u{10ffff}"] {
+                    let mut s = "p".repeat(len);
+                    s.replace_range(at..at + 1, odd);
+                    cases.push(s);
+                }
+            }
+        }
         for s in &cases {
             assert_eq!(ours(s), serde_json::to_string(s).unwrap(), "{s:?}");
         }

@@ -49,9 +49,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketC
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
 use super::tally::Tally;
-use crate::ws_frame::{
-    FrameHead, all_ascii, frame_header, unmask, unmask_chunk, unmask_rest, wide_key,
-};
+use crate::ws_frame::{FrameHead, frame_header, unmask};
 
 /// The most bytes one read of the socket takes (into a buffer on the stack, left uninitialized:
 /// its size costs nothing but stack). A frame of up to this size that is all there is read
@@ -258,22 +256,12 @@ fn next_frame(b: &[u8], max: usize, fragmented: bool) -> Next {
     }
 }
 
-/// The message of a frame read here, from its masked payload: copied out and unmasked in one
-/// pass, 32 bytes at a time.
+/// The message of a frame read here, from its masked payload: copied out, then unmasked in
+/// place.
 #[inline(never)]
 fn own_message(masked: &[u8], op: u8, key: [u8; 4]) -> Result<Message, WsError> {
-    let wide = wide_key(key);
-    let mut high = [0u8; 32];
-    let mut payload = Vec::with_capacity(masked.len());
-    let (chunks, rest) = masked.as_chunks::<32>();
-    for chunk in chunks {
-        payload.extend_from_slice(&unmask_chunk(chunk, &wide, &mut high));
-    }
-    let mut last = [0u8; 32];
-    let last = &mut last[..rest.len()];
-    last.copy_from_slice(rest);
-    let ascii = unmask_rest(last, key) && all_ascii(&high);
-    payload.extend_from_slice(last);
+    let mut payload = masked.to_vec();
+    let ascii = unmask(&mut payload, key);
     payload_message(Bytes::from(payload), op, ascii)
 }
 
