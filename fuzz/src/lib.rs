@@ -4,7 +4,8 @@
 
 use serde_json::value::RawValue;
 use wskit::__private::fuzz::{
-    decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
+    client_frames, decode_frame_common, decode_frame_reference, decode_frame_text,
+    decode_frame_whole, server_frames,
 };
 use wskit::Message;
 use wskit::validate::Path;
@@ -174,6 +175,28 @@ pub fn check_payload_all(text: &str) {
     check_payload::<Counted>(text);
 }
 
+/// The server's and the client's WebSocket frame readers read the bytes after `data`'s first as
+/// tungstenite alone reads them: the same messages, in order, and the same end (panics with
+/// both readings otherwise). The first byte says how the bytes arrive (its low 6 bits: that many
+/// at a time, each piece after a pending read; 0: all at once) and the limit of a frame
+/// (bit 0x40: 64 bytes, else 64 KiB).
+pub fn check_ws_frames(data: &[u8]) {
+    let Some((&first, bytes)) = data.split_first() else {
+        return;
+    };
+    let step = match first & 0x3f {
+        0 => usize::MAX,
+        n => usize::from(n),
+    };
+    let max = if first & 0x40 != 0 { 64 } else { 1 << 16 };
+    if let Err(diff) = server_frames(bytes, max, step) {
+        panic!("the server's reader: {diff}");
+    }
+    if let Err(diff) = client_frames(bytes, max, step) {
+        panic!("the client's reader: {diff}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +243,12 @@ mod tests {
             }
             assert!(n > 10, "{} holds {n} inputs", dir.display());
         }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/ws_frames");
+        let mut n = 0;
+        for entry in std::fs::read_dir(&dir).expect("corpus") {
+            check_ws_frames(&std::fs::read(entry.unwrap().path()).unwrap());
+            n += 1;
+        }
+        assert!(n > 10, "{} holds {n} inputs", dir.display());
     }
 }

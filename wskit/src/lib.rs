@@ -98,6 +98,11 @@ pub mod client;
 mod clock;
 #[cfg(any(feature = "server", feature = "client"))]
 mod encoded;
+#[cfg(all(
+    any(test, feature = "__fuzz"),
+    any(feature = "server", feature = "client")
+))]
+mod frame_check;
 #[cfg(any(feature = "server", feature = "client"))]
 mod heartbeat;
 #[cfg(feature = "local")]
@@ -195,6 +200,9 @@ pub mod __private {
         pub use wskit_core::wire::{
             decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
         };
+
+        #[cfg(feature = "__fuzz")]
+        pub use crate::frame_check::{client_frames, server_frames};
 
         /// Handles one inbound text frame as the client's connection task does (replies,
         /// progress, `ERROR`, events, unhandled frames), without a socket.

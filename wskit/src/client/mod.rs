@@ -34,7 +34,7 @@ mod options;
 mod queue;
 mod report;
 mod shared;
-mod socket;
+pub(crate) mod socket;
 mod state;
 
 pub use crate::heartbeat::Heartbeat;

@@ -384,10 +384,21 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ClientIo<S> {
     }
 }
 
+#[cfg(any(test, feature = "__fuzz"))]
+impl<S> ClientIo<S> {
+    /// The socket of a connection upgraded already.
+    pub(crate) fn upgraded(inner: S) -> Self {
+        ClientIo {
+            upgrading: false,
+            ..ClientIo::new(inner)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio_tungstenite::WebSocketStream;
+    use crate::frame_check::{Pieces, Respond, client_frames, client_read_all, tungstenite_reads};
     use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
     use tokio_tungstenite::tungstenite::{Error as WsError, Message, WebSocket};
 
@@ -399,94 +410,6 @@ mod tests {
             read.push(msg);
         }
         read
-    }
-
-    impl<S> ClientIo<S> {
-        /// The socket of a connection upgraded already.
-        fn upgraded(inner: S) -> Self {
-            ClientIo {
-                upgrading: false,
-                ..ClientIo::new(inner)
-            }
-        }
-    }
-
-    /// Where the HTTP head at the start of `b` ends (after its blank line), if it is all there.
-    fn head_end(b: &[u8]) -> Option<usize> {
-        b.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
-    }
-
-    /// A server's answer to what was written.
-    type Respond = fn(&[u8]) -> Vec<u8>;
-
-    /// A socket that reads its bytes `step` at a time, pending before each piece, and keeps
-    /// what is written to it. With `respond`, its bytes are made from what was written, once
-    /// the request's head is all there (a server's answer to the upgrade).
-    struct Pieces {
-        bytes: Vec<u8>,
-        at: usize,
-        step: usize,
-        ready: bool,
-        written: Vec<u8>,
-        respond: Option<Respond>,
-    }
-
-    impl Pieces {
-        fn new(bytes: Vec<u8>, step: usize) -> Self {
-            Pieces {
-                bytes,
-                at: 0,
-                step,
-                ready: false,
-                written: Vec::new(),
-                respond: None,
-            }
-        }
-    }
-
-    impl AsyncRead for Pieces {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            if let Some(respond) = self.respond
-                && head_end(&self.written).is_some()
-            {
-                self.bytes = respond(&self.written);
-                self.respond = None;
-            }
-            self.ready = !self.ready;
-            if !self.ready || self.respond.is_some() {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            let n = self
-                .step
-                .min(self.bytes.len() - self.at)
-                .min(buf.remaining());
-            let at = self.at;
-            buf.put_slice(&self.bytes[at..at + n]);
-            self.at += n;
-            Poll::Ready(Ok(()))
-        }
-    }
-
-    impl AsyncWrite for Pieces {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.written.extend_from_slice(buf);
-            Poll::Ready(Ok(buf.len()))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
     }
 
     /// A frame as a server writes it (unmasked), or masked with `key`.
@@ -513,89 +436,10 @@ mod tests {
         WebSocketConfig::default().max_frame_size(Some(MAX))
     }
 
-    /// What a client reads: each message, up to a close frame, an error or the end (so a
-    /// connection ends on either).
-    fn outcome(read: Result<Message, WsError>) -> Option<String> {
-        match read {
-            Ok(msg @ Message::Close(_)) => Some(format!("{msg:?} (end)")),
-            Ok(msg) => Some(format!("{msg:?}")),
-            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => None,
-            Err(e) => Some(format!("error: {e}")),
-        }
-    }
-
-    /// What tungstenite's client reads from `bytes` alone.
-    fn reference(bytes: &[u8]) -> Vec<String> {
-        struct Peer<'a>(&'a [u8]);
-        impl io::Read for Peer<'_> {
-            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-                io::Read::read(&mut self.0, buf)
-            }
-        }
-        impl io::Write for Peer<'_> {
-            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> io::Result<()> {
-                Ok(())
-            }
-        }
-        let mut ws = WebSocket::from_raw_socket(Peer(bytes), Role::Client, Some(config()));
-        let mut seen = Vec::new();
-        while let Some(o) = outcome(ws.read()) {
-            let end = o.ends_with("(end)") || o.starts_with("error");
-            seen.push(o);
-            if end {
-                break;
-            }
-        }
-        seen
-    }
-
-    /// What the connection task reads from `bytes` arriving `step` at a time: text frames here,
-    /// the rest through tungstenite, as `read_burst` does.
-    async fn ours(bytes: &[u8], step: usize) -> Vec<String> {
-        let io = ClientIo::upgraded(Pieces::new(bytes.to_vec(), step));
-        read_all(WebSocketStream::from_raw_socket(io, Role::Client, Some(config())).await).await
-    }
-
-    async fn read_all(mut ws: WebSocketStream<ClientIo<Pieces>>) -> Vec<String> {
-        use futures_util::StreamExt;
-        let mut seen = Vec::new();
-        std::future::poll_fn(|cx| {
-            loop {
-                let step = ws.get_mut().poll_frames(cx, MAX, &mut |text| {
-                    seen.push(format!("{:?}", Message::text(text)));
-                    true
-                });
-                match step {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Step::Stop) => unreachable!(),
-                    Poll::Ready(Step::Theirs) => match ws.poll_next_unpin(cx) {
-                        Poll::Ready(read) => {
-                            let Some(o) = read.and_then(outcome) else {
-                                return Poll::Ready(());
-                            };
-                            let end = o.ends_with("(end)") || o.starts_with("error");
-                            seen.push(o);
-                            if end {
-                                return Poll::Ready(());
-                            }
-                        }
-                        Poll::Pending if ws.get_ref().feeding() => return Poll::Pending,
-                        Poll::Pending => {}
-                    },
-                }
-            }
-        })
-        .await;
-        seen
-    }
-
     /// Every stream of frames (well formed or not) reads as tungstenite alone reads it, however
     /// the bytes arrive: the same messages, in order, and the same error.
-    #[tokio::test]
-    async fn reads_what_tungstenite_reads() {
+    #[test]
+    fn reads_what_tungstenite_reads() {
         let text = |s: &str| frame(0x81, s.as_bytes(), None);
         let long = "x".repeat(MAX);
         let streams: Vec<(&str, Vec<u8>)> = vec![
@@ -686,10 +530,12 @@ mod tests {
             ("nothing", Vec::new()),
         ];
         for (name, bytes) in &streams {
-            let expected = reference(bytes);
+            let expected = tungstenite_reads(bytes, Role::Client, config());
             assert!(!expected.is_empty() || bytes.is_empty(), "{name}");
             for step in [1, 2, 3, 7, 64, usize::MAX] {
-                assert_eq!(ours(bytes, step).await, expected, "{name}, step {step}");
+                if let Err(diff) = client_frames(bytes, MAX, step) {
+                    panic!("{name}: {diff}");
+                }
             }
         }
     }
@@ -753,7 +599,7 @@ mod tests {
                 );
             }
             assert_eq!(
-                read_all(ws).await,
+                client_read_all(ws, MAX).await,
                 [
                     r#"Text(Utf8Bytes(b"a\r\n\r\nb"))"#,
                     r#"Ping(b"p")"#,

@@ -64,7 +64,7 @@ mod context;
 mod dispatch;
 mod driver;
 mod hooks;
-mod io;
+pub(crate) mod io;
 mod lifecycle;
 mod limits;
 mod middleware;

@@ -828,6 +828,7 @@ mod differential {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
     use super::*;
+    use crate::frame_check::{server_frames, tungstenite_reads};
 
     /// A client frame: first byte `b0`, masked unless `unmasked`, with this payload.
     fn frame(b0: u8, payload: &[u8], masked: bool) -> Vec<u8> {
@@ -1006,22 +1007,6 @@ mod differential {
         WebSocketConfig::default()
             .max_frame_size(Some(max))
             .max_message_size(Some(max))
-    }
-
-    /// What tungstenite reads from `bytes` on its own: messages, then the error that ended them.
-    fn reference(bytes: &[u8], config: WebSocketConfig) -> Vec<String> {
-        let io = Memory(Cursor::new(bytes.to_vec()), Vec::new());
-        let mut ws = WebSocket::from_raw_socket(io, Role::Server, Some(config));
-        let mut out = Vec::new();
-        loop {
-            match ws.read() {
-                Ok(m) => out.push(format!("{m:?}")),
-                Err(e) => {
-                    out.push(format!("error: {e}"));
-                    return out;
-                }
-            }
-        }
     }
 
     /// What a `WsStream` reads from `bytes`, sent over TCP in pieces of `step` bytes.
@@ -1310,14 +1295,7 @@ mod differential {
     async fn reads_what_tungstenite_reads() {
         for (name, bytes) in cases() {
             for limited in [false, true] {
-                let mut want = reference(&bytes, config(limited));
-                // A stream that ends when tungstenite says closed ends the same way here.
-                if let Some(last) = want.last_mut()
-                    && (last.contains("Trying to work with closed connection")
-                        || last.contains("Connection closed normally"))
-                {
-                    *last = format!("error: {}", WsError::ConnectionClosed);
-                }
+                let want = tungstenite_reads(&bytes, Role::Server, config(limited));
                 for step in [1, 2, 3, 7, 14, 100, 4096, 1 << 20] {
                     let got = tokio::time::timeout(
                         std::time::Duration::from_secs(20),
@@ -1326,6 +1304,13 @@ mod differential {
                     .await
                     .unwrap_or_else(|_| panic!("{name}: step {step} hung"));
                     assert_eq!(got, want, "{name} (limited {limited}), step {step}");
+                }
+                // The same in memory, as the `ws_frames` fuzz target reads.
+                let max = config(limited).max_frame_size.unwrap_or(usize::MAX);
+                for step in [1, 7, 4096] {
+                    if let Err(diff) = server_frames(&bytes, max, step) {
+                        panic!("{name} (limited {limited}): {diff}");
+                    }
                 }
             }
         }
