@@ -828,7 +828,7 @@ mod differential {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
     use super::*;
-    use crate::frame_check::{server_frames, tungstenite_reads};
+    use crate::frame_check::{Pieces, block_on, server_frames, tungstenite_reads};
 
     /// A client frame: first byte `b0`, masked unless `unmasked`, with this payload.
     fn frame(b0: u8, payload: &[u8], masked: bool) -> Vec<u8> {
@@ -1237,6 +1237,123 @@ mod differential {
         }
         fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             Pin::new(&mut self.0).poll_shutdown(cx)
+        }
+    }
+
+    /// A socket that reads like `Pieces` and takes one byte a write, pending before each.
+    struct OneByteWrites {
+        read: Pieces,
+        written: Vec<u8>,
+        ready: bool,
+    }
+
+    impl AsyncRead for OneByteWrites {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            Pin::new(&mut self.read).poll_read(cx, buf)
+        }
+    }
+
+    impl AsyncWrite for OneByteWrites {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.ready = !self.ready;
+            if !self.ready {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            self.written.extend_from_slice(&buf[..buf.len().min(1)]);
+            Poll::Ready(Ok(buf.len().min(1)))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// The pongs tungstenite owes for pings go out whole, however little of them each write
+    /// takes, while the stream goes on reading and writes frames of its own (an echo of each
+    /// text): no frame goes out inside another, none is lost; then the close's answer. (A pong
+    /// for an older ping may be left out for a newer one's, as RFC 6455 5.5.3 allows.)
+    #[test]
+    fn pongs_go_out_whole_through_a_socket_that_takes_a_byte_a_write() {
+        let bytes = [
+            frame(0x89, b"a", true),
+            frame(0x81, b"x", true),
+            frame(0x89, b"bc", true),
+            frame(0x81, b"y", true),
+            frame(0x88, &[0x03, 0xe8], true),
+        ]
+        .concat();
+        for step in [1, 3, 100] {
+            let socket = OneByteWrites {
+                read: Pieces::new(bytes.clone(), step),
+                written: Vec::new(),
+                ready: false,
+            };
+            let mut ws = WsStream::new(socket, Vec::new(), Config::new(&config(false)));
+            let read = block_on(async {
+                let mut read = Vec::new();
+                while let Some(Ok(msg)) = ws.next().await {
+                    if msg.is_text() {
+                        ws.send(msg.clone()).await.unwrap();
+                    }
+                    read.push(msg);
+                }
+                read
+            });
+            assert_eq!(
+                read,
+                [
+                    Message::Ping("a".into()),
+                    Message::text("x"),
+                    Message::Ping("bc".into()),
+                    Message::text("y"),
+                    Message::Close(Some(CloseFrame {
+                        code: 1000.into(),
+                        reason: "".into()
+                    })),
+                ],
+                "step {step}"
+            );
+            let _ = block_on(SinkExt::close(&mut ws));
+            // Whole frames from the server (unmasked, payloads under 126 bytes), to the last byte.
+            let mut written = ws.get_mut().written.as_slice();
+            let mut frames = Vec::new();
+            while let [first, len, rest @ ..] = written {
+                let len = usize::from(*len);
+                assert!(len <= rest.len(), "step {step}: a frame cut short");
+                frames.push((*first, rest[..len].to_vec()));
+                written = &rest[len..];
+            }
+            assert!(written.is_empty(), "step {step}: {written:?} left over");
+            let (close, rest) = frames.split_last().expect("frames were written");
+            assert_eq!(*close, (0x88, vec![0x03, 0xe8]), "step {step}");
+            let (texts, pongs): (Vec<_>, Vec<_>) =
+                rest.iter().partition(|(first, _)| *first == 0x81);
+            assert_eq!(
+                texts,
+                [&(0x81, b"x".to_vec()), &(0x81, b"y".to_vec())],
+                "step {step}"
+            );
+            assert!(
+                pongs
+                    .iter()
+                    .all(|(first, p)| *first == 0x8a && (p == b"a" || p == b"bc"))
+            );
+            assert_eq!(
+                pongs.last().map(|p| p.1.as_slice()),
+                Some(&b"bc"[..]),
+                "step {step}"
+            );
         }
     }
 
