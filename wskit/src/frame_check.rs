@@ -22,14 +22,18 @@ pub(crate) type Respond = fn(&[u8]) -> Vec<u8>;
 
 /// A socket in memory that reads its bytes `step` at a time, pending before each piece (so a
 /// reader's pending path is taken at every piece; it wakes its task at once), and keeps what is
-/// written to it. With `respond`, its bytes are made from what was written, once the head of an
-/// HTTP request is all there.
+/// written to it, whole or (see [`Pieces::writes_of`]) a few bytes a write. With `respond`, its
+/// bytes are made from what was written, once the head of an HTTP request is all there.
 pub(crate) struct Pieces {
     pub(crate) bytes: Vec<u8>,
     at: usize,
     step: usize,
     ready: bool,
     pub(crate) written: Vec<u8>,
+    /// The most bytes a write takes (`usize::MAX`: all of them, never pending).
+    write_step: usize,
+    /// The last write was taken (the next is refused).
+    write_taken: bool,
     pub(crate) respond: Option<Respond>,
 }
 
@@ -41,7 +45,19 @@ impl Pieces {
             step: step.max(1),
             ready: false,
             written: Vec::new(),
+            write_step: usize::MAX,
+            write_taken: false,
             respond: None,
+        }
+    }
+
+    /// The socket taking at most `step` bytes a write and refusing every other write (pending;
+    /// the first is taken): a socket whose send buffer is nearly full.
+    #[cfg(test)]
+    pub(crate) fn writes_of(self, step: usize) -> Self {
+        Pieces {
+            write_step: step.max(1),
+            ..self
         }
     }
 }
@@ -82,11 +98,19 @@ impl AsyncRead for Pieces {
 impl AsyncWrite for Pieces {
     fn poll_write(
         mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
+        cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.written.extend_from_slice(buf);
-        Poll::Ready(Ok(buf.len()))
+        if self.write_step != usize::MAX {
+            self.write_taken = !self.write_taken;
+            if !self.write_taken {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+        let n = buf.len().min(self.write_step);
+        self.written.extend_from_slice(&buf[..n]);
+        Poll::Ready(Ok(n))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
         Poll::Ready(Ok(()))

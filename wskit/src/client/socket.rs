@@ -641,46 +641,6 @@ mod tests {
         );
     }
 
-    /// A socket that takes at most `step` bytes a write and refuses every other write.
-    struct Trickle {
-        written: Vec<u8>,
-        step: usize,
-        refuse: bool,
-    }
-
-    impl AsyncWrite for Trickle {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.refuse = !self.refuse;
-            if self.refuse {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            let n = buf.len().min(self.step);
-            self.written.extend_from_slice(&buf[..n]);
-            Poll::Ready(Ok(n))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-    }
-
-    impl AsyncRead for Trickle {
-        fn poll_read(
-            self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-            _: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            Poll::Pending
-        }
-    }
-
     /// Frames added here and tungstenite's own (a ping and a close here), through a socket that
     /// takes a few bytes at a time: the server reads every one whole, in the order written, and
     /// `can_add` is false exactly while tungstenite holds part of a frame.
@@ -689,11 +649,7 @@ mod tests {
         use futures_util::SinkExt;
         use tokio_tungstenite::WebSocketStream;
         for step in [1, 3, 7, 64] {
-            let io = ClientIo::new(Trickle {
-                written: Vec::new(),
-                step,
-                refuse: false,
-            });
+            let io = ClientIo::new(Pieces::new(Vec::new(), 1).writes_of(step));
             let mut ws = WebSocketStream::from_raw_socket(io, Role::Client, None).await;
             let mut expected = Vec::new();
             for i in 0..20 {
@@ -719,11 +675,8 @@ mod tests {
 
     #[test]
     fn owed_follows_tungstenite_s_partial_writes() {
-        let mut io = ClientIo::new(Trickle {
-            written: Vec::new(),
-            step: 4,
-            refuse: true, // the first write is taken
-        });
+        // The first write is taken.
+        let mut io = ClientIo::new(Pieces::new(Vec::new(), 1).writes_of(4));
         let waker = futures_util::task::noop_waker();
         let mut cx = Context::from_waker(&waker);
         let frame = [1u8; 10];

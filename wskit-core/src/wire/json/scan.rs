@@ -69,7 +69,7 @@ pub(crate) const fn is_plain(s: &str) -> bool {
 
 /// Copies `bytes` to the end of `out` in whole 32-byte chunks for as long as no byte needs
 /// escaping, checking and copying each chunk in one pass; returns how many bytes it copied (a
-/// multiple of 32). The caller writes the rest.
+/// multiple of 32). The caller makes the room and writes the rest.
 ///
 /// Not `memcpy` after a check: a long plain string is read once, and `memcpy`'s `rep movsb`
 /// is many times slower on some processors when the destination lies a few bytes past the
@@ -79,7 +79,6 @@ pub(crate) const fn is_plain(s: &str) -> bool {
 #[inline(never)]
 pub(super) fn copy_plain_chunks(out: &mut Vec<u8>, bytes: &[u8]) -> usize {
     let (chunks, _) = bytes.as_chunks::<32>();
-    out.reserve(chunks.len() * 32);
     let mut copied = 0;
     for chunk in chunks {
         if chunk_needs_escape(chunk) {

@@ -1240,45 +1240,6 @@ mod differential {
         }
     }
 
-    /// A socket that reads like `Pieces` and takes one byte a write, pending before each.
-    struct OneByteWrites {
-        read: Pieces,
-        written: Vec<u8>,
-        ready: bool,
-    }
-
-    impl AsyncRead for OneByteWrites {
-        fn poll_read(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &mut ReadBuf<'_>,
-        ) -> Poll<io::Result<()>> {
-            Pin::new(&mut self.read).poll_read(cx, buf)
-        }
-    }
-
-    impl AsyncWrite for OneByteWrites {
-        fn poll_write(
-            mut self: Pin<&mut Self>,
-            cx: &mut Context<'_>,
-            buf: &[u8],
-        ) -> Poll<io::Result<usize>> {
-            self.ready = !self.ready;
-            if !self.ready {
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            self.written.extend_from_slice(&buf[..buf.len().min(1)]);
-            Poll::Ready(Ok(buf.len().min(1)))
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-            Poll::Ready(Ok(()))
-        }
-    }
-
     /// The pongs tungstenite owes for pings go out whole, however little of them each write
     /// takes, while the stream goes on reading and writes frames of its own (an echo of each
     /// text): no frame goes out inside another, none is lost; then the close's answer. (A pong
@@ -1294,11 +1255,7 @@ mod differential {
         ]
         .concat();
         for step in [1, 3, 100] {
-            let socket = OneByteWrites {
-                read: Pieces::new(bytes.clone(), step),
-                written: Vec::new(),
-                ready: false,
-            };
+            let socket = Pieces::new(bytes.clone(), step).writes_of(1);
             let mut ws = WsStream::new(socket, Vec::new(), Config::new(&config(false)));
             let read = block_on(async {
                 let mut read = Vec::new();
