@@ -34,6 +34,8 @@ pub(crate) struct Pieces {
     write_step: usize,
     /// The last write was taken (the next is refused).
     write_taken: bool,
+    /// Once its bytes are read, reads stay pending instead of ending the stream.
+    silent_after: bool,
     pub(crate) respond: Option<Respond>,
 }
 
@@ -47,7 +49,18 @@ impl Pieces {
             written: Vec::new(),
             write_step: usize::MAX,
             write_taken: false,
+            silent_after: false,
             respond: None,
+        }
+    }
+
+    /// The socket staying open once its bytes are read: every later read is pending (and wakes
+    /// its task), where it would otherwise end the stream: a peer that went quiet.
+    #[cfg(all(test, feature = "server"))]
+    pub(crate) fn then_silent(self) -> Self {
+        Pieces {
+            silent_after: true,
+            ..self
         }
     }
 
@@ -80,7 +93,8 @@ impl AsyncRead for Pieces {
             self.respond = None;
         }
         self.ready = !self.ready;
-        if !self.ready || self.respond.is_some() {
+        let quiet = self.silent_after && self.at == self.bytes.len();
+        if !self.ready || self.respond.is_some() || quiet {
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }

@@ -1314,6 +1314,24 @@ mod differential {
         }
     }
 
+    /// A pong the socket could not take at once goes out without anything more to read: the
+    /// stream's next poll writes what is owed, though the peer sent nothing since its ping.
+    #[test]
+    fn an_owed_pong_goes_out_while_the_peer_is_quiet() {
+        let socket = Pieces::new(frame(0x89, b"are you there", true), 100)
+            .then_silent()
+            .writes_of(2);
+        let mut ws = WsStream::new(socket, Vec::new(), Config::new(&config(false)));
+        let ping = block_on(ws.next()).expect("a message").expect("read");
+        assert_eq!(ping, Message::Ping("are you there".into()));
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..64 {
+            assert!(Pin::new(&mut ws).poll_next(&mut cx).is_pending());
+        }
+        assert_eq!(ws.get_mut().written, frame(0x8a, b"are you there", false));
+        assert_eq!(ws.owed(), 0);
+    }
+
     #[tokio::test]
     async fn frames_for_tungstenite_are_read_from_the_socket_in_big_pieces() {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
