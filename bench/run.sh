@@ -171,10 +171,15 @@ run_one() {
 
 # The servers of a scenario take turns, run after run (not all runs of one server, then the
 # next): a machine that gets busier or quieter during the script shifts every server alike, so
-# the ratios stay fair.
+# the ratios stay fair. Every other repeat takes them in the reverse order, so that no server
+# always runs right after the same other one (Bun, say) or first after a scenario's start.
 for scenario in $SCENARIOS; do
     for repeat in $(seq "$REPEATS"); do
-        for server in $(servers_for "$scenario"); do
+        order=$(servers_for "$scenario")
+        if [ $((repeat % 2)) = 0 ]; then
+            order=$(echo "$order" | tr ' ' '\n' | tac | tr '\n' ' ')
+        fi
+        for server in $order; do
             case " $SERVERS " in *" $server "*) ;; *) continue ;; esac
             echo "== $scenario on $server, run $repeat/$REPEATS"
             start_server "$server"

@@ -93,7 +93,8 @@ fn render(runs: &Runs, machine: &str, command: &str) -> String {
         w,
         "Written by `bench/run.sh`; do not edit by hand. Every figure is the **median of the runs** \
          listed (each run is a fresh server process, and the servers of a scenario take turns run after \
-         run, so that a machine getting busier or quieter shifts them alike); percentiles are the medians of each run's \
+         run, in the reverse order every other repeat, so that a machine getting busier or quieter \
+         shifts them alike); percentiles are the medians of each run's \
          percentile; CPU is the fraction of one core each process used during the measured window, and \
          (preempted) how often per second it lost its core to another process \
          (`nonvoluntary_ctxt_switches`): more than a handful means the machine was not quiet and \
