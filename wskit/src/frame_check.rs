@@ -146,17 +146,31 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
-/// A socket for tungstenite's blocking reader: its bytes, then the end; what is written is lost.
-struct Memory<'a>(&'a [u8]);
+/// A socket for tungstenite's blocking reader and writer: its bytes, then the end; what is
+/// written is kept.
+pub(crate) struct Memory<'a> {
+    read: &'a [u8],
+    pub(crate) written: Vec<u8>,
+}
+
+impl<'a> Memory<'a> {
+    pub(crate) fn new(read: &'a [u8]) -> Self {
+        Memory {
+            read,
+            written: Vec::new(),
+        }
+    }
+}
 
 impl io::Read for Memory<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        io::Read::read(&mut self.0, buf)
+        io::Read::read(&mut self.read, buf)
     }
 }
 
 impl io::Write for Memory<'_> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.written.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -167,7 +181,7 @@ impl io::Write for Memory<'_> {
 /// What tungstenite alone reads from `bytes` as `role`: each message (`Debug`), to the error
 /// that ends them, or to the first close frame as a client (`(end)`: the client stops there).
 pub(crate) fn tungstenite_reads(bytes: &[u8], role: Role, config: WebSocketConfig) -> Vec<String> {
-    let mut ws = WebSocket::from_raw_socket(Memory(bytes), role, Some(config));
+    let mut ws = WebSocket::from_raw_socket(Memory::new(bytes), role, Some(config));
     let mut seen = Vec::new();
     loop {
         match ws.read() {
@@ -229,7 +243,11 @@ pub fn server_frames(bytes: &[u8], max: usize, step: usize) -> Result<(), String
         .max_frame_size(Some(max))
         .max_message_size(Some(max));
     let want = tungstenite_reads(bytes, Role::Server, config);
-    let got = server_reads(bytes, &config, step);
+    same_reading(server_reads(bytes, &config, step), want, step)
+}
+
+/// `Ok` when a reader read what tungstenite did, else both readings.
+fn same_reading(got: Vec<String>, want: Vec<String>, step: usize) -> Result<(), String> {
     if got == want {
         Ok(())
     } else {
@@ -305,10 +323,5 @@ pub(crate) async fn client_read_all(
 pub fn client_frames(bytes: &[u8], max: usize, step: usize) -> Result<(), String> {
     let config = WebSocketConfig::default().max_frame_size(Some(max));
     let want = tungstenite_reads(bytes, Role::Client, config);
-    let got = client_reads(bytes, max, step);
-    if got == want {
-        Ok(())
-    } else {
-        Err(format!("step {step}: read {got:?}, tungstenite {want:?}"))
-    }
+    same_reading(client_reads(bytes, max, step), want, step)
 }

@@ -818,8 +818,6 @@ mod tests {
 /// the same error, over a real socket, with the bytes arriving in pieces of every size.
 #[cfg(test)]
 mod differential {
-    use std::io::Cursor;
-
     use futures_util::{SinkExt, StreamExt};
     use tokio::io::AsyncRead;
     use tokio::io::AsyncWriteExt;
@@ -828,7 +826,7 @@ mod differential {
     use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
     use super::*;
-    use crate::frame_check::{Pieces, block_on, server_frames, tungstenite_reads};
+    use crate::frame_check::{Memory, Pieces, block_on, server_frames, tungstenite_reads};
 
     /// A client frame: first byte `b0`, masked unless `unmasked`, with this payload.
     fn frame(b0: u8, payload: &[u8], masked: bool) -> Vec<u8> {
@@ -984,24 +982,6 @@ mod differential {
         cases
     }
 
-    /// In memory: the bytes to read, the bytes written.
-    struct Memory(Cursor<Vec<u8>>, Vec<u8>);
-
-    impl Read for Memory {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            self.0.read(buf)
-        }
-    }
-
-    impl Write for Memory {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            Write::write(&mut self.1, buf)
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn config(limited: bool) -> WebSocketConfig {
         let max = if limited { 1_500 } else { 1 << 20 };
         WebSocketConfig::default()
@@ -1137,16 +1117,13 @@ mod differential {
 
     /// The bytes tungstenite writes for `messages`.
     fn written_by_tungstenite(messages: Vec<Message>) -> Vec<u8> {
-        let mut reference = WebSocket::from_raw_socket(
-            Memory(Cursor::new(Vec::new()), Vec::new()),
-            Role::Server,
-            Some(config(false)),
-        );
+        let mut reference =
+            WebSocket::from_raw_socket(Memory::new(&[]), Role::Server, Some(config(false)));
         for m in messages {
             reference.write(m).unwrap();
         }
         reference.flush().unwrap();
-        reference.get_ref().1.clone()
+        reference.get_ref().written.clone()
     }
 
     /// A stream and the task that reads everything its peer receives.
