@@ -24,6 +24,7 @@ use std::task::{Context, Poll, Waker};
 use tokio::sync::mpsc::error::{TryRecvError, TrySendError};
 
 use super::socket::Direct;
+use super::spare;
 
 /// Slots kept while the queue is idle (more are freed when the receiver finds it empty; so is a
 /// single one).
@@ -196,11 +197,10 @@ impl<T> Sender<T> {
         }
         let frames = &mut state.frames;
         let len = header.len() + payload.len();
-        frames.bytes.reserve(if frames.bytes.capacity() == 0 {
-            len.max(FRAMES_FIRST)
-        } else {
-            len
-        });
+        if frames.bytes.capacity() == 0 {
+            frames.bytes = spare::out_buffer(len.max(FRAMES_FIRST));
+        }
+        frames.bytes.reserve(len);
         frames.bytes.extend_from_slice(header);
         frames.bytes.extend_from_slice(payload);
         frames.count += 1;

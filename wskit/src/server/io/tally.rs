@@ -14,7 +14,7 @@ use crate::ws_frame::{header_size, payload_len};
 const MAX_HEADER: usize = 14;
 
 /// The tally of one connection's inbound bytes (see the module docs).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct Tally {
     /// The start of a header split across reads.
     head: [u8; MAX_HEADER],
@@ -36,7 +36,41 @@ pub(crate) struct Tally {
 
 impl Tally {
     /// Follows `buf`, the next bytes read from the socket.
-    pub(crate) fn observe(&mut self, mut buf: &[u8]) {
+    pub(crate) fn observe(&mut self, buf: &[u8]) {
+        let rest = self.whole_messages(buf);
+        self.observe_frames(rest);
+    }
+
+    /// The fast path of [`Tally::observe`]: from a frame boundary outside any message, skips
+    /// the whole frames at the start of `buf` that are each a message of their own (final, not
+    /// control, a length under 126), the frames nearly every read brings; returns the rest.
+    /// Each leaves the tally as [`Tally::observe_frames`] would: one more message begun and
+    /// ended, nothing held.
+    #[inline]
+    fn whole_messages<'b>(&mut self, mut buf: &'b [u8]) -> &'b [u8] {
+        if self.head_len != 0 || self.payload_left != 0 || self.in_message {
+            return buf;
+        }
+        let mut skipped = 0;
+        while let [first, second, ..] = *buf {
+            let len = usize::from(second & 0x7f);
+            let size = 2 + if second & 0x80 != 0 { 4 } else { 0 } + len;
+            if first & 0x88 != 0x80 || len >= 126 || buf.len() < size {
+                break;
+            }
+            skipped += 1;
+            buf = &buf[size..];
+        }
+        if skipped > 0 {
+            self.begun += skipped;
+            self.fin = true;
+            self.control = false;
+        }
+        buf
+    }
+
+    /// Follows `buf` frame by frame, whatever it holds.
+    fn observe_frames(&mut self, mut buf: &[u8]) {
         while !buf.is_empty() {
             if self.payload_left > 0 {
                 let n = self.payload_left.min(buf.len() as u64);
@@ -190,6 +224,36 @@ mod tests {
         // The next message is another one.
         t.observe(&frame(0x81, 10)[..8]);
         assert!(t.in_progress().is_some_and(|n| n != first));
+    }
+
+    /// The fast path ([`Tally::whole_messages`]) ends every read where following the frames
+    /// one by one does, over streams of every kind of frame split at every step.
+    #[test]
+    fn whole_messages_are_skipped_as_frame_by_frame_reading_would() {
+        let mut bytes = Vec::new();
+        for len in [0, 1, 5, 125, 126, 200] {
+            bytes.extend(frame(0x81, len));
+            bytes.extend(frame(0x82, len));
+        }
+        bytes.extend(frame(0x01, 10)); // a message's first fragment,
+        bytes.extend(frame(0x81, 3)); // whole-looking frames inside it,
+        bytes.extend(frame(0x89, 2)); // a ping,
+        bytes.extend(frame(0x80, 7)); // its last fragment,
+        bytes.extend(frame(0x8a, 0)); // a pong,
+        bytes.extend(frame(0x81, 9)); // then whole ones again
+        let mut unmasked = frame(0x81, 4);
+        unmasked[1] &= 0x7f; // and an unmasked one (tungstenite refuses it, the tally follows)
+        unmasked.truncate(unmasked.len() - 4);
+        bytes.extend(unmasked);
+        bytes.extend(frame(0x81, 30));
+        for step in 1..=bytes.len() {
+            let (mut fast, mut slow) = (Tally::default(), Tally::default());
+            for chunk in bytes.chunks(step) {
+                fast.observe(chunk);
+                slow.observe_frames(chunk);
+                assert_eq!(fast, slow, "step {step}");
+            }
+        }
     }
 
     #[test]

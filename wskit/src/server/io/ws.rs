@@ -48,6 +48,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig, WebSocketContext};
 use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message, Utf8Bytes};
 
+use super::spare;
 use super::tally::Tally;
 use crate::ws_frame::{FrameHead, frame_header, unmask};
 
@@ -121,14 +122,22 @@ impl<S> Io<S> {
     fn consume(&mut self, n: usize) {
         self.held.advance(n);
         if self.held.is_empty() {
-            self.held = BytesMut::new();
+            spare::keep_read(std::mem::take(&mut self.held));
         }
     }
 
     /// Keeps `bytes` after those held.
     fn hold(&mut self, bytes: &[u8]) {
+        self.room();
         // Reclaims the room of the bytes consumed before it allocates more.
         self.held.extend_from_slice(bytes);
+    }
+
+    /// A buffer to hold bytes in, when none is allocated: one this thread kept (`spare`).
+    fn room(&mut self) {
+        if self.held.capacity() == 0 {
+            self.held = spare::read_buffer();
+        }
     }
 
     /// Bytes of the frames written here that the socket has not taken.
@@ -149,7 +158,7 @@ impl<S: AsyncWrite + Unpin> Io<S> {
             self.out_start += n;
         }
         if self.out.capacity() > 0 {
-            self.out = Vec::new();
+            spare::keep_out(std::mem::take(&mut self.out));
             self.out_start = 0;
         }
         Ok(())
@@ -454,7 +463,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     // Its bytes become the message's, unmasked in place, not copied.
                     let mut frame = io.held.split_to(head + len);
                     if io.held.is_empty() {
-                        io.held = BytesMut::new();
+                        spare::keep_read(std::mem::take(&mut io.held));
                     }
                     let ascii = unmask(&mut frame[head..], key);
                     return payload_message(frame.freeze().slice(head..), op, ascii);
@@ -514,6 +523,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     && read.len() < head + len
                 {
                     // The start of a frame: room for (up to 64 KiB of) the rest at once.
+                    io.room();
                     io.held.reserve((head + len).min(RESERVE_AHEAD));
                 }
                 io.hold(read);
@@ -536,10 +546,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             None => {
                 let io = &mut self.io;
                 if io.out_len() == 0 {
-                    io.out = frames;
+                    spare::keep_out(std::mem::replace(&mut io.out, frames));
                     io.out_start = 0;
                 } else {
                     io.out.extend_from_slice(&frames);
+                    spare::keep_out(frames);
                 }
                 if io.out_len() > self.config.write_buffer {
                     io.write_out().map_err(WsError::Io)
@@ -547,7 +558,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     Ok(())
                 }
             }
-            Some(_) => self.frames_through_tungstenite(&frames),
+            Some(_) => {
+                let written = self.frames_through_tungstenite(&frames);
+                spare::keep_out(frames);
+                written
+            }
         };
         self.sent(written)
     }
@@ -606,11 +621,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         // A batch's first frame makes room for a few more (not one reallocation per frame);
         // the next ones grow the buffer only when they do not fit.
         let len = n + payload.len();
-        io.out.reserve(if io.out.capacity() == 0 {
-            len.max(OUT_FIRST)
-        } else {
-            len
-        });
+        if io.out.capacity() == 0 {
+            io.out = spare::out_buffer(len.max(OUT_FIRST));
+        }
+        io.out.reserve(len);
         io.out.extend_from_slice(&header[..n]);
         io.out.extend_from_slice(payload);
         if io.out_len() > self.config.write_buffer {
