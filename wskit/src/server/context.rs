@@ -178,11 +178,10 @@ impl<D: Send + Sync + 'static, R: Rpc> RpcContext<D, R> {
                 return self.ctx.conn.conn.report(error, ErrorCause::Handler);
             }
         };
-        // Checked and queued under the terminal lock: never after the reply.
-        let _progress = self.ctx.req.progress_lock();
-        if !self.ctx.req.is_terminal() {
+        // Never after the reply.
+        self.ctx.req.send_progress(|| {
             let _ = self.ctx.conn.conn.push(encoded::text(frame));
-        }
+        });
     }
 
     /// Replies now; whether this was the first terminal frame. The handler's own return value is

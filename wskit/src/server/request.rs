@@ -51,12 +51,11 @@ pub(crate) struct ReqState {
     pub wake: Notify,
     /// The token handed to `cancelled()`, created on first use (most handlers never ask).
     token: OnceLock<CancellationToken>,
-    /// A terminal frame (reply or error) was sent, or none is owed any more. Set under
-    /// `progress`.
+    /// A terminal frame (reply or error) was sent, or none is owed any more.
     terminal: AtomicBool,
-    /// Held while a progress frame is checked and queued, and while `terminal` is set: no
-    /// progress frame follows the terminal frame, even when a spawned task sends it.
-    progress: Mutex<()>,
+    /// Progress frames being checked and queued ([`ReqState::send_progress`]): the terminal
+    /// frame waits for them, so that none follows it, even when a spawned task sends it.
+    progress_sending: AtomicUsize,
     pub is_rpc: bool,
 }
 
@@ -79,7 +78,7 @@ impl ReqState {
             wake: Notify::new(),
             token: OnceLock::new(),
             terminal: AtomicBool::new(false),
-            progress: Mutex::new(()),
+            progress_sending: AtomicUsize::new(0),
             is_rpc,
         }
     }
@@ -125,17 +124,42 @@ impl ReqState {
         self.token.get_or_init(|| closing.child_token())
     }
 
-    pub(crate) fn progress_lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    /// Runs `send` (which queues a progress frame) unless the terminal frame was sent: a
+    /// progress frame never follows it. With [`ReqState::mark_terminal`], a Dekker-style pair
+    /// of sequentially consistent operations instead of a lock: either this call sees the
+    /// terminal flag and sends nothing, or `mark_terminal` sees this call under way and waits
+    /// for its frame to be queued.
+    pub(crate) fn send_progress(&self, send: impl FnOnce()) {
+        /// Ends the call's turn even if `send` panics: the terminal frame would wait forever.
+        struct Sending<'a>(&'a AtomicUsize);
+        impl Drop for Sending<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Release);
+            }
+        }
+        self.progress_sending.fetch_add(1, Ordering::SeqCst);
+        let _turn = Sending(&self.progress_sending);
+        if !self.terminal.load(Ordering::SeqCst) {
+            send();
+        }
     }
 
     /// Marks the terminal frame as sent (or not owed); whether this call was the first.
     pub(crate) fn mark_terminal(&self) -> bool {
-        if self.is_terminal() {
+        if self.is_terminal() || self.terminal.swap(true, Ordering::SeqCst) {
             return false;
         }
-        let _progress = self.progress_lock();
-        !self.terminal.swap(true, Ordering::AcqRel)
+        // Progress frames already past their check are queued first (a push: brief).
+        let mut spins = 0u32;
+        while self.progress_sending.load(Ordering::SeqCst) != 0 {
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        true
     }
 
     /// Whether the terminal frame was sent (or is not owed).
@@ -199,5 +223,67 @@ impl Registry {
             map.remove(correlation_id);
             self.len.store(map.len(), Ordering::Release);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::panic::AssertUnwindSafe;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn state() -> Arc<ReqState> {
+        let meta = Meta::default();
+        Arc::new(ReqState::new(
+            "T",
+            meta,
+            Box::new(()),
+            SystemTime::now(),
+            None,
+            true,
+        ))
+    }
+
+    #[test]
+    fn the_terminal_frame_waits_for_a_progress_frame_under_way() {
+        let req = state();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (started, wait_started) = mpsc::channel();
+        let sender = std::thread::spawn({
+            let (req, log) = (req.clone(), log.clone());
+            move || {
+                req.send_progress(|| {
+                    started.send(()).unwrap();
+                    // A slow push: the terminal frame is marked meanwhile.
+                    std::thread::sleep(Duration::from_millis(50));
+                    log.lock().unwrap().push("progress");
+                });
+            }
+        });
+        wait_started.recv().unwrap();
+        assert!(req.mark_terminal(), "the first terminal frame");
+        log.lock().unwrap().push("terminal");
+        sender.join().unwrap();
+        assert_eq!(*log.lock().unwrap(), ["progress", "terminal"]);
+    }
+
+    #[test]
+    fn no_progress_frame_follows_the_terminal_one() {
+        let req = state();
+        assert!(req.mark_terminal());
+        assert!(!req.mark_terminal(), "only the first is terminal");
+        let mut sent = false;
+        req.send_progress(|| sent = true);
+        assert!(!sent);
+    }
+
+    #[test]
+    fn a_progress_send_that_panics_does_not_hold_the_terminal_frame_back() {
+        let req = state();
+        let panicked =
+            std::panic::catch_unwind(AssertUnwindSafe(|| req.send_progress(|| panic!("push"))));
+        assert!(panicked.is_err());
+        assert!(req.mark_terminal(), "returns: nothing under way");
     }
 }

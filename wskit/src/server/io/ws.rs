@@ -465,8 +465,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     if io.held.is_empty() {
                         spare::keep_read(std::mem::take(&mut io.held));
                     }
-                    let ascii = unmask(&mut frame[head..], key);
-                    return payload_message(frame.freeze().slice(head..), op, ascii);
+                    // The header advanced past rather than sliced off the frozen bytes: no
+                    // second handle on the allocation (two atomic operations a frame).
+                    frame.advance(head);
+                    let ascii = unmask(&mut frame, key);
+                    return payload_message(frame.freeze(), op, ascii);
                 }
                 Next::Own { head, len, .. } => {
                     // Room for the rest of the frame, up to 64 KiB at once: a header alone
