@@ -144,9 +144,12 @@ impl<T> Shared<T> {
         self.waiting.store(true, Ordering::Release);
     }
 
-    /// Wakes the receiver if it waits (call under the lock).
+    /// Wakes the receiver if it waits (call under the lock). `waiting` is set only under the
+    /// lock, so a load that finds it clear is final: most frames are queued while the receiver
+    /// runs, and cost no read-modify-write here.
     fn wake(&self, state: &State<T>) {
-        if self.waiting.swap(false, Ordering::AcqRel)
+        if self.waiting.load(Ordering::Acquire)
+            && self.waiting.swap(false, Ordering::AcqRel)
             && let Some(waker) = &state.waker
         {
             waker.wake_by_ref();
