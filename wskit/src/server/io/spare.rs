@@ -34,12 +34,30 @@ thread_local! {
     static KEPT_HERE: RefCell<Kept> = RefCell::default();
 }
 
+/// Runs `f` on this thread's kept buffers; `None` while the thread is exiting, or when re-entered.
+fn with_kept<R>(f: impl FnOnce(&mut Kept) -> R) -> Option<R> {
+    KEPT_HERE
+        .try_with(|kept| kept.try_borrow_mut().ok().map(|mut kept| f(&mut kept)))
+        .ok()
+        .flatten()
+}
+
+/// Whether a buffer of `capacity` bytes is worth keeping.
+fn worth_keeping(capacity: usize) -> bool {
+    capacity > 0 && capacity <= KEPT_CAPACITY
+}
+
+/// Pushes `buf` on `stack` unless enough are kept.
+fn push<T>(stack: &mut Vec<T>, buf: T) {
+    if stack.len() < KEPT {
+        stack.push(buf);
+    }
+}
+
 /// An empty buffer for outbound frames: one this thread kept, else a new one with room for
 /// `first` bytes.
 pub(crate) fn out_buffer(first: usize) -> Vec<u8> {
-    KEPT_HERE
-        .try_with(|kept| kept.try_borrow_mut().ok()?.out.pop())
-        .ok()
+    with_kept(|kept| kept.out.pop())
         .flatten()
         .unwrap_or_else(|| Vec::with_capacity(first))
 }
@@ -47,25 +65,16 @@ pub(crate) fn out_buffer(first: usize) -> Vec<u8> {
 /// Keeps an outbound buffer the socket is done with (its bytes are dropped) for this thread's
 /// next batch, unless it is too big or enough are kept.
 pub(crate) fn keep_out(mut buf: Vec<u8>) {
-    if buf.capacity() == 0 || buf.capacity() > KEPT_CAPACITY {
-        return;
+    if worth_keeping(buf.capacity()) {
+        buf.clear();
+        with_kept(|kept| push(&mut kept.out, buf));
     }
-    buf.clear();
-    let _ = KEPT_HERE.try_with(|kept| {
-        if let Ok(mut kept) = kept.try_borrow_mut()
-            && kept.out.len() < KEPT
-        {
-            kept.out.push(buf);
-        }
-    });
 }
 
 /// An empty read buffer: one this thread kept (its room is reused once the messages split off
 /// it are dropped: `BytesMut::reserve` reclaims it then), else an unallocated one.
 pub(crate) fn read_buffer() -> BytesMut {
-    KEPT_HERE
-        .try_with(|kept| kept.try_borrow_mut().ok()?.read.pop())
-        .ok()
+    with_kept(|kept| kept.read.pop())
         .flatten()
         .unwrap_or_default()
 }
@@ -74,16 +83,9 @@ pub(crate) fn read_buffer() -> BytesMut {
 /// big or enough are kept.
 pub(crate) fn keep_read(buf: BytesMut) {
     debug_assert!(buf.is_empty(), "only an emptied buffer is kept");
-    if buf.capacity() == 0 || buf.capacity() > KEPT_CAPACITY || !buf.is_empty() {
-        return;
+    if buf.is_empty() && worth_keeping(buf.capacity()) {
+        with_kept(|kept| push(&mut kept.read, buf));
     }
-    let _ = KEPT_HERE.try_with(|kept| {
-        if let Ok(mut kept) = kept.try_borrow_mut()
-            && kept.read.len() < KEPT
-        {
-            kept.read.push(buf);
-        }
-    });
 }
 
 #[cfg(test)]

@@ -121,6 +121,12 @@ impl<S> Io<S> {
     /// Drops the first `n` bytes held (and the buffer once none are left).
     fn consume(&mut self, n: usize) {
         self.held.advance(n);
+        self.release_if_empty();
+    }
+
+    /// Gives the read buffer back to the thread (`spare`) once nothing is held in it: an idle
+    /// connection holds none.
+    fn release_if_empty(&mut self) {
         if self.held.is_empty() {
             spare::keep_read(std::mem::take(&mut self.held));
         }
@@ -462,9 +468,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                 Next::Own { head, len, op, key } if io.held().len() >= head + len => {
                     // Its bytes become the message's, unmasked in place, not copied.
                     let mut frame = io.held.split_to(head + len);
-                    if io.held.is_empty() {
-                        spare::keep_read(std::mem::take(&mut io.held));
-                    }
+                    io.release_if_empty();
                     // The header advanced past rather than sliced off the frozen bytes: no
                     // second handle on the allocation (two atomic operations a frame).
                     frame.advance(head);
