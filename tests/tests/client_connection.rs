@@ -155,16 +155,17 @@ async fn query_token_on_a_url_without_a_path() {
     assert_eq!(conn.upgrade.uri, "/?access_token=t");
 }
 
-/// A request that cannot be made (a `wss://` URL: the client speaks `ws://` only; a header
-/// that is not one) is not retried: `connect()` returns why at once and the client is closed.
+/// A request that cannot be made (an `http://` URL: the client speaks `ws://` and `wss://`; a
+/// header that is not one) is not retried: `connect()` returns why at once and the client is
+/// closed. (`wss://` without the `tls` feature: the unit tests of `client::transport`.)
 #[tokio::test]
 async fn a_request_that_cannot_be_made_is_not_retried() {
     let refused = RefusedPort::new();
-    let wss = Client::builder(format!("wss://{}/ws", refused.addr)).build();
+    let http = Client::builder(format!("http://{}/ws", refused.addr)).build();
     let bad_header = Client::builder(refused.url())
         .header("x-bad", "line\nbreak")
         .build();
-    for client in [wss, bad_header] {
+    for client in [http, bad_header] {
         match within("connect", client.connect()).await {
             Err(ClientError::Connect(ConnectError::InvalidRequest(why))) => {
                 assert!(!why.is_empty())

@@ -18,6 +18,7 @@ mod client_reconnect;
 mod client_requests;
 mod client_robustness;
 mod client_server;
+mod client_tls;
 mod cloudflare_do;
 mod encode_parity;
 mod export_chat;

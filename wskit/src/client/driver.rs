@@ -8,10 +8,8 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::time::{Instant, sleep, sleep_until};
-use tokio_tungstenite::tungstenite::error::UrlError;
 use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -27,13 +25,14 @@ use super::report::ErrorReport;
 use super::shared::{Inner, Outbox, Reports, abort_frame, call_hook};
 use super::socket::{ClientIo, Step};
 use super::state::{ConnectionState, Gap};
+use super::transport::{self, Transport};
 use crate::encoded;
 use crate::percent;
 use wskit_core::wire::{OutMeta, close, encode_frame, types};
 
-/// The connection: tungstenite over the TCP socket, with the text frames written here ahead of
+/// The connection: tungstenite over the TCP (or TLS) stream, with the text frames written here ahead of
 /// its own ([`ClientIo`]).
-type Socket = WebSocketStream<ClientIo<TcpStream>>;
+type Socket = WebSocketStream<ClientIo<Transport>>;
 
 /// How an open connection ended.
 enum End {
@@ -92,9 +91,10 @@ pub(crate) async fn run(inner: Arc<Inner>, mut close_rx: oneshot::Receiver<()>) 
             }
             Err(why) => {
                 // A refused token stays refused: stop (a token provider that refreshes may
-                // opt into retrying). So does a request that cannot be made.
+                // opt into retrying). So does a request that cannot be made, and a TLS
+                // handshake that failed on the certificate or the protocol.
                 let stop = (why.is_auth_rejection() && !inner.opts.retry_rejected)
-                    || matches!(why, ConnectError::InvalidRequest(_));
+                    || matches!(why, ConnectError::InvalidRequest(_) | ConnectError::Tls(_));
                 inner.lock().last_error = Some(why.clone());
                 let mut reports = Reports::default();
                 reports.push(ErrorReport::Connect(why));
@@ -176,46 +176,31 @@ async fn connect(opts: &Options) -> Result<Socket, ConnectError> {
         let value = HeaderValue::from_str(&protocols.join(", ")).map_err(|e| invalid(&e))?;
         headers.insert("sec-websocket-protocol", value);
     }
-    let (ws, _response) = upgrade(request).await.map_err(|e| match e {
-        tungstenite::Error::Http(response) => ConnectError::Rejected {
-            status: response.status().as_u16(),
-            body: response
-                .body()
-                .as_deref()
-                .map(|b| String::from_utf8_lossy(b).trim().to_owned())
-                .unwrap_or_default(),
-        },
-        tungstenite::Error::Url(e) => invalid(&e),
-        e => ConnectError::Transport(e.to_string()),
-    })?;
+    let (ws, _response) = upgrade(request, opts).await?;
     Ok(ws)
 }
 
-/// The TCP connection and the upgrade on it, as tokio-tungstenite's `connect_async` makes them
-/// (the same errors), with the socket under [`ClientIo`]. `wss` needs TLS, which the client is
-/// not built with: refused, as tokio-tungstenite refuses it without a TLS feature.
+/// The connection (TCP, and TLS for `wss`: `transport::open`) and the upgrade on it, as
+/// tokio-tungstenite's `connect_async` makes them, with the socket under [`ClientIo`].
 async fn upgrade(
     request: tungstenite::handshake::client::Request,
-) -> Result<(Socket, tungstenite::handshake::client::Response), tungstenite::Error> {
-    let uri = request.uri();
-    let port = match uri.scheme_str() {
-        Some("ws") => uri.port_u16().unwrap_or(80),
-        Some("wss") => return Err(tungstenite::Error::Url(UrlError::TlsFeatureNotEnabled)),
-        _ => return Err(tungstenite::Error::Url(UrlError::UnsupportedUrlScheme)),
-    };
-    let host = uri
-        .host()
-        .ok_or(tungstenite::Error::Url(UrlError::NoHostName))?;
-    // An IPv6 address without its brackets.
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    let socket = TcpStream::connect((host, port)).await?;
-    // Nagle off: a request is written as soon as the queue is drained (frames written together
-    // go out in one write anyway).
-    socket.set_nodelay(true)?;
-    client_async_with_config(request, ClientIo::new(socket), Some(websocket_config())).await
+    opts: &Options,
+) -> Result<(Socket, tungstenite::handshake::client::Response), ConnectError> {
+    let transport = transport::open(request.uri(), opts).await?;
+    client_async_with_config(request, ClientIo::new(transport), Some(websocket_config()))
+        .await
+        .map_err(|e| match e {
+            tungstenite::Error::Http(response) => ConnectError::Rejected {
+                status: response.status().as_u16(),
+                body: response
+                    .body()
+                    .as_deref()
+                    .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                    .unwrap_or_default(),
+            },
+            tungstenite::Error::Url(e) => ConnectError::InvalidRequest(e.to_string()),
+            e => ConnectError::Transport(e.to_string()),
+        })
 }
 
 /// The socket's buffers. tungstenite zeroes its whole read buffer before every read: its default

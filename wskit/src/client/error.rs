@@ -71,9 +71,14 @@ pub enum ConnectError {
     /// The token provider panicked.
     TokenProvider,
     /// The URL, a header or a subprotocol is not valid in an upgrade request (a `wss://` URL
-    /// among them: the client speaks `ws://` only). Not retried: the client stops, and
-    /// [`Client::connect`](super::Client::connect) returns it.
+    /// among them when wskit is built without its `tls` feature). Not retried: the client
+    /// stops, and [`Client::connect`](super::Client::connect) returns it.
     InvalidRequest(String),
+    /// The TLS handshake of a `wss://` connection failed: the server's certificate is not
+    /// trusted (an unknown issuer, a name it is not for, expired) or the server does not speak
+    /// TLS. Not retried, as for [`InvalidRequest`](Self::InvalidRequest): the same certificate
+    /// would be refused again.
+    Tls(String),
     /// The network or the WebSocket handshake failed (connection refused or reset, a name that
     /// does not resolve, a response that is not a WebSocket upgrade).
     Transport(String),
@@ -105,6 +110,7 @@ impl fmt::Display for ConnectError {
             ConnectError::Timeout(after) => write!(f, "timed out after {after:?}"),
             ConnectError::TokenProvider => f.write_str("the token provider panicked"),
             ConnectError::InvalidRequest(why) => write!(f, "invalid upgrade request: {why}"),
+            ConnectError::Tls(why) => write!(f, "TLS handshake failed: {why}"),
             ConnectError::Transport(why) => f.write_str(why),
         }
     }

@@ -10,7 +10,9 @@
 //! - after a reconnect, idempotent in-flight requests and subscription messages are sent again
 //!   and a [`Gap`] is reported;
 //! - typed server events ([`Events`]) and hooks for everything else ([`ErrorReport`],
-//!   [`Unhandled`]); an optional [`Heartbeat`].
+//!   [`Unhandled`]); an optional [`Heartbeat`];
+//! - `ws://`, and with the `tls` feature `wss://` (rustls; [`ClientBuilder::tls`] for your own
+//!   root certificates or client certificate).
 //!
 //! ```no_run
 //! use wskit::client::Client;
@@ -36,6 +38,7 @@ mod report;
 mod shared;
 pub(crate) mod socket;
 mod state;
+mod transport;
 
 pub use crate::heartbeat::Heartbeat;
 pub use backoff::{Backoff, JitterRng};
@@ -47,3 +50,7 @@ pub use options::{AuthTransport, ClientBuilder, ProtocolPosition};
 pub use queue::QueuePolicy;
 pub use report::{ErrorReport, Unhandled};
 pub use state::{ConnectionState, Gap};
+/// The rustls the `tls` feature builds on (re-exported so that a [`ClientBuilder::tls`]
+/// configuration is made with the same version).
+#[cfg(feature = "tls")]
+pub use tokio_rustls::rustls;

@@ -80,6 +80,9 @@ pub(crate) struct Options {
     pub on_error: Option<Hook<ErrorReport>>,
     pub on_unhandled: Option<Hook<Unhandled>>,
     pub on_gap: Option<Hook<Gap>>,
+    /// The TLS configuration of `wss://` connections; `None`: `transport::tls::default_config`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 /// Builds a [`Client`](super::Client). Defaults (PROTOCOL.md section 7):
@@ -97,6 +100,7 @@ pub(crate) struct Options {
 /// | [`close_timeout`](Self::close_timeout) | 5 s for a deliberate close (flush, close frame, the server's answer) |
 /// | [`connect_timeout`](Self::connect_timeout) | 10 s per connection attempt (token, TCP, upgrade) |
 /// | [`write_timeout`](Self::write_timeout) | 10 s for the socket to take one frame |
+/// | `tls` (feature `tls`) | for `wss://`: rustls's safe defaults, Mozilla's root certificates, no client certificate |
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -144,6 +148,8 @@ impl ClientBuilder {
                 on_error: None,
                 on_unhandled: None,
                 on_gap: None,
+                #[cfg(feature = "tls")]
+                tls: None,
             },
         }
     }
@@ -177,6 +183,34 @@ impl ClientBuilder {
     /// An extra header on the upgrade request.
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.opts.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// The TLS configuration of `wss://` connections (feature `tls`), instead of the default:
+    /// rustls's safe defaults with its default provider (aws-lc-rs), trusting Mozilla's root
+    /// certificates (webpki-roots), no client certificate. Give one to trust your own certificate authority
+    /// (a staging server, a private network) or to present a client certificate. Leave its ALPN
+    /// protocols empty (or `http/1.1`): the upgrade is an HTTP/1.1 request.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use wskit::client::Client;
+    /// use wskit::client::rustls::{ClientConfig, RootCertStore, crypto::aws_lc_rs};
+    /// use wskit::client::rustls::pki_types::{CertificateDer, pem::PemObject};
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut roots = RootCertStore::empty();
+    /// roots.add(CertificateDer::from_pem_file("my-ca.pem")?)?;
+    /// let config = ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+    ///     .with_safe_default_protocol_versions()?
+    ///     .with_root_certificates(roots)
+    ///     .with_no_client_auth();
+    /// let client = Client::builder("wss://chat.internal:8443/ws").tls(Arc::new(config)).build();
+    /// client.connect().await?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: Arc<tokio_rustls::rustls::ClientConfig>) -> Self {
+        self.opts.tls = Some(config);
         self
     }
 
