@@ -66,7 +66,7 @@ pub enum ConnectError {
         /// The response body, as text (lossy), if any.
         body: String,
     },
-    /// The attempt (token, TCP, upgrade) took longer than the builder's `connect_timeout`.
+    /// The attempt (token, TCP, TLS, upgrade) took longer than the builder's `connect_timeout`.
     Timeout(std::time::Duration),
     /// The token provider panicked.
     TokenProvider,

@@ -80,7 +80,7 @@ pub(crate) struct Options {
     pub on_error: Option<Hook<ErrorReport>>,
     pub on_unhandled: Option<Hook<Unhandled>>,
     pub on_gap: Option<Hook<Gap>>,
-    /// The TLS configuration of `wss://` connections; `None`: `transport::tls::default_config`.
+    /// The TLS configuration of `wss://` connections; `None`: `transport::default_tls_config`.
     #[cfg(feature = "tls")]
     pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
@@ -98,7 +98,7 @@ pub(crate) struct Options {
 /// | [`heartbeat`](Self::heartbeat) | off |
 /// | [`event_buffer`](Self::event_buffer) | 1024 events per [`Events`](super::Events) stream |
 /// | [`close_timeout`](Self::close_timeout) | 5 s for a deliberate close (flush, close frame, the server's answer) |
-/// | [`connect_timeout`](Self::connect_timeout) | 10 s per connection attempt (token, TCP, upgrade) |
+/// | [`connect_timeout`](Self::connect_timeout) | 10 s per connection attempt (token, TCP, TLS, upgrade) |
 /// | [`write_timeout`](Self::write_timeout) | 10 s for the socket to take one frame |
 /// | `tls` (feature `tls`) | for `wss://`: rustls's safe defaults, Mozilla's root certificates, no client certificate |
 ///

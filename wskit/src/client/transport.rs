@@ -10,6 +10,13 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::http::Uri;
 
+#[cfg(feature = "tls")]
+use std::sync::{Arc, OnceLock};
+#[cfg(feature = "tls")]
+use tokio_rustls::TlsConnector;
+#[cfg(feature = "tls")]
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore, pki_types::ServerName};
+
 use super::error::ConnectError;
 use super::options::Options;
 
@@ -52,71 +59,59 @@ pub(crate) async fn open(uri: &Uri, opts: &Options) -> Result<Transport, Connect
     socket.set_nodelay(true).map_err(transport)?;
     #[cfg(feature = "tls")]
     if tls {
-        return tls::handshake(socket, host, opts).await;
+        return tls_handshake(socket, host, opts).await;
     }
     #[cfg(not(feature = "tls"))]
     let _ = opts;
     Ok(Transport::Plain(socket))
 }
 
+/// The configuration used when the builder was given none: rustls's safe defaults with its
+/// default provider (aws-lc-rs), trusting Mozilla's root certificates (webpki-roots), no client
+/// certificate. Built once.
 #[cfg(feature = "tls")]
-pub(crate) mod tls {
-    //! The TLS handshake of a `wss://` connection.
+fn default_tls_config() -> Arc<ClientConfig> {
+    static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let config = ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("aws-lc-rs supports rustls's default protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            Arc::new(config)
+        })
+        .clone()
+}
 
-    use std::sync::{Arc, OnceLock};
-
-    use tokio::net::TcpStream;
-    use tokio_rustls::TlsConnector;
-    use tokio_rustls::rustls::pki_types::ServerName;
-    use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
-
-    use super::{ConnectError, Options, Transport};
-
-    /// The configuration used when the builder was given none: rustls's safe defaults with its
-    /// default provider (aws-lc-rs), trusting Mozilla's root certificates (webpki-roots), no client
-    /// certificate. Built once.
-    pub(crate) fn default_config() -> Arc<ClientConfig> {
-        static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
-        CONFIG
-            .get_or_init(|| {
-                let roots = RootCertStore {
-                    roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-                };
-                let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-                let config = ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .expect("aws-lc-rs supports rustls's default protocol versions")
-                    .with_root_certificates(roots)
-                    .with_no_client_auth();
-                Arc::new(config)
+/// The TLS handshake with `host` (a DNS name or an IP address, which the certificate must be
+/// for) on `socket`.
+#[cfg(feature = "tls")]
+async fn tls_handshake(
+    socket: TcpStream,
+    host: &str,
+    opts: &Options,
+) -> Result<Transport, ConnectError> {
+    let name = ServerName::try_from(host.to_owned()).map_err(|e| {
+        ConnectError::InvalidRequest(format!("{host:?} is not a TLS server name: {e}"))
+    })?;
+    let config = opts.tls.clone().unwrap_or_else(default_tls_config);
+    match TlsConnector::from(config).connect(name, socket).await {
+        Ok(stream) => Ok(Transport::Tls(Box::new(stream))),
+        Err(e) => {
+            // rustls's own errors (an untrusted certificate, a protocol error) come wrapped in
+            // the io::Error; anything else is the network's.
+            let refused = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+            Err(match refused {
+                Some(why) => ConnectError::Tls(why.to_string()),
+                None => ConnectError::Transport(e.to_string()),
             })
-            .clone()
-    }
-
-    /// The handshake with `host` (a DNS name or an IP address, which the certificate must be
-    /// for) on `socket`.
-    pub(super) async fn handshake(
-        socket: TcpStream,
-        host: &str,
-        opts: &Options,
-    ) -> Result<Transport, ConnectError> {
-        let name = ServerName::try_from(host.to_owned()).map_err(|e| {
-            ConnectError::InvalidRequest(format!("{host:?} is not a TLS server name: {e}"))
-        })?;
-        let config = opts.tls.clone().unwrap_or_else(default_config);
-        match TlsConnector::from(config).connect(name, socket).await {
-            Ok(stream) => Ok(Transport::Tls(Box::new(stream))),
-            Err(e) => {
-                // rustls's own errors (an untrusted certificate, a protocol error) come wrapped
-                // in the io::Error; anything else is the network's.
-                let refused = e
-                    .get_ref()
-                    .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-                Err(match refused {
-                    Some(why) => ConnectError::Tls(why.to_string()),
-                    None => ConnectError::Transport(e.to_string()),
-                })
-            }
         }
     }
 }
