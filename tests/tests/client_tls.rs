@@ -242,17 +242,21 @@ async fn a_certificate_for_another_name_is_refused() {
     assert_eq!(proxy.handshakes.load(Ordering::SeqCst), 0);
 }
 
-/// A `wss://` URL to a server that speaks plain WebSocket: the TLS handshake fails and the
-/// client says so (not a hang, not a garbled upgrade).
+/// A `wss://` URL to a server that speaks plain WebSocket: the server's HTTP answer to the
+/// TLS hello is not TLS, so the handshake fails as `Tls` (not a hang, not a garbled upgrade),
+/// and, being the server's protocol and not the network, is not retried.
 #[tokio::test]
-async fn wss_to_a_plain_server_fails_the_handshake() {
+async fn wss_to_a_plain_server_fails_the_handshake_and_is_not_retried() {
     let server = demo_server().await;
     let client = Client::builder(format!("wss://127.0.0.1:{}/ws", server.addr.port()))
         .tls(Pki::new(&["127.0.0.1"]).client_config())
-        .backoff(Backoff::Never)
+        .backoff(quick_backoff())
         .build();
     match within("connect", client.connect()).await {
-        Err(ClientError::Connect(ConnectError::Tls(_) | ConnectError::Transport(_))) => {}
+        Err(ClientError::Connect(ConnectError::Tls(why))) => {
+            assert!(why.contains("corrupt message"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
+    assert_eq!(client.state(), ConnectionState::Closed);
 }

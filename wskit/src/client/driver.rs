@@ -30,8 +30,8 @@ use crate::encoded;
 use crate::percent;
 use wskit_core::wire::{OutMeta, close, encode_frame, types};
 
-/// The connection: tungstenite over the TCP (or TLS) stream, with the text frames written here ahead of
-/// its own ([`ClientIo`]).
+/// The connection: tungstenite over the TCP (or TLS) stream, with the text frames written here
+/// ahead of its own ([`ClientIo`]).
 type Socket = WebSocketStream<ClientIo<Transport>>;
 
 /// How an open connection ended.

@@ -188,9 +188,10 @@ impl ClientBuilder {
 
     /// The TLS configuration of `wss://` connections (feature `tls`), instead of the default:
     /// rustls's safe defaults with its default provider (aws-lc-rs), trusting Mozilla's root
-    /// certificates (webpki-roots), no client certificate. Give one to trust your own certificate authority
-    /// (a staging server, a private network) or to present a client certificate. Leave its ALPN
-    /// protocols empty (or `http/1.1`): the upgrade is an HTTP/1.1 request.
+    /// certificates (webpki-roots), no client certificate. Give one to trust your own
+    /// certificate authority (a staging server, a private network) or to present a client
+    /// certificate. Leave its ALPN protocols empty (or `http/1.1`): the upgrade is an HTTP/1.1
+    /// request.
     ///
     /// ```no_run
     /// use std::sync::Arc;
