@@ -251,6 +251,85 @@ async fn a_message_that_never_completes_is_closed_after_the_message_timeout() {
     another_connection_is_served(&server).await;
 }
 
+/// A message may hold many bytes only while they keep coming: one that holds more than the
+/// stall limit and receives none for the stall timeout is closed (1008 "message stalled"), long
+/// before its message timeout, even while its client answers with pings. A big message whose
+/// fragments keep arriving for longer than the stall timeout, and a small one that waits, are
+/// both answered.
+#[tokio::test]
+async fn a_big_message_that_stalls_is_closed_while_one_that_progresses_is_answered() {
+    let (probe, _events) = probe();
+    let (seen, hook) = recorder();
+    let stall = Duration::from_millis(600);
+    let builder = demo_builder(&probe)
+        .heartbeat(None)
+        .message_timeout(Duration::from_secs(20))
+        .stalled_message(16 * 1024, stall)
+        .on_error(hook);
+    let server = start(builder).await;
+    let text = padded_request("slow", 100_000);
+
+    // 100 kB in 25 fragments, one every 100 ms: 2.5 s, four stall timeouts, but never still.
+    let mut a = raw_upgrade(&server, TcpSocket::new_v4().unwrap()).await;
+    for (i, chunk) in text.chunks(text.len().div_ceil(25)).enumerate() {
+        let last = (i + 1) * text.len().div_ceil(25) >= text.len();
+        let opcode = if i == 0 { 0x1 } else { 0x0 };
+        a.write_all(&frame(last, opcode, chunk)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let reply = raw_text(&mut a).await;
+    assert!(
+        reply.starts_with(r#"{"type":"ME","meta":{"correlationId":"slow"}"#),
+        "{reply}"
+    );
+
+    // 10 kB (under the stall limit) that waits 1.5 s before its last fragment: answered.
+    let small = padded_request("small", 12_000);
+    let mut b = raw_upgrade(&server, TcpSocket::new_v4().unwrap()).await;
+    b.write_all(&frame(false, 0x1, &small[..10_000]))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    b.write_all(&frame(true, 0x0, &small[10_000..]))
+        .await
+        .unwrap();
+    let reply = raw_text(&mut b).await;
+    assert!(
+        reply.starts_with(r#"{"type":"ME","meta":{"correlationId":"small"}"#),
+        "{reply}"
+    );
+    assert!(seen.lock().unwrap().is_empty());
+
+    // 40 kB, then only pings: closed after the stall timeout, not the 20 s message timeout.
+    let mut c = raw_upgrade(&server, TcpSocket::new_v4().unwrap()).await;
+    c.write_all(&frame(false, 0x1, &text[..40_000]))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (mut read, mut write) = c.into_split();
+    let pinger = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if write.write_all(&frame(true, 0x9, b"busy")).await.is_err() {
+                return;
+            }
+        }
+    });
+    let close = within("the close", raw_close(&mut read)).await;
+    pinger.abort();
+    assert_eq!(close, (1008, "message stalled".to_owned()));
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    let causes: Vec<ErrorCause> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| e.cause.clone())
+        .collect();
+    assert_eq!(causes, [ErrorCause::IncompleteMessage]);
+    another_connection_is_served(&server).await;
+}
+
 /// The bytes held in incomplete messages are bounded across the server: the connection whose
 /// bytes go over the budget is closed (1008); the others complete their messages, and once
 /// they have, the budget is free again.

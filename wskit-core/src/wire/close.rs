@@ -36,6 +36,9 @@ pub const PING_TIMEOUT_REASON: &str = "ping timeout";
 pub const SLOW_CONSUMER_REASON: &str = "slow consumer";
 /// The reason sent with [`POLICY_VIOLATION`] when a message does not complete in time.
 pub const MESSAGE_TIMEOUT_REASON: &str = "message not completed in time";
+/// The reason sent with [`POLICY_VIOLATION`] when an incomplete message that holds many bytes
+/// stops receiving them.
+pub const MESSAGE_STALLED_REASON: &str = "message stalled";
 /// The reason sent with [`POLICY_VIOLATION`] when the bytes held in incomplete messages across
 /// the server go over their budget.
 pub const PARTIAL_BUDGET_REASON: &str = "partial messages over budget";

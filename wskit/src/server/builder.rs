@@ -311,6 +311,21 @@ impl<D: Send + Sync + 'static> ServerBuilder<D> {
         self
     }
 
+    /// Bytes an incomplete inbound message may hold without progressing (default 64 KiB), and
+    /// how long it may go without a byte of it arriving while it holds more (default 2 s);
+    /// past both, 1008 "message stalled". See [`Limits::max_stalled_message_bytes`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wskit::server::Server;
+    /// let _b = Server::<()>::builder().stalled_message(16 * 1024, Duration::from_secs(5));
+    /// ```
+    pub fn stalled_message(mut self, bytes: usize, timeout: Duration) -> Self {
+        self.limits.max_stalled_message_bytes = bytes;
+        self.limits.message_stall_timeout = timeout;
+        self
+    }
+
     /// Bytes held in incomplete inbound messages across the server (default 64 MiB); the
     /// connection that goes over it is closed with 1008. See
     /// [`Limits::max_partial_message_bytes`].

@@ -11,7 +11,8 @@
 //!
 //! Reading also pauses while the connection is over its inbound budget (if the server has one),
 //! and the bytes of an incomplete inbound message count against the server-wide budget for them
-//! and time out (`Limits::message_timeout`).
+//! and time out (`Limits::message_timeout`); one that holds more than
+//! `Limits::max_stalled_message_bytes` must keep receiving bytes (`Limits::message_stall_timeout`).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -86,6 +87,8 @@ enum Event {
     WriteTimedOut,
     /// An inbound message stayed incomplete past the message timeout.
     MessageTimedOut,
+    /// An incomplete inbound message holding many bytes received none for the stall timeout.
+    MessageStalled,
     /// The inbound budget lets another frame be read.
     Resume,
     /// Writing failed.
@@ -146,6 +149,11 @@ struct Partial<'a> {
     message: Option<u64>,
     /// When `message` times out; set when the connection first waits with it incomplete.
     deadline: Option<Instant>,
+    /// The bytes of `message` read so far (the tally's `held`, charged or not).
+    held: usize,
+    /// When `message` counts as stalled: set when the connection waits with it holding more
+    /// than `max_stalled_message_bytes`, cleared by every byte of it read.
+    stall: Option<Instant>,
 }
 
 impl Partial<'_> {
@@ -226,6 +234,8 @@ where
                 charged: 0,
                 message: None,
                 deadline: None,
+                held: 0,
+                stall: None,
             },
             throttle: (conn.rt.limits.inbound_budget).map(|b| {
                 Box::new(Throttle {
@@ -288,6 +298,7 @@ where
                     // (bounded by the close grace) no longer count against other connections.
                     driver.partial.charge(0);
                     driver.partial.deadline = None;
+                    driver.partial.stall = None;
                     // A write stuck at close is bounded by the close grace, not the write timeout.
                     driver.write_deadline = None;
                     driver.timer = Timer::CloseGrace(Instant::now() + conn.rt.limits.close_timeout);
@@ -332,6 +343,22 @@ where
                         conn.close(
                             close::POLICY_VIOLATION,
                             close::MESSAGE_TIMEOUT_REASON.into(),
+                        );
+                    }
+                }
+                Event::MessageStalled => {
+                    if !driver.closing {
+                        let limits = &conn.rt.limits;
+                        conn.report(
+                            Error::deadline_exceeded(format!(
+                                "inbound message holding {} bytes received none for {:?}",
+                                driver.partial.held, limits.message_stall_timeout
+                            )),
+                            ErrorCause::IncompleteMessage,
+                        );
+                        conn.close(
+                            close::POLICY_VIOLATION,
+                            close::MESSAGE_STALLED_REASON.into(),
                         );
                     }
                 }
@@ -455,8 +482,11 @@ where
         // The first `READ_BUFFER_BYTES` of a message are not counted (the frames of one read
         // are held for a moment, and a small frame split across two reads costs no atomic
         // operation).
-        let held = if held > READ_BUFFER_BYTES { held } else { 0 };
-        if held != self.partial.charged && self.partial.charge(held) && !self.conn.is_closing() {
+        let charged = if held > READ_BUFFER_BYTES { held } else { 0 };
+        if charged != self.partial.charged
+            && self.partial.charge(charged)
+            && !self.conn.is_closing()
+        {
             let limit = self.conn.rt.limits.max_partial_message_bytes;
             self.conn.report(
                 Error::resource_exhausted(format!(
@@ -470,7 +500,12 @@ where
         if message != self.partial.message {
             self.partial.message = message;
             self.partial.deadline = None;
+            self.partial.stall = None;
+        } else if held > self.partial.held {
+            // The message is progressing: its stall clock starts again when it next waits.
+            self.partial.stall = None;
         }
+        self.partial.held = held;
     }
 
     /// Feeds every queued frame (then, when closing, the close frame) and flushes. `Ready(Ok)`
@@ -530,6 +565,14 @@ where
             // The connection waits with a message incomplete: its time starts now.
             self.partial.deadline = Some(Instant::now() + self.conn.rt.limits.message_timeout);
         }
+        if self.partial.held > self.conn.rt.limits.max_stalled_message_bytes
+            && self.partial.stall.is_none()
+            && self.partial.message.is_some()
+        {
+            // It waits holding many bytes: they must keep coming.
+            let limit = self.conn.rt.limits.message_stall_timeout;
+            self.partial.stall = Some(Instant::now() + limit);
+        }
         loop {
             let mut due = match (self.timer.at(), self.write_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -537,6 +580,9 @@ where
             };
             // Rarely set: a branch each rather than a fold over all four deadlines.
             if let Some(at) = self.partial.deadline {
+                due = Some(due.map_or(at, |d| d.min(at)));
+            }
+            if let Some(at) = self.partial.stall {
                 due = Some(due.map_or(at, |d| d.min(at)));
             }
             if let Some(at) = self.throttle.as_ref().and_then(|t| t.until) {
@@ -572,6 +618,13 @@ where
                 // The server itself does not read the connection now: that time is not the
                 // client's to answer for.
                 self.partial.deadline = Some(now + self.conn.rt.limits.message_timeout);
+            }
+            if self.partial.stall.is_some_and(|at| at <= now) {
+                if self.may_read() {
+                    self.partial.stall = None;
+                    return Poll::Ready(Event::MessageStalled);
+                }
+                self.partial.stall = Some(now + self.conn.rt.limits.message_stall_timeout);
             }
             if let Some(throttle) = &mut self.throttle
                 && throttle.until.is_some_and(|at| at <= now)

@@ -27,6 +27,8 @@ pub enum SlowConsumerPolicy {
 /// assert_eq!(limits.outbound_queue_bytes, 4 * 1024 * 1024);
 /// assert_eq!(limits.message_timeout, std::time::Duration::from_secs(10));
 /// assert_eq!(limits.max_partial_message_bytes, 64 * 1024 * 1024);
+/// assert_eq!(limits.max_stalled_message_bytes, 64 * 1024);
+/// assert_eq!(limits.message_stall_timeout, std::time::Duration::from_secs(2));
 /// assert!(limits.inbound_budget.is_none());
 /// ```
 #[derive(Debug, Clone)]
@@ -71,6 +73,18 @@ pub struct Limits {
     /// does not read the connection (backpressure, the inbound budget) does not count.
     /// Default 10 s.
     pub message_timeout: Duration,
+    /// Bytes an incomplete inbound message may hold while it is not progressing: one that
+    /// holds more and receives no byte for [`message_stall_timeout`](Self::message_stall_timeout)
+    /// closes the connection with 1008 "message stalled". So a connection holds at most this
+    /// much of a stalled message (well below [`max_frame_bytes`](Self::max_frame_bytes)), and
+    /// only a message whose bytes keep coming can grow to the frame limit (within
+    /// [`message_timeout`](Self::message_timeout)). Default 64 KiB.
+    pub max_stalled_message_bytes: usize,
+    /// How long an incomplete inbound message holding more than
+    /// [`max_stalled_message_bytes`](Self::max_stalled_message_bytes) may go without a byte of
+    /// it arriving; as for the message timeout, time the server itself does not read the
+    /// connection does not count. Default 2 s.
+    pub message_stall_timeout: Duration,
     /// Bytes held in incomplete inbound messages across the whole server (each connection
     /// holds at most [`max_frame_bytes`](Self::max_frame_bytes) of them; a message counts once
     /// it holds more than the 4 KiB read buffer every connection has). The connection whose
@@ -108,6 +122,8 @@ impl Default for Limits {
             upgrade_timeout: Duration::from_secs(5),
             max_pending_upgrades: 1000,
             message_timeout: Duration::from_secs(10),
+            max_stalled_message_bytes: 64 * 1024,
+            message_stall_timeout: Duration::from_secs(2),
             max_partial_message_bytes: 64 * 1024 * 1024,
             inbound_budget: None,
             max_topics_per_connection: crate::pubsub::DEFAULT_MAX_TOPICS_PER_CONNECTION,

@@ -41,8 +41,9 @@ pub enum ErrorCause {
     SlowConsumer,
     /// An inbound frame was larger than the limit (the connection was closed with 1009).
     FrameTooBig,
-    /// An inbound message stayed incomplete longer than `Limits::message_timeout` (the
-    /// connection was closed with 1008).
+    /// An inbound message stayed incomplete longer than `Limits::message_timeout`, or held
+    /// more than `Limits::max_stalled_message_bytes` with no byte of it arriving for
+    /// `Limits::message_stall_timeout` (the connection was closed with 1008).
     IncompleteMessage,
     /// The bytes held in incomplete messages across the server went over
     /// `Limits::max_partial_message_bytes` with this connection's (closed with 1008).
