@@ -154,8 +154,12 @@ async fn start_at(addr: SocketAddr, probe: &Probe, hang_prices: bool) -> Running
         .auth(|req: &http::Request<()>| {
             let token = auth::token(req);
             async move {
-                match token {
-                    Some(t) if t != "bad" => Ok(t),
+                match token.as_deref() {
+                    Some("banned") => Err(auth::Rejection::new(
+                        http::StatusCode::FORBIDDEN,
+                        "Forbidden",
+                    )),
+                    Some(t) if t != "bad" => Ok(t.to_owned()),
                     _ => Err(auth::Rejection::unauthorized()),
                 }
             }
@@ -498,6 +502,68 @@ async fn a_refused_token_stops_the_client_unless_it_opts_into_retrying() {
         other => panic!("expected a refused upgrade, got {other:?}"),
     }
     assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+/// A 403 at the upgrade stops the client as a 401 does: one attempt, `connect()` returns the
+/// status, the client is `Closed`. Any other refusal (a 503) is retried.
+#[tokio::test]
+async fn a_forbidden_upgrade_stops_the_client_and_a_503_is_retried() {
+    let (tx, _seen) = probe();
+    let server = start(&tx, false).await;
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let client = Client::builder(server.url())
+        .token({
+            let attempts = attempts.clone();
+            move || {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { Some("banned".to_owned()) }
+            }
+        })
+        .build();
+    match within("refusal", client.connect()).await {
+        Err(ClientError::Connect(ConnectError::Rejected { status, body })) => {
+            assert_eq!((status, body.as_str()), (403, "Forbidden"));
+        }
+        other => panic!("expected a refused upgrade, got {other:?}"),
+    }
+    assert_eq!(client.state(), ConnectionState::Closed);
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A server at its connection limit answers 503: transient, so the client tries again.
+    let full = Server::<String>::builder()
+        .service(Shop::server(Shopkeeper {
+            probe: tx.clone(),
+            hang_prices: false,
+        }))
+        .auth(|_: &http::Request<()>| async { Ok("anyone".to_owned()) })
+        .max_connections(1)
+        .build()
+        .expect("valid server");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    tokio::spawn(full.serve_with_shutdown(listener, std::future::pending::<()>()));
+    let first = Client::builder(&url).build();
+    within("connect", first.connect()).await.unwrap();
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let second = Client::builder(&url)
+        .token({
+            let attempts = attempts.clone();
+            move || {
+                attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async { None }
+            }
+        })
+        .backoff(Backoff::ExponentialJitter {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            max_attempts: Some(2),
+        })
+        .build();
+    match within("refusals", second.connect()).await {
+        Err(ClientError::Connect(ConnectError::Rejected { status: 503, .. })) => {}
+        other => panic!("expected a 503, got {other:?}"),
+    }
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
 
 #[tokio::test]

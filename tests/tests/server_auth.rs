@@ -55,6 +55,14 @@ async fn token_from_authorization_header_is_accepted_after_query_and_subprotocol
     assert_eq!(who_am_i(&mut c).await["payload"]["user"], "dave");
     let mut c = connect_to(with_header(server.url("/?access_token=q"), "Bearer h")).await;
     assert_eq!(who_am_i(&mut c).await["payload"]["user"], "q");
+    // The subprotocol comes before the header too.
+    let mut req = with_header(server.url("/"), "Bearer h");
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        "chat.v1, bearer.sub".parse().unwrap(),
+    );
+    let mut c = connect_to(req).await;
+    assert_eq!(who_am_i(&mut c).await["payload"]["user"], "sub");
     // Another scheme is not a bearer token.
     let mut c = connect_to(with_header(server.url("/"), "Basic Ym9iOng=")).await;
     assert_eq!(who_am_i(&mut c).await["payload"]["user"], "anon");

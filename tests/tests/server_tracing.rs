@@ -1,4 +1,5 @@
-//! tracing: a span per connection (with its client id) and per request (type, correlationId).
+//! tracing: a span per connection (with its client id) and per request (type, correlationId);
+//! a client without an error hook logs its reports.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -18,6 +19,8 @@ type SpanRecord = (String, HashMap<String, String>);
 struct Recorder {
     next: Arc<AtomicU64>,
     spans: Arc<Mutex<HashMap<u64, SpanRecord>>>,
+    /// Every event's level, target and message.
+    events: Arc<Mutex<Vec<(tracing::Level, String, String)>>>,
 }
 
 struct Fields<'a>(&'a mut HashMap<String, String>);
@@ -51,7 +54,16 @@ impl Subscriber for Recorder {
         }
     }
     fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, _: &Event<'_>) {}
+    fn event(&self, event: &Event<'_>) {
+        let mut fields = HashMap::new();
+        event.record(&mut Fields(&mut fields));
+        let meta = event.metadata();
+        self.events.lock().unwrap().push((
+            *meta.level(),
+            meta.target().to_owned(),
+            fields.remove("message").unwrap_or_default(),
+        ));
+    }
     fn enter(&self, _: &Id) {}
     fn exit(&self, _: &Id) {}
 }
@@ -91,4 +103,38 @@ async fn connections_and_requests_have_spans() {
     assert_eq!(requests[0]["correlation_id"], "t-1");
     assert_eq!(requests[1]["type"], "PING");
     assert!(!requests[1].contains_key("correlation_id"));
+}
+
+/// A client with no `on_error` hook is not silent: a failed connection attempt is logged at
+/// WARN (target `wskit::client`).
+#[tokio::test]
+async fn a_client_without_an_error_hook_logs_its_reports() {
+    use wskit::client::{Backoff, Client};
+    let recorder = Recorder::default();
+    let _guard = tracing::subscriber::set_default(recorder.clone());
+    // A port nothing listens on.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("ws://{}/", listener.local_addr().unwrap());
+    drop(listener);
+    let client = Client::builder(url)
+        .backoff(Backoff::ExponentialJitter {
+            initial: std::time::Duration::from_millis(1),
+            max: std::time::Duration::from_millis(1),
+            max_attempts: Some(1),
+        })
+        .build();
+    assert!(within("connect", client.connect()).await.is_err());
+    let events = recorder.events.lock().unwrap().clone();
+    let warned: Vec<&String> = events
+        .iter()
+        .filter(|(level, target, _)| *level == tracing::Level::WARN && target == "wskit::client")
+        .map(|(_, _, message)| message)
+        .collect();
+    assert_eq!(warned.len(), 2, "{events:?}");
+    assert!(
+        warned
+            .iter()
+            .all(|m| m.starts_with("connection attempt failed")),
+        "{warned:?}"
+    );
 }

@@ -307,7 +307,9 @@ impl ClientBuilder {
     /// Called with every problem that concerns no call: unparsable frames, events or progress
     /// that fail validation, `ERROR` frames, overflows. Runs on the connection task: keep it short.
     /// A panic in any hook is caught (and reported here as
-    /// [`ErrorReport::HookPanicked`]); the connection goes on.
+    /// [`ErrorReport::HookPanicked`]); the connection goes on. Without a hook, each report is
+    /// logged through `tracing` at WARN (target `wskit::client`), so that a client that cannot
+    /// connect is not silent.
     pub fn on_error(mut self, hook: impl Fn(ErrorReport) + Send + Sync + 'static) -> Self {
         self.opts.on_error = Some(Arc::new(hook));
         self

@@ -186,10 +186,17 @@ impl Inner {
         if reports.list.is_empty() {
             return;
         }
-        if let Some(hook) = &self.opts.on_error {
-            for r in reports.list {
-                // A panicking on_error hook cannot report itself: it is skipped.
-                call_hook(&**hook, r);
+        match &self.opts.on_error {
+            Some(hook) => {
+                for r in reports.list {
+                    // A panicking on_error hook cannot report itself: it is skipped.
+                    call_hook(&**hook, r);
+                }
+            }
+            None => {
+                for r in reports.list {
+                    tracing::warn!(target: "wskit::client", "{r}");
+                }
             }
         }
     }

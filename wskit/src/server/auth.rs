@@ -191,11 +191,20 @@ pub fn token_from_header<B>(req: &http::Request<B>) -> Option<String> {
 /// assert_eq!(auth::token(&req).as_deref(), Some("q"));
 /// let req = http::Request::get("/ws").header("authorization", "Bearer h").body(()).unwrap();
 /// assert_eq!(auth::token(&req).as_deref(), Some("h"));
+/// let req = http::Request::get("/ws")
+///     .header("sec-websocket-protocol", "chat.v1, bearer.s")
+///     .header("authorization", "Bearer h")
+///     .body(()).unwrap();
+/// assert_eq!(auth::token(&req).as_deref(), Some("s"));
 /// ```
 pub fn token<B>(req: &http::Request<B>) -> Option<String> {
-    token_from_query(req)
-        .or_else(|| token_from_subprotocol(req))
-        .or_else(|| token_from_header(req))
+    // The order is `wskit::auth::token_in`'s, the one a Cloudflare Worker uses too.
+    let authorization = req.headers().get(http::header::AUTHORIZATION);
+    shared::token_in(
+        req.uri().query(),
+        &offered_subprotocols(req),
+        authorization.and_then(|v| v.to_str().ok()),
+    )
 }
 
 /// The subprotocols a client offers, in order.
