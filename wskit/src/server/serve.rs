@@ -200,7 +200,9 @@ impl<D: Send + Sync + 'static> Server<D> {
                             span,
                         ));
                     }
-                    Err(e) => out_of_fds.accept_failed(&e).await,
+                    Err(e) => {
+                        out_of_fds.accept_failed(&e).await;
+                    }
                 },
             }
         }
@@ -223,7 +225,7 @@ struct OutOfFds {
     refusing: bool,
     backoff: std::time::Duration,
     failures: u64,
-    last_warning: Option<std::time::Instant>,
+    last_warning: Option<tokio::time::Instant>,
 }
 
 impl OutOfFds {
@@ -253,16 +255,18 @@ impl OutOfFds {
         }
     }
 
-    async fn accept_failed(&mut self, e: &io::Error) {
+    /// Handles one failed accept; whether it logged a warning.
+    async fn accept_failed(&mut self, e: &io::Error) -> bool {
         // EMFILE 24, ENFILE 23, ENOBUFS 105, ENOMEM 12 (Linux numbers; elsewhere only the
         // backoff applies).
         let exhausted = matches!(e.raw_os_error(), Some(24 | 23 | 105 | 12));
         if !exhausted {
             tracing::debug!(error = %e, "accept failed");
-            return;
+            return false;
         }
         self.failures += 1;
-        let now = std::time::Instant::now();
+        let now = tokio::time::Instant::now();
+        let mut warned = false;
         if self
             .last_warning
             .is_none_or(|at| now.duration_since(at) >= std::time::Duration::from_secs(1))
@@ -275,11 +279,12 @@ impl OutOfFds {
             );
             self.failures = 0;
             self.last_warning = Some(now);
+            warned = true;
         }
         if let Some(spare) = self.spare.take() {
             drop(spare);
             self.refusing = true;
-            return;
+            return warned;
         }
         self.backoff = (self.backoff * 2).clamp(
             std::time::Duration::from_millis(10),
@@ -287,5 +292,50 @@ impl OutOfFds {
         );
         tokio::time::sleep(self.backoff).await;
         self.spare = std::fs::File::open("/dev/null").ok();
+        warned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// Out of descriptors, every other failure gives up the spare (so that the next client is
+    /// answered 503) and the others back off, 10 ms doubling to 1 s; at most one warning a
+    /// second is logged. Any other accept error costs neither a wait nor a warning.
+    #[tokio::test(start_paused = true)]
+    async fn out_of_fds_backs_off_and_warns_at_most_once_a_second() {
+        let emfile = io::Error::from_raw_os_error(24);
+        let mut fds = OutOfFds::new();
+        let started = Instant::now();
+        let mut warnings = Vec::new();
+        for _ in 0..20 {
+            if fds.accept_failed(&emfile).await {
+                warnings.push(started.elapsed());
+            }
+        }
+        // Ten waits: 10, 20, 40, ..., 640 ms, then 1 s three times.
+        assert_eq!(started.elapsed(), Duration::from_millis(4270));
+        assert_eq!(warnings.len(), 4, "{warnings:?}");
+        assert_eq!(warnings[0], Duration::ZERO);
+        for pair in warnings.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_secs(1), "{warnings:?}");
+        }
+        // Accepting again resets the backoff.
+        fds.ok();
+        fds.recovered();
+        let at = Instant::now();
+        fds.accept_failed(&emfile).await;
+        fds.accept_failed(&emfile).await;
+        assert_eq!(at.elapsed(), Duration::from_millis(10));
+
+        let aborted = io::Error::from(io::ErrorKind::ConnectionAborted);
+        let at = Instant::now();
+        assert!(!fds.accept_failed(&aborted).await);
+        assert_eq!(at.elapsed(), Duration::ZERO);
     }
 }
