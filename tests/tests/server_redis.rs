@@ -686,6 +686,101 @@ async fn a_node_killed_and_restarted_mid_stream() {
     assert_eq!(a.stats.gaps(), 0);
 }
 
+/// A node that dies without a word (SIGKILL: no close frames, no unsubscribe, its Redis
+/// connections cut by the kernel) takes only its own clients with it: the other node publishes
+/// on without an error, its subscriber gets the whole stream in order with no gap, and a node
+/// started again in its place delivers the stream to its new client.
+#[cfg(unix)]
+#[tokio::test]
+#[ignore = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)"]
+async fn a_node_killed_with_sigkill_and_started_again() {
+    let url = shared_redis_url();
+    let prefix = unique_prefix("kill");
+    let (probe, mut events) = probe();
+    let mut a = Node::start(&probe, &url, &prefix).await;
+    let mut a1 = connect(&a.server).await;
+    join(&mut a1, &mut events, "stream").await;
+    // Node B in a process of its own, on the same bus.
+    let start_b = || async {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_serve_until_signal"));
+        command
+            .env("WSKIT_REDIS_URL", &url)
+            .env("WSKIT_REDIS_PREFIX", &prefix);
+        let (child, lines, addr) = crate::server_shutdown::start_child_server(command).await;
+        // `serve` binds after printing: retry until it accepts.
+        let mut client = None;
+        for _ in 0..100 {
+            let url = format!("ws://{addr}/");
+            if let Ok((ws, response)) = tokio_tungstenite::connect_async(url).await {
+                client = Some(Client { ws, response });
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut client = client.expect("node B accepts");
+        client
+            .send(r#"{"type":"JOIN","payload":{"room":"stream"}}"#)
+            .await;
+        (child, lines, client)
+    };
+    let (mut b, _b_lines, mut b1) = start_b().await;
+    let handle = a.server.handle.clone();
+    let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
+    let publisher = tokio::spawn(async move {
+        let mut n = 0u32;
+        loop {
+            let msg = NewMessage {
+                text: n.to_string(),
+            };
+            // A dead node on the bus is no error for the publisher.
+            handle
+                .publish("stream", &msg, PublishOptions::default())
+                .await
+                .unwrap();
+            n += 1;
+            tokio::select! {
+                _ = &mut stop => return n,
+                _ = tokio::time::sleep(Duration::from_millis(2)) => {}
+            }
+        }
+    });
+    let number = |frame: serde_json::Value| -> u32 {
+        frame["payload"]["text"].as_str().unwrap().parse().unwrap()
+    };
+    // B's client gets the stream from where its join took effect, in order.
+    let first = number(b1.recv_json().await);
+    for want in first + 1..first + 50 {
+        assert_eq!(number(b1.recv_json().await), want);
+    }
+    b.start_kill().unwrap();
+    let status = within("B to die", b.wait()).await.unwrap();
+    assert!(!status.success(), "{status}");
+    // B's client sees its connection end without a close frame.
+    loop {
+        match within("B's socket to end", b1.ws.next()).await {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Close(f))) => {
+                panic!("a killed node sent a close frame: {f:?}")
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break,
+        }
+    }
+    // A new B: its client gets the stream again.
+    let (_b2, _b2_lines, mut b2c) = start_b().await;
+    let first = number(b2c.recv_json().await);
+    for want in first + 1..first + 50 {
+        assert_eq!(number(b2c.recv_json().await), want);
+    }
+    stop_tx.send(()).unwrap();
+    let published = publisher.await.unwrap();
+    // A's subscriber saw the whole stream, in order, without a gap; A's bus saw nothing wrong.
+    for want in 0..published {
+        assert_eq!(number(a1.recv_json().await), want);
+    }
+    assert_eq!(a.stats.gaps(), 0);
+    assert_eq!(a.bus_events(), []);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)"]
 async fn two_chat_example_servers_form_one_chat() {

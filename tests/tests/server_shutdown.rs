@@ -101,7 +101,7 @@ async fn requests_arriving_during_a_graceful_shutdown_are_unavailable() {
 /// Starts `tests/bin/serve_until_signal.rs` (through `command`) in a child process, killed
 /// when dropped: the child, the rest of its output, and the address it listens on.
 #[cfg(unix)]
-async fn start_child_server(
+pub(crate) async fn start_child_server(
     mut command: tokio::process::Command,
 ) -> (
     tokio::process::Child,
