@@ -206,5 +206,11 @@ MACHINE=$WORK/machine.txt
     lscpu | grep -E '^(Architecture|CPU\(s\)|Model name|Thread|Core|Socket|CPU max MHz|CPU MHz|L1d|L2|L3|Hypervisor)'
 } >"$MACHINE"
 
+# The compile-time section (scripts/measure_compile_time.sh writes it) is not measured here:
+# kept as it is.
+kept=$WORK/compile-time.md
+: >"$kept"
+[ -f "$OUT_MD" ] && sed -n '/^<!-- compile-time -->$/,/^<!-- \/compile-time -->$/p' "$OUT_MD" >"$kept"
 "$BIN/report" --results "$RESULTS" --machine "$MACHINE" --command "$COMMAND" --out "$OUT_MD"
+[ -s "$kept" ] && { echo; cat "$kept"; } >>"$OUT_MD"
 echo "== wrote $OUT_MD"
