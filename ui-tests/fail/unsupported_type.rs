@@ -10,6 +10,9 @@ wskit::protocol! {
             lines: [String; 4],
             ids: std::collections::HashSet<String>,
             boxed: Box<String>,
+            nothing: (),
+            initial: char,
+            callback: fn(u8),
             note: String,
         }
     }
@@ -35,6 +38,9 @@ fn _client(c: ShopClient) {
         lines: Default::default(),
         ids: Default::default(),
         boxed: Default::default(),
+        nothing: Default::default(),
+        initial: Default::default(),
+        callback: Default::default(),
         note: "n".into(),
     });
 }

@@ -25,12 +25,15 @@ pub fn protocol(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
 
 /// The expansion of a block, as tokens (testable without a compiler session).
 fn expand(input: TokenStream) -> TokenStream {
-    let ast: parse::ProtocolAst = match syn::parse2(input) {
-        Ok(ast) => ast,
+    let block: parse::BlockAst = match syn::parse2(input) {
+        Ok(block) => block,
         Err(e) => return e.to_compile_error(),
     };
-    let (model, errors) = check::check(&ast);
-    let mut out = errors.map_or_else(TokenStream::new, |e| e.to_compile_error());
-    out.extend(generate::generate(&model));
+    let mut out = TokenStream::new();
+    for ast in &block.protocols {
+        let (model, errors) = check::check(ast);
+        out.extend(errors.map(|e| e.to_compile_error()));
+        out.extend(generate::generate(&model));
+    }
     out
 }

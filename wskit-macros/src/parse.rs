@@ -123,16 +123,67 @@ impl Parse for ProtocolAst {
                     body.parse::<Option<Token![;]>>()?;
                 }
                 Err(e) => {
-                    errors.push(e);
-                    if let Some(item) = recover(&body.fork()) {
-                        items.push(item);
-                    }
-                    // Skip the bad declaration on `body` itself (the fork holds the half-parsed
-                    // state): its attributes, its keyword, then up to the next declaration.
+                    let start = body.fork();
                     let attrs = body.fork();
-                    if attrs.call(Attribute::parse_outer).is_ok() {
-                        body.advance_to(&attrs);
+                    let attr_tokens = match attrs.call(Attribute::parse_outer) {
+                        Ok(attrs_read) => {
+                            body.advance_to(&attrs);
+                            quote::quote!(#(#attrs_read)*)
+                        }
+                        Err(_) => proc_macro2::TokenStream::new(),
+                    };
+                    // `messgae Join { .. }` or `struct Room { .. }`: one error, and the
+                    // declaration is read as the one meant.
+                    let meant = body
+                        .cursor()
+                        .ident()
+                        .and_then(|(word, _)| Some((meant_keyword(&word)?, word)));
+                    let mut corrected = None;
+                    match meant {
+                        Some(((keyword, message), word)) => {
+                            errors.push(syn::Error::new(word.span(), message));
+                            let rest: proc_macro2::TokenStream = body.fork().parse()?;
+                            let total = rest.clone().into_iter().count();
+                            let mut tokens = attr_tokens;
+                            tokens.extend([proc_macro2::TokenTree::Ident(Ident::new(
+                                keyword,
+                                word.span(),
+                            ))]);
+                            tokens.extend(rest.into_iter().skip(1));
+                            let (item, left) =
+                                syn::parse::Parser::parse2(read_item, tokens.clone())?;
+                            match item {
+                                Ok(item) => {
+                                    items.push(item);
+                                    for _ in left..total {
+                                        body.parse::<proc_macro2::TokenTree>()?;
+                                    }
+                                    continue;
+                                }
+                                Err(e) => {
+                                    errors.push(e);
+                                    corrected = Some(tokens);
+                                }
+                            }
+                        }
+                        None => errors.push(e),
                     }
+                    let recovered = match corrected {
+                        Some(tokens) => syn::parse::Parser::parse2(
+                            |input: ParseStream| {
+                                let item = recover(input);
+                                input.parse::<proc_macro2::TokenStream>()?;
+                                Ok(item)
+                            },
+                            tokens,
+                        )
+                        .ok()
+                        .flatten(),
+                        None => recover(&start),
+                    };
+                    items.extend(recovered);
+                    // Skip the bad declaration on `body` itself (the fork holds the half-parsed
+                    // state): its keyword, then up to the next declaration.
                     if !body.is_empty() {
                         body.parse::<proc_macro2::TokenTree>()?;
                     }
@@ -145,9 +196,6 @@ impl Parse for ProtocolAst {
                 }
             }
         }
-        if !input.is_empty() {
-            return Err(input.error("expected one `protocol` per `protocol!` block"));
-        }
         Ok(ProtocolAst {
             attrs,
             vis,
@@ -155,6 +203,45 @@ impl Parse for ProtocolAst {
             items,
             errors,
         })
+    }
+}
+
+/// A whole `protocol!` invocation: one protocol. Another one after it is reported (with its own
+/// errors) and still read, so that its items exist too and uses of them add no errors.
+pub struct BlockAst {
+    pub protocols: Vec<ProtocolAst>,
+}
+
+impl Parse for BlockAst {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut protocols = vec![input.parse::<ProtocolAst>()?];
+        while !input.is_empty() {
+            let at = input.span();
+            let fork = input.fork();
+            match fork.parse::<ProtocolAst>() {
+                Ok(mut next) => {
+                    input.advance_to(&fork);
+                    let e = syn::Error::new(
+                        at,
+                        format!(
+                            "expected one `protocol` per `protocol!` block: declare `{}` in a `protocol!` block of its own",
+                            next.name
+                        ),
+                    );
+                    next.errors.insert(0, e);
+                    protocols.push(next);
+                }
+                Err(_) => {
+                    let e = syn::Error::new(
+                        at,
+                        "expected one `protocol` per `protocol!` block, and nothing after it",
+                    );
+                    input.parse::<proc_macro2::TokenStream>()?;
+                    protocols.last_mut().expect("one at least").errors.push(e);
+                }
+            }
+        }
+        Ok(BlockAst { protocols })
     }
 }
 
@@ -195,14 +282,60 @@ fn recover(input: ParseStream) -> Option<ItemAst> {
     })
 }
 
-/// Whether a declaration (or its attributes) starts here.
+/// One declaration and its `;` if it parses, and how many tokens are left after it.
+fn read_item(input: ParseStream) -> syn::Result<(syn::Result<ItemAst>, usize)> {
+    let fork = input.fork();
+    let item = fork.parse::<ItemAst>();
+    if item.is_ok() {
+        input.advance_to(&fork);
+        input.parse::<Option<Token![;]>>()?;
+    }
+    let left: proc_macro2::TokenStream = input.parse()?;
+    Ok((item, left.into_iter().count()))
+}
+
+/// The keyword a declaration that starts with `word` means, with the error to report: a
+/// misspelt keyword (`messgae`), or `struct` for `type`.
+fn meant_keyword(word: &Ident) -> Option<(&'static str, String)> {
+    let word = word.to_string();
+    if word == "struct" {
+        return Some((
+            "type",
+            "`struct` is not a declaration of `protocol!`: write `type Name { ... }`".to_owned(),
+        ));
+    }
+    let n = word.chars().count();
+    ["message", "event", "rpc", "type", "enum"]
+        .into_iter()
+        .map(|k| (crate::names::distance(&word.to_lowercase(), k), k))
+        .filter(|&(d, k)| d <= 2 && 2 * d < n && word != k)
+        .min()
+        .map(|(_, k)| {
+            (
+                k,
+                format!("unknown declaration `{word}`: did you mean `{k}`?"),
+            )
+        })
+}
+
+/// Whether a declaration (or its attributes) starts here, a misspelt one included: a lowercase
+/// word read as a keyword (`messgae`, `struct`) before a name.
 fn starts_item(input: ParseStream) -> bool {
+    let misspelt = || {
+        let Some((word, next)) = input.cursor().ident() else {
+            return false;
+        };
+        word.to_string().starts_with(|c: char| c.is_lowercase())
+            && next.ident().is_some()
+            && meant_keyword(&word).is_some()
+    };
     input.peek(Token![#])
         || input.peek(kw::message)
         || input.peek(kw::event)
         || input.peek(kw::rpc)
         || input.peek(Token![type])
         || input.peek(Token![enum])
+        || misspelt()
 }
 
 impl Parse for ItemAst {

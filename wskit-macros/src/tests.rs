@@ -85,7 +85,7 @@ fn grammar_errors_are_parse_errors() {
         Err(e) => Some(e.to_string()),
     };
     assert_eq!(
-        bad(quote!(protocol P { struct X {} })).as_deref(),
+        bad(quote!(protocol P { fn X {} })).as_deref(),
         Some("expected one of: `message`, `event`, `rpc`, `type`, `enum`")
     );
     assert_eq!(
@@ -109,7 +109,7 @@ fn grammar_errors_are_parse_errors() {
 fn a_bad_declaration_is_skipped_and_the_others_kept() {
     let ast = parse(quote! {
         protocol P {
-            struct C {}
+            fn C {}
             message A { x: String }
             message B { y String, z: u8 }
             rpc D(id: String) -> E {}
@@ -166,6 +166,83 @@ fn a_bad_declaration_is_skipped_and_the_others_kept() {
         "{}",
         i.fields.len()
     );
+}
+
+#[test]
+fn a_misspelt_keyword_or_struct_is_read_as_the_declaration_meant() {
+    let ast = parse(quote! {
+        protocol P {
+            messgae A { x: String };
+            struct T { y: u8 }
+            Event B {}
+            rpc C(id: String) -> D {}
+            rcp E(a: u8) -> { b: u8 }
+            enm F { X }
+        }
+    });
+    let names: Vec<(String, bool)> = ast
+        .items
+        .iter()
+        .map(|i| (i.name.to_string(), i.recovered))
+        .collect();
+    let expected = [
+        ("A", false),
+        ("T", false),
+        ("B", false),
+        ("C", false),
+        ("E", true),
+        ("F", false),
+    ];
+    assert_eq!(names, expected.map(|(n, r)| (n.to_owned(), r)));
+    assert!(matches!(ast.items[0].kind, ItemKindAst::Message { .. }));
+    assert!(matches!(ast.items[1].kind, ItemKindAst::Type { .. }));
+    assert!(matches!(ast.items[2].kind, ItemKindAst::Event { .. }));
+    assert!(matches!(ast.items[4].kind, ItemKindAst::Rpc { .. }));
+    assert!(matches!(ast.items[5].kind, ItemKindAst::Enum { .. }));
+    let errs: Vec<String> = ast.errors.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        errs,
+        [
+            "unknown declaration `messgae`: did you mean `message`?",
+            "`struct` is not a declaration of `protocol!`: write `type Name { ... }`",
+            "unknown declaration `Event`: did you mean `event`?",
+            "unknown declaration `rcp`: did you mean `rpc`?",
+            "expected the name of a response or progress type: `-> Reply { ... }`, `-> Reply`, `progress Step { ... }`",
+            "unknown declaration `enm`: did you mean `enum`?",
+        ]
+    );
+}
+
+#[test]
+fn a_second_protocol_in_a_block_is_reported_and_still_generated() {
+    let block: crate::parse::BlockAst = syn::parse2(quote! {
+        protocol P { message A {} }
+        pub protocol Q { message B {} }
+    })
+    .expect("parses");
+    assert_eq!(block.protocols.len(), 2);
+    assert!(block.protocols[0].errors.is_empty());
+    let errs: Vec<String> = block.protocols[1]
+        .errors
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        errs,
+        [
+            "expected one `protocol` per `protocol!` block: declare `Q` in a `protocol!` block of its own"
+        ]
+    );
+    let out = crate::expand(quote! {
+        protocol P { message A {} }
+        protocol Q { message B {} }
+        ;
+    })
+    .to_string();
+    assert_eq!(out.matches("compile_error").count(), 2, "{out}");
+    assert!(out.contains("nothing after it"), "{out}");
+    assert!(out.contains("trait PHandler"), "{out}");
+    assert!(out.contains("trait QHandler"), "{out}");
 }
 
 #[test]
@@ -400,6 +477,75 @@ fn misplaced_and_unknown_attributes() {
 }
 
 #[test]
+fn a_malformed_constraint_is_reported_and_the_next_still_read() {
+    let src = quote! {
+        protocol P {
+            message A {
+                #[validate(email(x), length(max = 2), range(min = "a"), lenght = 3, url)] a: String,
+                #[validate(length(min = -1), pattern, items(length(max = 1)))] b: Vec<String>,
+            }
+        }
+    };
+    assert_eq!(
+        errors(src.clone()),
+        [
+            "`email` takes no arguments",
+            "a `range` bound is a number: `range(min = -5, max = 2.5)`",
+            "unknown constraint `lenght`; expected one of: length, range, pattern, email, url, uuid, items, custom",
+            "a `length` bound is a whole number, 0 or more",
+            "`pattern` takes a regex: `pattern = \"^[a-z]+$\"`",
+        ]
+    );
+    let (p, _) = check(&parse(src));
+    let rules = |i: usize| -> Vec<String> {
+        p.messages[0].fields[i]
+            .constraints
+            .iter()
+            .map(|c| match &c.rule {
+                Rule::Length { max, .. } => format!("length {max:?}"),
+                Rule::Url => "url".to_owned(),
+                Rule::Items(_) => "items".to_owned(),
+                _ => "other".to_owned(),
+            })
+            .collect()
+    };
+    assert_eq!(rules(0), ["length Some(2)", "url"]);
+    assert_eq!(rules(1), ["items"]);
+}
+
+#[test]
+fn type_arguments_are_counted_and_built_in_names_not_declared() {
+    let src = quote! {
+        protocol P {
+            message A { a: Vec<'static, String>, b: Option, c: Box, d: Value }
+            enum Box { X }
+            type Value { x: u8 }
+            enum Empty {}
+        }
+    };
+    assert_eq!(
+        errors(src.clone()),
+        [
+            "`Vec` takes one type argument: `Vec<T>`",
+            "`Option` takes one type argument: `Option<T>`",
+            "enum `Empty` has no variants: a string enum needs at least one",
+            "`Box` is a built-in field type of the DSL; choose another name",
+            "`Value` is a built-in field type of the DSL; choose another name",
+        ]
+    );
+    let (p, _) = check(&parse(src));
+    assert!(
+        p.messages[0]
+            .fields
+            .iter()
+            .all(|f| matches!(f.ty, FieldType::Json))
+    );
+    // An enum without variants is still generated, with nothing to match in its writer.
+    let out = crate::generate::generate(&p).to_string();
+    assert!(out.contains("enum Empty { }"), "{out}");
+}
+
+#[test]
 fn reserved_and_duplicate_names() {
     let errs = errors(quote! {
         protocol P {
@@ -431,7 +577,6 @@ fn reserved_and_duplicate_names() {
             "wire type `__x` is reserved: types starting with `$` or `__` belong to the runtime",
             "wire type `$y` is reserved: types starting with `$` or `__` belong to the runtime",
             "wire type `ERROR` is reserved for the runtime's error frames; rename the message or set `#[wire = \"...\"]`",
-            "duplicate wire type `HTTP_GET`: `HttpGet` already uses it",
         ]
     );
 }

@@ -22,7 +22,13 @@ impl Checker {
                     "subscription" => "`#[subscription]` applies to a `message` only".to_owned(),
                     "idempotent" => "`#[idempotent]` applies to an `rpc` only".to_owned(),
                     "validate" => "`#[validate(...)]` applies to a field only".to_owned(),
-                    "wire" => "`#[wire]` does not apply here".to_owned(),
+                    // Only a protocol and an enum have no wire name of their own.
+                    "wire" if place == Place::Protocol => {
+                        "`#[wire]` does not apply to a protocol: its messages have wire types"
+                            .to_owned()
+                    }
+                    "wire" => "`#[wire]` does not apply to an `enum`: its variants have wire names"
+                        .to_owned(),
                     _ => format!(
                         "unknown attribute `{name}`; expected one of: {}",
                         place
@@ -64,11 +70,12 @@ impl Checker {
                     },
                     Err(_) => self
                         .errors
-                        .push(attr.span(), "expected `#[wire = \"NAME\"]`"),
+                        .spanned(&attr.meta, "expected `#[wire = \"NAME\"]`"),
                 },
                 "subscription" | "idempotent" => {
-                    if let Err(e) = attr.meta.require_path_only() {
-                        self.errors.add(e);
+                    if !matches!(attr.meta, syn::Meta::Path(_)) {
+                        self.errors
+                            .spanned(&attr.meta, format!("`#[{name}]` takes no arguments"));
                     }
                     if name == "subscription" {
                         out.subscription = true;
@@ -78,9 +85,17 @@ impl Checker {
                 }
                 _ => {
                     let mut found = Vec::new();
-                    let result = attr.parse_nested_meta(|meta| self.constraint(meta, &mut found));
-                    if let Err(e) = result {
-                        self.errors.add(e);
+                    if matches!(attr.meta, syn::Meta::List(_)) {
+                        let result =
+                            attr.parse_nested_meta(|meta| self.constraint(meta, &mut found));
+                        if let Err(e) = result {
+                            self.errors.add(e);
+                        }
+                    } else {
+                        self.errors.spanned(
+                            &attr.meta,
+                            "expected constraints: `#[validate(length(max = 50), ...)]`",
+                        );
                     }
                     out.constraints.extend(found);
                 }
@@ -89,19 +104,57 @@ impl Checker {
         out
     }
 
-    /// One constraint inside `#[validate(...)]` (or `items(...)`).
+    /// One constraint inside `#[validate(...)]` (or `items(...)`). A malformed one is reported
+    /// and skipped, so that the constraints after it are still read.
     fn constraint(&mut self, meta: ParseNestedMeta, out: &mut Vec<Constraint>) -> syn::Result<()> {
+        if let Err(e) = self.one_constraint(&meta, out) {
+            self.errors.add(e);
+            while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                meta.input.parse::<proc_macro2::TokenTree>()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn one_constraint(
+        &mut self,
+        meta: &ParseNestedMeta,
+        out: &mut Vec<Constraint>,
+    ) -> syn::Result<()> {
         let span = meta.path.span();
         let name = meta
             .path
             .get_ident()
             .map(Ident::to_string)
             .unwrap_or_else(|| path_string(&meta.path));
+        // The form of its arguments, before what is inside them.
+        let form = match name.as_str() {
+            "length" | "range" => Some((
+                meta.input.peek(syn::token::Paren),
+                format!("`{name}` takes bounds: `{name}(min = 1, max = 50)`"),
+            )),
+            "items" => Some((
+                meta.input.peek(syn::token::Paren),
+                "`items` takes the constraints of each item: `items(length(max = 20))`".to_owned(),
+            )),
+            "pattern" => Some((
+                meta.input.peek(Token![=]),
+                "`pattern` takes a regex: `pattern = \"^[a-z]+$\"`".to_owned(),
+            )),
+            "custom" => Some((
+                meta.input.peek(Token![=]),
+                "`custom` takes a function: `custom = path::to::check`".to_owned(),
+            )),
+            _ => None,
+        };
+        if let Some((false, msg)) = form {
+            return Err(syn::Error::new(span, msg));
+        }
         let rule = match name.as_str() {
             "length" => {
                 let (mut min, mut max) = (None, None);
                 meta.parse_nested_meta(|b| {
-                    let v = b.value()?.parse::<syn::LitInt>()?.base10_parse::<u64>()?;
+                    let v = length_bound(b.value()?)?;
                     bound(&b, &mut min, &mut max, v)
                 })?;
                 self.check_order(span, min, max);
@@ -141,10 +194,8 @@ impl Checker {
                     ),
                 );
                 // Skip its arguments so the following constraints are still read.
-                if meta.input.peek(Token![=]) {
-                    meta.value()?.parse::<Expr>()?;
-                } else if meta.input.peek(syn::token::Paren) {
-                    meta.input.parse::<proc_macro2::Group>()?;
+                while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
+                    meta.input.parse::<proc_macro2::TokenTree>()?;
                 }
                 return Ok(());
             }
@@ -262,20 +313,54 @@ fn bound<T>(
     } else if b.path.is_ident("max") {
         *max = Some(v);
     } else {
-        return Err(b.error("expected `min = ...` or `max = ...`"));
+        let name = path_string(&b.path);
+        return Err(syn::Error::new(
+            b.path.span(),
+            format!("unknown bound `{name}`: expected `min = ...` or `max = ...`"),
+        ));
     }
     Ok(())
 }
 
-/// A number literal, possibly negative.
+/// A `length` bound: a whole number, at least 0.
+fn length_bound(input: syn::parse::ParseStream) -> syn::Result<u64> {
+    let value: Expr = input.parse()?;
+    match &value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<u64>().ok(),
+        _ => None,
+    }
+    .ok_or_else(|| syn::Error::new_spanned(&value, "a `length` bound is a whole number, 0 or more"))
+}
+
+/// A `range` bound: a number literal, possibly negative.
 fn number(input: syn::parse::ParseStream) -> syn::Result<f64> {
-    let neg = input.parse::<Option<Token![-]>>()?.is_some();
-    let v = match input.parse::<Lit>()? {
-        Lit::Int(i) => i.base10_parse::<f64>()?,
-        Lit::Float(f) => f.base10_parse::<f64>()?,
-        other => return Err(syn::Error::new(other.span(), "expected a number")),
+    let value: Expr = input.parse()?;
+    let (neg, lit) = match &value {
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => (true, &**expr),
+        other => (false, other),
     };
-    Ok(if neg { -v } else { v })
+    let v = match lit {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) => i.base10_parse::<f64>().ok(),
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Float(f), ..
+        }) => f.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match v {
+        Some(v) => Ok(if neg { -v } else { v }),
+        None => Err(syn::Error::new_spanned(
+            &value,
+            "a `range` bound is a number: `range(min = -5, max = 2.5)`",
+        )),
+    }
 }
 
 /// The regex crate's error on one line: its last line says what is wrong.

@@ -103,6 +103,7 @@ pub fn check(ast: &ProtocolAst) -> (Protocol, Option<syn::Error>) {
         declared: HashMap::new(),
         structs: HashMap::new(),
         shared: HashSet::new(),
+        method_clashes: HashSet::new(),
     };
     for e in &ast.errors {
         cx.errors.add(e.clone());
@@ -119,6 +120,8 @@ struct Checker {
     structs: HashMap<String, (Ident, Option<LitStr>)>,
     /// The `type`s an rpc replies with (`-> Todo`), already in the messages.
     shared: HashSet<String>,
+    /// Messages reported for taking the handler method of an earlier one.
+    method_clashes: HashSet<String>,
 }
 
 /// The attributes of one item, field or variant, interpreted.

@@ -3,7 +3,7 @@
 
 use syn::{GenericArgument, PathArguments, Type};
 
-use super::Checker;
+use super::{BUILT_IN_TYPES, Checker};
 use crate::model::{FieldType, MapKind, path_string};
 use crate::names;
 
@@ -112,7 +112,12 @@ impl Checker {
                 return None;
             }
         };
-        let arity = |n: usize| args.len() == n && last.arguments.is_empty() == (n == 0);
+        // Lifetimes and other arguments count too: `Vec<'a, T>` has two.
+        let all = match &last.arguments {
+            PathArguments::AngleBracketed(a) => a.args.len(),
+            _ => 0,
+        };
+        let arity = |n: usize| all == n && args.len() == n && last.arguments.is_empty() == (n == 0);
         let simple = match name.as_str() {
             "String" => Some(FieldType::String),
             "bool" => Some(FieldType::Bool),
@@ -176,6 +181,11 @@ impl Checker {
                 Some(FieldType::Map(kind, Box::new(value?)))
             }
             _ if path.segments.len() == 1 && self.declared.contains_key(&name) => {
+                if BUILT_IN_TYPES.contains(&name.as_str()) {
+                    // A declaration named like a built-in type (`enum Box`) was reported and
+                    // left out: the field reads as a JSON value, without a second error.
+                    return None;
+                }
                 if !last.arguments.is_empty() {
                     self.errors
                         .spanned(&last.arguments, format!("`{name}` takes no type arguments"));

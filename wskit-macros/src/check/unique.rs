@@ -95,6 +95,7 @@ impl Checker {
             if let Some(first) = methods.insert(method.clone(), &m.name)
                 && first != &m.name
             {
+                self.method_clashes.insert(m.name.to_string());
                 self.errors.push(
                         m.name.span(),
                         format!("`{}` and `{first}` would both be handled by the method `{method}`; rename one", m.name),
@@ -155,8 +156,14 @@ impl Checker {
                     format!("wire type `{wire}` is reserved for the runtime's error frames; rename the message or set `#[wire = \"...\"]`"),
                 );
             }
+            // Names that give one method give one default wire type (`HttpGet`, `HTTPGet`:
+            // `http_get`, `HTTP_GET`): that mistake is reported once, as the method's.
+            let default_wire = |name: &Ident| m.wire == names::screaming_snake(&name.to_string());
             if let Some(first) = seen.insert(wire, &m.name)
                 && first != &m.name
+                && !(self.method_clashes.contains(&m.name.to_string())
+                    && default_wire(first)
+                    && default_wire(&m.name))
             {
                 self.errors.push(
                     span,

@@ -432,13 +432,18 @@ fn type_decl(p: &Protocol, t: &TypeDecl) -> TokenStream {
             let quoted = variants
                 .iter()
                 .map(|v| proc_macro2::Literal::byte_string(json_string(&v.wire).as_bytes()));
+            // An enum without variants (reported by `check`) has no value to write.
             let write_json = impl_write_json(
                 name,
-                quote! {
-                    let __text: &'static [u8] = match self {
-                        #( #name::#vnames => #quoted, )*
-                    };
-                    __out.extend_from_slice(__text);
+                if variants.is_empty() {
+                    quote!()
+                } else {
+                    quote! {
+                        let __text: &'static [u8] = match self {
+                            #( #name::#vnames => #quoted, )*
+                        };
+                        __out.extend_from_slice(__text);
+                    }
                 },
             );
             // Read from a JSON string only: serde's derive also accepts `{"red": null}`.
