@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::correlation_id::CorrelationId;
 use super::error::Error;
 use super::json::write_str;
 
@@ -626,6 +627,21 @@ pub fn encode_heartbeat_ack(now_ms: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The validated `meta` of an inbound frame.
+///
+/// The reserved keys `clientId` and `receivedAt` never appear here: the server removes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Meta {
+    /// `meta.correlationId`: set on requests; echoed on the reply.
+    pub correlation_id: Option<CorrelationId>,
+    /// `meta.timestamp`: the sender's clock in ms.
+    pub timestamp: Option<f64>,
+    /// \[beyond\] `meta.timeoutMs`: the request's deadline, relative to its arrival.
+    pub timeout_ms: Option<u64>,
+    /// The extra keys the message declares, as sent.
+    pub extra: Map<String, Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -757,19 +773,4 @@ mod tests {
             br#"{"type":"ERROR","meta":{},"payload":{"code":"UNIMPLEMENTED","message":"Feature not supported or deployed"}}"#
         );
     }
-}
-
-/// The validated `meta` of an inbound frame.
-///
-/// The reserved keys `clientId` and `receivedAt` never appear here: the server removes them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Meta {
-    /// `meta.correlationId`: set on requests; echoed on the reply.
-    pub correlation_id: Option<super::CorrelationId>,
-    /// `meta.timestamp`: the sender's clock in ms.
-    pub timestamp: Option<f64>,
-    /// \[beyond\] `meta.timeoutMs`: the request's deadline, relative to its arrival.
-    pub timeout_ms: Option<u64>,
-    /// The extra keys the message declares, as sent.
-    pub extra: Map<String, Value>,
 }
