@@ -6,14 +6,17 @@
 A node is a module file (`server/dispatch.rs` is `server::dispatch`, `server/mod.rs` is `server`).
 An edge A -> B is any path in A's code (a `use`, or an inline `crate::..`/`super::..` path) that
 names module B or an item defined in B's file. A path naming an item re-exported by a `mod.rs`
-(`super::Connection`) counts as an edge to that `mod.rs`, since that is what it reads. Test
-modules (`#[cfg(test)] mod tests { .. }`, wherever it is in a file: from the attribute to its closing
-brace, and files only compiled under `cfg(test)`) are left out: they are allowed to reach anything. Doc comments are ignored.
+(`super::Connection`) counts as an edge to that `mod.rs`, since that is what it reads. Within an
+inline module (`mod name { .. }`), `super::` counts from that module, not the file's. Test modules
+(`#[cfg(test)] mod tests { .. }`, from the attribute to its closing brace, wherever it is in the
+file, and files only compiled under `cfg(test)`) are left out: they are allowed to reach anything.
+Doc comments are ignored.
 
 Exit status 1 and the cycles printed when some strongly connected component has more than one
 module, 0 otherwise.
 """
 
+import itertools
 import os
 import re
 import sys
@@ -110,12 +113,28 @@ def test_only(root_mods):
 
 
 def paths_in(code):
-    """Every `crate::a::b` / `super::a` / `self::a` path, with `use` groups expanded."""
+    """Every `crate::a::b` / `super::a` / `self::a` path, with `use` groups expanded. Inside an
+    inline module (`mod name { .. }`), `self::` and as many `super::` as it is deep stay in the
+    file: they are dropped, and the `super::`s beyond that are counted from the file's module."""
+    spans = [(m.end() - 1, block_end(code, m.end() - 1)) for m in re.finditer(r"\bmod\s+\w+\s*\{", code)]
     found = []
+
+    def add(path, at):
+        depth = sum(1 for start, end in spans if start < at < end)
+        if depth and path[0] == "self":
+            return
+        if depth and path[0] == "super":
+            supers = len(path) - len(list(itertools.dropwhile(lambda p: p == "super", path)))
+            if supers <= depth:
+                return
+            path = path[depth:]
+        found.append(path)
+
     for m in re.finditer(r"\buse\s+([^;]+);", code, re.S):
-        found.extend(expand(re.sub(r"\s+", "", m.group(1))))
+        for path in expand(re.sub(r"\s+", "", m.group(1))):
+            add(path, m.start())
     for m in re.finditer(r"\b((?:crate|super|self)(?:::\w+)+)", code):
-        found.append(m.group(1).split("::"))
+        add(m.group(1).split("::"), m.start())
     return found
 
 

@@ -14,7 +14,9 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Map;
 use serde_json::value::RawValue;
 
-use super::frame::{MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, meta_keys};
+use super::frame::{
+    MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, meta_key_text, meta_keys,
+};
 use super::strict::ObjectOnly;
 use crate::protocol::{Message, NoMeta};
 use crate::validate::decode::{Decode, object_entries};
@@ -465,7 +467,7 @@ fn split_common<'a>(text: &'a str, ty: &str) -> Option<Common<'a>> {
             payload,
         });
     };
-    let (correlation_id, meta) = match meta.strip_prefix(r#""correlationId":""#) {
+    let (correlation_id, meta) = match meta.strip_prefix(meta_key_text::CORRELATION_ID_STR) {
         Some(id) => {
             // Up to the closing quote, in one pass; an escape or a control character before
             // it takes the other paths. (Ids are short: a byte loop beats a memchr search.)
@@ -479,9 +481,9 @@ fn split_common<'a>(text: &'a str, ty: &str) -> Option<Common<'a>> {
     };
     // `timestamp` comes second when there is an id, first otherwise.
     let timestamp_key = if correlation_id.is_some() {
-        r#","timestamp":"#
+        meta_key_text::TIMESTAMP_NEXT
     } else {
-        r#""timestamp":"#
+        meta_key_text::TIMESTAMP_FIRST
     };
     let (timestamp, meta) = match meta.strip_prefix(timestamp_key) {
         Some(number) => {

@@ -54,6 +54,49 @@ pub mod meta_keys {
     pub const RECEIVED_AT: &str = "receivedAt";
 }
 
+/// The concatenation of string constants, as a `&'static str` made when compiling.
+macro_rules! concat_str {
+    ($($part:expr),+ $(,)?) => {{
+        const LEN: usize = 0 $(+ $part.len())+;
+        const BYTES: [u8; LEN] = $crate::wire::frame::concat_bytes::<LEN>(&[$($part),+]);
+        match ::core::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => panic!("the parts are strings"),
+        }
+    }};
+}
+
+/// The bytes of `parts` one after the other; `N` must be their total length.
+pub(crate) const fn concat_bytes<const N: usize>(parts: &[&str]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let (mut at, mut i) = (0, 0);
+    while i < parts.len() {
+        let bytes = parts[i].as_bytes();
+        let mut j = 0;
+        while j < bytes.len() {
+            out[at] = bytes[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(at == N, "N is the parts' total length");
+    out
+}
+
+/// The JSON text around meta keys that the byte-matching readers of an envelope look for
+/// (`decode.rs`), made from [`meta_keys`] when compiling: the keys stay spelled once.
+pub(crate) mod meta_key_text {
+    use super::meta_keys::{CORRELATION_ID, TIMESTAMP};
+
+    /// `"correlationId":"`: the key and the opening quote of its string value.
+    pub(crate) const CORRELATION_ID_STR: &str = concat_str!("\"", CORRELATION_ID, "\":\"");
+    /// `"timestamp":`, a meta's first key.
+    pub(crate) const TIMESTAMP_FIRST: &str = concat_str!("\"", TIMESTAMP, "\":");
+    /// `,"timestamp":`, after another key.
+    pub(crate) const TIMESTAMP_NEXT: &str = concat_str!(",\"", TIMESTAMP, "\":");
+}
+
 /// Meta keys a sender may never set (the server owns them).
 pub const RESERVED_META_KEYS: [&str; 2] = [meta_keys::CLIENT_ID, meta_keys::RECEIVED_AT];
 
@@ -645,6 +688,14 @@ pub struct Meta {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-matched text of the meta keys, made from `meta_keys` when compiling.
+    #[test]
+    fn meta_key_text_is_the_keys_json() {
+        assert_eq!(meta_key_text::CORRELATION_ID_STR, r#""correlationId":""#);
+        assert_eq!(meta_key_text::TIMESTAMP_FIRST, r#""timestamp":"#);
+        assert_eq!(meta_key_text::TIMESTAMP_NEXT, r#","timestamp":"#);
+    }
 
     #[test]
     fn correlated_meta_is_written_as_out_meta_writes_it() {

@@ -8,7 +8,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use super::events::Dispatch;
 use super::report::{ErrorReport, Unhandled};
 use super::shared::{Inner, Reply, Reports, call_hook};
-use wskit_core::wire::{FrameParts, InboundFrame, error_payload, types};
+use wskit_core::wire::{FrameParts, InboundFrame, error_payload, meta_keys, types};
 
 /// Splits a frame laid out exactly as a server writes a reply,
 /// `{"type":"<ty>","meta":{"correlationId":"<id>"},"payload":<payload>}`, into its type, id and
@@ -22,7 +22,10 @@ fn split_reply(text: &str) -> Option<(&str, &str, &str)> {
     if ty.bytes().any(|b| b == b'\\' || b < 0x20) {
         return None;
     }
-    let rest = rest.strip_prefix(r#"","meta":{"correlationId":""#)?;
+    let rest = rest
+        .strip_prefix(r#"","meta":{""#)?
+        .strip_prefix(meta_keys::CORRELATION_ID)?
+        .strip_prefix(r#"":""#)?;
     // This client's ids are 36 bytes long.
     let (id, rest) = rest.split_at_checked(36)?;
     let payload = rest.strip_prefix(r#""},"payload":"#)?.strip_suffix('}')?;
