@@ -3,10 +3,11 @@
 //! uses; and [`split_reply`], the client's byte-matched split of a reply, beside the server's
 //! (`split_common`), with which it shares the pieces of the layout.
 //!
-//! Per-frame code, deliberately clever: [`decode_frame_text`] reads the layout clients write
-//! (`{"type":..,"meta":{"correlationId":".."},"payload":..}`) by matching bytes and hands only the
-//! payload to serde; anything else goes to serde's strict derive, and anything that refuses to the
-//! issue-collecting path. `tests/tests/server_fast_path.rs` sends every frame both ways.
+//! Per-frame code, deliberately clever: [`decode_frame_text`] reads the envelope of the layout
+//! clients write (`{"type":..,"meta":{"correlationId":".."},"payload":..}`) by matching bytes,
+//! that of any other layout by serde over the whole frame, and the payload by the message's
+//! `Message::__read_json` (for a `protocol!` message with fields, generated: keys matched as JSON
+//! text); anything those refuse goes to the issue-collecting path. `tests/tests/server_fast_path.rs` sends every frame both ways.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -16,7 +17,7 @@ use serde_json::Map;
 use serde_json::value::RawValue;
 
 use super::frame::{
-    MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, meta_key_text, meta_keys,
+    MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, TYPE_OPEN, meta_key_text, meta_keys,
 };
 use super::strict::ObjectOnly;
 use crate::protocol::{Message, NoMeta};
@@ -44,9 +45,9 @@ pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
 /// value (a slice of a frame it parsed): the fast path reads it once, without re-checking it.
 pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
     let may_be_absent = M::PAYLOAD.may_be_absent();
-    // Fast path: serde's strict derive (`deny_unknown_fields`) and the constraints. It accepts
-    // only what the issue-collecting path below accepts; anything it refuses goes there, so the
-    // answer lists every issue.
+    // Fast path: `M::__read_json` (keys matched as JSON text, values read by serde) and the
+    // constraints. It accepts only what the issue-collecting path below accepts; anything it
+    // refuses goes there, so the answer lists every issue.
     if M::__SERDE_STRICT
         && let Some(fast) = fast_payload_text(text, may_be_absent)
         && let Some(value) = M::__read_json(fast)
@@ -446,8 +447,6 @@ fn standard_meta(text: Option<&str>) -> Option<Meta> {
     standard.into_meta()
 }
 
-/// How the layouts read by matching bytes begin: `{"type":"`.
-const TYPE_OPEN: &str = r#"{"type":""#;
 /// `"meta":{`, after the type.
 const META_OPEN: &str = r#""meta":{"#;
 /// `"payload":`, the last key of those layouts.
@@ -640,14 +639,15 @@ pub fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
 }
 
 /// The first read of [`decode_frame_text`]: the layout clients write (ws-kit's and ours), its
-/// envelope read by matching bytes (`split_common`) and only the payload by serde. `None` for
+/// envelope read by matching bytes (`split_common`) and the payload by `M::__read_json`. `None` for
 /// any other layout, a payload that does not parse, or any issue.
 pub fn decode_frame_common<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
     fast_read::<M>(text, Reads::Common)
 }
 
-/// The second read of [`decode_frame_text`]: the whole frame by serde, in one pass. `None` for
-/// anything the reference path must answer.
+/// The second read of [`decode_frame_text`]: the envelope by serde over the whole frame, in one
+/// pass, then the payload by `M::__read_json`. `None` for anything the reference path must
+/// answer.
 pub fn decode_frame_whole<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
     fast_read::<M>(text, Reads::Whole)
 }
@@ -661,8 +661,8 @@ enum Reads {
 }
 
 /// The fast reads of a frame of message `M`: the byte-matched envelope, then (if that refuses)
-/// the whole-frame serde read, with one parse of `M`'s payload between them, so that serde's
-/// code for `M` is compiled once per message type.
+/// the whole-frame serde read of the envelope, with one read of `M`'s payload
+/// (`M::__read_json`) between them, so that its code is compiled once per message type.
 fn fast_read<M: Message>(text: &str, reads: Reads) -> Option<(Meta, M::Meta, M)> {
     if !M::__SERDE_STRICT {
         return None;

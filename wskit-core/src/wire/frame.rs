@@ -264,13 +264,17 @@ pub const MAX_META_VALUES: usize = 256;
 /// How deep values may nest in a frame's `meta` (the meta object itself is level 1).
 pub const MAX_META_DEPTH: usize = 16;
 
+/// How a frame in the layout clients and servers write begins: `{"type":"`, for the readers that
+/// match bytes ([`peek_type`], `decode.rs`).
+pub(crate) const TYPE_OPEN: &str = r#"{"type":""#;
+
 /// The type of a frame that starts exactly `{"type":"<name>"` with no escape in the name (how
 /// ws-kit and wskit clients write frames), read without parsing the rest. A fast path only: the
 /// caller must still parse the whole frame before trusting it, and falls back to
 /// [`InboundFrame::parse`] for any other layout.
 #[inline]
 pub fn peek_type(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix(r#"{"type":""#)?;
+    let rest = text.strip_prefix(TYPE_OPEN)?;
     let end = rest.find(['"', '\\'])?;
     (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
