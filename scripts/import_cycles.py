@@ -6,14 +6,17 @@
 A node is a module file (`server/dispatch.rs` is `server::dispatch`, `server/mod.rs` is `server`).
 An edge A -> B is any path in A's code (a `use`, or an inline `crate::..`/`super::..` path) that
 names module B or an item defined in B's file. A path naming an item re-exported by a `mod.rs`
-(`super::Connection`) counts as an edge to that `mod.rs`, since that is what it reads. Test
-modules (`#[cfg(test)] mod tests { .. }` at the end of a file, and files only compiled under
-`cfg(test)`) are left out: they are allowed to reach anything. Doc comments are ignored.
+(`super::Connection`) counts as an edge to that `mod.rs`, since that is what it reads. Within an
+inline module (`mod name { .. }`), `super::` counts from that module, not the file's. Test modules
+(`#[cfg(test)] mod tests { .. }`, from the attribute to its closing brace, wherever it is in the
+file, and files only compiled under `cfg(test)`) are left out: they are allowed to reach anything.
+Doc comments are ignored.
 
 Exit status 1 and the cycles printed when some strongly connected component has more than one
 module, 0 otherwise.
 """
 
+import itertools
 import os
 import re
 import sys
@@ -36,12 +39,67 @@ def modules(root):
 
 def code_of(path):
     text = open(path).read()
-    # Drop the unit-test module: from `#[cfg(test)]` followed by `mod` to the end of the file.
-    m = re.search(r"^#\[cfg\(test\)\]\s*\n\s*mod \w+ \{", text, re.M)
-    if m:
-        text = text[: m.start()]
+    # Drop each inline test module, `#[cfg(test)] mod name { .. }`, from its attribute to its
+    # closing brace, and go on reading after it.
+    test_mod = re.compile(r"^[ \t]*#\[cfg\(test\)\]\s*\n\s*mod \w+\s*\{", re.M)
+    pos = 0
+    while True:
+        m = test_mod.search(text, pos)
+        if not m:
+            break
+        end = block_end(text, m.end() - 1)
+        text = text[: m.start()] + text[end:]
+        pos = m.start()
     lines = [l for l in text.splitlines() if not l.lstrip().startswith("//")]
     return "\n".join(lines)
+
+
+def block_end(text, open_at):
+    """The index just past the `}` that closes the `{` at `open_at`, ignoring braces inside
+    comments (line and nested block), string literals (raw and byte ones included) and char
+    literals. The end of the text when it never closes."""
+    depth, i, n = 0, open_at, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("//", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl + 1
+            continue
+        if text.startswith("/*", i):
+            nest, i = 1, i + 2
+            while i < n and nest:
+                if text.startswith("/*", i):
+                    nest, i = nest + 1, i + 2
+                elif text.startswith("*/", i):
+                    nest, i = nest - 1, i + 2
+                else:
+                    i += 1
+            continue
+        raw = re.match(r'b?r(#*)"', text[i : i + 300])
+        if raw and not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")):
+            close = '"' + raw.group(1)
+            j = text.find(close, i + raw.end())
+            i = n if j < 0 else j + len(close)
+            continue
+        if c == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i += 1
+            continue
+        if c == "'":
+            # A char literal ('x', '\n', '\u{..}', '{'), not a lifetime or a label ('a).
+            ch = re.match(r"'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'", text[i : i + 12])
+            i += ch.end() if ch else 1
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return n
 
 
 def test_only(root_mods):
@@ -55,12 +113,28 @@ def test_only(root_mods):
 
 
 def paths_in(code):
-    """Every `crate::a::b` / `super::a` / `self::a` path, with `use` groups expanded."""
+    """Every `crate::a::b` / `super::a` / `self::a` path, with `use` groups expanded. Inside an
+    inline module (`mod name { .. }`), `self::` and as many `super::` as it is deep stay in the
+    file: they are dropped, and the `super::`s beyond that are counted from the file's module."""
+    spans = [(m.end() - 1, block_end(code, m.end() - 1)) for m in re.finditer(r"\bmod\s+\w+\s*\{", code)]
     found = []
+
+    def add(path, at):
+        depth = sum(1 for start, end in spans if start < at < end)
+        if depth and path[0] == "self":
+            return
+        if depth and path[0] == "super":
+            supers = len(path) - len(list(itertools.dropwhile(lambda p: p == "super", path)))
+            if supers <= depth:
+                return
+            path = path[depth:]
+        found.append(path)
+
     for m in re.finditer(r"\buse\s+([^;]+);", code, re.S):
-        found.extend(expand(re.sub(r"\s+", "", m.group(1))))
+        for path in expand(re.sub(r"\s+", "", m.group(1))):
+            add(path, m.start())
     for m in re.finditer(r"\b((?:crate|super|self)(?:::\w+)+)", code):
-        found.append(m.group(1).split("::"))
+        add(m.group(1).split("::"), m.start())
     return found
 
 

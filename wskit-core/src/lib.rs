@@ -28,6 +28,8 @@ pub use wire::{Error, ErrorCode};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::validate::check::*;
-    pub use crate::validate::decode::{object_entries, object_entries_within};
+    pub use crate::validate::decode::{
+        decode_with_serde, field, object_entries, object_entries_within,
+    };
     pub use crate::wire::json::{Fields, WriteJson, close_object};
 }

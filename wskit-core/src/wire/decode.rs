@@ -1,11 +1,13 @@
 //! Decoding one frame of a known message type: its `meta` and `payload`, strictly (every issue at
 //! once, PROTOCOL.md section 1), and the one-pass read of a whole frame that the server's fast path
-//! uses.
+//! uses; and [`split_reply`], the client's byte-matched split of a reply, beside the server's
+//! (`split_common`), with which it shares the pieces of the layout.
 //!
-//! Per-frame code, deliberately clever: [`decode_frame_text`] reads the layout clients write
-//! (`{"type":..,"meta":{"correlationId":".."},"payload":..}`) by matching bytes and hands only the
-//! payload to serde; anything else goes to serde's strict derive, and anything that refuses to the
-//! issue-collecting path. `tests/tests/server_fast_path.rs` sends every frame both ways.
+//! Per-frame code, deliberately clever: [`decode_frame_text`] reads the envelope of the layout
+//! clients write (`{"type":..,"meta":{"correlationId":".."},"payload":..}`) by matching bytes,
+//! that of any other layout by serde over the whole frame, and the payload by the message's
+//! `Message::__read_json` (for a `protocol!` message with fields, generated: keys matched as JSON
+//! text); anything those refuse goes to the issue-collecting path. `tests/tests/server_fast_path.rs` sends every frame both ways.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -14,7 +16,9 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Map;
 use serde_json::value::RawValue;
 
-use super::frame::{MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, meta_keys};
+use super::frame::{
+    MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, TYPE_OPEN, meta_key_text, meta_keys,
+};
 use super::strict::ObjectOnly;
 use crate::protocol::{Message, NoMeta};
 use crate::validate::decode::{Decode, object_entries};
@@ -41,9 +45,9 @@ pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
 /// value (a slice of a frame it parsed): the fast path reads it once, without re-checking it.
 pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
     let may_be_absent = M::PAYLOAD.may_be_absent();
-    // Fast path: serde's strict derive (`deny_unknown_fields`) and the constraints. It accepts
-    // only what the issue-collecting path below accepts; anything it refuses goes there, so the
-    // answer lists every issue.
+    // Fast path: `M::__read_json` (keys matched as JSON text, values read by serde) and the
+    // constraints. It accepts only what the issue-collecting path below accepts; anything it
+    // refuses goes there, so the answer lists every issue.
     if M::__SERDE_STRICT
         && let Some(fast) = fast_payload_text(text, may_be_absent)
         && let Some(value) = M::__read_json(fast)
@@ -443,6 +447,11 @@ fn standard_meta(text: Option<&str>) -> Option<Meta> {
     standard.into_meta()
 }
 
+/// `"meta":{`, after the type.
+const META_OPEN: &str = r#""meta":{"#;
+/// `"payload":`, the last key of those layouts.
+const PAYLOAD_KEY: &str = r#""payload":"#;
+
 /// Splits a frame of type `ty` laid out exactly as
 /// `{"type":"<ty>","meta":{"correlationId":"<id>","timestamp":<ms>},"payload":<payload>}` into
 /// the id, the timestamp and the payload's text, without a JSON parser (ws-kit's client and
@@ -454,34 +463,28 @@ fn standard_meta(text: Option<&str>) -> Option<Meta> {
 #[inline]
 fn split_common<'a>(text: &'a str, ty: &str) -> Option<Common<'a>> {
     let rest = text
-        .strip_prefix(r#"{"type":""#)?
+        .strip_prefix(TYPE_OPEN)?
         .strip_prefix(ty)?
         .strip_prefix(r#"","#)?;
-    let Some(meta) = rest.strip_prefix(r#""meta":{"#) else {
-        let payload = rest.strip_prefix(r#""payload":"#)?.strip_suffix('}')?;
+    let Some(meta) = rest.strip_prefix(META_OPEN) else {
         return Some(Common {
             correlation_id: None,
             timestamp: None,
-            payload,
+            payload: payload_to_end(rest)?,
         });
     };
-    let (correlation_id, meta) = match meta.strip_prefix(r#""correlationId":""#) {
+    let (correlation_id, meta) = match meta.strip_prefix(meta_key_text::CORRELATION_ID_STR) {
         Some(id) => {
-            // Up to the closing quote, in one pass; an escape or a control character before
-            // it takes the other paths. (Ids are short: a byte loop beats a memchr search.)
-            let end = id
-                .bytes()
-                .position(|b| b == b'"' || b == b'\\' || b < 0x20)
-                .filter(|&end| id.as_bytes()[end] == b'"')?;
-            (Some(&id[..end]), &id[end + 1..])
+            let (id, after) = plain_string(id)?;
+            (Some(id), after)
         }
         None => (None, meta),
     };
     // `timestamp` comes second when there is an id, first otherwise.
     let timestamp_key = if correlation_id.is_some() {
-        r#","timestamp":"#
+        meta_key_text::TIMESTAMP_NEXT
     } else {
-        r#""timestamp":"#
+        meta_key_text::TIMESTAMP_FIRST
     };
     let (timestamp, meta) = match meta.strip_prefix(timestamp_key) {
         Some(number) => {
@@ -500,15 +503,56 @@ fn split_common<'a>(text: &'a str, ty: &str) -> Option<Common<'a>> {
         }
         None => (None, meta),
     };
-    let payload = meta
-        .strip_prefix("},")?
-        .strip_prefix(r#""payload":"#)?
-        .strip_suffix('}')?;
     Some(Common {
         correlation_id,
         timestamp,
-        payload,
+        payload: payload_to_end(meta.strip_prefix("},")?)?,
     })
+}
+
+/// Splits a frame laid out exactly as a server writes a reply,
+/// `{"type":"<ty>","meta":{"correlationId":"<id>"},"payload":<payload>}`, into its type, id and
+/// the payload's text, by matching bytes: no JSON parser (the client's fast path for replies).
+/// The type and the id must be plain JSON strings (no escapes, no control characters). The
+/// payload's text is everything up to the frame's closing brace: the frame is one of this layout
+/// exactly when that text is one JSON value, which decoding it proves. `None` for any other
+/// layout.
+///
+/// ```
+/// use wskit::wire::split_reply;
+/// let frame = r#"{"type":"USER","meta":{"correlationId":"c-1"},"payload":{"name":"a"}}"#;
+/// assert_eq!(split_reply(frame), Some(("USER", "c-1", r#"{"name":"a"}"#)));
+/// assert_eq!(split_reply(r#"{"type":"USER","meta":{},"payload":1}"#), None);
+/// ```
+#[inline]
+pub fn split_reply(text: &str) -> Option<(&str, &str, &str)> {
+    let (ty, rest) = plain_string(text.strip_prefix(TYPE_OPEN)?)?;
+    let meta = rest
+        .strip_prefix(',')?
+        .strip_prefix(META_OPEN)?
+        .strip_prefix(meta_key_text::CORRELATION_ID_STR)?;
+    let (id, rest) = plain_string(meta)?;
+    Some((ty, id, payload_to_end(rest.strip_prefix("},")?)?))
+}
+
+/// The text of a plain JSON string (no escapes, no control characters) that `text` begins
+/// with, its opening quote already read: the text up to the closing quote, and what follows
+/// that quote. `None` when an escape or a control character comes first.
+#[inline]
+fn plain_string(text: &str) -> Option<(&str, &str)> {
+    // Up to the closing quote, in one pass. (Types and ids are short: a byte loop beats a
+    // memchr search.)
+    let end = text
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)
+        .filter(|&end| text.as_bytes()[end] == b'"')?;
+    Some((&text[..end], &text[end + 1..]))
+}
+
+/// The payload's text of `"payload":<payload>}`: everything up to the frame's closing brace.
+#[inline]
+fn payload_to_end(text: &str) -> Option<&str> {
+    text.strip_prefix(PAYLOAD_KEY)?.strip_suffix('}')
 }
 
 /// What `split_common` reads of a frame: the standard meta keys of its layout, and the
@@ -595,14 +639,15 @@ pub fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
 }
 
 /// The first read of [`decode_frame_text`]: the layout clients write (ws-kit's and ours), its
-/// envelope read by matching bytes (`split_common`) and only the payload by serde. `None` for
+/// envelope read by matching bytes (`split_common`) and the payload by `M::__read_json`. `None` for
 /// any other layout, a payload that does not parse, or any issue.
 pub fn decode_frame_common<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
     fast_read::<M>(text, Reads::Common)
 }
 
-/// The second read of [`decode_frame_text`]: the whole frame by serde, in one pass. `None` for
-/// anything the reference path must answer.
+/// The second read of [`decode_frame_text`]: the envelope by serde over the whole frame, in one
+/// pass, then the payload by `M::__read_json`. `None` for anything the reference path must
+/// answer.
 pub fn decode_frame_whole<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
     fast_read::<M>(text, Reads::Whole)
 }
@@ -616,8 +661,8 @@ enum Reads {
 }
 
 /// The fast reads of a frame of message `M`: the byte-matched envelope, then (if that refuses)
-/// the whole-frame serde read, with one parse of `M`'s payload between them, so that serde's
-/// code for `M` is compiled once per message type.
+/// the whole-frame serde read of the envelope, with one read of `M`'s payload
+/// (`M::__read_json`) between them, so that its code is compiled once per message type.
 fn fast_read<M: Message>(text: &str, reads: Reads) -> Option<(Meta, M::Meta, M)> {
     if !M::__SERDE_STRICT {
         return None;
@@ -650,6 +695,32 @@ fn validated<M: Message>(meta: Meta, typed: M::Meta, msg: M) -> Option<(Meta, M:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_reply_reads_only_the_reply_layout() {
+        let id = "00000000-0000-4000-8000-000000000001";
+        let frame =
+            format!(r#"{{"type":"T","meta":{{"correlationId":"{id}"}},"payload":[1,{{}}]}}"#);
+        assert_eq!(split_reply(&frame), Some(("T", id, "[1,{}]")));
+        // The payload is everything up to the last brace, whatever it is: decoding proves it.
+        assert_eq!(
+            split_reply(r#"{"type":"T","meta":{"correlationId":"c"},"payload":x}"#),
+            Some(("T", "c", "x"))
+        );
+        for other in [
+            r#"{"type":"T\"","meta":{"correlationId":"c"},"payload":1}"#,
+            "{\"type\":\"T\u{1}\",\"meta\":{\"correlationId\":\"c\"},\"payload\":1}",
+            r#"{"type":"T","meta":{"correlationId":"c\u0041"},"payload":1}"#,
+            r#"{"type":"T","meta":{"correlationId":"c","timestamp":1},"payload":1}"#,
+            r#"{"type":"T","meta":{},"payload":1}"#,
+            r#"{"type":"T","payload":1}"#,
+            r#"{"type":"T","meta":{"correlationId":"c"},"payload":1"#,
+            r#"{"meta":{"correlationId":"c"},"type":"T","payload":1}"#,
+            r#" {"type":"T","meta":{"correlationId":"c"},"payload":1}"#,
+        ] {
+            assert_eq!(split_reply(other), None, "{other}");
+        }
+    }
 
     /// `n` keys `"k0":0,...` (no braces).
     fn keys(n: usize) -> String {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::correlation_id::CorrelationId;
 use super::error::Error;
 use super::json::write_str;
 
@@ -51,6 +52,49 @@ pub mod meta_keys {
     pub const CLIENT_ID: &str = "clientId";
     /// Reserved: when the server received the frame.
     pub const RECEIVED_AT: &str = "receivedAt";
+}
+
+/// The concatenation of string constants, as a `&'static str` made when compiling.
+macro_rules! concat_str {
+    ($($part:expr),+ $(,)?) => {{
+        const LEN: usize = 0 $(+ $part.len())+;
+        const BYTES: [u8; LEN] = $crate::wire::frame::concat_bytes::<LEN>(&[$($part),+]);
+        match ::core::str::from_utf8(&BYTES) {
+            Ok(s) => s,
+            Err(_) => panic!("the parts are strings"),
+        }
+    }};
+}
+
+/// The bytes of `parts` one after the other; `N` must be their total length.
+pub(crate) const fn concat_bytes<const N: usize>(parts: &[&str]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let (mut at, mut i) = (0, 0);
+    while i < parts.len() {
+        let bytes = parts[i].as_bytes();
+        let mut j = 0;
+        while j < bytes.len() {
+            out[at] = bytes[j];
+            at += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    assert!(at == N, "N is the parts' total length");
+    out
+}
+
+/// The JSON text around meta keys that the byte-matching readers of an envelope look for
+/// (`decode.rs`), made from [`meta_keys`] when compiling: the keys stay spelled once.
+pub(crate) mod meta_key_text {
+    use super::meta_keys::{CORRELATION_ID, TIMESTAMP};
+
+    /// `"correlationId":"`: the key and the opening quote of its string value.
+    pub(crate) const CORRELATION_ID_STR: &str = concat_str!("\"", CORRELATION_ID, "\":\"");
+    /// `"timestamp":`, a meta's first key.
+    pub(crate) const TIMESTAMP_FIRST: &str = concat_str!("\"", TIMESTAMP, "\":");
+    /// `,"timestamp":`, after another key.
+    pub(crate) const TIMESTAMP_NEXT: &str = concat_str!(",\"", TIMESTAMP, "\":");
 }
 
 /// Meta keys a sender may never set (the server owns them).
@@ -220,13 +264,17 @@ pub const MAX_META_VALUES: usize = 256;
 /// How deep values may nest in a frame's `meta` (the meta object itself is level 1).
 pub const MAX_META_DEPTH: usize = 16;
 
+/// How a frame in the layout clients and servers write begins: `{"type":"`, for the readers that
+/// match bytes ([`peek_type`], `decode.rs`).
+pub(crate) const TYPE_OPEN: &str = r#"{"type":""#;
+
 /// The type of a frame that starts exactly `{"type":"<name>"` with no escape in the name (how
 /// ws-kit and wskit clients write frames), read without parsing the rest. A fast path only: the
 /// caller must still parse the whole frame before trusting it, and falls back to
 /// [`InboundFrame::parse`] for any other layout.
 #[inline]
 pub fn peek_type(text: &str) -> Option<&str> {
-    let rest = text.strip_prefix(r#"{"type":""#)?;
+    let rest = text.strip_prefix(TYPE_OPEN)?;
     let end = rest.find(['"', '\\'])?;
     (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
@@ -626,9 +674,32 @@ pub fn encode_heartbeat_ack(now_ms: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The validated `meta` of an inbound frame.
+///
+/// The reserved keys `clientId` and `receivedAt` never appear here: the server removes them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Meta {
+    /// `meta.correlationId`: set on requests; echoed on the reply.
+    pub correlation_id: Option<CorrelationId>,
+    /// `meta.timestamp`: the sender's clock in ms.
+    pub timestamp: Option<f64>,
+    /// \[beyond\] `meta.timeoutMs`: the request's deadline, relative to its arrival.
+    pub timeout_ms: Option<u64>,
+    /// The extra keys the message declares, as sent.
+    pub extra: Map<String, Value>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-matched text of the meta keys, made from `meta_keys` when compiling.
+    #[test]
+    fn meta_key_text_is_the_keys_json() {
+        assert_eq!(meta_key_text::CORRELATION_ID_STR, r#""correlationId":""#);
+        assert_eq!(meta_key_text::TIMESTAMP_FIRST, r#""timestamp":"#);
+        assert_eq!(meta_key_text::TIMESTAMP_NEXT, r#","timestamp":"#);
+    }
 
     #[test]
     fn correlated_meta_is_written_as_out_meta_writes_it() {
@@ -757,19 +828,4 @@ mod tests {
             br#"{"type":"ERROR","meta":{},"payload":{"code":"UNIMPLEMENTED","message":"Feature not supported or deployed"}}"#
         );
     }
-}
-
-/// The validated `meta` of an inbound frame.
-///
-/// The reserved keys `clientId` and `receivedAt` never appear here: the server removes them.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Meta {
-    /// `meta.correlationId`: set on requests; echoed on the reply.
-    pub correlation_id: Option<super::CorrelationId>,
-    /// `meta.timestamp`: the sender's clock in ms.
-    pub timestamp: Option<f64>,
-    /// \[beyond\] `meta.timeoutMs`: the request's deadline, relative to its arrival.
-    pub timeout_ms: Option<u64>,
-    /// The extra keys the message declares, as sent.
-    pub extra: Map<String, Value>,
 }

@@ -9,7 +9,7 @@ use std::any::Any;
 
 use super::decode::{decode_frame_text, decode_meta_text, decode_payload_text};
 use super::error::{Error, ErrorCode};
-use super::frame::{FrameParts, InboundFrame, Meta, is_reserved_type, peek_type, types};
+use super::frame::{FrameParts, InboundFrame, Meta, is_reserved_type, meta_keys, peek_type, types};
 use crate::protocol::Message;
 use crate::validate::issues::{Issue, Issues};
 
@@ -142,7 +142,7 @@ pub fn reserved_type(ty: &str) -> Error {
 /// `ERROR`, without the id: an `RPC_ERROR` under it would be taken for the first request's answer).
 pub fn duplicate_correlation_id(correlation_id: &str) -> Error {
     Error::invalid_argument("duplicate correlationId in flight")
-        .with_details(serde_json::json!({ "correlationId": correlation_id }))
+        .with_details(serde_json::json!({ meta_keys::CORRELATION_ID: correlation_id }))
 }
 
 /// The answer to a request beyond the connection's limit of requests in flight.

@@ -19,7 +19,7 @@ pub use decode::check_meta_shape;
 #[doc(hidden)]
 pub use decode::{
     decode_frame_common, decode_frame_reference, decode_frame_text, decode_frame_whole,
-    decode_meta_text, decode_payload_text,
+    decode_meta_text, decode_payload_text, split_reply,
 };
 #[doc(hidden)]
 pub use encode::encode_progress_message;

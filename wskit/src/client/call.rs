@@ -315,7 +315,7 @@ impl<R: Rpc> Waiter for Slot<R> {
             return false;
         }
         // The reference path answers exactly this when the payload decodes (see
-        // `inbound::split_reply`); a decode that panics (a hand-written `Message`) leaves it to
+        // `wire::split_reply`); a decode that panics (a hand-written `Message`) leaves it to
         // the reference path, on the call's task.
         let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             decode_payload_text::<R::Response>(Some(payload)).ok()

@@ -8,26 +8,7 @@ use tokio::sync::mpsc::error::TrySendError;
 use super::events::Dispatch;
 use super::report::{ErrorReport, Unhandled};
 use super::shared::{Inner, Reply, Reports, call_hook};
-use wskit_core::wire::{FrameParts, InboundFrame, error_payload, types};
-
-/// Splits a frame laid out exactly as a server writes a reply,
-/// `{"type":"<ty>","meta":{"correlationId":"<id>"},"payload":<payload>}`, into its type, id and
-/// the payload's text, by matching bytes: no JSON parser. The type must be a plain JSON string
-/// (no escapes, no control characters; the id is checked by `IdGen::parse`). The payload's text
-/// is everything up to the frame's closing brace: the frame is one of this layout exactly when
-/// that text is one JSON value, which decoding it proves.
-fn split_reply(text: &str) -> Option<(&str, &str, &str)> {
-    let rest = text.strip_prefix(r#"{"type":""#)?;
-    let (ty, rest) = rest.split_at(rest.find('"')?);
-    if ty.bytes().any(|b| b == b'\\' || b < 0x20) {
-        return None;
-    }
-    let rest = rest.strip_prefix(r#"","meta":{"correlationId":""#)?;
-    // This client's ids are 36 bytes long.
-    let (id, rest) = rest.split_at_checked(36)?;
-    let payload = rest.strip_prefix(r#""},"payload":"#)?.strip_suffix('}')?;
-    Some((ty, id, payload))
-}
+use wskit_core::wire::{FrameParts, InboundFrame, error_payload, split_reply, types};
 
 /// The fast path of a reply: the payload decoded once, straight into the call's response type,
 /// with the answer the reference path would give (a decode that succeeds proves the layout

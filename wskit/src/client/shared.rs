@@ -62,7 +62,9 @@ pub(crate) struct Outbox {
     pub waker: Option<Waker>,
 }
 
-pub(crate) struct Shared {
+/// A client's mutable state, behind [`Inner`]'s lock: what its handles and its connection task
+/// share.
+pub(crate) struct ClientState {
     /// What the open connection is to write; `None` while not open.
     pub outbox: Option<Outbox>,
     pub queue: OfflineQueue,
@@ -85,7 +87,7 @@ pub(crate) struct Shared {
 pub(crate) struct Inner {
     pub opts: Options,
     pub ids: IdGen,
-    shared: Mutex<Shared>,
+    shared: Mutex<ClientState>,
     pub state_tx: watch::Sender<ConnectionState>,
     pub gaps_tx: broadcast::Sender<Gap>,
 }
@@ -135,7 +137,7 @@ impl Inner {
         Inner {
             opts,
             ids: IdGen::new(),
-            shared: Mutex::new(Shared {
+            shared: Mutex::new(ClientState {
                 outbox: None,
                 queue,
                 pending: HashMap::default(),
@@ -154,7 +156,7 @@ impl Inner {
 
     /// The shared state. A panic elsewhere never leaves it unusable: poisoning is ignored,
     /// every critical section keeps it consistent.
-    pub fn lock(&self) -> MutexGuard<'_, Shared> {
+    pub fn lock(&self) -> MutexGuard<'_, ClientState> {
         self.shared.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -168,7 +170,7 @@ impl Inner {
 
     /// A state set by the connection task: ignored once a close is under way (`Closing` stays
     /// until the task sets `Closed` itself). Call under the lock.
-    pub fn set_task_state(&self, sh: &Shared, state: ConnectionState) {
+    pub fn set_task_state(&self, sh: &ClientState, state: ConnectionState) {
         if !sh.closing {
             self.set_state(state);
         }
@@ -205,7 +207,7 @@ impl Inner {
     /// else to the offline queue.
     pub fn enqueue(
         &self,
-        sh: &mut Shared,
+        sh: &mut ClientState,
         item: Outbound,
         reports: &mut Reports,
     ) -> Result<(), ClientError> {
@@ -336,7 +338,7 @@ impl Inner {
     }
 
     /// [`abandon_request`](Self::abandon_request) under the lock: the entry, if still there.
-    fn abandon(sh: &mut Shared, id: u64, reports: &mut Reports) -> Option<Pending> {
+    fn abandon(sh: &mut ClientState, id: u64, reports: &mut Reports) -> Option<Pending> {
         let p = sh.pending.remove(&id)?;
         if p.written {
             if let Some(outbox) = &mut sh.outbox {
@@ -377,8 +379,12 @@ impl Inner {
     }
 
     /// Fails every pending request matching `pred` with `err`.
-    pub fn fail_pending(sh: &mut Shared, mut pred: impl FnMut(&Pending) -> bool, err: ClientError) {
-        let Shared { pending, queue, .. } = sh;
+    pub fn fail_pending(
+        sh: &mut ClientState,
+        mut pred: impl FnMut(&Pending) -> bool,
+        err: ClientError,
+    ) {
+        let ClientState { pending, queue, .. } = sh;
         pending.retain(|&id, p| {
             if !pred(p) {
                 return true;

@@ -137,15 +137,14 @@ impl Frame {
         self.0.as_bytes()
     }
 
+    /// A frame of this text, as the server's socket writes it.
+    pub(crate) fn from_text(text: Utf8Bytes) -> Frame {
+        Frame(text)
+    }
+
     /// The frame as the server's socket writes it.
     pub(crate) fn into_text(self) -> Utf8Bytes {
         self.0
-    }
-}
-
-impl From<Utf8Bytes> for Frame {
-    fn from(text: Utf8Bytes) -> Self {
-        Frame(text)
     }
 }
 

@@ -68,7 +68,7 @@ pub(crate) struct Conn<D> {
     pub rt: Arc<Runtime>,
     pub(super) out: outbound::Sender<WsMessage>,
     /// The socket, for direct writes of publications (connections of the embedded server).
-    pub(super) socket: Option<Arc<socket::Shared>>,
+    pub(super) socket: Option<Arc<socket::SocketWriter>>,
     /// Bytes queued in `out` and not yet taken by the connection loop.
     pub(super) queued_bytes: AtomicUsize,
     /// Bytes handed to the socket that it has not taken (automatic pongs among them), as the

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::encoded;
-use crate::pubsub::{ClientId, PubSubError, Publication};
+use crate::pubsub::{ClientId, Frame, PubSubError, Publication};
 use wskit_core::Message;
 use wskit_core::topic::{self, PublicationError};
 
@@ -23,7 +23,7 @@ pub(crate) fn encode_publication<M: Message>(
     Ok(Publication {
         topic: topic.to_owned(),
         wire_type: M::TYPE,
-        frame: encoded::text(frame).into(),
+        frame: Frame::from_text(encoded::text(frame)),
         exclude,
     })
 }

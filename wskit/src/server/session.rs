@@ -25,7 +25,7 @@ use wskit_core::Error;
 use wskit_core::wire::close;
 
 /// Releases the socket's write half when dropped.
-struct ReleaseOnDrop(Arc<socket::Shared>);
+struct ReleaseOnDrop(Arc<socket::SocketWriter>);
 
 impl Drop for ReleaseOnDrop {
     fn drop(&mut self) {
@@ -39,7 +39,7 @@ impl Drop for ReleaseOnDrop {
 pub(crate) fn run<D, S>(
     shared: Arc<ServerState<D>>,
     ws: WsStream<S>,
-    socket: Option<Arc<socket::Shared>>,
+    socket: Option<Arc<socket::SocketWriter>>,
     id: ClientId,
     data: D,
     slot: ConnSlot,
@@ -55,7 +55,7 @@ where
 fn run_inner<D, S>(
     shared: Arc<ServerState<D>>,
     mut ws: WsStream<S>,
-    socket: Option<Arc<socket::Shared>>,
+    socket: Option<Arc<socket::SocketWriter>>,
     id: ClientId,
     data: D,
     slot: ConnSlot,

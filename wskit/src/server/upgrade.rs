@@ -176,7 +176,13 @@ pub(crate) async fn serve_tcp<D: Send + Sync + 'static>(
 async fn handshake<D: Send + Sync + 'static>(
     shared: &Arc<ServerState<D>>,
     mut tcp: TcpStream,
-) -> Option<(WsStream<Socket>, Arc<socket::Shared>, ClientId, D, ConnSlot)> {
+) -> Option<(
+    WsStream<Socket>,
+    Arc<socket::SocketWriter>,
+    ClientId,
+    D,
+    ConnSlot,
+)> {
     // Until its request has arrived, a socket holds only a place among the pending upgrades,
     // not a connection slot; when they are all taken, the oldest is pushed out. Sockets that
     // never send a request cannot starve real clients.

@@ -32,7 +32,7 @@ const SHRINK_ABOVE: usize = 64;
 
 /// Creates a queue that holds at most `capacity` items (at least one).
 pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
-    let shared = Arc::new(Shared {
+    let shared = Arc::new(Queue {
         state: Mutex::new(State {
             items: VecDeque::new(),
             frames: Frames::default(),
@@ -54,7 +54,8 @@ pub(crate) fn channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     )
 }
 
-struct Shared<T> {
+/// The queue both halves hold: its contents under the lock, and what is read without it.
+struct Queue<T> {
     state: Mutex<State<T>>,
     capacity: usize,
     /// `items.len()` and the frames of `frames`, written under the lock, so that `capacity`
@@ -129,7 +130,7 @@ impl<T> State<T> {
     }
 }
 
-impl<T> Shared<T> {
+impl<T> Queue<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         // Nothing panics while holding the lock, but a poisoned queue is still consistent.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -159,7 +160,7 @@ impl<T> Shared<T> {
 
 /// The sending half.
 pub(crate) struct Sender<T> {
-    shared: Arc<Shared<T>>,
+    shared: Arc<Queue<T>>,
 }
 
 impl<T> Sender<T> {
@@ -278,7 +279,7 @@ impl<T> Drop for Sender<T> {
 
 /// The receiving half.
 pub(crate) struct Receiver<T> {
-    shared: Arc<Shared<T>>,
+    shared: Arc<Queue<T>>,
 }
 
 impl<T> Receiver<T> {

@@ -35,14 +35,14 @@ pub(crate) enum Direct {
 
 /// The write half of one connection's TCP socket, shared by tungstenite (through
 /// [`Socket`]) and direct writers.
-pub(crate) struct Shared {
+pub(crate) struct SocketWriter {
     gate: Mutex<Gate>,
     /// `gate.rest` is set: the connection's task must flush.
     owed: AtomicBool,
 }
 
 struct Gate {
-    /// `None` once the connection ended ([`Shared::release`]).
+    /// `None` once the connection ended ([`SocketWriter::release`]).
     write: Option<OwnedWriteHalf>,
     /// Every byte tungstenite handed to `poll_write` went out: the stream is between
     /// frames.
@@ -51,12 +51,12 @@ struct Gate {
     rest: Vec<u8>,
 }
 
-impl Shared {
+impl SocketWriter {
     fn gate(&self) -> MutexGuard<'_, Gate> {
         self.gate.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Loads what [`Shared::write_text_frame`] reads first: the lock word (through the poison
+    /// Loads what [`SocketWriter::write_text_frame`] reads first: the lock word (through the poison
     /// flag beside it) and the gate (for a fan-out's `FrameSink::warm`).
     pub(crate) fn warm(&self) {
         std::hint::black_box((self.gate.is_poisoned(), self.owes()));
@@ -148,14 +148,14 @@ pub(crate) fn text_frame_header(len: usize) -> ([u8; 10], usize) {
 /// shared write half.
 pub(crate) struct Socket {
     read: OwnedReadHalf,
-    write: Arc<Shared>,
+    write: Arc<SocketWriter>,
 }
 
 impl Socket {
     /// Wraps an accepted TCP stream; returns the stream and the handle for direct writes.
-    pub(crate) fn new(tcp: TcpStream) -> (Socket, Arc<Shared>) {
+    pub(crate) fn new(tcp: TcpStream) -> (Socket, Arc<SocketWriter>) {
         let (read, write) = tcp.into_split();
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(SocketWriter {
             gate: Mutex::new(Gate {
                 write: Some(write),
                 clean: true,
