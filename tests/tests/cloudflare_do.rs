@@ -3,9 +3,10 @@
 //! (`examples/cloudflare-chat/serve.mjs`), against the Rust client and raw sockets: auth refused
 //! and accepted, frames answered exactly as the tokio chat server answers them (the same
 //! `protocol!` block, `examples/chat_protocol.rs`, serves both), an rpc with progress, two
-//! clients of one room receiving each other's publications, and the same after the object
-//! hibernated (local workerd evicts an object whose sockets have been idle for about 10 s; the
-//! example's `/stats` tells which instance answers and how many were built).
+//! clients of one room receiving each other's publications, and all of these again after the
+//! object hibernated, with the same connected Rust clients (local workerd evicts an object whose
+//! sockets have been idle for about 10 s; the example's `/stats` tells which instance answers
+//! and how many were built).
 //!
 //! Needs the Worker built and Node: `worker-build --release --no-opt` and `npm ci` in
 //! `examples/cloudflare-chat` (`.ci/run` does both). Run with
@@ -20,9 +21,12 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wskit::ErrorCode;
-use wskit::client::{AuthTransport, Backoff, Client, ClientError, ProtocolPosition};
+use wskit::client::{
+    AuthTransport, Backoff, Client, ClientError, ConnectError, ConnectionState, ProtocolPosition,
+};
 use wskit_tests::*;
 
+use crate::chat_protocol::NewMessage;
 use crate::chat_protocol::*;
 use crate::chat_server;
 
@@ -526,64 +530,185 @@ async fn a_subscription_past_the_attachment_limit_is_refused() {
     );
 }
 
-/// Alice and bob in one room: each receives what the other says (and their own), joins and
-/// leaves included.
-async fn converse(alice: &mut wskit_tests::Client, bob: &mut wskit_tests::Client, tag: &str) {
-    let say = |text: &str| {
-        format!(r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"general","text":"{text}"}}}}"#)
-    };
-    let line = |user: &str, text: &str| {
-        format!(
-            r#"{{"type":"NEW_MESSAGE","payload":{{"roomId":"general","user":"{user}","text":"{text}"}}}}"#
-        )
-    };
-    alice.send(&say(&format!("hi bob {tag}"))).await;
-    assert_eq!(bob.recv().await, line("alice", &format!("hi bob {tag}")));
-    assert_eq!(alice.recv().await, line("alice", &format!("hi bob {tag}")));
-    bob.send(&say(&format!("hi alice {tag}"))).await;
-    assert_eq!(alice.recv().await, line("bob", &format!("hi alice {tag}")));
-    assert_eq!(bob.recv().await, line("bob", &format!("hi alice {tag}")));
-    bob.send(
-        r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"general"}}"#,
-    )
-    .await;
-    assert_eq!(
-        bob.recv().await,
-        r#"{"type":"MEMBERS","meta":{"correlationId":"m"},"payload":{"roomId":"general","members":["alice","bob"]}}"#
-    );
+/// A client's typed event stream.
+type ChatEvents = wskit::client::Events<ChatEvent>;
+
+/// The next event of `events` (failing the test after [`LIMIT`] or if the stream ended).
+async fn next_event(events: &mut ChatEvents, what: &str) -> ChatEvent {
+    within(what, events.recv())
+        .await
+        .unwrap_or_else(|| panic!("the event stream ended, waiting for {what}"))
 }
 
+/// A line of the room `general`, as its subscribers receive it.
+fn said(user: &str, text: &str) -> ChatEvent {
+    ChatEvent::NewMessage(NewMessage {
+        room_id: "general".into(),
+        user: user.into(),
+        text: text.into(),
+    })
+}
+
+/// `user` says `text` in `general`; every one of `hearers` (the speaker among them) receives
+/// it as its next event.
+async fn say(speaker: &ChatClient, user: &str, text: &str, hearers: &mut [&mut ChatEvents]) {
+    speaker
+        .send_message(SendMessage {
+            room_id: "general".into(),
+            text: text.into(),
+        })
+        .unwrap();
+    for (i, events) in hearers.iter_mut().enumerate() {
+        assert_eq!(
+            next_event(events, &format!("{user}'s {text:?} at hearer {i}")).await,
+            said(user, text)
+        );
+    }
+}
+
+/// Alice and bob (Rust clients) in `general`, `rounds` times each saying a line in turn: each
+/// receives the other's lines and their own. Returns the lines said, as the history keeps them.
+async fn converse(
+    alice: (&ChatClient, &mut ChatEvents),
+    bob: (&ChatClient, &mut ChatEvents),
+    tag: &str,
+    rounds: usize,
+) -> Vec<Line> {
+    let (alice, alice_events) = alice;
+    let (bob, bob_events) = bob;
+    let mut lines = Vec::new();
+    for i in 0..rounds {
+        let text = format!("hi bob, {tag} {i}");
+        say(
+            alice,
+            "alice",
+            &text,
+            &mut [&mut *bob_events, &mut *alice_events],
+        )
+        .await;
+        lines.push(Line {
+            user: "alice".into(),
+            text,
+        });
+        let text = format!("hi alice, {tag} {i}");
+        say(
+            bob,
+            "bob",
+            &text,
+            &mut [&mut *alice_events, &mut *bob_events],
+        )
+        .await;
+        lines.push(Line {
+            user: "bob".into(),
+            text,
+        });
+    }
+    lines
+}
+
+/// Members of `general`, by a `LIST_MEMBERS` rpc of `chat`.
+async fn members_of_general(chat: &ChatClient) -> Vec<String> {
+    let call = chat.list_members(ListMembers {
+        room_id: "general".into(),
+    });
+    within("LIST_MEMBERS", call.into_future())
+        .await
+        .expect("the members of general")
+        .members
+}
+
+/// Bad frames sent by a connection holding no room: each is answered by one error frame.
+const BAD_FRAMES: [&str; 3] = [
+    "not json",
+    r#"{"type":"JOIN_ROOM","payload":{"roomId":""}}"#,
+    r#"{"type":"SEND_MESSAGE","payload":{"roomId":"general","text":"not joined"}}"#,
+];
+
+/// Sends each of [`BAD_FRAMES`] and returns what answered each (before the heartbeat ack).
+async fn answers_to_bad_frames(socket: &mut wskit_tests::Client) -> Vec<Vec<String>> {
+    let mut answers = Vec::new();
+    for frame in BAD_FRAMES {
+        socket.send(frame).await;
+        answers.push(socket.frames_before_ack().await);
+    }
+    answers
+}
+
+/// Issue 16's whole list on one room, before and after its object hibernates, with the same
+/// connected Rust clients throughout: publications both ways, then, once a new instance of the
+/// object answers (rebuilt from the sockets' attachments and its storage), publications both
+/// ways again, an rpc with progress, bad frames answered (on a raw socket held through the
+/// hibernation), a new connection refused (401) and another accepted into the same room.
 #[tokio::test]
 #[ignore = "needs the Worker built and Node: run by .ci/run"]
 async fn two_clients_in_a_room_before_and_after_hibernation() {
     let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
     let room = "hibernation-room";
-    let mut alice = connect_to(cf.url(room, "access_token=alice-token")).await;
-    let mut bob = connect_to(cf.url(room, "access_token=bob-token")).await;
-    let join = r#"{"type":"JOIN_ROOM","payload":{"roomId":"general"}}"#;
-    alice.send(join).await;
-    assert!(alice.frames_before_ack().await.is_empty());
-    bob.send(join).await;
+    let connected = |token: &'static str, transport: AuthTransport| {
+        let (client, chat) = chat_client(cf.url(room, ""), token, transport);
+        async move {
+            within("the client to connect", client.connect())
+                .await
+                .unwrap_or_else(|e| panic!("{token}: {e:?}"));
+            let events = chat.events();
+            (client, chat, events)
+        }
+    };
+    let general = || JoinRoom {
+        room_id: "general".into(),
+    };
+    let (_alice_client, alice, mut alice_events) =
+        connected("alice-token", AuthTransport::default()).await;
+    let (bob_client, bob, mut bob_events) = connected("bob-token", AuthTransport::default()).await;
+    alice.join_room(general()).unwrap();
+    assert_eq!(members_of_general(&alice).await, ["alice"]);
+    bob.join_room(general()).unwrap();
     assert_eq!(
-        alice.recv().await,
-        r#"{"type":"USER_JOINED","payload":{"roomId":"general","user":"bob"}}"#
+        next_event(&mut alice_events, "bob joining").await,
+        ChatEvent::UserJoined(UserJoined {
+            room_id: "general".into(),
+            user: "bob".into(),
+        })
     );
-    converse(&mut alice, &mut bob, "before").await;
-    // A room of another object does not hear it.
-    let mut carol = connect_to(cf.url("another-room", "access_token=carol-token")).await;
-    carol.send(join).await;
-    assert!(carol.frames_before_ack().await.is_empty());
+    let mut history = converse(
+        (&alice, &mut alice_events),
+        (&bob, &mut bob_events),
+        "before",
+        3,
+    )
+    .await;
+    // A raw socket of the room that joins nothing, idle through the hibernation: the bad frames
+    // go there after it.
+    let mut raw = connect_to(cf.url(room, "access_token=carol-token")).await;
+    assert!(raw.frames_before_ack().await.is_empty());
+    // A room of another object does not hear any of it.
+    let mut elsewhere = connect_to(cf.url("another-room", "access_token=carol-token")).await;
+    elsewhere
+        .send(r#"{"type":"JOIN_ROOM","payload":{"roomId":"general"}}"#)
+        .await;
+    assert!(elsewhere.frames_before_ack().await.is_empty());
 
     let before = cf.stats(room).await;
-    assert_eq!(before["sockets"], 2, "{before}");
+    assert_eq!(before["sockets"], 3, "{before}");
 
     // Idle: local workerd evicts the object after about 10 s without events on its sockets (11 s
-    // was enough on an idle machine; 15 s leaves room for a loaded one).
+    // was enough on an idle machine; 15 s leaves room for a loaded one). The one wait of the
+    // test: everything below runs on the object that hibernated.
     tokio::time::sleep(Duration::from_secs(15)).await;
 
-    // The sockets stayed open; the connection data (who, which rooms: SEND_MESSAGE refuses a
-    // room not joined) and the subscriptions come back from the attachments.
-    converse(&mut alice, &mut bob, "after").await;
+    // The same clients, on the sockets that stayed open: the connection data (who, which rooms:
+    // SEND_MESSAGE refuses a room not joined) and the subscriptions come back from the
+    // attachments. Alice's first line is the event that wakes the object.
+    history.extend(
+        converse(
+            (&alice, &mut alice_events),
+            (&bob, &mut bob_events),
+            "after",
+            1,
+        )
+        .await,
+    );
     let after = cf.stats(room).await;
     assert_ne!(
         after["instance"], before["instance"],
@@ -593,13 +718,104 @@ async fn two_clients_in_a_room_before_and_after_hibernation() {
         after["constructed"].as_u64() > before["constructed"].as_u64(),
         "{before} {after}"
     );
-    assert_eq!(after["sockets"], 2, "{after}");
-    assert!(carol.frames_before_ack().await.is_empty());
+    assert_eq!(after["sockets"], 3, "{after}");
+
+    // An rpc with progress: the history (kept in the object's storage) of all 8 lines, in pages
+    // of 5, with an update before the first page and after each.
+    let mut call = bob.history(History {
+        room_id: "general".into(),
+    });
+    let mut progress = call.progress();
+    let page = within("HISTORY", call.into_future()).await.unwrap();
+    assert_eq!(page.room_id, "general");
+    assert_eq!(page.lines, history);
+    let mut updates = Vec::new();
+    while let Some(u) = within("progress", progress.recv()).await {
+        updates.push((u.done, u.total));
+    }
+    assert_eq!(updates, [(0, 8), (5, 8), (8, 8)]);
+    assert_eq!(members_of_general(&bob).await, ["alice", "bob"]);
+
+    // Bad frames on the socket held through the hibernation: answered, each by one error frame,
+    // exactly as the tokio chat server answers them.
+    let on_cf = answers_to_bad_frames(&mut raw).await;
+    let mut on_tokio_socket = connect_to(tokio_server.url("/?access_token=carol-token")).await;
+    let on_tokio = answers_to_bad_frames(&mut on_tokio_socket).await;
+    assert_eq!(on_cf, on_tokio);
+    let codes: Vec<_> = on_cf
+        .iter()
+        .map(|answers| {
+            assert_eq!(answers.len(), 1, "{answers:?}");
+            let frame: Value = serde_json::from_str(&answers[0]).unwrap();
+            assert_eq!(frame["type"], "ERROR", "{frame}");
+            code_of(&frame)
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            ErrorCode::InvalidArgument,
+            ErrorCode::InvalidArgument,
+            ErrorCode::FailedPrecondition
+        ]
+    );
+
+    // A new connection to the room: refused with a token nobody has, accepted with carol's
+    // (by subprotocol this time), into the same room as alice and bob.
+    let (refused, _) = chat_client(cf.url(room, ""), "nobody-token", AuthTransport::default());
+    // The client's `body` is only what arrived with the response's head (tungstenite reads no
+    // further), and workerd sends the body after it: the body is checked on a plain socket.
+    match within("the refusal", refused.connect()).await {
+        Err(ClientError::Connect(ConnectError::Rejected { status, .. })) => {
+            assert_eq!(status, 401);
+        }
+        other => panic!("expected a 401, got {other:?}"),
+    }
+    assert_eq!(refused.state(), ConnectionState::Closed);
+    let path = format!("/ws?room={room}&access_token=nobody-token");
+    assert_eq!(
+        upgrade_refused(&cf.addr, &path, &[]).await,
+        (401, "Unauthorized".to_owned())
+    );
+    let subprotocol = AuthTransport::Subprotocol {
+        prefix: "bearer.".into(),
+        position: ProtocolPosition::Append,
+    };
+    let (_carol_client, carol, mut carol_events) = connected("carol-token", subprotocol).await;
+    carol.join_room(general()).unwrap();
+    let joined = ChatEvent::UserJoined(UserJoined {
+        room_id: "general".into(),
+        user: "carol".into(),
+    });
+    assert_eq!(next_event(&mut alice_events, "carol joining").await, joined);
+    assert_eq!(next_event(&mut bob_events, "carol joining").await, joined);
+    assert_eq!(members_of_general(&carol).await, ["alice", "bob", "carol"]);
+    say(
+        &carol,
+        "carol",
+        "hi both",
+        &mut [&mut alice_events, &mut bob_events, &mut carol_events],
+    )
+    .await;
+    say(
+        &alice,
+        "alice",
+        "hi carol",
+        &mut [&mut carol_events, &mut bob_events, &mut alice_events],
+    )
+    .await;
+    // All of it on the instance that woke up (no second eviction in between).
+    let last = cf.stats(room).await;
+    assert_eq!(last["instance"], after["instance"], "{after} {last}");
+    assert_eq!(last["sockets"], 4, "{last}");
+    assert!(elsewhere.frames_before_ack().await.is_empty());
 
     // A leave after hibernation is published to the room as well.
-    bob.close(1000).await;
-    assert_eq!(
-        alice.recv().await,
-        r#"{"type":"USER_LEFT","payload":{"roomId":"general","user":"bob"}}"#
-    );
+    bob_client.close().await;
+    let left = ChatEvent::UserLeft(UserLeft {
+        room_id: "general".into(),
+        user: "bob".into(),
+    });
+    assert_eq!(next_event(&mut alice_events, "bob leaving").await, left);
+    assert_eq!(next_event(&mut carol_events, "bob leaving").await, left);
 }
