@@ -469,6 +469,37 @@ async fn a_binary_frame_is_read_as_text_or_answered() {
     assert!(host.closed.borrow().is_none());
 }
 
+/// A frame over the limit closes the connection with 1009 "frame too big", text or binary, as
+/// the tokio server closes it (`server_bad_input`); one at the limit is answered.
+#[tokio::test]
+async fn a_frame_over_the_limit_closes_the_connection_with_1009() {
+    let frame = r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}}"#;
+    let local = LocalServer::builder()
+        .service(Demo::local_server(LocalDemo))
+        .max_frame_bytes(frame.len())
+        .build()
+        .expect("local server");
+    let host = Rc::new(MemoryHost::default());
+    let session = Session::new("c", String::new(), host.clone());
+    local.on_text(&session, frame).await;
+    assert_eq!(host.take().len(), 1);
+    assert!(host.closed.borrow().is_none());
+    let over = frame.replace("u1", "u12");
+    local.on_binary(&session, over.as_bytes()).await;
+    assert_eq!(host.take(), Vec::<String>::new());
+    assert_eq!(
+        host.closed.borrow().clone(),
+        Some((1009, "frame too big".to_owned()))
+    );
+    let host = Rc::new(MemoryHost::default());
+    let session = Session::new("d", String::new(), host.clone());
+    local.on_text(&session, &over).await;
+    assert_eq!(
+        host.closed.borrow().clone(),
+        Some((1009, "frame too big".to_owned()))
+    );
+}
+
 #[test]
 fn two_services_of_one_type_do_not_build() {
     let built = LocalServer::<String>::builder()

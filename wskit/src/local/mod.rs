@@ -80,5 +80,8 @@ pub use futures_util::future::LocalBoxFuture;
 pub use host::{Host, HostError};
 pub use lifecycle::{__serve_message, __serve_rpc, __serve_unknown};
 pub use routed::Request;
-pub use server::{BuildError, DEFAULT_MAX_IN_FLIGHT, LocalServer, LocalServerBuilder, Service};
+pub use server::{
+    BuildError, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT, LocalServer, LocalServerBuilder,
+    Service,
+};
 pub use session::Session;

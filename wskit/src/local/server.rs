@@ -54,6 +54,9 @@ impl std::error::Error for BuildError {}
 /// tokio server's default too).
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 
+/// The default [`LocalServerBuilder::max_frame_bytes`]: 1 MiB, the tokio server's default.
+pub const DEFAULT_MAX_FRAME_BYTES: usize = 1024 * 1024;
+
 /// Builds a [`LocalServer`].
 ///
 /// ```
@@ -66,6 +69,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 /// let server = wskit::local::LocalServer::builder()
 ///     .service(P::local_server(App))
 ///     .max_in_flight(16)
+///     .max_frame_bytes(64 * 1024)
 ///     .build()
 ///     .unwrap();
 /// # let _ = server;
@@ -73,6 +77,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
 pub struct LocalServerBuilder<D> {
     services: Vec<Box<dyn Service<D>>>,
     max_in_flight: usize,
+    max_frame_bytes: usize,
 }
 
 impl<D: 'static> LocalServerBuilder<D> {
@@ -86,6 +91,14 @@ impl<D: 'static> LocalServerBuilder<D> {
     /// [`DEFAULT_MAX_IN_FLIGHT`]); beyond it a request is answered `RESOURCE_EXHAUSTED`.
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n;
+        self
+    }
+
+    /// The largest inbound frame in bytes (default [`DEFAULT_MAX_FRAME_BYTES`]); a bigger one
+    /// closes the connection with 1009 "frame too big", as on the tokio server. The host's own
+    /// limit, if lower, comes first.
+    pub fn max_frame_bytes(mut self, bytes: usize) -> Self {
+        self.max_frame_bytes = bytes;
         self
     }
 
@@ -111,6 +124,7 @@ impl<D: 'static> LocalServerBuilder<D> {
             services: self.services,
             routes,
             max_in_flight: self.max_in_flight,
+            max_frame_bytes: self.max_frame_bytes,
         })
     }
 }
@@ -123,6 +137,7 @@ pub struct LocalServer<D> {
     /// Wire type -> index in `services`.
     routes: RouteTable<usize>,
     max_in_flight: usize,
+    max_frame_bytes: usize,
 }
 
 impl<D> fmt::Debug for LocalServer<D> {
@@ -130,6 +145,7 @@ impl<D> fmt::Debug for LocalServer<D> {
         f.debug_struct("LocalServer")
             .field("routes", &self.routes.len())
             .field("max_in_flight", &self.max_in_flight)
+            .field("max_frame_bytes", &self.max_frame_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +156,7 @@ impl<D: 'static> LocalServer<D> {
         LocalServerBuilder {
             services: Vec::new(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
         }
     }
 
@@ -147,6 +164,9 @@ impl<D: 'static> LocalServer<D> {
     /// handler and reply. Frames of one connection may be handled concurrently (a host that
     /// awaits one frame's future while the next arrives): `$ws:abort` reaches an RPC in flight.
     pub async fn on_text(&self, session: &Rc<Session<D>>, text: &str) {
+        if self.too_big(session, text.len()) {
+            return;
+        }
         let route = |ty: &str| {
             self.routes
                 .get_key_value(ty)
@@ -171,10 +191,27 @@ impl<D: 'static> LocalServer<D> {
     /// that is not UTF-8 is answered `INVALID_ARGUMENT` and the connection goes on (PROTOCOL.md
     /// section 3; a text frame that is not UTF-8 is refused by the host's WebSocket itself).
     pub async fn on_binary(&self, session: &Rc<Session<D>>, bytes: &[u8]) {
+        if self.too_big(session, bytes.len()) {
+            return;
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => self.on_text(session, text).await,
             Err(_) => answer(session, None, None, inbound::binary_not_utf8()),
         }
+    }
+
+    /// Whether a frame of `len` bytes is over the limit; if so, the connection is closed with
+    /// 1009, as the tokio server closes it.
+    fn too_big(&self, session: &Session<D>, len: usize) -> bool {
+        if len <= self.max_frame_bytes {
+            return false;
+        }
+        tracing::debug!(client_id = %session.client_id(), len, "frame too big");
+        let reason = wskit_core::wire::close::MESSAGE_TOO_BIG_REASON;
+        session
+            .host()
+            .close(wskit_core::wire::close::MESSAGE_TOO_BIG, reason);
+        true
     }
 
     /// A frame of a routed type: the in-flight limit, then the route's service.
