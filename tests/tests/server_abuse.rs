@@ -196,6 +196,22 @@ fn padded_request(id: &str, len: usize) -> Vec<u8> {
     text
 }
 
+/// Pings every 200 ms (a busy client) until the server closes; its close code and reason.
+async fn close_while_pinging(tcp: TcpStream) -> (u16, String) {
+    let (mut read, mut write) = tcp.into_split();
+    let pinger = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if write.write_all(&frame(true, 0x9, b"busy")).await.is_err() {
+                return;
+            }
+        }
+    });
+    let close = within("the close", raw_close(&mut read)).await;
+    pinger.abort();
+    close
+}
+
 /// A message whose last fragment never comes is closed (1008) after the message timeout, even
 /// while its client keeps the connection busy with pings. Fragmented messages that do complete
 /// are answered as any other.
@@ -228,17 +244,7 @@ async fn a_message_that_never_completes_is_closed_after_the_message_timeout() {
     tcp.write_all(&frame(false, 0x1, &text[..100]))
         .await
         .unwrap();
-    let (mut read, mut write) = tcp.into_split();
-    let pinger = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            if write.write_all(&frame(true, 0x9, b"busy")).await.is_err() {
-                return;
-            }
-        }
-    });
-    let close = within("the close", raw_close(&mut read)).await;
-    pinger.abort();
+    let close = close_while_pinging(tcp).await;
     assert_eq!(close, (1008, "message not completed in time".to_owned()));
     assert!(started.elapsed() >= Duration::from_millis(1500));
     let causes: Vec<ErrorCause> = seen
@@ -306,17 +312,7 @@ async fn a_big_message_that_stalls_is_closed_while_one_that_progresses_is_answer
         .await
         .unwrap();
     let started = std::time::Instant::now();
-    let (mut read, mut write) = c.into_split();
-    let pinger = tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            if write.write_all(&frame(true, 0x9, b"busy")).await.is_err() {
-                return;
-            }
-        }
-    });
-    let close = within("the close", raw_close(&mut read)).await;
-    pinger.abort();
+    let close = close_while_pinging(c).await;
     assert_eq!(close, (1008, "message stalled".to_owned()));
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(5), "{waited:?}");

@@ -325,6 +325,70 @@ async fn a_burst_of_10000_per_publisher_arrives_in_order_and_in_one_order_everyw
     }
 }
 
+/// A field that counts its serializations.
+pub mod counted {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// How many times a [`Counted`] was serialized.
+    pub static SERIALIZED: AtomicUsize = AtomicUsize::new(0);
+
+    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+    pub struct Counted(pub String);
+
+    impl serde::Serialize for Counted {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            SERIALIZED.fetch_add(1, Ordering::SeqCst);
+            s.serialize_str(&self.0)
+        }
+    }
+
+    impl wskit::Validate for Counted {
+        fn validate(&self, _: &wskit::validate::Path<'_>, _: &mut wskit::Issues) {}
+    }
+}
+
+wskit::protocol! {
+    protocol Counting {
+        event Tally { text: crate::server_redis::counted::Counted }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)"]
+async fn a_publication_is_serialized_once_for_every_subscriber_on_every_node() {
+    use std::sync::atomic::Ordering;
+    let url = shared_redis_url();
+    let prefix = unique_prefix("once");
+    let (probe, mut events) = probe();
+    let a = Node::start(&probe, &url, &prefix).await;
+    let b = Node::start(&probe, &url, &prefix).await;
+    let mut clients = Vec::new();
+    for node in [&a, &b, &a, &b, &a, &b] {
+        let mut c = connect(&node.server).await;
+        join(&mut c, &mut events, "room:1").await;
+        clients.push(c);
+    }
+    let before = counted::SERIALIZED.load(Ordering::SeqCst);
+    let msg = Tally {
+        text: counted::Counted("once".into()),
+    };
+    let matched = (a.server.handle)
+        .publish("room:1", &msg, PublishOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(matched, Matched::Nodes(2));
+    for c in &mut clients {
+        assert_eq!(
+            c.recv().await,
+            r#"{"type":"TALLY","payload":{"text":"once"}}"#
+        );
+    }
+    // Six subscribers on two nodes: one serialization, on the publishing node; the other node
+    // made its one frame from the bus message (received once).
+    assert_eq!(counted::SERIALIZED.load(Ordering::SeqCst) - before, 1);
+    assert_eq!((a.stats.received(), b.stats.received()), (1, 1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)"]
 async fn malformed_bus_messages_are_skipped_counted_and_reported() {
@@ -626,6 +690,48 @@ async fn a_real_redis_restart_fails_publishes_then_reports_the_gap_and_resumes()
     assert!(a.stats.publish_errors() >= 1);
 }
 
+/// A stream of publications numbered from 0 on topic `stream`, every 2 ms, from one node; each
+/// must succeed.
+struct Stream {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<u32>,
+}
+
+impl Stream {
+    fn publish(node: &Node) -> Stream {
+        let handle = node.server.handle.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            for n in 0u32.. {
+                let msg = NewMessage {
+                    text: n.to_string(),
+                };
+                handle
+                    .publish("stream", &msg, PublishOptions::default())
+                    .await
+                    .unwrap();
+                tokio::select! {
+                    _ = &mut stopped => return n + 1,
+                    _ = tokio::time::sleep(Duration::from_millis(2)) => {}
+                }
+            }
+            unreachable!("four billion publications")
+        });
+        Stream { stop, task }
+    }
+
+    /// Stops the stream; how many were published.
+    async fn stop(self) -> u32 {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap()
+    }
+
+    /// The number a frame of the stream carries.
+    fn number(frame: serde_json::Value) -> u32 {
+        frame["payload"]["text"].as_str().unwrap().parse().unwrap()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Redis on 127.0.0.1:6379 (.ci/run starts one)"]
 async fn a_node_killed_and_restarted_mid_stream() {
@@ -639,30 +745,9 @@ async fn a_node_killed_and_restarted_mid_stream() {
     join(&mut a1, &mut events, "stream").await;
     join(&mut b1, &mut events, "stream").await;
     // A stream of numbered publications from node A.
-    let handle = a.server.handle.clone();
-    let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
-    let publisher = tokio::spawn(async move {
-        let mut n = 0u32;
-        loop {
-            let msg = NewMessage {
-                text: n.to_string(),
-            };
-            handle
-                .publish("stream", &msg, PublishOptions::default())
-                .await
-                .unwrap();
-            n += 1;
-            tokio::select! {
-                _ = &mut stop => return n,
-                _ = tokio::time::sleep(Duration::from_millis(2)) => {}
-            }
-        }
-    });
-    let number = |frame: serde_json::Value| -> u32 {
-        frame["payload"]["text"].as_str().unwrap().parse().unwrap()
-    };
+    let publisher = Stream::publish(&a);
     for want in 0..50 {
-        assert_eq!(number(b1.recv_json().await), want);
+        assert_eq!(Stream::number(b1.recv_json().await), want);
     }
     // Node B goes away mid-stream, and a new B comes up with a new client.
     b.server.signal_shutdown();
@@ -673,15 +758,14 @@ async fn a_node_killed_and_restarted_mid_stream() {
     let b2 = Node::start(&probe, &url, &prefix).await;
     let mut b2c = connect(&b2.server).await;
     join(&mut b2c, &mut events, "stream").await;
-    let first = number(b2c.recv_json().await);
+    let first = Stream::number(b2c.recv_json().await);
     for want in first + 1..first + 50 {
-        assert_eq!(number(b2c.recv_json().await), want);
+        assert_eq!(Stream::number(b2c.recv_json().await), want);
     }
-    stop_tx.send(()).unwrap();
-    let published = publisher.await.unwrap();
+    let published = publisher.stop().await;
     // A's subscriber saw the whole stream, in order, without a gap.
     for want in 0..published {
-        assert_eq!(number(a1.recv_json().await), want);
+        assert_eq!(Stream::number(a1.recv_json().await), want);
     }
     assert_eq!(a.stats.gaps(), 0);
 }
@@ -724,33 +808,12 @@ async fn a_node_killed_with_sigkill_and_started_again() {
         (child, lines, client)
     };
     let (mut b, _b_lines, mut b1) = start_b().await;
-    let handle = a.server.handle.clone();
-    let (stop_tx, mut stop) = tokio::sync::oneshot::channel::<()>();
-    let publisher = tokio::spawn(async move {
-        let mut n = 0u32;
-        loop {
-            let msg = NewMessage {
-                text: n.to_string(),
-            };
-            // A dead node on the bus is no error for the publisher.
-            handle
-                .publish("stream", &msg, PublishOptions::default())
-                .await
-                .unwrap();
-            n += 1;
-            tokio::select! {
-                _ = &mut stop => return n,
-                _ = tokio::time::sleep(Duration::from_millis(2)) => {}
-            }
-        }
-    });
-    let number = |frame: serde_json::Value| -> u32 {
-        frame["payload"]["text"].as_str().unwrap().parse().unwrap()
-    };
+    // A dead node on the bus is no error for the publisher.
+    let publisher = Stream::publish(&a);
     // B's client gets the stream from where its join took effect, in order.
-    let first = number(b1.recv_json().await);
+    let first = Stream::number(b1.recv_json().await);
     for want in first + 1..first + 50 {
-        assert_eq!(number(b1.recv_json().await), want);
+        assert_eq!(Stream::number(b1.recv_json().await), want);
     }
     b.start_kill().unwrap();
     let status = within("B to die", b.wait()).await.unwrap();
@@ -767,15 +830,14 @@ async fn a_node_killed_with_sigkill_and_started_again() {
     }
     // A new B: its client gets the stream again.
     let (_b2, _b2_lines, mut b2c) = start_b().await;
-    let first = number(b2c.recv_json().await);
+    let first = Stream::number(b2c.recv_json().await);
     for want in first + 1..first + 50 {
-        assert_eq!(number(b2c.recv_json().await), want);
+        assert_eq!(Stream::number(b2c.recv_json().await), want);
     }
-    stop_tx.send(()).unwrap();
-    let published = publisher.await.unwrap();
+    let published = publisher.stop().await;
     // A's subscriber saw the whole stream, in order, without a gap; A's bus saw nothing wrong.
     for want in 0..published {
-        assert_eq!(number(a1.recv_json().await), want);
+        assert_eq!(Stream::number(a1.recv_json().await), want);
     }
     assert_eq!(a.stats.gaps(), 0);
     assert_eq!(a.bus_events(), []);
