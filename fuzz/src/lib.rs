@@ -9,6 +9,7 @@ use wskit::__private::fuzz::{
 };
 use wskit::Message;
 use wskit::validate::Path;
+use wskit::wire::inbound::{DecodeError, decode_request};
 
 /// A user's own type, named by path: decoded by serde, then validated.
 pub mod money {
@@ -85,7 +86,8 @@ fn routed_to<M: Message>(text: &str) -> bool {
 /// serde read accepts too, with the same value; the server's one-pass read (`decode_frame_text`,
 /// the two in turn) gives what the first of them that accepts gives; and what either fast read
 /// accepts, the reference path (envelope, then meta and payload with every issue collected)
-/// accepts, with the same value.
+/// accepts, with the same value; and the server's decode of a routed frame
+/// (`wire::inbound::decode_request`) answers as the reference path does.
 pub fn check_frame<M: Message + PartialEq + std::fmt::Debug>(text: &str)
 where
     M::Meta: PartialEq + std::fmt::Debug,
@@ -109,6 +111,22 @@ where
         fast,
         "one-pass read vs the byte-matched and whole-frame reads of {text}"
     );
+    // The server's whole decode (the fast reads, then the issue-collecting path, from the
+    // envelope the second fast read parsed when it got that far) answers as the reference path.
+    match (&reference, decode_request::<M>(text, &mut None)) {
+        (Some(Ok(reference)), Ok(served)) => {
+            assert_eq!(&served, reference, "server vs reference read of {text}")
+        }
+        (Some(Err(issues)), Err(DecodeError::Invalid { error, .. })) => assert_eq!(
+            error,
+            issues.clone().into_error(),
+            "server vs reference answer to {text}"
+        ),
+        (None, Err(DecodeError::BadFrame(_))) => {}
+        (reference, served) => {
+            panic!("the server answers {text} with {served:?}, the reference path {reference:?}")
+        }
+    }
     if let Some(fast) = fast {
         match reference {
             Some(Ok(reference)) => assert_eq!(fast, reference, "fast vs reference read of {text}"),

@@ -17,7 +17,8 @@ use serde_json::Map;
 use serde_json::value::RawValue;
 
 use super::frame::{
-    MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, TYPE_OPEN, meta_key_text, meta_keys,
+    InboundFrame, MAX_META_DEPTH, MAX_META_VALUES, Meta, RESERVED_META_KEYS, TYPE_OPEN,
+    meta_key_text, meta_keys,
 };
 use super::strict::ObjectOnly;
 use crate::protocol::{Message, NoMeta};
@@ -38,25 +39,39 @@ use crate::validate::issues::{Issues, Path};
 /// assert!(wskit::validate::decode_payload::<Ping>(None).is_ok());
 /// ```
 pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
-    decode_payload_text(raw.map(RawValue::get))
+    match fast_payload::<M>(raw.map(RawValue::get)) {
+        Some(value) => Ok(value),
+        None => collect_payload_of::<M>(Ok(raw)),
+    }
 }
 
 /// [`decode_payload`] from the payload's JSON text, which the caller knows to be one valid JSON
 /// value (a slice of a frame it parsed): the fast path reads it once, without re-checking it.
 pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
-    let may_be_absent = M::PAYLOAD.may_be_absent();
-    // Fast path: `M::__read_json` (keys matched as JSON text, values read by serde) and the
-    // constraints. It accepts only what the issue-collecting path below accepts; anything it
-    // refuses goes there, so the answer lists every issue.
-    if M::__SERDE_STRICT
-        && let Some(fast) = fast_payload_text(text, may_be_absent)
-        && let Some(value) = M::__read_json(fast)
-        && valid(&value)
-    {
-        return Ok(value);
+    match fast_payload::<M>(text) {
+        Some(value) => Ok(value),
+        None => collect_payload_of::<M>(text.map(serde_json::from_str::<&RawValue>).transpose()),
     }
+}
+
+/// The fast path of [`decode_payload`]: `M::__read_json` (keys matched as JSON text, values read
+/// by serde) and the constraints. It accepts only what the issue-collecting path accepts;
+/// anything it refuses goes there, so the answer lists every issue.
+fn fast_payload<M: Message>(text: Option<&str>) -> Option<M> {
+    if !M::__SERDE_STRICT {
+        return None;
+    }
+    let value = M::__read_json(fast_payload_text(text, M::PAYLOAD.may_be_absent())?)?;
+    valid(&value).then_some(value)
+}
+
+/// The issue-collecting path of [`decode_payload`]: the payload as a raw value (`None`: absent),
+/// or why its text is not JSON.
+pub(crate) fn collect_payload_of<M: Message>(
+    raw: Result<Option<&RawValue>, serde_json::Error>,
+) -> Result<M, Issues> {
     let mut value = None;
-    collect_payload(text, may_be_absent, &mut |raw, path, issues| {
+    collect_payload(raw, M::PAYLOAD.may_be_absent(), &mut |raw, path, issues| {
         value = M::decode(raw, path, issues);
         value.is_some()
     })?;
@@ -84,20 +99,20 @@ fn valid<M: Message>(value: &M) -> bool {
 /// the payload (or `{}` for an absent one that may be absent) and says whether it produced a
 /// value. `Ok` when it did, with no issue.
 fn collect_payload(
-    text: Option<&str>,
+    raw: Result<Option<&RawValue>, serde_json::Error>,
     may_be_absent: bool,
     decode: &mut dyn FnMut(&RawValue, &Path<'_>, &mut Issues) -> bool,
 ) -> Result<(), Issues> {
     let path = Path::root("payload");
     let mut issues = Issues::new();
-    let decoded = match text.map(serde_json::from_str::<&RawValue>) {
-        Some(Ok(raw)) => decode(raw, &path, &mut issues),
-        Some(Err(e)) => {
+    let decoded = match raw {
+        Ok(Some(raw)) => decode(raw, &path, &mut issues),
+        Err(e) => {
             issues.push(&path, format!("invalid JSON: {e}"));
             return Err(issues);
         }
-        None if may_be_absent => decode(empty_object(), &path, &mut issues),
-        None => {
+        Ok(None) if may_be_absent => decode(empty_object(), &path, &mut issues),
+        Ok(None) => {
             issues.push(&path, "required");
             false
         }
@@ -574,34 +589,6 @@ impl Common<'_> {
     }
 }
 
-/// A whole frame, its envelope read in one pass and its payload kept as text: the second fast
-/// read of the server's inbound frames. One type for every message (the payload is read as `M`
-/// after), so that serde's code for it is compiled once.
-#[derive(serde::Deserialize)]
-struct WholeFrame<'a> {
-    /// Routed on before this parse; required here, and refused when repeated.
-    #[serde(rename = "type")]
-    _ty: serde::de::IgnoredAny,
-    /// `"meta": null` reads as no meta.
-    #[serde(default, borrow)]
-    meta: Option<ObjectOnly<StandardMeta<'a>>>,
-    #[serde(default, borrow, deserialize_with = "some")]
-    payload: Option<&'a RawValue>,
-}
-
-impl<'a> WholeFrame<'a> {
-    /// The frame's standard meta and its payload's text; `None` for anything the reference path
-    /// must answer (not JSON, a bad envelope, a meta key that is not a standard one).
-    fn read(text: &'a str) -> Option<(Meta, Option<&'a str>)> {
-        let whole: WholeFrame<'a> = serde_json::from_str(text).ok()?;
-        let meta = match whole.meta {
-            Some(ObjectOnly(standard)) => standard.into_meta()?,
-            None => Meta::default(),
-        };
-        Some((meta, whole.payload.map(RawValue::get)))
-    }
-}
-
 /// The reference path's answer for a frame of message `M`, as the server gives it to a frame it
 /// parsed first: the envelope ([`InboundFrame::parse`](super::frame::InboundFrame::parse)), then
 /// meta and payload, each issue collected. `None` when the frame is not of type `M`. What the
@@ -635,21 +622,33 @@ pub fn decode_frame_reference<M: Message>(
 /// JSON, a bad envelope, a message with declared meta, any issue), which then goes down that
 /// path for its exact answer.
 pub fn decode_frame_text<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
-    fast_read::<M>(text, Reads::Both)
+    fast_read::<M>(text, Reads::Both, &mut None)
+}
+
+/// [`decode_frame_text`], leaving the envelope in `parsed` when its second read parsed it (so
+/// that the issue-collecting path may read the meta and payload of a frame the fast reads refuse
+/// as they are, without parsing the frame again).
+#[inline]
+pub(crate) fn decode_frame_keeping_envelope<'a, M: Message>(
+    text: &'a str,
+    parsed: &mut Option<InboundFrame<'a>>,
+) -> Option<(Meta, M::Meta, M)> {
+    fast_read::<M>(text, Reads::Both, parsed)
 }
 
 /// The first read of [`decode_frame_text`]: the layout clients write (ws-kit's and ours), its
 /// envelope read by matching bytes (`split_common`) and the payload by `M::__read_json`. `None` for
 /// any other layout, a payload that does not parse, or any issue.
 pub fn decode_frame_common<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
-    fast_read::<M>(text, Reads::Common)
+    fast_read::<M>(text, Reads::Common, &mut None)
 }
 
 /// The second read of [`decode_frame_text`]: the envelope by serde over the whole frame, in one
-/// pass, then the payload by `M::__read_json`. `None` for anything the reference path must
+/// pass ([`InboundFrame::parse`], as the reference path reads it), the standard meta from the
+/// meta's text, then the payload by `M::__read_json`. `None` for anything the reference path must
 /// answer.
 pub fn decode_frame_whole<M: Message>(text: &str) -> Option<(Meta, M::Meta, M)> {
-    fast_read::<M>(text, Reads::Whole)
+    fast_read::<M>(text, Reads::Whole, &mut None)
 }
 
 /// Which of the fast reads [`fast_read`] tries.
@@ -662,8 +661,13 @@ enum Reads {
 
 /// The fast reads of a frame of message `M`: the byte-matched envelope, then (if that refuses)
 /// the whole-frame serde read of the envelope, with one read of `M`'s payload
-/// (`M::__read_json`) between them, so that its code is compiled once per message type.
-fn fast_read<M: Message>(text: &str, reads: Reads) -> Option<(Meta, M::Meta, M)> {
+/// (`M::__read_json`) between them, so that its code is compiled once per message type. The
+/// second read leaves the envelope in `parsed`.
+fn fast_read<'a, M: Message>(
+    text: &'a str,
+    reads: Reads,
+    parsed: &mut Option<InboundFrame<'a>>,
+) -> Option<(Meta, M::Meta, M)> {
     if !M::__SERDE_STRICT {
         return None;
     }
@@ -678,13 +682,28 @@ fn fast_read<M: Message>(text: &str, reads: Reads) -> Option<(Meta, M::Meta, M)>
     let (meta, msg) = match common {
         Some(decoded) => decoded,
         None if reads != Reads::Common => {
-            let (meta, payload) = WholeFrame::read(text)?;
-            let payload = fast_payload_text(payload, M::PAYLOAD.may_be_absent())?;
+            let (meta, payload) = read_whole(text, M::PAYLOAD.may_be_absent(), parsed)?;
             (meta, M::__read_json(payload)?)
         }
         None => return None,
     };
     validated(meta, typed, msg)
+}
+
+/// The envelope of the second fast read: the frame parsed as the reference path parses it (left
+/// in `parsed`), its standard meta and its payload's text; `None` for anything the reference
+/// path must answer (not JSON, a bad envelope, a meta key that is not a standard one). Out of
+/// line, for every message type: the fast path of the layout clients write does not need it.
+#[inline(never)]
+fn read_whole<'a>(
+    text: &'a str,
+    may_be_absent: bool,
+    parsed: &mut Option<InboundFrame<'a>>,
+) -> Option<(Meta, &'a str)> {
+    let frame = parsed.insert(InboundFrame::parse(text).ok()?);
+    let meta = standard_meta(frame.meta.map(RawValue::get))?;
+    let payload = fast_payload_text(frame.payload.map(RawValue::get), may_be_absent)?;
+    Some((meta, payload))
 }
 
 /// The decoded frame, if the message passes its constraints.

@@ -7,7 +7,11 @@
 
 use std::any::Any;
 
-use super::decode::{decode_frame_text, decode_meta_text, decode_payload_text};
+use serde_json::value::RawValue;
+
+use super::decode::{
+    collect_payload_of, decode_frame_keeping_envelope, decode_meta_text, decode_payload_text,
+};
 use super::error::{Error, ErrorCode};
 use super::frame::{FrameParts, InboundFrame, Meta, is_reserved_type, meta_keys, peek_type, types};
 use crate::protocol::Message;
@@ -170,21 +174,54 @@ pub enum DecodeError {
 /// Decodes a routed frame as message `M`: its standard meta, its declared meta and its payload,
 /// strictly. `parts` is the frame's envelope if it was parsed ([`Inbound::Route`]); a frame not
 /// parsed yet is first read in one pass, and anything that pass refuses is read again the
-/// issue-collecting way for its exact answer (`parts` then holds the envelope).
+/// issue-collecting way for its exact answer (`parts` then holds the envelope): from the envelope
+/// the second fast read parsed, if it got that far, so that a big frame is not parsed again.
 pub fn decode_request<M: Message>(
     text: &str,
     parts: &mut Option<FrameParts>,
 ) -> Result<(Meta, M::Meta, M), DecodeError> {
-    if parts.is_none()
-        && let Some(decoded) = decode_frame_text::<M>(text)
-    {
-        return Ok(decoded);
+    if parts.is_none() {
+        let mut parsed = None;
+        if let Some(decoded) = decode_frame_keeping_envelope::<M>(text, &mut parsed) {
+            return Ok(decoded);
+        }
+        if let Some(frame) = parsed {
+            return refused_envelope::<M>(text, parts, &frame);
+        }
     }
     let parts = FrameParts::get_or_parse(parts, text).map_err(DecodeError::BadFrame)?;
     // The ranges are slices of a parsed frame: valid JSON, read once more here. Decoding checks
     // the constraints too (`Validate`): no second pass.
     let meta = decode_meta_text::<M>(parts.meta(text));
     let payload = decode_payload_text::<M>(parts.payload(text));
+    answer(parts, text, meta, payload)
+}
+
+/// [`decode_request`]'s answer for a frame whose envelope the fast reads parsed and whose meta or
+/// payload they refused: the issues, read from the envelope's meta and payload as they are (the
+/// payload without its fast read, which refused it already). Out of line: hostile or mistaken
+/// frames only.
+#[cold]
+#[inline(never)]
+fn refused_envelope<M: Message>(
+    text: &str,
+    parts: &mut Option<FrameParts>,
+    frame: &InboundFrame<'_>,
+) -> Result<(Meta, M::Meta, M), DecodeError> {
+    let found = parts.insert(FrameParts::of(text, frame));
+    let meta = decode_meta_text::<M>(frame.meta.map(RawValue::get));
+    let payload = collect_payload_of::<M>(Ok(frame.payload));
+    answer(found, text, meta, payload)
+}
+
+/// The decoded request, or every issue of its meta and payload.
+#[allow(clippy::type_complexity)]
+fn answer<M: Message>(
+    parts: &FrameParts,
+    text: &str,
+    meta: Result<(Meta, M::Meta), Issues>,
+    payload: Result<M, Issues>,
+) -> Result<(Meta, M::Meta, M), DecodeError> {
     match (meta, payload) {
         (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
         (meta, payload) => Err(invalid(parts, text, meta.err(), payload.err())),
