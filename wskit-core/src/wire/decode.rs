@@ -50,14 +50,19 @@ pub fn decode_payload<M: Message>(raw: Option<&RawValue>) -> Result<M, Issues> {
 pub fn decode_payload_text<M: Message>(text: Option<&str>) -> Result<M, Issues> {
     match fast_payload::<M>(text) {
         Some(value) => Ok(value),
-        None => collect_payload_of::<M>(text.map(serde_json::from_str::<&RawValue>).transpose()),
+        None => collect_payload_of::<M>(parse_payload(text)),
     }
+}
+
+/// A payload's text as a raw value (`None`: absent), or why it is not JSON.
+pub(crate) fn parse_payload(text: Option<&str>) -> Result<Option<&RawValue>, serde_json::Error> {
+    text.map(serde_json::from_str::<&RawValue>).transpose()
 }
 
 /// The fast path of [`decode_payload`]: `M::__read_json` (keys matched as JSON text, values read
 /// by serde) and the constraints. It accepts only what the issue-collecting path accepts;
 /// anything it refuses goes there, so the answer lists every issue.
-fn fast_payload<M: Message>(text: Option<&str>) -> Option<M> {
+pub(crate) fn fast_payload<M: Message>(text: Option<&str>) -> Option<M> {
     if !M::__SERDE_STRICT {
         return None;
     }
@@ -140,15 +145,21 @@ pub fn decode_meta<M: Message>(raw: Option<&RawValue>) -> Result<(Meta, M::Meta)
 
 /// [`decode_meta`] from the meta's JSON text, which the caller knows to be one valid JSON value.
 pub fn decode_meta_text<M: Message>(text: Option<&str>) -> Result<(Meta, M::Meta), Issues> {
+    decode_meta_as::<M::Meta>(text)
+}
+
+/// [`decode_meta_text`] for declared meta of type `T`: compiled once per meta type (every
+/// message without declared meta shares [`NoMeta`]'s), not once per message.
+pub(crate) fn decode_meta_as<T: Decode + 'static>(text: Option<&str>) -> Result<(Meta, T), Issues> {
     // The fast path (serde reads the standard keys) applies to a message without declared meta.
-    if let Some(plain) = no_meta::<M>()
+    if let Some(plain) = no_meta_of::<T>()
         && let Some(meta) = standard_meta(text)
     {
         return Ok((meta, plain));
     }
     let mut typed = None;
     let meta = collect_meta(text, &mut |raw, path, issues| {
-        typed = M::Meta::decode(raw, path, issues);
+        typed = T::decode(raw, path, issues);
         typed.is_some()
     })?;
     typed.map(|typed| (meta, typed)).ok_or_else(Issues::new)
@@ -444,10 +455,15 @@ fn some<'de, D: Deserializer<'de>, T: serde::Deserialize<'de>>(
 /// `M::Meta` when it is [`NoMeta`] (the message declares no meta): only then do the fast
 /// paths apply, since declared meta fields go through `M::Meta`'s own decoder.
 fn no_meta<M: Message>() -> Option<M::Meta> {
+    no_meta_of::<M::Meta>()
+}
+
+/// `T` when it is [`NoMeta`].
+fn no_meta_of<T: 'static>() -> Option<T> {
     use std::any::Any;
     let mut no_meta = Some(NoMeta {});
     (&mut no_meta as &mut dyn Any)
-        .downcast_mut::<Option<M::Meta>>()?
+        .downcast_mut::<Option<T>>()?
         .take()
 }
 

@@ -10,7 +10,7 @@ use std::any::Any;
 use serde_json::value::RawValue;
 
 use super::decode::{
-    collect_payload_of, decode_frame_keeping_envelope, decode_meta_text, decode_payload_text,
+    collect_payload_of, decode_frame_keeping_envelope, decode_meta_as, fast_payload, parse_payload,
 };
 use super::error::{Error, ErrorCode};
 use super::frame::{FrameParts, InboundFrame, Meta, is_reserved_type, meta_keys, peek_type, types};
@@ -180,52 +180,59 @@ pub fn decode_request<M: Message>(
     text: &str,
     parts: &mut Option<FrameParts>,
 ) -> Result<(Meta, M::Meta, M), DecodeError> {
-    if parts.is_none() {
-        let mut parsed = None;
-        if let Some(decoded) = decode_frame_keeping_envelope::<M>(text, &mut parsed) {
-            return Ok(decoded);
-        }
-        if let Some(frame) = parsed {
-            return refused_envelope::<M>(text, parts, &frame);
-        }
+    let mut parsed = None;
+    if parts.is_none()
+        && let Some(decoded) = decode_frame_keeping_envelope::<M>(text, &mut parsed)
+    {
+        return Ok(decoded);
     }
-    let parts = FrameParts::get_or_parse(parts, text).map_err(DecodeError::BadFrame)?;
-    // The ranges are slices of a parsed frame: valid JSON, read once more here. Decoding checks
-    // the constraints too (`Validate`): no second pass.
-    let meta = decode_meta_text::<M>(parts.meta(text));
-    let payload = decode_payload_text::<M>(parts.payload(text));
-    answer(parts, text, meta, payload)
-}
-
-/// [`decode_request`]'s answer for a frame whose envelope the fast reads parsed and whose meta or
-/// payload they refused: the issues, read from the envelope's meta and payload as they are (the
-/// payload without its fast read, which refused it already). Out of line: hostile or mistaken
-/// frames only.
-#[cold]
-#[inline(never)]
-fn refused_envelope<M: Message>(
-    text: &str,
-    parts: &mut Option<FrameParts>,
-    frame: &InboundFrame<'_>,
-) -> Result<(Meta, M::Meta, M), DecodeError> {
-    let found = parts.insert(FrameParts::of(text, frame));
-    let meta = decode_meta_text::<M>(frame.meta.map(RawValue::get));
-    let payload = collect_payload_of::<M>(Ok(frame.payload));
-    answer(found, text, meta, payload)
-}
-
-/// The decoded request, or every issue of its meta and payload.
-#[allow(clippy::type_complexity)]
-fn answer<M: Message>(
-    parts: &FrameParts,
-    text: &str,
-    meta: Result<(Meta, M::Meta), Issues>,
-    payload: Result<M, Issues>,
-) -> Result<(Meta, M::Meta, M), DecodeError> {
+    let (found, meta, payload) = issue_inputs(text, parts, parsed.as_ref())?;
+    // Decoding checks the constraints too (`Validate`): no second pass.
+    let meta = decode_meta_as::<M::Meta>(meta);
+    let payload = match payload {
+        PayloadInput::Refused(raw) => collect_payload_of::<M>(Ok(raw)),
+        PayloadInput::Text(payload) => match fast_payload::<M>(payload) {
+            Some(msg) => Ok(msg),
+            None => collect_payload_of::<M>(parse_payload(payload)),
+        },
+    };
     match (meta, payload) {
         (Ok((meta, typed)), Ok(msg)) => Ok((meta, typed, msg)),
-        (meta, payload) => Err(invalid(parts, text, meta.err(), payload.err())),
+        (meta, payload) => Err(invalid(found, text, meta.err(), payload.err())),
     }
+}
+
+/// The payload the issue-collecting path of [`decode_request`] reads.
+enum PayloadInput<'t> {
+    /// As the fast read's parse of the envelope left it: its fast read refused it already.
+    Refused(Option<&'t RawValue>),
+    /// A slice of a parsed frame (valid JSON), its fast read still to try.
+    Text(Option<&'t str>),
+}
+
+/// What the issue-collecting path of [`decode_request`] reads, for every message type: the
+/// envelope's parts (kept in `parts`: those of the envelope the fast read `parsed`, or parsed
+/// now), the meta's text and the payload.
+fn issue_inputs<'t, 'p>(
+    text: &'t str,
+    parts: &'p mut Option<FrameParts>,
+    parsed: Option<&InboundFrame<'t>>,
+) -> Result<(&'p FrameParts, Option<&'t str>, PayloadInput<'t>), DecodeError> {
+    Ok(match parsed {
+        Some(frame) => (
+            parts.insert(FrameParts::of(text, frame)),
+            frame.meta.map(RawValue::get),
+            PayloadInput::Refused(frame.payload),
+        ),
+        None => {
+            let found = FrameParts::get_or_parse(parts, text).map_err(DecodeError::BadFrame)?;
+            (
+                found,
+                found.meta(text),
+                PayloadInput::Text(found.payload(text)),
+            )
+        }
+    })
 }
 
 /// A routed request's handler waiting for its message: what a host keeps between decoding the
