@@ -578,30 +578,25 @@ async fn converse(
     let (bob, bob_events) = bob;
     let mut lines = Vec::new();
     for i in 0..rounds {
-        let text = format!("hi bob, {tag} {i}");
-        say(
-            alice,
-            "alice",
-            &text,
-            &mut [&mut *bob_events, &mut *alice_events],
-        )
-        .await;
-        lines.push(Line {
-            user: "alice".into(),
-            text,
-        });
-        let text = format!("hi alice, {tag} {i}");
-        say(
-            bob,
-            "bob",
-            &text,
-            &mut [&mut *alice_events, &mut *bob_events],
-        )
-        .await;
-        lines.push(Line {
-            user: "bob".into(),
-            text,
-        });
+        // Alice, then bob: the other hears it first, then the speaker.
+        for alice_speaks in [true, false] {
+            let (speaker, user, other, mut hearers) = if alice_speaks {
+                (
+                    alice,
+                    "alice",
+                    "bob",
+                    [&mut *bob_events, &mut *alice_events],
+                )
+            } else {
+                (bob, "bob", "alice", [&mut *alice_events, &mut *bob_events])
+            };
+            let text = format!("hi {other}, {tag} {i}");
+            say(speaker, user, &text, &mut hearers).await;
+            lines.push(Line {
+                user: user.into(),
+                text,
+            });
+        }
     }
     lines
 }

@@ -14,6 +14,7 @@
 
 pub mod describe;
 pub mod export;
+pub mod limits;
 mod protocol;
 pub mod topic;
 pub mod validate;

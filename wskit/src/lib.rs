@@ -117,7 +117,7 @@ pub mod server;
 #[cfg(any(feature = "server", feature = "client"))]
 mod ws_frame;
 
-pub use wskit_core::{describe, export, topic, validate, wire};
+pub use wskit_core::{describe, export, limits, topic, validate, wire};
 
 pub use wskit_core::{Error, ErrorCode};
 pub use wskit_core::{EventSet, Message, NoMeta, NoProgress, PayloadForm, Protocol, Rpc};

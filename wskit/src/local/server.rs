@@ -50,12 +50,7 @@ impl fmt::Display for BuildError {
 
 impl std::error::Error for BuildError {}
 
-/// The requests one connection may have running at once unless configured otherwise (the
-/// tokio server's default too).
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 64;
-
-/// The default [`LocalServerBuilder::max_frame_bytes`]: 1 MiB, the tokio server's default.
-pub const DEFAULT_MAX_FRAME_BYTES: usize = 1024 * 1024;
+pub use wskit_core::limits::{DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT};
 
 /// Builds a [`LocalServer`].
 ///

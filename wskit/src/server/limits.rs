@@ -112,8 +112,8 @@ pub(crate) const READ_BUFFER_BYTES: usize = 4 * 1024;
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame_bytes: 1024 * 1024,
-            max_in_flight: 64,
+            max_frame_bytes: wskit_core::limits::DEFAULT_MAX_FRAME_BYTES,
+            max_in_flight: wskit_core::limits::DEFAULT_MAX_IN_FLIGHT,
             outbound_queue: 1024,
             outbound_queue_bytes: 4 * 1024 * 1024,
             write_timeout: Duration::from_secs(10),
