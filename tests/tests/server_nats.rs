@@ -61,6 +61,15 @@ async fn two_nats_nodes_deliver_everywhere_with_exclude_self() {
     for c in [&mut a1, &mut a2, &mut b1] {
         assert_eq!(c.recv().await, new_message("server"));
     }
+    // No cluster-wide count on NATS: an error, not this node's count passed off as complete.
+    assert_eq!(a.server.handle.subscriber_count("room:1"), 2);
+    let count = a.server.handle.cluster_subscriber_count("room:1").await;
+    match count {
+        Err(wskit::pubsub::PubSubError::Backend(why)) => {
+            assert!(why.contains("no cluster-wide"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

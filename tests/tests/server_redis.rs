@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use wskit::ErrorCode;
-use wskit::pubsub::{BusEvent, BusStats, ClusterCount, Matched, PubSub, RedisPubSub};
+use wskit::pubsub::{BusEvent, BusStats, ClusterCount, Matched, PubSub, PubSubError, RedisPubSub};
 use wskit::server::{
     BuildError, ErrorCause, ErrorEvent, PublishOptions, Server, SlowConsumerPolicy,
 };
@@ -465,6 +465,7 @@ async fn cluster_subscriber_count_asks_every_node_and_says_how_many_answered() {
         join(&mut client, &mut events, "room").await;
         clients.push(client);
     }
+    let published = [&a, &b, &c].map(|n| n.stats.published());
     for node in [&a, &b, &c] {
         let count = node.server.handle.cluster_subscriber_count("room").await;
         let want = ClusterCount {
@@ -484,6 +485,8 @@ async fn cluster_subscriber_count_asks_every_node_and_says_how_many_answered() {
         0
     );
     assert_eq!(a.server.handle.subscriber_count("room"), 2);
+    // Control messages (the requests and the answers) are not publications.
+    assert_eq!([&a, &b, &c].map(|n| n.stats.published()), published);
     // A node that never answers (it only subscribes to the control channel): after the
     // timeout, the count says one node of four did not answer.
     let client = redis::Client::open(url.as_str()).unwrap();
@@ -754,6 +757,19 @@ async fn a_node_killed_and_restarted_mid_stream() {
     within("B's shutdown", b.server.handle.shutdown()).await;
     let (close, _) = b1.recv_close().await;
     assert_eq!(close.map(|c| c.0), Some(1001));
+    // Off the bus: a publish is refused at once, and counted as failed.
+    let failed = b.stats.publish_errors();
+    let late = NewMessage {
+        text: "late".into(),
+    };
+    let refused = (b.server.handle)
+        .publish("stream", &late, PublishOptions::default())
+        .await;
+    assert!(
+        matches!(refused, Err(PubSubError::Backend(_))),
+        "{refused:?}"
+    );
+    assert_eq!(b.stats.publish_errors(), failed + 1);
     drop(b);
     let b2 = Node::start(&probe, &url, &prefix).await;
     let mut b2c = connect(&b2.server).await;

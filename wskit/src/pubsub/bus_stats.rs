@@ -56,12 +56,15 @@ impl BusStats {
         }))
     }
 
-    /// Publications Redis acknowledged.
+    /// Publications the bus acknowledged (control messages, such as a cluster count's, are not
+    /// counted).
     pub fn published(&self) -> u64 {
         self.0.published.load(Ordering::Relaxed)
     }
 
-    /// Publications that failed (Redis down, timeout, queue full).
+    /// Publications that failed: refused at once (the node stopped, too many waiting for the
+    /// bus) or not acknowledged (bus down, timeout). One that timed out may still have reached
+    /// the bus.
     pub fn publish_errors(&self) -> u64 {
         self.0.publish_errors.load(Ordering::Relaxed)
     }

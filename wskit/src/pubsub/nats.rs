@@ -19,7 +19,8 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::backend::{
-    BusEvent, BusEvents, ClientId, Matched, PubSub, PubSubError, Publication, Subscriber,
+    BusEvent, BusEvents, ClientId, ClusterCount, Matched, PubSub, PubSubError, Publication,
+    Subscriber,
 };
 use super::bus_stats::BusStats;
 use super::envelope;
@@ -143,6 +144,17 @@ impl PubSub for NatsPubSub {
 
     fn unsubscribe(&self, topic: &str, client_id: ClientId) -> bool {
         self.local.unsubscribe(topic, client_id)
+    }
+
+    /// Not supported on NATS: an error rather than this node's count, which would claim to be
+    /// the whole cluster's ([`subscriber_count`](PubSub::subscriber_count) is this node's).
+    fn cluster_subscriber_count(
+        &self,
+        _topic: &str,
+    ) -> BoxFuture<'_, Result<ClusterCount, PubSubError>> {
+        let why =
+            backend("no cluster-wide subscriber count on NATS (subscriber_count is this node's)");
+        Box::pin(std::future::ready(Err(why)))
     }
 
     fn publish(&self, publication: Publication) -> BoxFuture<'_, Result<Matched, PubSubError>> {

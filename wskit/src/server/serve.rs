@@ -98,7 +98,8 @@ impl ServerHandle {
     /// ([`RedisPubSub`](crate::pubsub::RedisPubSub)) this asks the other wskit nodes on the bus
     /// and waits for as many as the bus reports, or for the backend's count timeout (default
     /// 5 s); [`ClusterCount`] says how many answered. With the in-memory backend it is
-    /// [`subscriber_count`](Self::subscriber_count), one node of one.
+    /// [`subscriber_count`](Self::subscriber_count), one node of one. The NATS backend has no
+    /// cluster-wide count: [`PubSubError::Backend`].
     ///
     /// ```
     /// # async fn demo(handle: wskit::server::ServerHandle) -> Result<(), wskit::pubsub::PubSubError> {

@@ -37,9 +37,12 @@ const DEFAULT_MAX_QUEUED: usize = 100_000;
 /// order, Redis's; a subscriber gets each publication exactly once while the bus is up (one
 /// pattern subscription per node, no echo to filter, nothing in the envelope that ws-kit nodes
 /// would pass on to their clients); a publisher's publications arrive in the order it called
-/// `publish` (they go out in that order on one connection, pipelined); and a failed `publish`
-/// reached nobody, local subscribers included (no half-delivered publication). The cost is one
-/// round trip to Redis before local subscribers get a publication.
+/// `publish` (they go out in that order on one connection, pipelined); and a publication Redis
+/// refused or never received reached nobody, local subscribers included (no half-delivered
+/// publication). One whose acknowledgement was lost (the reply timed out, or the connection
+/// dropped after the `PUBLISH` went out) fails too but may have reached every node: a failed
+/// `publish` means "not known to be delivered". The cost is one round trip to Redis before local
+/// subscribers get a publication.
 ///
 /// **Failures.**
 /// - *Redis down at start*: the server still builds and starts; both connections are retried in
@@ -221,7 +224,7 @@ impl PubSub for RedisPubSub {
         let queued = self.node().and_then(|node| {
             let message = envelope::encode(&publication)?;
             let channel = format!("{}{}", node.options.prefix, publication.topic);
-            node.send(channel, message)
+            node.publish(channel, message)
         });
         Box::pin(async move {
             match queued?.await {

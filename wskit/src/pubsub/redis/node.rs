@@ -38,6 +38,8 @@ pub(super) fn backend(why: impl fmt::Display) -> PubSubError {
 pub(super) struct Outgoing {
     pub channel: String,
     pub message: Vec<u8>,
+    /// A publication (counted in [`BusStats`]), not a control message.
+    pub publication: bool,
     /// Gets Redis's reply (subscribers of the channel that got it), or why it failed.
     pub reply: oneshot::Sender<Result<usize, String>>,
 }
@@ -64,12 +66,31 @@ pub(super) struct Node {
 }
 
 impl Node {
-    /// Queues one `PUBLISH`; the receiver gets Redis's reply (how many subscribers of the
-    /// channel got it).
-    pub(super) fn send(
+    /// Queues one publication's `PUBLISH`; the receiver gets Redis's reply (how many
+    /// subscribers of the channel got it). A refusal counts as a failed publication.
+    pub(super) fn publish(
         &self,
         channel: String,
         message: Vec<u8>,
+    ) -> Result<oneshot::Receiver<Result<usize, String>>, PubSubError> {
+        self.send(channel, message, true).inspect_err(|_| {
+            self.stats.count_published(false);
+        })
+    }
+
+    /// Queues one control message's `PUBLISH` (not counted in [`BusStats`]).
+    fn send_control(
+        &self,
+        message: Vec<u8>,
+    ) -> Result<oneshot::Receiver<Result<usize, String>>, PubSubError> {
+        self.send(self.ctl_channel.clone(), message, false)
+    }
+
+    fn send(
+        &self,
+        channel: String,
+        message: Vec<u8>,
+        publication: bool,
     ) -> Result<oneshot::Receiver<Result<usize, String>>, PubSubError> {
         if self.stop.is_cancelled() {
             return Err(backend("the node has left the bus (server shut down)"));
@@ -85,6 +106,7 @@ impl Node {
         let out = Outgoing {
             channel,
             message,
+            publication,
             reply,
         };
         if self.outgoing.send(out).is_err() {
@@ -105,7 +127,7 @@ impl Node {
                     n,
                 };
                 // Nobody waits for this reply's acknowledgement.
-                let _ = self.send(self.ctl_channel.clone(), reply.encode());
+                let _ = self.send_control(reply.encode());
             }
             Control::CountRequest { .. } => {}
             Control::CountReply { id, from, n } => {
@@ -145,7 +167,7 @@ impl Node {
             from: self.id.clone(),
             t: topic.to_owned(),
         };
-        let sent = self.send(self.ctl_channel.clone(), ask.encode())?;
+        let sent = self.send_control(ask.encode())?;
         let mut subscribers = 0;
         let mut answered = HashSet::new();
         let others = nodes.saturating_sub(1);

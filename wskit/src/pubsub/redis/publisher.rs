@@ -53,13 +53,18 @@ pub(super) async fn run(
                 Ok(replies) => Ok(replies[i]),
                 Err(why) => Err(why.clone()),
             };
-            node.stats.count_published(reply.is_ok());
+            if out.publication {
+                node.stats.count_published(reply.is_ok());
+            }
             let _ = out.reply.send(reply);
         }
     }
     // Whatever is still queued fails now rather than waiting forever.
     rx.close();
     while let Ok(out) = rx.try_recv() {
+        if out.publication {
+            node.stats.count_published(false);
+        }
         let _ = (out.reply).send(Err("the node has left the bus (server shut down)".into()));
     }
 }
