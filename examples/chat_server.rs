@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use crate::chat_protocol::*;
 use wskit::Error;
 use wskit::server::{
-    BuildError, CloseReason, Connection, Context, ErrorCause, PublishOptions, RateLimit,
-    RpcContext, Server,
+    BuildError, CloseReason, Connection, Context, ErrorCause, InboundBudget, PublishOptions,
+    RateLimit, RpcContext, Server,
     auth::{self, OriginPolicy},
     http,
 };
@@ -274,6 +274,10 @@ pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>
         .http_handler(page::serve)
         // 20 frames at once, then 5 per second, per connection.
         .middleware(RateLimit::per_connection(20, 5.0))
+        // Every inbound frame, before it is decoded (bad frames, heartbeats and pings too, which
+        // the rate limit above never sees): 50 a second and 1 MiB a second per connection, past
+        // which the connection is not read until it is within them again.
+        .inbound_budget(InboundBudget::new(50, 1024 * 1024))
         // Browsers: only pages served from this machine (another site's page is refused with
         // 403 before auth). Clients that are not browsers send no Origin and are let through.
         .origins(OriginPolicy::check(|origin| {

@@ -2,7 +2,7 @@
 //! and reply, `RPC_ERROR`, progress, pub/sub delivery, auth by query and by subprotocol.
 //!
 //! Needs Bun and the ws-kit packages in `interop/node_modules` (`npm ci` in `interop/`; `.ci/run`
-//! does it). Run with `cargo test -p wskit-tests --test interop_bun -- --ignored`.
+//! does it). Run with `cargo test -p wskit-tests --test main -- --ignored interop_bun`.
 
 use std::path::PathBuf;
 use std::process::Stdio;

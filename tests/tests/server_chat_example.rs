@@ -90,6 +90,48 @@ async fn chat_example_refuses_other_sites_pages() {
     connect_to(server.url("/?access_token=alice-token")).await;
 }
 
+/// The example budgets every inbound frame, bad ones and heartbeats included (which its rate
+/// limit, a middleware, never sees): a client sending 150 frames at once has at most one
+/// second's worth (50) and what refills read at first, gets every one answered in the end,
+/// and does not keep another client waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_example_budgets_every_inbound_frame() {
+    const FRAMES: usize = 150;
+    let server = start_server(chat_server::chat_server().unwrap()).await;
+    let mut flooder = connect_to(server.url("/?access_token=alice-token")).await;
+    let sent = std::time::Instant::now();
+    for i in 0..FRAMES {
+        let text = if i % 2 == 0 {
+            r#"{"type":"__heartbeat"}"#
+        } else {
+            "not JSON"
+        };
+        flooder.send(text).await;
+    }
+    let mut answered = 0;
+    let window = sent + std::time::Duration::from_millis(500);
+    while let Ok(frame) = tokio::time::timeout_at(window.into(), flooder.recv()).await {
+        assert!(frame.contains("__heartbeat_ack") || frame.contains("INVALID_ARGUMENT"));
+        answered += 1;
+    }
+    assert!(
+        answered <= 50 + 25,
+        "{answered} of {FRAMES} frames answered within 500 ms at 50 a second"
+    );
+    let mut bob = connect_to(server.url("/?access_token=bob-token")).await;
+    bob.send(r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"1"},"payload":{"roomId":"r"}}"#)
+        .await;
+    // (No such room: the answer is an error, but an answer.)
+    let answer = bob.recv().await;
+    assert!(answer.contains(r#""correlationId":"1""#), "{answer}");
+    while answered < FRAMES {
+        flooder.recv().await;
+        answered += 1;
+    }
+    // 100 frames past the burst take 2 s at 50 a second.
+    assert!(sent.elapsed() >= std::time::Duration::from_millis(1900));
+}
+
 /// One plain HTTP exchange with the embedded server: the whole answer, read until it closes.
 async fn http_exchange(addr: std::net::SocketAddr, request: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
