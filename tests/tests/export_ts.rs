@@ -273,6 +273,11 @@ fn candidates(ty: &TypeRef, depth: usize) -> Vec<(String, Limit)> {
             "1e308",
             "1e39",
             "-1e39",
+            // Around the least number that rounds to an infinite f32 (2^128 - 2^103).
+            "3.4028235677973366e38",
+            "3.4028235677973362e38",
+            "-3.4028235677973366e38",
+            "3.4028235e38",
             "1.5",
             r#""1""#,
             "null",

@@ -24,6 +24,7 @@ wskit::protocol! {
             signed: i64,
             #[validate(range(min = 0.5))] ratio: f64,
             #[validate(range(min = 0.1, max = 1.1))] tiny: f32,
+            free: f32,
             maybe: Option<u16>,
             #[validate(length(max = 2), items(range(max = 3)))] list: Vec<u8>,
             #[validate(length(min = 1))] map: std::collections::HashMap<String, bool>,
@@ -81,6 +82,10 @@ fn typescript_maps_each_field_type_and_constraint() {
     // wskit rounds an f32 field's value to f32 before checking its range.
     has(
         r#"tiny: z.number().refine((v) => Math.fround(v) >= 0.1, "must be at least 0.1").refine((v) => Math.fround(v) <= 1.1, "must be at most 1.1"),"#,
+    );
+    // An f32 without a range: what rounds to an infinite f32 is refused.
+    has(
+        r#"free: z.number().refine((v) => Number.isFinite(Math.fround(v)), "expected number from -3.4028235e38 to 3.4028235e38"),"#,
     );
     has("maybe: z.int().min(0).max(65535).nullish(),");
     has("list: z.array(z.int().min(0).max(3)).max(2),");
@@ -175,6 +180,11 @@ fn json_schema_maps_each_field_type_and_constraint() {
     assert_eq!(
         p["tiny"],
         serde_json::json!({"type": "number", "exclusiveMinimum": 0.09999999776482582, "maximum": 1.0999999642372131})
+    );
+    // 2^128 - 2^103: the least number that rounds to an infinite f32.
+    assert_eq!(
+        p["free"],
+        serde_json::json!({"type": "number", "exclusiveMaximum": 3.4028235677973366e38, "exclusiveMinimum": -3.4028235677973366e38})
     );
     assert_eq!(p["maybe"]["anyOf"][1], serde_json::json!({"type": "null"}));
     assert_eq!(

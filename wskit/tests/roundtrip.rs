@@ -521,3 +521,53 @@ fn floats_are_read_correctly_rounded_and_round_trip() {
         assert_eq!(again, msg, "{text}");
     }
 }
+
+mod f32_fields {
+    wskit::protocol! {
+        pub protocol Floats {
+            message Gauge { level: f32, maybe: Option<f32>, many: Vec<f32> }
+        }
+    }
+}
+
+/// An `f32` holds numbers up to `f32::MAX`: beyond it (what would read as infinity and be
+/// written back as `null`) every path refuses alike, and the largest ones are kept as read.
+#[test]
+fn an_f32_beyond_its_range_is_refused_on_every_path() {
+    use f32_fields::Gauge;
+    use wskit::wire::{decode_frame_common, decode_frame_reference, decode_frame_whole};
+    let frame = |level: &str, maybe: &str, many: &str| {
+        format!(
+            r#"{{"type":"GAUGE","payload":{{"level":{level},"maybe":{maybe},"many":[{many}]}}}}"#
+        )
+    };
+    for (text, at) in [
+        (frame("1e39", "null", ""), "payload.level"),
+        // Its nearest f64 is 2^128 - 2^103, the least number that rounds to an infinite f32.
+        (frame("3.4028235677973366e38", "null", ""), "payload.level"),
+        (frame("1", "-3.5e38", ""), "payload.maybe"),
+        (frame("1", "null", "1,2e200"), "payload.many[1]"),
+    ] {
+        assert!(decode_frame_common::<Gauge>(&text).is_none(), "{text}");
+        assert!(decode_frame_whole::<Gauge>(&text).is_none(), "{text}");
+        let issues = decode_frame_reference::<Gauge>(&text).unwrap().unwrap_err();
+        let listed = issues.to_string();
+        assert!(
+            listed.contains(at)
+                && listed.contains("expected number from -3.4028235e38 to 3.4028235e38"),
+            "{text}: {listed}"
+        );
+    }
+    let text = frame("3.4028235677973362e38", "-3.4028235e38", "1e-50,0.1");
+    for (_, _, msg) in [
+        decode_frame_common::<Gauge>(&text).unwrap(),
+        decode_frame_whole::<Gauge>(&text).unwrap(),
+        decode_frame_reference::<Gauge>(&text).unwrap().unwrap(),
+    ] {
+        assert_eq!(msg.level, f32::MAX);
+        assert_eq!(msg.maybe, Some(f32::MIN));
+        assert_eq!(msg.many, [0.0, 0.1]);
+        let again = serde_json::to_string(&msg).unwrap();
+        assert_eq!(serde_json::from_str::<Gauge>(&again).unwrap(), msg);
+    }
+}

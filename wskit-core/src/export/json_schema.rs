@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::regex_js;
-use super::shape::{check_names, directions, frame_name, int_bounds, progress};
+use super::shape::{
+    check_names, directions, f32_needs_finite_check, frame_name, int_bounds, progress,
+};
 use crate::describe::{
     Constraint, Direction, FieldDesc, MessageDesc, MessageKind, PayloadForm, ProtocolDesc, TypeRef,
     TypeShape,
@@ -396,6 +398,12 @@ fn schema(ty: &TypeRef, constraints: &[Constraint]) -> Value {
                     }
                 }
             }
+            if *float == "f32" && f32_needs_finite_check(constraints) {
+                // Beyond these a number rounds to an infinite f32, which wskit refuses.
+                let limit = f32_overflow();
+                s.entry("exclusiveMaximum").or_insert(json_f64(limit));
+                s.entry("exclusiveMinimum").or_insert(json_f64(-limit));
+            }
         }
         TypeRef::Json => {}
         TypeRef::List(item) => {
@@ -463,6 +471,13 @@ fn f32_lower(min: f64) -> (f64, bool) {
     }
     let mid = (f64::from(m.next_down()) + f64::from(m)) / 2.0;
     (mid, m.to_bits().is_multiple_of(2))
+}
+
+/// The least number that rounds to an infinite `f32`: the midpoint between `f32::MAX` and the
+/// next power of two, 2^128 - 2^103 (the tie goes to the even mantissa, infinity's).
+fn f32_overflow() -> f64 {
+    let max = f64::from(f32::MAX);
+    max + (2f64.powi(128) - max) / 2.0
 }
 
 /// [`f32_lower`] for `value <= max`.

@@ -1,7 +1,7 @@
 //! What the TypeScript and the JSON Schema export share: the bounds of each integer type, the
 //! names both give to a protocol's parts, and numbers written as JSON.
 
-use crate::describe::{MessageDesc, MessageKind, ProtocolDesc, TypeShape};
+use crate::describe::{Constraint, MessageDesc, MessageKind, ProtocolDesc, TypeShape};
 
 /// The smallest and largest values of a Rust integer type, as JSON numbers (exact).
 pub(crate) fn int_bounds(int: &str) -> (i128, i128) {
@@ -15,6 +15,15 @@ pub(crate) fn int_bounds(int: &str) -> (i128, i128) {
         "i32" => (i32::MIN.into(), i32::MAX.into()),
         _ => (i64::MIN.into(), i64::MAX.into()),
     }
+}
+
+/// Whether an `f32` field needs a check that its number does not round to an infinite `f32`
+/// (which wskit refuses): unless a range bounds it on both sides within `f32::MAX`.
+pub(crate) fn f32_needs_finite_check(constraints: &[Constraint]) -> bool {
+    let within = |b: &Option<f64>| b.is_some_and(|b| b.abs() <= f64::from(f32::MAX));
+    !constraints
+        .iter()
+        .any(|c| matches!(c, Constraint::Range { min, max } if within(min) && within(max)))
 }
 
 /// JavaScript's `Number.MAX_SAFE_INTEGER`: zod's `z.int()` refuses integers beyond it.

@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::regex_js;
 use super::shape::{
-    MAX_SAFE_INTEGER, check_names, directions, frame_name, int_bounds, is_identifier, number,
-    progress, string,
+    MAX_SAFE_INTEGER, check_names, directions, f32_needs_finite_check, frame_name, int_bounds,
+    is_identifier, number, progress, string,
 };
 use crate::describe::{
     Constraint, Direction, FieldDesc, MessageDesc, MessageKind, PayloadForm, ProtocolDesc,
@@ -356,6 +356,13 @@ impl Gen<'_> {
                             let _ = write!(s, ".max({})", number(*max));
                         }
                     }
+                }
+                if *float == "f32" && f32_needs_finite_check(constraints) {
+                    // wskit refuses a number that rounds to an infinite f32.
+                    s.push_str(
+                        ".refine((v) => Number.isFinite(Math.fround(v)), \
+                         \"expected number from -3.4028235e38 to 3.4028235e38\")",
+                    );
                 }
             }
             TypeRef::Json => s = "z.json()".to_owned(),

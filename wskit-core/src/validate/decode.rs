@@ -129,8 +129,17 @@ impl Decode for f64 {
 }
 
 impl Decode for f32 {
+    /// The number read as an `f64`, then rounded to the nearest `f32` (as JavaScript's
+    /// `Math.fround` does, so that a schema exported for the browser agrees); a number beyond
+    /// `f32::MAX` (which would read as infinity, and be written back as `null`) is an issue.
     fn decode(raw: &RawValue, path: &Path<'_>, issues: &mut Issues) -> Option<Self> {
-        f64::decode(raw, path, issues).map(|v| v as f32)
+        let v = f64::decode(raw, path, issues)? as f32;
+        if v.is_infinite() {
+            let range = format!("expected number from {:e} to {:e}", f32::MIN, f32::MAX);
+            issues.push(path, range);
+            return None;
+        }
+        Some(v)
     }
 }
 

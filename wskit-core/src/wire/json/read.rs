@@ -184,6 +184,29 @@ impl<'de> Str<'de> {
     }
 }
 
+/// Reads a number as an `f64` rounded to `f32`.
+struct F32Visitor;
+
+impl Visitor<'_> for F32Visitor {
+    type Value = f32;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number")
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<f32, E> {
+        Ok(v as f32)
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<f32, E> {
+        Ok(v as f32)
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<f32, E> {
+        Ok(v as f32)
+    }
+}
+
 /// A plain non-negative integer that fits a `u64` (no sign, fraction or exponent, no leading
 /// zero, at most 19 digits): serde_json visits those as `u64`, with or without its
 /// `arbitrary_precision` feature.
@@ -396,7 +419,23 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'de> {
     numbers! {
         deserialize_i8 deserialize_i16 deserialize_i32 deserialize_i64 deserialize_i128
         deserialize_u8 deserialize_u16 deserialize_u32 deserialize_u64 deserialize_u128
-        deserialize_f32 deserialize_f64
+        deserialize_f64
+    }
+
+    /// As the issue-collecting decoder reads an `f32`: the number read as an `f64`, then
+    /// rounded to `f32` (serde_json would round the number to `f32` once, which differs in rare
+    /// ties); refused where that is infinite (beyond `f32::MAX`), which that decoder refuses.
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refused> {
+        match self.peek()? {
+            b'-' | b'0'..=b'9' => {
+                let n: f32 = self.number(F32Visitor, |de, v| de.deserialize_f64(v))?;
+                if n.is_infinite() {
+                    return Err(Refused);
+                }
+                visitor.visit_f32(n)
+            }
+            _ => Err(Refused),
+        }
     }
 
     starting_with! {
