@@ -190,9 +190,6 @@ pub mod __private {
     pub use std::sync::LazyLock;
     pub use wskit_core::__private::*;
     pub use wskit_core::validate::*;
-    pub use wskit_core::wire::strict::{
-        deserialize_unit_variant, field_value, next_field, required,
-    };
 
     /// Entry points of the fuzz targets (`fuzz/`): each decode path of the server on its own,
     /// and the client's handling of one inbound frame.
