@@ -3,8 +3,12 @@
 
     python3 scripts/import_cycles.py wskit/src wskit-core/src
 
+Without arguments it checks the four crates: wskit, wskit-core, wskit-macros, wskit-cloudflare.
+
 A node is a module file (`server/dispatch.rs` is `server::dispatch`, `server/mod.rs` is `server`).
-An edge A -> B is any path in A's code (a `use`, or an inline `crate::..`/`super::..` path) that
+An edge A -> B is any path in A's code (a `use`, or an inline `crate::..`/`super::..`/`self::..`
+path, or an inline path whose first segment is a child module of A (`types::generate(p)`) or a
+name A imported (`io::ws::Stream` after `use super::io`, `c::X` after `use a::b as c`)) that
 names module B or an item defined in B's file. A path naming an item re-exported by a `mod.rs`
 (`super::Connection`) counts as an edge to that `mod.rs`, since that is what it reads. Within an
 inline module (`mod name { .. }`), `super::` counts from that module, not the file's. Test modules
@@ -113,35 +117,69 @@ def test_only(root_mods):
 
 
 def paths_in(code):
-    """Every `crate::a::b` / `super::a` / `self::a` path, with `use` groups expanded. Inside an
-    inline module (`mod name { .. }`), `self::` and as many `super::` as it is deep stay in the
-    file: they are dropped, and the `super::`s beyond that are counted from the file's module."""
+    """Every `crate::a::b` / `super::a` / `self::a` path, with `use` groups expanded, and every
+    inline path that starts with a name the file imported (replaced by what it imports) or a bare
+    name (`types::x`, left for `resolve` to find among the child modules). Inside an inline module
+    (`mod name { .. }`), `self::` and as many `super::` as it is deep stay in the file: they are
+    dropped, and the `super::`s beyond that are counted from the file's module."""
     spans = [(m.end() - 1, block_end(code, m.end() - 1)) for m in re.finditer(r"\bmod\s+\w+\s*\{", code)]
     found = []
 
-    def add(path, at):
+    def within_file(path, at):
+        """The path as the file's module reads it, or None when it stays in an inline module."""
         depth = sum(1 for start, end in spans if start < at < end)
         if depth and path[0] == "self":
-            return
+            return None
         if depth and path[0] == "super":
             supers = len(path) - len(list(itertools.dropwhile(lambda p: p == "super", path)))
             if supers <= depth:
-                return
+                return None
             path = path[depth:]
-        found.append(path)
+        return path
 
-    for m in re.finditer(r"\buse\s+([^;]+);", code, re.S):
-        for path in expand(re.sub(r"\s+", "", m.group(1))):
-            add(path, m.start())
-    for m in re.finditer(r"\b((?:crate|super|self)(?:::\w+)+)", code):
-        add(m.group(1).split("::"), m.start())
+    imported = {}  # name a `use` brings in -> the path it names (None: inside the file)
+    uses = list(re.finditer(r"\buse\s+([^;]+);", code, re.S))
+    for m in uses:
+        for path, name in expand(normalize(m.group(1))):
+            path = within_file(path, m.start())
+            if name and name != "_":
+                imported[name] = path
+            if path:
+                found.append(path)
+    # Inline paths, outside the `use`s (already read) and not in the middle of a longer path.
+    rest = re.sub(r"\buse\s+[^;]+;", lambda m: " " * len(m.group(0)), code)
+    for m in re.finditer(r"(?<![\w:])(\$?\w+(?:::\w+)+)", rest):
+        path = m.group(1).split("::")
+        if path[0].startswith("$"):  # in a `macro_rules!`: `$crate::..`, or a metavariable
+            if path[0] != "$crate":
+                continue
+            path[0] = "crate"
+        if path[0] not in ("crate", "super", "self"):
+            if path[0] not in imported:
+                found.append(path)  # a child module's name, or outside the crate
+                continue
+            if imported[path[0]] is None:
+                continue
+            path = imported[path[0]] + path[1:]
+        path = within_file(path, m.start())
+        if path:
+            found.append(path)
     return found
 
 
+def normalize(tree):
+    """A `use` tree with its whitespace dropped, except the single spaces around `as`."""
+    tree = re.sub(r"\s+", " ", tree).strip()
+    return re.sub(r" ?(::|[{},]) ?", r"\1", tree)
+
+
 def expand(tree):
-    """Expands `a::{b, c::{d}}` into [[a, b], [a, c, d]]."""
+    """Expands `a::{b, c::{d as e}}` into [([a, b], b), ([a, c, d], e)]: each path and the name
+    it brings into scope (`a::{self}` is ([a], a))."""
     if "{" not in tree:
-        return [[p for p in tree.split(" as ")[0].split("::") if p]]
+        path, _, alias = tree.partition(" as ")
+        path = [p for p in path.split("::") if p]
+        return [(path, alias or (path[-1] if path else None))]
     head, rest = tree.split("{", 1)
     inner = rest[: rest.rfind("}")]
     parts, depth, cur = [], 0, ""
@@ -158,8 +196,11 @@ def expand(tree):
     prefix = [p for p in head.split("::") if p]
     out = []
     for p in parts:
-        for sub in expand(p):
-            out.append(prefix + [x for x in sub if x != "self"] if sub != ["self"] else prefix)
+        for sub, name in expand(p):
+            path = prefix + [x for x in sub if x != "self"]
+            if name == "self":
+                name = prefix[-1] if prefix else None
+            out.append((path, name))
     return out
 
 
@@ -246,4 +287,6 @@ def sccs(edges):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:] or ["wskit/src", "wskit-core/src"]))
+    sys.exit(main(sys.argv[1:] or [
+        "wskit/src", "wskit-core/src", "wskit-macros/src", "wskit-cloudflare/src",
+    ]))

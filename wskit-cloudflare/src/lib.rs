@@ -360,7 +360,7 @@ impl<D: Serialize + DeserializeOwned + 'static> DurableSockets<D> {
     /// sent).
     pub async fn close(&self, ws: WebSocket, code: usize, reason: String) -> Result<()> {
         let code = u16::try_from(code).unwrap_or(close::ABNORMAL);
-        let answer = if sendable(code) { code } else { close::NORMAL };
+        let answer = if close::is_sendable(code) { code } else { close::NORMAL };
         let _ = ws.close(Some(answer), Some(&reason));
         if let Some(session) = self.session_of(&ws) {
             self.finish(&session, code, reason).await;
@@ -452,11 +452,6 @@ impl<D: Serialize + DeserializeOwned + 'static> DurableSockets<D> {
         }
         self.adopt(ws.clone())
     }
-}
-
-/// A close code that may be sent in a close frame (RFC 6455 section 7.4).
-fn sendable(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
 }
 
 fn to_raw<T: Serialize>(value: &T) -> serde_json::Result<Box<RawValue>> {

@@ -33,4 +33,5 @@ pub mod __private {
         decode_with_serde, field, object_entries, object_entries_within,
     };
     pub use crate::wire::json::{Fields, WriteJson, close_object};
+    pub use crate::wire::strict::{deserialize_unit_variant, field_value, next_field, required};
 }

@@ -165,7 +165,7 @@ pub mod __private {
     #[cfg(feature = "client")]
     pub use crate::client::Client;
     #[cfg(feature = "server")]
-    pub use crate::server::{
+    pub use crate::server::lifecycle::{
         __serve_message as serve_message, __serve_rpc as serve_rpc,
         __serve_unknown as serve_unknown,
     };
@@ -176,7 +176,7 @@ pub mod __private {
     /// What the generated `*LocalService` calls (feature `local`).
     #[cfg(feature = "local")]
     pub mod local {
-        pub use crate::local::{
+        pub use crate::local::lifecycle::{
             __serve_message as serve_message, __serve_rpc as serve_rpc,
             __serve_unknown as serve_unknown,
         };
@@ -190,9 +190,6 @@ pub mod __private {
     pub use std::sync::LazyLock;
     pub use wskit_core::__private::*;
     pub use wskit_core::validate::*;
-    pub use wskit_core::wire::strict::{
-        deserialize_unit_variant, field_value, next_field, required,
-    };
 
     /// Entry points of the fuzz targets (`fuzz/`): each decode path of the server on its own,
     /// and the client's handling of one inbound frame.

@@ -1,6 +1,6 @@
 //! The WebSocket close codes and reasons of PROTOCOL.md section 5, in one place: the server sends
 //! them, the client sends [`NORMAL`], and an application's own code goes through
-//! [`for_application`].
+//! [`for_application`]; [`is_sendable`] tells which codes a close frame may carry at all.
 //!
 //! ```
 //! use wskit::wire::close;
@@ -58,5 +58,58 @@ pub const fn for_application(code: u16) -> u16 {
     match code {
         NORMAL | GOING_AWAY | POLICY_VIOLATION | INTERNAL_ERROR | 3000..=4999 => code,
         _ => INTERNAL_ERROR,
+    }
+}
+
+/// Whether an endpoint may put `code` in a close frame (RFC 6455 section 7.4): 1000-1003,
+/// 1007-1011 and 3000-4999. Not 1004 (reserved), 1005, 1006 and 1015 (they only report what
+/// happened, never sent), 0-999 (unused) nor 1012-2999 and 5000 on (not defined by RFC 6455). A
+/// host that echoes a peer's close code checks it with this.
+///
+/// ```
+/// use wskit::wire::close;
+/// assert!(close::is_sendable(close::NORMAL));
+/// assert!(close::is_sendable(4001));
+/// assert!(!close::is_sendable(close::NO_STATUS));
+/// assert!(!close::is_sendable(1004));
+/// ```
+pub const fn is_sendable(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sendable_codes_are_those_of_rfc_6455() {
+        let sendable: Vec<u16> = (0..=u16::MAX).filter(|&c| is_sendable(c)).collect();
+        let expected: Vec<u16> = (1000..=1003)
+            .chain(1007..=1011)
+            .chain(3000..=4999)
+            .collect();
+        assert_eq!(sendable, expected);
+        for code in [NO_STATUS, ABNORMAL, 1004, 1015, 999, 1012, 2999, 5000] {
+            assert!(!is_sendable(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn every_code_wskit_sends_is_sendable() {
+        let sent = [
+            NORMAL,
+            GOING_AWAY,
+            PROTOCOL_ERROR,
+            INVALID_PAYLOAD,
+            POLICY_VIOLATION,
+            MESSAGE_TOO_BIG,
+            INTERNAL_ERROR,
+        ];
+        for code in sent {
+            assert!(is_sendable(code), "{code}");
+        }
+        for code in 0..=u16::MAX {
+            assert!(is_sendable(for_application(code)), "{code}");
+        }
     }
 }

@@ -10,8 +10,7 @@ pub(crate) mod error;
 pub(crate) mod frame;
 pub mod inbound;
 pub(crate) mod json;
-#[doc(hidden)]
-pub mod strict;
+pub(crate) mod strict;
 
 pub use correlation_id::CorrelationId;
 #[doc(hidden)]

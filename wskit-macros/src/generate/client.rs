@@ -3,7 +3,8 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{docs, method_name};
+use super::routing::{first_per_wire, served};
+use super::spelling::{docs, method_name};
 use crate::model::{Kind, Protocol};
 
 pub fn generate(p: &Protocol) -> TokenStream {
@@ -27,7 +28,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
         let doc = format!(" [`{name}`]");
         quote!(#[doc = #doc] #name(#name))
     });
-    let event_arms = super::first_per_wire(&events).into_iter().map(|m| {
+    let event_arms = first_per_wire(&events).into_iter().map(|m| {
         let name = &m.name;
         let wire = &m.wire;
         quote! {
@@ -48,7 +49,7 @@ pub fn generate(p: &Protocol) -> TokenStream {
         }
     });
     // A message whose method would be one of the client's own (`check` reports it) gets none.
-    let served = super::served(p);
+    let served = served(p);
     let methods = served.iter().filter(|m| {
         !crate::check::CLIENT_METHODS.contains(&method_name(&m.name).to_string().as_str())
     });

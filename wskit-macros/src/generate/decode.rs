@@ -7,7 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use syn::Ident;
 
-use super::{opt_f64, opt_u64, plain, rust_type};
+use super::spelling::{opt_f64, opt_u64, plain, rust_type};
 use crate::model::{Constraint, Field, FieldType, Protocol, Rule, Shape, Variant};
 
 pub fn generate(p: &Protocol) -> TokenStream {

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{opt_f64, opt_u64, plain};
+use super::spelling::{opt_f64, opt_u64, plain};
 use crate::model::{
     Constraint, Field, FieldType, Kind, Message, Protocol, Rule, Shape, TypeDecl, path_string,
 };

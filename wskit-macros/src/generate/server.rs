@@ -5,7 +5,8 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{docs, method_name};
+use super::routing::{first_per_wire, served};
+use super::spelling::{docs, method_name, response_type};
 use crate::model::{Docs, Kind, Protocol};
 
 /// Which runtime a handler trait is served on.
@@ -66,7 +67,7 @@ fn generate_for(p: &Protocol, host: Host) -> TokenStream {
     } else {
         format_ident!("server")
     };
-    let incoming = super::served(p);
+    let incoming = served(p);
     let methods = incoming.iter().map(|m| {
         let method = method_name(&m.name);
         let name = &m.name;
@@ -76,7 +77,7 @@ fn generate_for(p: &Protocol, host: Host) -> TokenStream {
         }
         let doc = docs(&doc);
         if m.kind == Kind::Request {
-            let response = super::response_type(m);
+            let response = response_type(m);
             quote! {
                 #doc
                 fn #method(
@@ -96,7 +97,7 @@ fn generate_for(p: &Protocol, host: Host) -> TokenStream {
             }
         }
     });
-    let arms = super::first_per_wire(&incoming).into_iter().map(|m| {
+    let arms = first_per_wire(&incoming).into_iter().map(|m| {
         let method = method_name(&m.name);
         let name = &m.name;
         let wire = &m.wire;

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::{docs, rust_type};
+use super::spelling::{constraints_doc, docs, response_type, rust_type};
 use crate::model::{Docs, Field, FieldType, Kind, Message, Protocol, Shape, TypeDecl};
 
 pub fn generate(p: &Protocol) -> TokenStream {
@@ -38,7 +38,7 @@ pub fn strukt(p: &Protocol, name: &syn::Ident, doc: &Docs, fields: &[Field]) -> 
         if doc.0.is_empty() {
             doc.0.push(format!("`{}` on the wire.", f.wire));
         }
-        if let Some(line) = super::constraints_doc(&f.constraints) {
+        if let Some(line) = constraints_doc(&f.constraints) {
             doc.0.extend([String::new(), line]);
         }
         let doc = docs(&doc);
@@ -279,7 +279,7 @@ fn message(p: &Protocol, m: &Message) -> TokenStream {
         }
     });
     if m.kind == Kind::Request {
-        let response = super::response_type(m);
+        let response = response_type(m);
         let progress = match &m.progress {
             Some(pr) => quote!(#pr),
             None => quote!(::wskit::NoProgress),

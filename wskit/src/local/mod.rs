@@ -69,7 +69,7 @@
 
 mod context;
 mod host;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod request;
 mod routed;
 mod server;
@@ -78,7 +78,6 @@ mod session;
 pub use context::{Context, RpcContext};
 pub use futures_util::future::LocalBoxFuture;
 pub use host::{Host, HostError};
-pub use lifecycle::{__serve_message, __serve_rpc, __serve_unknown};
 pub use routed::Request;
 pub use server::{
     BuildError, DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_IN_FLIGHT, LocalServer, LocalServerBuilder,

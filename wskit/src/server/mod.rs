@@ -65,7 +65,7 @@ mod dispatch;
 mod driver;
 mod hooks;
 pub(crate) mod io;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod limits;
 mod middleware;
 mod plain;
@@ -87,8 +87,6 @@ pub use builder::{BuildError, ServerBuilder};
 pub use close::CloseReason;
 pub use connection::{Connection, SendError};
 pub use context::{Context, RpcContext};
-#[doc(hidden)]
-pub use lifecycle::{__serve_message, __serve_rpc, __serve_unknown};
 pub use limits::{Limits, SlowConsumerPolicy};
 pub use middleware::{Middleware, Next, RateLimit};
 pub use publish::PublishOptions;
