@@ -2,12 +2,15 @@
 //! properties each target checks. The properties are plain functions, so a crash the fuzzer
 //! finds becomes a unit test here (`tests` below) that runs on stable.
 
+use std::sync::LazyLock;
+
 use serde_json::value::RawValue;
 use wskit::__private::fuzz::{
     client_frames, decode_frame_common, decode_frame_reference, decode_frame_text,
     decode_frame_whole, server_frames,
 };
 use wskit::Message;
+use wskit::client::Client;
 use wskit::validate::Path;
 use wskit::wire::inbound::{DecodeError, decode_request};
 
@@ -193,6 +196,29 @@ pub fn check_payload_all(text: &str) {
     check_payload::<Counted>(text);
 }
 
+/// The client the `client_inbound` target feeds: events are decoded and offered to a live stream
+/// (once its buffer is full, further events take the overflow path, which is fuzzed too).
+struct Peer {
+    client: Client,
+    _events: std::sync::Mutex<wskit::client::Events<FuzzEvent>>,
+}
+
+static PEER: LazyLock<Peer> = LazyLock::new(|| {
+    let client = Client::builder("ws://127.0.0.1:9/")
+        .on_error(|report| drop(report.to_string()))
+        .on_unhandled(drop)
+        .event_buffer(16)
+        .build();
+    let _events = std::sync::Mutex::new(client.events::<FuzzEvent>());
+    Peer { client, _events }
+});
+
+/// The client's handling of one inbound text frame (replies, progress, `ERROR`, events,
+/// unhandled frames) never panics, whatever the server sends.
+pub fn check_client_inbound(text: &str) {
+    wskit::__private::fuzz::client_inbound(&PEER.client, text);
+}
+
 /// The server's and the client's WebSocket frame readers read the bytes after `data`'s first as
 /// tungstenite alone reads them: the same messages, in order, and the same end (panics with
 /// both readings otherwise). The first byte says how the bytes arrive (its low 6 bits: that many
@@ -244,29 +270,43 @@ mod tests {
         ));
     }
 
-    /// The seed corpus of each target passes its property (and, below, crashes found by the
-    /// fuzzer, each kept as a case).
+    /// The texts of a corpus's inputs.
+    fn corpus(target: &str) -> Vec<Vec<u8>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(target);
+        let inputs: Vec<_> = std::fs::read_dir(&dir)
+            .expect("corpus")
+            .map(|entry| std::fs::read(entry.unwrap().path()).unwrap())
+            .collect();
+        assert!(
+            inputs.len() > 10,
+            "{} holds {} inputs",
+            dir.display(),
+            inputs.len()
+        );
+        inputs
+    }
+
+    /// The seed corpus of each target, with the cases the fuzzer found kept in it (such as
+    /// `corpus/payload_decode/crash-float-roundtrip`), passes the target's property.
     #[test]
     fn seed_corpora_hold() {
-        for dir in ["corpus/frame_decode", "corpus/payload_decode"] {
-            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-            let mut n = 0;
-            for entry in std::fs::read_dir(&dir).expect("corpus") {
-                let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for target in ["frame_decode", "payload_decode"] {
+            for bytes in corpus(target) {
                 if let Ok(text) = std::str::from_utf8(&bytes) {
                     check_frame_all(text);
                     check_payload_all(text);
-                    n += 1;
                 }
             }
-            assert!(n > 10, "{} holds {n} inputs", dir.display());
         }
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/ws_frames");
-        let mut n = 0;
-        for entry in std::fs::read_dir(&dir).expect("corpus") {
-            check_ws_frames(&std::fs::read(entry.unwrap().path()).unwrap());
-            n += 1;
+        for bytes in corpus("client_inbound") {
+            if let Ok(text) = std::str::from_utf8(&bytes) {
+                check_client_inbound(text);
+            }
         }
-        assert!(n > 10, "{} holds {n} inputs", dir.display());
+        for bytes in corpus("ws_frames") {
+            check_ws_frames(&bytes);
+        }
     }
 }
