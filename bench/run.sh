@@ -196,6 +196,7 @@ done
 MACHINE=$WORK/machine.txt
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "code: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo ' with uncommitted changes')"
     echo "kernel: $(uname -srm)"
     echo "rustc: $(rustc --version)"
     echo "bun: $("$BUN" --version); ws-kit: $(node -p "require('./interop/package.json').dependencies['@ws-kit/core']")"
@@ -206,11 +207,16 @@ MACHINE=$WORK/machine.txt
     lscpu | grep -E '^(Architecture|CPU\(s\)|Model name|Thread|Core|Socket|CPU max MHz|CPU MHz|L1d|L2|L3|Hypervisor)'
 } >"$MACHINE"
 
-# The compile-time section (scripts/measure_compile_time.sh writes it) is not measured here:
-# kept as it is.
-kept=$WORK/compile-time.md
+# The sections measured by other scripts are kept as they are: instruction counts
+# (bench/instructions.sh, copied in by hand) and compile time (scripts/measure_compile_time.sh).
+kept=$WORK/kept-sections.md
 : >"$kept"
-[ -f "$OUT_MD" ] && sed -n '/^<!-- compile-time -->$/,/^<!-- \/compile-time -->$/p' "$OUT_MD" >"$kept"
+if [ -f "$OUT_MD" ]; then
+    for section in instructions compile-time; do
+        text=$(sed -n "/^<!-- $section -->\$/,/^<!-- \/$section -->\$/p" "$OUT_MD")
+        if [ -n "$text" ]; then printf '%s\n\n' "$text" >>"$kept"; fi
+    done
+fi
 "$BIN/report" --results "$RESULTS" --machine "$MACHINE" --command "$COMMAND" --out "$OUT_MD"
-[ -s "$kept" ] && { echo; cat "$kept"; } >>"$OUT_MD"
+[ -s "$kept" ] && { echo; sed '$ { /^$/d }' "$kept"; } >>"$OUT_MD"
 echo "== wrote $OUT_MD"
