@@ -1,11 +1,16 @@
-//! A table of frames of the `Demo` protocol: every meta shape the server must tell apart, times
-//! the payloads of several message types, plus envelope oddities. The fast-path test sends each
-//! with `type` first and last; the local-host test sends each to the tokio server and to
-//! `wskit::local` and compares the answers.
+//! Tables of frames: every meta shape the server must tell apart, times the payloads of several
+//! message types, plus envelope oddities. `demo_frames` is the `Demo` protocol's: the fast-path
+//! test sends each with `type` first and last; the local-host test sends each to the tokio server
+//! and to `wskit::local` and compares the answers.
 
-/// The frames, as text.
-pub fn demo_frames() -> Vec<String> {
-    let metas = [
+/// The meta shapes sent with every payload of a table (`None`: no `meta` key).
+fn meta_shapes() -> Vec<Option<String>> {
+    // The shape past the meta caps (below).
+    let received_at = format!(
+        r#"{{"correlationId":"a","receivedAt":[{}]}}"#,
+        ["0"; 300].join(",")
+    );
+    let shapes: [Option<&str>; 42] = [
         None,
         Some(r#"{}"#),
         Some(r#"{"correlationId":"a"}"#),
@@ -15,13 +20,7 @@ pub fn demo_frames() -> Vec<String> {
         Some(r#"{"correlationId":"a","clientId":1,"clientId":2}"#),
         // A reserved key holding more than a scalar: within the meta caps, and past them.
         Some(r#"{"correlationId":"a","clientId":{"x":[1,2]}}"#),
-        Some(Box::leak(
-            format!(
-                r#"{{"correlationId":"a","receivedAt":[{}]}}"#,
-                ["0"; 300].join(",")
-            )
-            .into_boxed_str(),
-        )),
+        Some(received_at.as_str()),
         Some(r#"{"correlationId":null}"#),
         Some(r#"{"correlationId":"a","timestamp":null}"#),
         // The layout of ws-kit's and wskit's clients: a plain number after the id, or alone.
@@ -58,6 +57,56 @@ pub fn demo_frames() -> Vec<String> {
         Some(r#"{"correlationId":"a"} "#),
         Some(r#"{ "correlationId":"a"}"#),
     ];
+    shapes.iter().map(|m| m.map(str::to_owned)).collect()
+}
+
+/// Each meta shape times each payload of each type (`None`: no `payload` key), `type` first.
+fn frames_of(payloads: &[(&str, &[Option<&str>])]) -> Vec<String> {
+    let metas = meta_shapes();
+    let mut frames = Vec::new();
+    for (ty, ps) in payloads {
+        for meta in &metas {
+            for p in *ps {
+                let mut f = format!(r#"{{"type":"{ty}""#);
+                if let Some(m) = meta {
+                    f += &format!(r#","meta":{m}"#);
+                }
+                if let Some(p) = p {
+                    f += &format!(r#","payload":{p}"#);
+                }
+                f += "}";
+                frames.push(f);
+            }
+        }
+    }
+    frames
+}
+
+/// Envelope-level oddities of a frame of type `ty` with this payload (and the meta
+/// `{"correlationId":"a"}`): keys repeated, escaped, unknown, out of order, spaces, a frame cut
+/// short.
+fn envelope_oddities(ty: &str, payload: &str) -> Vec<String> {
+    [
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"meta":{"correlationId":"b"},"payload":PAYLOAD}"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload":PAYLOAD,"payload":PAYLOAD}"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload":PAYLOAD,"x":1,"x":2}"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload":PAYLOAD,"typ\u0065":"TYPE"}"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"p\u0061yload":PAYLOAD}"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload":PAYLOAD}  "#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload":PAYLOAD,"x":1e400}"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload": PAYLOAD }"#,
+        r#"{"type":"TYPE","payload":PAYLOAD,"meta":{"correlationId":"a"}}"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload":PAYLOAD"#,
+        r#"{"type":"TYPE","meta":{"correlationId":"a"},"payload":PAYLOAD , "x":1}"#,
+        r#"{"type":"TYPE", "meta":{"correlationId":"a"},"payload":PAYLOAD}"#,
+    ]
+    .iter()
+    .map(|f| f.replace("TYPE", ty).replace("PAYLOAD", payload))
+    .collect()
+}
+
+/// The `Demo` protocol's frames, as text.
+pub fn demo_frames() -> Vec<String> {
     let payloads: &[(&str, &[Option<&str>])] = &[
         (
             "GET_USER",
@@ -106,38 +155,7 @@ pub fn demo_frames() -> Vec<String> {
             ],
         ),
     ];
-    let mut frames = Vec::new();
-    for (ty, ps) in payloads {
-        for meta in metas {
-            for p in *ps {
-                let mut f = format!(r#"{{"type":"{ty}""#);
-                if let Some(m) = meta {
-                    f += &format!(r#","meta":{m}"#);
-                }
-                if let Some(p) = p {
-                    f += &format!(r#","payload":{p}"#);
-                }
-                f += "}";
-                frames.push(f);
-            }
-        }
-    }
-    // Envelope-level oddities.
-    for extra in [
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"meta":{"correlationId":"b"},"payload":{"userId":"u1"}}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"},"payload":{"userId":"u1"}}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"},"x":1,"x":2}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"},"typ\u0065":"GET_USER"}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"p\u0061yload":{"userId":"u1"}}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}}  "#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"},"x":1e400}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload": {"userId":"u1"} }"#,
-        r#"{"type":"GET_USER","payload":{"userId":"u1"},"meta":{"correlationId":"a"}}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"}"#,
-        r#"{"type":"GET_USER","meta":{"correlationId":"a"},"payload":{"userId":"u1"} , "x":1}"#,
-        r#"{"type":"GET_USER", "meta":{"correlationId":"a"},"payload":{"userId":"u1"}}"#,
-    ] {
-        frames.push(extra.to_owned());
-    }
+    let mut frames = frames_of(payloads);
+    frames.extend(envelope_oddities("GET_USER", r#"{"userId":"u1"}"#));
     frames
 }
