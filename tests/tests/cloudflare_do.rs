@@ -3,7 +3,9 @@
 //! (`examples/cloudflare-chat/serve.mjs`), against the Rust client and raw sockets: auth refused
 //! and accepted, frames answered exactly as the tokio chat server answers them (the same
 //! `protocol!` block, `examples/chat_protocol.rs`, serves both; every frame of
-//! `frame_table::chat_frames` among them), an rpc with progress, two
+//! `frame_table::chat_frames` among them), the limits (a frame over `max_frame_bytes` closes the
+//! socket with 1009 as on the tokio server; a request past `max_in_flight` is refused), an rpc
+//! with progress, two
 //! clients of one room receiving each other's publications, and all of these again after the
 //! object hibernated, with the same connected Rust clients (local workerd evicts an object whose
 //! sockets have been idle for about 10 s; the example's `/stats` tells which instance answers
@@ -598,6 +600,128 @@ async fn rpc_deadline_and_abort_on_the_durable_object() {
         .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(alice.frames_before_ack().await.is_empty());
+}
+
+/// A `LIST_MEMBERS` frame of exactly `len` bytes (its room id fills it): answered `NOT_FOUND`.
+fn list_members_of_len(len: usize) -> String {
+    let (head, tail) = (
+        r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"big"},"payload":{"roomId":""#,
+        r#""}}"#,
+    );
+    let frame = format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()));
+    assert_eq!(frame.len(), len);
+    frame
+}
+
+/// The example's `max_frame_bytes` (64 KiB, the tokio chat server's `MAX_FRAME_BYTES`) on
+/// workerd: a frame at the limit is answered, one byte more (text or binary) closes the socket
+/// with 1009 "frame too big", as on the tokio chat server.
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn a_frame_over_max_frame_bytes_closes_with_1009_as_on_the_tokio_server() {
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let limit = chat_server::MAX_FRAME_BYTES;
+    let at = list_members_of_len(limit);
+    let over = list_members_of_len(limit + 1);
+    for binary in [false, true] {
+        let mut closes = Vec::new();
+        let mut answers = Vec::new();
+        for url in [
+            cf.url("limit-room", "access_token=alice-token"),
+            tokio_server.url("/?access_token=alice-token"),
+        ] {
+            let mut c = connect_to(url).await;
+            c.send(&at).await;
+            let answered = c.frames_before_ack().await;
+            assert_eq!(answered.len(), 1, "{binary}");
+            let frame: Value = serde_json::from_str(&answered[0]).unwrap();
+            assert_eq!(code_of(&frame), ErrorCode::NotFound, "{binary}");
+            answers.push(answered);
+            if binary {
+                c.send_binary(over.as_bytes()).await;
+            } else {
+                c.send(&over).await;
+            }
+            closes.push(c.recv_close().await);
+        }
+        let expected = (Some((1009, "frame too big".to_owned())), Vec::new());
+        assert_eq!(closes[0], expected, "binary: {binary}");
+        assert_eq!(closes[1], expected, "binary: {binary}");
+        assert_eq!(answers[0], answers[1], "binary: {binary}");
+    }
+}
+
+/// The Durable Object's limit of requests in flight on one connection (64, the default of both
+/// hosts): with 64 `HISTORY` rpcs waiting for their pages (100 lines: 20 pages of 20 ms, 400 ms
+/// each), a 65th is refused at once with the frame the tokio server writes for it; the 64 are
+/// answered, and the connection then takes requests again. (The tokio chat server refuses the
+/// 21st request of a burst first, by its rate limit: it cannot be compared on this.)
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn the_request_past_max_in_flight_is_refused_on_the_durable_object() {
+    let cf = Workerd::start().await;
+    let mut alice = connect_to(cf.url("busy-room", "access_token=alice-token")).await;
+    alice
+        .send(r#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#)
+        .await;
+    for i in 0..100 {
+        let say = format!(r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"r","text":"{i}"}}}}"#);
+        alice.send(&say).await;
+    }
+    for _ in 0..100 {
+        assert_eq!(alice.recv_json().await["type"], "NEW_MESSAGE");
+    }
+    let limit = wskit::limits::DEFAULT_MAX_IN_FLIGHT;
+    let history = |i: usize| {
+        format!(
+            r#"{{"type":"HISTORY","meta":{{"correlationId":"h{i}"}},"payload":{{"roomId":"r"}}}}"#
+        )
+    };
+    for i in 0..=limit {
+        alice.send(&history(i)).await;
+    }
+    let refusal = error_frame(
+        Some(&format!("h{limit}")),
+        &wskit::wire::inbound::too_many_in_flight(limit),
+    );
+    // Every frame until the 64 pages: the refusal comes before the first page.
+    let mut pages = BTreeSet::new();
+    let mut refused_at = None;
+    let mut received = 0;
+    while pages.len() < limit {
+        let frame = alice.recv().await;
+        if frame == refusal {
+            refused_at = Some(received);
+        } else {
+            let value: Value = serde_json::from_str(&frame).unwrap();
+            match value["type"].as_str() {
+                Some("$ws:rpc-progress") => {}
+                Some("HISTORY_PAGE") => {
+                    assert!(refused_at.is_some(), "a page before the refusal");
+                    assert_eq!(
+                        value["payload"]["lines"].as_array().map(Vec::len),
+                        Some(100)
+                    );
+                    pages.insert(value["meta"]["correlationId"].as_str().unwrap().to_owned());
+                }
+                _ => panic!("unexpected {frame}"),
+            }
+        }
+        received += 1;
+    }
+    assert!(refused_at.is_some(), "no refusal");
+    assert_eq!(pages, (0..limit).map(|i| format!("h{i}")).collect());
+    // Nothing more, and the slots are free again: one more is answered.
+    assert!(alice.frames_before_ack().await.is_empty());
+    alice.send(&history(limit)).await;
+    loop {
+        let value = alice.recv_json().await;
+        if value["type"] != "$ws:rpc-progress" {
+            assert_eq!(value["type"], "HISTORY_PAGE", "{value}");
+            break;
+        }
+    }
 }
 
 /// Topics live in the socket's attachment (workerd: at most 16 KiB): a subscription that would
