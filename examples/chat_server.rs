@@ -87,6 +87,12 @@ impl Transcripts {
     }
 }
 
+/// The largest frame a client may send, in bytes: 64 KiB (a bigger one closes the connection
+/// with 1009). A valid chat frame is far smaller: a 2,000-character line in a 64-character room,
+/// every character written as an escaped surrogate pair (`\ud83d\ude00`, 12 bytes), is about
+/// 25 KB. The Durable Object chat (`examples/cloudflare-chat`) sets the same limit.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
 /// The topic of a room.
 fn topic(room_id: &str) -> String {
     format!("room:{room_id}")
@@ -278,6 +284,7 @@ pub fn chat_server_on(pubsub: impl wskit::pubsub::PubSub) -> Result<Server<User>
         // the rate limit above never sees): 50 a second and 1 MiB a second per connection, past
         // which the connection is not read until it is within them again.
         .inbound_budget(InboundBudget::new(50, 1024 * 1024))
+        .max_frame_bytes(MAX_FRAME_BYTES)
         // Browsers: only pages served from this machine (another site's page is refused with
         // 403 before auth). Clients that are not browsers send no Origin and are let through.
         .origins(OriginPolicy::check(|origin| {

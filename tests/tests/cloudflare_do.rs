@@ -2,7 +2,10 @@
 //! (`examples/cloudflare-chat`, on `wskit-cloudflare`), run locally on workerd through miniflare
 //! (`examples/cloudflare-chat/serve.mjs`), against the Rust client and raw sockets: auth refused
 //! and accepted, frames answered exactly as the tokio chat server answers them (the same
-//! `protocol!` block, `examples/chat_protocol.rs`, serves both), an rpc with progress, two
+//! `protocol!` block, `examples/chat_protocol.rs`, serves both; every frame of
+//! `frame_table::chat_frames` among them), the limits (a frame over `max_frame_bytes` closes the
+//! socket with 1009 as on the tokio server; a request past `max_in_flight` is refused), an rpc
+//! with progress, two
 //! clients of one room receiving each other's publications, and all of these again after the
 //! object hibernated, with the same connected Rust clients (local workerd evicts an object whose
 //! sockets have been idle for about 10 s; the example's `/stats` tells which instance answers
@@ -12,6 +15,7 @@
 //! `examples/cloudflare-chat` (`.ci/run` does both). Run with
 //! `cargo test -p wskit-tests -- --ignored cloudflare_do`.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -251,23 +255,35 @@ async fn auth_refused_and_accepted_as_by_the_tokio_server() {
 }
 
 /// One step of a conversation: a frame sent by one of two users (0 alice, 1 bob), text or binary.
-enum Step {
-    Text(usize, &'static str),
+enum Step<S = &'static str> {
+    Text(usize, S),
     Binary(usize, &'static [u8]),
+}
+
+/// A raw peer whose socket sends at once (`TCP_NODELAY`): a step writes its frame and then the
+/// heartbeat, and with Nagle's algorithm the heartbeat would wait for the server to acknowledge the
+/// frame, which it delays (by 40 ms on Linux) when it has no answer to send.
+async fn connect_without_nagle(url: String) -> wskit_tests::Client {
+    let upgrade = tokio_tungstenite::connect_async_with_config(url, None, true);
+    let (ws, response) = within("the upgrade", upgrade).await.expect("upgrade");
+    wskit_tests::Client { ws, response }
 }
 
 /// What each user received after each step: the frames before the heartbeat ack that follows
 /// the step on every connection (frames are answered in order; the ack itself, which carries
 /// the server's time, is left out).
-async fn transcript(url: impl Fn(&str) -> String, steps: &[Step]) -> Vec<[Vec<String>; 2]> {
+async fn transcript<S: AsRef<str>>(
+    url: impl Fn(&str) -> String,
+    steps: &[Step<S>],
+) -> Vec<[Vec<String>; 2]> {
     let mut users = [
-        connect_to(url("access_token=alice-token")).await,
-        connect_to(url("access_token=bob-token")).await,
+        connect_without_nagle(url("access_token=alice-token")).await,
+        connect_without_nagle(url("access_token=bob-token")).await,
     ];
     let mut out = Vec::new();
     for step in steps {
         match step {
-            Step::Text(who, text) => users[*who].send(text).await,
+            Step::Text(who, text) => users[*who].send(text.as_ref()).await,
             Step::Binary(who, bytes) => users[*who].send_binary(bytes).await,
         }
         let mut received = [Vec::new(), Vec::new()];
@@ -356,6 +372,116 @@ async fn frames_answered_as_by_the_tokio_server() {
     assert!(on_cf[..12].iter().all(|[alice, _]| alice.len() == 1));
     let line = r#"{"type":"NEW_MESSAGE","payload":{"roomId":"r","user":"bob","text":"hi"}}"#;
     assert_eq!(on_cf[16], [[line], [line]]);
+}
+
+/// Frames of the chat table sent over one pair of connections: the tokio chat server lets a
+/// connection make 20 requests at once (then 5 a second, `RateLimit::per_connection(20, 5.0)`;
+/// the Durable Object has no rate limit), and alice's requests in a batch are at most this many
+/// frames, her join and her leaves (16).
+const TABLE_BATCH: usize = 10;
+
+/// At most this many characters of a frame in a report of differences.
+fn shortened(frame: &str) -> String {
+    match frame.char_indices().nth(300) {
+        Some((at, _)) => format!("{}... ({} bytes)", &frame[..at], frame.len()),
+        None => frame.to_owned(),
+    }
+}
+
+/// Every frame of the chat table (`frame_table::chat_frames`: each meta shape times payloads of
+/// every chat type, and the envelope oddities) answered by the Durable Object exactly as by the
+/// tokio chat server: what the sender receives and what a listener in the same room receives.
+///
+/// Deterministic by construction: the frames go in batches, each on a new pair of connections
+/// (alice sends, bob listens) that starts the same way (both join `r`) and ends the same way
+/// (alice leaves every room a frame of the table can join, bob leaves `r`: these answers are
+/// compared too), so that every batch finds the same rooms and members on both servers. The
+/// answers carry no time or client id (the heartbeat acks, which carry the server's time, are
+/// not part of a transcript), so nothing is normalised.
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn every_frame_of_the_chat_table_answered_as_by_the_tokio_server() {
+    let frames = frame_table::chat_frames();
+    let json = |room: &str| serde_json::to_string(room).unwrap();
+    let join = |room: &str| {
+        format!(
+            r#"{{"type":"JOIN_ROOM","payload":{{"roomId":{}}}}}"#,
+            json(room)
+        )
+    };
+    let leave = |room: &str| {
+        format!(
+            r#"{{"type":"LEAVE_ROOM","payload":{{"roomId":{}}}}}"#,
+            json(room)
+        )
+    };
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let started = std::time::Instant::now();
+    let mut differences = Vec::new();
+    let mut seen = BTreeSet::new();
+    for batch in frames.chunks(TABLE_BATCH) {
+        let mut steps = vec![Step::Text(0, join("r")), Step::Text(1, join("r"))];
+        steps.extend(batch.iter().map(|f| Step::Text(0, f.clone())));
+        steps.extend(
+            frame_table::chat_rooms()
+                .iter()
+                .map(|r| Step::Text(0, leave(r))),
+        );
+        steps.push(Step::Text(1, leave("r")));
+        let (on_cf, on_tokio) = tokio::join!(
+            transcript(|q| cf.url("table-room", q), &steps),
+            transcript(|q| tokio_server.url(&format!("/?{q}")), &steps),
+        );
+        for ((step, cf_step), tokio_step) in steps.iter().zip(&on_cf).zip(&on_tokio) {
+            for frame in cf_step.iter().flatten() {
+                let value: Value = serde_json::from_str(frame).unwrap();
+                seen.insert(value["type"].as_str().unwrap_or_default().to_owned());
+            }
+            if cf_step != tokio_step {
+                let Step::Text(who, sent) = step else {
+                    unreachable!("text steps only")
+                };
+                let show = |answers: &[Vec<String>; 2]| {
+                    answers
+                        .each_ref()
+                        .map(|a| a.iter().map(|f| shortened(f)).collect::<Vec<_>>())
+                };
+                differences.push(format!(
+                    "{} sent {}\n  durable object: {:?}\n  tokio:          {:?}",
+                    ["alice", "bob"][*who],
+                    shortened(sent),
+                    show(cf_step),
+                    show(tokio_step)
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "{} frames of the chat table in {:?}",
+        frames.len(),
+        started.elapsed()
+    );
+    assert!(
+        differences.is_empty(),
+        "{} answers differ ({} frames):\n{}",
+        differences.len(),
+        frames.len(),
+        differences.join("\n")
+    );
+    assert!(frames.len() > 2000, "the table has {} frames", frames.len());
+    // Not vacuous: every kind of answer and publication came up.
+    let expected = [
+        "$ws:rpc-progress",
+        "ERROR",
+        "HISTORY_PAGE",
+        "MEMBERS",
+        "NEW_MESSAGE",
+        "RPC_ERROR",
+        "USER_JOINED",
+        "USER_LEFT",
+    ];
+    assert_eq!(seen, BTreeSet::from(expected.map(str::to_owned)));
 }
 
 /// PROTOCOL.md section 3: a binary frame that is not UTF-8 is bad input like any other (the
@@ -474,6 +600,128 @@ async fn rpc_deadline_and_abort_on_the_durable_object() {
         .await;
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(alice.frames_before_ack().await.is_empty());
+}
+
+/// A `LIST_MEMBERS` frame of exactly `len` bytes (its room id fills it): answered `NOT_FOUND`.
+fn list_members_of_len(len: usize) -> String {
+    let (head, tail) = (
+        r#"{"type":"LIST_MEMBERS","meta":{"correlationId":"big"},"payload":{"roomId":""#,
+        r#""}}"#,
+    );
+    let frame = format!("{head}{}{tail}", "x".repeat(len - head.len() - tail.len()));
+    assert_eq!(frame.len(), len);
+    frame
+}
+
+/// The example's `max_frame_bytes` (64 KiB, the tokio chat server's `MAX_FRAME_BYTES`) on
+/// workerd: a frame at the limit is answered, one byte more (text or binary) closes the socket
+/// with 1009 "frame too big", as on the tokio chat server.
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn a_frame_over_max_frame_bytes_closes_with_1009_as_on_the_tokio_server() {
+    let cf = Workerd::start().await;
+    let tokio_server = start_server(chat_server::chat_server().unwrap()).await;
+    let limit = chat_server::MAX_FRAME_BYTES;
+    let at = list_members_of_len(limit);
+    let over = list_members_of_len(limit + 1);
+    for binary in [false, true] {
+        let mut closes = Vec::new();
+        let mut answers = Vec::new();
+        for url in [
+            cf.url("limit-room", "access_token=alice-token"),
+            tokio_server.url("/?access_token=alice-token"),
+        ] {
+            let mut c = connect_to(url).await;
+            c.send(&at).await;
+            let answered = c.frames_before_ack().await;
+            assert_eq!(answered.len(), 1, "{binary}");
+            let frame: Value = serde_json::from_str(&answered[0]).unwrap();
+            assert_eq!(code_of(&frame), ErrorCode::NotFound, "{binary}");
+            answers.push(answered);
+            if binary {
+                c.send_binary(over.as_bytes()).await;
+            } else {
+                c.send(&over).await;
+            }
+            closes.push(c.recv_close().await);
+        }
+        let expected = (Some((1009, "frame too big".to_owned())), Vec::new());
+        assert_eq!(closes[0], expected, "binary: {binary}");
+        assert_eq!(closes[1], expected, "binary: {binary}");
+        assert_eq!(answers[0], answers[1], "binary: {binary}");
+    }
+}
+
+/// The Durable Object's limit of requests in flight on one connection (64, the default of both
+/// hosts): with 64 `HISTORY` rpcs waiting for their pages (100 lines: 20 pages of 20 ms, 400 ms
+/// each), a 65th is refused at once with the frame the tokio server writes for it; the 64 are
+/// answered, and the connection then takes requests again. (The tokio chat server refuses the
+/// 21st request of a burst first, by its rate limit: it cannot be compared on this.)
+#[tokio::test]
+#[ignore = "needs the Worker built and Node: run by .ci/run"]
+async fn the_request_past_max_in_flight_is_refused_on_the_durable_object() {
+    let cf = Workerd::start().await;
+    let mut alice = connect_to(cf.url("busy-room", "access_token=alice-token")).await;
+    alice
+        .send(r#"{"type":"JOIN_ROOM","payload":{"roomId":"r"}}"#)
+        .await;
+    for i in 0..100 {
+        let say = format!(r#"{{"type":"SEND_MESSAGE","payload":{{"roomId":"r","text":"{i}"}}}}"#);
+        alice.send(&say).await;
+    }
+    for _ in 0..100 {
+        assert_eq!(alice.recv_json().await["type"], "NEW_MESSAGE");
+    }
+    let limit = wskit::limits::DEFAULT_MAX_IN_FLIGHT;
+    let history = |i: usize| {
+        format!(
+            r#"{{"type":"HISTORY","meta":{{"correlationId":"h{i}"}},"payload":{{"roomId":"r"}}}}"#
+        )
+    };
+    for i in 0..=limit {
+        alice.send(&history(i)).await;
+    }
+    let refusal = error_frame(
+        Some(&format!("h{limit}")),
+        &wskit::wire::inbound::too_many_in_flight(limit),
+    );
+    // Every frame until the 64 pages: the refusal comes before the first page.
+    let mut pages = BTreeSet::new();
+    let mut refused_at = None;
+    let mut received = 0;
+    while pages.len() < limit {
+        let frame = alice.recv().await;
+        if frame == refusal {
+            refused_at = Some(received);
+        } else {
+            let value: Value = serde_json::from_str(&frame).unwrap();
+            match value["type"].as_str() {
+                Some("$ws:rpc-progress") => {}
+                Some("HISTORY_PAGE") => {
+                    assert!(refused_at.is_some(), "a page before the refusal");
+                    assert_eq!(
+                        value["payload"]["lines"].as_array().map(Vec::len),
+                        Some(100)
+                    );
+                    pages.insert(value["meta"]["correlationId"].as_str().unwrap().to_owned());
+                }
+                _ => panic!("unexpected {frame}"),
+            }
+        }
+        received += 1;
+    }
+    assert!(refused_at.is_some(), "no refusal");
+    assert_eq!(pages, (0..limit).map(|i| format!("h{i}")).collect());
+    // Nothing more, and the slots are free again: one more is answered.
+    assert!(alice.frames_before_ack().await.is_empty());
+    alice.send(&history(limit)).await;
+    loop {
+        let value = alice.recv_json().await;
+        if value["type"] != "$ws:rpc-progress" {
+            assert_eq!(value["type"], "HISTORY_PAGE", "{value}");
+            break;
+        }
+    }
 }
 
 /// Topics live in the socket's attachment (workerd: at most 16 KiB): a subscription that would

@@ -42,6 +42,15 @@ const HISTORY_LINES: usize = 100;
 /// History is sent in pages of this many lines, with a progress update after each.
 const HISTORY_PAGE: usize = 5;
 
+/// The largest frame a client may send, in bytes: 64 KiB, the tokio chat server's limit
+/// (`MAX_FRAME_BYTES` of `examples/chat_server.rs`); a bigger one closes the socket with 1009
+/// "frame too big", as there. workerd's own limit is far higher: it closes the socket with 1009
+/// "Message is too large" past 32 MiB (measured on workerd 1.20260426, hibernatable sockets), and
+/// hands the object every smaller message whole; without a limit of its own (`LocalServer`'s
+/// default is 1 MiB) the object would parse frames far bigger than any chat frame (at most about
+/// 25 KB).
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
 /// The Worker: `/ws?room=..` and `/stats?room=..` go to the room's Durable Object.
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: worker::Context) -> Result<Response> {
@@ -267,6 +276,7 @@ impl DurableObject for ChatRoom {
             .service(Chat::local_server(ChatRoomHandler {
                 storage: storage.clone(),
             }))
+            .max_frame_bytes(MAX_FRAME_BYTES)
             .build()
             .expect("one service, valid limits");
         let sockets = DurableSockets::new(state, server, |req: &Request| {
