@@ -360,7 +360,11 @@ impl<D: Serialize + DeserializeOwned + 'static> DurableSockets<D> {
     /// sent).
     pub async fn close(&self, ws: WebSocket, code: usize, reason: String) -> Result<()> {
         let code = u16::try_from(code).unwrap_or(close::ABNORMAL);
-        let answer = if close::is_sendable(code) { code } else { close::NORMAL };
+        let answer = if close::is_sendable(code) {
+            code
+        } else {
+            close::NORMAL
+        };
         let _ = ws.close(Some(answer), Some(&reason));
         if let Some(session) = self.session_of(&ws) {
             self.finish(&session, code, reason).await;
