@@ -1,9 +1,10 @@
 // The chat page (examples/web, served by the Rust chat example) in real Chromium, driven by
 // playwright-core: two pages chat, a request gets its reply, the history progress bar
 // advances, the pages reconnect and rejoin after a server restart on the same port, and a bad
-// token shows an error. Saves docs/chat-page.png. Run: npm run browser-test (Node 20).
+// token shows an error. Saves a screenshot in target/chat-page.png (with UPDATE_SCREENSHOT=1, as
+// docs/chat-page.png, the README's). Run: npm run browser-test (Node 20).
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -107,7 +108,9 @@ test("two pages chat, rpc, progress, restart, bad token", async () => {
   assert.equal(await alice.page.locator("#history li").count(), total);
   assert.equal(await alice.page.locator("#history li").last().textContent(), "alice: line 10");
 
-  await alice.page.screenshot({ path: path.join(ROOT, "docs/chat-page.png") });
+  const shot = process.env.UPDATE_SCREENSHOT ? "docs/chat-page.png" : "target/chat-page.png";
+  mkdirSync(path.dirname(path.join(ROOT, shot)), { recursive: true });
+  await alice.page.screenshot({ path: path.join(ROOT, shot) });
 
   // The server stops: both pages show the banner; it starts again on the same port: they
   // reconnect, join again (the JOIN_ROOM subscription is re-sent) and chat.
