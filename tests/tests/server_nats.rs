@@ -33,7 +33,7 @@ async fn two_nats_nodes_deliver_everywhere_with_exclude_self() {
     let (url, prefix) = (shared_nats_url(), prefix("two"));
     let (probe, mut events) = probe();
     let a = node(&probe, NatsPubSub::connect(&url).prefix(&prefix)).await;
-    let b = node(&probe, NatsPubSub::connect(&url).prefix(&prefix)).await;
+    let mut b = node(&probe, NatsPubSub::connect(&url).prefix(&prefix)).await;
     let mut a1 = connect(&a.server).await;
     let mut a2 = connect(&a.server).await;
     let mut b1 = connect(&b.server).await;
@@ -70,6 +70,18 @@ async fn two_nats_nodes_deliver_everywhere_with_exclude_self() {
         }
         other => panic!("{other:?}"),
     }
+    // Off the bus after its shutdown: a publish is refused at once, and counted as failed.
+    b.server.signal_shutdown();
+    within("B's shutdown", b.server.handle.shutdown()).await;
+    let failed = b.stats.publish_errors();
+    let refused = (b.server.handle)
+        .publish("room:1", &msg, PublishOptions::default())
+        .await;
+    assert!(
+        matches!(refused, Err(wskit::pubsub::PubSubError::Backend(_))),
+        "{refused:?}"
+    );
+    assert_eq!(b.stats.publish_errors(), failed + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

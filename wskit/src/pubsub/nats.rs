@@ -185,6 +185,9 @@ impl PubSub for NatsPubSub {
                 .map_err(|_| backend("the publisher stopped"))?;
             Ok(rx)
         })();
+        if let Err(PubSubError::Backend(_)) = &queued {
+            self.stats.count_published(false);
+        }
         Box::pin(async move {
             match queued?.await {
                 Ok(Ok(())) => Ok(Matched::Unknown),
