@@ -452,6 +452,33 @@ impl Client {
         }
     }
 
+    /// Sends `n` frames at once that the server answers without routing them (heartbeats and
+    /// text that is not JSON, by turns: what a rate-limit middleware never sees); returns when
+    /// the first was sent. [`answers_until`](Self::answers_until) counts their answers.
+    pub async fn send_unrouted_burst(&mut self, n: usize) -> std::time::Instant {
+        let sent = std::time::Instant::now();
+        for i in 0..n {
+            let text = if i % 2 == 0 {
+                r#"{"type":"__heartbeat"}"#
+            } else {
+                "not JSON"
+            };
+            self.send(text).await;
+        }
+        sent
+    }
+
+    /// How many answers to a [`send_unrouted_burst`](Self::send_unrouted_burst) arrive before
+    /// `deadline` (each checked to be one: a heartbeat ack or an `INVALID_ARGUMENT`).
+    pub async fn answers_until(&mut self, deadline: std::time::Instant) -> usize {
+        let mut answered = 0;
+        while let Ok(frame) = tokio::time::timeout_at(deadline.into(), self.recv()).await {
+            assert!(frame.contains("__heartbeat_ack") || frame.contains("INVALID_ARGUMENT"));
+            answered += 1;
+        }
+        answered
+    }
+
     /// Sends a heartbeat and returns every text frame received before its ack: proves that
     /// nothing else was sent in between (frames are answered in order).
     pub async fn frames_before_ack(&mut self) -> Vec<String> {
